@@ -1,0 +1,179 @@
+"""Commune setup from a file: the commune, its villages with denominators, its units.
+
+YAML (``commune:``, ``villages:``, ``units:``) or CSV (one row per village or unit,
+column ``loai`` = ``thon``/``village`` or ``don_vi``/``unit``). Loading is
+idempotent: running it again updates names and adds new denominators.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session, select
+
+from bot.core.errors import UserError
+from bot.i18n import N_
+from bot.text import clean, fold
+from db.models import Commune, Unit, UnitAlias, Village, VillageDenominator
+
+DENOMINATORS = ("population", "adults", "aged15", "households", "businesses")
+SAMPLE_FILE = Path(__file__).resolve().parent.parent / "content" / "sample" / "commune.yaml"
+
+
+@dataclass
+class SetupResult:
+    commune: str
+    villages: int = 0
+    units: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def read_setup_file(path: Path) -> dict[str, Any]:
+    """Read a YAML or CSV setup file into the YAML structure."""
+    raw = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        return _from_csv(raw)
+    data = yaml.safe_load(raw)
+    if not isinstance(data, dict):
+        raise UserError(N_("The setup file must describe a commune, its villages and units."))
+    return data
+
+
+def _from_csv(raw: str) -> dict[str, Any]:
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    commune: dict[str, Any] = {}
+    villages, units = [], []
+    for row in rows:
+        row = {fold(k or "").replace(" ", "_"): (v or "").strip() for k, v in row.items()}
+        kind = fold(row.get("loai", ""))
+        if kind in ("xa", "commune"):
+            commune = {"slug": row.get("ma", ""), "name": row.get("ten", ""), "province": row.get("tinh", "")}
+        elif kind in ("thon", "village", "xom", "ap"):
+            village: dict[str, Any] = {"name": row.get("ten", ""), "kind": row.get("kieu", "thôn")}
+            for key, column in zip(DENOMINATORS, ("dan_so", "truong_thanh", "tu_15_tuoi", "so_ho", "ho_kinh_doanh"), strict=True):
+                village[key] = row.get(column, "")
+            village["valid_from"] = row.get("ap_dung_tu", "")
+            villages.append(village)
+        elif kind in ("don_vi", "unit"):
+            aliases = [a.strip() for a in row.get("ten_khac", "").split("|") if a.strip()]
+            units.append({"name": row.get("ten", ""), "aliases": aliases})
+    return {"commune": commune, "villages": villages, "units": units}
+
+
+def _int(value: Any, where: str, problems: list[str]) -> int:
+    try:
+        number = int(str(value).replace(".", "").strip())
+    except ValueError:
+        problems.append(f"{where}: '{value}' is not a whole number")
+        return 0
+    if number < 0:
+        problems.append(f"{where}: must not be negative")
+    return number
+
+
+def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> SetupResult:
+    """Validate everything, then create or update the commune, villages and units."""
+    info = data.get("commune") or {}
+    name = clean(str(info.get("name", "")))
+    slug = clean(str(info.get("slug", ""))) or fold(name).replace(" ", "-")
+    result = SetupResult(commune=name)
+    if not name:
+        result.problems.append("commune: name is required")
+    parsed_villages = []
+    for index, village in enumerate(data.get("villages") or [], 1):
+        where = f"villages row {index}"
+        vname = clean(str(village.get("name", "")))
+        if not vname:
+            result.problems.append(f"{where}: name is required")
+        numbers = {key: _int(village.get(key, 0), f"{where} {key}", result.problems) for key in DENOMINATORS}
+        if numbers["adults"] > numbers["population"] or numbers["aged15"] > numbers["population"]:
+            result.problems.append(f"{where}: adults and aged 15+ cannot exceed the population")
+        valid_from = village.get("valid_from") or today
+        if isinstance(valid_from, str):
+            try:
+                valid_from = dt.date.fromisoformat(valid_from)
+            except ValueError:
+                result.problems.append(f"{where}: valid_from '{valid_from}' is not a date (YYYY-MM-DD)")
+                valid_from = today
+        parsed_villages.append((vname, str(village.get("kind", "thôn")), valid_from, numbers))
+    if result.problems:
+        return result
+    commune = session.exec(select(Commune).where(Commune.slug == slug)).first()
+    if commune is None:
+        commune = Commune(slug=slug, name=name)
+    commune.name = name
+    commune.province = clean(str(info.get("province") or "")) or None
+    commune.is_sample = bool(info.get("sample", False))
+    session.add(commune)
+    session.flush()
+    assert commune.id is not None
+    for position, (vname, kind, valid_from, numbers) in enumerate(parsed_villages):
+        village_row = session.exec(
+            select(Village).where(Village.commune_id == commune.id, Village.name == vname)
+        ).first()
+        if village_row is None:
+            village_row = Village(commune_id=commune.id, name=vname)
+        village_row.kind, village_row.position = kind, position
+        session.add(village_row)
+        session.flush()
+        assert village_row.id is not None
+        denominator = session.exec(
+            select(VillageDenominator).where(
+                VillageDenominator.village_id == village_row.id,
+                VillageDenominator.valid_from == valid_from,
+            )
+        ).first() or VillageDenominator(village_id=village_row.id, valid_from=valid_from, **numbers)
+        for key, value in numbers.items():
+            setattr(denominator, key, value)
+        session.add(denominator)
+        result.villages += 1
+    for unit in data.get("units") or []:
+        ensure_unit(session, commune.id, clean(str(unit.get("name", ""))), unit.get("aliases") or [])
+        result.units += 1
+    return result
+
+
+def ensure_unit(session: Session, commune_id: int, name: str, aliases: list[str]) -> Unit:
+    """Find a unit by its name or any alias, creating it if needed, and record aliases."""
+    unit = find_unit(session, commune_id, name)
+    if unit is None:
+        unit = Unit(commune_id=commune_id, name=name)
+        session.add(unit)
+        session.flush()
+    assert unit.id is not None
+    for alias in [name, *aliases]:
+        folded = fold(str(alias))
+        if not folded:
+            continue
+        exists = session.exec(
+            select(UnitAlias).where(UnitAlias.commune_id == commune_id, UnitAlias.folded == folded)
+        ).first()
+        if exists is None:
+            session.add(UnitAlias(commune_id=commune_id, unit_id=unit.id, alias=clean(str(alias)), folded=folded))
+    session.flush()
+    return unit
+
+
+def find_unit(session: Session, commune_id: int, name: str) -> Unit | None:
+    """A unit by canonical name or by any recorded spelling (diacritics and case ignored)."""
+    folded = fold(name)
+    alias = session.exec(
+        select(UnitAlias).where(UnitAlias.commune_id == commune_id, UnitAlias.folded == folded)
+    ).first()
+    if alias is not None:
+        return session.get(Unit, alias.unit_id)
+    for unit in session.exec(select(Unit).where(Unit.commune_id == commune_id)).all():
+        if fold(unit.name) == folded:
+            return unit
+    return None
+
+
+def load_sample(session: Session, *, today: dt.date) -> SetupResult:
+    """Load the bundled sample commune (clearly marked as sample data)."""
+    return apply_setup(session, read_setup_file(SAMPLE_FILE), today=today)

@@ -1,0 +1,57 @@
+"""The console channel: the same conversation in a terminal, for trying tocns with no token."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Incoming, Reply
+
+
+def render(reply: Reply) -> str:
+    """A reply as terminal text: choices as numbered lines, files saved to disk."""
+    text = reply.numbered_text()
+    if reply.image is not None:
+        text += f"\n[ảnh: {reply.image_name}]" if text else f"[ảnh: {reply.image_name}]"
+    if reply.file is not None:
+        text += f"\n[tệp: {reply.file_name}]"
+    return text
+
+
+async def run_console(
+    dispatcher: Dispatcher,
+    name: str = "Khách",
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    files_dir: Path | None = None,
+) -> None:
+    """Read lines from stdin and print the bot's answers until end of input."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    chat_id = f"console:{name}"
+    stdout.write("tocns – gõ /start để bắt đầu, Ctrl+D để thoát.\n")
+    stdout.flush()
+    loop = asyncio.get_running_loop()
+    while True:
+        stdout.write("> ")
+        stdout.flush()
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            stdout.write("\n")
+            break
+        if not line.strip():
+            continue
+        replies = await dispatcher.handle_async(
+            Incoming(channel="console", chat_id=chat_id, display_name=name, text=line.rstrip("\n"))
+        )
+        for reply in replies:
+            if files_dir is not None:
+                for payload, file_name in ((reply.image, reply.image_name), (reply.file, reply.file_name)):
+                    if payload is not None:
+                        files_dir.mkdir(parents=True, exist_ok=True)
+                        (files_dir / file_name).write_bytes(payload)
+            stdout.write(render(reply) + "\n\n")
+        stdout.flush()

@@ -1,0 +1,182 @@
+"""Telegram adapter: python-telegram-bot 22 updates in, core replies out. No business logic."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels.textsplit import split_text
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Attachment, Incoming, Reply
+from bot.i18n import translator
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_LIMIT = 4096
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # also the Bot API's own getFile limit
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's choices as one inline button per row."""
+    if not reply.choices:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(choice.label, callback_data=choice.value[:64])] for choice in reply.choices]
+    )
+
+
+async def send_reply(bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None) -> None:
+    """Send one reply: text in chunks (buttons on the last), then its image and file."""
+    markup = keyboard(reply)
+    if reply.text:
+        chunks = split_text(reply.text, TELEGRAM_LIMIT)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            if edit_message_id is not None and index == 0 and len(chunks) == 1:
+                try:
+                    await bot.edit_message_text(
+                        chat_id=chat_id, message_id=edit_message_id, text=chunk, reply_markup=markup
+                    )
+                    continue
+                except BadRequest:
+                    pass  # too old to edit, or unchanged: send a new message instead
+            await bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup if last else None)
+    if reply.image is not None:
+        await bot.send_photo(
+            chat_id=chat_id,
+            photo=InputFile(reply.image, filename=reply.image_name),
+            reply_markup=None if reply.text else markup,
+        )
+    elif reply.image_url:
+        await bot.send_photo(chat_id=chat_id, photo=reply.image_url)
+    if reply.file is not None:
+        await bot.send_document(
+            chat_id=chat_id, document=InputFile(reply.file, filename=reply.file_name)
+        )
+
+
+async def to_incoming(update: Update, bot: Any) -> Incoming | None:
+    """Translate a Telegram update into the channel-neutral model."""
+    key = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat if query.message is not None else None
+        chat_id = str(chat.id) if chat is not None else str(query.from_user.id)
+        return Incoming(
+            channel="telegram",
+            chat_id=chat_id,
+            display_name=query.from_user.full_name,
+            choice=query.data or "",
+            update_key=key,
+        )
+    message = update.effective_message
+    if message is None or message.chat is None:
+        return None
+    if message.chat.type != "private":
+        return None  # tocns talks to people one to one
+    user = message.from_user
+    name = user.full_name if user is not None else ""
+    attachment = None
+    if message.photo:
+        photo = message.photo[-1]
+        attachment = await _attachment(bot, "photo", photo.file_id, "photo.jpg", "image/jpeg", photo.file_size)
+    elif message.document is not None:
+        doc = message.document
+        attachment = await _attachment(
+            bot, "document", doc.file_id, doc.file_name or "file", doc.mime_type or "", doc.file_size
+        )
+    text = message.text if message.text is not None else message.caption
+    unsupported = text is None and attachment is None
+    return Incoming(
+        channel="telegram",
+        chat_id=str(message.chat.id),
+        display_name=name,
+        text=text,
+        attachment=attachment,
+        update_key=key,
+        unsupported=unsupported,
+    )
+
+
+async def _attachment(
+    bot: Any, kind: str, file_id: str, name: str, mime: str, size: int | None
+) -> Attachment:
+    data = None
+    if size is not None and size <= DOWNLOAD_LIMIT:
+        try:
+            telegram_file = await bot.get_file(file_id)
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError:
+            log.warning("could not download file %s", file_id, exc_info=True)
+    return Attachment(kind=kind, file_id=file_id, file_name=name, mime_type=mime, size=size, data=data)
+
+
+def build_application(services: Services, dispatcher: Dispatcher, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
+    """Build the python-telegram-bot Application wired to the conversation core."""
+    settings = services.settings
+    assert settings.telegram_token is not None
+    builder: ApplicationBuilder = (  # type: ignore[type-arg]
+        Application.builder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .concurrent_updates(64)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+
+    async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Hand every update to the core and send back its replies."""
+        incoming = await to_incoming(update, context.bot)
+        if incoming is None:
+            return
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.debug("callback answer failed for update %s", update.update_id)
+        replies = await dispatcher.handle_async(incoming)
+        edit_id = None
+        if update.callback_query is not None and update.callback_query.message is not None:
+            edit_id = update.callback_query.message.message_id
+        for reply in replies:
+            try:
+                await send_reply(context.bot, incoming.chat_id, reply, edit_id if reply.edit else None)
+            except Forbidden:
+                log.info("chat %s blocked the bot", incoming.chat_id)
+                return
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log errors with the update id, never the message text."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram error on update %s: %r", update_id, context.error)
+
+    application.add_handler(TypeHandler(Update, on_update))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def publish_commands(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Publish the command list so Telegram shows it in the menu."""
+    t = translator(services.settings.locale)
+    commands = [
+        BotCommand(entry.names[0], t.gettext(entry.description)[:256])
+        for entry in services.registry.ordered_commands
+        if entry.published
+    ]
+    try:
+        await application.bot.set_my_commands(commands)
+    except TelegramError:
+        log.warning("setMyCommands failed", exc_info=True)

@@ -1,0 +1,109 @@
+"""Zalo adapter: Zalo Bot API updates in, core replies out as text and photo links."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.channels.zalo_client import ZaloAPIError, ZaloClient, ZaloUpdate
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Attachment, Incoming, Reply
+from bot.services import Services
+from bot.web.media import media_url, save_media
+
+log = logging.getLogger(__name__)
+
+
+def to_incoming(update: ZaloUpdate) -> Incoming:
+    """Translate a Zalo update into the channel-neutral model."""
+    attachment = None
+    if update.photo_url:
+        attachment = Attachment(kind="photo", url=update.photo_url, file_name="photo.jpg")
+    text = update.text
+    unsupported = update.kind == "unsupported" or (not text and attachment is None)
+    return Incoming(
+        channel="zalo",
+        chat_id=str(update.chat_id),
+        display_name=update.display_name or "",
+        text=text,
+        attachment=attachment,
+        update_key=update.dedupe_key,
+        unsupported=unsupported,
+    )
+
+
+class ZaloSender:
+    """Sends core replies over Zalo: numbered choices, photos and files by URL."""
+
+    def __init__(self, client: ZaloClient, services: Services) -> None:
+        self.client = client
+        self.services = services
+
+    @property
+    def _media_dir(self) -> Path:
+        return self.services.settings.data_dir / "media"
+
+    def _public_url(self, payload: bytes, suffix: str) -> str:
+        base = self.services.settings.public_base_url
+        if not base:
+            return ""
+        return media_url(base, save_media(self._media_dir, payload, suffix))
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Send one reply in as many messages as Zalo's limits need."""
+        text = reply.numbered_text()
+        if reply.file is not None or reply.file_url:
+            link = reply.file_url or self._public_url(reply.file or b"", Path(reply.file_name).suffix)
+            if link:
+                text = f"{text}\n{link}" if text else link
+        if text:
+            await self.client.send_message(chat_id, text)
+        photo = reply.image_url
+        if not photo and reply.image is not None:
+            photo = self._public_url(reply.image, Path(reply.image_name).suffix or ".png")
+        if photo:
+            await self.client.send_photo(chat_id, photo)
+
+
+async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: ZaloUpdate) -> None:
+    """Process one Zalo update end to end; failures are logged, never raised."""
+    incoming = to_incoming(update)
+    try:
+        replies = await dispatcher.handle_async(incoming)
+        for reply in replies:
+            await sender.send(incoming.chat_id, reply)
+    except ZaloAPIError as error:
+        log.warning("zalo send failed chat=%s code=%s", incoming.chat_id, error.error_code)
+    except Exception:
+        log.exception("zalo update failed chat=%s update=%s", incoming.chat_id, incoming.update_key)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def spawn(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine in the background, keeping a reference until it ends."""
+    task = asyncio.create_task(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def poll_forever(dispatcher: Dispatcher, client: ZaloClient, sender: ZaloSender, timeout: int = 30) -> None:
+    """Long-poll getUpdates (one update per call) until cancelled."""
+    backoff = 1.0
+    while True:
+        try:
+            update = await client.get_updates(timeout=timeout)
+            backoff = 1.0
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - keep polling whatever the network does
+            log.warning("zalo getUpdates failed; retrying in %.0fs", backoff, exc_info=True)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+            continue
+        if update is not None:
+            spawn(handle_update(dispatcher, sender, update))

@@ -1,0 +1,78 @@
+"""Everything a handler sees for one update: the person, their chat, one DB session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.core.messages import Choice, Incoming, Reply
+from bot.i18n import Translator
+from db.models import ChatIdentity, ConversationState, Person
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass
+class Context:
+    """One unit of work: the handler reads and writes through ``session`` only."""
+
+    session: Session
+    message: Incoming
+    person: Person
+    identity: ChatIdentity
+    state: ConversationState
+    roles: frozenset[str]
+    services: Services
+    now: dt.datetime  # aware UTC, from the injected clock
+    t: Translator
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def person_id(self) -> int:
+        assert self.person.id is not None
+        return self.person.id
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.services.tz
+
+    @property
+    def today(self) -> dt.date:
+        """Today's date in the commune's time zone."""
+        return self.now.astimezone(self.tz).date()
+
+    def _(self, message: str, **params: Any) -> str:
+        """Translate a message id into this person's language."""
+        return self.t.gettext(message, **params)
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+    # --- flows whose state lives in the database
+
+    def begin(self, flow: str, step: str, **data: Any) -> None:
+        """Start a multi-step flow (replacing any other)."""
+        self.state.flow, self.state.step, self.state.data = flow, step, dict(data)
+
+    def goto(self, step: str, **data: Any) -> None:
+        """Move the current flow to another step, merging data."""
+        self.state.step = step
+        self.state.data = {**self.state.data, **data}
+
+    def finish(self) -> None:
+        """Leave the current flow."""
+        self.state.flow, self.state.step, self.state.data = None, None, {}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.state.data
+
+    def reply(self, message: str, choices: list[Choice] | None = None, **params: Any) -> Reply:
+        """A translated text reply with optional choices."""
+        return Reply(text=self._(message, **params), choices=list(choices or []))

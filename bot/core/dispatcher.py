@@ -1,0 +1,273 @@
+"""The conversation core: one update in, replies out, in one database transaction.
+
+Channels call ``Dispatcher.handle_async``; everything the bot decides happens here
+and in the feature handlers, never in a channel adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import weakref
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.core.messages import Choice, Incoming, Reply
+from bot.core.people import identify, roles_of
+from bot.i18n import N_, translator
+from bot.services import Services
+from bot.text import clean, fold
+from db.models import ConversationState, ProcessedUpdate
+from db.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4000  # longer messages are cut: nobody types more, and it bounds the work
+DB_ATTEMPTS = 3
+_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+# Words that act as commands when typed alone (Zalo users rarely type a slash).
+PLAIN_COMMANDS = {
+    "menu": "menu",
+    "huy": "huy",
+    "huy bo": "huy",
+    "tro giup": "trogiup",
+    "help": "help",
+    "bat dau": "start",
+}
+
+APOLOGY = N_(
+    "Sorry, something went wrong and I could not do that. "
+    "Please try again in a few minutes, or type /menu to start again."
+)
+BUSY = N_(
+    "The system is busy right now. Please wait about a minute and send your message again. "
+    "Everything you sent before is kept."
+)
+STALE_CHOICE = N_("This option is no longer available. Type /menu to start again.")
+UNKNOWN_COMMAND = N_("I don't know the command /{name}. Type /trogiup to see what I can do.")
+NOT_ALLOWED = N_(
+    "This command is for registered team members and officers. "
+    "If you have an invite code, send /lienket followed by the code."
+)
+UNSUPPORTED = N_(
+    "I can only read text messages for now. Please type your question, or type /menu."
+)
+
+
+class Dispatcher:
+    """Routes one incoming message to the right handler and returns its replies."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def handle_async(self, message: Incoming) -> list[Reply]:
+        """Handle a message off the event loop, one at a time per chat."""
+        key = (message.channel, message.chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        async with lock:
+            return await asyncio.to_thread(self.handle, message)
+
+    def handle(self, message: Incoming) -> list[Reply]:
+        """Handle one message in its own transaction; never raises."""
+        for attempt in range(1, DB_ATTEMPTS + 1):
+            try:
+                return self._handle_once(message)
+            except OperationalError:
+                log.warning(
+                    "database unavailable (attempt %d) channel=%s chat=%s update=%s",
+                    attempt,
+                    message.channel,
+                    message.chat_id,
+                    message.update_key,
+                    exc_info=attempt == DB_ATTEMPTS,
+                )
+                if attempt < DB_ATTEMPTS:
+                    time.sleep(0.2 * 2**attempt)
+            except Exception:
+                log.exception(
+                    "handler failed channel=%s chat=%s update=%s",
+                    message.channel,
+                    message.chat_id,
+                    message.update_key,
+                )
+                self._mark_processed(message)
+                return [Reply(text=translator(self._locale_hint(message)).gettext(APOLOGY))]
+        return [Reply(text=translator(self._locale_hint(message)).gettext(BUSY))]
+
+    def _locale_hint(self, message: Incoming) -> str:
+        return self.services.settings.locale
+
+    def _mark_processed(self, message: Incoming) -> None:
+        if not message.update_key:
+            return
+        try:
+            with Session(self.services.engine) as session:
+                session.add(ProcessedUpdate(channel=message.channel, update_key=message.update_key))
+                session.commit()
+        except Exception:  # noqa: BLE001 - best effort; the failure is already logged
+            log.warning("could not mark update %s processed", message.update_key)
+
+    def _handle_once(self, message: Incoming) -> list[Reply]:
+        with Session(self.services.engine) as session:
+            if message.update_key:
+                session.add(ProcessedUpdate(channel=message.channel, update_key=message.update_key))
+                try:
+                    session.flush()
+                except IntegrityError:
+                    session.rollback()
+                    log.info("duplicate update %s ignored", message.update_key)
+                    return []
+            person, identity = identify(
+                session,
+                message.channel,
+                message.chat_id,
+                message.display_name,
+                self.services.settings.locale,
+            )
+            state = self._state(session, message)
+            assert person.id is not None
+            ctx = Context(
+                session=session,
+                message=message,
+                person=person,
+                identity=identity,
+                state=state,
+                roles=roles_of(session, person.id),
+                services=self.services,
+                now=self.services.clock(),
+                t=translator(person.locale),
+            )
+            try:
+                replies = self._route(ctx)
+            except UserError as error:
+                session.rollback()
+                return self._user_error(message, error)
+            add_hints(ctx, replies)
+            offered = [reply.choices for reply in replies if reply.choices]
+            state.choices = (
+                [{"label": c.label, "value": c.value} for c in offered[-1]] if offered else []
+            )
+            state.updated_at = utcnow()
+            session.add(state)
+            session.commit()
+            for callback in ctx.after_commit:
+                callback()
+            return replies
+
+    def _user_error(self, message: Incoming, error: UserError) -> list[Reply]:
+        """Answer a domain error after rolling back, still recording the delivery."""
+        self._mark_processed(message)
+        with Session(self.services.engine) as session:
+            person, _identity = identify(
+                session,
+                message.channel,
+                message.chat_id,
+                message.display_name,
+                self.services.settings.locale,
+            )
+            session.commit()
+            locale = person.locale
+        return [Reply(text=translator(locale).gettext(error.message_id, **error.params))]
+
+    @staticmethod
+    def _state(session: Session, message: Incoming) -> ConversationState:
+        state = session.exec(
+            select(ConversationState).where(
+                ConversationState.channel == message.channel,
+                ConversationState.chat_id == message.chat_id,
+            )
+        ).first()
+        if state is None:
+            state = ConversationState(channel=message.channel, chat_id=message.chat_id)
+            session.add(state)
+        return state
+
+    # ------------------------------------------------------------ routing
+
+    def _route(self, ctx: Context) -> list[Reply]:
+        registry = self.services.registry
+        message = ctx.message
+        if message.unsupported:
+            return [ctx.reply(UNSUPPORTED)]
+        text = clean(message.text or "")[:MAX_TEXT]
+        value = message.choice or self._match_offered(ctx, text)
+        if value is not None:
+            name, _, argument = value.partition(":")
+            action = registry.actions.get(name)
+            if action is None:
+                return [ctx.reply(STALE_CHOICE)]
+            return action(ctx, argument)
+        command = self._command(text)
+        if command is not None:
+            name, argument = command
+            entry = registry.commands.get(name)
+            if entry is None:
+                return [ctx.reply(UNKNOWN_COMMAND, name=name[:32])]
+            if entry.roles is not None and not ctx.has_role(*entry.roles):
+                return [ctx.reply(NOT_ALLOWED)]
+            return entry.handler(ctx, argument)
+        if ctx.state.flow and ctx.state.step:
+            step = registry.steps.get((ctx.state.flow, ctx.state.step))
+            if step is not None:
+                return step(ctx, text)
+            ctx.finish()
+        for handler in registry.text_handlers:
+            replies = handler(ctx, text)
+            if replies is not None:
+                return replies
+        return [ctx.reply(UNSUPPORTED)]
+
+    @staticmethod
+    def _command(text: str) -> tuple[str, str] | None:
+        if text.startswith("/"):
+            head, _, argument = text[1:].partition(" ")
+            name = head.split("@", 1)[0]
+            return fold(name), argument.strip()
+        folded = fold(text)
+        if folded in PLAIN_COMMANDS:
+            return PLAIN_COMMANDS[folded], ""
+        return None
+
+    @staticmethod
+    def _match_offered(ctx: Context, text: str) -> str | None:
+        """Map a typed number or option text to the value of a choice offered last."""
+        offered = [Choice(str(c["label"]), str(c["value"])) for c in ctx.state.choices]
+        if not offered or not text:
+            return None
+        number = _NUMBER.match(text)
+        if number:
+            index = int(number.group(1)) - 1
+            return offered[index].value if 0 <= index < len(offered) else None
+        wanted = _plain(text)
+        for choice in offered:
+            if wanted and _plain(choice.label) == wanted:
+                return choice.value
+        return None
+
+
+CHOICE_HINT = N_("Type a number from 1 to {last} to choose.")
+CHOICE_HINT_ONE = N_("Type 1 to choose.")
+
+
+def add_hints(ctx: Context, replies: list[Reply]) -> None:
+    """Tell people on channels without buttons how to pick a choice."""
+    for reply in replies:
+        if reply.choices and not reply.hint:
+            last = len(reply.choices)
+            reply.hint = ctx._(CHOICE_HINT, last=last) if last > 1 else ctx._(CHOICE_HINT_ONE)
+
+
+def _plain(label: str) -> str:
+    """Fold a label and drop emoji and punctuation, so "👍 Có" matches "co"."""
+    return " ".join(re.sub(r"[^\w\s]", " ", fold(label)).split())

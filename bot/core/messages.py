@@ -1,0 +1,89 @@
+"""The channel-neutral conversation model: what comes in and what goes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo, document or link a person sent."""
+
+    kind: str  # "photo" | "document" | "link"
+    file_id: str = ""
+    file_name: str = ""
+    mime_type: str = ""
+    size: int | None = None
+    url: str = ""
+    data: bytes | None = None  # the file's bytes, fetched by the channel when small enough
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or button press from a person, whatever the channel."""
+
+    channel: str  # "telegram" | "zalo" | "console"
+    chat_id: str
+    display_name: str = ""
+    text: str | None = None
+    choice: str | None = None  # an option's value chosen with a button
+    attachment: Attachment | None = None
+    update_key: str | None = None  # the channel's id of this delivery, for dedupe
+    unsupported: bool = False  # a sticker, a voice note...
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An option offered to a person: a button on Telegram, a numbered line elsewhere."""
+
+    label: str
+    value: str
+
+
+@dataclass
+class Reply:
+    """Something the bot says: text, optional choices, and an optional image or file."""
+
+    text: str = ""
+    choices: list[Choice] = field(default_factory=list)
+    image: bytes | None = None
+    image_name: str = "chart.png"
+    image_url: str = ""  # for channels that can only send photos by URL (Zalo)
+    file: bytes | None = None
+    file_name: str = ""
+    file_url: str = ""  # for channels that cannot send documents (Zalo)
+    edit: bool = False  # replace the message the button was on, where the channel can
+    hint: str = ""  # how to pick a choice by typing, for channels without buttons
+
+    def to_dict(self) -> dict[str, object]:
+        """Serialise the text parts (for the outbox); images and files are not stored."""
+        return {
+            "text": self.text,
+            "choices": [{"label": c.label, "value": c.value} for c in self.choices],
+            "hint": self.hint,
+            "image_url": self.image_url,
+            "file_url": self.file_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Reply:
+        """Rebuild a reply stored with ``to_dict``."""
+        raw_choices = data.get("choices") or []
+        assert isinstance(raw_choices, list)
+        return cls(
+            text=str(data.get("text", "")),
+            choices=[Choice(str(c["label"]), str(c["value"])) for c in raw_choices],
+            hint=str(data.get("hint", "")),
+            image_url=str(data.get("image_url", "")),
+            file_url=str(data.get("file_url", "")),
+        )
+
+    def numbered_text(self) -> str:
+        """The text with its choices as numbered lines (Zalo, console)."""
+        if not self.choices:
+            return self.text
+        lines = [f"{index}. {choice.label}" for index, choice in enumerate(self.choices, 1)]
+        parts = [self.text, "\n".join(lines)] if self.text else ["\n".join(lines)]
+        if self.hint:
+            parts.append(self.hint)
+        return "\n\n".join(parts)

@@ -1,0 +1,60 @@
+"""Finding the person behind a chat, and their roles."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.text import clean
+from db.models import ChatIdentity, Commune, Person, PersonRole, Role
+from db.types import utcnow
+
+
+def default_commune_id(session: Session) -> int | None:
+    """The deployment's commune (the first one; several are possible)."""
+    return session.exec(select(Commune.id).order_by(Commune.id)).first()  # type: ignore[arg-type]
+
+
+def identify(
+    session: Session, channel: str, chat_id: str, display_name: str, locale: str
+) -> tuple[Person, ChatIdentity]:
+    """Return the person and identity for a chat, registering a new resident if needed."""
+    identity = session.exec(
+        select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
+    ).first()
+    if identity is not None:
+        person = session.get(Person, identity.person_id)
+        assert person is not None
+        identity.last_seen_at = utcnow()
+        if identity.blocked:
+            identity.blocked = False  # they wrote to us, so they can hear from us again
+        return person, identity
+    person = Person(
+        commune_id=default_commune_id(session),
+        display_name=clean(display_name)[:200],
+        locale=locale,
+    )
+    session.add(person)
+    session.flush()
+    assert person.id is not None
+    session.add(PersonRole(person_id=person.id, role=Role.RESIDENT))
+    identity = ChatIdentity(
+        person_id=person.id, channel=channel, chat_id=chat_id, last_seen_at=utcnow()
+    )
+    session.add(identity)
+    session.flush()
+    return person, identity
+
+
+def roles_of(session: Session, person_id: int) -> frozenset[str]:
+    """All roles a person holds."""
+    rows = session.exec(select(PersonRole.role).where(PersonRole.person_id == person_id)).all()
+    return frozenset(rows)
+
+
+def grant(session: Session, person_id: int, role: str) -> None:
+    """Give a person a role (no-op if they have it)."""
+    exists = session.exec(
+        select(PersonRole).where(PersonRole.person_id == person_id, PersonRole.role == role)
+    ).first()
+    if exists is None:
+        session.add(PersonRole(person_id=person_id, role=role))

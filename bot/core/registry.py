@@ -1,0 +1,84 @@
+"""What each feature handles: commands, button actions, flow steps and free text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+    from bot.core.messages import Reply
+
+Replies = list["Reply"]
+CommandHandler = Callable[["Context", str], Replies]
+ActionHandler = Callable[["Context", str], Replies]
+StepHandler = Callable[["Context", str], Replies]
+TextHandler = Callable[["Context", str], "Replies | None"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command with its Vietnamese name first, then aliases."""
+
+    names: tuple[str, ...]
+    handler: CommandHandler
+    description: str  # English msgid, shown in the command list
+    roles: frozenset[str] | None = None  # None: everyone
+    published: bool = True  # listed with setMyCommands and in /trogiup
+
+
+@dataclass
+class Registry:
+    """Everything the bot can handle, filled by each feature's ``register`` function."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    ordered_commands: list[Command] = field(default_factory=list)
+    actions: dict[str, ActionHandler] = field(default_factory=dict)
+    steps: dict[tuple[str, str], StepHandler] = field(default_factory=dict)
+    text_handlers: list[TextHandler] = field(default_factory=list)
+
+    def command(
+        self,
+        *names: str,
+        description: str,
+        roles: frozenset[str] | None = None,
+        published: bool = True,
+    ) -> Callable[[CommandHandler], CommandHandler]:
+        """Register a command under all its names."""
+
+        def decorator(handler: CommandHandler) -> CommandHandler:
+            entry = Command(names, handler, description, roles, published)
+            for name in names:
+                if name in self.commands:
+                    raise ValueError(f"command /{name} registered twice")
+                self.commands[name] = entry
+            self.ordered_commands.append(entry)
+            return handler
+
+        return decorator
+
+    def action(self, name: str) -> Callable[[ActionHandler], ActionHandler]:
+        """Register the handler of choices whose value is ``name:argument``."""
+
+        def decorator(handler: ActionHandler) -> ActionHandler:
+            if name in self.actions:
+                raise ValueError(f"action {name} registered twice")
+            self.actions[name] = handler
+            return handler
+
+        return decorator
+
+    def step(self, flow: str, step: str) -> Callable[[StepHandler], StepHandler]:
+        """Register what a flow does with text typed at one of its steps."""
+
+        def decorator(handler: StepHandler) -> StepHandler:
+            self.steps[(flow, step)] = handler
+            return handler
+
+        return decorator
+
+    def text(self, handler: TextHandler) -> TextHandler:
+        """Register a free-text handler; the first that returns replies wins."""
+        self.text_handlers.append(handler)
+        return handler

@@ -1,0 +1,49 @@
+"""The long-lived parts one process shares: settings, database engine, clock, content."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from bot.core.registry import Registry
+from bot.settings import Settings
+from db.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.content.guides import Guide
+    from bot.content.search import GuideIndex
+
+
+@dataclass
+class Services:
+    """Built once per process by ``bot.app.build_services`` and passed down explicitly."""
+
+    settings: Settings
+    engine: Engine
+    registry: Registry
+    clock: Callable[[], dt.datetime] = utcnow
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    @functools.cached_property
+    def guides(self) -> dict[str, Guide]:
+        """Every guide by slug, loaded from the content files."""
+        from bot.content.guides import load_guides
+
+        return {guide.slug: guide for guide in load_guides()}
+
+    @functools.cached_property
+    def guide_index(self) -> GuideIndex:
+        """The search index over the guides."""
+        from bot.content.search import GuideIndex
+
+        return GuideIndex.build(list(self.guides.values()))

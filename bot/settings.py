@@ -1,0 +1,93 @@
+"""One Settings object for the whole process (env vars prefixed TOCNS_, optional .env)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "todo"}
+
+
+class Settings(BaseSettings):
+    """Runtime configuration with safe laptop defaults (SQLite file, console chat)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOCNS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    locale: Literal["vi", "en"] = "vi"
+    log_level: str = "INFO"
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_bot_username: str = "tocns_bot"
+    telegram_poll_timeout: int = Field(default=30, ge=0)
+
+    zalo_token: SecretStr | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_poll_timeout: int = Field(default=30, ge=1)
+
+    webhook_mode: bool = False
+    public_base_url: str = ""
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    telegram_webhook_secret: SecretStr | None = None
+    zalo_webhook_secret: SecretStr | None = None
+
+    sample_plan: str = "trung-hoi"
+    evidence_dir: Path | None = None
+    unanswered_retention_days: int = Field(default=180, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_db_url(cls, value: str) -> str:
+        # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
+        if value.startswith("postgres://"):
+            value = "postgresql+psycopg://" + value[len("postgres://") :]
+        elif value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.mode != "production" or not self.webhook_mode:
+            return self
+        for name in ("telegram", "zalo"):
+            token = getattr(self, f"{name}_token")
+            secret = getattr(self, f"{name}_webhook_secret")
+            if token is not None and (
+                secret is None or secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+            ):
+                raise ValueError(
+                    f"TOCNS_{name.upper()}_WEBHOOK_SECRET must be set to a real secret "
+                    "in production webhook mode"
+                )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tocns.sqlite3').as_posix()}"
+
+    @property
+    def effective_evidence_dir(self) -> Path:
+        """Where uploaded evidence files are stored."""
+        return self.evidence_dir or self.data_dir / "evidence"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None and bool(self.telegram_token.get_secret_value())
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return self.zalo_token is not None and bool(self.zalo_token.get_secret_value())

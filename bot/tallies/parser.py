@@ -1,0 +1,276 @@
+"""Read a one-line tally report ("vneid 45 cks 12", "bc định danh 120 chu ky so 33").
+
+The text is folded character by character (lower case, no diacritics, đ → d) while
+keeping a map back to the original characters, so errors can quote exactly what the
+person typed. One precompiled scanner splits the folded text into labels (codes and
+aliases), numbers, filler words ("người", "là"…), unknown words and separators; a
+small state machine pairs each label with the number after it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from typing import Any
+
+from bot.i18n import N_
+from bot.tallies.codes import CODES, folded_aliases
+from bot.text import fold
+
+MAX_VALUE = 10_000_000
+_MAX_DIGITS = len(str(MAX_VALUE))
+_MAX_QUOTE = 40  # longest piece of the person's text quoted back in an error
+
+MSG_UNKNOWN_LABEL = N_(
+    "I don't understand “{label}”. Use the codes: vneid, cks, ssk, tknh, dvc, kns, ttktm. "
+    "Example: vneid 45 cks 12"
+)
+MSG_NEGATIVE = N_(
+    "The number for “{label}” cannot be negative ({number}). "
+    "Send the count of people, for example: {label} 45"
+)
+MSG_NOT_INTEGER = N_(
+    "The number for “{label}” must be a whole number ({number}). "
+    "Send the count of people, for example: {label} 45"
+)
+MSG_CONFLICTING_DUPLICATE = N_(
+    "“{code}” appears twice with different numbers ({first} and {second}). "
+    "Send it once with the right number."
+)
+MSG_MISSING_NUMBER = N_(
+    "“{label}” has no number. Write the number right after it, for example: {label} 45"
+)
+MSG_TOO_LARGE = N_(
+    "The number for “{label}” is too large ({number}). The most allowed is {limit}. "
+    "Check the number and send it again."
+)
+MSG_EMPTY = N_("I found nothing to record. Write a code and a number, for example: vneid 45 cks 12")
+MSG_MISSING_LABEL = N_(
+    "The number {number} has no code in front of it. "
+    "Write the code first, for example: vneid 45 cks 12"
+)
+
+KINDS = (
+    "unknown_label",
+    "negative",
+    "not_integer",
+    "conflicting_duplicate",
+    "missing_number",
+    "too_large",
+    "empty",
+    "missing_label",
+)
+
+MESSAGES: dict[str, str] = {
+    "unknown_label": MSG_UNKNOWN_LABEL,
+    "negative": MSG_NEGATIVE,
+    "not_integer": MSG_NOT_INTEGER,
+    "conflicting_duplicate": MSG_CONFLICTING_DUPLICATE,
+    "missing_number": MSG_MISSING_NUMBER,
+    "too_large": MSG_TOO_LARGE,
+    "empty": MSG_EMPTY,
+    "missing_label": MSG_MISSING_LABEL,
+}
+
+
+class TallyParseError(ValueError):
+    """A tally message that cannot be recorded, with a translatable explanation.
+
+    ``message_id`` is an English gettext id; ``params`` fill its ``{placeholders}``.
+    """
+
+    def __init__(self, kind: str, message_id: str, params: dict[str, Any] | None = None):
+        self.kind = kind
+        self.message_id = message_id
+        self.params: dict[str, Any] = dict(params or {})
+        super().__init__(message_id.format(**self.params))
+
+
+def _error(kind: str, **params: Any) -> TallyParseError:
+    return TallyParseError(kind, MESSAGES[kind], params)
+
+
+# --- folding with a map back to the original text ---------------------------------
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    if ch.isspace():
+        return " "
+    if unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
+        return ""
+    decomposed = unicodedata.normalize("NFD", ch.lower())
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").replace("đ", "d")
+
+
+def _fold_with_map(text: str) -> tuple[str, list[int]]:
+    """Fold like ``bot.text.fold`` (without collapsing spaces) and map each folded char back."""
+    pieces: list[str] = []
+    positions: list[int] = []
+    for index, ch in enumerate(text):
+        folded = ch if ("a" <= ch <= "z" or "0" <= ch <= "9" or ch == " ") else _fold_char(ch)
+        if folded:
+            pieces.append(folded)
+            positions.extend([index] * len(folded))
+    return "".join(pieces), positions
+
+
+# --- the scanner -------------------------------------------------------------------
+
+_LETTER = r"[^\W\d_]"
+_VNEID_SUFFIX = r"(?:\s*(?:muc|m)\s*2(?!\d))?"
+
+
+def _alias_pattern(alias: str, code: str) -> str:
+    body = r"\s*".join(re.escape(word) for word in alias.split())
+    if code == "vneid" and not alias.endswith("muc 2"):
+        body += _VNEID_SUFFIX
+    return body
+
+
+_ALIASES = folded_aliases()
+_ALIAS_ORDER = sorted(_ALIASES, key=len, reverse=True)
+_ALIAS_RE = "|".join(_alias_pattern(alias, _ALIASES[alias]) for alias in _ALIAS_ORDER)
+
+_FILLERS = (
+    "nguoi dan",
+    "nguoi",
+    "ng",
+    "truong hop",
+    "ho kinh doanh",
+    "ho",
+    "la",
+    "duoc",
+    "co",
+    "dat",
+    "va",
+    "voi",
+)
+_FILLER_RE = "|".join(r"\s+".join(map(re.escape, f.split())) for f in _FILLERS)
+
+# A minus sign counts as a sign only when it is not glued to a word or a number
+# ("vneid -1" is negative; "vneid-45" and "10-12" use the dash as a separator).
+_NUMBER_RE = r"(?:(?<![^\s:=;,(\[])[-−–](?=\d))?\d+(?:[.,]\d+)*"
+
+_SCANNER = re.compile(
+    rf"(?<!{_LETTER})(?P<alias>{_ALIAS_RE})(?!{_LETTER})"
+    rf"|(?P<number>{_NUMBER_RE})"
+    rf"|(?<!{_LETTER})(?P<filler>{_FILLER_RE})(?!{_LETTER})"
+    rf"|(?P<word>{_LETTER}+)"
+)
+_PREFIX = re.compile(r"^[\W_]*(?:bc|bao\s*cao)(?!" + _LETTER + r")")
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
+_ALIAS_ONLY = re.compile(rf"(?<!{_LETTER})(?:{_ALIAS_RE})(?!{_LETTER})")
+_ALIAS_THEN_NUMBER = re.compile(
+    rf"(?<!{_LETTER})(?:{_ALIAS_RE})[\s:=,;.\-]*(?:{_FILLER_RE})?[\s:=,;.\-]*\d"
+)
+_QUESTION_WORDS = re.compile(
+    r"(?<!\w)(?:sao|the nao|gi|nao|bao nhieu|o dau|huong dan|cach|tai sao|khong|chua|hoi"
+    r"|giup|duoc khong|can)(?!\w)"
+)
+
+_LABEL_OF = {c.code: c for c in CODES}
+
+
+def _quote(raw: str) -> str:
+    return raw if len(raw) <= _MAX_QUOTE else raw[: _MAX_QUOTE - 1] + "…"
+
+
+def _value_of(raw: str, label: str) -> int:
+    """Turn a number token into a count, or raise the matching error."""
+    negative = raw[0] in "-−–"
+    digits = raw[1:] if negative else raw
+    if negative:
+        raise _error("negative", label=label, number=_quote(raw))
+    if "," in digits or ("." in digits and not _THOUSANDS.fullmatch(digits)):
+        raise _error("not_integer", label=label, number=_quote(raw))
+    plain = digits.replace(".", "").lstrip("0") or "0"
+    if len(plain) > _MAX_DIGITS:
+        raise _error("too_large", label=label, number=_quote(raw), limit="10.000.000")
+    value = int(plain)
+    if value > MAX_VALUE:
+        raise _error("too_large", label=label, number=_quote(raw), limit="10.000.000")
+    return value
+
+
+def parse_tally(text: str) -> dict[str, int]:
+    """Read a tally message into {code: count} in order of appearance, or raise TallyParseError."""
+    folded, positions = _fold_with_map(text)
+
+    def original(start: int, end: int) -> str:
+        if start >= end:
+            return ""
+        quoted = " ".join(text[positions[start] : positions[end - 1] + 1].split())
+        return quoted if len(quoted) <= _MAX_QUOTE else quoted[: _MAX_QUOTE - 1] + "…"
+
+    start = 0
+    prefix = _PREFIX.match(folded)
+    if prefix:
+        start = prefix.end()
+
+    values: dict[str, int] = {}
+    written: dict[str, str] = {}  # each code's first number as typed, quoted in errors
+    pending: tuple[str, str] | None = None  # (code, label as typed)
+    unknown: tuple[int, int] | None = None  # span of unknown words not yet explained
+
+    for match in _SCANNER.finditer(folded, start):
+        kind = match.lastgroup
+        if kind == "filler":
+            continue
+        if kind == "word":
+            unknown = (unknown[0] if unknown else match.start(), match.end())
+            continue
+        if unknown is not None:
+            raise _error("unknown_label", label=original(*unknown))
+        if kind == "alias":
+            if pending is not None:
+                raise _error("missing_number", label=pending[1])
+            code = _ALIASES[_canonical_alias(match.group())]
+            pending = (code, original(match.start(), match.end()))
+            continue
+        # a number
+        raw = match.group()
+        if pending is None:
+            raise _error("missing_label", number=original(match.start(), match.end()))
+        code, label = pending
+        value = _value_of(raw, label)
+        typed = original(match.start(), match.end())
+        if code in values and values[code] != value:
+            raise _error("conflicting_duplicate", code=code, first=written[code], second=typed)
+        values.setdefault(code, value)
+        written.setdefault(code, typed)
+        pending = None
+
+    if unknown is not None:
+        raise _error("unknown_label", label=original(*unknown))
+    if pending is not None:
+        raise _error("missing_number", label=pending[1])
+    if not values:
+        raise _error("empty")
+    return values
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_alias(matched: str) -> str:
+    """Map a matched alias written with odd spacing or a "mức 2" suffix to its table key."""
+    spaced = " ".join(matched.split())
+    if spaced in _ALIASES:
+        return spaced
+    squeezed = spaced.replace(" ", "")
+    for alias in _ALIAS_ORDER:
+        if squeezed.startswith(alias.replace(" ", "")):
+            return alias
+    return _ALIAS_ORDER[-1]  # pragma: no cover - the scanner only matches known aliases
+
+
+def looks_like_tally(text: str) -> bool:
+    """Tell cheaply whether a free-text message is a tally attempt rather than a question."""
+    folded = fold(text[:500])
+    if not folded or "?" in folded:
+        return False
+    if _PREFIX.match(folded):
+        return True
+    if not _ALIAS_THEN_NUMBER.search(folded):
+        return False
+    return not _QUESTION_WORDS.search(_ALIAS_ONLY.sub(" ", folded))

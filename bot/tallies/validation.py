@@ -1,0 +1,209 @@
+"""Tally validation rules: denominators, drops, plausible jumps and open periods.
+
+Pure functions over plain data: the store loads the facts, the handler explains
+the issues. Counts are cumulative monthly snapshots, so a value lower than last
+month's is suspicious, and so is a rise far beyond what the village usually does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import statistics
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.i18n import N_
+
+DEFAULT_GRACE_DAY = 5  # the previous month stays open until this day of the month
+HISTORY_MIN_STEPS = 3  # monthly rises needed before the village's own band is used
+NO_HISTORY_CAP = 200  # largest monthly rise accepted without asking, for a new village
+MIN_BAND = 20  # a learned band is never narrower than this many people
+
+MSG_OVER_DENOMINATOR = N_(
+    "{name}: {value} is more than the {denominator_name} of {village} ({denominator}). "
+    "Check the number and send it again."
+)
+MSG_DROP = N_(
+    "{name}: {value} is lower than last month ({previous}). "
+    "These counts add up over time, so they should not go down."
+)
+MSG_JUMP = N_(
+    "{name}: {value} is a rise of {rise} since last month ({previous}), "
+    "much more than usual (up to about {limit} a month)."
+)
+MSG_PERIOD_LOCKED = N_(
+    "Month {month} is closed for reports. Only an admin can change it. "
+    "Send this month's figures instead."
+)
+MSG_PERIOD_FUTURE = N_("Month {month} has not started yet. Send this month's figures.")
+
+DENOMINATOR_NAMES: dict[str, str] = {
+    "population": N_("population"),
+    "adults": N_("adult population"),
+    "aged15": N_("population aged 15 and over"),
+    "households": N_("number of households"),
+    "businesses": N_("number of household businesses"),
+}
+
+IssueKind = Literal["over_denominator", "drop", "jump"]
+PeriodStatus = Literal["open", "grace", "locked", "future"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem with one reported value; blocking issues cannot be confirmed away."""
+
+    code: str
+    kind: IssueKind
+    message_id: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        return self.kind == "over_denominator"
+
+
+@dataclass(frozen=True)
+class CodeFacts:
+    """What is known about one code of one village before this report."""
+
+    denominator: int | None = None  # None: the village has no denominator set
+    previous: int | None = None  # the latest value before the reported period
+    rises: tuple[int, ...] = ()  # recent month-to-month rises, oldest first
+
+
+def month_start(day: dt.date) -> dt.date:
+    """The first day of the month containing ``day``."""
+    return day.replace(day=1)
+
+
+def add_months(period: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` after (or before) ``period``."""
+    index = period.year * 12 + period.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_label(period: dt.date) -> str:
+    """Vietnamese-style month label, e.g. 3/2026."""
+    return f"{period.month}/{period.year}"
+
+
+def period_status(period: dt.date, today: dt.date, grace_day: int = DEFAULT_GRACE_DAY) -> PeriodStatus:
+    """Whether a month can be reported today: open, in grace, locked or in the future."""
+    current = month_start(today)
+    if period > current:
+        return "future"
+    if period == current:
+        return "open"
+    if period == add_months(current, -1) and today.day <= grace_day:
+        return "grace"
+    return "locked"
+
+
+def period_problem(
+    period: dt.date, today: dt.date, *, grace_day: int = DEFAULT_GRACE_DAY, is_admin: bool = False
+) -> tuple[str, dict[str, Any]] | None:
+    """The message (id, params) refusing a report for this month, or None if allowed."""
+    status = period_status(period, today, grace_day)
+    if status == "future":
+        return MSG_PERIOD_FUTURE, {"month": month_label(period)}
+    if status == "locked" and not is_admin:
+        return MSG_PERIOD_LOCKED, {"month": month_label(period)}
+    return None
+
+
+def plausible_rise(rises: Sequence[int]) -> int:
+    """The largest monthly rise accepted without asking, learned from the village's history."""
+    positive = [r for r in rises if r >= 0]
+    if len(positive) < HISTORY_MIN_STEPS:
+        return NO_HISTORY_CAP
+    spread = statistics.pstdev(positive)
+    learned = max(2 * max(positive), statistics.fmean(positive) + 4 * spread)
+    return max(MIN_BAND, math.ceil(learned))
+
+
+def check_values(
+    values: Mapping[str, int],
+    facts: Mapping[str, CodeFacts],
+    *,
+    names: Mapping[str, str],
+    denominator_of: Mapping[str, str],
+    village: str,
+) -> list[Issue]:
+    """Every issue with a report, in the order the codes were given."""
+    issues: list[Issue] = []
+    for code, value in values.items():
+        fact = facts.get(code, CodeFacts())
+        name = names.get(code, code)
+        if fact.denominator is not None and value > fact.denominator:
+            issues.append(
+                Issue(
+                    code,
+                    "over_denominator",
+                    MSG_OVER_DENOMINATOR,
+                    {
+                        "name": name,
+                        "value": value,
+                        "village": village,
+                        "denominator": fact.denominator,
+                        "denominator_key": denominator_of.get(code, "population"),
+                    },
+                )
+            )
+            continue
+        if fact.previous is None:
+            continue
+        if value < fact.previous:
+            issues.append(
+                Issue(code, "drop", MSG_DROP, {"name": name, "value": value, "previous": fact.previous})
+            )
+            continue
+        limit = plausible_rise(fact.rises)
+        rise = value - fact.previous
+        if rise > limit:
+            issues.append(
+                Issue(
+                    code,
+                    "jump",
+                    MSG_JUMP,
+                    {
+                        "name": name,
+                        "value": value,
+                        "previous": fact.previous,
+                        "rise": rise,
+                        "limit": limit,
+                    },
+                )
+            )
+    return issues
+
+
+def rises_of(series: Sequence[int]) -> tuple[int, ...]:
+    """Month-to-month differences of a chronological series of values."""
+    return tuple(b - a for a, b in zip(series, series[1:], strict=False))
+
+
+_PERIOD = re.compile(
+    r"^\s*(?:(?:bc|b[aá]o\s*c[aá]o)[\s:,;.-]+)?(?:t|th[aá]ng)\s*(\d{1,2})"
+    r"(?:\s*[/.-]\s*(\d{4}))?(?![\d/])[\s:,;.-]*",
+    re.IGNORECASE,
+)
+
+
+def split_period(text: str, today: dt.date) -> tuple[dt.date | None, str]:
+    """Read a leading "tháng 2" / "tháng 2/2026" / "T2" from a report and return the rest."""
+    text = unicodedata.normalize("NFC", text)
+    match = _PERIOD.match(text)
+    if match is None:
+        return None, text
+    month = int(match.group(1))
+    if not 1 <= month <= 12:
+        return None, text
+    year = int(match.group(2)) if match.group(2) else today.year
+    if match.group(2) is None and dt.date(year, month, 1) > month_start(today):
+        year -= 1  # "tháng 12" written in January means last December
+    return dt.date(year, month, 1), text[match.end() :]

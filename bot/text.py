@@ -1,0 +1,38 @@
+"""Text folding shared by every parser and by guide search.
+
+Vietnamese residents type with or without diacritics, in any case; every parser
+compares folded text so "Chữ Ký Số", "chu ky so" and "CHU KY SO" are one thing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+# Zero-width and bidi control characters that phones insert and that must never
+# change what a message means.
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF]
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2066, 0x206A))
+)
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width and bidi control characters and other control codes."""
+    text = text.translate(_INVISIBLE)
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip diacritics (đ → d) and collapse whitespace."""
+    text = unicodedata.normalize("NFD", strip_invisible(text).lower())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    text = text.replace("đ", "d").replace("Đ", "d")
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def clean(text: str) -> str:
+    """Normalise user input for storage: NFC, no control characters, trimmed."""
+    return unicodedata.normalize("NFC", strip_invisible(text)).strip()

@@ -1,0 +1,409 @@
+"""Database tables (SQLModel). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """What a person may do; one person can hold several roles."""
+
+    RESIDENT = "resident"
+    TEAM = "team"
+    LEADER = "leader"
+    UNIT = "unit"
+    OFFICE = "office"
+    COMMUNE_LEADER = "commune_leader"
+    ADMIN = "admin"
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kwargs)
+
+
+def _ts_opt(**kwargs: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, **kwargs)
+
+
+# ---------------------------------------------------------------- who is who
+
+
+class Commune(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=80)
+    name: str = Field(max_length=200)
+    province: str | None = Field(default=None, max_length=200)
+    is_sample: bool = False
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = _ts()
+
+
+class Village(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("commune_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="thôn", max_length=40)
+    position: int = 0
+
+
+class VillageDenominator(SQLModel, table=True):
+    """A village's denominators from a given date (they change rarely)."""
+
+    __table_args__ = (UniqueConstraint("village_id", "valid_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    valid_from: dt.date
+    population: int = Field(ge=0)
+    adults: int = Field(ge=0)
+    aged15: int = Field(ge=0)
+    households: int = Field(ge=0)
+    businesses: int = Field(ge=0)
+
+
+class Unit(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("commune_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    name: str = Field(max_length=300)
+
+
+class UnitAlias(SQLModel, table=True):
+    """A raw spelling of a unit name mapped to its canonical unit (reviewable)."""
+
+    __table_args__ = (UniqueConstraint("commune_id", "folded"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    alias: str = Field(max_length=300)
+    folded: str = Field(max_length=300)
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int | None = Field(default=None, foreign_key="commune.id", index=True)
+    display_name: str = Field(default="", max_length=200)
+    locale: str = Field(default="vi", max_length=8)
+    village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    opted_in: bool = False
+    created_at: dt.datetime = _ts()
+
+
+class PersonRole(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("person_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(max_length=20)
+
+
+class ChatIdentity(SQLModel, table=True):
+    """One chat account of a person on one channel (a person may have several)."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    blocked: bool = False
+    created_at: dt.datetime = _ts()
+    last_seen_at: dt.datetime | None = _ts_opt()
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a chat is in a multi-step flow, plus the choices last offered to it."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    flow: str | None = Field(default=None, max_length=60)
+    step: str | None = Field(default=None, max_length=60)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    choices: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = _ts()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An update already handled, so a duplicate delivery is ignored."""
+
+    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    update_key: str = Field(max_length=120)
+    processed_at: dt.datetime = _ts(index=True)
+
+
+class InviteCode(SQLModel, table=True):
+    """A one-time code that links a chat to a role (stored hashed)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    commune_id: int = Field(foreign_key="commune.id")
+    role: str = Field(max_length=20)
+    village_id: int | None = Field(default=None, foreign_key="village.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    used_at: dt.datetime | None = _ts_opt()
+    used_by: int | None = Field(default=None, foreign_key="person.id")
+
+
+class JoinAttempt(SQLModel, table=True):
+    """A failed invite-code guess, for rate limiting."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64, index=True)
+    at: dt.datetime = _ts()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when and why (corrections, reviews, admin actions)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int | None = Field(default=None, foreign_key="commune.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor_name: str = Field(default="", max_length=200)
+    action: str = Field(max_length=60)
+    entity: str = Field(max_length=60)
+    entity_id: str = Field(default="", max_length=60)
+    old: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    new: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    reason: str = Field(default="", max_length=500)
+    at: dt.datetime = _ts(index=True)
+
+
+# ---------------------------------------------------------------- tallies
+
+
+class Tally(SQLModel, table=True):
+    """A village's cumulative count for one code at the end of one month."""
+
+    __table_args__ = (
+        UniqueConstraint("village_id", "period", "code"),
+        Index("ix_tally_period_code", "period", "code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    period: dt.date  # first day of the month
+    code: str = Field(max_length=10)
+    value: int = Field(ge=0)
+    flagged: bool = False
+    reported_by: int | None = Field(default=None, foreign_key="person.id")
+    updated_at: dt.datetime = _ts()
+
+
+# ---------------------------------------------------------------- guides
+
+
+class GuideFeedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, index=True)
+    helpful: bool
+    query: str = Field(default="", max_length=300)
+    at: dt.datetime = _ts(index=True)
+
+
+class UnansweredQuestion(SQLModel, table=True):
+    """A question no guide answered, normalised and with no personal identifiers."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=300, index=True)
+    count: int = 1
+    first_at: dt.datetime = _ts()
+    last_at: dt.datetime = _ts(index=True)
+
+
+# ---------------------------------------------------------------- plans
+
+
+class Plan(SQLModel, table=True):
+    """A commune's plan (kế hoạch) with its indicator and task appendices."""
+
+    __table_args__ = (UniqueConstraint("commune_id", "slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    slug: str = Field(max_length=80)
+    title: str = Field(max_length=1000)
+    number: str | None = Field(default=None, max_length=80)
+    issued: dt.date | None = None
+    period: str | None = Field(default=None, max_length=80)
+    source: str | None = Field(default=None, max_length=500)
+    monitoring: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    imported_at: dt.datetime = _ts()
+
+
+class Indicator(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    number: str = Field(max_length=40)
+    position: int = 0
+    group: str | None = Field(default=None, max_length=500)
+    text: str = Field(max_length=2000)
+    unit_of_measure: str | None = Field(default=None, max_length=80)
+    lead_unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    coordinating: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    result_text: str | None = Field(default=None, max_length=2000)
+    tally_code: str | None = Field(default=None, max_length=10)
+    active: bool = True
+
+
+class IndicatorTarget(SQLModel, table=True):
+    """An indicator's target for one year, as written and as parsed."""
+
+    __table_args__ = (UniqueConstraint("indicator_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    year: int
+    raw: str = Field(max_length=500)
+    op: str = Field(max_length=12)
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+class IndicatorValue(SQLModel, table=True):
+    """An actual value entered by the lead unit for an indicator not fed by tallies."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    value: float
+    note: str = Field(default="", max_length=1000)
+    entered_by: int | None = Field(default=None, foreign_key="person.id")
+    at: dt.datetime = _ts()
+
+
+class Task(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    number: str = Field(max_length=40)
+    position: int = 0
+    group: str | None = Field(default=None, max_length=500)
+    text: str = Field(max_length=4000)
+    lead_unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    coordinating: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    output: str | None = Field(default=None, max_length=4000)
+    budget: float | None = None  # triệu đồng
+    deadline_raw: str | None = Field(default=None, max_length=300)
+    kind: str = Field(default="once", max_length=12)  # once | recurring | ongoing | on_event
+    due: dt.date | None = None
+    repeat: str | None = Field(default=None, max_length=12)
+    start: dt.date | None = None
+    active: bool = True
+
+
+class TaskProgress(SQLModel, table=True):
+    """A progress report on a task (for recurring tasks: on one period)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    period: str = Field(default="", max_length=20)  # "" for once; "2026-03", "2026-Q1", "2026"
+    percent: int = Field(ge=0, le=100)
+    note: str = Field(default="", max_length=2000)
+    reported_by: int | None = Field(default=None, foreign_key="person.id")
+    at: dt.datetime = _ts(index=True)
+
+
+class Evidence(SQLModel, table=True):
+    """A file or link proving a task's result, with its review decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    period: str = Field(default="", max_length=20)
+    kind: str = Field(max_length=12)  # photo | document | link
+    file_name: str = Field(default="", max_length=300)
+    mime_type: str = Field(default="", max_length=120)
+    size: int = 0
+    sha256: str = Field(default="", max_length=64)
+    storage_path: str = Field(default="", max_length=500)
+    url: str = Field(default="", max_length=1000)
+    uploaded_by: int | None = Field(default=None, foreign_key="person.id")
+    uploaded_at: dt.datetime = _ts()
+    status: str = Field(default="pending", max_length=12, index=True)  # pending|approved|rejected
+    reviewed_by: int | None = Field(default=None, foreign_key="person.id")
+    reviewed_at: dt.datetime | None = _ts_opt()
+    review_reason: str = Field(default="", max_length=1000)
+
+
+# ---------------------------------------------------------------- delivery
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Something to send; the dispatcher claims due rows and never sends a dedupe key twice."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int | None = Field(default=None, foreign_key="commune.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    kind: str = Field(max_length=30)
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedupe_key: str = Field(unique=True, max_length=200)
+    due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=12)  # pending|sending|sent|failed|missed|blocked
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=500)
+    claimed_by: str = Field(default="", max_length=80)
+    claimed_at: dt.datetime | None = _ts_opt()
+    sent_at: dt.datetime | None = _ts_opt()
+    created_at: dt.datetime = _ts()
+
+
+class Broadcast(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int | None = Field(default=None, foreign_key="commune.id")
+    group: str = Field(max_length=120)
+    text: str = Field(max_length=4000)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _ts()
+    recipients: int = 0
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+class WebLoginToken(SQLModel, table=True):
+    """A one-time sign-in link (stored hashed), valid 15 minutes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id")
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    used_at: dt.datetime | None = _ts_opt()
+
+
+class WebSession(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    revoked: bool = False

@@ -1,0 +1,169 @@
+"""End to end on Telegram, Zalo and the console: the same conversation core."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import TocnsApp, build_services
+from bot.channels.console import run_console
+from bot.core.dispatcher import Dispatcher
+from bot.services import Services
+from bot.settings import Settings
+from tests.conftest import make_settings
+from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN, ZALO_TEST_TOKEN
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloAPI
+from tests.helpers import FakeClock
+
+USER = 5550001
+
+
+def channel_settings(
+    settings: Settings, telegram: FakeTelegramAPI | None = None, zalo: FakeZaloAPI | None = None, **extra: object
+) -> Settings:
+    values: dict[str, object] = {}
+    if telegram is not None:
+        values.update(
+            telegram_token=TELEGRAM_TEST_TOKEN,
+            telegram_base_url=telegram.base_url,
+            telegram_base_file_url=telegram.base_file_url,
+        )
+    if zalo is not None:
+        values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
+    values.update(extra)
+    return make_settings(settings.data_dir, settings.database_url, **values)
+
+
+@pytest.fixture
+def running(settings: Settings, clock: FakeClock) -> Callable[..., AsyncIterator[TocnsApp]]:
+    """Start the whole app with some settings; stop it at the end of the block."""
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def start(app_settings: Settings, prepare: Callable[[Services], None] | None = None) -> AsyncIterator[TocnsApp]:
+        services = build_services(app_settings, clock)
+        if prepare is not None:
+            prepare(services)
+        app = TocnsApp(services)
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.stop()
+            services.engine.dispose()
+
+    return start  # type: ignore[return-value]
+
+
+async def test_telegram_start_menu_and_button(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+    async with running(channel_settings(settings, fake_telegram)):
+        await fake_telegram.wait_sent(method="setMyCommands")
+        commands = [c for c in fake_telegram.sent if c.method == "setMyCommands"]
+        assert "trogiup" in str(commands[0].params)
+        fake_telegram.push_text(USER, "/start")
+        [welcome] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
+        assert "Xin chào" in (welcome.text or "")
+        assert any("Trợ giúp" in label for label in welcome.button_texts)
+        fake_telegram.push_callback(USER, "cmd:trogiup")
+        sent = await fake_telegram.wait_sent(count=2, chat_id=USER, method="sendMessage")
+        assert "/huy" in (sent[-1].text or "")
+
+
+async def test_zalo_numbered_reply(running, settings, fake_zalo: FakeZaloAPI) -> None:
+    async with running(channel_settings(settings, zalo=fake_zalo)):
+        fake_zalo.push_text("z-1", "/ngonngu", display_name="Lê Văn Cường")
+        [menu] = await fake_zalo.wait_sent(chat_id="z-1", method="sendMessage")
+        assert "1. Tiếng Việt" in (menu.text or "") and "2. English" in (menu.text or "")
+        fake_zalo.push_text("z-1", "2")
+        sent = await fake_zalo.wait_sent(count=2, chat_id="z-1", method="sendMessage")
+        assert "Language changed" in (sent[-1].text or "")
+
+
+async def test_console_numbered_reply(services: Services) -> None:
+    out = io.StringIO()
+    await run_console(Dispatcher(services), name="Hoa", stdin=io.StringIO("/ngonngu\n1\n"), stdout=out)
+    text = out.getvalue()
+    assert "1. Tiếng Việt" in text and "Đã đổi ngôn ngữ" in text
+
+
+async def test_flow_resumes_after_restart(running, settings, fake_zalo: FakeZaloAPI) -> None:
+    app_settings = channel_settings(settings, zalo=fake_zalo)
+    async with running(app_settings):
+        fake_zalo.push_text("z-2", "/ngonngu")
+        await fake_zalo.wait_sent(chat_id="z-2", method="sendMessage")
+    async with running(app_settings):  # a new process: the offered choices live in the database
+        fake_zalo.push_text("z-2", "English")
+        sent = await fake_zalo.wait_sent(count=2, chat_id="z-2", method="sendMessage")
+        assert "Language changed" in (sent[-1].text or "")
+
+
+async def test_duplicate_telegram_update_handled_once(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+    update_id = fake_telegram.push_text(USER, "/trogiup")
+    [raw] = [u for u in fake_telegram.updates if u["update_id"] == update_id]
+    fake_telegram.push_update(dict(raw))  # the same update delivered twice
+    async with running(channel_settings(settings, fake_telegram)):
+        await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
+        fake_telegram.push_text(USER, "/menu")
+        sent = await fake_telegram.wait_sent(count=2, chat_id=USER, method="sendMessage")
+        assert "/huy" in (sent[0].text or "") and "Bạn muốn làm gì" in (sent[1].text or "")
+
+
+async def test_handler_failure_apologises_and_keeps_serving(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+    def install_crash(services: Services) -> None:
+        def crash(ctx: object, argument: str) -> list:
+            raise RuntimeError("simulated bug")
+
+        services.registry.command("hong", description="test only", published=False)(crash)
+
+    async with running(channel_settings(settings, fake_telegram), install_crash):
+        fake_telegram.push_text(USER, "/hong")
+        [apology] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
+        assert "Xin lỗi" in (apology.text or "")
+        fake_telegram.push_text(USER, "/start")
+        sent = await fake_telegram.wait_sent(count=2, chat_id=USER, method="sendMessage")
+        assert "Xin chào" in (sent[-1].text or "")
+
+
+@pytest.mark.parametrize("header", [None, "wrong-secret"])
+async def test_webhook_refuses_missing_or_wrong_secret(running, settings, fake_telegram, fake_zalo, header) -> None:
+    app_settings = channel_settings(
+        settings,
+        fake_telegram,
+        fake_zalo,
+        webhook_mode=True,
+        public_base_url="https://tocns.example.vn",
+        telegram_webhook_secret="telegram-secret-123",
+        zalo_webhook_secret="zalo-secret-123",
+    )
+    async with running(app_settings) as app:
+        base = f"http://127.0.0.1:{app.port}"
+        headers = {} if header is None else {"X-Telegram-Bot-Api-Secret-Token": header, "X-Bot-Api-Secret-Token": header}
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": USER, "type": "private"}, "from": {"id": USER, "is_bot": False, "first_name": "A"}, "text": "/start"}}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(base + "/webhook/telegram", json=update, headers=headers) as response:
+                assert response.status in (401, 403)
+            async with http.post(base + "/webhook/zalo", json={"event_name": "message.text.received"}, headers=headers) as response:
+                assert response.status in (401, 403)
+            good = {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"}
+            async with http.post(base + "/webhook/telegram", json=update, headers=good) as response:
+                assert response.status == 200
+        [reply] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
+        assert "Xin chào" in (reply.text or "")
+        assert len(fake_telegram.sent_to(USER, "sendMessage")) == 1, "refused requests were not processed"
+
+
+async def test_healthz_reports_database(running, settings) -> None:
+    async with running(settings) as app, aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{app.port}/healthz") as response:
+            assert response.status == 200
+            assert (await response.json())["database"] == "ok"
+
+
+def test_settings_refuse_production_webhook_without_secret(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
+        Settings(_env_file=None, mode="production", webhook_mode=True, telegram_token="1:abc", data_dir=tmp_path)  # type: ignore[call-arg]

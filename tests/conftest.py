@@ -1,0 +1,123 @@
+"""Shared fixtures: a fresh database per test (SQLite and PostgreSQL), clock, fakes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+# python-telegram-bot 22 warns (an error here) unless durations are timedeltas.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.app import build_services, prepare_database
+from bot.core.dispatcher import Dispatcher
+from bot.services import Services
+from bot.settings import Settings
+from tests.fakes.fixtures import fake_telegram, fake_zalo  # noqa: F401 - fixtures
+from tests.helpers import Chat, FakeClock
+from tests.postgres import postgres_server
+
+DATABASES = [d for d in os.environ.get("TOCNS_TEST_DATABASES", "sqlite,postgres").split(",") if d]
+REQUIRE_POSTGRES = os.environ.get("TOCNS_REQUIRE_POSTGRES") == "1"
+# Tuesday 10 March 2026, 09:00 in Vietnam.
+START = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
+
+
+def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Settings:
+    """Test settings: no .env, no tokens unless given, fast polling, any free port."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "telegram_poll_timeout": 1,
+        "zalo_poll_timeout": 1,
+        "listen_port": 0,
+        "telegram_token": None,
+        "zalo_token": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
+
+
+@pytest.fixture(scope="session")
+def _template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the sample commune, copied for each test."""
+    directory = tmp_path_factory.mktemp("template")
+    settings = make_settings(directory, f"sqlite:///{directory / 'tocns.sqlite3'}")
+    services = build_services(settings, FakeClock(START))
+    prepare_database(services)
+    services.engine.dispose()
+    return directory
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[str | None]:
+    with postgres_server() as url:
+        if url is not None:
+            template_url = url.rsplit("/", 1)[0] + "/tocns_template"
+            admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text("DROP DATABASE IF EXISTS tocns_template"))
+                conn.execute(text("CREATE DATABASE tocns_template"))
+            admin.dispose()
+            settings = make_settings(Path("/tmp"), template_url)
+            services = build_services(settings, FakeClock(START))
+            prepare_database(services)
+            services.engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with the sample commune, on each configured engine."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("_template_dir")
+        shutil.copy(template / "tocns.sqlite3", tmp_path / "tocns.sqlite3")
+        yield f"sqlite:///{tmp_path / 'tocns.sqlite3'}"
+        return
+    server = request.getfixturevalue("_postgres")
+    if server is None:
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL is required (TOCNS_REQUIRE_POSTGRES=1) but not installed")
+        pytest.skip("PostgreSQL not installed")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE tocns_template"))
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "data", database_url)
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    services = build_services(settings, clock)
+    prepare_database(services)
+    yield services
+    services.engine.dispose()
+
+
+@pytest.fixture
+def dispatcher(services: Services) -> Dispatcher:
+    return Dispatcher(services)
+
+
+@pytest.fixture
+def chat(dispatcher: Dispatcher) -> Chat:
+    return Chat(dispatcher)
