@@ -407,3 +407,24 @@ class WebSession(SQLModel, table=True):
     created_at: dt.datetime = _ts()
     expires_at: dt.datetime = Field(sa_type=UTCDateTime)
     revoked: bool = False
+
+
+# ---------------------------------------------------------------- reminders
+
+
+class RedEpisode(SQLModel, table=True):
+    """A period during which a task is red; its unit is alerted once per episode."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    reason: str = Field(default="", max_length=500)
+    started_at: dt.datetime = _ts()
+    ended_at: dt.datetime | None = _ts_opt()
+
+
+class JobMark(SQLModel, table=True):
+    """When a background job (the reminder planner) last ran, to catch up after downtime."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=80)
+    at: dt.datetime = Field(sa_type=UTCDateTime)

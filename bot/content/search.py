@@ -281,6 +281,7 @@ TIE = 0.02  # two guides this close are a tie: ask "Ý bạn là…?"
 CONFIDENT_MATCHED = 0.7  # share of the query's informative words the best guide must know
 PRESENT = 0.3  # saturated weight from which a term counts as "in" a guide (not a body aside)
 MIN_SCORE = 0.12  # below this a guide is not offered at all
+SUGGEST_SCORE = 0.4  # below this a guide is not worth offering as "Ý bạn là…?" in the chat
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,10 @@ class SearchResult:
     def best(self) -> str | None:
         """The slug of the best guide, if any."""
         return self.results[0][0] if self.results else None
+
+    def suggestions(self) -> list[str]:
+        """Slugs worth offering as "did you mean" choices when not confident."""
+        return [slug for slug, score in self.results if score >= SUGGEST_SCORE]
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape printed by ``tocns guides search --json``."""

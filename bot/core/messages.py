@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The longest text one message may carry on each channel (Telegram counts UTF-16 units;
+# our texts are Vietnamese, so characters and units coincide).
+TEXT_LIMITS = {"telegram": 4096, "zalo": 2000, "console": 2000}
+
 
 @dataclass(frozen=True)
 class Attachment:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.handlers import start
+from bot.handlers import guides, start
 
-FEATURES: tuple[ModuleType, ...] = (start,)
+# guides stays last: its free-text handler answers everything the others leave.
+FEATURES: tuple[ModuleType, ...] = (start, guides)

@@ -15,7 +15,7 @@ import unicodedata
 from typing import Any
 
 from bot.i18n import N_
-from bot.tallies.codes import CODES, folded_aliases
+from bot.tallies.codes import folded_aliases
 from bot.text import fold
 
 MAX_VALUE = 10_000_000
@@ -170,8 +170,6 @@ _QUESTION_WORDS = re.compile(
     r"|giup|duoc khong|can)(?!\w)"
 )
 
-_LABEL_OF = {c.code: c for c in CODES}
-
 
 def _quote(raw: str) -> str:
     return raw if len(raw) <= _MAX_QUOTE else raw[: _MAX_QUOTE - 1] + "…"
@@ -179,13 +177,11 @@ def _quote(raw: str) -> str:
 
 def _value_of(raw: str, label: str) -> int:
     """Turn a number token into a count, or raise the matching error."""
-    negative = raw[0] in "-−–"
-    digits = raw[1:] if negative else raw
-    if negative:
+    if raw[0] in "-−–":
         raise _error("negative", label=label, number=_quote(raw))
-    if "," in digits or ("." in digits and not _THOUSANDS.fullmatch(digits)):
+    if "," in raw or ("." in raw and not _THOUSANDS.fullmatch(raw)):
         raise _error("not_integer", label=label, number=_quote(raw))
-    plain = digits.replace(".", "").lstrip("0") or "0"
+    plain = raw.replace(".", "").lstrip("0") or "0"
     if len(plain) > _MAX_DIGITS:
         raise _error("too_large", label=label, number=_quote(raw), limit="10.000.000")
     value = int(plain)

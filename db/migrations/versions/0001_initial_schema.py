@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:14:54.592625
+Create Date: 2026-11-23 00:19:49.739375
 """
 
 from collections.abc import Sequence
@@ -56,6 +56,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_guidefeedback_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_guidefeedback_slug'), ['slug'], unique=False)
 
+    op.create_table('jobmark',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('at', db.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
     op.create_table('joinattempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -394,6 +401,18 @@ def upgrade() -> None:
     with op.batch_alter_table('personrole', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_personrole_person_id'), ['person_id'], unique=False)
 
+    op.create_table('redepisode',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('started_at', db.types.UTCDateTime(), nullable=False),
+    sa.Column('ended_at', db.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('redepisode', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_redepisode_task_id'), ['task_id'], unique=False)
+
     op.create_table('tally',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('village_id', sa.Integer(), nullable=False),
@@ -472,6 +491,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tally_period_code')
 
     op.drop_table('tally')
+    with op.batch_alter_table('redepisode', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_redepisode_task_id'))
+
+    op.drop_table('redepisode')
     with op.batch_alter_table('personrole', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_personrole_person_id'))
 
@@ -556,6 +579,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_joinattempt_chat_id'))
 
     op.drop_table('joinattempt')
+    op.drop_table('jobmark')
     with op.batch_alter_table('guidefeedback', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_guidefeedback_slug'))
         batch_op.drop_index(batch_op.f('ix_guidefeedback_at'))

@@ -1,0 +1,160 @@
+"""How-to guides: menu by category, free-text questions, deep links, feedback."""
+
+from __future__ import annotations
+
+from bot.content.guides import CATEGORIES, Guide
+from bot.content.questions import record_feedback, record_unanswered
+from bot.content.search import is_greeting
+from bot.core.context import Context
+from bot.core.messages import TEXT_LIMITS, Choice, Reply
+from bot.core.registry import Registry
+from bot.handlers.start import menu_choices
+from bot.i18n import N_
+
+NEXT_PAGE = N_("Next ›")
+FEEDBACK_QUESTION = N_("Did this guide help you?")
+YES = N_("👍 Yes")
+NO = N_("👎 Not yet")
+
+
+def _pages(ctx: Context, guide: Guide) -> list[str]:
+    limit = TEXT_LIMITS.get(ctx.message.channel, 2000)
+    marker_room = 20  # for the "(1/2)" page marker
+    return guide.pages(limit - marker_room)
+
+
+def show_guide(ctx: Context, slug: str, page: int = 1) -> list[Reply]:
+    """One page of a guide; after the last page, related guides and the feedback question."""
+    guide = ctx.services.guides.get(slug)
+    if guide is None:
+        return [ctx.reply(N_("This guide no longer exists. Type /huongdan to see all guides."))]
+    pages = _pages(ctx, guide)
+    page = min(max(page, 1), len(pages))
+    text = pages[page - 1]
+    if len(pages) > 1:
+        text = f"{text}\n({page}/{len(pages)})"
+    if page < len(pages):
+        return [Reply(text=text, choices=[Choice(ctx._(NEXT_PAGE), f"gpage:{slug}:{page + 1}")])]
+    replies = [Reply(text=text)]
+    related = [ctx.services.guides[s] for s in guide.related if s in ctx.services.guides]
+    if related:
+        lines = [ctx._("See also (type the name to open):")]
+        lines += [f"• {item.title}" for item in related]
+        replies.append(Reply(text="\n".join(lines)))
+    replies.append(
+        Reply(
+            text=ctx._(FEEDBACK_QUESTION),
+            choices=[Choice(ctx._(YES), f"gfb:{slug}:1"), Choice(ctx._(NO), f"gfb:{slug}:0")],
+        )
+    )
+    return replies
+
+
+def no_guide(ctx: Context) -> list[Reply]:
+    """The kind fallback when nothing fits, with the menu and how to reach the team."""
+    text = ctx._(
+        "Sorry, there is no guide for this yet. I have noted your question so the team can write one.\n"
+        "You can ask the community digital technology team of your village directly, "
+        "or pick a topic below."
+    )
+    return [Reply(text=text, choices=category_choices(ctx))]
+
+
+def category_choices(ctx: Context) -> list[Choice]:
+    return [Choice(title, f"gcat:{slug}") for slug, title in CATEGORIES.items()]
+
+
+def answer_question(ctx: Context, text: str) -> list[Reply]:
+    """Answer free text: a greeting, an exact title or slug, a guide, choices, or the fallback."""
+    if is_greeting(text):
+        name = ctx.person.display_name.split(" ")[-1] if ctx.person.display_name else ""
+        greeting = ctx._("Hello {name}! What would you like to ask? For example: \"how to activate VNeID level 2\".", name=name)
+        return [Reply(text=greeting.replace(" !", "!"), choices=menu_choices(ctx))]
+    index = ctx.services.guide_index
+    exact = index.lookup(text)
+    if exact is not None:
+        return show_guide(ctx, exact)
+    result = index.search(text, top=3)
+    ctx.state.data = {"q": text[:300]}
+    if result.confident and result.best is not None:
+        return show_guide(ctx, result.best)
+    suggestions = result.suggestions()
+    if suggestions:
+        choices = [Choice(ctx.services.guides[slug].title, f"guide:{slug}") for slug in suggestions]
+        choices.append(Choice(ctx._("None of these"), "gnone:"))
+        return [Reply(text=ctx._("Did you mean…?"), choices=choices)]
+    record_unanswered(ctx.session, text, ctx.now, ctx.services.settings.unanswered_retention_days)
+    return no_guide(ctx)
+
+
+def register(registry: Registry) -> None:
+    """Register the guide commands, buttons and the free-text question handler."""
+
+    @registry.command("huongdan", "guides", description=N_("How-to guides by topic"))
+    def guides_menu(ctx: Context, argument: str) -> list[Reply]:
+        """Show the guide categories (or search directly if a question follows)."""
+        ctx.finish()
+        if argument:
+            return answer_question(ctx, argument)
+        return [ctx.reply(N_("Pick a topic:"), category_choices(ctx))]
+
+    @registry.action("gcat")
+    def category(ctx: Context, slug: str) -> list[Reply]:
+        """List the guides of one category."""
+        guides = [g for g in ctx.services.guides.values() if g.category == slug]
+        if not guides:
+            return [ctx.reply(N_("Pick a topic:"), category_choices(ctx))]
+        choices = [Choice(g.title, f"guide:{g.slug}") for g in guides]
+        return [Reply(text=CATEGORIES.get(slug, slug), choices=choices)]
+
+    @registry.action("guide")
+    def open_guide(ctx: Context, slug: str) -> list[Reply]:
+        """Open a guide chosen from a list."""
+        return show_guide(ctx, slug)
+
+    @registry.action("deeplink-g")
+    def deep_link(ctx: Context, slug: str) -> list[Reply]:
+        """Open a guide from a poster's QR code or link (/start g_<slug>)."""
+        return show_guide(ctx, slug.lower())
+
+    @registry.action("gpage")
+    def next_page(ctx: Context, argument: str) -> list[Reply]:
+        """Show another page of a long guide."""
+        slug, _, page = argument.partition(":")
+        return show_guide(ctx, slug, int(page) if page.isdigit() else 1)
+
+    @registry.action("gfb")
+    def feedback(ctx: Context, argument: str) -> list[Reply]:
+        """Record 👍/👎 on a guide."""
+        slug, _, value = argument.partition(":")
+        if slug not in ctx.services.guides:
+            return [ctx.reply(N_("Thank you!"))]
+        helpful = value == "1"
+        query = str(ctx.state.data.get("q", "")) if ctx.state.flow is None else ""
+        record_feedback(ctx.session, slug, helpful, query, ctx.now)
+        if helpful:
+            return [ctx.reply(N_("Thank you! Glad it helped."))]
+        return [
+            ctx.reply(
+                N_(
+                    "Thank you, I have noted it so the team can improve this guide. "
+                    "For help now, ask the community digital technology team of your village."
+                ),
+                menu_choices(ctx),
+            )
+        ]
+
+    @registry.action("gnone")
+    def none_fit(ctx: Context, argument: str) -> list[Reply]:
+        """The person said none of the suggested guides fits."""
+        query = str(ctx.state.data.get("q", ""))
+        if query:
+            record_unanswered(ctx.session, query, ctx.now, ctx.services.settings.unanswered_retention_days)
+        return no_guide(ctx)
+
+    @registry.text
+    def question(ctx: Context, text: str) -> list[Reply]:
+        """Treat free text as a question to the guides (always answers)."""
+        if not text.strip():
+            return [Reply(text=ctx._("Type your question, or pick from the menu."), choices=menu_choices(ctx))]
+        return answer_question(ctx, text)

@@ -1,0 +1,333 @@
+"""Reading and writing tallies in the caller's transaction (never commits).
+
+Handlers ask this module for the facts a report is validated against, record a
+report (with an audit entry for every correction or confirmed oddity), and load
+the plain inputs the progress arithmetic works on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func
+from sqlmodel import Session, select
+
+from bot.tallies.codes import CODE_NAMES, CODES
+from bot.tallies.progress import CommuneProgress, Target, VillageInput, commune_progress
+from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, add_months, rises_of
+from db.models import (
+    AuditEntry,
+    Commune,
+    Indicator,
+    IndicatorTarget,
+    Person,
+    Plan,
+    Tally,
+    Village,
+    VillageDenominator,
+)
+
+HISTORY_MONTHS = 12  # months of history the plausibility band learns from
+_DENOMINATOR_OF = {c.code: c.denominator for c in CODES}
+_DENOMINATOR_KEYS = ("population", "adults", "aged15", "households", "businesses")
+
+
+@dataclass
+class Recorded:
+    """What a report changed, and what the village still has to report this month."""
+
+    village: str
+    period: dt.date
+    recorded: dict[str, int] = field(default_factory=dict)  # new or changed values
+    unchanged: dict[str, int] = field(default_factory=dict)  # the same value sent again
+    corrected: dict[str, tuple[int, int]] = field(default_factory=dict)  # code: (old, new)
+    missing: list[str] = field(default_factory=list)
+
+
+def grace_day(session: Session, commune_id: int | None) -> int:
+    """The day of the month until which last month stays open (commune setting)."""
+    if commune_id is None:
+        return DEFAULT_GRACE_DAY
+    commune = session.get(Commune, commune_id)
+    raw = (commune.settings if commune else {}).get("report_grace_day", DEFAULT_GRACE_DAY)
+    try:
+        return max(0, min(28, int(raw)))
+    except (TypeError, ValueError):
+        return DEFAULT_GRACE_DAY
+
+
+def denominators(session: Session, village_id: int, period: dt.date) -> dict[str, int] | None:
+    """The village's denominators that apply at the end of a month."""
+    end = add_months(period, 1) - dt.timedelta(days=1)
+    row = session.exec(
+        select(VillageDenominator)
+        .where(VillageDenominator.village_id == village_id, VillageDenominator.valid_from <= end)  # type: ignore[arg-type]
+        .order_by(VillageDenominator.valid_from.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {key: int(getattr(row, key)) for key in _DENOMINATOR_KEYS}
+
+
+def village_series(
+    session: Session, village_id: int, since: dt.date, until: dt.date
+) -> dict[str, dict[dt.date, int]]:
+    """The village's values by code and month in [since, until]."""
+    rows = session.exec(
+        select(Tally.code, Tally.period, Tally.value).where(  # type: ignore[call-overload]
+            Tally.village_id == village_id, Tally.period >= since, Tally.period <= until
+        )
+    ).all()
+    series: dict[str, dict[dt.date, int]] = defaultdict(dict)
+    for code, period, value in rows:
+        series[code][period] = value
+    return dict(series)
+
+
+def load_facts(session: Session, village_id: int, period: dt.date) -> tuple[dict[str, CodeFacts], dict[str, int]]:
+    """Facts to validate a report for a month against, and the values already recorded."""
+    counts = denominators(session, village_id, period)
+    series = village_series(session, village_id, add_months(period, -HISTORY_MONTHS), period)
+    facts: dict[str, CodeFacts] = {}
+    current: dict[str, int] = {}
+    for code in CODE_NAMES:
+        values = series.get(code, {})
+        if period in values:
+            current[code] = values[period]
+        monthly: list[int] = []
+        last: int | None = None
+        for offset in range(-HISTORY_MONTHS, 0):
+            month = add_months(period, offset)
+            if month in values:
+                last = values[month]
+            if last is not None:
+                monthly.append(last)
+        facts[code] = CodeFacts(
+            denominator=counts.get(_DENOMINATOR_OF[code]) if counts else None,
+            previous=monthly[-1] if monthly else None,
+            rises=rises_of(monthly),
+        )
+    return facts, current
+
+
+def missing_codes(session: Session, village_id: int, period: dt.date) -> list[str]:
+    """Codes the village has not reported for this month, in the usual order."""
+    done = set(
+        session.exec(
+            select(Tally.code).where(Tally.village_id == village_id, Tally.period == period)
+        ).all()
+    )
+    return [code for code in CODE_NAMES if code not in done]
+
+
+def record_report(
+    session: Session,
+    *,
+    village: Village,
+    period: dt.date,
+    values: Mapping[str, int],
+    actor: Person,
+    now: dt.datetime,
+    flagged: Mapping[str, str] | None = None,
+    previous: Mapping[str, int | None] | None = None,
+) -> Recorded:
+    """Upsert one value per code for a village and month; audit corrections and flags.
+
+    ``flagged`` maps codes the reporter confirmed despite a warning to the reason
+    (e.g. "drop"); ``previous`` gives last month's values to show in their audit.
+    """
+    assert village.id is not None
+    flagged = flagged or {}
+    result = Recorded(village=village.name, period=period)
+    existing = {
+        row.code: row
+        for row in session.exec(
+            select(Tally).where(
+                Tally.village_id == village.id,
+                Tally.period == period,
+                Tally.code.in_(list(values)),  # type: ignore[attr-defined]
+            )
+        ).all()
+    }
+    for code, value in values.items():
+        row = existing.get(code)
+        reason = flagged.get(code, "")
+        if row is not None and row.value == value and not reason:
+            result.unchanged[code] = value
+            continue
+        old = row.value if row is not None else None
+        if row is None:
+            row = Tally(village_id=village.id, period=period, code=code, value=value)
+        row.value = value
+        row.flagged = row.flagged or bool(reason)
+        row.reported_by = actor.id
+        row.updated_at = now
+        session.add(row)
+        result.recorded[code] = value
+        if old is not None and old != value:
+            result.corrected[code] = (old, value)
+        if old is not None or reason:
+            before = old if old is not None else (previous or {}).get(code)
+            _audit(session, village, actor, now, code, period, before, value, reason or "correction", old is not None)
+    session.flush()
+    result.missing = missing_codes(session, village.id, period)
+    return result
+
+
+def _audit(
+    session: Session,
+    village: Village,
+    actor: Person,
+    now: dt.datetime,
+    code: str,
+    period: dt.date,
+    old: int | None,
+    new: int,
+    reason: str,
+    correction: bool,
+) -> None:
+    session.add(
+        AuditEntry(
+            commune_id=village.commune_id,
+            actor_id=actor.id,
+            actor_name=actor.display_name,
+            action="tally.correct" if correction else "tally.flag",
+            entity="tally",
+            entity_id=f"{village.id}:{period.isoformat()}:{code}",
+            old=None if old is None else {"value": old},
+            new={"value": new, "period": period.isoformat(), "code": code, "village": village.name},
+            reason=reason[:500],
+            at=now,
+        )
+    )
+
+
+# ------------------------------------------------------------------ progress inputs
+
+
+def load_targets(session: Session, commune_id: int, year: int) -> dict[str, Target]:
+    """Rate targets per tally code from the commune's plans: this year's, else the next set."""
+    rows = session.exec(
+        select(Indicator.tally_code, Indicator.unit_of_measure, IndicatorTarget.year, IndicatorTarget.op,  # type: ignore[call-overload]
+               IndicatorTarget.value, IndicatorTarget.low)
+        .join(Plan, Plan.id == Indicator.plan_id)
+        .join(IndicatorTarget, IndicatorTarget.indicator_id == Indicator.id)
+        .where(Plan.commune_id == commune_id, Indicator.tally_code.is_not(None), Indicator.active)  # type: ignore[union-attr]
+        .order_by(IndicatorTarget.year, Indicator.position)
+    ).all()
+    best: dict[str, Target] = {}
+    for code, _unit, target_year, op, value, low in rows:
+        number = low if op == "between" else value
+        if code not in _DENOMINATOR_OF or number is None or op not in (">=", ">", "between") or number > 100:
+            continue
+        if target_year < year:
+            continue
+        current = best.get(code)
+        if current is None or (current.year != year and target_year == year):
+            best[code] = Target(rate=float(number) / 100, year=int(target_year))
+    return best
+
+
+def load_inputs(
+    session: Session, commune_ids: Iterable[int] | None, period: dt.date, months: int
+) -> dict[int, list[VillageInput]]:
+    """Villages with denominators and values from ``months`` before ``period`` to it."""
+    start = add_months(period, -months)
+    ids = list(commune_ids) if commune_ids is not None else None
+    village_query = select(Village.id, Village.commune_id, Village.name).order_by(  # type: ignore[call-overload]
+        Village.commune_id, Village.position, Village.id
+    )
+    if ids is not None:
+        village_query = village_query.where(Village.commune_id.in_(ids))  # type: ignore[attr-defined]
+    villages = session.exec(village_query).all()
+    in_scope = (
+        select(Village.id).where(Village.commune_id.in_(ids))  # type: ignore[attr-defined]
+        if ids is not None
+        else None
+    )
+
+    end = add_months(period, 1) - dt.timedelta(days=1)
+    denominator_query = select(VillageDenominator).where(VillageDenominator.valid_from <= end)  # type: ignore[arg-type]
+    if in_scope is not None:
+        denominator_query = denominator_query.where(VillageDenominator.village_id.in_(in_scope))  # type: ignore[attr-defined]
+    chosen: dict[int, tuple[dt.date, dict[str, int]]] = {}
+    for row in session.exec(denominator_query).all():
+        known = chosen.get(row.village_id)
+        if known is None or row.valid_from > known[0]:
+            chosen[row.village_id] = (row.valid_from, {k: int(getattr(row, k)) for k in _DENOMINATOR_KEYS})
+
+    series: dict[int, dict[str, dict[dt.date, int]]] = defaultdict(lambda: defaultdict(dict))
+    window = select(Tally.village_id, Tally.code, Tally.period, Tally.value).where(  # type: ignore[call-overload]
+        Tally.period >= start, Tally.period <= period
+    )
+    if in_scope is not None:
+        window = window.where(Tally.village_id.in_(in_scope))  # type: ignore[attr-defined]
+    for village_id, code, month, value in session.exec(window):
+        series[village_id][code][month] = value
+    # Values older than the window still count (cumulative snapshots carry forward).
+    latest = select(Tally.village_id, Tally.code, func.max(Tally.period).label("p")).where(  # type: ignore[call-overload]
+        Tally.period < start
+    )
+    if in_scope is not None:
+        latest = latest.where(Tally.village_id.in_(in_scope))  # type: ignore[attr-defined]
+    latest_sq = latest.group_by(Tally.village_id, Tally.code).subquery()
+    before = select(Tally.village_id, Tally.code, Tally.period, Tally.value).join(  # type: ignore[call-overload]
+        latest_sq,
+        and_(
+            Tally.village_id == latest_sq.c.village_id,
+            Tally.code == latest_sq.c.code,
+            Tally.period == latest_sq.c.p,
+        ),
+    )
+    for village_id, code, month, value in session.exec(before):
+        series[village_id][code][month] = value
+
+    out: dict[int, list[VillageInput]] = defaultdict(list)
+    for village_id, commune_id, name in villages:
+        counts = chosen.get(village_id)
+        out[commune_id].append(
+            VillageInput(
+                village_id=village_id,
+                name=name,
+                denominators=counts[1] if counts else None,
+                series={code: dict(v) for code, v in series.get(village_id, {}).items()},
+            )
+        )
+    return dict(out)
+
+
+def commune_view(session: Session, commune_id: int, period: dt.date, months: int = 6) -> CommuneProgress:
+    """One commune's progress for a month: every village, every code, trend and targets."""
+    inputs = load_inputs(session, [commune_id], period, months).get(commune_id, [])
+    return commune_progress(inputs, period, load_targets(session, commune_id, period.year), months)
+
+
+def province_view(session: Session, period: dt.date, months: int = 6) -> dict[int, CommuneProgress]:
+    """Every commune's progress for a month (roll them up with ``progress.rollup``)."""
+    inputs = load_inputs(session, None, period, months)
+    return {
+        commune_id: commune_progress(villages, period, load_targets(session, commune_id, period.year), months)
+        for commune_id, villages in inputs.items()
+    }
+
+
+def audit_trail(session: Session, village_id: int) -> list[AuditEntry]:
+    """Every tally audit entry of a village, oldest first."""
+    prefix = f"{village_id}:"
+    return list(
+        session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "tally", AuditEntry.entity_id.startswith(prefix))  # type: ignore[attr-defined]
+            .order_by(AuditEntry.at, AuditEntry.id)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+def describe(values: Mapping[str, Any]) -> str:
+    """A compact "vneid=45 cks=12" rendering for logs."""
+    return " ".join(f"{k}={v}" for k, v in values.items())

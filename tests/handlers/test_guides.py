@@ -1,0 +1,83 @@
+"""Guides in the chat: free-text questions, deep links, choices, fallback, feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from bot.content.questions import anonymise, record_unanswered
+from bot.services import Services
+from db.models import GuideFeedback, UnansweredQuestion
+from tests.helpers import Chat, FakeClock
+
+
+def test_question_without_diacritics_gets_the_guide(chat: Chat) -> None:
+    replies = chat.send("cach kich hoat vneid muc 2")
+    assert replies[0].text.startswith("Kích hoạt tài khoản VNeID mức 2")
+    assert replies[-1].text == "Hướng dẫn này có giúp được bạn không?"
+
+
+def test_deep_link_opens_guide(chat: Chat) -> None:
+    assert chat.send("/start g_chu-ky-so-dang-ky")[0].text.startswith("Đăng ký chữ ký số cá nhân")
+
+
+def test_typing_a_title_opens_it(chat: Chat) -> None:
+    assert "VssID" in chat.send("vssid")[0].text
+
+
+def test_ambiguous_question_offers_choices_and_picking_works(chat: Chat) -> None:
+    [reply] = chat.send("vneid")
+    assert reply.text == "Ý bạn là…?"
+    assert reply.choices[-1].label == "Không phải các mục trên"
+    picked = chat.send("1")
+    assert picked[0].text.startswith(reply.choices[0].label)
+
+
+def test_nonsense_gets_fallback_and_is_recorded(chat: Chat, services: Services) -> None:
+    [reply] = chat.send("giá vàng hôm nay bao nhiêu, gọi 0912345678")
+    assert "chưa có hướng dẫn" in reply.text and reply.choices
+    with Session(services.engine) as session:
+        [row] = session.exec(select(UnansweredQuestion)).all()
+        assert "0912345678" not in row.text and "<số>" in row.text
+
+
+def test_greeting_gets_greeting_not_guide(chat: Chat) -> None:
+    [reply] = chat.send("Xin chào")
+    assert reply.text.startswith("Chào")
+
+
+def test_scam_signal_surfaces_warning_first(chat: Chat) -> None:
+    replies = chat.send("có người xưng công an gọi bảo cập nhật vneid qua điện thoại và đọc mã otp")
+    assert "giả danh" in replies[0].text.lower() or "lừa" in replies[0].text.lower()
+
+
+def test_feedback_recorded(chat: Chat, services: Services) -> None:
+    chat.send("cach dang ky chu ky so")
+    chat.send("2")  # 👎
+    with Session(services.engine) as session:
+        [feedback] = session.exec(select(GuideFeedback)).all()
+        assert feedback.slug == "chu-ky-so-dang-ky" and feedback.helpful is False
+        assert feedback.query == "cach dang ky chu ky so"
+
+
+def test_paging_on_telegram_limit(services: Services) -> None:
+    from bot.core.dispatcher import Dispatcher
+    from bot.core.messages import TEXT_LIMITS
+
+    chat = Chat(Dispatcher(services), channel="zalo", chat_id="z-9")
+    for slug in services.guides:
+        for reply in chat.send(f"/start g_{slug}"):
+            assert len(reply.numbered_text()) <= TEXT_LIMITS["zalo"]
+
+
+def test_unanswered_retention(services: Services, clock: FakeClock) -> None:
+    with Session(services.engine) as session:
+        record_unanswered(session, "câu hỏi cũ", clock.now - dt.timedelta(days=400), 180)
+        record_unanswered(session, "câu hỏi mới", clock.now, 180)
+        session.commit()
+        assert [q.text for q in session.exec(select(UnansweredQuestion)).all()] == ["câu hỏi mới"]
+
+
+def test_anonymise_strips_identifiers() -> None:
+    assert anonymise("Số CCCD 001234567890, mail a@b.vn, xem https://x.vn/a") == "số cccd <số>, mail <email> xem <link>"
