@@ -37,7 +37,7 @@ def build_registry() -> Registry:
 
 def build_services(settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> Services:
     """The process-wide services for these settings."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, busy_timeout_ms=settings.db_busy_timeout_ms)
     return Services(settings=settings, engine=engine, registry=build_registry(), clock=clock)
 
 
@@ -76,11 +76,14 @@ class TocnsApp:
         self._tasks: list[asyncio.Task[Any]] = []
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        self.reminders: Any = None  # bot.reminders.runner.ReminderRunner
 
-    async def start(self, *, web_server: bool = True, sample: bool = True) -> None:
+    async def start(self, *, web_server: bool = True, sample: bool = True, reminders: bool = True) -> None:
         """Migrate, then start every configured channel and the web server."""
         settings = self.services.settings
         await asyncio.to_thread(prepare_database, self.services, sample=sample)
+        # Build the guide index now, not on the first question someone asks.
+        await asyncio.to_thread(lambda: self.services.guide_index)
         webhooks = Webhooks()
         if settings.telegram_enabled:
             await self._start_telegram(webhooks)
@@ -96,6 +99,28 @@ class TocnsApp:
             sockets = getattr(server, "sockets", None) or []
             self.port = sockets[0].getsockname()[1] if sockets else settings.listen_port
             log.info("web server on http://%s:%s", settings.listen_host, self.port)
+        # --- reminders: scheduler + outbox dispatcher (added by the reminders feature)
+        if reminders:
+            await self._start_reminders()
+
+    async def _start_reminders(self) -> None:
+        from bot.reminders.dispatcher import ConsoleSender
+        from bot.reminders.runner import ReminderRunner
+
+        senders: dict[str, Any] = {}
+        if self.telegram is not None:
+            from bot.channels.telegram import TelegramSender
+
+            senders["telegram"] = TelegramSender(self.telegram.bot)
+        if self.zalo_sender is not None:
+            from bot.channels.zalo import ZaloOutboxSender
+
+            senders["zalo"] = ZaloOutboxSender(self.zalo_sender)
+        if not senders:
+            senders["console"] = ConsoleSender()
+        self.reminders = ReminderRunner(self.services, senders)
+        job_queue = self.telegram.job_queue if self.telegram is not None else None
+        await self.reminders.start(job_queue)
 
     async def _start_telegram(self, webhooks: Webhooks) -> None:
         from telegram import Update
@@ -159,6 +184,9 @@ class TocnsApp:
 
     async def stop(self) -> None:
         """Stop everything started, in reverse order."""
+        if self.reminders is not None:  # reminders feature: finish in-flight sends first
+            await self.reminders.stop()
+            self.reminders = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

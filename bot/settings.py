@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     mode: Literal["development", "production"] = "development"
     data_dir: Path = Path("data")
     database_url: str = ""
+    db_busy_timeout_ms: int = Field(default=5000, ge=0)
     timezone: str = "Asia/Ho_Chi_Minh"
     locale: Literal["vi", "en"] = "vi"
     log_level: str = "INFO"

@@ -9,17 +9,25 @@ import os
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 import shutil
 import uuid
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.app import build_services, prepare_database
+from bot.app import TocnsApp, build_services, prepare_database
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
-from tests.fakes.fixtures import fake_telegram, fake_zalo  # noqa: F401 - fixtures
+from tests.fakes.fixtures import (  # noqa: F401 - fixtures
+    TELEGRAM_TEST_TOKEN,
+    ZALO_TEST_TOKEN,
+    fake_telegram,
+    fake_zalo,
+)
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloAPI
 from tests.helpers import Chat, FakeClock
 from tests.postgres import postgres_server
 
@@ -121,3 +129,39 @@ def dispatcher(services: Services) -> Dispatcher:
 @pytest.fixture
 def chat(dispatcher: Dispatcher) -> Chat:
     return Chat(dispatcher)
+
+
+def channel_settings(
+    settings: Settings, telegram: FakeTelegramAPI | None = None, zalo: FakeZaloAPI | None = None, **extra: object
+) -> Settings:
+    values: dict[str, object] = {}
+    if telegram is not None:
+        values.update(
+            telegram_token=TELEGRAM_TEST_TOKEN,
+            telegram_base_url=telegram.base_url,
+            telegram_base_file_url=telegram.base_file_url,
+        )
+    if zalo is not None:
+        values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
+    values.update(extra)
+    return make_settings(settings.data_dir, settings.database_url, **values)
+
+
+@pytest.fixture
+def running(clock: FakeClock) -> Callable[..., contextlib.AbstractAsyncContextManager[TocnsApp]]:
+    """Start the whole app with some settings; stop it at the end of the ``async with``."""
+
+    @contextlib.asynccontextmanager
+    async def start(app_settings: Settings, prepare: Callable[[Services], None] | None = None) -> AsyncIterator[TocnsApp]:
+        services = build_services(app_settings, clock)
+        if prepare is not None:
+            prepare(services)
+        app = TocnsApp(services)
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.stop()
+            services.engine.dispose()
+
+    return start

@@ -23,9 +23,14 @@ class TransientError(Exception):
     """A failure worth retrying later (timeout, 5xx, malformed answer)."""
 
 
+class DeliveryUnknown(TransientError):
+    """The request may have reached the platform (read timeout, dropped connection): resending
+    could duplicate, so the outbox records the message as "unknown" instead of retrying."""
+
+
 class Sender(Protocol):
     """Sends a reply to a chat on one channel, mapping platform errors to the ones above."""
 
     channel: str
 
-    async def send(self, chat_id: str, reply: Reply) -> None: ...
+    async def send(self, chat_id: str, reply: Reply) -> object: ...

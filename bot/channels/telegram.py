@@ -12,7 +12,7 @@ from telegram import (
     InputFile,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.channels.textsplit import split_text
@@ -180,3 +180,89 @@ async def publish_commands(application: Application, services: Services) -> None
         await application.bot.set_my_commands(commands)
     except TelegramError:
         log.warning("setMyCommands failed", exc_info=True)
+
+
+# --- outbox delivery (added for the reminders feature) --------------------------------
+
+
+class _RecordingBot:
+    """Delegates to a Bot and remembers the ids of the messages it sent."""
+
+    def __init__(self, bot: Any) -> None:
+        self._bot = bot
+        self.message_ids: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bot, name)
+
+    async def _record(self, method: str, **kwargs: Any) -> Any:
+        message = await getattr(self._bot, method)(**kwargs)
+        message_id = getattr(message, "message_id", None)
+        if isinstance(message_id, int):
+            self.message_ids.append(message_id)
+        return message
+
+    async def send_message(self, **kwargs: Any) -> Any:
+        return await self._record("send_message", **kwargs)
+
+    async def send_photo(self, **kwargs: Any) -> Any:
+        return await self._record("send_photo", **kwargs)
+
+    async def send_document(self, **kwargs: Any) -> Any:
+        return await self._record("send_document", **kwargs)
+
+
+def _retry_seconds(error: Any) -> float:
+    import datetime as _dt
+
+    value = getattr(error, "_retry_after", None)  # a timedelta; the public int is deprecated
+    if isinstance(value, _dt.timedelta):
+        return max(1.0, value.total_seconds())
+    return 1.0
+
+
+def _request_never_left(error: BaseException) -> bool:
+    """Whether a network error happened before Telegram could have received the request."""
+    import httpx
+
+    cause = error.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True
+    # PTB raises NetworkError without an httpx cause for 5xx answers: Telegram refused it.
+    return cause is None and "pool timeout" not in str(error).lower() and not isinstance(error, TimedOut)
+
+
+class TelegramSender:
+    """Sends outbox replies through a telegram Bot, mapping errors for the dispatcher."""
+
+    channel = "telegram"
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: str, reply: Reply) -> list[int]:
+        """Send one reply; return the Telegram message ids (proof of delivery)."""
+        from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
+
+        recorder = _RecordingBot(self.bot)
+        try:
+            await send_reply(recorder, chat_id, reply)
+        except RetryAfter as error:
+            if recorder.message_ids:  # part of a multi-part reply went out: never resend
+                raise DeliveryUnknown(f"partly sent, then flood control: {error}") from error
+            raise RetryLater(_retry_seconds(error)) from error
+        except Forbidden as error:
+            raise Blocked(str(error)) from error
+        except BadRequest as error:
+            if "chat not found" in str(error).lower():
+                raise Blocked(str(error)) from error
+            raise
+        except (TimedOut, NetworkError) as error:
+            if _request_never_left(error) and not recorder.message_ids:
+                raise TransientError(str(error)) from error
+            raise DeliveryUnknown(str(error)) from error
+        except TelegramError as error:
+            if "invalid server response" in str(error).lower():
+                raise DeliveryUnknown(str(error)) from error  # answered, but unreadably
+            raise
+        return recorder.message_ids

@@ -107,3 +107,42 @@ async def poll_forever(dispatcher: Dispatcher, client: ZaloClient, sender: ZaloS
             continue
         if update is not None:
             spawn(handle_update(dispatcher, sender, update))
+
+
+# --- outbox delivery (added for the reminders feature) --------------------------------
+
+ZALO_BLOCKED_CODES = frozenset({403, -201, -230})  # forbidden / user not reachable by this bot
+
+
+class ZaloOutboxSender:
+    """The outbox's Zalo sender: ZaloSender with errors mapped for the dispatcher.
+
+    The Zalo client already retries 429 and 5xx answers itself; what is left when it gives
+    up is passed on as ``RetryLater`` (429), ``TransientError`` (5xx), ``DeliveryUnknown``
+    (timeouts and dropped connections: the message may have gone out) or ``Blocked``.
+    """
+
+    channel = "zalo"
+
+    def __init__(self, sender: ZaloSender) -> None:
+        self.sender = sender
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Send one reply, mapping Zalo errors."""
+        from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
+        from bot.channels.zalo_client import ZaloNetworkError
+
+        try:
+            await self.sender.send(chat_id, reply)
+        except ZaloNetworkError as error:
+            if "connection error" in error.description and "Connector" in error.description:
+                raise TransientError(error.description) from error
+            raise DeliveryUnknown(error.description) from error
+        except ZaloAPIError as error:
+            if error.error_code == 429:
+                raise RetryLater(5.0) from error
+            if error.error_code >= 500:
+                raise TransientError(error.description) from error
+            if error.error_code in ZALO_BLOCKED_CODES:
+                raise Blocked(error.description) from error
+            raise

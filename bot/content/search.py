@@ -31,6 +31,14 @@ from bot.text import fold
 # --- normalisation --------------------------------------------------------------------
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_MIXED = re.compile(r"[0-9][a-z]|[a-z][0-9]")
+_DIGITS = re.compile(r"([0-9]+)")
+# A well-formed Vietnamese syllable once folded: onset, one to three vowels, coda.
+# A real syllable that the library does not know ("tiếng") is a different word, not a
+# typo of a known one ("tiền"), so it is only corrected when a neighbour confirms it.
+_SYLLABLE = re.compile(
+    r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?$"
+)
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -94,8 +102,10 @@ SYNONYMS: dict[str, str] = {
     "zl": "zalo",
     "chatgpt": "chatgpt",
     "gpt": "chatgpt",
-    "ntn": "nhu the nao",
+    "ntn": "",
+    "ntnao": "",
     "lm": "lam",
+    "lmj": "lam gi",
     "ko": "khong",
     "k": "khong",
     "kg": "khong",
@@ -103,9 +113,54 @@ SYNONYMS: dict[str, str] = {
     "hok": "khong",
     "hong": "khong",
     "dc": "duoc",
+    "dx": "duoc",
+    "hk": "khong",
+    "hem": "khong",
+    "e": "em",
+    "mik": "minh",
+    "mjk": "minh",
+    "mn": "",
+    "mng": "",
+    "ng": "nguoi",
+    "r": "roi",
+    "oy": "roi",
+    "ak": "a",
+    "ah": "a",
+    "vs": "voi",
+    "cx": "cung",
+    "ms": "moi",
+    "bn": "bao nhieu",
+    "tr": "trieu",
+    "trd": "trieu dong",
+    "wa": "qua",
+    "wen": "quen",
+    "fai": "phai",
+    "kq": "ket qua",
+    "xn": "xac nhan",
+    "ntin": "nhan tin",
+    "ib": "nhan tin",
+    "vk": "vo",
+    "csgt": "canh sat giao thong",
+    "ubnd": "uy ban nhan dan",
+    "momo": "momo vi dien tu",
+    "zalopay": "vi dien tu",
+    "vnpay": "vi dien tu",
+    "viettelmoney": "vi dien tu",
+    "shopeepay": "vi dien tu",
+    "atm": "the ngan hang",
+    "samsung": "dien thoai",
+    "oppo": "dien thoai",
+    "xiaomi": "dien thoai",
+    "vivo": "dien thoai",
+    "nokia": "dien thoai",
+    "smartphone": "dien thoai",
+    "dtdd": "dien thoai",
+    "khoi": "khong can",
     "dk2": "dang ky muc 2",
     "j": "gi",
     "z": "vay",
+    "v": "vay",
+    "dz": "vay",
     "sms": "tin nhan",
     "qrcode": "qr",
     "vietqr": "qr",
@@ -116,6 +171,19 @@ SYNONYMS: dict[str, str] = {
 
 # Phrases rewritten before word-level synonyms (folded, whole words).
 PHRASES: dict[str, str] = {
+    # Question fillers: "như thế nào" must not leave "the" (thẻ) behind.
+    "nhu the nao": "",
+    "the nao": "",
+    "ra sao": "",
+    "kieu gi": "",
+    "bang cach nao": "",
+    "moi nguoi": "",
+    "bay gio": "",
+    "cho hoi": "",
+    # Cost questions: "mất bao lâu", "mất phí" are not "mật khẩu" or "mất tiền".
+    "mat bao lau": "bao lau",
+    "mat phi": "phi",
+    "moi de": "moi sinh",
     "chao ban": "chao",
     "cam on ban": "cam on",
     "ban oi": "oi",
@@ -151,6 +219,7 @@ STOPWORDS: frozenset[str] = _wordset(
     lam cach duoc khong phai muon hoi xin vui long giup huong
     nay kia roi chua da se cung nhung cac mot nhieu it rat qua
     tren duoi trong ngoai neu hoac
+    biet nua luon ne nhen thoi hihi haha hehe hix huhu
     """
 )
 
@@ -158,6 +227,16 @@ _GREETING_CORE = re.compile(
     r"^(?:xin chao|chao|hello|helo|hi|hey|alo|a lo|cam on|thank|thanks|thank you|tks|thanks you"
     r"|ok|oke|okie|okay|good morning|chuc ngu ngon|tam biet|bye)\b"
 )
+# Small talk addressed to the bot ("bạn tên gì", "bạn khỏe không"): answered like a
+# greeting. Matched as whole phrases so "sổ sức khỏe" is never small talk.
+_CHITCHAT = re.compile(
+    r"\b(?:(?:ban|bot|em|anh|chi) (?:co )?khoe (?:khong|ko|k|hong|hok|chu|ha|a)"
+    r"|(?:ban|bot|em) ten (?:la )?(?:gi|j)|ten (?:ban|bot|em) la (?:gi|j)"
+    r"|(?:ban|bot|em) la (?:ai|gi|nguoi hay may|nguoi that)"
+    r"|(?:ban|bot|em) (?:bao nhieu|may) tuoi|an (?:com|sang|trua|toi) chua"
+    r"|(?:ban|bot|em) (?:dang )?lam gi (?:do|the|vay|day)|co ai (?:o )?(?:(?:do|day) )?(?:khong|ko|k|hong|hok))\b"
+)
+_CHITCHAT_FILLER = _wordset("co khong ko k hong hok oi vay v z day do roi chua the ha")
 _GREETING_FILLER = _wordset(
     "xin chao hello helo hi hey alo a lo cam on thank thanks you tks ok oke okie okay ban bot "
     "ad admin em anh chi bac co chu ong ba ca nha nhe nhieu rat a oi shop moi nguoi buoi sang "
@@ -177,7 +256,15 @@ def normalise(text: str) -> list[str]:
             padded = padded.replace(f" {phrase} ", f" {replacement} ")
     words: list[str] = []
     for word in padded.split():
-        words.extend(SYNONYMS.get(word, word).split())
+        if word in SYNONYMS:
+            words.extend(SYNONYMS[word].split())
+        elif _MIXED.search(word):
+            # "10tr" → "10 triệu", "ron95" → "ron 95": split digits from letters.
+            for part in _DIGITS.split(word):
+                if part:
+                    words.extend(SYNONYMS.get(part, part).split())
+        else:
+            words.append(word)
     return words
 
 
@@ -198,16 +285,25 @@ def _terms(text: str) -> tuple[list[str], list[str]]:
 
 
 def is_greeting(text: str) -> bool:
-    """Tell whether a message is only a greeting or a thank-you (answer it, not a guide)."""
+    """Tell whether a message is only a greeting, a thank-you or small talk (not a guide)."""
     folded = " ".join(_NON_WORD.sub(" ", fold(text)).split())
-    if not folded or not _GREETING_CORE.match(folded):
+    if not folded:
+        return False
+    if _CHITCHAT.search(folded):
+        rest = _CHITCHAT.sub(" ", folded).split()
+        return all(word in _GREETING_FILLER or word in _CHITCHAT_FILLER for word in rest)
+    if not _GREETING_CORE.match(folded):
         return False
     return all(word in _GREETING_FILLER for word in folded.split())
 
 
 _VICTIM = re.compile(
-    r"(?<!khong )(?<!tranh )(?<!chua )\b(?:bi lua|da bi lua|mat tien|mat het tien|lo chuyen|lo dua|lo doc|lo cai|lo bam|lo cho"
+    r"(?<!khong )(?<!tranh )(?<!chua )\b(?:bi lua|da bi lua|mat het tien|lo chuyen|lo dua|lo doc|lo cai|lo bam|lo cho"
     r"|bi chiem|bi hack|bi tru tien|tru het tien|to giac|trinh bao|lay lai tien|da chuyen tien)\b"
+)
+# "có mất tiền không" asks about a cost; "bị mất tiền" reports a loss.
+_LOST_MONEY = re.compile(
+    r"(?<!khong )(?<!co )\bmat tien\b(?! (?:khong|ko|k|kg|hok|hong|gi|j|bao nhieu|nhieu)\b)"
 )
 _IMPERSONATION = re.compile(
     r"\b(?:gia danh|mao danh|gia lam|xung la|tu xung|xung (?:cong an|can bo)"
@@ -226,9 +322,17 @@ _LINK_OTP = re.compile(
 )
 _MONEY_REQUEST = re.compile(
     r"\b(?:yeu cau|bao|bat|doi|doc|nho|xin|huong dan)\b.{0,30}\bchuyen (?:tien|khoan)\b"
-    r"|\bchuyen (?:tien|khoan)\b.{0,30}\b(?:nguoi la|de duoc|de nhan|phi|coc|gap|ngay)\b"
+    r"|\bchuyen (?:tien|khoan)\b.{0,30}\b(?:nguoi la|de duoc|de nhan|coc|gap|ngay"
+    # "chuyển phí để nhận quà" is a demand; "chuyển khoản có mất phí không" asks a price.
+    r"|(?<!mat )(?<!co )phi(?! (?:khong|ko|k|bao nhieu|the nao|nhu the nao)\b))\b"
 )
-_NOT_RECEIVED = re.compile(r"\b(?:khong|chua|ko|k) (?:nhan|thay|toi|ve)\b")
+# "I did not receive the OTP", "the OTP is wrong": a technical question, not a warning sign.
+_OTP_TROUBLE = re.compile(
+    r"\b(?:khong|chua|ko|k) (?:nhan|thay|toi|ve)\b|\b(?:sai|nhap|het han|gui lai) (?:ma )?otp\b"
+    r"|\botp (?:sai|het han|khong ve|cham|bi loi|loi)\b"
+)
+# Impersonation of a bank clerk asking for the OTP is answered by the OTP warning.
+_STATE_OFFICER = re.compile(r"\b(?:cong an|can bo|canh sat|vneid|dinh danh|can cuoc|cccd)\b")
 
 SCAM_SLUGS = ("lua-dao-gia-danh", "lua-dao-link-otp", "bi-lua-dao")
 
@@ -238,13 +342,16 @@ def scam_kind(text: str) -> str | None:
     folded = " ".join(_NON_WORD.sub(" ", fold(text)).split())
     if not folded:
         return None
-    if _VICTIM.search(folded):
+    if _VICTIM.search(folded) or _LOST_MONEY.search(folded):
         return "bi-lua-dao"
-    if _IMPERSONATION.search(folded):
-        return "lua-dao-gia-danh"
     link = _LINK_OTP.search(folded)
-    # "I did not receive the OTP" is a technical question, not a warning sign.
-    if link and not (link.group(0) == "otp" and _NOT_RECEIVED.search(folded)):
+    if link and link.group(0) == "otp" and _OTP_TROUBLE.search(folded):
+        link = None
+    if _IMPERSONATION.search(folded) and not (
+        link and link.group(0) == "otp" and not _STATE_OFFICER.search(folded)
+    ):
+        return "lua-dao-gia-danh"
+    if link:
         return "lua-dao-link-otp"
     if _MONEY_REQUEST.search(folded):
         return (
@@ -273,12 +380,18 @@ K1 = 1.2
 B = 0.5
 BIGRAM_WEIGHT = 0.6  # a matched word pair counts this much relative to a word
 FUZZY_WEIGHT = 0.75  # a corrected word counts this much relative to an exact one
+ISOLATED_WEIGHT = 0.4  # a compound-bound syllable standing alone counts this much
+LOOSE_WEIGHT = 0.8  # any other syllable standing alone counts this much
+BOUND_SHARE = 0.75  # share of a syllable's uses inside its usual compound to call it bound
+BOUND_MIN = 3  # uses below which a syllable is never called bound
 BLEND_BM25 = 0.55  # share of the BM25F coverage in the final score (rest: nearest example)
 CONFIDENT_SCORE = 0.42
 CONFIDENT_MARGIN = 0.06
 CONFIDENT_ALONE = 0.6  # above this, no margin is needed
 TIE = 0.02  # two guides this close are a tie: ask "Ý bạn là…?"
 CONFIDENT_MATCHED = 0.7  # share of the query's informative words the best guide must know
+CONFIDENT_MATCHED_SHORT = 0.85  # the same for a short query
+SHORT_QUERY = 4  # informative words up to which a query is short
 PRESENT = 0.3  # saturated weight from which a term counts as "in" a guide (not a body aside)
 MIN_SCORE = 0.12  # below this a guide is not offered at all
 SUGGEST_SCORE = 0.4  # below this a guide is not worth offering as "Ý bạn là…?" in the chat
@@ -313,8 +426,9 @@ class SearchResult:
 @dataclass
 class _Query:
     weights: dict[str, float] = field(default_factory=dict)  # term → query weight
-    fuzzy: set[str] = field(default_factory=set)
+    factor: dict[str, float] = field(default_factory=dict)  # term → trust (< 1: corrected…)
     unknown: float = 0.0  # idf mass of words the library does not know
+    words: int = 0  # informative words in the query (known or not)
 
 
 @dataclass(repr=False)
@@ -331,6 +445,7 @@ class GuideIndex:
     example_mass: list[float]
     vocabulary: frozenset[str]
     deletes: dict[str, list[str]]
+    bound: frozenset[str]  # syllables used (almost) only inside one compound word
 
     @classmethod
     def build(cls, guides: Iterable[Guide]) -> GuideIndex:
@@ -338,6 +453,8 @@ class GuideIndex:
         guides = list(guides)
         fields: list[dict[str, list[str]]] = []
         example_terms: list[tuple[int, set[str]]] = []
+        occurrences: dict[str, int] = defaultdict(int)
+        partners: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for doc, guide in enumerate(guides):
             per_field: dict[str, list[str]] = {}
             texts = {
@@ -359,6 +476,14 @@ class GuideIndex:
                 words, pairs = _terms(text)
                 if words:
                     example_terms.append((doc, set(words) | set(pairs)))
+            for text in [guide.title, guide.summary, *guide.examples, *guide.keywords]:
+                words, _ = _terms(text)
+                for i, word in enumerate(words):
+                    occurrences[word] += 1
+                    if i:
+                        partners[word][f"{words[i - 1]}_"] += 1
+                    if i + 1 < len(words):
+                        partners[word][f"_{words[i + 1]}"] += 1
 
         n_docs = len(guides)
         # Document frequency ignores bodies, where guides mention their prerequisites
@@ -408,6 +533,13 @@ class GuideIndex:
             if len(word) >= 3 and word.isalpha():
                 for variant in _deletes(word):
                     deletes[variant].append(word)
+        bound = frozenset(
+            word
+            for word, count in occurrences.items()
+            if count >= BOUND_MIN
+            and _SYLLABLE.match(word)
+            and max(partners[word].values(), default=0) >= BOUND_SHARE * count
+        )
         return cls(
             slugs=[g.slug for g in guides],
             titles={fold(g.title): g.slug for g in guides},
@@ -419,6 +551,7 @@ class GuideIndex:
             example_mass=example_mass,
             vocabulary=vocabulary,
             deletes=dict(deletes),
+            bound=bound,
         )
 
     def __repr__(self) -> str:
@@ -441,7 +574,10 @@ class GuideIndex:
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.slugs[item[0]]))
         results = [(self.slugs[doc], score) for doc, score in ranked if score >= MIN_SCORE]
         known = share.get(ranked[0][0], 0.0) if ranked else 0.0
-        confident = known >= CONFIDENT_MATCHED and self._confident(results)
+        # A short question has no incidental words: one the guide does not know
+        # ("học lái xe", "mua xe máy") means it asks about something else.
+        needed = CONFIDENT_MATCHED_SHORT if parsed.words <= SHORT_QUERY else CONFIDENT_MATCHED
+        confident = known >= needed and self._confident(results)
         if scam and scam in self.slugs:
             results = _promote(results, scam)
             confident = True
@@ -453,16 +589,20 @@ class GuideIndex:
 
     def _parse(self, query: str) -> _Query:
         words, _ = _terms(query)
-        parsed = _Query()
+        # A lone unknown letter is chat noise ("e", "t"), not an unknown topic.
+        words = [w for w in words if len(w) > 1 or w in self.vocabulary]
+        parsed = _Query(words=len(words))
         corrected: list[str] = []
-        for word in words:
+        for i, word in enumerate(words):
             if word in self.vocabulary:
                 corrected.append(word)
                 continue
-            fixed = self._correct(word)
+            before = corrected[-1] if corrected else ""
+            after = words[i + 1] if i + 1 < len(words) else ""
+            fixed = self._correct(word, before, after)
             if fixed:
                 corrected.append(fixed)
-                parsed.fuzzy.add(fixed)
+                parsed.factor[fixed] = FUZZY_WEIGHT
             else:
                 parsed.unknown += self.unknown_idf
                 corrected.append("")  # breaks word pairs across the unknown word
@@ -472,10 +612,21 @@ class GuideIndex:
         for pair in _bigrams(corrected):
             if not pair.startswith("_") and not pair.endswith("_") and pair in self.idf:
                 parsed.weights[pair] = BIGRAM_WEIGHT
+        # A syllable the library only uses inside one compound ("khỏe" in "sức khỏe",
+        # "dịch" in "dịch vụ") means something else when it stands alone ("bạn khỏe
+        # không", "dịch tiếng Anh"): folding merged the words, so trust it less.
+        for i, word in enumerate(corrected):
+            if not word or not _SYLLABLE.match(word):
+                continue
+            before = corrected[i - 1] if i else ""
+            after = corrected[i + 1] if i + 1 < len(corrected) else ""
+            if f"{before}_{word}" not in self.idf and f"{word}_{after}" not in self.idf:
+                weight = ISOLATED_WEIGHT if word in self.bound else LOOSE_WEIGHT
+                parsed.factor[word] = min(parsed.factor.get(word, 1.0), weight)
         return parsed
 
-    def _correct(self, word: str) -> str | None:
-        return _correct(word, self.vocabulary, self.deletes, self.idf)
+    def _correct(self, word: str, before: str, after: str) -> str | None:
+        return _correct(word, self.vocabulary, self.deletes, self.idf, before, after)
 
     def _score(self, parsed: _Query) -> tuple[dict[int, float], dict[int, float]]:
         idf = self.idf
@@ -485,7 +636,7 @@ class GuideIndex:
         matched: dict[int, float] = defaultdict(float)
         for term, weight in parsed.weights.items():
             term_idf = idf.get(term, 0.0)
-            factor = FUZZY_WEIGHT if term in parsed.fuzzy else 1.0
+            factor = parsed.factor.get(term, 1.0)
             total += weight * term_idf
             is_word = "_" not in term
             if is_word:
@@ -503,8 +654,7 @@ class GuideIndex:
         overlap: dict[int, float] = defaultdict(float)
         for term, weight in parsed.weights.items():
             term_weight = min(weight, 1.0) * idf.get(term, 0.0)
-            if term in parsed.fuzzy:
-                term_weight *= FUZZY_WEIGHT
+            term_weight *= parsed.factor.get(term, 1.0)
             for ex_id in self.example_postings.get(term, ()):
                 overlap[ex_id] += term_weight
         nearest: dict[int, float] = defaultdict(float)
@@ -556,11 +706,28 @@ def _correct(
     vocabulary: frozenset[str],
     deletes: dict[str, list[str]],
     idf: dict[str, float],
+    before: str = "",
+    after: str = "",
 ) -> str | None:
-    """Closest vocabulary word within one edit (two for long words), or None."""
+    """Closest vocabulary word within one edit (two for long words), or None.
+
+    A candidate that forms a known word pair with a neighbour ("kich hot" → "kich hoat",
+    "ngan hag" → "ngan hang") wins over one that does not; a word that is itself a
+    well-formed syllable is only corrected with such a confirmation.
+    """
+    if not word.isalpha() or len(word) < 3:
+        return None
+
+    def support(candidate: str) -> tuple[int, float]:
+        """How many neighbours confirm the candidate, and the idf of the commonest pair."""
+        pairs = [p for p in (f"{before}_{candidate}", f"{candidate}_{after}") if p in idf]
+        pairs = [p for p in pairs if not p.startswith("_") and not p.endswith("_")]
+        return len(pairs), min((idf[p] for p in pairs), default=math.inf)
+
+    syllable = len(word) < 7 and _SYLLABLE.match(word) is not None
     # Vietnamese syllables are short and many are one edit apart ("vang"/"dang"), so
     # short words are only corrected when the first two letters are kept ("kick" → "kich").
-    if len(word) < 4 or not word.isalpha():
+    if len(word) < 4 and not (before or after):
         return None
     candidates: set[str] = set()
     probes = {word} | _deletes(word)
@@ -571,16 +738,20 @@ def _correct(
             candidates.add(probe)
         candidates.update(deletes.get(probe, ()))
     limit = 2 if len(word) >= 7 else 1
-    best: tuple[int, float, str] | None = None
+    best: tuple[int, int, float, float, str] | None = None
     for candidate in candidates:
         distance = _edit_distance(word, candidate)
         if distance > limit or (len(word) < 6 and candidate[:2] != word[:2]):
             continue
-        # Prefer the closest, then the most common word (lowest idf).
-        key = (distance, idf.get(candidate, 0.0), candidate)
+        confirmations, pair_idf = support(candidate)
+        if (syllable or len(word) < 4) and not confirmations:
+            continue
+        # Prefer the closest, then the best confirmed by its neighbours (more, and more
+        # common, word pairs), then the most common word.
+        key = (distance, -confirmations, pair_idf, idf.get(candidate, 0.0), candidate)
         if best is None or key < best:
             best = key
-    return best[2] if best else None
+    return best[4] if best else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,13 +7,18 @@ and in the feature handlers, never in a channel adapter.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import logging
 import re
 import time
 import weakref
 
+from sqlalchemy import delete, insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, col, select
 
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # longer messages are cut: nobody types more, and it bounds the work
 DB_ATTEMPTS = 3
+PRUNE_EVERY = 1000
+PROCESSED_RETENTION = dt.timedelta(days=7)  # platforms redeliver within hours at most
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 # Words that act as commands when typed alone (Zalo users rarely type a slash).
 PLAIN_COMMANDS = {
@@ -64,6 +71,7 @@ class Dispatcher:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._handled = 0
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -121,9 +129,12 @@ class Dispatcher:
     def _handle_once(self, message: Incoming) -> list[Reply]:
         with Session(self.services.engine) as session:
             if message.update_key:
-                session.add(ProcessedUpdate(channel=message.channel, update_key=message.update_key))
                 try:
-                    session.flush()
+                    session.execute(
+                        insert(ProcessedUpdate).values(
+                            channel=message.channel, update_key=message.update_key, processed_at=utcnow()
+                        )
+                    )
                 except IntegrityError:
                     session.rollback()
                     log.info("duplicate update %s ignored", message.update_key)
@@ -136,6 +147,7 @@ class Dispatcher:
                 self.services.settings.locale,
             )
             state = self._state(session, message)
+            before = _state_snapshot(state)
             assert person.id is not None
             ctx = Context(
                 session=session,
@@ -154,13 +166,19 @@ class Dispatcher:
                 session.rollback()
                 return self._user_error(message, error)
             add_hints(ctx, replies)
-            offered = [reply.choices for reply in replies if reply.choices]
-            state.choices = (
-                [{"label": c.label, "value": c.value} for c in offered[-1]] if offered else []
-            )
-            state.updated_at = utcnow()
-            session.add(state)
+            if state not in session.deleted and not sa_inspect(state).was_deleted:
+                offered = [reply.choices for reply in replies if reply.choices]
+                state.choices = (
+                    [{"label": c.label, "value": c.value} for c in offered[-1]] if offered else []
+                )
+                if _state_snapshot(state) != before:  # most messages change nothing: skip the write
+                    flag_modified(state, "data")
+                    state.updated_at = utcnow()
+                    session.add(state)
             session.commit()
+            self._handled += 1
+            if self._handled % PRUNE_EVERY == 0:
+                self._prune_processed()
             for callback in ctx.after_commit:
                 callback()
             return replies
@@ -179,6 +197,13 @@ class Dispatcher:
             session.commit()
             locale = person.locale
         return [Reply(text=translator(locale).gettext(error.message_id, **error.params))]
+
+    def _prune_processed(self) -> None:
+        """Forget delivery ids old enough that no platform will redeliver them."""
+        cutoff = utcnow() - PROCESSED_RETENTION
+        with Session(self.services.engine) as session:
+            session.execute(delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < cutoff))
+            session.commit()
 
     @staticmethod
     def _state(session: Session, message: Incoming) -> ConversationState:
@@ -266,6 +291,10 @@ def add_hints(ctx: Context, replies: list[Reply]) -> None:
         if reply.choices and not reply.hint:
             last = len(reply.choices)
             reply.hint = ctx._(CHOICE_HINT, last=last) if last > 1 else ctx._(CHOICE_HINT_ONE)
+
+
+def _state_snapshot(state: ConversationState) -> str:
+    return json.dumps([state.flow, state.step, state.data, state.choices], sort_keys=True, default=str)
 
 
 def _plain(label: str) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+import datetime as dt
+
+from sqlmodel import Session, col, select
 
 from bot.text import clean
 from db.models import ChatIdentity, Commune, Person, PersonRole, Role
 from db.types import utcnow
+
+
+SEEN_RESOLUTION = dt.timedelta(minutes=10)
 
 
 def default_commune_id(session: Session) -> int | None:
@@ -18,13 +23,16 @@ def identify(
     session: Session, channel: str, chat_id: str, display_name: str, locale: str
 ) -> tuple[Person, ChatIdentity]:
     """Return the person and identity for a chat, registering a new resident if needed."""
-    identity = session.exec(
-        select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
+    found = session.exec(
+        select(ChatIdentity, Person)
+        .join(Person, col(Person.id) == ChatIdentity.person_id)
+        .where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
     ).first()
-    if identity is not None:
-        person = session.get(Person, identity.person_id)
-        assert person is not None
-        identity.last_seen_at = utcnow()
+    if found is not None:
+        identity, person = found
+        now = utcnow()
+        if identity.last_seen_at is None or now - identity.last_seen_at > SEEN_RESOLUTION:
+            identity.last_seen_at = now  # coarse on purpose: not a write on every message
         if identity.blocked:
             identity.blocked = False  # they wrote to us, so they can hear from us again
         return person, identity

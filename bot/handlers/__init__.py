@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.handlers import guides, start
+from bot.handlers import broadcast, dashboard, guides, join, privacy, review, start, tallies, tasks
 
 # guides stays last: its free-text handler answers everything the others leave.
-FEATURES: tuple[ModuleType, ...] = (start, guides)
+FEATURES: tuple[ModuleType, ...] = (start, privacy, join, tallies, tasks, review, broadcast, dashboard, guides)

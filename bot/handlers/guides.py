@@ -17,37 +17,38 @@ YES = N_("👍 Yes")
 NO = N_("👎 Not yet")
 
 
+TAIL_ROOM = 400  # room kept on the last page for "see also" and the feedback question
+
+
 def _pages(ctx: Context, guide: Guide) -> list[str]:
     limit = TEXT_LIMITS.get(ctx.message.channel, 2000)
-    marker_room = 20  # for the "(1/2)" page marker
-    return guide.pages(limit - marker_room)
+    return guide.pages(limit - TAIL_ROOM)
 
 
 def show_guide(ctx: Context, slug: str, page: int = 1) -> list[Reply]:
-    """One page of a guide; after the last page, related guides and the feedback question."""
+    """One page of a guide; the last page ends with related guides and the feedback question."""
     guide = ctx.services.guides.get(slug)
     if guide is None:
         return [ctx.reply(N_("This guide no longer exists. Type /huongdan to see all guides."))]
     pages = _pages(ctx, guide)
     page = min(max(page, 1), len(pages))
-    text = pages[page - 1]
+    parts = [pages[page - 1]]
     if len(pages) > 1:
-        text = f"{text}\n({page}/{len(pages)})"
+        parts[0] += f"\n({page}/{len(pages)})"
     if page < len(pages):
-        return [Reply(text=text, choices=[Choice(ctx._(NEXT_PAGE), f"gpage:{slug}:{page + 1}")])]
-    replies = [Reply(text=text)]
+        return [Reply(text=parts[0], choices=[Choice(ctx._(NEXT_PAGE), f"gpage:{slug}:{page + 1}")])]
     related = [ctx.services.guides[s] for s in guide.related if s in ctx.services.guides]
     if related:
         lines = [ctx._("See also (type the name to open):")]
         lines += [f"• {item.title}" for item in related]
-        replies.append(Reply(text="\n".join(lines)))
-    replies.append(
-        Reply(
-            text=ctx._(FEEDBACK_QUESTION),
-            choices=[Choice(ctx._(YES), f"gfb:{slug}:1"), Choice(ctx._(NO), f"gfb:{slug}:0")],
-        )
-    )
-    return replies
+        parts.append("\n".join(lines))
+    parts.append(ctx._(FEEDBACK_QUESTION))
+    choices = [Choice(ctx._(YES), f"gfb:{slug}:1"), Choice(ctx._(NO), f"gfb:{slug}:0")]
+    text = "\n\n".join(parts)
+    if len(text) + TAIL_ROOM // 4 > TEXT_LIMITS.get(ctx.message.channel, 2000):
+        # An unusually long "see also": keep the guide whole and ask in a second message.
+        return [Reply(text="\n\n".join(parts[:-1])), Reply(text=parts[-1], choices=choices)]
+    return [Reply(text=text, choices=choices)]
 
 
 def no_guide(ctx: Context) -> list[Reply]:

@@ -147,11 +147,7 @@ def record_report(
     existing = {
         row.code: row
         for row in session.exec(
-            select(Tally).where(
-                Tally.village_id == village.id,
-                Tally.period == period,
-                Tally.code.in_(list(values)),  # type: ignore[attr-defined]
-            )
+            select(Tally).where(Tally.village_id == village.id, Tally.period == period)
         ).all()
     }
     for code, value in values.items():
@@ -175,7 +171,7 @@ def record_report(
             before = old if old is not None else (previous or {}).get(code)
             _audit(session, village, actor, now, code, period, before, value, reason or "correction", old is not None)
     session.flush()
-    result.missing = missing_codes(session, village.id, period)
+    result.missing = [code for code in CODE_NAMES if code not in existing and code not in values]
     return result
 
 

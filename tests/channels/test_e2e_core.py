@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from bot.app import TocnsApp, build_services
 from bot.channels.console import run_console
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
-from tests.conftest import make_settings
-from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN, ZALO_TEST_TOKEN
+from tests.conftest import channel_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
-from tests.helpers import FakeClock
 
 USER = 5550001
-
-
-def channel_settings(
-    settings: Settings, telegram: FakeTelegramAPI | None = None, zalo: FakeZaloAPI | None = None, **extra: object
-) -> Settings:
-    values: dict[str, object] = {}
-    if telegram is not None:
-        values.update(
-            telegram_token=TELEGRAM_TEST_TOKEN,
-            telegram_base_url=telegram.base_url,
-            telegram_base_file_url=telegram.base_file_url,
-        )
-    if zalo is not None:
-        values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
-    values.update(extra)
-    return make_settings(settings.data_dir, settings.database_url, **values)
-
-
-@pytest.fixture
-def running(settings: Settings, clock: FakeClock) -> Callable[..., AsyncIterator[TocnsApp]]:
-    """Start the whole app with some settings; stop it at the end of the block."""
-    import contextlib
-
-    @contextlib.asynccontextmanager
-    async def start(app_settings: Settings, prepare: Callable[[Services], None] | None = None) -> AsyncIterator[TocnsApp]:
-        services = build_services(app_settings, clock)
-        if prepare is not None:
-            prepare(services)
-        app = TocnsApp(services)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.stop()
-            services.engine.dispose()
-
-    return start  # type: ignore[return-value]
 
 
 async def test_telegram_start_menu_and_button(running, settings, fake_telegram: FakeTelegramAPI) -> None:

@@ -178,7 +178,7 @@ class FakeZaloAPI(FakeHTTPServer):
 
         try:
             if method == "getUpdates":
-                result = await self._get_updates(params)
+                result = await self._get_updates(params, request)
                 if result is None:
                     return self._answer(
                         {"ok": False, "error_code": 408, "description": "Request timeout"},
@@ -212,7 +212,7 @@ class FakeZaloAPI(FakeHTTPServer):
 
     # -- methods ---------------------------------------------------------------------------
 
-    async def _get_updates(self, params: dict[str, Any]) -> dict[str, Any] | None:
+    async def _get_updates(self, params: dict[str, Any], request: web.Request | None = None) -> dict[str, Any] | None:
         if self.webhook.get("url"):
             raise ZaloError(409, "Webhook is active; call deleteWebhook before getUpdates")
         try:
@@ -227,6 +227,8 @@ class FakeZaloAPI(FakeHTTPServer):
             await self._changed.wait(remaining)
         if not self.events:
             return None
+        if request is not None and (request.transport is None or request.transport.is_closing()):
+            return None  # the client gave up waiting: keep the update for its next call
         return self.events.popleft()
 
     @staticmethod

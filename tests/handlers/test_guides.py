@@ -15,7 +15,8 @@ from tests.helpers import Chat, FakeClock
 def test_question_without_diacritics_gets_the_guide(chat: Chat) -> None:
     replies = chat.send("cach kich hoat vneid muc 2")
     assert replies[0].text.startswith("Kích hoạt tài khoản VNeID mức 2")
-    assert replies[-1].text == "Hướng dẫn này có giúp được bạn không?"
+    assert replies[-1].text.endswith("Hướng dẫn này có giúp được bạn không?")
+    assert [c.label for c in replies[-1].choices] == ["👍 Có", "👎 Chưa"]
 
 
 def test_deep_link_opens_guide(chat: Chat) -> None:

@@ -1,0 +1,142 @@
+"""Update handling: the full stack against the fake Telegram server, beside an echo bot.
+
+Many simulated users each send messages one after another (closed loop: the next one
+after the bot's answer). Reported: updates/s and p50/p95/p99 latency from the update
+being available to the bot's first reply, for each message kind; then the same
+harness against a minimal python-telegram-bot echo bot, and the ratio tocns ÷ echo.
+
+    .venv/bin/python bench/bench_updates.py --users 100 --rounds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+from harness import machine, summary_ms, tocns_on_fakes
+
+from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+KINDS: dict[str, dict[str, Any]] = {
+    "guide": {"text": "cach kich hoat vneid muc 2", "role": None},
+    "report": {"text": "vneid {n} cks {m}", "role": "team"},
+    "tiendo": {"text": "/tiendo", "role": "team"},
+}
+FIRST_USER = 900_000
+
+
+async def _closed_loop(fake: FakeTelegramAPI, users: list[int], texts: list[str], replies_per_message: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+
+    async def one_user(user: int) -> None:
+        for round_index, text in enumerate(texts):
+            expected = (round_index + 1) * replies_per_message
+            started = time.monotonic()
+            fake.push_text(user, text.format(n=10 + round_index, m=5 + round_index))
+            calls = await fake.wait_sent(count=expected, chat_id=user, timeout=60)
+            first = calls[round_index * replies_per_message]
+            latencies.append(first.at - started)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one_user(u) for u in users))
+    return time.monotonic() - started, latencies
+
+
+async def _replies_per_message(fake: FakeTelegramAPI, user: int, text: str) -> int:
+    before = len(fake.sent_to(user))
+    fake.push_text(user, text.format(n=1, m=1))
+    await fake.wait_sent(count=before + 1, chat_id=user, timeout=30)
+    await asyncio.sleep(0.5)  # let every reply of this message arrive
+    return len(fake.sent_to(user)) - before
+
+
+def _register_team(app: Any, users: list[int]) -> None:
+    from sqlmodel import Session, select
+
+    from bot.core.people import default_commune_id, grant
+    from db.models import ChatIdentity, Person, Village
+
+    with Session(app.services.engine) as session:
+        villages = session.exec(select(Village).order_by(Village.id)).all()
+        commune = default_commune_id(session)
+        for index, user in enumerate(users):
+            person = Person(commune_id=commune, display_name=f"Thành viên {index}", village_id=villages[index % len(villages)].id)
+            session.add(person)
+            session.flush()
+            assert person.id is not None
+            grant(session, person.id, "team")
+            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=str(user)))
+        session.commit()
+
+
+async def run_tocns(kind: str, users: int, rounds: int) -> dict[str, Any]:
+    spec = KINDS[kind]
+    ids = [FIRST_USER + i for i in range(users + 1)]
+    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, tocns_on_fakes(telegram=fake) as app:
+        if spec["role"]:
+            _register_team(app, ids)
+        per_message = await _replies_per_message(fake, ids[-1], spec["text"])
+        elapsed, latencies = await _closed_loop(fake, ids[:users], [spec["text"]] * rounds, per_message)
+    return {"bot": "tocns", "kind": kind, "updates": users * rounds, "seconds": elapsed, "updates_per_s": users * rounds / elapsed, **summary_ms(latencies)}
+
+
+async def run_echo(users: int, rounds: int) -> dict[str, Any]:
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "")
+
+    ids = [FIRST_USER + i for i in range(users)]
+    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
+        application = (
+            Application.builder()
+            .token(TELEGRAM_TEST_TOKEN)
+            .base_url(fake.base_url)
+            .base_file_url(fake.base_file_url)
+            .concurrent_updates(64)
+            .build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+        await application.initialize()
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            elapsed, latencies = await _closed_loop(fake, ids, ["xin chao"] * rounds, 1)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+    return {"bot": "echo", "kind": "echo", "updates": users * rounds, "seconds": elapsed, "updates_per_s": users * rounds / elapsed, **summary_ms(latencies)}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--kinds", default="guide,report,tiendo")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = [await run_echo(args.users, args.rounds)]
+    for kind in args.kinds.split(","):
+        results.append(await run_tocns(kind, args.users, args.rounds))
+    echo_rate = results[0]["updates_per_s"]
+    if args.json:
+        print(json.dumps(results))
+        return
+    print(f"Machine: {machine()}")
+    print(f"{args.users} users × {args.rounds} messages each, closed loop, SQLite\n")
+    print("| bot | message | updates/s | p50 ms | p95 ms | p99 ms | ÷ echo |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['bot']} | {r['kind']} | {r['updates_per_s']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['updates_per_s'] / echo_rate:.2f} |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,85 @@
+"""Shared pieces of the benchmarks: machine description, percentiles, a tocns on fakes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+def machine() -> str:
+    """One line naming the machine a figure was measured on."""
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of a list of values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summary_ms(latencies: list[float]) -> dict[str, float]:
+    """p50/p95/p99/mean of latencies given in seconds, in milliseconds."""
+    return {
+        "p50": percentile(latencies, 50) * 1000,
+        "p95": percentile(latencies, 95) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
+        "mean": (statistics.fmean(latencies) * 1000) if latencies else float("nan"),
+    }
+
+
+@contextlib.asynccontextmanager
+async def tocns_on_fakes(
+    telegram: Any = None, zalo: Any = None, database_url: str | None = None, **overrides: Any
+) -> AsyncIterator[Any]:
+    """Run a whole tocns process in this event loop against fake Bot API servers."""
+    from bot.app import TocnsApp, build_services
+    from bot.settings import Settings
+    from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN, ZALO_TEST_TOKEN
+
+    with tempfile.TemporaryDirectory(prefix="tocns-bench-") as directory:
+        values: dict[str, Any] = {
+            "data_dir": Path(directory),
+            "database_url": database_url or f"sqlite:///{directory}/tocns.sqlite3",
+            "listen_port": 0,
+            "telegram_poll_timeout": 1,
+            "zalo_poll_timeout": 1,
+            "log_level": "WARNING",
+        }
+        if telegram is not None:
+            values.update(
+                telegram_token=TELEGRAM_TEST_TOKEN,
+                telegram_base_url=telegram.base_url,
+                telegram_base_file_url=telegram.base_file_url,
+            )
+        if zalo is not None:
+            values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
+        values.update(overrides)
+        services = build_services(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+        app = TocnsApp(services)
+        await app.start(web_server=False)
+        try:
+            yield app
+        finally:
+            await app.stop()
+            services.engine.dispose()

@@ -1,0 +1,114 @@
+"""``tocns tally``: parse a one-line report, and this month's reporting completeness."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from bot.cli import EXTRA_COMMANDS, batch_lines, print_json
+from bot.i18n import translator
+
+
+def _parse_one(text: str) -> dict[str, Any]:
+    from bot.tallies.parser import TallyParseError, parse_tally
+
+    try:
+        return {"values": parse_tally(text)}
+    except TallyParseError as error:
+        return {"error": translator("vi").gettext(error.message_id, **error.params)}
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """Parse a one-line tally report (or a JSON-lines batch) and print the values."""
+    from bot.tallies.codes import code_by_name
+
+    if args.batch:
+        for text in batch_lines(args.batch, "text"):
+            result = _parse_one(text)
+            print_json(result)
+        return 0
+    if args.text is None:
+        print("Cần một nội dung báo cáo, ví dụ: tocns tally parse \"vneid 45 cks 12\"")
+        return 1
+    result = _parse_one(args.text)
+    if args.json:
+        print_json(result)
+    elif "error" in result:
+        print(f"Lỗi: {result['error']}")
+    else:
+        for code, value in result["values"].items():
+            print(f"{code} ({code_by_name(code).name}): {value}")
+    return 1 if "error" in result else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print which villages have and have not reported this month."""
+    from sqlmodel import Session, select
+
+    from bot.app import build_services, prepare_database
+    from bot.core.people import default_commune_id
+    from bot.settings import Settings
+    from bot.tallies.store import commune_view
+    from bot.tallies.validation import month_start
+    from db.models import Commune
+
+    services = build_services(Settings())
+    prepare_database(services)
+    today = services.clock().astimezone(services.tz).date()
+    if args.month:
+        try:
+            period = dt.date.fromisoformat(f"{args.month}-01")
+        except ValueError:
+            print("Tháng phải có dạng YYYY-MM, ví dụ 2026-03")
+            return 1
+    else:
+        period = month_start(today)
+    with Session(services.engine) as session:
+        if args.commune:
+            commune = session.exec(select(Commune).where(Commune.slug == args.commune)).first()
+        else:
+            commune_id = default_commune_id(session)
+            commune = session.get(Commune, commune_id) if commune_id is not None else None
+        if commune is None or commune.id is None:
+            print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
+            return 1
+        view = commune_view(session, commune.id, period)
+    result = {
+        "commune": commune.name,
+        "period": period.strftime("%Y-%m"),
+        "reported": [v.name for v in view.reported],
+        "missing": [v.name for v in view.missing],
+        "villages": {
+            v.name: {code: item.value for code, item in v.codes.items() if item.value or v.reported}
+            for v in view.villages
+        },
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"{commune.name} – tháng {period.month}/{period.year}")
+    print(f"Đã báo cáo: {len(view.reported)}/{len(view.villages)} thôn/xóm")
+    if view.reported:
+        print("  " + ", ".join(result["reported"]))
+    if view.missing:
+        print(f"Chưa báo cáo: {', '.join(result['missing'])}")
+    return 0
+
+
+def register(sub: Any, add: Any) -> None:
+    """Add the ``tally`` command group."""
+    tally = sub.add_parser("tally", help="village tallies: parse, status").add_subparsers(
+        dest="tally_command", metavar="ACTION"
+    )
+    parse = add(tally, "parse", cmd_parse, "parse a one-line tally report")
+    parse.add_argument("text", nargs="?", help='for example: "vneid 45 cks 12"')
+    parse.add_argument("--json", action="store_true", help="print JSON")
+    parse.add_argument("--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)')
+    status = add(tally, "status", cmd_status, "which villages reported this month")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
+    status.add_argument("--month", metavar="YYYY-MM", help="another month than the current one")
+
+
+EXTRA_COMMANDS.append(register)

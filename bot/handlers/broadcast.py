@@ -1,0 +1,214 @@
+"""Announcements: officers pick a group, type, preview and confirm; residents opt in or out."""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.core.messages import Choice, Reply
+from bot.core.registry import Registry
+from bot.i18n import N_
+from bot.reminders import messages
+from bot.reminders.broadcasts import (
+    GROUP_RESIDENTS,
+    GROUP_TEAM,
+    check_text,
+    create_broadcast,
+    group_label,
+    group_members,
+)
+from bot.reminders.runner import WAKE_KEY
+from db.models import Role, Unit, Village
+
+FLOW = "broadcast"
+SENDERS = frozenset({Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN, Role.UNIT})
+ALL_GROUPS = frozenset({Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN})
+
+PICK_GROUP = N_("📢 Who should receive the announcement?")
+CHOICE_TEAM = N_("👥 All team members")
+CHOICE_VILLAGE = N_("🏘 One village's team")
+CHOICE_UNIT = N_("🏢 One unit's officers")
+CHOICE_RESIDENTS = N_("🔔 Residents who signed up")
+PICK_VILLAGE = N_("Which village?")
+PICK_UNIT = N_("Which unit?")
+TYPE_TEXT = N_("Type the announcement for {group} ({count} people). Type /huy to cancel.")
+NOBODY = N_("Nobody in {group} can receive messages yet. Choose another group.")
+PREVIEW = N_("This is what {count} people ({group}) will receive:")
+CONFIRM_SEND = N_("✅ Send")
+CONFIRM_EDIT = N_("✏️ Rewrite")
+CONFIRM_CANCEL = N_("❌ Cancel")
+SENT = N_("✅ Queued for {count} people. They will receive it within a few minutes.")
+CANCELLED = N_("Cancelled. Nothing was sent.")
+NOT_ALLOWED_GROUP = N_("You can only send announcements to your own unit.")
+STALE = N_("This announcement was already handled. Type /thongbao to write a new one.")
+NO_COMMUNE = N_("Your account is not linked to a commune yet.")
+OPTED_IN = N_(
+    "🔔 Done! You will receive announcements from the commune. "
+    "Type /huydangky at any time to stop."
+)
+ALREADY_IN = N_("You already receive announcements. Type /huydangky to stop.")
+OPTED_OUT = N_("🔕 You will no longer receive announcements. Type /dangky to sign up again.")
+ALREADY_OUT = N_("You are not signed up for announcements. Type /dangky to sign up.")
+
+
+def _commune(ctx: Context) -> int:
+    if ctx.person.commune_id is None:
+        raise UserError(NO_COMMUNE)
+    return ctx.person.commune_id
+
+
+def _allowed(ctx: Context, group: str) -> bool:
+    if ctx.has_role(*ALL_GROUPS):
+        return True
+    return ctx.has_role(Role.UNIT) and group == f"unit:{ctx.person.unit_id}"
+
+
+def _sender_name(ctx: Context) -> str:
+    name = ctx.person.display_name or ""
+    if not ctx.has_role(*ALL_GROUPS) and ctx.person.unit_id is not None:
+        unit = ctx.session.get(Unit, ctx.person.unit_id)
+        if unit is not None:
+            return f"{name} ({unit.name})" if name else unit.name
+    return name or ctx._(N_("the commune"))
+
+
+def _ask_text(ctx: Context, group: str) -> list[Reply]:
+    if not _allowed(ctx, group):
+        return [ctx.reply(NOT_ALLOWED_GROUP)]
+    members = [m for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id]
+    label = group_label(ctx.session, group, ctx.t.locale)
+    if not members:
+        return [ctx.reply(NOBODY, group=label)]
+    ctx.begin(FLOW, "text", group=group)
+    return [ctx.reply(TYPE_TEXT, group=label, count=ctx.t.number(len(members)))]
+
+
+def _preview(ctx: Context, text: str) -> list[Reply]:
+    text = check_text(text)
+    group = str(ctx.data.get("group", ""))
+    members = [m for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id]
+    label = group_label(ctx.session, group, ctx.t.locale)
+    ctx.goto("confirm", text=text)
+    shown = messages.broadcast(ctx.t, _sender_name(ctx), text)
+    choices = [
+        Choice(ctx._(CONFIRM_SEND), "bc-send:"),
+        Choice(ctx._(CONFIRM_EDIT), "bc-edit:"),
+        Choice(ctx._(CONFIRM_CANCEL), "bc-cancel:"),
+    ]
+    return [
+        ctx.reply(PREVIEW, count=ctx.t.number(len(members)), group=label),
+        Reply(text=shown.text, choices=choices),
+    ]
+
+
+def register(registry: Registry) -> None:
+    """Register /thongbao, /dangky and /huydangky."""
+
+    @registry.command("thongbao", "broadcast", description=N_("Send an announcement to a group"), roles=SENDERS)
+    def start(ctx: Context, argument: str) -> list[Reply]:
+        """Offer the groups this officer may write to."""
+        ctx.finish()
+        if not ctx.has_role(*ALL_GROUPS):
+            if ctx.person.unit_id is None:
+                return [ctx.reply(NOT_ALLOWED_GROUP)]
+            return _ask_text(ctx, f"unit:{ctx.person.unit_id}")
+        choices = [
+            Choice(ctx._(CHOICE_TEAM), f"bc-group:{GROUP_TEAM}"),
+            Choice(ctx._(CHOICE_VILLAGE), "bc-villages:"),
+            Choice(ctx._(CHOICE_UNIT), "bc-units:"),
+            Choice(ctx._(CHOICE_RESIDENTS), f"bc-group:{GROUP_RESIDENTS}"),
+        ]
+        return [ctx.reply(PICK_GROUP, choices)]
+
+    @registry.action("bc-villages")
+    def villages(ctx: Context, argument: str) -> list[Reply]:
+        """List the villages to pick one."""
+        if not ctx.has_role(*ALL_GROUPS):
+            return [ctx.reply(NOT_ALLOWED_GROUP)]
+        from sqlmodel import col, select
+
+        rows = ctx.session.exec(
+            select(Village).where(Village.commune_id == _commune(ctx)).order_by(col(Village.position), col(Village.id))
+        ).all()
+        return [ctx.reply(PICK_VILLAGE, [Choice(v.name, f"bc-group:village:{v.id}") for v in rows])]
+
+    @registry.action("bc-units")
+    def units(ctx: Context, argument: str) -> list[Reply]:
+        """List the units to pick one."""
+        if not ctx.has_role(*ALL_GROUPS):
+            return [ctx.reply(NOT_ALLOWED_GROUP)]
+        from sqlmodel import col, select
+
+        rows = ctx.session.exec(select(Unit).where(Unit.commune_id == _commune(ctx)).order_by(col(Unit.id))).all()
+        return [ctx.reply(PICK_UNIT, [Choice(u.name, f"bc-group:unit:{u.id}") for u in rows])]
+
+    @registry.action("bc-group")
+    def pick(ctx: Context, group: str) -> list[Reply]:
+        """A group was chosen: ask for the text."""
+        if not ctx.has_role(*SENDERS):
+            return [ctx.reply(NOT_ALLOWED_GROUP)]
+        return _ask_text(ctx, group)
+
+    @registry.step(FLOW, "text")
+    def typed(ctx: Context, text: str) -> list[Reply]:
+        """The announcement's text: show the preview."""
+        return _preview(ctx, text)
+
+    @registry.step(FLOW, "confirm")
+    def retyped(ctx: Context, text: str) -> list[Reply]:
+        """Typing again at the preview replaces the text."""
+        return _preview(ctx, text)
+
+    @registry.action("bc-edit")
+    def edit(ctx: Context, argument: str) -> list[Reply]:
+        """Type the text again."""
+        if ctx.state.flow != FLOW:
+            return [ctx.reply(STALE)]
+        return _ask_text(ctx, str(ctx.data.get("group", "")))
+
+    @registry.action("bc-cancel")
+    def cancel(ctx: Context, argument: str) -> list[Reply]:
+        """Drop the announcement."""
+        ctx.finish()
+        return [ctx.reply(CANCELLED)]
+
+    @registry.action("bc-send")
+    def send(ctx: Context, argument: str) -> list[Reply]:
+        """Confirmed: record the broadcast and queue one message per recipient."""
+        if ctx.state.flow != FLOW or ctx.state.step != "confirm":
+            return [ctx.reply(STALE)]
+        group = str(ctx.data.get("group", ""))
+        if not _allowed(ctx, group):
+            ctx.finish()
+            return [ctx.reply(NOT_ALLOWED_GROUP)]
+        _broadcast, queued = create_broadcast(
+            ctx.session,
+            commune_id=_commune(ctx),
+            group=group,
+            text=str(ctx.data.get("text", "")),
+            sender_name=_sender_name(ctx),
+            now=ctx.now,
+            created_by=ctx.person_id,
+        )
+        ctx.finish()
+        wake = ctx.services.extras.get(WAKE_KEY)
+        if callable(wake):
+            ctx.after_commit.append(wake)
+        return [ctx.reply(SENT, count=ctx.t.number(queued))]
+
+    @registry.command("dangky", "subscribe", description=N_("Get the commune's announcements"))
+    def opt_in(ctx: Context, argument: str) -> list[Reply]:
+        """Sign up for announcements."""
+        if ctx.person.opted_in:
+            return [ctx.reply(ALREADY_IN)]
+        ctx.person.opted_in = True
+        ctx.session.add(ctx.person)
+        return [ctx.reply(OPTED_IN)]
+
+    @registry.command("huydangky", "unsubscribe", description=N_("Stop the commune's announcements"))
+    def opt_out(ctx: Context, argument: str) -> list[Reply]:
+        """Stop announcements."""
+        if not ctx.person.opted_in:
+            return [ctx.reply(ALREADY_OUT)]
+        ctx.person.opted_in = False
+        ctx.session.add(ctx.person)
+        return [ctx.reply(OPTED_OUT)]

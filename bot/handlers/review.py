@@ -1,0 +1,146 @@
+"""The standing office reviews evidence: approve, or send back with a reason."""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.core.messages import Choice, Reply
+from bot.core.registry import Registry
+from bot.i18n import N_
+from bot.plans import store
+from bot.plans.evidence import read_stored
+from db.models import Role
+
+REVIEW_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
+PAGE = 10
+MIN_REASON = 3
+
+MSG_NOT_ALLOWED = N_("Reviewing evidence is for the standing office. Type /menu to see what you can do.")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _reviewer(ctx: Context) -> None:
+    if not ctx.has_role(*REVIEW_ROLES):
+        raise UserError(MSG_NOT_ALLOWED)
+
+
+def _evidence_id(argument: str) -> int:
+    try:
+        return int(argument)
+    except ValueError:
+        raise UserError(store.MSG_NO_EVIDENCE) from None
+
+
+def _what(ctx: Context, view: store.EvidenceView) -> str:
+    evidence = view.evidence
+    if evidence.kind == "link":
+        return evidence.url
+    size = ctx.t.number(round(evidence.size / 1024))
+    return ctx._("{name} ({size} KB)", name=evidence.file_name, size=size)
+
+
+def pending_list(ctx: Context, message: str | None = None) -> list[Reply]:
+    """Evidence awaiting review, oldest first."""
+    _reviewer(ctx)
+    views = store.pending_evidence(ctx.session, ctx.person.commune_id)
+    replies = [Reply(text=message)] if message else []
+    if not views:
+        replies.append(ctx.reply(N_("No evidence is waiting for review. 👍")))
+        return replies
+    lines = [ctx._("Evidence waiting for review: {count}. Oldest first:", count=len(views))]
+    choices = []
+    for index, view in enumerate(views[:PAGE], 1):
+        sent = ctx.t.datetime(view.evidence.uploaded_at.astimezone(ctx.tz))
+        lines.append(
+            f"{index}. "
+            + ctx._(
+                "Task {number} ({unit}) – {what}, sent by {person} at {sent}",
+                number=view.task.number,
+                unit=view.unit or "—",
+                what=_short(_what(ctx, view), 60),
+                person=view.uploader or "—",
+                sent=sent,
+            )
+        )
+        choices.append(Choice(f"{view.task.number} · {_short(view.unit or '—', 30)}", f"rev:{view.evidence.id}"))
+    replies.append(Reply(text="\n".join(lines), choices=choices))
+    return replies
+
+
+def register(registry: Registry) -> None:
+    """Register /duyet and the review flow."""
+
+    @registry.command("duyet", "review", description=N_("Review evidence sent by the units"), roles=REVIEW_ROLES)
+    def review_command(ctx: Context, argument: str) -> list[Reply]:
+        """List the evidence awaiting review."""
+        ctx.finish()
+        return pending_list(ctx)
+
+    @registry.action("rev")
+    def open_evidence(ctx: Context, argument: str) -> list[Reply]:
+        """Show one piece of evidence with the file, and the decisions."""
+        _reviewer(ctx)
+        ctx.finish()
+        view = store.evidence_for_review(ctx.session, _evidence_id(argument), ctx.person.commune_id)
+        evidence, task = view.evidence, view.task
+        lines = [
+            ctx._("📋 Task {number}: {text}", number=task.number, text=_short(task.text, 300)),
+            ctx._("Lead unit: {unit}", unit=view.unit or "—"),
+            ctx._("Sent by {person} at {sent}", person=view.uploader or "—", sent=ctx.t.datetime(evidence.uploaded_at.astimezone(ctx.tz))),
+            ctx._("Evidence: {what}", what=_what(ctx, view)),
+        ]
+        if evidence.period:
+            lines.append(ctx._("Reporting period: {period}", period=evidence.period))
+        reply = Reply(
+            text="\n".join(lines),
+            choices=[
+                Choice(ctx._("✅ Approve"), f"revok:{evidence.id}"),
+                Choice(ctx._("↩️ Send back with a reason"), f"revno:{evidence.id}"),
+                Choice(ctx._("📋 Waiting list"), "cmd:duyet"),
+            ],
+        )
+        if evidence.storage_path:
+            data = read_stored(ctx.services.settings.effective_evidence_dir, evidence.storage_path)
+            if data is not None and evidence.kind == "photo":
+                reply.image, reply.image_name = data, evidence.file_name or "minh-chung.jpg"
+            elif data is not None:
+                reply.file, reply.file_name = data, evidence.file_name or "minh-chung"
+        return [reply]
+
+    @registry.action("revok")
+    def approve(ctx: Context, argument: str) -> list[Reply]:
+        """Approve: the task (or its period) is done."""
+        _reviewer(ctx)
+        evidence = store.review_evidence(ctx.session, _evidence_id(argument), reviewer=ctx.person, approve=True, now=ctx.now)
+        task = store.task_view(ctx.session, evidence.task_id, ctx.today).task
+        ctx.finish()
+        return pending_list(ctx, ctx._("Approved. Task {number} is done.", number=task.number))
+
+    @registry.action("revno")
+    def start_reject(ctx: Context, argument: str) -> list[Reply]:
+        """Ask why the evidence is sent back."""
+        _reviewer(ctx)
+        view = store.evidence_for_review(ctx.session, _evidence_id(argument), ctx.person.commune_id)
+        ctx.begin("revno", "reason", evidence_id=view.evidence.id)
+        return [ctx.reply(N_("What must the unit complete? Write the reason; it is sent to the unit."))]
+
+    @registry.step("revno", "reason")
+    def reject(ctx: Context, text: str) -> list[Reply]:
+        """Reject with the reason: the task goes back to "needs completing" and turns red."""
+        _reviewer(ctx)
+        reason = text.strip()
+        if len(reason) < MIN_REASON:
+            return [ctx.reply(N_("Please write the reason in a few words, so the unit knows what to fix."))]
+        evidence = store.review_evidence(
+            ctx.session, int(ctx.data["evidence_id"]), reviewer=ctx.person, approve=False, reason=reason, now=ctx.now
+        )
+        task = store.task_view(ctx.session, evidence.task_id, ctx.today).task
+        ctx.finish()
+        message = ctx._(
+            "Sent back. Task {number} is now “needs completing” with a red alert, and the unit was told.",
+            number=task.number,
+        )
+        return pending_list(ctx, message)

@@ -1,0 +1,357 @@
+"""Unit officers: their unit's plan tasks, progress updates, evidence, and indicator values."""
+
+from __future__ import annotations
+
+import re
+
+from bot.app import SAMPLE_HOOKS
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.core.messages import Choice, Reply
+from bot.core.registry import Registry
+from bot.i18n import N_
+from bot.plans import store
+from bot.plans.evidence import (
+    MAX_BYTES,
+    MSG_NOT_FETCHED,
+    MSG_TOO_LARGE,
+    StoredEvidence,
+    find_link,
+    link_evidence,
+    store_file,
+)
+from bot.plans.importer import load_sample_plan
+from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS, Status
+from bot.text import fold
+from db.models import Role, Unit
+
+PAGE = 8
+UNIT_ROLES = frozenset({Role.UNIT})
+_PERCENT = re.compile(r"^\s*(\d{1,3})(?:[.,]\d+)?\s*%?\s*$")
+_NUMBER = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*%?\s*$")
+_SKIP = {"bo qua", "-", "khong", "skip", "k", "ko", "khong co"}
+
+MSG_NO_UNIT = N_(
+    "Your account is not linked to a unit yet. Ask the standing office for an invite code, "
+    "then send /lienket followed by the code."
+)
+MSG_NOT_ALLOWED = N_("This is for unit officers. Type /menu to see what you can do.")
+MSG_ASK_EVIDENCE = N_(
+    "Send the evidence for task {number} now: a photo or a document (a signed paper, a photo "
+    "of the product…). On Zalo you can send a photo or paste a link."
+)
+MSG_ASK_EVIDENCE_AGAIN = N_("Please send a photo, a document or a link. Type /huy to stop.")
+
+if load_sample_plan not in SAMPLE_HOOKS:
+    SAMPLE_HOOKS.append(load_sample_plan)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _percent(ctx: Context, value: float) -> str:
+    return ctx.t.percent(value / 100, digits=0)
+
+
+def deadline_label(ctx: Context, view: store.TaskView) -> str:
+    """When a task is due, in words and as a date."""
+    task = view.task
+    due = view.status.due
+    if task.kind == "on_event" and due is None:
+        return ctx._("when requested (no date yet)")
+    if due is None:
+        return ctx._("no deadline")
+    date = ctx.t.date(due)
+    if task.kind in ("recurring", "ongoing") and view.status.period.key:
+        return ctx._("{date} (period {period})", date=date, period=view.status.period.key)
+    return date
+
+
+def status_line(ctx: Context, view: store.TaskView) -> str:
+    """Status and progress of a task on one line."""
+    label = ctx._(STATUS_LABELS[view.status.status])
+    return f"{label} · {_percent(ctx, view.status.percent)}"
+
+
+def _icon(view: store.TaskView) -> str:
+    if view.status.red:
+        return "🔴"
+    if view.status.status == Status.DONE:
+        return "✅"
+    if view.status.status == Status.AWAITING_REVIEW:
+        return "⏳"
+    return "🔵"
+
+
+def task_card(ctx: Context, view: store.TaskView) -> Reply:
+    """Everything about one task, with what the officer can do next."""
+    task = view.task
+    lines = [ctx._("📋 Task {number}", number=task.number), task.text]
+    if view.unit:
+        lines.append(ctx._("Lead unit: {unit}", unit=view.unit))
+    if task.output:
+        lines.append(ctx._("Expected output: {output}", output=_short(task.output, 300)))
+    written = task.deadline_raw or "—"
+    lines.append(ctx._("Completion time: {written} → {due}", written=written, due=deadline_label(ctx, view)))
+    lines.append(ctx._("Status: {status}", status=status_line(ctx, view)))
+    if view.status.red:
+        reasons = "; ".join(ctx._(REASON_LABELS[r]) for r in view.status.reasons)
+        lines.append(ctx._("🔴 Red alert: {reasons}", reasons=reasons))
+    choices = [
+        Choice(ctx._("📈 Update progress"), f"taskprog:{view.id}"),
+        Choice(ctx._("📎 Send evidence"), f"taskev:{view.id}"),
+        Choice(ctx._("✅ Report done"), f"taskdone:{view.id}"),
+        Choice(ctx._("📋 All tasks"), "cmd:nhiemvu"),
+    ]
+    return Reply(text="\n".join(lines), choices=choices)
+
+
+def _officer(ctx: Context) -> None:
+    if not ctx.has_role(Role.UNIT):
+        raise UserError(MSG_NOT_ALLOWED)
+    if ctx.person.unit_id is None:
+        raise UserError(MSG_NO_UNIT)
+
+
+def _task_id(argument: str) -> int:
+    try:
+        return int(argument)
+    except ValueError:
+        raise UserError(store.MSG_NO_TASK) from None
+
+
+def _officer_task(ctx: Context, argument: str | int) -> store.TaskView:
+    _officer(ctx)
+    return store.task_for_officer(ctx.session, _task_id(str(argument)), ctx.person, ctx.today)
+
+
+def list_tasks(ctx: Context, offset: int = 0) -> list[Reply]:
+    """The unit's tasks, most urgent first, one page at a time."""
+    _officer(ctx)
+    assert ctx.person.unit_id is not None
+    unit = ctx.session.get(Unit, ctx.person.unit_id)
+    views = store.unit_tasks(ctx.session, ctx.person.unit_id, ctx.today)
+    if not views:
+        return [ctx.reply(N_("Your unit has no plan tasks yet."))]
+    red = sum(1 for v in views if v.status.red)
+    lines = [
+        ctx._(
+            "Tasks of {unit}: {count}, of which {red} with a red alert. Most urgent first:",
+            unit=unit.name if unit else "",
+            count=len(views),
+            red=red,
+        )
+    ]
+    page = views[offset : offset + PAGE]
+    choices = []
+    due_word = ctx._("Due")
+    for view in page:
+        lines.append(
+            f"{_icon(view)} {view.task.number}. {_short(view.task.text, 90)}\n"
+            f"   {due_word}: {deadline_label(ctx, view)} · {status_line(ctx, view)}"
+        )
+        choices.append(Choice(f"{_icon(view)} {view.task.number}. {_short(view.task.text, 36)}", f"task:{view.id}"))
+    if offset + PAGE < len(views):
+        choices.append(Choice(ctx._("➡️ More tasks"), f"taskpage:{offset + PAGE}"))
+    choices.append(Choice(ctx._("📊 Our indicators"), "cmd:chitieu"))
+    lines.append(ctx._("Pick a task to update its progress or send evidence."))
+    return [Reply(text="\n".join(lines), choices=choices)]
+
+
+def _stored_from_message(ctx: Context, text: str) -> StoredEvidence | None:
+    """Evidence from the message: a file, a photo URL (Zalo) or a pasted link."""
+    attachment = ctx.message.attachment
+    if attachment is not None:
+        if attachment.data is not None:
+            return store_file(
+                ctx.services.settings.effective_evidence_dir,
+                attachment.data,
+                attachment.file_name,
+                attachment.mime_type,
+                attachment.size,
+            )
+        if attachment.url:
+            return link_evidence(attachment.url, attachment.file_name)
+        if attachment.size is not None and attachment.size > MAX_BYTES:
+            raise UserError(MSG_TOO_LARGE, size=f"{attachment.size / (1024 * 1024):.1f}".replace(".", ","))
+        raise UserError(MSG_NOT_FETCHED)
+    link = find_link(text)
+    return link_evidence(link) if link else None
+
+
+def _parse_number(text: str) -> float | None:
+    match = _NUMBER.match(text)
+    if not match:
+        return None
+    return float(match.group(1).replace(".", "").replace(",", ".") if "," in match.group(1) else match.group(1))
+
+
+def register(registry: Registry) -> None:
+    """Register /nhiemvu, /chitieu and the task flows."""
+
+    @registry.command("nhiemvu", "tasks", description=N_("My unit's tasks: progress and evidence"), roles=UNIT_ROLES)
+    def tasks_command(ctx: Context, argument: str) -> list[Reply]:
+        """List the unit's tasks, most urgent first."""
+        ctx.finish()
+        return list_tasks(ctx)
+
+    @registry.action("taskpage")
+    def tasks_page(ctx: Context, argument: str) -> list[Reply]:
+        """Show another page of the unit's tasks."""
+        return list_tasks(ctx, max(0, int(argument) if argument.isdigit() else 0))
+
+    @registry.action("task")
+    def open_task(ctx: Context, argument: str) -> list[Reply]:
+        """Show one task with its actions."""
+        ctx.finish()
+        return [task_card(ctx, _officer_task(ctx, argument))]
+
+    @registry.action("taskprog")
+    def start_progress(ctx: Context, argument: str) -> list[Reply]:
+        """Ask for the new progress percentage."""
+        view = _officer_task(ctx, argument)
+        ctx.begin("taskprog", "percent", task_id=view.id)
+        return [
+            ctx.reply(
+                N_("Task {number} is at {percent} now. How much is done? Type a number from 0 to 100."),
+                number=view.task.number,
+                percent=_percent(ctx, view.status.percent),
+            )
+        ]
+
+    @registry.step("taskprog", "percent")
+    def progress_percent(ctx: Context, text: str) -> list[Reply]:
+        """Read the percentage; 100% needs evidence."""
+        view = _officer_task(ctx, ctx.data["task_id"])
+        match = _PERCENT.match(text)
+        percent = int(match.group(1)) if match else -1
+        if not 0 <= percent <= 100:
+            return [ctx.reply(N_("Please type a number from 0 to 100, for example 40."))]
+        if percent == 100 and not store.has_evidence(ctx.session, view.id, store.period_now(view, ctx.today).key):
+            ctx.begin("taskev", "file", task_id=view.id, percent=100, note="")
+            return [
+                ctx.reply(N_("A task can be reported done only with evidence.")),
+                ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number),
+            ]
+        ctx.goto("note", percent=percent)
+        return [ctx.reply(N_("Write a short note on what was done (or type “bỏ qua” to skip)."))]
+
+    @registry.step("taskprog", "note")
+    def progress_note(ctx: Context, text: str) -> list[Reply]:
+        """Save the progress report with its note."""
+        view = _officer_task(ctx, ctx.data["task_id"])
+        note = "" if fold(text) in _SKIP else text
+        percent = int(ctx.data["percent"])
+        store.record_progress(
+            ctx.session, view, person_id=ctx.person_id, percent=percent, note=note, today=ctx.today, now=ctx.now
+        )
+        ctx.finish()
+        saved = ctx.reply(N_("Saved: task {number} is at {percent}."), number=view.task.number, percent=_percent(ctx, percent))
+        return [saved, task_card(ctx, store.task_view(ctx.session, view.id, ctx.today))]
+
+    @registry.action("taskev")
+    def start_evidence(ctx: Context, argument: str) -> list[Reply]:
+        """Ask for a photo, a document or a link."""
+        view = _officer_task(ctx, argument)
+        ctx.begin("taskev", "file", task_id=view.id, percent=None, note="")
+        return [ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number)]
+
+    @registry.action("taskdone")
+    def report_done(ctx: Context, argument: str) -> list[Reply]:
+        """Report a task done: straight away if evidence was sent, else ask for it."""
+        view = _officer_task(ctx, argument)
+        if store.has_evidence(ctx.session, view.id, store.period_now(view, ctx.today).key):
+            store.record_progress(
+                ctx.session, view, person_id=ctx.person_id, percent=100, note="", today=ctx.today, now=ctx.now
+            )
+            ctx.finish()
+            return [
+                ctx.reply(N_("Saved: task {number} is reported done and waits for the standing office's review."), number=view.task.number),
+                task_card(ctx, store.task_view(ctx.session, view.id, ctx.today)),
+            ]
+        ctx.begin("taskev", "file", task_id=view.id, percent=100, note="")
+        return [
+            ctx.reply(N_("A task can be reported done only with evidence.")),
+            ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number),
+        ]
+
+    @registry.step("taskev", "file")
+    def evidence_file(ctx: Context, text: str) -> list[Reply]:
+        """Store the evidence (and the 100% report that waited for it)."""
+        view = _officer_task(ctx, ctx.data["task_id"])
+        stored = _stored_from_message(ctx, text)
+        if stored is None:
+            return [ctx.reply(MSG_ASK_EVIDENCE_AGAIN)]
+        store.record_evidence(ctx.session, view, stored, person_id=ctx.person_id, today=ctx.today, now=ctx.now)
+        percent = ctx.data.get("percent")
+        if percent is not None:
+            store.record_progress(
+                ctx.session, view, person_id=ctx.person_id, percent=int(percent),
+                note=str(ctx.data.get("note") or ""), today=ctx.today, now=ctx.now,
+            )
+        ctx.finish()
+        thanks = ctx.reply(
+            N_("Thank you! The evidence for task {number} was received and waits for the standing office's review."),
+            number=view.task.number,
+        )
+        return [thanks, task_card(ctx, store.task_view(ctx.session, view.id, ctx.today))]
+
+    # ------------------------------------------------------------ indicators
+
+    @registry.command("chitieu", "indicators", description=N_("My unit's indicators: enter actual values"), roles=UNIT_ROLES)
+    def indicators_command(ctx: Context, argument: str) -> list[Reply]:
+        """List the unit's indicators with actual value, target and verdict."""
+        ctx.finish()
+        _officer(ctx)
+        assert ctx.person.unit_id is not None
+        views = store.unit_indicators(ctx.session, ctx.person.unit_id, ctx.today)
+        if not views:
+            return [ctx.reply(N_("Your unit leads no plan indicator."))]
+        lines = [ctx._("Indicators your unit leads:")]
+        choices = []
+        for view in views[:20]:
+            status = view.status
+            actual = ctx.t.number(status.actual) if status.actual is not None else "—"
+            target = f"{status.raw} ({status.year})" if status.raw else "—"
+            lines.append(
+                f"{view.indicator.number}. {_short(view.indicator.text, 90)}\n   "
+                + ctx._("Actual: {actual} · Target: {target} · {verdict}", actual=actual, target=target, verdict=ctx._(VERDICT_LABELS[status.verdict]))
+            )
+            if not view.indicator.tally_code:
+                choices.append(Choice(f"{view.indicator.number}. {_short(view.indicator.text, 36)}", f"indval:{view.id}"))
+        if choices:
+            lines.append(ctx._("Pick an indicator to enter its actual value (with evidence)."))
+        return [Reply(text="\n".join(lines), choices=choices)]
+
+    @registry.action("indval")
+    def start_indicator_value(ctx: Context, argument: str) -> list[Reply]:
+        """Ask for an indicator's actual value."""
+        _officer(ctx)
+        view = store.indicator_for_officer(ctx.session, _task_id(argument), ctx.person, ctx.today)
+        ctx.begin("indval", "value", indicator_id=view.id)
+        unit = view.indicator.unit_of_measure or ""
+        return [ctx.reply(N_("Indicator {number}: {text}\nType the actual value now ({unit})."), number=view.indicator.number, text=_short(view.indicator.text, 200), unit=unit)]
+
+    @registry.step("indval", "value")
+    def indicator_value(ctx: Context, text: str) -> list[Reply]:
+        """Read the value, then ask for evidence."""
+        _officer(ctx)
+        value = _parse_number(text)
+        if value is None:
+            return [ctx.reply(N_("Please type a number, for example 75 or 12,5."))]
+        ctx.goto("evidence", value=value)
+        return [ctx.reply(N_("Now send the evidence for this value: a photo, a document or a link."))]
+
+    @registry.step("indval", "evidence")
+    def indicator_evidence(ctx: Context, text: str) -> list[Reply]:
+        """Store the evidence and the value."""
+        _officer(ctx)
+        view = store.indicator_for_officer(ctx.session, int(ctx.data["indicator_id"]), ctx.person, ctx.today)
+        stored = _stored_from_message(ctx, text)
+        if stored is None:
+            return [ctx.reply(MSG_ASK_EVIDENCE_AGAIN)]
+        value = float(ctx.data["value"])
+        store.record_indicator_value(ctx.session, view, value, stored, person=ctx.person, now=ctx.now)
+        ctx.finish()
+        return [ctx.reply(N_("Saved: indicator {number} is now {value}."), number=view.indicator.number, value=ctx.t.number(value))]

@@ -1,0 +1,461 @@
+"""The outbox sender: claims due rows, sends them within each platform's limits, once.
+
+Delivery guarantee — at most once per dedupe key, and nothing lost silently:
+
+* Rows move ``pending → claimed → sending → sent``. Claiming is one guarded UPDATE
+  (PostgreSQL adds ``FOR UPDATE SKIP LOCKED``, so several dispatchers never take the
+  same row; SQLite deployments run one dispatcher). A claim is a lease
+  (``claimed_by``/``claimed_at``).
+* Just before the network call the row is set to "sending" in its own committed
+  transaction (guarded by ``claimed_by``); just after, to "sent" with the platform's
+  message ids. A claimed row never touched the network, so after a crash it goes back
+  to "pending" (safe to send). A row still "sending" when its lease expired may or may
+  not have reached the platform — Telegram and Zalo have no idempotency key — so it is
+  recorded as "unknown" and **never resent automatically** (``tocns outbox status``
+  lists it; ``tocns outbox retry ID`` resends it by hand). The window is one HTTP
+  request; a graceful stop (SIGTERM, ``stop()``) finishes in-flight requests first, so
+  only a hard kill in the middle of a request can leave an "unknown" row.
+* Errors: ``RetryLater`` (HTTP 429) puts the row back with ``due_at = now + retry_after``
+  and pauses the channel; ``TransientError`` retries with exponential backoff up to
+  ``max_attempts`` ("failed" after); ``DeliveryUnknown`` → "unknown"; ``Blocked`` →
+  "blocked" and the chat identity is marked blocked; anything else → "failed".
+* Reminder-like rows older than the catch-up window when they could finally be sent
+  become "missed" instead of arriving days late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlmodel import Session, col
+
+from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, Sender, TransientError
+from bot.core.messages import Reply
+from bot.reminders.policy import EXPIRING_KINDS, DeliveryLimits, ReminderPolicy, load_policy
+from db.models import ChatIdentity, Commune, OutboxMessage
+from db.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 3600.0
+RATE_MARGIN = 0.01  # seconds added to every rate window, for network jitter
+
+
+class RateLimiter:
+    """Sliding one-second window overall, a minimum gap per chat, and pauses after a 429."""
+
+    def __init__(
+        self,
+        per_second: float,
+        per_chat_per_second: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        margin: float = RATE_MARGIN,
+    ) -> None:
+        self.limit = max(1, int(per_second))
+        self.window = 1.0 if per_second >= 1 else 1.0 / per_second
+        self.window += margin
+        self.chat_gap = 1.0 / per_chat_per_second + margin
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.paused_until = 0.0
+        self._sent: deque[float] = deque()
+        self._chats: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing on this channel for ``seconds`` (the platform said 429)."""
+        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+
+    def _wait(self, chat_id: str, now: float) -> float:
+        wait = self.paused_until - now
+        while self._sent and now - self._sent[0] >= self.window:
+            self._sent.popleft()
+        if len(self._sent) >= self.limit:
+            wait = max(wait, self.window - (now - self._sent[0]))
+        last = self._chats.get(chat_id)
+        if last is not None:
+            wait = max(wait, self.chat_gap - (now - last))
+        return wait
+
+    async def acquire(self, chat_id: str) -> None:
+        """Wait for a slot to send one message to a chat."""
+        async with self._lock:
+            while True:
+                now = self.monotonic()
+                wait = self._wait(chat_id, now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    self._chats[chat_id] = now
+                    if len(self._chats) > 5000:
+                        horizon = now - self.chat_gap
+                        self._chats = {c: t for c, t in self._chats.items() if t > horizon}
+                    return
+                await self.sleep(wait)
+
+
+@dataclass
+class DispatchStats:
+    """What a dispatcher did so far."""
+
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    blocked: int = 0
+    unknown: int = 0
+    missed: int = 0
+    lost_lease: int = 0
+    recovered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class OutboxDispatcher:
+    """Drains the outbox through one ``Sender`` per channel."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        senders: Mapping[str, Sender],
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        limits: DeliveryLimits | None = None,
+        policy: ReminderPolicy | None = None,
+        worker_id: str | None = None,
+        batch_size: int = 100,
+        concurrency: int = 8,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.engine = engine
+        self.senders = dict(senders)
+        self.clock = clock
+        self._policy = policy
+        self.limits = limits or (policy.delivery if policy else self._load_policy().delivery)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.stats = DispatchStats()
+        self.limiters = {
+            channel: RateLimiter(*self.limits.rate(channel), monotonic=monotonic, sleep=sleep)
+            for channel in self.senders
+        }
+        self.postgres = engine.dialect.name == "postgresql"
+        self._stopping = False
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ configuration
+
+    def _load_policy(self) -> ReminderPolicy:
+        with Session(self.engine) as session:
+            commune = session.exec(select(Commune).order_by(col(Commune.id))).first()  # type: ignore[call-overload]
+            settings = commune[0].settings if commune is not None else {}
+        return load_policy(settings)
+
+    @property
+    def policy(self) -> ReminderPolicy:
+        if self._policy is None:
+            self._policy = self._load_policy()
+        return self._policy
+
+    # ------------------------------------------------------------ database steps (sync)
+
+    def _recover(self, *, all_foreign: bool) -> int:
+        """Resolve rows left by dispatchers that died: claimed → pending, sending → unknown."""
+        now = self.clock()
+        expired = now - dt.timedelta(seconds=self.limits.lease_seconds)
+        foreign = col(OutboxMessage.claimed_by) != self.worker_id
+        stale = foreign if all_foreign else and_(foreign, col(OutboxMessage.claimed_at) < expired)
+        with Session(self.engine) as session:
+            back = session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.status) == "claimed", stale)
+                .values(status="pending", claimed_by="", claimed_at=None)
+            ).rowcount
+            unknown = session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.status) == "sending", stale)
+                .values(
+                    status="unknown",
+                    last_error="interrupted while sending: may or may not have been delivered",
+                )
+            ).rowcount
+            session.commit()
+        if unknown:
+            log.warning("%d outbox rows were interrupted mid-send and are marked unknown", unknown)
+        return int(back or 0) + int(unknown or 0)
+
+    def _expire(self) -> int:
+        """Reminder-like rows too old to be worth sending become "missed"."""
+        now = self.clock()
+        cutoff = now - dt.timedelta(hours=self.policy.catchup_hours)
+        with Session(self.engine) as session:
+            count = session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.status) == "pending",
+                    col(OutboxMessage.kind).in_(sorted(EXPIRING_KINDS)),
+                    col(OutboxMessage.due_at) < cutoff,
+                )
+                .values(status="missed", last_error="too late to be useful when it could be sent")
+            ).rowcount
+            session.commit()
+        return int(count or 0)
+
+    def _claim(self) -> list[tuple[int, str, str, dict[str, Any]]]:
+        """Claim up to one batch of due rows for this worker."""
+        now = self.clock()
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.due_at) <= now,
+                col(OutboxMessage.channel).in_(sorted(self.senders)),
+            )
+            .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+            .limit(self.batch_size)
+        )
+        if self.postgres:
+            due = due.with_for_update(skip_locked=True)
+        with Session(self.engine) as session:
+            claimed = session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(due.scalar_subquery()), col(OutboxMessage.status) == "pending")
+                .values(status="claimed", claimed_by=self.worker_id, claimed_at=now)
+                .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.content)
+                .execution_options(synchronize_session=False)
+            ).all()
+            session.commit()
+        rows = [(int(r[0]), str(r[1]), str(r[2]), dict(r[3] or {})) for r in claimed]
+        rows.sort(key=lambda r: r[0])
+        return rows
+
+    def _guarded(self, session: Session, row_id: int, status: str) -> Any:
+        return (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == row_id,
+                col(OutboxMessage.status) == status,
+                col(OutboxMessage.claimed_by) == self.worker_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    def _start_sending(self, row_id: int) -> bool:
+        """Commit "sending" before the network call; False if the lease was lost."""
+        with Session(self.engine) as session:
+            count = session.execute(
+                self._guarded(session, row_id, "claimed").values(
+                    status="sending", claimed_at=self.clock(), attempts=OutboxMessage.attempts + 1  # type: ignore[operator]
+                )
+            ).rowcount
+            session.commit()
+        return bool(count)
+
+    def _finish(self, row_id: int, values: dict[str, Any]) -> None:
+        with Session(self.engine) as session:
+            session.execute(self._guarded(session, row_id, "sending").values(**values))
+            session.commit()
+
+    def _release(self, row_id: int) -> None:
+        """Give back a claimed row that was not sent (stopping)."""
+        with Session(self.engine) as session:
+            session.execute(
+                self._guarded(session, row_id, "claimed").values(status="pending", claimed_by="", claimed_at=None)
+            )
+            session.commit()
+
+    def _attempts(self, row_id: int) -> int:
+        with Session(self.engine) as session:
+            value = session.execute(select(OutboxMessage.attempts).where(col(OutboxMessage.id) == row_id)).scalar()
+        return int(value or 0)
+
+    def _mark_blocked(self, row_id: int, channel: str, chat_id: str, reason: str) -> None:
+        with Session(self.engine) as session:
+            session.execute(
+                self._guarded(session, row_id, "sending").values(status="blocked", last_error=reason[:500])
+            )
+            session.execute(
+                update(ChatIdentity)
+                .where(col(ChatIdentity.channel) == channel, col(ChatIdentity.chat_id) == chat_id)
+                .values(blocked=True)
+            )
+            session.commit()
+
+    # ------------------------------------------------------------ sending (async)
+
+    async def recover(self, *, all_foreign: bool | None = None) -> int:
+        """Resolve rows of dead dispatchers; on SQLite every foreign claim is dead."""
+        if all_foreign is None:
+            all_foreign = not self.postgres
+        count = await asyncio.to_thread(self._recover, all_foreign=all_foreign)
+        self.stats.recovered += count
+        return count
+
+    async def run_once(self) -> int:
+        """Claim and send one batch of due rows; returns how many rows were handled."""
+        if self._stopping:
+            return 0
+        self.stats.missed += await asyncio.to_thread(self._expire)
+        if self.postgres:
+            self.stats.recovered += await asyncio.to_thread(self._recover, all_foreign=False)
+        rows = await asyncio.to_thread(self._claim)
+        if not rows:
+            return 0
+        queue: asyncio.Queue[tuple[int, str, str, dict[str, Any]]] = asyncio.Queue()
+        for row in rows:
+            queue.put_nowait(row)
+
+        async def worker() -> None:
+            while not queue.empty():
+                row = queue.get_nowait()
+                if self._stopping:
+                    await asyncio.to_thread(self._release, row[0])
+                    continue
+                await self._send_row(*row)
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(rows)))]
+        self._in_flight.update(workers)
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            self._in_flight.difference_update(workers)
+        return len(rows)
+
+    async def run_until_idle(self, max_batches: int = 10_000) -> DispatchStats:
+        """Send everything due now (honouring limits), then return."""
+        for _ in range(max_batches):
+            if await self.run_once() == 0:
+                break
+        return self.stats
+
+    async def _send_row(self, row_id: int, channel: str, chat_id: str, content: dict[str, Any]) -> None:
+        sender = self.senders[channel]
+        limiter = self.limiters[channel]
+        await limiter.acquire(chat_id)
+        if not await asyncio.to_thread(self._start_sending, row_id):
+            self.stats.lost_lease += 1
+            return
+        reply = Reply.from_dict(content)
+        try:
+            result = await sender.send(chat_id, reply)
+        except RetryLater as error:
+            limiter.pause(error.seconds)
+            self.stats.rate_limited += 1
+            due = self.clock() + dt.timedelta(seconds=error.seconds)
+            await asyncio.to_thread(
+                self._finish,
+                row_id,
+                {
+                    "status": "pending",
+                    "due_at": due,
+                    "claimed_by": "",
+                    "attempts": OutboxMessage.attempts - 1,  # a 429 is not the message's fault
+                    "last_error": f"rate limited: retry after {error.seconds:g}s",
+                },
+            )
+            return
+        except Blocked as error:
+            self.stats.blocked += 1
+            await asyncio.to_thread(self._mark_blocked, row_id, channel, chat_id, str(error) or "blocked")
+            return
+        except DeliveryUnknown as error:
+            self.stats.unknown += 1
+            await asyncio.to_thread(
+                self._finish, row_id, {"status": "unknown", "last_error": str(error)[:500]}
+            )
+            return
+        except TransientError as error:
+            attempts = await asyncio.to_thread(self._attempts, row_id)
+            if attempts >= self.limits.max_attempts:
+                self.stats.failed += 1
+                values: dict[str, Any] = {"status": "failed", "last_error": str(error)[:500]}
+            else:
+                self.stats.retried += 1
+                delay = min(MAX_BACKOFF, self.limits.backoff_seconds * 2 ** (attempts - 1))
+                values = {
+                    "status": "pending",
+                    "claimed_by": "",
+                    "due_at": self.clock() + dt.timedelta(seconds=delay),
+                    "last_error": str(error)[:500],
+                }
+            await asyncio.to_thread(self._finish, row_id, values)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a permanent refusal (bad request…)
+            log.warning("outbox row %s failed permanently: %s", row_id, type(error).__name__)
+            self.stats.failed += 1
+            self.stats.errors.append(f"{row_id}: {error}"[:200])
+            await asyncio.to_thread(
+                self._finish, row_id, {"status": "failed", "last_error": f"{type(error).__name__}: {error}"[:500]}
+            )
+            return
+        sent_content = dict(content)
+        if isinstance(result, list) and result:
+            sent_content["sent_message_ids"] = result
+        await asyncio.to_thread(
+            self._finish,
+            row_id,
+            {"status": "sent", "sent_at": self.clock(), "last_error": "", "content": sent_content},
+        )
+        self.stats.sent += 1
+
+    def stop(self) -> None:
+        """Stop claiming; rows already being sent finish, claimed ones are given back."""
+        self._stopping = True
+
+    async def drain(self) -> None:
+        """Stop and wait for in-flight sends to be recorded."""
+        self.stop()
+        if self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+
+def outbox_counts(engine: Engine) -> dict[str, int]:
+    """How many outbox rows are in each status."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def retry_row(engine: Engine, row_id: int, now: dt.datetime) -> bool:
+    """Put an unknown, failed or missed row back in the queue (an officer's explicit choice)."""
+    with Session(engine) as session:
+        count = session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == row_id,
+                or_(*(col(OutboxMessage.status) == s for s in ("unknown", "failed", "missed"))),
+            )
+            .values(status="pending", due_at=now, claimed_by="", attempts=0)
+        ).rowcount
+        session.commit()
+    return bool(count)
+
+
+class ConsoleSender:
+    """Prints outbox messages (``tocns run`` without any chat token)."""
+
+    channel = "console"
+
+    def __init__(self, write: Callable[[str], Any] = print) -> None:
+        self.write = write
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Print one reply with its recipient."""
+        self.write(f"\n[tin nhắn tới {chat_id}]\n{reply.numbered_text()}\n")

@@ -1,0 +1,598 @@
+"""From the database and the injected clock to outbox rows: what is due gets queued once.
+
+One pass (``plan_pass``) per wake-up, for every commune:
+
+* task reminders the policy implies from the last pass up to ``now + lookahead`` are
+  queued (``enqueue``, keyed by deterministic dedupe keys); pending ones that are no
+  longer implied (deadline, officers or policy changed) are cancelled, and pending ones
+  whose time moved are re-timed and re-worded;
+* red alerts: a task turning red opens a ``RedEpisode`` and its unit hears why, once;
+* the weekly digest and the monthly tally cycle are queued when their time comes;
+* catch-up: anything that fell due since the last pass (the process was down) is queued
+  to be sent now, unless older than the policy's catch-up window, in which case it is
+  recorded with status "missed" — never skipped silently, never queued twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.core.messages import Reply
+from bot.i18n import Translator, translator
+from bot.plans.status import (
+    REASON_LABELS,
+    EvidenceEntry,
+    ProgressEntry,
+    Status,
+    TaskStatus,
+    task_status,
+)
+from bot.plans.store import schedule_of
+from bot.reminders import messages
+from bot.reminders.outbox import enqueue
+from bot.reminders.policy import (
+    TASK_KINDS,
+    Planned,
+    Recipients,
+    ReminderPolicy,
+    TaskInfo,
+    digest_times,
+    load_policy,
+    planned_reminders,
+    tally_steps,
+)
+from db.models import (
+    Commune,
+    Evidence,
+    JobMark,
+    OutboxMessage,
+    Person,
+    PersonRole,
+    Plan,
+    RedEpisode,
+    Role,
+    Tally,
+    Task,
+    TaskProgress,
+    Unit,
+    Village,
+)
+
+log = logging.getLogger(__name__)
+DIGEST_DAYS = 14
+
+
+# ------------------------------------------------------------------ loading plain data
+
+
+@dataclass
+class TaskRecord:
+    """A task with everything reminders need: schedule data, status and wording."""
+
+    task: Task
+    plan: Plan
+    info: TaskInfo
+    view: messages.TaskView
+    status: TaskStatus
+
+
+@dataclass
+class CommuneData:
+    """One commune's tasks, officers, people and policy at one moment."""
+
+    commune: Commune
+    policy: ReminderPolicy
+    tasks: list[TaskRecord]
+    recipients: Recipients
+    units: dict[int, str]
+    people: dict[int, Person] = field(default_factory=dict)
+    roles: dict[int, set[str]] = field(default_factory=dict)
+
+    def with_role(self, *roles: str) -> list[int]:
+        """Ids of people holding any of these roles, in id order."""
+        return sorted(pid for pid, held in self.roles.items() if held & set(roles))
+
+
+def _local_date(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    return moment.astimezone(tz).date()
+
+
+def load_tasks(session: Session, commune_id: int, today: dt.date, tz: dt.tzinfo, *, plan: str | None = None) -> list[TaskRecord]:
+    """Active tasks of a commune's plans with their status on ``today``."""
+    query = select(Plan).where(Plan.commune_id == commune_id)
+    if plan is not None:
+        query = query.where(Plan.slug == plan)
+    plans = {p.id: p for p in session.exec(query).all()}
+    if not plans:
+        return []
+    tasks = session.exec(
+        select(Task)
+        .where(col(Task.plan_id).in_(list(plans)), col(Task.active).is_(True))
+        .order_by(col(Task.plan_id), col(Task.position), col(Task.id))
+    ).all()
+    ids = [t.id for t in tasks]
+    progress: dict[int, list[ProgressEntry]] = defaultdict(list)
+    for row in session.exec(select(TaskProgress).where(col(TaskProgress.task_id).in_(ids))).all():
+        progress[row.task_id].append(ProgressEntry(row.period, row.percent, row.at))
+    evidence: dict[int, list[EvidenceEntry]] = defaultdict(list)
+    for ev in session.exec(select(Evidence).where(col(Evidence.task_id).in_(ids))).all():
+        evidence[ev.task_id].append(EvidenceEntry(ev.period, ev.status, ev.uploaded_at))
+    units = {u.id: u.name for u in session.exec(select(Unit).where(Unit.commune_id == commune_id)).all()}
+    records = []
+    for task in tasks:
+        assert task.id is not None
+        owner = plans[task.plan_id]
+        schedule = schedule_of(task, owner)
+        status = task_status(schedule, progress[task.id], evidence[task.id], today)
+        done = frozenset(e.period for e in evidence[task.id] if e.status in ("approved", "pending"))
+        info = TaskInfo(
+            id=task.id,
+            kind=task.kind,
+            due=task.due,
+            repeat=task.repeat,
+            start=task.start,
+            lead_unit_id=task.lead_unit_id,
+            coordinating=tuple(int(u) for u in task.coordinating or ()),
+            done_periods=done,
+            active=task.active,
+        )
+        headline = next((p for p in status.periods if p.period == status.period), None)
+        reported = any(p.period == status.period.key for p in progress[task.id])
+        view = messages.TaskView(
+            id=task.id,
+            number=task.number,
+            text=task.text,
+            unit=units.get(task.lead_unit_id or -1, ""),
+            due=status.due,
+            percent=status.percent if reported or status.status == Status.DONE else None,
+            expected=headline.expected if headline is not None else None,
+            red_reasons=tuple(REASON_LABELS[r] for r in status.reasons) if status.red else (),
+            period=status.period.key,
+        )
+        records.append(TaskRecord(task, owner, info, view, status))
+    return records
+
+
+def load_commune(session: Session, commune: Commune, today: dt.date, tz: dt.tzinfo, *, plan: str | None = None) -> CommuneData:
+    """Everything one planning pass needs about one commune."""
+    assert commune.id is not None
+    people = {
+        p.id: p
+        for p in session.exec(select(Person).where(Person.commune_id == commune.id)).all()
+        if p.id is not None
+    }
+    roles: dict[int, set[str]] = defaultdict(set)
+    if people:
+        for row in session.exec(select(PersonRole).where(col(PersonRole.person_id).in_(list(people)))).all():
+            roles[row.person_id].add(row.role)
+    officers: dict[int, list[int]] = defaultdict(list)
+    for pid in sorted(people):
+        person = people[pid]
+        if Role.UNIT in roles.get(pid, set()) and person.unit_id is not None:
+            officers[person.unit_id].append(pid)
+    units = {u.id: u.name for u in session.exec(select(Unit).where(Unit.commune_id == commune.id)).all() if u.id}
+    return CommuneData(
+        commune=commune,
+        policy=load_policy(commune.settings),
+        tasks=load_tasks(session, commune.id, today, tz, plan=plan),
+        recipients=Recipients({k: tuple(v) for k, v in officers.items()}),
+        units=units,
+        people=people,
+        roles=dict(roles),
+    )
+
+
+def missing_villages(session: Session, commune_id: int, period: dt.date) -> list[Village]:
+    """Villages with no tally at all for the month (the tallies feature's completeness)."""
+    villages = session.exec(
+        select(Village).where(Village.commune_id == commune_id).order_by(col(Village.position), col(Village.id))
+    ).all()
+    try:
+        from bot.tallies.store import commune_view
+
+        view = commune_view(session, commune_id, period, months=1)
+        reported = {v.village_id for v in view.villages if v.reported}
+    except Exception:  # noqa: BLE001 - fall back to the plain definition
+        log.debug("commune_view unavailable; counting tallies directly", exc_info=True)
+        reported = set(
+            session.exec(select(Tally.village_id).where(Tally.period == period).distinct()).all()
+        )
+    return [v for v in villages if v.id not in reported]
+
+
+# ------------------------------------------------------------------ composing
+
+
+def _translator(person: Person | None) -> Translator:
+    return translator(person.locale if person is not None else "vi")
+
+
+def compose_task_reminder(data: CommuneData, planned: Planned, tz: dt.tzinfo) -> Reply:
+    """The message for one planned task reminder, worded for its recipient."""
+    record = next(r for r in data.tasks if r.info.id == planned.task_id)
+    view = record.view
+    if planned.due is not None and planned.due != view.due:
+        view = messages.TaskView(**{**view.__dict__, "due": planned.due, "period": planned.period})
+    elif planned.period:
+        view = messages.TaskView(**{**view.__dict__, "period": planned.period})
+    person = data.people.get(planned.person_id or -1)
+    return messages.task_reminder(
+        _translator(person), planned.kind, view, _local_date(planned.at, tz), lead_unit=view.unit
+    )
+
+
+# ------------------------------------------------------------------ the pass
+
+
+@dataclass
+class PassStats:
+    """What one planning pass did."""
+
+    queued: int = 0
+    missed: int = 0
+    cancelled: int = 0
+    retimed: int = 0
+    red_alerts: int = 0
+    digests: int = 0
+    tally: int = 0
+
+    def add(self, other: PassStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _mark(session: Session, name: str) -> JobMark | None:
+    return session.exec(select(JobMark).where(JobMark.name == name)).first()
+
+
+class _Queue:
+    """Queues rows for one pass: enqueue, re-time, reactivate or record as missed."""
+
+    def __init__(self, session: Session, now: dt.datetime, catchup: dt.timedelta, stats: PassStats) -> None:
+        self.session = session
+        self.now = now
+        self.catchup = catchup
+        self.stats = stats
+        self.existing: dict[str, OutboxMessage] = {}
+
+    def preload(self, keys: Iterable[str]) -> None:
+        wanted = [k for k in keys if k not in self.existing]
+        for chunk in range(0, len(wanted), 500):
+            part = wanted[chunk : chunk + 500]
+            for row in self.session.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key).in_(part))).all():
+                self.existing[row.dedupe_key] = row
+
+    def put(
+        self,
+        *,
+        person_id: int,
+        kind: str,
+        reply: Reply,
+        key: str,
+        at: dt.datetime,
+        task_id: int | None = None,
+    ) -> str:
+        """Queue one message; returns what happened (queued, missed, retimed, kept, skipped)."""
+        self.preload([key])
+        row = self.existing.get(key)
+        too_old = at < self.now - self.catchup
+        if row is not None:
+            if row.status == "cancelled" and not too_old:
+                row.status, row.due_at, row.content = "pending", at, reply.to_dict()
+                self.session.add(row)
+                self.stats.queued += 1
+                return "queued"
+            if row.status == "pending":
+                changed = row.due_at != at or row.content != reply.to_dict()
+                if changed:
+                    self.stats.retimed += row.due_at != at
+                    row.due_at, row.content = at, reply.to_dict()
+                    self.session.add(row)
+                return "retimed" if changed else "kept"
+            return "kept"
+        created = enqueue(
+            self.session, person_id=person_id, kind=kind, reply=reply, dedupe_key=key, due_at=at, task_id=task_id
+        )
+        if created is None:
+            return "skipped"  # nobody to send to (no chat yet)
+        self.existing[key] = created
+        if too_old:
+            created.status = "missed"
+            created.last_error = "fell due while tocns was not running"
+            self.session.add(created)
+            self.stats.missed += 1
+            return "missed"
+        self.stats.queued += 1
+        return "queued"
+
+
+def plan_commune(
+    session: Session,
+    commune: Commune,
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> PassStats:
+    """One planning pass for one commune (in the caller's transaction)."""
+    assert commune.id is not None
+    stats = PassStats()
+    today = _local_date(now, tz)
+    data = load_commune(session, commune, today, tz)
+    policy = data.policy
+    mark_name = f"reminders:{commune.id}"
+    mark = _mark(session, mark_name)
+    since = mark.at if mark is not None else now
+    catchup = dt.timedelta(hours=policy.catchup_hours)
+    lookahead = dt.timedelta(hours=policy.lookahead_hours)
+    queue = _Queue(session, now, catchup, stats)
+
+    # ---- task reminders: queue what is implied, cancel what no longer is
+    start = min(since, now - catchup) if mark is not None else now - catchup
+    pending = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.commune_id == commune.id,
+            OutboxMessage.status == "pending",
+            col(OutboxMessage.kind).in_(sorted(TASK_KINDS)),
+        )
+    ).all()
+    # Plan well past the lookahead so a pending row whose time moved (policy change) is
+    # re-timed rather than cancelled and queued again.
+    end = max([now + lookahead, *(row.due_at for row in pending)]) + dt.timedelta(days=14)
+    planned = planned_reminders(
+        [r.info for r in data.tasks], data.recipients, policy, start, end, tz=tz
+    )
+    wanted = {p.dedupe_key for p in planned}
+    for row in pending:
+        if row.dedupe_key not in wanted and row.due_at >= start:
+            row.status = "cancelled"
+            row.last_error = "no longer planned (deadline, officers or policy changed)"
+            session.add(row)
+            stats.cancelled += 1
+    queue.preload(wanted)
+    for item in planned:
+        if item.person_id is None:
+            continue
+        if item.at < since and item.dedupe_key not in queue.existing:
+            # Implied before the last pass but never queued (e.g. the officer joined later).
+            continue
+        if item.at >= now + lookahead and item.dedupe_key not in queue.existing:
+            continue  # beyond the lookahead: queued on a later pass
+        queue.put(
+            person_id=item.person_id,
+            kind=item.kind,
+            reply=compose_task_reminder(data, item, tz),
+            key=item.dedupe_key,
+            at=item.at,
+            task_id=item.task_id,
+        )
+
+    # ---- red alerts, once per red episode
+    _red_alerts(session, data, queue, now, tz)
+
+    # ---- weekly digest
+    for at, day in digest_times(policy, since, now + dt.timedelta(seconds=1), tz=tz):
+        reply_for = _digest_factory(session, data, _local_date(at, tz))
+        for pid in data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
+            result = queue.put(
+                person_id=pid, kind="digest", reply=reply_for(data.people[pid]),
+                key=f"digest:{commune.id}:{day.isoformat()}:{pid}", at=at,
+            )
+            stats.digests += result == "queued"
+
+    # ---- monthly tally cycle
+    for step in tally_steps(policy, since, now + dt.timedelta(seconds=1), tz=tz):
+        stats.tally += _tally_step(session, data, queue, step)
+
+    if mark is None:
+        mark = JobMark(name=mark_name, at=now)
+    else:
+        mark.at = max(mark.at, now)
+    session.add(mark)
+    return stats
+
+
+def _red_alerts(session: Session, data: CommuneData, queue: _Queue, now: dt.datetime, tz: ZoneInfo) -> None:
+    policy = data.policy
+    task_ids = [r.info.id for r in data.tasks]
+    open_episodes = {
+        e.task_id: e
+        for e in session.exec(
+            select(RedEpisode).where(col(RedEpisode.task_id).in_(task_ids), col(RedEpisode.ended_at).is_(None))
+        ).all()
+    }
+    for record in data.tasks:
+        episode = open_episodes.get(record.info.id)
+        if not record.status.red:
+            if episode is not None:
+                episode.ended_at = now
+                session.add(episode)
+            continue
+        if episode is None:
+            reasons = ",".join(r.value for r in record.status.reasons)
+            episode = RedEpisode(task_id=record.info.id, reason=reasons[:500], started_at=now)
+            session.add(episode)
+            session.flush()
+        if not policy.red_alerts:
+            continue
+        at = policy.next_allowed(max(now, episode.started_at).astimezone(tz)).astimezone(dt.UTC)
+        for pid in data.recipients.of(record.info.lead_unit_id):
+            person = data.people.get(pid)
+            reply = messages.red_alert(_translator(person), record.view, _local_date(now, tz))
+            key = f"red:{record.info.id}:{episode.id}:{pid}"
+            queue.preload([key])
+            if key in queue.existing:
+                continue  # told once per episode; never re-worded or re-timed
+            result = queue.put(person_id=pid, kind="red", reply=reply, key=key, at=at, task_id=record.info.id)
+            queue.stats.red_alerts += result == "queued"
+
+
+def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
+    assert data.commune.id is not None
+    red: dict[str, list[messages.TaskView]] = defaultdict(list)
+    due_soon = []
+    for record in data.tasks:
+        if record.status.red:
+            red[record.view.unit].append(record.view)
+        due = record.status.due
+        if (
+            due is not None
+            and on <= due <= on + dt.timedelta(days=DIGEST_DAYS)
+            and record.status.status not in (Status.DONE, Status.AWAITING_REVIEW)
+        ):
+            due_soon.append(record.view)
+    due_soon.sort(key=lambda v: (v.due or dt.date.max, v.number))
+    period = on.replace(day=1)
+    missing = [v.name for v in missing_villages(session, data.commune.id, period)]
+    task_ids = [r.info.id for r in data.tasks]
+    pending_evidence = len(
+        session.exec(
+            select(Evidence.id).where(col(Evidence.task_id).in_(task_ids), Evidence.status == "pending")
+        ).all()
+    )
+    content = messages.Digest(
+        on=on,
+        red_by_unit=dict(sorted(red.items())),
+        due_soon=due_soon,
+        villages_missing=missing,
+        evidence_pending=pending_evidence,
+    )
+
+    def reply_for(person: Person | None) -> Reply:
+        return messages.digest(_translator(person), content)
+
+    return reply_for
+
+
+def _tally_step(session: Session, data: CommuneData, queue: _Queue, step: Any) -> int:
+    assert data.commune.id is not None
+    missing = missing_villages(session, data.commune.id, step.period)
+    month = f"{step.period.year}-{step.period.month:02d}"
+    count = 0
+    if step.office:
+        if missing:
+            names = [v.name for v in missing]
+            for pid in data.with_role(Role.OFFICE):
+                reply = messages.tally_office(_translator(data.people[pid]), names, step.period)
+                key = f"tally:{month}:{step.stage}:{pid}"
+                count += queue.put(person_id=pid, kind="tally_office", reply=reply, key=key, at=step.at) == "queued"
+        return count
+    by_village = {v.id: v for v in missing}
+    for pid, person in sorted(data.people.items()):
+        village = by_village.get(person.village_id or -1)
+        if village is None:
+            continue
+        held = data.roles.get(pid, set())
+        leader = step.leaders and Role.LEADER in held
+        if not leader and Role.TEAM not in held:
+            continue
+        reply = messages.tally_reminder(_translator(person), village.name, step.period, leader)
+        key = f"tally:{month}:{step.stage}:{pid}"
+        kind = "tally_leader" if leader else "tally"
+        count += queue.put(person_id=pid, kind=kind, reply=reply, key=key, at=step.at) == "queued"
+    return count
+
+
+def cancel_stale_tally(session: Session, now: dt.datetime) -> int:
+    """Cancel queued tally reminders to villages that reported since they were queued."""
+    rows = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.status == "pending", col(OutboxMessage.kind).in_(["tally", "tally_leader"])
+        )
+    ).all()
+    cancelled = 0
+    for row in rows:
+        person = session.get(Person, row.person_id) if row.person_id else None
+        if person is None or person.village_id is None or person.commune_id is None:
+            continue
+        month = row.dedupe_key.split(":")[1]
+        period = dt.date(int(month[:4]), int(month[5:7]), 1)
+        if person.village_id not in {v.id for v in missing_villages(session, person.commune_id, period)}:
+            row.status = "cancelled"
+            row.last_error = "the village reported"
+            session.add(row)
+            cancelled += 1
+    return cancelled
+
+
+def plan_pass(engine: Any, now: dt.datetime, tz: ZoneInfo) -> PassStats:
+    """One planning pass over every commune, in one transaction."""
+    total = PassStats()
+    with Session(engine) as session:
+        for commune in session.exec(select(Commune).order_by(col(Commune.id))).all():
+            total.add(plan_commune(session, commune, now, tz))
+        total.cancelled += cancel_stale_tally(session, now)
+        session.commit()
+    return total
+
+
+def preview(
+    session: Session,
+    commune: Commune,
+    start: dt.datetime,
+    end: dt.datetime,
+    tz: ZoneInfo,
+    *,
+    plan: str | None = None,
+) -> list[dict[str, Any]]:
+    """What would be sent in a window, to whom (units without officers shown by name)."""
+    assert commune.id is not None
+    data = load_commune(session, commune, _local_date(start, tz), tz, plan=plan)
+    policy = data.policy
+    numbers = {r.info.id: r.task.number for r in data.tasks}
+    items: list[dict[str, Any]] = []
+
+    def name_of(pid: int | None, unit_id: int | None) -> str:
+        if pid is not None and pid in data.people:
+            return data.people[pid].display_name or f"#{pid}"
+        return data.units.get(unit_id or -1, "?")
+
+    for p in planned_reminders(
+        [r.info for r in data.tasks], data.recipients, policy, start, end, tz=tz, include_unstaffed=True
+    ):
+        items.append(
+            {
+                "at": p.at.astimezone(tz).isoformat(),
+                "recipient": name_of(p.person_id, p.unit_id),
+                "recipient_id": p.person_id,
+                "unit": data.units.get(p.unit_id or -1),
+                "staffed": p.person_id is not None,
+                "task": numbers.get(p.task_id or -1),
+                "task_id": p.task_id,
+                "kind": p.kind,
+                "due": p.due.isoformat() if p.due else None,
+                "dedupe_key": p.dedupe_key,
+            }
+        )
+    for at, day in digest_times(policy, start, end, tz=tz):
+        for pid in data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
+            items.append(_other(at, tz, name_of(pid, None), pid, "digest", f"digest:{commune.id}:{day}:{pid}"))
+        if not data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
+            items.append(_other(at, tz, "Văn phòng thường trực", None, "digest", ""))
+    for step in tally_steps(policy, start, end, tz=tz):
+        kind = "tally_office" if step.office else ("tally_leader" if step.leaders else "tally")
+        label = "Văn phòng thường trực" if step.office else "Tổ CNS các xóm chưa báo cáo"
+        items.append(_other(step.at, tz, label, None, kind, ""))
+    items.sort(key=lambda i: (i["at"], i["kind"], str(i["task"]), i["recipient"]))
+    return items
+
+
+def _other(at: dt.datetime, tz: ZoneInfo, recipient: str, pid: int | None, kind: str, key: str) -> dict[str, Any]:
+    return {
+        "at": at.astimezone(tz).isoformat(),
+        "recipient": recipient,
+        "recipient_id": pid,
+        "unit": None,
+        "staffed": pid is not None,
+        "task": None,
+        "task_id": None,
+        "kind": kind,
+        "due": None,
+        "dedupe_key": key,
+    }

@@ -1,0 +1,110 @@
+"""What a person may see on the dashboard: pure rules over their roles, unit and village.
+
+* the standing office, commune leaders and admins see everything;
+* unit officers see the tasks their unit leads or coordinates, and their evidence;
+* team members and team leaders see their own village's figures;
+* residents (and anyone else) see nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+OVERSEERS = frozenset({"office", "commune_leader", "admin"})
+UNIT_ROLES = frozenset({"unit"})
+VILLAGE_ROLES = frozenset({"team", "leader"})
+DASHBOARD_ROLES = OVERSEERS | UNIT_ROLES | VILLAGE_ROLES
+
+
+class Page(StrEnum):
+    """The dashboard's pages and downloads."""
+
+    OVERVIEW = "overview"
+    VILLAGES = "villages"
+    TASKS = "tasks"
+    UNITS = "units"
+    CONTENT = "content"
+    AUDIT = "audit"
+    EXPORT_INDICATORS = "export_indicators"
+    EXPORT_TASKS = "export_tasks"
+    EXPORT_TALLIES = "export_tallies"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person, as far as access rules are concerned."""
+
+    person_id: int
+    name: str
+    commune_id: int | None
+    roles: frozenset[str]
+    unit_id: int | None = None
+    village_id: int | None = None
+
+    @property
+    def sees_all(self) -> bool:
+        return bool(self.roles & OVERSEERS)
+
+    @property
+    def is_unit_officer(self) -> bool:
+        return bool(self.roles & UNIT_ROLES) and self.unit_id is not None
+
+    @property
+    def is_village_member(self) -> bool:
+        return bool(self.roles & VILLAGE_ROLES) and self.village_id is not None
+
+
+def may_sign_in(roles: Iterable[str]) -> bool:
+    """Whether someone with these roles may use the dashboard at all."""
+    return bool(frozenset(roles) & DASHBOARD_ROLES)
+
+
+def can_open(viewer: Viewer, page: Page) -> bool:
+    """Whether a viewer may open a page (what it shows is narrowed by the rules below)."""
+    if viewer.commune_id is None or not may_sign_in(viewer.roles):
+        return False
+    if viewer.sees_all:
+        return True
+    if page in (Page.OVERVIEW, Page.CONTENT, Page.EXPORT_INDICATORS):
+        return True
+    if page in (Page.TASKS, Page.UNITS, Page.EXPORT_TASKS):
+        return viewer.is_unit_officer
+    if page in (Page.VILLAGES, Page.EXPORT_TALLIES):
+        return viewer.is_village_member
+    return False  # the audit log is for the office, leaders and admins
+
+
+def task_unit_scope(viewer: Viewer) -> int | None:
+    """The unit whose tasks a viewer is limited to, or None when they see every task."""
+    return None if viewer.sees_all else viewer.unit_id
+
+
+def can_see_task(viewer: Viewer, commune_id: int, lead_unit_id: int | None, coordinating: Iterable[int]) -> bool:
+    """Whether a viewer may open a task (and its evidence)."""
+    if viewer.commune_id is None or viewer.commune_id != commune_id:
+        return False
+    if viewer.sees_all:
+        return True
+    if not viewer.is_unit_officer:
+        return False
+    return viewer.unit_id == lead_unit_id or viewer.unit_id in set(coordinating)
+
+
+def village_scope(viewer: Viewer) -> int | None:
+    """The village a viewer is limited to, or None when they see every village."""
+    return None if viewer.sees_all else viewer.village_id
+
+
+def can_see_village(viewer: Viewer, village_id: int) -> bool:
+    """Whether a viewer may see one village's figures."""
+    if viewer.sees_all:
+        return True
+    return viewer.is_village_member and viewer.village_id == village_id
+
+
+def visible_pages(viewer: Viewer) -> list[Page]:
+    """The navigation entries a viewer may use, in menu order."""
+    menu = (Page.OVERVIEW, Page.VILLAGES, Page.TASKS, Page.UNITS, Page.CONTENT, Page.AUDIT)
+    return [page for page in menu if can_open(viewer, page)]

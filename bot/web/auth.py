@@ -1,0 +1,149 @@
+"""Password-less sign-in for the dashboard: one-time links and server-side sessions.
+
+A sign-in link carries a random token valid 15 minutes, bound to one person and stored
+only as its SHA-256 hash; it is used once. Opening the link shows a confirmation page
+and only the POST from that page spends the token, so a chat app fetching the link for
+a preview cannot use it up. A session is another random token in an HttpOnly,
+SameSite=Lax cookie (Secure over HTTPS), stored hashed; it ends after 12 hours without
+use, 7 days after sign-in at the latest, or at sign-out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from db.models import Person, WebLoginToken, WebSession
+
+LOGIN_TTL = dt.timedelta(minutes=15)
+SESSION_IDLE = dt.timedelta(hours=12)
+SESSION_MAX = dt.timedelta(days=7)
+# Extending a session's idle deadline is a write; do it at most this often per session.
+TOUCH_EVERY = dt.timedelta(minutes=5)
+COOKIE_NAME = "tocns_session"
+LOGIN_PATH = "/dang-nhap"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def create_login_token(session: Session, person_id: int, now: dt.datetime) -> str:
+    """Store a one-time sign-in token for a person and return it (only its hash is kept)."""
+    if session.get(Person, person_id) is None:
+        raise ValueError(f"no person {person_id}")
+    token = new_token()
+    session.add(WebLoginToken(token_hash=_hash(token), person_id=person_id, expires_at=now + LOGIN_TTL))
+    session.flush()
+    return token
+
+
+def login_url(base_url: str, token: str) -> str:
+    """The address of a sign-in link."""
+    return f"{base_url.rstrip('/')}{LOGIN_PATH}/{token}"
+
+
+def create_login_link(session: Session, person_id: int, now: dt.datetime, base_url: str) -> str:
+    """A one-time sign-in link for a person, valid 15 minutes (the caller commits)."""
+    return login_url(base_url, create_login_token(session, person_id, now))
+
+
+def peek_login_token(session: Session, token: str, now: dt.datetime) -> WebLoginToken | None:
+    """The unused, unexpired login token with this value, without spending it."""
+    if not token or len(token) > 200:
+        return None
+    row = session.exec(select(WebLoginToken).where(WebLoginToken.token_hash == _hash(token))).first()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    return row
+
+
+def redeem_login_token(session: Session, token: str, now: dt.datetime) -> int | None:
+    """Spend a sign-in token; return its person id, or None if unknown, used or expired."""
+    row = peek_login_token(session, token, now)
+    if row is None:
+        return None
+    row.used_at = now
+    session.add(row)
+    session.flush()
+    return row.person_id
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just opened: the cookie value to send and when it ends at the latest."""
+
+    token: str
+    person_id: int
+    expires_at: dt.datetime
+
+
+def open_session(session: Session, person_id: int, now: dt.datetime) -> NewSession:
+    """Open a dashboard session for a person (the caller commits)."""
+    token = new_token()
+    expires = session_expiry(now, now)
+    session.add(WebSession(token_hash=_hash(token), person_id=person_id, created_at=now, expires_at=expires))
+    session.flush()
+    return NewSession(token, person_id, expires)
+
+
+def session_expiry(created_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """When a session used at ``now`` ends: 12 h idle, capped at 7 days after sign-in."""
+    return min(now + SESSION_IDLE, created_at + SESSION_MAX)
+
+
+def check_session(session: Session, token: str | None, now: dt.datetime) -> int | None:
+    """The person id of a live session cookie, sliding its idle deadline; None otherwise."""
+    if not token or len(token) > 200:
+        return None
+    row = session.exec(select(WebSession).where(WebSession.token_hash == _hash(token))).first()
+    if row is None or row.revoked or row.expires_at <= now:
+        return None
+    extended = session_expiry(row.created_at, now)
+    if extended - row.expires_at >= TOUCH_EVERY:
+        row.expires_at = extended
+        session.add(row)
+        session.flush()
+    return row.person_id
+
+
+def close_session(session: Session, token: str | None) -> None:
+    """Sign out: revoke the session of this cookie (unknown cookies are ignored)."""
+    if not token or len(token) > 200:
+        return
+    row = session.exec(select(WebSession).where(WebSession.token_hash == _hash(token))).first()
+    if row is not None and not row.revoked:
+        row.revoked = True
+        session.add(row)
+        session.flush()
+
+
+def cookie_options(public_base_url: str) -> dict[str, object]:
+    """Flags of the session cookie: HttpOnly, SameSite=Lax, Secure when served over HTTPS."""
+    return {
+        "httponly": True,
+        "samesite": "Lax",
+        "secure": public_base_url.lower().startswith("https://"),
+        "path": "/",
+        "max_age": int(SESSION_MAX.total_seconds()),
+    }
+
+
+def dashboard_base_url(public_base_url: str, extras: dict[str, object], host: str, port: int) -> str:
+    """Where the dashboard is reached: the public URL, else the bound address of this process."""
+    if public_base_url:
+        return public_base_url.rstrip("/")
+    bound = extras.get("web_base_url")
+    if isinstance(bound, str) and bound:
+        return bound.rstrip("/")
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://{shown}:{port}"

@@ -1,0 +1,243 @@
+"""Report files: the indicator appendix and the task list as XLSX, tallies as CSV.
+
+The indicator sheet follows the appendix layout of the seed plans (TT, Chỉ tiêu, Đơn vị
+tính, Chỉ tiêu năm …, Kết quả, Đơn vị chủ trì, Đơn vị phối hợp) with the current results
+filled in, so the standing office can attach it to its monthly or quarterly report.
+What a file contains follows the same access rules as the dashboard.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from sqlmodel import Session, col, select
+
+from bot.i18n import N_, Translator
+from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS
+from bot.tallies.codes import CODE_NAMES
+from bot.web.access import Viewer, village_scope
+from bot.web.views import choose_plan, plan_indicators, unit_names, visible_tasks
+from db.models import Evidence, Plan, Tally, Village
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIME = "text/csv; charset=utf-8"
+KINDS = ("indicators", "tasks", "tallies")
+
+INDICATOR_HEADERS = ("TT", "Chỉ tiêu", "Đơn vị tính", "Chỉ tiêu năm {year}", "Kết quả", "Đơn vị chủ trì",
+                     "Đơn vị phối hợp", "Đánh giá")
+TASK_HEADERS = ("TT", "Nhiệm vụ", "Đơn vị chủ trì", "Đơn vị phối hợp", "Kết quả/sản phẩm",
+                "Thời gian hoàn thành", "Hạn", "Trạng thái", "Tiến độ (%)", "Cảnh báo đỏ", "Minh chứng")
+TALLY_HEADERS = ("Tháng", "Thôn/Xóm", *CODE_NAMES)
+
+TITLE_INDICATORS = N_("APPENDIX I: RESULTS OF THE INDICATORS")
+TITLE_TASKS = N_("APPENDIX II: PROGRESS OF THE TASKS")
+AS_OF = N_("(Figures as of {date})")
+TARGET_OTHER_YEAR = N_("{target} (year {year})")
+RED_YES = N_("Red: {reasons}")
+
+_THIN = Side(style="thin", color="999999")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEAD_FILL = PatternFill("solid", fgColor="DDE7F3")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A report file ready to send or download."""
+
+    data: bytes
+    file_name: str
+    mime_type: str
+
+
+def _workbook_bytes(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _title(sheet: object, lines: list[str], width: int) -> int:
+    """Write centred title lines; return the next free row."""
+    for row, text in enumerate(lines, 1):
+        cell = sheet.cell(row=row, column=1, value=text)  # type: ignore[attr-defined]
+        cell.font = Font(bold=row == 1, size=13 if row == 1 else 11)
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)  # type: ignore[attr-defined]
+    return len(lines) + 2
+
+
+def _header(sheet: object, row: int, headers: list[str], widths: list[int]) -> None:
+    for column, (text, width) in enumerate(zip(headers, widths, strict=True), 1):
+        cell = sheet.cell(row=row, column=column, value=text)  # type: ignore[attr-defined]
+        cell.font = Font(bold=True)
+        cell.fill = _HEAD_FILL
+        cell.border = _BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.column_dimensions[get_column_letter(column)].width = width  # type: ignore[attr-defined]
+    sheet.freeze_panes = sheet.cell(row=row + 1, column=1)  # type: ignore[attr-defined]
+
+
+def _row(sheet: object, row: int, values: list[object], bold: bool = False) -> None:
+    for column, value in enumerate(values, 1):
+        cell = sheet.cell(row=row, column=column, value=value)  # type: ignore[attr-defined]
+        cell.border = _BORDER
+        cell.alignment = _WRAP
+        if bold:
+            cell.font = Font(bold=True)
+
+
+def _slug(plan: Plan | None) -> str:
+    return plan.slug if plan is not None else "ke-hoach"
+
+
+def indicators_xlsx(
+    session: Session, viewer: Viewer, t: Translator, today: dt.date, plan_slug: str | None = None,
+    year: int | None = None,
+) -> ExportFile:
+    """The indicator appendix with this year's targets and current results."""
+    assert viewer.commune_id is not None
+    year = year or today.year
+    plan, _plans = choose_plan(session, viewer.commune_id, plan_slug)
+    views = plan_indicators(session, plan, today) if plan else []
+    units = unit_names(session, viewer.commune_id)
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Chỉ tiêu"
+    headers = [h.format(year=year) for h in INDICATOR_HEADERS]
+    row = _title(
+        sheet,
+        [t.gettext(TITLE_INDICATORS), plan.title if plan else "", t.gettext(AS_OF, date=t.date(today))],
+        len(headers),
+    )
+    _header(sheet, row, headers, [7, 60, 12, 22, 12, 24, 30, 14])
+    group: str | None = None
+    for view in views:
+        indicator, status = view.indicator, view.status
+        if indicator.group and indicator.group != group:
+            row += 1
+            _row(sheet, row, ["", indicator.group, "", "", "", "", "", ""], bold=True)
+        group = indicator.group
+        target = ""
+        if status.raw is not None:
+            target = status.raw if status.year == year else t.gettext(TARGET_OTHER_YEAR, target=status.raw, year=status.year)
+        actual = round(status.actual, 2) if status.actual is not None else None
+        row += 1
+        _row(
+            sheet,
+            row,
+            [
+                indicator.number,
+                indicator.text,
+                indicator.unit_of_measure or "",
+                target,
+                actual,
+                units.get(indicator.lead_unit_id or 0, ""),
+                "; ".join(units[u] for u in indicator.coordinating if u in units),
+                t.gettext(VERDICT_LABELS[status.verdict]),
+            ],
+        )
+    return ExportFile(_workbook_bytes(workbook), f"chi-tieu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME)
+
+
+def tasks_xlsx(
+    session: Session, viewer: Viewer, t: Translator, today: dt.date, base_url: str, plan_slug: str | None = None
+) -> ExportFile:
+    """The task list with status, progress, red flags and links to the evidence."""
+    assert viewer.commune_id is not None
+    plan, _plans = choose_plan(session, viewer.commune_id, plan_slug)
+    views = visible_tasks(session, viewer, plan, today) if plan else []
+    views.sort(key=lambda v: (v.task.position, v.task.id or 0))
+    units = unit_names(session, viewer.commune_id)
+    evidence: dict[int, list[Evidence]] = defaultdict(list)
+    ids = [v.id for v in views]
+    if ids:
+        for item in session.exec(
+            select(Evidence).where(col(Evidence.task_id).in_(ids)).order_by(col(Evidence.uploaded_at))
+        ):
+            evidence[item.task_id].append(item)
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Nhiệm vụ"
+    headers = list(TASK_HEADERS)
+    row = _title(
+        sheet,
+        [t.gettext(TITLE_TASKS), plan.title if plan else "", t.gettext(AS_OF, date=t.date(today))],
+        len(headers),
+    )
+    _header(sheet, row, headers, [7, 60, 24, 30, 36, 20, 12, 18, 10, 30, 50])
+    base = base_url.rstrip("/")
+    for view in views:
+        task, status = view.task, view.status
+        links = [e.url if e.kind == "link" and e.url else f"{base}/evidence/{e.id}" for e in evidence[view.id]]
+        reasons = "; ".join(t.gettext(REASON_LABELS[r]) for r in status.reasons) if status.red else ""
+        row += 1
+        _row(
+            sheet,
+            row,
+            [
+                task.number,
+                task.text,
+                units.get(task.lead_unit_id or 0, ""),
+                "; ".join(units[u] for u in task.coordinating if u in units),
+                task.output or "",
+                task.deadline_raw or "",
+                status.due,
+                t.gettext(STATUS_LABELS[status.status]),
+                status.percent,
+                t.gettext(RED_YES, reasons=reasons) if reasons else "",
+                "\n".join(links),
+            ],
+        )
+        if status.due is not None:
+            sheet.cell(row=row, column=7).number_format = "DD/MM/YYYY"
+        if links:
+            sheet.cell(row=row, column=11).hyperlink = links[0]
+    return ExportFile(_workbook_bytes(workbook), f"nhiem-vu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME)
+
+
+def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
+    """Every village's reported figures by month (UTF-8 with BOM, so Excel reads the accents)."""
+    assert viewer.commune_id is not None
+    villages = select(Village.id).where(Village.commune_id == viewer.commune_id)
+    scope = village_scope(viewer)
+    if scope is not None:
+        villages = villages.where(Village.id == scope)
+    rows = session.exec(
+        select(Tally.period, Village.name, Village.position, Tally.code, Tally.value)
+        .join(Village, col(Village.id) == Tally.village_id)
+        .where(col(Tally.village_id).in_(villages))
+        .order_by(col(Tally.period), col(Village.position), col(Village.id))
+    ).all()
+    table: dict[tuple[dt.date, int, str], dict[str, int]] = {}
+    for period, name, position, code, value in rows:
+        table.setdefault((period, position, name), {})[code] = value
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(TALLY_HEADERS)
+    for (period, _position, name), values in table.items():
+        writer.writerow([f"{period:%Y-%m}", name, *(values.get(code, "") for code in CODE_NAMES)])
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return ExportFile(data, f"so-lieu-{today:%Y-%m-%d}.csv", CSV_MIME)
+
+
+def export(
+    kind: str, session: Session, viewer: Viewer, t: Translator, today: dt.date, base_url: str,
+    plan_slug: str | None = None,
+) -> ExportFile:
+    """One of the three report files by name (indicators | tasks | tallies)."""
+    if kind == "indicators":
+        return indicators_xlsx(session, viewer, t, today, plan_slug)
+    if kind == "tasks":
+        return tasks_xlsx(session, viewer, t, today, base_url, plan_slug)
+    if kind == "tallies":
+        return tallies_csv(session, viewer, today)
+    raise ValueError(f"unknown export {kind!r}")

@@ -1,0 +1,109 @@
+"""Invite codes: hashed, single-use, expiring, rate-limited guesses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.admin.invites import (
+    MAX_FAILURES,
+    InviteError,
+    check_rate_limit,
+    create_invite,
+    deep_link,
+    hash_code,
+    normalise,
+    parse_duration,
+    record_failure,
+    redeem,
+)
+from bot.core.people import default_commune_id, roles_of
+from bot.services import Services
+from db.models import InviteCode, Person
+from tests.conftest import START
+from tests.helpers import add_person, village_id
+
+
+def _invite(session: Session, services: Services, **kwargs: object) -> str:
+    commune_id = default_commune_id(session)
+    assert commune_id is not None
+    values: dict[str, object] = {"role": "team", "village_id": village_id(services, "Xóm 3"), **kwargs}
+    return create_invite(session, commune_id=commune_id, now=START, **values)  # type: ignore[arg-type]
+
+
+def test_code_is_stored_hashed_and_single_use(services: Services) -> None:
+    first = add_person(services, name="A")
+    second = add_person(services, name="B")
+    with Session(services.engine) as session:
+        code = _invite(session, services)
+        stored = session.exec(select(InviteCode)).one()
+        assert stored.code_hash == hash_code(code) and code not in stored.code_hash
+        person = session.get(Person, first)
+        assert person is not None
+        result = redeem(session, code.lower()[:4] + " " + code[4:], person, START)
+        assert result.role == "team" and person.village_id == village_id(services, "Xóm 3")
+        assert "team" in roles_of(session, first)
+        other = session.get(Person, second)
+        assert other is not None
+        with pytest.raises(InviteError) as used:
+            redeem(session, code, other, START)
+        assert used.value.kind == "used"
+
+
+def test_expired_and_unknown_codes(services: Services) -> None:
+    person_id = add_person(services)
+    with Session(services.engine) as session:
+        code = _invite(session, services, ttl=dt.timedelta(hours=1))
+        person = session.get(Person, person_id)
+        assert person is not None
+        with pytest.raises(InviteError) as expired:
+            redeem(session, code, person, START + dt.timedelta(hours=1))
+        assert expired.value.kind == "expired"
+        with pytest.raises(InviteError) as unknown:
+            redeem(session, "AAAAAAAA", person, START)
+        assert unknown.value.kind == "unknown"
+
+
+def test_rate_limit_window(services: Services) -> None:
+    with Session(services.engine) as session:
+        for _ in range(MAX_FAILURES):
+            check_rate_limit(session, "telegram", "42", START)
+            record_failure(session, "telegram", "42", START)
+        with pytest.raises(InviteError) as limited:
+            check_rate_limit(session, "telegram", "42", START + dt.timedelta(minutes=14))
+        assert limited.value.kind == "rate_limited" and limited.value.params == {"minutes": 15}
+        check_rate_limit(session, "telegram", "43", START)  # another chat is not affected
+        check_rate_limit(session, "telegram", "42", START + dt.timedelta(minutes=16))
+
+
+def test_preregistered_person_takes_over_the_chat(services: Services) -> None:
+    registered = add_person(services, name="Phạm Thị Dung")
+    newcomer = add_person(services, name="Dung", chat_id="777")
+    with Session(services.engine) as session:
+        from db.models import ChatIdentity
+
+        code = _invite(session, services, role="office", village_id=None, person_id=registered)
+        identity = session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == "777")).one()
+        person = session.get(Person, newcomer)
+        assert person is not None
+        result = redeem(session, code, person, START, identity)
+        assert result.person.id == registered and identity.person_id == registered
+        assert "office" in roles_of(session, registered)
+
+
+def test_helpers() -> None:
+    assert normalise(" j_k7qm-3xpa ") == "K7QM3XPA"
+    assert deep_link("@tocns_bot", "k7qm3xpa") == "https://t.me/tocns_bot?start=j_K7QM3XPA"
+    assert parse_duration("7d") == dt.timedelta(days=7)
+    assert parse_duration("12h") == dt.timedelta(hours=12)
+    assert parse_duration("30m") == dt.timedelta(minutes=30)
+    assert parse_duration("2w") == dt.timedelta(weeks=2)
+    with pytest.raises(InviteError):
+        parse_duration("soon")
+
+
+def test_roles_needing_a_place(services: Services) -> None:
+    with Session(services.engine) as session, pytest.raises(ValueError):
+        _invite(session, services, village_id=None)
