@@ -61,14 +61,14 @@ def _text(user: int, round_index: int) -> str:
     return f"{first} {value} {second}: {value // 2}"
 
 
-async def _reply_latency(fake: FakeTelegramAPI, user: int, expected: int, started: float) -> float:
+async def _reply_latency(fake: FakeTelegramAPI, user: int, expected: int, started: float, check: bool = True) -> float:
     calls = await fake.wait_sent(count=expected, chat_id=user, method="sendMessage", timeout=60)
     reply = calls[expected - 1]
-    assert "Đã ghi" in (reply.text or "") or "đã được ghi" in (reply.text or ""), reply.text
+    assert not check or "Đã ghi" in (reply.text or "") or "đã được ghi" in (reply.text or ""), reply.text
     return reply.at - started
 
 
-async def open_loop(fake: FakeTelegramAPI, users: list[int], rate: float, seconds: float) -> dict[str, Any]:
+async def open_loop(fake: FakeTelegramAPI, users: list[int], rate: float, seconds: float, check: bool = True) -> dict[str, Any]:
     total = int(rate * seconds)
     sent_count = dict.fromkeys(users, 0)
     rounds = dict.fromkeys(users, 0)
@@ -92,7 +92,7 @@ async def open_loop(fake: FakeTelegramAPI, users: list[int], rate: float, second
 
         async def wait(user: int = user, expected: int = sent_count[user], at: float = push_at) -> float:
             try:
-                return await _reply_latency(fake, user, expected, at)
+                return await _reply_latency(fake, user, expected, at, check)
             finally:
                 busy.discard(user)
 
@@ -119,6 +119,38 @@ async def closed_loop(fake: FakeTelegramAPI, users: list[int], rounds: int, alre
     return {"mode": "closed", "members": len(users), "reports": total, "seconds": elapsed, "reports_per_s": total / elapsed, **summary_ms(latencies)}
 
 
+async def echo_open_loop(users: list[int], rate: float, seconds: float) -> dict[str, Any]:
+    """The same open loop against a minimal python-telegram-bot echo bot: the harness floor."""
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "")
+
+    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
+        application = (
+            Application.builder()
+            .token(TELEGRAM_TEST_TOKEN)
+            .base_url(fake.base_url)
+            .base_file_url(fake.base_file_url)
+            .concurrent_updates(64)
+            .build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+        await application.initialize()
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            result = await open_loop(fake, users, rate, seconds, check=False)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+    return {**result, "mode": "echo"}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=300, help="simulated team members")
@@ -126,9 +158,11 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="open-loop duration")
     parser.add_argument("--closed-members", type=int, default=50, help="members sending back to back")
     parser.add_argument("--rounds", type=int, default=20, help="closed-loop reports per member")
+    parser.add_argument("--no-echo", action="store_true", help="skip the echo-bot baseline")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     users = [FIRST_USER + i for i in range(args.members)]
+    baseline = [] if args.no_echo else [await echo_open_loop(users, args.rate, args.seconds)]
     async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, tocns_on_fakes(telegram=fake) as app:
         _register(app, users)
         fake.push_text(users[0], "vneid 1")  # warm up: imports, caches, first connection
@@ -136,7 +170,7 @@ async def main() -> None:
         open_result = await open_loop(fake, users, args.rate, args.seconds)
         already = {u: len(fake.sent_to(u, "sendMessage")) for u in users}
         closed_result = await closed_loop(fake, users[: args.closed_members], args.rounds, already)
-    results = [open_result, closed_result]
+    results = [*baseline, open_result, closed_result]
     if args.json:
         print(json.dumps(results))
         return
@@ -145,7 +179,11 @@ async def main() -> None:
     print("| mode | reports | reports/s | p50 ms | p95 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     for r in results:
-        label = f"open loop at {r['target_rate']:.0f}/s" if r["mode"] == "open" else f"closed loop, {r['members']} members"
+        label = {
+            "echo": f"PTB echo bot (baseline), open loop at {r.get('target_rate', 0):.0f}/s",
+            "open": f"tocns, open loop at {r.get('target_rate', 0):.0f}/s",
+            "closed": f"tocns, closed loop, {r.get('members', 0)} members",
+        }[r["mode"]]
         print(f"| {label} | {r['reports']} | {r['reports_per_s']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
 
 

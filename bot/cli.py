@@ -60,6 +60,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         app = TocnsApp(services)
         await app.start()
         print(f"tocns đang chạy. Bảng điều khiển: http://{settings.listen_host}:{app.port}/", flush=True)
+        print(
+            "Đăng nhập bảng điều khiển: gửi /dashboard cho bot, "
+            "hoặc chạy: tocns web link --person TÊN_HOẶC_SỐ",
+            flush=True,
+        )
         try:
             if console:
                 from bot.channels.console import run_console

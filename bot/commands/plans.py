@@ -170,7 +170,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     services = build_services(Settings())
     prepare_database(services)
-    rows = []
+    rows: list[dict[str, Any]] = []
     with Session(services.engine) as session:
         for plan, commune in session.exec(
             select(Plan, Commune).join(Commune, col(Commune.id) == Plan.commune_id).order_by(col(Plan.id))

@@ -630,45 +630,48 @@ class GuideIndex:
 
     def _score(self, parsed: _Query) -> tuple[dict[int, float], dict[int, float]]:
         idf = self.idf
+        postings = self.postings
         total = parsed.unknown
         word_total = parsed.unknown
         bm25: dict[int, float] = defaultdict(float)
         matched: dict[int, float] = defaultdict(float)
         for term, weight in parsed.weights.items():
-            term_idf = idf.get(term, 0.0)
-            factor = parsed.factor.get(term, 1.0)
-            total += weight * term_idf
-            is_word = "_" not in term
-            if is_word:
-                word_total += weight * term_idf
-            for doc, saturated in self.postings.get(term, ()):
-                bm25[doc] += weight * term_idf * saturated * factor
-                if is_word and saturated >= PRESENT:
-                    matched[doc] += weight * term_idf * factor
+            mass = weight * idf.get(term, 0.0)
+            total += mass
+            trusted = mass * parsed.factor.get(term, 1.0)
+            if "_" in term:
+                for doc, saturated in postings.get(term, ()):
+                    bm25[doc] += trusted * saturated
+                continue
+            word_total += mass
+            for doc, saturated in postings.get(term, ()):
+                bm25[doc] += trusted * saturated
+                if saturated >= PRESENT:
+                    matched[doc] += trusted
         if total <= 0:
             return {}, {}
         share = {doc: mass / word_total for doc, mass in matched.items()} if word_total else {}
-        coverage = {doc: min(1.0, value / total) for doc, value in bm25.items()}
 
-        query_mass = total
         overlap: dict[int, float] = defaultdict(float)
+        example_postings = self.example_postings
         for term, weight in parsed.weights.items():
-            term_weight = min(weight, 1.0) * idf.get(term, 0.0)
-            term_weight *= parsed.factor.get(term, 1.0)
-            for ex_id in self.example_postings.get(term, ()):
+            term_weight = min(weight, 1.0) * idf.get(term, 0.0) * parsed.factor.get(term, 1.0)
+            for ex_id in example_postings.get(term, ()):
                 overlap[ex_id] += term_weight
-        nearest: dict[int, float] = defaultdict(float)
+        nearest: dict[int, float] = {}
+        example_doc = self.example_doc
+        example_mass = self.example_mass
         for ex_id, shared in overlap.items():
-            dice = 2 * shared / (query_mass + self.example_mass[ex_id])
-            doc = self.example_doc[ex_id]
-            if dice > nearest[doc]:
+            dice = 2 * shared / (total + example_mass[ex_id])
+            doc = example_doc[ex_id]
+            if dice > nearest.get(doc, 0.0):
                 nearest[doc] = dice
 
-        docs = set(coverage) | set(nearest)
-        scores = {
-            doc: BLEND_BM25 * coverage.get(doc, 0.0) + (1 - BLEND_BM25) * nearest.get(doc, 0.0)
-            for doc in docs
-        }
+        scale = BLEND_BM25 / total
+        scores = {doc: min(BLEND_BM25, value * scale) for doc, value in bm25.items()}
+        rest = 1 - BLEND_BM25
+        for doc, value in nearest.items():
+            scores[doc] = scores.get(doc, 0.0) + rest * value
         return scores, share
 
     @staticmethod

@@ -95,6 +95,17 @@ def task_card(ctx: Context, view: store.TaskView) -> Reply:
     written = task.deadline_raw or "—"
     lines.append(ctx._("Completion time: {written} → {due}", written=written, due=deadline_label(ctx, view)))
     lines.append(ctx._("Status: {status}", status=status_line(ctx, view)))
+    current = view.status.periods[-1]
+    if current.period.key != view.status.period.key:
+        # A missed period is the headline; say where this period stands too.
+        lines.append(
+            ctx._(
+                "Period {period} was not completed. This period ({current}): {status}",
+                period=view.status.period.key,
+                current=current.period.key,
+                status=f"{ctx._(STATUS_LABELS[current.status])} · {_percent(ctx, current.percent)}",
+            )
+        )
     if view.status.red:
         reasons = "; ".join(ctx._(REASON_LABELS[r]) for r in view.status.reasons)
         lines.append(ctx._("🔴 Red alert: {reasons}", reasons=reasons))

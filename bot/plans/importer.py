@@ -376,9 +376,9 @@ def _rows_to_dicts(
     mapping: list[tuple[str, int | None]] = []
     for title in header:
         key = _header_key(str(title or ""))
-        year = _TARGET_HEADER.match(key) if kind == "indicator" else None
-        if year:
-            mapping.append(("target", int(year.group(1))))
+        found = _TARGET_HEADER.match(key) if kind == "indicator" else None
+        if found:
+            mapping.append(("target", int(found.group(1))))
         elif key in columns:
             mapping.append((columns[key], None))
         else:
@@ -1013,6 +1013,7 @@ def _indicator_values(row: dict[str, Any], years: list[int]) -> list[Any]:
 
 
 def _task_values(row: dict[str, Any]) -> list[Any]:
+    start = row.get("start")
     return [
         row.get("number"),
         row.get("group"),
@@ -1022,7 +1023,7 @@ def _task_values(row: dict[str, Any]) -> list[Any]:
         row.get("output"),
         row.get("budget"),
         row.get("deadline"),
-        row.get("start").strftime("%d/%m/%Y") if isinstance(row.get("start"), dt.date) else row.get("start"),
+        start.strftime("%d/%m/%Y") if isinstance(start, dt.date) else start,
     ]
 
 

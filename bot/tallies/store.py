@@ -64,14 +64,20 @@ def denominators(session: Session, village_id: int, period: dt.date) -> dict[str
     """The village's denominators that apply at the end of a month."""
     end = add_months(period, 1) - dt.timedelta(days=1)
     row = session.exec(
-        select(VillageDenominator)
-        .where(VillageDenominator.village_id == village_id, VillageDenominator.valid_from <= end)  # type: ignore[arg-type]
+        select(  # type: ignore[call-overload]
+            VillageDenominator.population,
+            VillageDenominator.adults,
+            VillageDenominator.aged15,
+            VillageDenominator.households,
+            VillageDenominator.businesses,
+        )
+        .where(VillageDenominator.village_id == village_id, VillageDenominator.valid_from <= end)
         .order_by(VillageDenominator.valid_from.desc())  # type: ignore[attr-defined]
         .limit(1)
     ).first()
     if row is None:
         return None
-    return {key: int(getattr(row, key)) for key in _DENOMINATOR_KEYS}
+    return {key: int(value) for key, value in zip(_DENOMINATOR_KEYS, row, strict=True)}
 
 
 def village_series(

@@ -25,7 +25,14 @@ from sqlmodel import Session
 from bot.handlers.tallies import CODE_LABELS
 from bot.i18n import N_, Translator, translator
 from bot.plans.evidence import read_stored
-from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS, Status, TaskStatus, Verdict
+from bot.plans.status import (
+    REASON_LABELS,
+    STATUS_LABELS,
+    VERDICT_LABELS,
+    Status,
+    TaskStatus,
+    Verdict,
+)
 from bot.services import Services
 from bot.tallies.codes import CODE_NAMES, code_by_name
 from bot.tallies.validation import DENOMINATOR_NAMES

@@ -212,18 +212,18 @@ def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
     if scope is not None:
         villages = villages.where(Village.id == scope)
     rows = session.exec(
-        select(Tally.period, Village.name, Village.position, Tally.code, Tally.value)
+        select(col(Tally.period), col(Village.name), col(Tally.code), col(Tally.value))
         .join(Village, col(Village.id) == Tally.village_id)
         .where(col(Tally.village_id).in_(villages))
         .order_by(col(Tally.period), col(Village.position), col(Village.id))
     ).all()
-    table: dict[tuple[dt.date, int, str], dict[str, int]] = {}
-    for period, name, position, code, value in rows:
-        table.setdefault((period, position, name), {})[code] = value
+    table: dict[tuple[dt.date, str], dict[str, int]] = {}  # in period then village order
+    for period, name, code, value in rows:
+        table.setdefault((period, name), {})[code] = value
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(TALLY_HEADERS)
-    for (period, _position, name), values in table.items():
+    for (period, name), values in table.items():
         writer.writerow([f"{period:%Y-%m}", name, *(values.get(code, "") for code in CODE_NAMES)])
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return ExportFile(data, f"so-lieu-{today:%Y-%m-%d}.csv", CSV_MIME)

@@ -111,7 +111,9 @@ def build_web_app(services: Services, dispatcher: Dispatcher, webhooks: Webhooks
     app.router.add_post(TELEGRAM_WEBHOOK_PATH, telegram_webhook)
     app.router.add_post(ZALO_WEBHOOK_PATH, zalo_webhook)
     app.router.add_get(MEDIA_ROUTE + "/{name}", media)
-    from bot.web.dashboard import setup_dashboard  # imported here: the dashboard imports this module
+    from bot.web.dashboard import (
+        setup_dashboard,  # imported here: the dashboard imports this module
+    )
 
     setup_dashboard(app)
     return app

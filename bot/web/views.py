@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from bot.content.questions import feedback_summary, unanswered
@@ -199,9 +199,9 @@ def completeness_history(
     total = len(session.exec(villages).all())
     start = add_months(period, -(months - 1))
     rows = session.exec(
-        select(Tally.period, func.count(func.distinct(Tally.village_id)))
+        select(col(Tally.period), func.count(func.distinct(Tally.village_id)))
         .where(col(Tally.village_id).in_(villages), Tally.period >= start, Tally.period <= period)
-        .group_by(Tally.period)
+        .group_by(col(Tally.period))
     ).all()
     counts = {month: int(n) for month, n in rows}
     return [(add_months(start, i), counts.get(add_months(start, i), 0), total) for i in range(months)]
@@ -426,8 +426,10 @@ def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
         session.exec(
             select(AuditEntry)
             .where(
-                ((AuditEntry.entity == "task") & (AuditEntry.entity_id == str(task.id)))
-                | ((AuditEntry.entity == "evidence") & col(AuditEntry.entity_id).in_(evidence_ids or ["-"]))
+                or_(
+                    and_(col(AuditEntry.entity) == "task", col(AuditEntry.entity_id) == str(task.id)),
+                    and_(col(AuditEntry.entity) == "evidence", col(AuditEntry.entity_id).in_(evidence_ids or ["-"])),
+                )
             )
             .order_by(col(AuditEntry.at).desc())
         )
@@ -546,9 +548,9 @@ def units_page(session: Session, viewer: Viewer, today: dt.date, tz: ZoneInfo, p
     approved: dict[int, dict[str, dt.date]] = defaultdict(dict)
     if ids:
         rows = session.exec(
-            select(Evidence.task_id, Evidence.period, func.min(Evidence.uploaded_at))
+            select(col(Evidence.task_id), col(Evidence.period), func.min(Evidence.uploaded_at))
             .where(col(Evidence.task_id).in_(ids), Evidence.status == "approved")
-            .group_by(Evidence.task_id, Evidence.period)
+            .group_by(col(Evidence.task_id), col(Evidence.period))
         ).all()
         for task_id, period, at in rows:
             moment = at if at.tzinfo else at.replace(tzinfo=dt.UTC)

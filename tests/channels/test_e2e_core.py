@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -126,3 +127,37 @@ async def test_healthz_reports_database(running, settings) -> None:
 def test_settings_refuse_production_webhook_without_secret(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
         Settings(_env_file=None, mode="production", webhook_mode=True, telegram_token="1:abc", data_dir=tmp_path)  # type: ignore[call-arg]
+
+
+async def test_long_text_split_within_telegram_limit(fake_telegram: FakeTelegramAPI) -> None:
+    from telegram import Bot
+
+    from bot.channels.telegram import send_reply
+    from bot.core.messages import Choice, Reply
+    from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
+
+    text = "\n".join(f"Dòng {i}: hướng dẫn rất dài cho người dân trong xóm." for i in range(400))
+    async with Bot(TELEGRAM_TEST_TOKEN, base_url=fake_telegram.base_url) as bot:
+        await send_reply(bot, USER, Reply(text=text, choices=[Choice("Tiếp", "x:1")]))
+    sent = fake_telegram.sent_to(USER, "sendMessage")
+    assert len(sent) > 1 and all(len(call.text or "") <= 4096 for call in sent)
+    assert "".join(call.text or "" for call in sent).replace("\n", "") == text.replace("\n", "")
+    assert sent[-1].button_texts == ["Tiếp"] and not sent[0].button_texts
+
+
+async def test_zalo_webhook_with_secret_is_processed(running, settings, fake_zalo: FakeZaloAPI) -> None:
+    from tests.fakes.zalo_api import text_event
+
+    app_settings = channel_settings(
+        settings, zalo=fake_zalo, webhook_mode=True, public_base_url="https://tocns.example.vn", zalo_webhook_secret="zalo-secret-123"
+    )
+    async with running(app_settings) as app, aiohttp.ClientSession() as http:
+        event = text_event("z-w", "/start")
+        url = f"http://127.0.0.1:{app.port}/webhook/zalo"
+        for _ in range(2):  # the platform may deliver the same event twice
+            async with http.post(url, json=event, headers={"X-Bot-Api-Secret-Token": "zalo-secret-123"}) as response:
+                assert response.status == 200
+        [welcome] = await fake_zalo.wait_sent(chat_id="z-w", method="sendMessage")
+        assert "Xin chào" in (welcome.text or "")
+        await asyncio.sleep(0.3)
+        assert len(fake_zalo.sent_to("z-w", "sendMessage")) == 1

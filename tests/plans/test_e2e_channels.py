@@ -179,7 +179,8 @@ async def test_zalo_officer_updates_and_sends_a_photo(running, settings, fake_za
         await officer.said("Ghi chú")
         fake_zalo.push_text(ZALO_OFFICER, "đã tổ chức 2 buổi")
         await officer.said("Đã lưu: nhiệm vụ T2 đạt 30%")
-        await officer.said("2. 📎 Gửi minh chứng")
+        card = await officer.said("Kỳ 2026-02 chưa hoàn thành. Kỳ này (2026-03): Đang thực hiện · 30%")
+        assert "2. 📎 Gửi minh chứng" in card.text
         fake_zalo.push_text(ZALO_OFFICER, "2")
         await officer.said("Trên Zalo, bạn gửi ảnh hoặc dán đường link")
         fake_zalo.push_image(ZALO_OFFICER, "https://photo.zalo.example/abc/anh-buoi-1.jpg")

@@ -15,7 +15,17 @@ from bot.plans import store
 from bot.plans.importer import from_yaml, import_plan
 from bot.plans.status import Reason, Status
 from bot.services import Services
-from db.models import AuditEntry, Evidence, Indicator, IndicatorValue, OutboxMessage, Person, Plan, Task, TaskProgress
+from db.models import (
+    AuditEntry,
+    Evidence,
+    Indicator,
+    IndicatorValue,
+    OutboxMessage,
+    Person,
+    Plan,
+    Task,
+    TaskProgress,
+)
 from tests.helpers import Chat, add_person
 
 PDF = b"%PDF-1.7\n" + b"0" * 200

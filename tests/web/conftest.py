@@ -1,0 +1,137 @@
+"""Dashboard test data: the sample plan, village figures, progress and evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import zlib
+from dataclasses import dataclass
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.plans.evidence import store_file
+from bot.plans.store import record_evidence, record_progress, review_evidence, task_view
+from bot.services import Services
+from bot.tallies.validation import add_months
+from db.models import Person, Plan, Tally, Task, Unit, Village, VillageDenominator
+from tests.helpers import add_person
+
+OWN_UNIT = "Công an xã"
+OTHER_UNIT = "Văn phòng - Thống kê"
+
+
+def tiny_png(width: int = 4, height: int = 3) -> bytes:
+    """A real (tiny, blue) PNG image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@dataclass
+class Seeded:
+    """Ids of what the dashboard tests look at."""
+
+    plan_slug: str
+    office: int
+    officer: int  # unit officer of OWN_UNIT
+    member: int  # team member of Xóm 3
+    resident: int
+    own_task: int  # a task OWN_UNIT leads, with evidence
+    other_task: int  # a task OTHER_UNIT leads, with evidence
+    own_evidence: int
+    other_evidence: int
+
+
+def ensure_plan(services: Services) -> Plan:
+    """The sample plan (imported by the plans feature's sample hook, or here)."""
+    with Session(services.engine) as session:
+        plan = session.exec(select(Plan)).first()
+    if plan is None:
+        from bot.plans.importer import load_sample_plan
+
+        load_sample_plan(services)
+        with Session(services.engine) as session:
+            plan = session.exec(select(Plan)).one()
+    return plan
+
+
+def _task_led_by(session: Session, plan_id: int, unit_name: str) -> Task:
+    unit = session.exec(select(Unit).where(Unit.name == unit_name)).one()
+    return session.exec(
+        select(Task)
+        .where(Task.plan_id == plan_id, Task.lead_unit_id == unit.id, col(Task.active).is_(True))
+        .order_by(col(Task.position))
+    ).first() or pytest.fail(f"no task led by {unit_name}")
+
+
+def add_tallies(services: Services, months: int = 4) -> None:
+    """Figures for every village over the last months (one village misses this month)."""
+    today = services.clock().astimezone(services.tz).date()
+    period = today.replace(day=1)
+    with Session(services.engine) as session:
+        villages = list(session.exec(select(Village).order_by(col(Village.position))))
+        for index, village in enumerate(villages):
+            denominator = session.exec(
+                select(VillageDenominator).where(VillageDenominator.village_id == village.id)
+            ).first()
+            population = denominator.population if denominator else 1000
+            for back in range(months - 1, -1, -1):
+                if back == 0 and index == len(villages) - 1:
+                    continue  # the last village has not reported this month
+                month = add_months(period, -back)
+                base = population * (20 + 3 * index) // 100
+                for offset, code in enumerate(("vneid", "cks", "ssk", "tknh", "dvc", "kns")):
+                    value = max(0, base - 15 * offset + 10 * (months - back))
+                    session.add(Tally(village_id=village.id or 0, period=month, code=code, value=min(value, population // 2)))
+        session.commit()
+
+
+def seed(services: Services) -> Seeded:
+    """A plan with progress, evidence (pending, approved, rejected), figures and people."""
+    plan = ensure_plan(services)
+    assert plan.id is not None
+    office = add_person(services, name="Lê Thị Thường Trực", roles=("office",), chat_id="3001")
+    officer = add_person(services, name="Phạm Văn Công An", roles=("unit",), unit=OWN_UNIT, chat_id="3002")
+    other_officer = add_person(services, name="Đỗ Thị Văn Phòng", roles=("unit",), unit=OTHER_UNIT, chat_id="3003")
+    member = add_person(services, name="Hoàng Văn Tổ", roles=("team",), village="Xóm 3", chat_id="3004")
+    resident = add_person(services, name="Bà Dân", roles=("resident",), chat_id="3005")
+    add_tallies(services)
+    now = services.clock()
+    today = now.astimezone(services.tz).date()
+    directory = services.settings.effective_evidence_dir
+    with Session(services.engine) as session:
+        own = _task_led_by(session, plan.id, OWN_UNIT)
+        other = _task_led_by(session, plan.id, OTHER_UNIT)
+        assert own.id is not None and other.id is not None
+        own_view = task_view(session, own.id, today)
+        other_view = task_view(session, other.id, today)
+        record_progress(session, own_view, person_id=officer, percent=40, note="Đã họp triển khai",
+                        today=today, now=now - dt.timedelta(days=20))
+        record_progress(session, own_view, person_id=officer, percent=80, note="Gần xong",
+                        today=today, now=now - dt.timedelta(days=2))
+        own_evidence = record_evidence(
+            session, own_view, store_file(directory, tiny_png(), "anh-hop.png", "image/png"),
+            person_id=officer, today=today, now=now - dt.timedelta(days=1),
+        )
+        rejected = record_evidence(
+            session, other_view, store_file(directory, PDF, "bao-cao.pdf", "application/pdf"),
+            person_id=other_officer, today=today, now=now - dt.timedelta(days=5),
+        )
+        reviewer = session.get(Person, office)
+        assert reviewer is not None and rejected.id is not None
+        review_evidence(session, rejected.id, reviewer=reviewer, approve=False, reason="Thiếu chữ ký", now=now)
+        session.commit()
+        assert own_evidence.id is not None
+        return Seeded(plan.slug, office, officer, member, resident, own.id, other.id, own_evidence.id, rejected.id)
+
+
+@pytest.fixture
+def seeded(services: Services) -> Seeded:
+    return seed(services)
