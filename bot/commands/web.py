@@ -55,13 +55,14 @@ def cmd_link(args: argparse.Namespace) -> int:
             print(f"{person.display_name} không có vai trò được dùng bảng điều khiển (cán bộ, thành viên tổ, quản trị).")
             return 1
         base = dashboard_base_url(settings.public_base_url, services.extras, settings.listen_host, settings.listen_port)
-        link = create_login_link(session, person.id, now, base)
+        person_id, name = person.id, person.display_name
+        link = create_login_link(session, person_id, now, base)
         session.commit()
     expires = (now + LOGIN_TTL).astimezone(services.tz)
     if args.json:
-        print_json({"person_id": person.id, "name": person.display_name, "link": link, "expires_at": expires.isoformat()})
+        print_json({"person_id": person_id, "name": name, "link": link, "expires_at": expires.isoformat()})
         return 0
-    print(f"Đường dẫn đăng nhập cho {person.display_name} (dùng một lần, đến {expires:%H:%M %d/%m/%Y}):")
+    print(f"Đường dẫn đăng nhập cho {name} (dùng một lần, đến {expires:%H:%M %d/%m/%Y}):")
     print(link)
     return 0
 

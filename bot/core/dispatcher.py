@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 import time
 import weakref
 
@@ -72,6 +73,11 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._handled = 0
+        # SQLite has one writer at a time: concurrent write transactions from worker threads
+        # only wait on each other (busy sleeps, retries), so they are serialised here.
+        self._write_lock = (
+            threading.Lock() if services.engine.dialect.name == "sqlite" else None
+        )
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -90,7 +96,10 @@ class Dispatcher:
         """Handle one message in its own transaction; never raises."""
         for attempt in range(1, DB_ATTEMPTS + 1):
             try:
-                return self._handle_once(message)
+                if self._write_lock is None:
+                    return self._handle_once(message)
+                with self._write_lock:
+                    return self._handle_once(message)
             except OperationalError:
                 log.warning(
                     "database unavailable (attempt %d) channel=%s chat=%s update=%s",

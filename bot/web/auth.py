@@ -25,7 +25,7 @@ SESSION_MAX = dt.timedelta(days=7)
 # Extending a session's idle deadline is a write; do it at most this often per session.
 TOUCH_EVERY = dt.timedelta(minutes=5)
 COOKIE_NAME = "tocns_session"
-LOGIN_PATH = "/dang-nhap"
+LOGIN_PATH = "/login"
 
 
 def _hash(token: str) -> str:

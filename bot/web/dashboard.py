@@ -191,8 +191,17 @@ def make_environment(locale: str = "vi") -> jinja2.Environment:
         Verdict=Verdict,
     )
     env.globals["expected_of"] = expected_of
+    env.globals["file_size"] = lambda size: _file_size(t, size)
     env.filters["short"] = _short
     return env
+
+
+def _file_size(t: Translator, size: int) -> str:
+    if size < 1024:
+        return f"{t.number(size)} B"
+    if size < 1024 * 1024:
+        return f"{t.number(round(size / 1024))} KB"
+    return f"{t.number(round(size / 1024 / 1024, 1))} MB"
 
 
 def expected_of(status: TaskStatus) -> float | None:
@@ -508,7 +517,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 return _message(env, 403, t.gettext(MSG_FORBIDDEN_TITLE), t.gettext(MSG_FORBIDDEN_BODY))
             opened = open_session(session, person_id, now)
             session.commit()
-        response = web.HTTPSeeOther("/")
+        response = web.Response(status=303, headers={**SECURITY_HEADERS, "Location": "/"})
         response.set_cookie(COOKIE_NAME, opened.token, **cookie_options(services.settings.public_base_url))  # type: ignore[arg-type]
         return response
 

@@ -1,0 +1,74 @@
+"""Who sees what on the dashboard (pure rules)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.web.access import (
+    Page,
+    Viewer,
+    can_open,
+    can_see_task,
+    can_see_village,
+    may_sign_in,
+    task_unit_scope,
+    village_scope,
+    visible_pages,
+)
+
+COMMUNE = 1
+
+
+def viewer(*roles: str, unit: int | None = None, village: int | None = None, commune: int | None = COMMUNE) -> Viewer:
+    return Viewer(1, "A", commune, frozenset(roles), unit, village)
+
+
+@pytest.mark.parametrize("role", ["office", "commune_leader", "admin"])
+def test_office_leaders_and_admins_see_everything(role: str) -> None:
+    v = viewer(role)
+    assert all(can_open(v, page) for page in Page)
+    assert can_see_task(v, COMMUNE, lead_unit_id=7, coordinating=[])
+    assert can_see_village(v, 99)
+    assert task_unit_scope(v) is None and village_scope(v) is None
+    assert visible_pages(v) == [Page.OVERVIEW, Page.VILLAGES, Page.TASKS, Page.UNITS, Page.CONTENT, Page.AUDIT]
+
+
+def test_unit_officer_sees_own_unit_tasks_only() -> None:
+    v = viewer("unit", unit=5)
+    assert can_see_task(v, COMMUNE, lead_unit_id=5, coordinating=[])
+    assert can_see_task(v, COMMUNE, lead_unit_id=6, coordinating=[5])  # coordinating
+    assert not can_see_task(v, COMMUNE, lead_unit_id=6, coordinating=[7])
+    assert not can_see_task(v, COMMUNE, lead_unit_id=None, coordinating=[])
+    assert not can_see_task(v, 2, lead_unit_id=5, coordinating=[])  # another commune
+    assert task_unit_scope(v) == 5
+    assert can_open(v, Page.TASKS) and can_open(v, Page.EXPORT_TASKS) and can_open(v, Page.UNITS)
+    assert not can_open(v, Page.VILLAGES) and not can_open(v, Page.AUDIT) and not can_open(v, Page.EXPORT_TALLIES)
+
+
+def test_unit_role_without_a_unit_sees_no_tasks() -> None:
+    v = viewer("unit")
+    assert not can_open(v, Page.TASKS)
+    assert not can_see_task(v, COMMUNE, lead_unit_id=5, coordinating=[])
+
+
+@pytest.mark.parametrize("role", ["team", "leader"])
+def test_team_members_see_their_village(role: str) -> None:
+    v = viewer(role, village=3)
+    assert can_see_village(v, 3) and not can_see_village(v, 4)
+    assert village_scope(v) == 3
+    assert can_open(v, Page.VILLAGES) and can_open(v, Page.EXPORT_TALLIES) and can_open(v, Page.OVERVIEW)
+    assert not can_open(v, Page.TASKS) and not can_open(v, Page.AUDIT)
+    assert not can_see_task(v, COMMUNE, lead_unit_id=5, coordinating=[])
+
+
+def test_residents_and_people_without_a_commune_see_nothing() -> None:
+    assert not may_sign_in({"resident"})
+    assert not any(can_open(viewer("resident"), page) for page in Page)
+    assert not any(can_open(viewer("office", commune=None), page) for page in Page)
+    assert visible_pages(viewer("resident")) == []
+
+
+def test_several_roles_add_up() -> None:
+    v = viewer("unit", "team", unit=5, village=3)
+    assert can_open(v, Page.TASKS) and can_open(v, Page.VILLAGES)
+    assert not can_open(v, Page.AUDIT)

@@ -1,0 +1,194 @@
+"""End to end in a real headless Chromium: sign in from the bot, read, filter, download.
+
+Uses Debian's /usr/bin/chromium driven by Playwright (never ``playwright install``).
+Screenshots of the main pages at phone and desktop sizes go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.app import TocnsApp
+from bot.settings import Settings
+from tests.conftest import channel_settings
+from tests.helpers import Chat, FakeClock
+from tests.web.conftest import Seeded
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+LINK = re.compile(r"(http://\S+/login/\S+)")
+
+if not CHROMIUM.exists() and os.environ.get("TOCNS_REQUIRE_POSTGRES") != "1":
+    pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect  # noqa: E402
+
+Running = Callable[..., AbstractAsyncContextManager[TocnsApp]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def app(seeded: Seeded, settings: Settings, running: Running) -> AsyncIterator[TocnsApp]:
+    app_settings = channel_settings(settings, listen_host="127.0.0.1", listen_port=_free_port())
+    async with running(app_settings) as started:
+        yield started
+
+
+def sign_in_link(app: TocnsApp, chat_id: str) -> str:
+    """Ask the bot for a sign-in link, as an officer would."""
+    reply = Chat(app.dispatcher, chat_id=chat_id).say("/dashboard")
+    match = LINK.search(reply)
+    assert match, reply
+    return match.group(1)
+
+
+async def signed_in(browser: Browser, app: TocnsApp, chat_id: str, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:
+    link = sign_in_link(app, chat_id)
+    base = link.split("/login/")[0]
+    context = await browser.new_context(
+        viewport=viewport, accept_downloads=True, locale="vi-VN", base_url=base  # type: ignore[arg-type]
+    )
+    page = await context.new_page()
+    await page.goto(link)
+    await page.click("#sign-in")
+    await expect(page.locator("h1")).to_have_text("Tổng quan")
+    return context, page
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def test_officer_journey_on_a_phone(app: TocnsApp, browser: Browser, seeded: Seeded, request: pytest.FixtureRequest) -> None:
+    suffix = request.node.callspec.id
+    context, page = await signed_in(browser, app, "3001", PHONE)
+    # Overview with the sample plan.
+    await expect(page.locator(".lead").first).to_contain_text("Trung Hội")
+    await expect(page.get_by_role("heading", name=re.compile("Nhiệm vụ cảnh báo đỏ"))).to_be_visible()
+    assert await page.locator(".indicator").count() > 10
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], "the overview must not scroll sideways on a phone"
+    await shot(page, f"overview-phone-{suffix}")
+    # Filter the tasks (a plain GET form, no JavaScript needed).
+    await page.click("nav.tabs >> text=Nhiệm vụ")
+    await page.select_option("select[name=status]", "red")
+    await page.click("form.filters button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/tasks\?.*status=red"))
+    count = await page.locator("#task-count").inner_text()
+    shown, total = (int(n) for n in re.findall(r"\d+", count)[:2])
+    assert 0 < shown < total
+    assert await page.locator(".card.task").count() == shown
+    await shot(page, f"tasks-red-phone-{suffix}")
+    # Open the unit's task with evidence.
+    await page.goto(f"/tasks/{seeded.own_task}")
+    await expect(page.locator("h1")).to_contain_text(re.compile(r"\S"))
+    await expect(page.get_by_text("Gần xong")).to_be_visible()
+    image = page.locator("img.thumb")
+    await expect(image).to_be_visible()
+    assert await image.evaluate("img => img.naturalWidth") == 4
+    await shot(page, f"task-phone-{suffix}")
+    # Download the indicator appendix.
+    await page.goto("/")
+    async with page.expect_download() as download_info:
+        await page.click("text=Phụ lục chỉ tiêu (Excel)")
+    download = await download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    path = await download.path()
+    sheet = load_workbook(io.BytesIO(Path(path).read_bytes())).active
+    assert sheet is not None
+    assert any(row[:2] == ("TT", "Chỉ tiêu") for row in sheet.iter_rows(values_only=True))
+    for name, path_ in (("villages", "/villages"), ("units", "/units")):
+        await page.goto(path_)
+        await shot(page, f"{name}-phone-{suffix}")
+    # Sign out: the session is gone.
+    await page.click("form.logout button")
+    await expect(page.locator("h1")).to_have_text("Bạn đã đăng xuất")
+    response = await page.goto("/")
+    assert response is not None and response.status == 401
+    await context.close()
+
+
+async def test_desktop_screenshots(app: TocnsApp, browser: Browser, seeded: Seeded, request: pytest.FixtureRequest) -> None:
+    suffix = request.node.callspec.id
+    context, page = await signed_in(browser, app, "3001", DESKTOP)
+    await shot(page, f"overview-desktop-{suffix}")
+    for name, path in (
+        ("villages", "/villages"),
+        ("tasks", "/tasks"),
+        ("task", f"/tasks/{seeded.other_task}"),
+        ("units", "/units"),
+        ("content", "/content"),
+        ("audit", "/audit"),
+    ):
+        response = await page.goto(path)
+        assert response is not None and response.status == 200, path
+        await shot(page, f"{name}-desktop-{suffix}")
+    await context.close()
+
+
+async def test_used_or_expired_link_is_refused(app: TocnsApp, browser: Browser, clock: FakeClock) -> None:
+    context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+    page = await context.new_page()
+    link = sign_in_link(app, "3001")
+    await page.goto(link)
+    await page.click("#sign-in")
+    await expect(page.locator("h1")).to_have_text("Tổng quan")
+    await context.clear_cookies()
+    response = await page.goto(link)  # used
+    assert response is not None and response.status == 403
+    await expect(page.locator("h1")).to_have_text("Không dùng được đường dẫn đăng nhập này")
+    expired = sign_in_link(app, "3001")
+    clock.advance(minutes=16)
+    response = await page.goto(expired)
+    assert response is not None and response.status == 403
+    await shot(page, "link-refused-phone")
+    await context.close()
+
+
+async def test_unit_officer_cannot_open_another_units_task(app: TocnsApp, browser: Browser, seeded: Seeded) -> None:
+    context, page = await signed_in(browser, app, "3002", PHONE)
+    response = await page.goto(f"/tasks/{seeded.other_task}")
+    assert response is not None and response.status == 403
+    await expect(page.locator("h1")).to_have_text("Bạn không xem được trang này")
+    await shot(page, "forbidden-phone")
+    evidence = await context.request.get(f"/evidence/{seeded.other_evidence}")
+    assert evidence.status == 403
+    own = await context.request.get(f"/evidence/{seeded.own_evidence}")
+    assert own.status == 200
+    response = await page.goto(f"/tasks/{seeded.own_task}")
+    assert response is not None and response.status == 200
+    await context.close()

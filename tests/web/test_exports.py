@@ -1,0 +1,140 @@
+"""Report files read back with openpyxl (and csv) and compared with the database."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+from sqlmodel import Session, col, select
+
+from bot.i18n import translator
+from bot.plans.status import STATUS_LABELS, VERDICT_LABELS
+from bot.plans.store import indicator_views, plan_tasks
+from bot.services import Services
+from bot.tallies.codes import CODE_NAMES
+from bot.web.access import Viewer
+from bot.web.exports import INDICATOR_HEADERS, TASK_HEADERS, indicators_xlsx, tallies_csv, tasks_xlsx
+from db.models import Evidence, Indicator, Plan, Tally, Unit, Village
+from tests.web.conftest import OWN_UNIT, Seeded
+
+T = translator("vi")
+
+
+def office(seeded: Seeded, services: Services) -> Viewer:
+    with Session(services.engine) as session:
+        plan = session.exec(select(Plan)).one()
+        return Viewer(seeded.office, "Office", plan.commune_id, frozenset({"office"}))
+
+
+def _table(data: bytes, first_header: str = "TT") -> tuple[list[str], list[tuple[object, ...]]]:
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(rows) if row[0] == first_header)
+    return [str(c) for c in rows[start]], rows[start + 1 :]
+
+
+def test_indicator_appendix_matches_the_database(seeded: Seeded, services: Services) -> None:
+    today = services.clock().astimezone(services.tz).date()
+    with Session(services.engine) as session:
+        viewer = office(seeded, services)
+        file = indicators_xlsx(session, viewer, T, today)
+        plan = session.exec(select(Plan)).one()
+        indicators = list(
+            session.exec(
+                select(Indicator).where(Indicator.plan_id == plan.id, col(Indicator.active).is_(True))
+                .order_by(col(Indicator.position))
+            )
+        )
+        expected = {v.indicator.number: v for v in indicator_views(session, indicators, today)}
+        units = {u.id: u.name for u in session.exec(select(Unit))}
+    assert file.file_name.endswith(".xlsx")
+    header, rows = _table(file.data)
+    assert header == [h.format(year=today.year) for h in INDICATOR_HEADERS]
+    assert header[:7] == ["TT", "Chỉ tiêu", "Đơn vị tính", "Chỉ tiêu năm 2026", "Kết quả", "Đơn vị chủ trì", "Đơn vị phối hợp"]
+    numbered = [row for row in rows if row[0]]
+    assert [str(row[0]) for row in numbered] == list(expected)
+    tally_rows = 0
+    for row in numbered:
+        view = expected[str(row[0])]
+        indicator, status = view.indicator, view.status
+        assert row[1] == indicator.text
+        assert (row[2] or None) == indicator.unit_of_measure
+        if status.raw is None:
+            assert not row[3]
+        elif status.year == today.year:
+            assert row[3] == status.raw
+        else:
+            assert row[3] == f"{status.raw} (năm {status.year})"
+        if status.actual is None:
+            assert row[4] is None
+        else:
+            assert row[4] == round(status.actual, 2)
+        tally_rows += 1 if indicator.tally_code else 0
+        assert (row[5] or None) == units.get(indicator.lead_unit_id)
+        assert (row[6] or "") == "; ".join(units[u] for u in indicator.coordinating)
+        assert row[7] == T.gettext(VERDICT_LABELS[status.verdict])
+    assert tally_rows >= 1
+    assert any(row[4] is not None for row in numbered)  # the tally-fed indicators have results
+
+
+def test_task_list_matches_the_database(seeded: Seeded, services: Services) -> None:
+    today = services.clock().astimezone(services.tz).date()
+    with Session(services.engine) as session:
+        file = tasks_xlsx(session, office(seeded, services), T, today, "http://dash.example")
+        plan = session.exec(select(Plan)).one()
+        views = {v.task.number: v for v in plan_tasks(session, plan.id or 0, today)}
+        evidence = list(session.exec(select(Evidence)))
+    header, rows = _table(file.data)
+    assert header == list(TASK_HEADERS)
+    assert len(rows) == len(views)
+    for row in rows:
+        view = views[str(row[0])]
+        assert row[1] == view.task.text
+        assert row[7] == T.gettext(STATUS_LABELS[view.status.status])
+        assert row[8] == view.status.percent
+        assert bool(row[9]) == view.status.red
+        due = row[6]
+        assert (due.date() if due is not None else None) == view.status.due  # type: ignore[attr-defined]
+        links = [f"http://dash.example/evidence/{e.id}" for e in evidence if e.task_id == view.id]
+        assert (row[10] or "") == "\n".join(links)
+    own = next(row for row in rows if row[10] and f"/evidence/{seeded.own_evidence}" in str(row[10]))
+    assert own[8] == 80
+
+
+def test_unit_officer_exports_only_their_tasks(seeded: Seeded, services: Services) -> None:
+    today = services.clock().astimezone(services.tz).date()
+    with Session(services.engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == OWN_UNIT)).one()
+        plan = session.exec(select(Plan)).one()
+        viewer = Viewer(seeded.officer, "Officer", plan.commune_id, frozenset({"unit"}), unit_id=unit.id)
+        file = tasks_xlsx(session, viewer, T, today, "http://x")
+        expected = {
+            v.task.number for v in plan_tasks(session, plan.id or 0, today)
+            if v.task.lead_unit_id == unit.id or unit.id in v.task.coordinating
+        }
+    _header, rows = _table(file.data)
+    assert {str(row[0]) for row in rows} == expected
+
+
+def test_tallies_csv_matches_the_database(seeded: Seeded, services: Services) -> None:
+    today = services.clock().astimezone(services.tz).date()
+    with Session(services.engine) as session:
+        file = tallies_csv(session, office(seeded, services), today)
+        stored = {
+            (t.period.strftime("%Y-%m"), name, t.code): t.value
+            for t, name in session.exec(select(Tally, Village.name).join(Village, col(Village.id) == Tally.village_id))
+        }
+    assert file.data.startswith("\ufeff".encode())
+    reader = list(csv.reader(io.StringIO(file.data.decode("utf-8-sig"))))
+    assert reader[0] == ["Tháng", "Thôn/Xóm", *CODE_NAMES]
+    read = {
+        (row[0], row[1], code): int(value)
+        for row in reader[1:]
+        for code, value in zip(CODE_NAMES, row[2:], strict=True)
+        if value != ""
+    }
+    assert read == stored
+    months = [row[0] for row in reader[1:]]
+    assert months == sorted(months)
