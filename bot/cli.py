@@ -61,8 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         await app.start()
         print(f"tocns đang chạy. Bảng điều khiển: http://{settings.listen_host}:{app.port}/", flush=True)
         print(
-            "Đăng nhập bảng điều khiển: gửi /dashboard cho bot, "
-            "hoặc chạy: tocns web link --person TÊN_HOẶC_SỐ",
+            "Đăng nhập bảng điều khiển: cán bộ gửi /dashboard cho bot (tạo cán bộ: tocns admin invite"
+            " --role office, rồi gõ /lienket MÃ), hoặc chạy: tocns web link --person TÊN_HOẶC_SỐ",
             flush=True,
         )
         try:

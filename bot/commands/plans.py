@@ -208,7 +208,7 @@ def register(sub: Any, add: Any) -> None:
     deadline.add_argument("--json", action="store_true", help="print JSON")
     deadline.add_argument("--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)')
     deadline.add_argument("--today", metavar="YYYY-MM-DD", help="the date that supplies a missing year")
-    target = add(actions, "parse-target", cmd_parse_target, "read an indicator target, e.g. \"≥ 70%\"")
+    target = add(actions, "parse-target", cmd_parse_target, "read an indicator target, e.g. \"≥ 70\", \"Top 20\", \"Đạt\"")
     target.add_argument("text", nargs="?", help='for example: "$\\geq 70$"')
     target.add_argument("--json", action="store_true", help="print JSON")
     target.add_argument("--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)')

@@ -265,7 +265,7 @@ def cmd_outbox_status(args: argparse.Namespace) -> int:
             .order_by(col(OutboxMessage.id).desc())
             .limit(20)
         ).all()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": r.id,
                 "status": r.status,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -34,7 +35,9 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
@@ -50,6 +53,14 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 3600.0
 RATE_MARGIN = 0.01  # seconds added to every rate window, for network jitter
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _journal_name(worker_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in worker_id) + ".journal"
 
 
 class RateLimiter:
@@ -68,6 +79,8 @@ class RateLimiter:
         self.window = 1.0 if per_second >= 1 else 1.0 / per_second
         self.window += margin
         self.chat_gap = 1.0 / per_chat_per_second + margin
+        self.gap = self.window / self.limit  # evenly paced: no burst that jitter could squeeze
+        self._last = float("-inf")
         self.monotonic = monotonic
         self.sleep = sleep
         self.paused_until = 0.0
@@ -85,6 +98,7 @@ class RateLimiter:
             self._sent.popleft()
         if len(self._sent) >= self.limit:
             wait = max(wait, self.window - (now - self._sent[0]))
+        wait = max(wait, self.gap - (now - self._last))
         last = self._chats.get(chat_id)
         if last is not None:
             wait = max(wait, self.chat_gap - (now - last))
@@ -97,13 +111,14 @@ class RateLimiter:
                 now = self.monotonic()
                 wait = self._wait(chat_id, now)
                 if wait <= 0:
+                    self._last = now
                     self._sent.append(now)
                     self._chats[chat_id] = now
                     if len(self._chats) > 5000:
                         horizon = now - self.chat_gap
                         self._chats = {c: t for c, t in self._chats.items() if t > horizon}
                     return
-                await self.sleep(wait)
+                await self.sleep(max(wait, 0.0005))  # never a no-op sleep (float rounding)
 
 
 @dataclass
@@ -138,6 +153,7 @@ class OutboxDispatcher:
         concurrency: int = 8,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        journal_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.senders = dict(senders)
@@ -155,6 +171,34 @@ class OutboxDispatcher:
         self.postgres = engine.dialect.name == "postgresql"
         self._stopping = False
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._executor = ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="outbox")
+        self.journal_dir = journal_dir
+        self._journal: int | None = None
+        if journal_dir is not None:
+            journal_dir.mkdir(parents=True, exist_ok=True)
+            path = journal_dir / _journal_name(self.worker_id)
+            self._journal = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    async def _db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking database step on the dispatcher's own threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+
+    def _journal_started(self) -> dict[str, set[int]]:
+        """Rows each (other) dispatcher of this host had handed to the network, by worker."""
+        started: dict[str, set[int]] = {}
+        if self.journal_dir is None:
+            return started
+        for path in self.journal_dir.glob("*.journal"):
+            if path.name == _journal_name(self.worker_id):
+                continue
+            try:
+                text = path.read_text(encoding="ascii", errors="ignore")
+            except OSError:
+                continue
+            worker = path.stem
+            started[worker] = {int(line) for line in text.split() if line.isdigit()}
+        return started
 
     # ------------------------------------------------------------ configuration
 
@@ -173,36 +217,63 @@ class OutboxDispatcher:
     # ------------------------------------------------------------ database steps (sync)
 
     def _recover(self, *, all_foreign: bool) -> int:
-        """Resolve rows left by dispatchers that died: claimed → pending, sending → unknown."""
+        """Resolve rows left by dispatchers that died.
+
+        claimed → pending (never touched the network). sending → pending if the dead
+        dispatcher's journal on this host shows it never handed the row to the network,
+        else → unknown (it may have been delivered: never resent automatically).
+        """
         now = self.clock()
         expired = now - dt.timedelta(seconds=self.limits.lease_seconds)
         foreign = col(OutboxMessage.claimed_by) != self.worker_id
         stale = foreign if all_foreign else and_(foreign, col(OutboxMessage.claimed_at) < expired)
+        started = self._journal_started()
         with Session(self.engine) as session:
-            back = session.execute(
+            back = _rowcount(session.execute(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.status) == "claimed", stale)
                 .values(status="pending", claimed_by="", claimed_at=None)
-            ).rowcount
-            unknown = session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.status) == "sending", stale)
-                .values(
-                    status="unknown",
-                    last_error="interrupted while sending: may or may not have been delivered",
+            ))
+            interrupted = session.execute(
+                select(col(OutboxMessage.id), col(OutboxMessage.claimed_by)).where(col(OutboxMessage.status) == "sending", stale)
+            ).all()
+            safe = [
+                int(row_id)
+                for row_id, worker in interrupted
+                if _journal_name(str(worker))[: -len(".journal")] in started
+                and int(row_id) not in started[_journal_name(str(worker))[: -len(".journal")]]
+            ]
+            unsure = [int(row_id) for row_id, _ in interrupted if int(row_id) not in safe]
+            if safe:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_(safe), col(OutboxMessage.status) == "sending")
+                    .values(status="pending", claimed_by="", claimed_at=None, attempts=OutboxMessage.attempts - 1)  # type: ignore[operator]
                 )
-            ).rowcount
+            if unsure:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_(unsure), col(OutboxMessage.status) == "sending")
+                    .values(
+                        status="unknown",
+                        last_error="interrupted while sending: may or may not have been delivered",
+                    )
+                )
             session.commit()
-        if unknown:
-            log.warning("%d outbox rows were interrupted mid-send and are marked unknown", unknown)
-        return int(back or 0) + int(unknown or 0)
+        if all_foreign and self.journal_dir is not None:  # every other dispatcher is dead
+            for path in self.journal_dir.glob("*.journal"):
+                if path.name != _journal_name(self.worker_id):
+                    path.unlink(missing_ok=True)
+        if unsure:
+            log.warning("%d outbox rows were interrupted mid-send and are marked unknown", len(unsure))
+        return back + len(interrupted)
 
     def _expire(self) -> int:
         """Reminder-like rows too old to be worth sending become "missed"."""
         now = self.clock()
         cutoff = now - dt.timedelta(hours=self.policy.catchup_hours)
         with Session(self.engine) as session:
-            count = session.execute(
+            count = _rowcount(session.execute(
                 update(OutboxMessage)
                 .where(
                     col(OutboxMessage.status) == "pending",
@@ -210,15 +281,15 @@ class OutboxDispatcher:
                     col(OutboxMessage.due_at) < cutoff,
                 )
                 .values(status="missed", last_error="too late to be useful when it could be sent")
-            ).rowcount
+            ))
             session.commit()
-        return int(count or 0)
+        return count
 
     def _claim(self) -> list[tuple[int, str, str, dict[str, Any]]]:
         """Claim up to one batch of due rows for this worker."""
         now = self.clock()
         due = (
-            select(OutboxMessage.id)
+            select(col(OutboxMessage.id))
             .where(
                 col(OutboxMessage.status) == "pending",
                 col(OutboxMessage.due_at) <= now,
@@ -230,11 +301,18 @@ class OutboxDispatcher:
         if self.postgres:
             due = due.with_for_update(skip_locked=True)
         with Session(self.engine) as session:
+            # Two steps in one transaction: PostgreSQL keeps the picked rows locked until the
+            # commit, so another dispatcher's SKIP LOCKED passes them by. (A LIMIT inside
+            # "UPDATE … WHERE id IN (subquery)" may be re-evaluated and claim too many.)
+            ids = [int(i) for i in session.execute(due).scalars().all()]
+            if not ids:
+                session.rollback()
+                return []
             claimed = session.execute(
                 update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(due.scalar_subquery()), col(OutboxMessage.status) == "pending")
+                .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == "pending")
                 .values(status="claimed", claimed_by=self.worker_id, claimed_at=now)
-                .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.content)
+                .returning(col(OutboxMessage.id), col(OutboxMessage.channel), col(OutboxMessage.chat_id), col(OutboxMessage.content))
                 .execution_options(synchronize_session=False)
             ).all()
             session.commit()
@@ -256,11 +334,11 @@ class OutboxDispatcher:
     def _start_sending(self, row_id: int) -> bool:
         """Commit "sending" before the network call; False if the lease was lost."""
         with Session(self.engine) as session:
-            count = session.execute(
+            count = _rowcount(session.execute(
                 self._guarded(session, row_id, "claimed").values(
                     status="sending", claimed_at=self.clock(), attempts=OutboxMessage.attempts + 1  # type: ignore[operator]
                 )
-            ).rowcount
+            ))
             session.commit()
         return bool(count)
 
@@ -279,7 +357,7 @@ class OutboxDispatcher:
 
     def _attempts(self, row_id: int) -> int:
         with Session(self.engine) as session:
-            value = session.execute(select(OutboxMessage.attempts).where(col(OutboxMessage.id) == row_id)).scalar()
+            value = session.execute(select(col(OutboxMessage.attempts)).where(col(OutboxMessage.id) == row_id)).scalar()
         return int(value or 0)
 
     def _mark_blocked(self, row_id: int, channel: str, chat_id: str, reason: str) -> None:
@@ -300,7 +378,7 @@ class OutboxDispatcher:
         """Resolve rows of dead dispatchers; on SQLite every foreign claim is dead."""
         if all_foreign is None:
             all_foreign = not self.postgres
-        count = await asyncio.to_thread(self._recover, all_foreign=all_foreign)
+        count = await self._db(self._recover, all_foreign=all_foreign)
         self.stats.recovered += count
         return count
 
@@ -308,10 +386,10 @@ class OutboxDispatcher:
         """Claim and send one batch of due rows; returns how many rows were handled."""
         if self._stopping:
             return 0
-        self.stats.missed += await asyncio.to_thread(self._expire)
+        self.stats.missed += await self._db(self._expire)
         if self.postgres:
-            self.stats.recovered += await asyncio.to_thread(self._recover, all_foreign=False)
-        rows = await asyncio.to_thread(self._claim)
+            self.stats.recovered += await self._db(self._recover, all_foreign=False)
+        rows = await self._db(self._claim)
         if not rows:
             return 0
         queue: asyncio.Queue[tuple[int, str, str, dict[str, Any]]] = asyncio.Queue()
@@ -322,7 +400,7 @@ class OutboxDispatcher:
             while not queue.empty():
                 row = queue.get_nowait()
                 if self._stopping:
-                    await asyncio.to_thread(self._release, row[0])
+                    await self._db(self._release, row[0])
                     continue
                 await self._send_row(*row)
 
@@ -345,17 +423,19 @@ class OutboxDispatcher:
         sender = self.senders[channel]
         limiter = self.limiters[channel]
         await limiter.acquire(chat_id)
-        if not await asyncio.to_thread(self._start_sending, row_id):
+        if not await self._db(self._start_sending, row_id):
             self.stats.lost_lease += 1
             return
         reply = Reply.from_dict(content)
+        if self._journal is not None:
+            os.write(self._journal, b"%d\n" % row_id)  # survives a kill of this process
         try:
             result = await sender.send(chat_id, reply)
         except RetryLater as error:
             limiter.pause(error.seconds)
             self.stats.rate_limited += 1
             due = self.clock() + dt.timedelta(seconds=error.seconds)
-            await asyncio.to_thread(
+            await self._db(
                 self._finish,
                 row_id,
                 {
@@ -369,16 +449,16 @@ class OutboxDispatcher:
             return
         except Blocked as error:
             self.stats.blocked += 1
-            await asyncio.to_thread(self._mark_blocked, row_id, channel, chat_id, str(error) or "blocked")
+            await self._db(self._mark_blocked, row_id, channel, chat_id, str(error) or "blocked")
             return
         except DeliveryUnknown as error:
             self.stats.unknown += 1
-            await asyncio.to_thread(
+            await self._db(
                 self._finish, row_id, {"status": "unknown", "last_error": str(error)[:500]}
             )
             return
         except TransientError as error:
-            attempts = await asyncio.to_thread(self._attempts, row_id)
+            attempts = await self._db(self._attempts, row_id)
             if attempts >= self.limits.max_attempts:
                 self.stats.failed += 1
                 values: dict[str, Any] = {"status": "failed", "last_error": str(error)[:500]}
@@ -391,7 +471,7 @@ class OutboxDispatcher:
                     "due_at": self.clock() + dt.timedelta(seconds=delay),
                     "last_error": str(error)[:500],
                 }
-            await asyncio.to_thread(self._finish, row_id, values)
+            await self._db(self._finish, row_id, values)
             return
         except asyncio.CancelledError:
             raise
@@ -399,14 +479,14 @@ class OutboxDispatcher:
             log.warning("outbox row %s failed permanently: %s", row_id, type(error).__name__)
             self.stats.failed += 1
             self.stats.errors.append(f"{row_id}: {error}"[:200])
-            await asyncio.to_thread(
+            await self._db(
                 self._finish, row_id, {"status": "failed", "last_error": f"{type(error).__name__}: {error}"[:500]}
             )
             return
         sent_content = dict(content)
         if isinstance(result, list) and result:
             sent_content["sent_message_ids"] = result
-        await asyncio.to_thread(
+        await self._db(
             self._finish,
             row_id,
             {"status": "sent", "sent_at": self.clock(), "last_error": "", "content": sent_content},
@@ -428,7 +508,7 @@ def outbox_counts(engine: Engine) -> dict[str, int]:
     """How many outbox rows are in each status."""
     with Session(engine) as session:
         rows = session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))
         ).all()
     return {str(status): int(count) for status, count in rows}
 
@@ -436,14 +516,14 @@ def outbox_counts(engine: Engine) -> dict[str, int]:
 def retry_row(engine: Engine, row_id: int, now: dt.datetime) -> bool:
     """Put an unknown, failed or missed row back in the queue (an officer's explicit choice)."""
     with Session(engine) as session:
-        count = session.execute(
+        count = _rowcount(session.execute(
             update(OutboxMessage)
             .where(
                 col(OutboxMessage.id) == row_id,
                 or_(*(col(OutboxMessage.status) == s for s in ("unknown", "failed", "missed"))),
             )
             .values(status="pending", due_at=now, claimed_by="", attempts=0)
-        ).rowcount
+        ))
         session.commit()
     return bool(count)
 

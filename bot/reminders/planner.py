@@ -407,6 +407,7 @@ def _red_alerts(session: Session, data: CommuneData, queue: _Queue, now: dt.date
             select(RedEpisode).where(col(RedEpisode.task_id).in_(task_ids), col(RedEpisode.ended_at).is_(None))
         ).all()
     }
+    wanted: list[tuple[TaskRecord, RedEpisode, int, str]] = []
     for record in data.tasks:
         episode = open_episodes.get(record.info.id)
         if not record.status.red:
@@ -419,18 +420,17 @@ def _red_alerts(session: Session, data: CommuneData, queue: _Queue, now: dt.date
             episode = RedEpisode(task_id=record.info.id, reason=reasons[:500], started_at=now)
             session.add(episode)
             session.flush()
-        if not policy.red_alerts:
-            continue
+        if policy.red_alerts:
+            for pid in data.recipients.of(record.info.lead_unit_id):
+                wanted.append((record, episode, pid, f"red:{record.info.id}:{episode.id}:{pid}"))
+    queue.preload(key for *_, key in wanted)
+    for record, episode, pid, key in wanted:
+        if key in queue.existing:
+            continue  # told once per episode; never re-worded or re-timed
         at = policy.next_allowed(max(now, episode.started_at).astimezone(tz)).astimezone(dt.UTC)
-        for pid in data.recipients.of(record.info.lead_unit_id):
-            person = data.people.get(pid)
-            reply = messages.red_alert(_translator(person), record.view, _local_date(now, tz))
-            key = f"red:{record.info.id}:{episode.id}:{pid}"
-            queue.preload([key])
-            if key in queue.existing:
-                continue  # told once per episode; never re-worded or re-timed
-            result = queue.put(person_id=pid, kind="red", reply=reply, key=key, at=at, task_id=record.info.id)
-            queue.stats.red_alerts += result == "queued"
+        reply = messages.red_alert(_translator(data.people.get(pid)), record.view, _local_date(now, tz))
+        result = queue.put(person_id=pid, kind="red", reply=reply, key=key, at=at, task_id=record.info.id)
+        queue.stats.red_alerts += result == "queued"
 
 
 def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:

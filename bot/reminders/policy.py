@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -134,7 +135,8 @@ class ReminderPolicy(BaseModel):
         """Whether no reminder may be sent on this local date (Sunday, holiday)."""
         if day.weekday() in self.days_off:
             return True
-        return any(_holiday_matches(item, day) for item in self.holidays)
+        yearly, dated = _holiday_sets(tuple(self.holidays))
+        return (day.month, day.day) in yearly or day in dated
 
     def is_quiet(self, moment: dt.time) -> bool:
         """Whether a local time of day is in quiet hours."""
@@ -186,9 +188,17 @@ def _parse_holiday(item: str) -> tuple[int | None, int, int]:
     raise ValueError(f"holiday {item!r} is not YYYY-MM-DD or MM-DD")
 
 
-def _holiday_matches(item: str, day: dt.date) -> bool:
-    year, month, mday = _parse_holiday(item)
-    return (year is None or year == day.year) and month == day.month and mday == day.day
+@functools.lru_cache(maxsize=32)
+def _holiday_sets(items: tuple[str, ...]) -> tuple[frozenset[tuple[int, int]], frozenset[dt.date]]:
+    yearly: set[tuple[int, int]] = set()
+    dated: set[dt.date] = set()
+    for item in items:
+        year, month, mday = _parse_holiday(item)
+        if year is None:
+            yearly.add((month, mday))
+        else:
+            dated.add(dt.date(year, month, mday))
+    return frozenset(yearly), frozenset(dated)
 
 
 def load_policy(settings: Mapping[str, Any] | None) -> ReminderPolicy:
@@ -336,8 +346,8 @@ def planned_reminders(
                 for late in range(begin, limit + 1, step):
                     candidates.append((task.lead_unit_id, -late, "overdue", due, ""))
             for offset in policy.coordinating_offsets:
-                for unit in coordinating:
-                    candidates.append((unit, offset, "coordinating", due, ""))
+                for coordinator in coordinating:
+                    candidates.append((coordinator, offset, "coordinating", due, ""))
         elif task.kind in ("recurring", "ongoing"):
             window_last = last_day + dt.timedelta(days=horizon + 7)
             for due in reporting_dates(task, policy, first_day - dt.timedelta(days=7), window_last):

@@ -29,7 +29,13 @@ class ReminderRunner:
 
     def __init__(self, services: Services, senders: Mapping[str, Sender], *, concurrency: int = 8) -> None:
         self.services = services
-        self.dispatcher = OutboxDispatcher(services.engine, senders, clock=services.clock, concurrency=concurrency)
+        self.dispatcher = OutboxDispatcher(
+            services.engine,
+            senders,
+            clock=services.clock,
+            concurrency=concurrency,
+            journal_dir=services.settings.data_dir / "outbox-journal",
+        )
         self._scheduler: Any = None
         self._job: Any = None
         self._sending: asyncio.Task[Any] | None = None

@@ -41,7 +41,7 @@ class FakeTime:
 def _queue(services: Services, count: int, *, channel: str = "console", same_chat: bool = False, prefix: str = "k") -> list[int]:
     people = []
     for index in range(count):
-        chat = "7000" if same_chat else str(7000 + index)
+        chat = "7999" if same_chat else str(7000 + index)
         if same_chat and index:
             person = people[0]
         else:
@@ -181,7 +181,7 @@ async def test_429_retry_after_is_honoured_without_duplicates(
             clock.advance(seconds=1)
             fake_time.now += 1
             await dispatcher.run_until_idle()
-    texts = fake.texts_to(7000)
+    texts = fake.texts_to(7999)
     assert sorted(texts) == ["tin 0", "tin 1", "tin 2"]
     assert {r.status for r in rows(services)} == {"sent"}
     assert all(r.attempts == 1 for r in rows(services))  # a 429 is not counted as a failed attempt
@@ -196,8 +196,8 @@ async def test_default_limits_keep_under_telegram_flood_control(
     async with _bot(fake) as bot:
         dispatcher = OutboxDispatcher(
             services.engine, {"telegram": TelegramSender(bot)}, clock=clock,
-            monotonic=fake_time, sleep=fake_time.sleep,
-        )
+            monotonic=fake_time, sleep=fake_time.sleep, concurrency=1,  # one request at a time:
+        )  # with a fake clock, a sleeping worker would move time under another's request
         await dispatcher.run_until_idle()
     assert fake.rate_limited == 0
     assert len(fake.sent) == 73
@@ -245,8 +245,29 @@ async def test_rate_limiter_spaces_messages() -> None:
     limiter = RateLimiter(30, 1, monotonic=fake_time, sleep=fake_time.sleep, margin=0)
     for index in range(90):
         await limiter.acquire(str(index))
-    assert 2.0 <= fake_time.now - 1000 < 3.0
+    assert 2.9 <= fake_time.now - 1000 < 3.2  # evenly paced: one every 1/30 s
     start = fake_time.now
     await limiter.acquire("same")
     await limiter.acquire("same")
     assert fake_time.now - start >= 1.0
+
+
+async def test_journal_tells_rows_that_never_reached_the_network(services: Services, clock: FakeClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from db.models import OutboxMessage
+
+    _queue(services, 2)
+    dead = OutboxDispatcher(services.engine, {"console": RecordingSender()}, clock=clock, worker_id="dead", journal_dir=tmp_path)
+    first, second = (r.id for r in rows(services))
+    with Session(services.engine) as session:  # both were "sending" when the process died...
+        session.execute(update(OutboxMessage).values(status="sending", claimed_by="dead", claimed_at=clock()))
+        session.commit()
+    assert dead._journal is not None
+    import os
+
+    os.write(dead._journal, b"%d\n" % second)  # ...but only the second had been handed to the network
+    restarted = OutboxDispatcher(services.engine, {"console": RecordingSender()}, clock=clock, journal_dir=tmp_path)
+    await restarted.recover(all_foreign=True)
+    assert {r.id: r.status for r in rows(services)} == {first: "pending", second: "unknown"}
+    assert not (tmp_path / "dead.journal").exists()

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, select
 
@@ -95,13 +96,13 @@ def test_cookie_flags() -> None:
 
 
 @pytest.fixture
-async def client(services: Services) -> AsyncIterator[TestClient[object, object]]:
+async def client(services: Services) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     app = build_web_app(services, Dispatcher(services))
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
 
-async def test_sign_in_over_http(services: Services, client: TestClient[object, object], clock: FakeClock) -> None:
+async def test_sign_in_over_http(services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock) -> None:
     person = add_person(services, roles=("office",))
     link = _link(services, person)
     assert (await client.get("/")).status == 401
@@ -120,14 +121,14 @@ async def test_sign_in_over_http(services: Services, client: TestClient[object, 
     assert (await client.get("/")).status == 401
 
 
-async def test_expired_link_refused_over_http(services: Services, client: TestClient[object, object], clock: FakeClock) -> None:
+async def test_expired_link_refused_over_http(services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock) -> None:
     link = _link(services, add_person(services, roles=("office",)))
     clock.advance(minutes=16)
     assert (await client.get(link)).status == 403
     assert (await client.post(link, allow_redirects=False)).status == 403
 
 
-async def test_resident_cannot_sign_in(services: Services, client: TestClient[object, object]) -> None:
+async def test_resident_cannot_sign_in(services: Services, client: TestClient[web.Request, web.Application]) -> None:
     link = _link(services, add_person(services, roles=("resident",)))
     response = await client.post(link, allow_redirects=False)
     assert response.status == 403 and "Set-Cookie" not in response.headers
@@ -147,7 +148,7 @@ async def test_secure_cookie_over_https(services: Services, tmp_path: object) ->
         assert "Secure" in response.headers["Set-Cookie"]
 
 
-async def test_session_expiry_on_the_injected_clock(services: Services, client: TestClient[object, object], clock: FakeClock) -> None:
+async def test_session_expiry_on_the_injected_clock(services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock) -> None:
     link = _link(services, add_person(services, roles=("office",)))
     await client.post(link, allow_redirects=False)
     clock.advance(hours=11)

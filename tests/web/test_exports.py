@@ -14,7 +14,13 @@ from bot.plans.store import indicator_views, plan_tasks
 from bot.services import Services
 from bot.tallies.codes import CODE_NAMES
 from bot.web.access import Viewer
-from bot.web.exports import INDICATOR_HEADERS, TASK_HEADERS, indicators_xlsx, tallies_csv, tasks_xlsx
+from bot.web.exports import (
+    INDICATOR_HEADERS,
+    TASK_HEADERS,
+    indicators_xlsx,
+    tallies_csv,
+    tasks_xlsx,
+)
 from db.models import Evidence, Indicator, Plan, Tally, Unit, Village
 from tests.web.conftest import OWN_UNIT, Seeded
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, select
 
@@ -15,10 +16,9 @@ from bot.services import Services
 from bot.web.auth import create_login_link
 from bot.web.server import build_web_app
 from db.models import Plan, Unit
-from tests.helpers import add_person
 from tests.web.conftest import OTHER_UNIT, OWN_UNIT, Seeded, tiny_png
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 SignIn = Callable[[int], Awaitable[Client]]
 
 
@@ -124,13 +124,13 @@ async def test_nobody_without_a_dashboard_role(seeded: Seeded, services: Service
 
 
 async def test_role_removed_after_sign_in(seeded: Seeded, sign_in: SignIn, services: Services) -> None:
-    from sqlmodel import delete
+    from sqlmodel import col, delete
 
     from db.models import PersonRole
 
     client = await sign_in(seeded.officer)
     with Session(services.engine) as session:
-        session.exec(delete(PersonRole).where(PersonRole.person_id == seeded.officer))  # type: ignore[call-overload]
+        session.exec(delete(PersonRole).where(col(PersonRole.person_id) == seeded.officer))  # type: ignore[call-overload]
         session.commit()
     assert (await client.get("/")).status == 403
 

@@ -1,0 +1,218 @@
+"""A broadcast to 10,000 people against a fake Telegram enforcing 30 messages/s (429 beyond).
+
+The outbox is drained by a separate process (``--worker``), as ``tocns run`` would; with
+``--kill sigkill`` (or ``sigterm``) that process is killed at a random moment and started
+again at once. The fake server records every message it accepted: duplicates and losses
+are counted per chat, the rate from the accepted messages' timestamps.
+
+    .venv/bin/python bench/bench_broadcast.py [--recipients 10000] [--kill none|sigterm|sigkill] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import machine  # noqa: E402
+
+LIMIT = 30  # messages per second the fake accepts
+CHAT_BASE = 1_000_000
+
+
+# ------------------------------------------------------------------ the sending process
+
+
+async def worker(database_url: str, base_url: str, file_url: str, token: str) -> None:
+    """Drain the outbox like ``tocns run`` does, until nothing is left to send."""
+    import telegram
+    from sqlmodel import Session, col, func, select
+    from telegram.request import HTTPXRequest
+
+    from bot.channels.telegram import TelegramSender
+    from bot.reminders.dispatcher import OutboxDispatcher
+    from db.engine import make_engine
+    from db.models import OutboxMessage
+
+    engine = make_engine(database_url)
+    request = HTTPXRequest(connection_pool_size=32)
+    bot = telegram.Bot(token, base_url=base_url, base_file_url=file_url, request=request)
+    async with bot:
+        dispatcher = OutboxDispatcher(
+            engine, {"telegram": TelegramSender(bot)}, batch_size=200, concurrency=8,
+            journal_dir=Path(database_url.removeprefix("sqlite:///")).parent / "outbox-journal",
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        recovered = await dispatcher.recover()
+        print(json.dumps({"worker": os.getpid(), "recovered": recovered}), flush=True)
+
+        async def drain() -> None:
+            while not stop.is_set():
+                if await dispatcher.run_once():
+                    continue
+                with Session(engine) as session:
+                    left = session.exec(
+                        select(func.count()).where(col(OutboxMessage.status).in_(["pending", "claimed", "sending"]))
+                    ).one()
+                if not left:
+                    return
+                await asyncio.sleep(0.05)  # rows waiting for their retry time
+
+        task = asyncio.create_task(drain())
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():  # graceful: finish what is in flight, give the rest back
+            await dispatcher.drain()
+            await asyncio.wait_for(task, 30)
+        waiter.cancel()
+        print(json.dumps({"worker": os.getpid(), "stats": dispatcher.stats.__dict__}, default=str), flush=True)
+
+
+# ------------------------------------------------------------------ the benchmark
+
+
+def prepare(directory: Path, recipients: int) -> tuple[str, float]:
+    """A database with the sample commune, ``recipients`` team members and one broadcast."""
+    from sqlmodel import Session, select
+
+    from bot.app import build_services, prepare_database
+    from bot.reminders.broadcasts import create_broadcast
+    from bot.settings import Settings
+    from db.models import ChatIdentity, Commune, Person, PersonRole
+
+    url = f"sqlite:///{directory}/tocns.sqlite3"
+    settings = Settings(_env_file=None, data_dir=directory, database_url=url, telegram_token=None, zalo_token=None)  # type: ignore[call-arg]
+    services = build_services(settings)
+    prepare_database(services)
+    with Session(services.engine) as session:
+        commune = session.exec(select(Commune)).one()
+        people = [Person(commune_id=commune.id, display_name=f"Tổ viên {i}") for i in range(recipients)]
+        session.add_all(people)
+        session.flush()
+        for index, person in enumerate(people):
+            assert person.id is not None
+            session.add(PersonRole(person_id=person.id, role="team"))
+            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=str(CHAT_BASE + index)))
+        session.commit()
+        started = time.perf_counter()
+        assert commune.id is not None
+        _broadcast, queued = create_broadcast(
+            session, commune_id=commune.id, group="team", sender_name="UBND xã",
+            text="Thông báo: họp Tổ công nghệ số cộng đồng lúc 14:00 thứ Sáu tại hội trường xã.",
+            now=services.clock(),
+        )
+        session.commit()
+        assert queued == recipients, queued
+    services.engine.dispose()
+    return url, time.perf_counter() - started
+
+
+async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
+    from sqlmodel import Session, select
+
+    from db.engine import make_engine
+    from db.models import OutboxMessage
+    from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
+    from tests.fakes.telegram_api import FakeTelegramAPI
+
+    directory = Path(tempfile.mkdtemp(prefix="tocns-broadcast-"))
+    url, enqueue_seconds = await asyncio.to_thread(prepare, directory, recipients)
+    rng = random.Random(seed)
+    expected = recipients / LIMIT
+    kill_at = rng.uniform(0.1, 0.8) * expected if kill != "none" else None
+    runs: list[dict[str, Any]] = []
+    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
+        fake.rate_limit(per_second=LIMIT, per_chat_per_second=1)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        command = [
+            sys.executable, __file__, "--worker", url, fake.base_url, fake.base_file_url, TELEGRAM_TEST_TOKEN,
+        ]
+        started = time.perf_counter()
+        killed = False
+        while True:
+            process = await asyncio.create_subprocess_exec(*command, env=env, stdout=asyncio.subprocess.PIPE)
+            waited = asyncio.create_task(process.communicate())
+            if kill_at is not None and not killed:
+                remaining = kill_at - (time.perf_counter() - started)
+                done, _ = await asyncio.wait({waited}, timeout=max(0.0, remaining))
+                if not done:
+                    process.send_signal(signal.SIGKILL if kill == "sigkill" else signal.SIGTERM)
+                    killed = True
+                    sent_at_kill = len(fake.sent)
+            out, _ = await waited
+            runs.append(
+                {"returncode": process.returncode, "output": [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]}
+            )
+            if killed and len(runs) == 1:
+                continue  # restart at once after the kill
+            break
+        wall = time.perf_counter() - started
+        sends = [c for c in fake.sent if c.method == "sendMessage"]
+        per_chat = Counter(int(c.chat_id) for c in sends)
+        times = sorted(c.at for c in sends)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        statuses = Counter(r for r in session.exec(select(OutboxMessage.status)).all())
+    engine.dispose()
+    duplicates = sum(n - 1 for n in per_chat.values() if n > 1)
+    delivered = len(per_chat)
+    span = times[-1] - times[0] if len(times) > 1 else float("nan")
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    downtime = max(gaps) if killed and gaps else 0.0
+    rate = (len(times) - 1) / span if span else float("nan")
+    active_rate = (len(times) - 1) / (span - downtime) if span else float("nan")
+    return {
+        "recipients": recipients,
+        "kill": kill,
+        "seed": seed,
+        "kill_after_s": round(kill_at, 1) if kill_at is not None else None,
+        "sent_before_kill": sent_at_kill if killed else None,
+        "enqueue_seconds": round(enqueue_seconds, 1),
+        "wall_seconds": round(wall, 1),
+        "accepted_messages": len(sends),
+        "delivered_chats": delivered,
+        "duplicates": duplicates,
+        "losses": recipients - delivered,
+        "rate_per_s": round(rate, 2),
+        "rate_share_of_limit": round(rate / LIMIT, 4),
+        "rate_excluding_restart_per_s": round(active_rate, 2),
+        "rate_excluding_restart_share": round(active_rate / LIMIT, 4),
+        "restart_gap_s": round(downtime, 2),
+        "http_429": fake.rate_limited,
+        "outbox_statuses": dict(statuses),
+        "worker_runs": runs,
+        "machine": machine(),
+    }
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        asyncio.run(worker(*sys.argv[2:6]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--kill", choices=["none", "sigterm", "sigkill"], default="none")
+    parser.add_argument("--seed", type=int, default=int(time.time()) % 10_000)
+    args = parser.parse_args()
+    result = asyncio.run(bench(args.recipients, args.kill, args.seed))
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    ok = result["duplicates"] == 0 and result["losses"] == 0 and result["rate_excluding_restart_share"] >= 0.95
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
