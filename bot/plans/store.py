@@ -426,14 +426,14 @@ def tally_rate(session: Session, commune_id: int, code: str, today: dt.date) -> 
     if not denominators:
         return None
     rows = session.exec(
-        select(Tally)
+        select(Tally.village_id, Tally.value)
         .join(Village, col(Village.id) == Tally.village_id)
         .where(Village.commune_id == commune_id, Tally.code == code, Tally.period <= today)
         .order_by(col(Tally.period))
     )
     latest: dict[int, int] = {}
-    for row in rows:
-        latest[row.village_id] = row.value
+    for village_id, value in rows:  # plain tuples: no ORM objects on the dashboard's hot path
+        latest[village_id] = value
     if not latest:
         return None
     field = code_by_name(code).denominator
