@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -153,7 +154,7 @@ def build_application(services: Services, dispatcher: Dispatcher, *, webhook: bo
             edit_id = update.callback_query.message.message_id
         for reply in replies:
             try:
-                await send_reply(context.bot, incoming.chat_id, reply, edit_id if reply.edit else None)
+                await answer(context.bot, incoming.chat_id, reply, edit_id if reply.edit else None)
             except Forbidden:
                 log.info("chat %s blocked the bot", incoming.chat_id)
                 return
@@ -230,6 +231,34 @@ def _request_never_left(error: BaseException) -> bool:
         return True
     # PTB raises NetworkError without an httpx cause for 5xx answers: Telegram refused it.
     return cause is None and "pool timeout" not in str(error).lower() and not isinstance(error, TimedOut)
+
+
+REPLY_ATTEMPTS = 3
+MAX_REPLY_WAIT = 30.0  # a person is waiting: longer flood waits are given up and logged
+
+
+async def answer(bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None) -> None:
+    """Send a reply to someone who just wrote, retrying what Telegram surely did not take.
+
+    A 429 or a request that never reached Telegram is retried with backoff; anything
+    after part of the reply went out is not, so nobody receives the same message twice.
+    """
+    for attempt in range(1, REPLY_ATTEMPTS + 1):
+        recorder = _RecordingBot(bot)
+        try:
+            await send_reply(recorder, chat_id, reply, edit_message_id)
+            return
+        except RetryAfter as error:
+            wait = _retry_seconds(error)
+            if recorder.message_ids or attempt == REPLY_ATTEMPTS or wait > MAX_REPLY_WAIT:
+                raise
+            log.info("flood control for chat %s: retrying in %.0fs", chat_id, wait)
+            await asyncio.sleep(wait)
+        except NetworkError as error:
+            if recorder.message_ids or attempt == REPLY_ATTEMPTS or not _request_never_left(error):
+                raise
+            log.info("telegram unavailable for chat %s (attempt %d): %s", chat_id, attempt, type(error).__name__)
+            await asyncio.sleep(0.5 * 2**attempt)
 
 
 class TelegramSender:

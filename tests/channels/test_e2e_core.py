@@ -161,3 +161,32 @@ async def test_zalo_webhook_with_secret_is_processed(running, settings, fake_zal
         assert "Xin chào" in (welcome.text or "")
         await asyncio.sleep(0.3)
         assert len(fake_zalo.sent_to("z-w", "sendMessage")) == 1
+
+
+@pytest.mark.parametrize("failure", [{"status": 429, "retry_after": 1}, {"status": 502}])
+async def test_telegram_reply_retried_after_429_or_5xx(running, settings, fake_telegram: FakeTelegramAPI, failure) -> None:
+    async with running(channel_settings(settings, fake_telegram)):
+        await fake_telegram.wait_sent(method="setMyCommands")
+        fake_telegram.fail_next("sendMessage", **failure)
+        fake_telegram.push_text(USER, "/start")
+        [welcome] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage", timeout=10)
+        assert "Xin chào" in (welcome.text or "")
+        assert len(fake_telegram.failed) == 1
+
+
+async def test_telegram_polling_survives_5xx_and_malformed(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+    async with running(channel_settings(settings, fake_telegram)):
+        fake_telegram.fail_next("getUpdates", status=500, times=2)
+        fake_telegram.malformed_next("getUpdates")
+        fake_telegram.push_text(USER, "/trogiup")
+        [reply] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage", timeout=20)
+        assert "/huy" in (reply.text or "")
+
+
+async def test_zalo_polling_survives_5xx_and_malformed(running, settings, fake_zalo: FakeZaloAPI) -> None:
+    async with running(channel_settings(settings, zalo=fake_zalo)):
+        fake_zalo.fail_next("getUpdates", status=503, times=2)
+        fake_zalo.malformed_next("getUpdates")
+        fake_zalo.push_text("z-f", "/trogiup")
+        [reply] = await fake_zalo.wait_sent(chat_id="z-f", method="sendMessage", timeout=20)
+        assert "/huy" in (reply.text or "")
