@@ -83,6 +83,8 @@ async def open_loop(fake: FakeTelegramAPI, users: list[int], rate: float, second
             await asyncio.sleep(delay)
         user = next(cycle)
         while user in busy:  # one message in flight per member, like a person waiting
+            if len(busy) >= len(users):
+                await asyncio.sleep(0.001)  # saturated: every member waits for an answer
             user = next(cycle)
         busy.add(user)
         sent_count[user] += 1

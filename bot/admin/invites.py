@@ -146,7 +146,7 @@ def failures(session: Session, channel: str, chat_id: str, now: dt.datetime) -> 
         .where(
             JoinAttempt.channel == channel,
             JoinAttempt.chat_id == chat_id,
-            JoinAttempt.at > now - FAILURE_WINDOW,  # type: ignore[operator]
+            JoinAttempt.at > now - FAILURE_WINDOW,
         )
     ).one()
     return int(count)
@@ -202,7 +202,7 @@ def redeem(
         .where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))  # type: ignore[arg-type, union-attr]
         .values(used_at=now, used_by=target.id)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:
         raise InviteError("used", MSG_USED)
     assert target.id is not None
     grant(session, target.id, invite.role)

@@ -220,7 +220,7 @@ def _existing(
         select(Person).where(
             Person.commune_id == commune_id,
             Person.display_name == row.name,
-            Person.village_id == village_id,  # type: ignore[arg-type]
-            Person.unit_id == unit_id,  # type: ignore[arg-type]
+            Person.village_id == village_id,
+            Person.unit_id == unit_id,
         )
     ).first()

@@ -261,7 +261,7 @@ def register(registry: Registry) -> None:
             assert village is not None
             text = _village_text(ctx, view, _id(village))
         code = wanted.code if wanted else _chart_code(view)
-        image = _chart(ctx, view, code, None if officer else village and village.id)
+        image = _chart(ctx, view, code, None if officer or village is None else village.id)
         caption = ctx._(CHART_CAPTION, name=ctx._(CODE_LABELS[code]))
         return [Reply(text=f"{text}\n\n{caption}", image=image, image_name="tiendo.png")]
 

@@ -52,7 +52,7 @@ from db.types import utcnow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 3600.0
-RATE_MARGIN = 0.01  # seconds added to every rate window, for network jitter
+RATE_MARGIN = 0.02  # seconds added to every rate window, for network jitter
 
 
 def _rowcount(result: Any) -> int:
@@ -98,7 +98,7 @@ class RateLimiter:
             self._sent.popleft()
         if len(self._sent) >= self.limit:
             wait = max(wait, self.window - (now - self._sent[0]))
-        wait = max(wait, self.gap - (now - self._last))
+        wait = max(wait, self._last + self.gap - now)
         last = self._chats.get(chat_id)
         if last is not None:
             wait = max(wait, self.chat_gap - (now - last))
@@ -111,7 +111,10 @@ class RateLimiter:
                 now = self.monotonic()
                 wait = self._wait(chat_id, now)
                 if wait <= 0:
-                    self._last = now
+                    # Pace by the schedule, not by when the sleep happened to return, so the
+                    # event loop's wake-up latency does not add up over thousands of sends.
+                    target = self._last + self.gap
+                    self._last = target if now - target < self.gap else now
                     self._sent.append(now)
                     self._chats[chat_id] = now
                     if len(self._chats) > 5000:
@@ -383,34 +386,55 @@ class OutboxDispatcher:
         return count
 
     async def run_once(self) -> int:
-        """Claim and send one batch of due rows; returns how many rows were handled."""
+        """Send every row due now, claiming batches as the queue runs low; returns the count.
+
+        Claiming the next batch before the current one is finished keeps the pipeline full,
+        so the platform's rate limit, not batch boundaries, sets the pace.
+        """
         if self._stopping:
             return 0
         self.stats.missed += await self._db(self._expire)
         if self.postgres:
             self.stats.recovered += await self._db(self._recover, all_foreign=False)
-        rows = await self._db(self._claim)
-        if not rows:
-            return 0
         queue: asyncio.Queue[tuple[int, str, str, dict[str, Any]]] = asyncio.Queue()
-        for row in rows:
-            queue.put_nowait(row)
+        claiming = asyncio.Lock()
+        exhausted = False
+        handled = 0
+
+        async def refill() -> None:
+            nonlocal exhausted
+            async with claiming:
+                if exhausted or self._stopping or queue.qsize() > self.concurrency:
+                    return
+                rows = await self._db(self._claim)
+                exhausted = not rows
+                for row in rows:
+                    queue.put_nowait(row)
 
         async def worker() -> None:
-            while not queue.empty():
+            nonlocal handled
+            while True:
+                if queue.qsize() <= self.concurrency:
+                    await refill()
+                if queue.empty():
+                    return
                 row = queue.get_nowait()
                 if self._stopping:
                     await self._db(self._release, row[0])
                     continue
                 await self._send_row(*row)
+                handled += 1
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(rows)))]
+        await refill()
+        if queue.empty():
+            return 0
+        workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
         self._in_flight.update(workers)
         try:
             await asyncio.gather(*workers)
         finally:
             self._in_flight.difference_update(workers)
-        return len(rows)
+        return handled
 
     async def run_until_idle(self, max_batches: int = 10_000) -> DispatchStats:
         """Send everything due now (honouring limits), then return."""

@@ -507,13 +507,17 @@ def cancel_stale_tally(session: Session, now: dt.datetime) -> int:
         )
     ).all()
     cancelled = 0
+    missing: dict[tuple[int, dt.date], set[int | None]] = {}
     for row in rows:
         person = session.get(Person, row.person_id) if row.person_id else None
         if person is None or person.village_id is None or person.commune_id is None:
             continue
         month = row.dedupe_key.split(":")[1]
         period = dt.date(int(month[:4]), int(month[5:7]), 1)
-        if person.village_id not in {v.id for v in missing_villages(session, person.commune_id, period)}:
+        key = (person.commune_id, period)
+        if key not in missing:
+            missing[key] = {v.id for v in missing_villages(session, person.commune_id, period)}
+        if person.village_id not in missing[key]:
             row.status = "cancelled"
             row.last_error = "the village reported"
             session.add(row)

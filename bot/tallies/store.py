@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from bot.tallies.codes import CODE_NAMES, CODES
@@ -214,80 +215,99 @@ def _audit(
 
 def load_targets(session: Session, commune_id: int, year: int) -> dict[str, Target]:
     """Rate targets per tally code from the commune's plans: this year's, else the next set."""
-    rows = session.exec(
-        select(Indicator.tally_code, Indicator.unit_of_measure, IndicatorTarget.year, IndicatorTarget.op,  # type: ignore[call-overload]
-               IndicatorTarget.value, IndicatorTarget.low)
+    return load_all_targets(session, [commune_id], year).get(commune_id, {})
+
+
+def load_all_targets(session: Session, commune_ids: Iterable[int] | None, year: int) -> dict[int, dict[str, Target]]:
+    """Rate targets per commune and tally code, in one query."""
+    query = (
+        sa_select(  # type: ignore[call-overload]
+            Plan.commune_id,
+            Indicator.tally_code,
+            IndicatorTarget.year,
+            IndicatorTarget.op,
+            IndicatorTarget.value,
+            IndicatorTarget.low,
+        )
         .join(Plan, Plan.id == Indicator.plan_id)
         .join(IndicatorTarget, IndicatorTarget.indicator_id == Indicator.id)
-        .where(Plan.commune_id == commune_id, Indicator.tally_code.is_not(None), Indicator.active)  # type: ignore[union-attr]
+        .where(Indicator.tally_code.is_not(None), Indicator.active, IndicatorTarget.year >= year)  # type: ignore[union-attr]
         .order_by(IndicatorTarget.year, Indicator.position)
-    ).all()
-    best: dict[str, Target] = {}
-    for code, _unit, target_year, op, value, low in rows:
+    )
+    if commune_ids is not None:
+        query = query.where(Plan.commune_id.in_(list(commune_ids)))  # type: ignore[attr-defined]
+    best: dict[int, dict[str, Target]] = defaultdict(dict)
+    for commune_id, code, target_year, op, value, low in session.connection().execute(query):
         number = low if op == "between" else value
         if code not in _DENOMINATOR_OF or number is None or op not in (">=", ">", "between") or number > 100:
             continue
-        if target_year < year:
-            continue
-        current = best.get(code)
+        current = best[commune_id].get(code)
         if current is None or (current.year != year and target_year == year):
-            best[code] = Target(rate=float(number) / 100, year=int(target_year))
-    return best
+            best[commune_id][code] = Target(rate=float(number) / 100, year=int(target_year))
+    return dict(best)
 
 
 def load_inputs(
     session: Session, commune_ids: Iterable[int] | None, period: dt.date, months: int
 ) -> dict[int, list[VillageInput]]:
-    """Villages with denominators and values from ``months`` before ``period`` to it."""
+    """Villages with denominators and values from ``months`` before ``period`` to it.
+
+    Plain column queries on the session's connection: this runs over a whole province.
+    """
+    conn = session.connection()
     start = add_months(period, -months)
     ids = list(commune_ids) if commune_ids is not None else None
-    village_query = select(Village.id, Village.commune_id, Village.name).order_by(  # type: ignore[call-overload]
-        Village.commune_id, Village.position, Village.id
+    village = Village.__table__.c  # type: ignore[attr-defined]
+    tally = Tally.__table__.c  # type: ignore[attr-defined]
+    denominator = VillageDenominator.__table__.c  # type: ignore[attr-defined]
+    village_query = sa_select(village.id, village.commune_id, village.name).order_by(
+        village.commune_id, village.position, village.id
     )
+    in_scope = None
     if ids is not None:
-        village_query = village_query.where(Village.commune_id.in_(ids))  # type: ignore[attr-defined]
-    villages = session.exec(village_query).all()
-    in_scope = (
-        select(Village.id).where(Village.commune_id.in_(ids))  # type: ignore[attr-defined]
-        if ids is not None
-        else None
-    )
+        village_query = village_query.where(village.commune_id.in_(ids))
+        in_scope = sa_select(village.id).where(village.commune_id.in_(ids)).scalar_subquery()
+    villages = conn.execute(village_query).all()
 
     end = add_months(period, 1) - dt.timedelta(days=1)
-    denominator_query = select(VillageDenominator).where(VillageDenominator.valid_from <= end)  # type: ignore[arg-type]
+    denominator_query = sa_select(
+        denominator.village_id, denominator.valid_from, *(denominator[k] for k in _DENOMINATOR_KEYS)
+    ).where(denominator.valid_from <= end)
     if in_scope is not None:
-        denominator_query = denominator_query.where(VillageDenominator.village_id.in_(in_scope))  # type: ignore[attr-defined]
+        denominator_query = denominator_query.where(denominator.village_id.in_(in_scope))
     chosen: dict[int, tuple[dt.date, dict[str, int]]] = {}
-    for row in session.exec(denominator_query).all():
-        known = chosen.get(row.village_id)
-        if known is None or row.valid_from > known[0]:
-            chosen[row.village_id] = (row.valid_from, {k: int(getattr(row, k)) for k in _DENOMINATOR_KEYS})
+    for village_id, valid_from, *numbers in conn.execute(denominator_query):
+        known = chosen.get(village_id)
+        if known is None or valid_from > known[0]:
+            chosen[village_id] = (valid_from, dict(zip(_DENOMINATOR_KEYS, numbers, strict=True)))
 
     series: dict[int, dict[str, dict[dt.date, int]]] = defaultdict(lambda: defaultdict(dict))
-    window = select(Tally.village_id, Tally.code, Tally.period, Tally.value).where(  # type: ignore[call-overload]
-        Tally.period >= start, Tally.period <= period
+    window = sa_select(tally.village_id, tally.code, tally.period, tally.value).where(
+        tally.period >= start, tally.period <= period
     )
     if in_scope is not None:
-        window = window.where(Tally.village_id.in_(in_scope))  # type: ignore[attr-defined]
-    for village_id, code, month, value in session.exec(window):
+        window = window.where(tally.village_id.in_(in_scope))
+    for village_id, code, month, value in conn.execute(window):
         series[village_id][code][month] = value
-    # Values older than the window still count (cumulative snapshots carry forward).
-    latest = select(Tally.village_id, Tally.code, func.max(Tally.period).label("p")).where(  # type: ignore[call-overload]
-        Tally.period < start
-    )
-    if in_scope is not None:
-        latest = latest.where(Tally.village_id.in_(in_scope))  # type: ignore[attr-defined]
-    latest_sq = latest.group_by(Tally.village_id, Tally.code).subquery()
-    before = select(Tally.village_id, Tally.code, Tally.period, Tally.value).join(  # type: ignore[call-overload]
-        latest_sq,
-        and_(
-            Tally.village_id == latest_sq.c.village_id,
-            Tally.code == latest_sq.c.code,
-            Tally.period == latest_sq.c.p,
-        ),
-    )
-    for village_id, code, month, value in session.exec(before):
-        series[village_id][code][month] = value
+    # Values older than the window still count (cumulative snapshots carry forward), but
+    # only villages without a value at the window's start need looking further back.
+    gaps = [
+        vid for vid, *_ in villages if any(start not in series[vid].get(code, {}) for code in CODE_NAMES)
+    ]
+    for chunk_start in range(0, len(gaps), 500):
+        chunk = gaps[chunk_start : chunk_start + 500]
+        latest = (
+            sa_select(tally.village_id, tally.code, func.max(tally.period).label("p"))
+            .where(tally.period < start, tally.village_id.in_(chunk))
+            .group_by(tally.village_id, tally.code)
+            .subquery()
+        )
+        before = sa_select(tally.village_id, tally.code, tally.period, tally.value).join(
+            latest,
+            and_(tally.village_id == latest.c.village_id, tally.code == latest.c.code, tally.period == latest.c.p),
+        )
+        for village_id, code, month, value in conn.execute(before):
+            series[village_id][code][month] = value
 
     out: dict[int, list[VillageInput]] = defaultdict(list)
     for village_id, commune_id, name in villages:
@@ -297,7 +317,7 @@ def load_inputs(
                 village_id=village_id,
                 name=name,
                 denominators=counts[1] if counts else None,
-                series={code: dict(v) for code, v in series.get(village_id, {}).items()},
+                series=dict(series[village_id]) if village_id in series else {},
             )
         )
     return dict(out)
@@ -312,8 +332,9 @@ def commune_view(session: Session, commune_id: int, period: dt.date, months: int
 def province_view(session: Session, period: dt.date, months: int = 6) -> dict[int, CommuneProgress]:
     """Every commune's progress for a month (roll them up with ``progress.rollup``)."""
     inputs = load_inputs(session, None, period, months)
+    targets = load_all_targets(session, None, period.year)
     return {
-        commune_id: commune_progress(villages, period, load_targets(session, commune_id, period.year), months)
+        commune_id: commune_progress(villages, period, targets.get(commune_id, {}), months)
         for commune_id, villages in inputs.items()
     }
 
@@ -324,7 +345,7 @@ def audit_trail(session: Session, village_id: int) -> list[AuditEntry]:
     return list(
         session.exec(
             select(AuditEntry)
-            .where(AuditEntry.entity == "tally", AuditEntry.entity_id.startswith(prefix))  # type: ignore[attr-defined]
+            .where(AuditEntry.entity == "tally", AuditEntry.entity_id.startswith(prefix))
             .order_by(AuditEntry.at, AuditEntry.id)  # type: ignore[arg-type]
         ).all()
     )
