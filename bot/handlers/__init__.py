@@ -9,5 +9,16 @@ from types import ModuleType
 
 from bot.handlers import broadcast, dashboard, guides, join, privacy, review, start, tallies, tasks
 
-# guides stays last: its free-text handler answers everything the others leave.
-FEATURES: tuple[ModuleType, ...] = (start, privacy, join, tallies, tasks, review, broadcast, dashboard, guides)
+# The order is the order of /trogiup and of free-text handlers; guides stays last:
+# its free-text handler answers everything the others leave.
+FEATURES: tuple[ModuleType, ...] = (
+    start,
+    join,
+    tallies,
+    tasks,
+    review,
+    broadcast,
+    dashboard,
+    privacy,
+    guides,
+)

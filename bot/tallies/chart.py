@@ -9,11 +9,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402 - the backend must be chosen first
 
 BAR = "#2f6fb0"
 HIGHLIGHT = "#e07b00"
@@ -35,6 +30,9 @@ def progress_chart(
     axis_label: str = "%",
 ) -> bytes:
     """Draw horizontal bars (percent) per village with an optional target line; return PNG."""
+    # Imported here: matplotlib costs ~0.3 s and tens of MB, and most processes never draw.
+    from matplotlib.figure import Figure
+
     height = max(2.4, 0.34 * len(bars) + 1.3)
     figure = Figure(figsize=(6.4, height), dpi=100)
     axes = figure.subplots()

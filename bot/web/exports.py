@@ -9,14 +9,15 @@ What a file contains follows the same access rules as the dashboard.
 from __future__ import annotations
 
 import csv
+import functools
 import datetime as dt
 import io
 from collections import defaultdict
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_, Translator
@@ -25,6 +26,9 @@ from bot.tallies.codes import CODE_NAMES
 from bot.web.access import Viewer, village_scope
 from bot.web.views import choose_plan, plan_indicators, unit_names, visible_tasks
 from db.models import Evidence, Plan, Tally, Village
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
@@ -42,10 +46,25 @@ AS_OF = N_("(Figures as of {date})")
 TARGET_OTHER_YEAR = N_("{target} (year {year})")
 RED_YES = N_("Red: {reasons}")
 
-_THIN = Side(style="thin", color="999999")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEAD_FILL = PatternFill("solid", fgColor="DDE7F3")
-_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@functools.cache
+def _xl() -> SimpleNamespace:
+    """openpyxl and our cell styles, imported on the first export (it is big to load)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    thin = Side(style="thin", color="999999")
+    return SimpleNamespace(
+        Workbook=Workbook,
+        Alignment=Alignment,
+        Font=Font,
+        get_column_letter=get_column_letter,
+        border=Border(left=thin, right=thin, top=thin, bottom=thin),
+        head_fill=PatternFill("solid", fgColor="DDE7F3"),
+        wrap=Alignment(wrap_text=True, vertical="top"),
+    )
 
 
 @dataclass(frozen=True)
@@ -67,8 +86,8 @@ def _title(sheet: object, lines: list[str], width: int) -> int:
     """Write centred title lines; return the next free row."""
     for row, text in enumerate(lines, 1):
         cell = sheet.cell(row=row, column=1, value=text)  # type: ignore[attr-defined]
-        cell.font = Font(bold=row == 1, size=13 if row == 1 else 11)
-        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+        cell.font = _xl().Font(bold=row == 1, size=13 if row == 1 else 11)
+        cell.alignment = _xl().Alignment(horizontal="center", wrap_text=True)
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)  # type: ignore[attr-defined]
     return len(lines) + 2
 
@@ -76,21 +95,21 @@ def _title(sheet: object, lines: list[str], width: int) -> int:
 def _header(sheet: object, row: int, headers: list[str], widths: list[int]) -> None:
     for column, (text, width) in enumerate(zip(headers, widths, strict=True), 1):
         cell = sheet.cell(row=row, column=column, value=text)  # type: ignore[attr-defined]
-        cell.font = Font(bold=True)
-        cell.fill = _HEAD_FILL
-        cell.border = _BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[get_column_letter(column)].width = width  # type: ignore[attr-defined]
+        cell.font = _xl().Font(bold=True)
+        cell.fill = _xl().head_fill
+        cell.border = _xl().border
+        cell.alignment = _xl().Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.column_dimensions[_xl().get_column_letter(column)].width = width  # type: ignore[attr-defined]
     sheet.freeze_panes = sheet.cell(row=row + 1, column=1)  # type: ignore[attr-defined]
 
 
 def _row(sheet: object, row: int, values: list[object], bold: bool = False) -> None:
     for column, value in enumerate(values, 1):
         cell = sheet.cell(row=row, column=column, value=value)  # type: ignore[attr-defined]
-        cell.border = _BORDER
-        cell.alignment = _WRAP
+        cell.border = _xl().border
+        cell.alignment = _xl().wrap
         if bold:
-            cell.font = Font(bold=True)
+            cell.font = _xl().Font(bold=True)
 
 
 def _slug(plan: Plan | None) -> str:
@@ -107,7 +126,7 @@ def indicators_xlsx(
     plan, _plans = choose_plan(session, viewer.commune_id, plan_slug)
     views = plan_indicators(session, plan, today) if plan else []
     units = unit_names(session, viewer.commune_id)
-    workbook = Workbook()
+    workbook = _xl().Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Chỉ tiêu"
@@ -163,7 +182,7 @@ def tasks_xlsx(
             select(Evidence).where(col(Evidence.task_id).in_(ids)).order_by(col(Evidence.uploaded_at))
         ):
             evidence[item.task_id].append(item)
-    workbook = Workbook()
+    workbook = _xl().Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Nhiệm vụ"
