@@ -65,6 +65,7 @@ async def tocns_on_fakes(
             "telegram_poll_timeout": 1,
             "zalo_poll_timeout": 1,
             "log_level": "WARNING",
+            "sample_history": False,
         }
         if telegram is not None:
             values.update(

@@ -50,10 +50,13 @@ def prepare_database(services: Services, *, sample: bool = True) -> None:
     with Session(services.engine) as session:
         if session.exec(select(Commune.id)).first() is not None:
             return
+        from bot.admin.sample import load_sample_history
         from bot.admin.setup import load_sample
 
         today = services.clock().astimezone(services.tz).date()
         load_sample(session, today=today)
+        if services.settings.sample_history:
+            load_sample_history(session, today)
         session.commit()
     log.info("loaded the sample commune")
     for hook in SAMPLE_HOOKS:

@@ -47,6 +47,30 @@ def batch_lines(path: str, field: str) -> Iterator[str]:
 # ------------------------------------------------------------------ run / chat / db
 
 
+def _console_demo(services: Any, name: str, base_url: str | None) -> None:
+    """On the sample commune, make the console user a demo officer and print how to sign in."""
+    from sqlmodel import Session
+
+    from bot.admin.sample import DEMO_UNIT, DEMO_VILLAGE, ensure_demo_person
+
+    with Session(services.engine) as session:
+        person = ensure_demo_person(session, "console", f"console:{name}", name)
+        if person is None or person.id is None:
+            return
+        link = None
+        if base_url:
+            from bot.web.auth import create_login_link
+
+            link = create_login_link(session, person.id, services.clock(), base_url)
+        session.commit()
+    print(
+        f"Dữ liệu mẫu: bạn thử với mọi vai trò — thành viên Tổ ({DEMO_VILLAGE}), cán bộ {DEMO_UNIT},"
+        " cơ quan thường trực và quản trị. Thử gõ: vneid 45 cks 12, /tiendo, /nhiemvu, /duyet."
+    )
+    if link:
+        print(f"Mở bảng điều khiển (liên kết dùng một lần, 15 phút): {link}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot: configured channels, web server and scheduler (console chat if no token)."""
     from bot.app import TocnsApp, build_services
@@ -70,7 +94,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 from bot.channels.console import run_console
 
                 print("Chưa cấu hình TOCNS_TELEGRAM_TOKEN hay TOCNS_ZALO_TOKEN: mở trò chuyện trên màn hình.")
-                await run_console(app.dispatcher, name=args.as_name or "Khách", files_dir=settings.data_dir / "console-files")
+                name = args.as_name or "Khách"
+                await asyncio.to_thread(_console_demo, services, name, f"http://{settings.listen_host}:{app.port}")
+                await run_console(app.dispatcher, name=name, files_dir=settings.data_dir / "console-files")
             else:
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
@@ -95,9 +121,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     _setup_logging(settings, quiet=True)
     services = build_services(settings)
     prepare_database(services)
-    asyncio.run(
-        run_console(Dispatcher(services), name=args.as_name or "Khách", files_dir=settings.data_dir / "console-files")
-    )
+    name = args.as_name or "Khách"
+    _console_demo(services, name, None)
+    asyncio.run(run_console(Dispatcher(services), name=name, files_dir=settings.data_dir / "console-files"))
     return 0
 
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     zalo_webhook_secret: SecretStr | None = None
 
     sample_plan: str = "trung-hoi"
+    sample_history: bool = True  # a few months of invented tallies for the sample commune
     evidence_dir: Path | None = None
     unanswered_retention_days: int = Field(default=180, ge=1)
 

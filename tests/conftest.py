@@ -47,6 +47,7 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
         "listen_port": 0,
         "telegram_token": None,
         "zalo_token": None,
+        "sample_history": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]

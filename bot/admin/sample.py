@@ -1,0 +1,85 @@
+"""Sample data for trying tocns: past tallies and a demo person for the console chat.
+
+Only ever applied to a commune marked as sample (``Commune.is_sample``), whose name says
+"dữ liệu mẫu"; real communes are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlmodel import Session, col, select
+
+from bot.core.people import grant
+from bot.tallies.codes import CODES
+from bot.tallies.validation import add_months, month_start
+from db.models import ChatIdentity, Commune, Person, Role, Tally, Unit, Village, VillageDenominator
+
+HISTORY_MONTHS = 4
+# Starting share of each code's denominator four months ago (invented, plausible).
+BASE_RATES = {"vneid": 0.55, "cks": 0.25, "ssk": 0.35, "tknh": 0.6, "dvc": 0.3, "kns": 0.2, "ttktm": 0.4}
+DEMO_UNIT = "Phòng Văn hóa - Xã hội"
+DEMO_VILLAGE = "Xóm 1"
+
+
+def sample_commune(session: Session) -> Commune | None:
+    """The sample commune, if this deployment has one."""
+    return session.exec(select(Commune).where(col(Commune.is_sample).is_(True))).first()
+
+
+def load_sample_history(session: Session, today: dt.date) -> int:
+    """Give each sample village rising monthly tallies for the months before this one."""
+    commune = sample_commune(session)
+    if commune is None:
+        return 0
+    rng = random.Random(57)
+    rows = 0
+    current = month_start(today)
+    villages = session.exec(select(Village).where(Village.commune_id == commune.id).order_by(col(Village.position))).all()
+    for village in villages:
+        denominator = session.exec(
+            select(VillageDenominator)
+            .where(VillageDenominator.village_id == village.id)
+            .order_by(col(VillageDenominator.valid_from).desc())
+        ).first()
+        if denominator is None or village.id is None:
+            continue
+        skip_last = rng.random() < 0.3  # some villages have not reported last month either
+        for code in CODES:
+            total = getattr(denominator, code.denominator)
+            rate = BASE_RATES[code.code] * rng.uniform(0.7, 1.2)
+            for back in range(HISTORY_MONTHS, 0, -1):
+                if back == 1 and skip_last:
+                    continue
+                rate = min(0.98, rate + rng.uniform(0.01, 0.05))
+                period = add_months(current, -back)
+                session.add(Tally(village_id=village.id, period=period, code=code.code, value=int(total * rate)))
+                rows += 1
+    session.flush()
+    return rows
+
+
+def ensure_demo_person(session: Session, channel: str, chat_id: str, name: str) -> Person | None:
+    """Make the console user of a sample deployment a team member, unit officer, office and admin."""
+    commune = sample_commune(session)
+    if commune is None or commune.id is None:
+        return None
+    identity = session.exec(select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)).first()
+    person = session.get(Person, identity.person_id) if identity is not None else None
+    if person is None:
+        person = Person(commune_id=commune.id, display_name=name)
+        session.add(person)
+        session.flush()
+        assert person.id is not None
+        session.add(ChatIdentity(person_id=person.id, channel=channel, chat_id=chat_id))
+    village = session.exec(select(Village).where(Village.commune_id == commune.id, Village.name == DEMO_VILLAGE)).first()
+    unit = session.exec(select(Unit).where(Unit.commune_id == commune.id, Unit.name == DEMO_UNIT)).first()
+    person.village_id = village.id if village else person.village_id
+    person.unit_id = unit.id if unit else person.unit_id
+    session.add(person)
+    session.flush()
+    assert person.id is not None
+    for role in (Role.RESIDENT, Role.TEAM, Role.UNIT, Role.OFFICE, Role.ADMIN):
+        grant(session, person.id, role)
+    return person
