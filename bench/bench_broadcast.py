@@ -50,7 +50,10 @@ async def worker(database_url: str, base_url: str, file_url: str, token: str) ->
     bot = telegram.Bot(token, base_url=base_url, base_file_url=file_url, request=request)
     async with bot:
         dispatcher = OutboxDispatcher(
-            engine, {"telegram": TelegramSender(bot)}, batch_size=200, concurrency=8,
+            engine,
+            {"telegram": TelegramSender(bot)},
+            batch_size=200,
+            concurrency=8,
             journal_dir=Path(database_url.removeprefix("sqlite:///")).parent / "outbox-journal",
         )
         stop = asyncio.Event()
@@ -65,7 +68,9 @@ async def worker(database_url: str, base_url: str, file_url: str, token: str) ->
                     continue
                 with Session(engine) as session:
                     left = session.exec(
-                        select(func.count()).where(col(OutboxMessage.status).in_(["pending", "claimed", "sending"]))
+                        select(func.count()).where(
+                            col(OutboxMessage.status).in_(["pending", "claimed", "sending"])
+                        )
                     ).one()
                 if not left:
                     return
@@ -78,7 +83,10 @@ async def worker(database_url: str, base_url: str, file_url: str, token: str) ->
             await dispatcher.drain()
             await asyncio.wait_for(task, 30)
         waiter.cancel()
-        print(json.dumps({"worker": os.getpid(), "stats": dispatcher.stats.__dict__}, default=str), flush=True)
+        print(
+            json.dumps({"worker": os.getpid(), "stats": dispatcher.stats.__dict__}, default=str),
+            flush=True,
+        )
 
 
 # ------------------------------------------------------------------ the benchmark
@@ -94,23 +102,34 @@ def prepare(directory: Path, recipients: int) -> tuple[str, float]:
     from db.models import ChatIdentity, Commune, Person, PersonRole
 
     url = f"sqlite:///{directory}/tocns.sqlite3"
-    settings = Settings(_env_file=None, data_dir=directory, database_url=url, telegram_token=None, zalo_token=None)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None, data_dir=directory, database_url=url, telegram_token=None, zalo_token=None
+    )  # type: ignore[call-arg]
     services = build_services(settings)
     prepare_database(services)
     with Session(services.engine) as session:
         commune = session.exec(select(Commune)).one()
-        people = [Person(commune_id=commune.id, display_name=f"Tổ viên {i}") for i in range(recipients)]
+        people = [
+            Person(commune_id=commune.id, display_name=f"Tổ viên {i}") for i in range(recipients)
+        ]
         session.add_all(people)
         session.flush()
         for index, person in enumerate(people):
             assert person.id is not None
             session.add(PersonRole(person_id=person.id, role="team"))
-            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=str(CHAT_BASE + index)))
+            session.add(
+                ChatIdentity(
+                    person_id=person.id, channel="telegram", chat_id=str(CHAT_BASE + index)
+                )
+            )
         session.commit()
         started = time.perf_counter()
         assert commune.id is not None
         _broadcast, queued = create_broadcast(
-            session, commune_id=commune.id, group="team", sender_name="UBND xã",
+            session,
+            commune_id=commune.id,
+            group="team",
+            sender_name="UBND xã",
             text="Thông báo: họp Tổ công nghệ số cộng đồng lúc 14:00 thứ Sáu tại hội trường xã.",
             now=services.clock(),
         )
@@ -138,12 +157,20 @@ async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
         fake.rate_limit(per_second=LIMIT, per_chat_per_second=1)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         command = [
-            sys.executable, __file__, "--worker", url, fake.base_url, fake.base_file_url, TELEGRAM_TEST_TOKEN,
+            sys.executable,
+            __file__,
+            "--worker",
+            url,
+            fake.base_url,
+            fake.base_file_url,
+            TELEGRAM_TEST_TOKEN,
         ]
         started = time.perf_counter()
         killed = False
         while True:
-            process = await asyncio.create_subprocess_exec(*command, env=env, stdout=asyncio.subprocess.PIPE)
+            process = await asyncio.create_subprocess_exec(
+                *command, env=env, stdout=asyncio.subprocess.PIPE
+            )
             waited = asyncio.create_task(process.communicate())
             if kill_at is not None and not killed:
                 remaining = kill_at - (time.perf_counter() - started)
@@ -154,7 +181,14 @@ async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
                     sent_at_kill = len(fake.sent)
             out, _ = await waited
             runs.append(
-                {"returncode": process.returncode, "output": [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]}
+                {
+                    "returncode": process.returncode,
+                    "output": [
+                        json.loads(line)
+                        for line in out.decode().splitlines()
+                        if line.startswith("{")
+                    ],
+                }
             )
             if killed and len(runs) == 1:
                 continue  # restart at once after the kill
@@ -202,14 +236,20 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         asyncio.run(worker(*sys.argv[2:6]))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--kill", choices=["none", "sigterm", "sigkill"], default="none")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 10_000)
     args = parser.parse_args()
     result = asyncio.run(bench(args.recipients, args.kill, args.seed))
     print(json.dumps(result, ensure_ascii=False, indent=1))
-    ok = result["duplicates"] == 0 and result["losses"] == 0 and result["rate_excluding_restart_share"] >= 0.95
+    ok = (
+        result["duplicates"] == 0
+        and result["losses"] == 0
+        and result["rate_excluding_restart_share"] >= 0.95
+    )
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

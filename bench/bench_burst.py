@@ -37,12 +37,26 @@ def setup_members(app: Any, members: int) -> list[dict[str, Any]]:
         commune = default_commune_id(session)
         assert commune is not None
         for index in range(members):
-            village = Village(commune_id=commune, name=f"Thôn tải {index:04d}", position=100 + index)
+            village = Village(
+                commune_id=commune, name=f"Thôn tải {index:04d}", position=100 + index
+            )
             session.add(village)
             session.flush()
             assert village.id is not None
-            session.add(VillageDenominator(village_id=village.id, valid_from=dt.date(2025, 1, 1), population=5000, adults=3800, aged15=4000, households=1300, businesses=90))
-            person = Person(commune_id=commune, display_name=f"Tổ viên {index}", village_id=village.id)
+            session.add(
+                VillageDenominator(
+                    village_id=village.id,
+                    valid_from=dt.date(2025, 1, 1),
+                    population=5000,
+                    adults=3800,
+                    aged15=4000,
+                    households=1300,
+                    businesses=90,
+                )
+            )
+            person = Person(
+                commune_id=commune, display_name=f"Tổ viên {index}", village_id=village.id
+            )
             session.add(person)
             session.flush()
             assert person.id is not None
@@ -50,55 +64,81 @@ def setup_members(app: Any, members: int) -> list[dict[str, Any]]:
             channel = "telegram" if index % 2 == 0 else "zalo"
             chat_id = str(800_000 + index) if channel == "telegram" else f"zb-{index}"
             session.add(ChatIdentity(person_id=person.id, channel=channel, chat_id=chat_id))
-            people.append({"village_id": village.id, "channel": channel, "chat_id": chat_id, "vneid": 100 + index % 900, "cks": 10 + index % 80})
+            people.append(
+                {
+                    "village_id": village.id,
+                    "channel": channel,
+                    "chat_id": chat_id,
+                    "vneid": 100 + index % 900,
+                    "cks": 10 + index % 80,
+                }
+            )
         session.commit()
     return people
 
 
 async def burst(members: int, seconds: float, duplicate_share: float) -> dict[str, Any]:
     rng = random.Random(57)
-    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as telegram, FakeZaloAPI(token=ZALO_TEST_TOKEN) as zalo:
-        async with tocns_on_fakes(telegram=telegram, zalo=zalo) as app:
-            people = setup_members(app, members)
-            order = list(range(members))
-            rng.shuffle(order)
-            latencies: list[float] = []
-            duplicates = 0
+    async with (
+        FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as telegram,
+        FakeZaloAPI(token=ZALO_TEST_TOKEN) as zalo,
+        tocns_on_fakes(telegram=telegram, zalo=zalo) as app,
+    ):
+        people = setup_members(app, members)
+        order = list(range(members))
+        rng.shuffle(order)
+        latencies: list[float] = []
+        duplicates = 0
 
-            async def report(slot: int, index: int) -> None:
-                nonlocal duplicates
-                await asyncio.sleep(slot * seconds / members)
-                person = people[index]
-                text = f"vneid {person['vneid']} cks {person['cks']}"
-                started = time.monotonic()
-                twice = rng.random() < duplicate_share
-                if person["channel"] == "telegram":
-                    user = int(person["chat_id"])
-                    update_id = telegram.push_text(user, text)
-                    if twice:
-                        duplicates += 1
-                        raw = next(u for u in telegram.updates if u["update_id"] == update_id)
-                        telegram.push_update(dict(raw))
-                    [reply] = await telegram.wait_sent(count=1, chat_id=user, method="sendMessage", timeout=120)
-                else:
-                    event = text_event(person["chat_id"], text, message_id=f"m{index:019d}")
-                    zalo.push_event(event)
-                    if twice:
-                        duplicates += 1
-                        zalo.push_event(dict(event))
-                    [reply] = await zalo.wait_sent(count=1, chat_id=person["chat_id"], method="sendMessage", timeout=120)
-                latencies.append(reply.at - started)
-
+        async def report(slot: int, index: int) -> None:
+            nonlocal duplicates
+            await asyncio.sleep(slot * seconds / members)
+            person = people[index]
+            text = f"vneid {person['vneid']} cks {person['cks']}"
             started = time.monotonic()
-            await asyncio.gather(*(report(slot, index) for slot, index in enumerate(order)))
-            elapsed = time.monotonic() - started
-            await asyncio.sleep(2)  # let any duplicate (wrongly) produce a second answer
-            lost, doubled = verify(app, people)
-            extra_replies = sum(
-                max(0, len(telegram.sent_to(p["chat_id"], "sendMessage")) - 1) if p["channel"] == "telegram" else max(0, len(zalo.sent_to(p["chat_id"], "sendMessage")) - 1)
-                for p in people
-            )
-    return {"members": members, "window_s": seconds, "elapsed_s": elapsed, "duplicates_sent": duplicates, "lost": lost, "double_counted": doubled, "extra_replies": extra_replies, **summary_ms(latencies)}
+            twice = rng.random() < duplicate_share
+            if person["channel"] == "telegram":
+                user = int(person["chat_id"])
+                update_id = telegram.push_text(user, text)
+                if twice:
+                    duplicates += 1
+                    raw = next(u for u in telegram.updates if u["update_id"] == update_id)
+                    telegram.push_update(dict(raw))
+                [reply] = await telegram.wait_sent(
+                    count=1, chat_id=user, method="sendMessage", timeout=120
+                )
+            else:
+                event = text_event(person["chat_id"], text, message_id=f"m{index:019d}")
+                zalo.push_event(event)
+                if twice:
+                    duplicates += 1
+                    zalo.push_event(dict(event))
+                [reply] = await zalo.wait_sent(
+                    count=1, chat_id=person["chat_id"], method="sendMessage", timeout=120
+                )
+            latencies.append(reply.at - started)
+
+        started = time.monotonic()
+        await asyncio.gather(*(report(slot, index) for slot, index in enumerate(order)))
+        elapsed = time.monotonic() - started
+        await asyncio.sleep(2)  # let any duplicate (wrongly) produce a second answer
+        lost, doubled = verify(app, people)
+        extra_replies = sum(
+            max(0, len(telegram.sent_to(p["chat_id"], "sendMessage")) - 1)
+            if p["channel"] == "telegram"
+            else max(0, len(zalo.sent_to(p["chat_id"], "sendMessage")) - 1)
+            for p in people
+        )
+    return {
+        "members": members,
+        "window_s": seconds,
+        "elapsed_s": elapsed,
+        "duplicates_sent": duplicates,
+        "lost": lost,
+        "double_counted": doubled,
+        "extra_replies": extra_replies,
+        **summary_ms(latencies),
+    }
 
 
 def verify(app: Any, people: list[dict[str, Any]]) -> tuple[int, int]:
@@ -130,10 +170,14 @@ async def main() -> None:
     args = parser.parse_args()
     result = await burst(args.members, args.seconds, args.duplicates)
     print(f"Machine: {machine()}")
-    print("| members | window s | elapsed s | duplicate deliveries | lost | double counted | extra replies | p50 ms | p95 ms | p99 ms |")
+    print(
+        "| members | window s | elapsed s | duplicate deliveries | lost | double counted | extra replies | p50 ms | p95 ms | p99 ms |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     r = result
-    print(f"| {r['members']} | {r['window_s']:.0f} | {r['elapsed_s']:.1f} | {r['duplicates_sent']} | {r['lost']} | {r['double_counted']} | {r['extra_replies']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} |")
+    print(
+        f"| {r['members']} | {r['window_s']:.0f} | {r['elapsed_s']:.1f} | {r['duplicates_sent']} | {r['lost']} | {r['double_counted']} | {r['extra_replies']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def _clock() -> dt.datetime:
     return NOW
 
 
-def build_province(engine: Any, communes: int, villages: int, months: int, seed: int = 57) -> dict[str, int]:
+def build_province(
+    engine: Any, communes: int, villages: int, months: int, seed: int = 57
+) -> dict[str, int]:
     """Fill an empty, migrated database with a province; return row counts."""
     from sqlalchemy import insert
     from sqlmodel import Session, select
@@ -74,7 +76,8 @@ def build_province(engine: Any, communes: int, villages: int, months: int, seed:
             session.flush()
             assert commune.id is not None
             village_rows = [
-                Village(commune_id=commune.id, name=f"Thôn {v + 1}", position=v) for v in range(villages)
+                Village(commune_id=commune.id, name=f"Thôn {v + 1}", position=v)
+                for v in range(villages)
             ]
             session.add_all(village_rows)
             session.flush()
@@ -125,20 +128,42 @@ def build_province(engine: Any, communes: int, villages: int, months: int, seed:
                 if rng.random() < 0.6:
                     for k in range(rng.randint(1, 4)):
                         progress.append(
-                            {"task_id": task_id, "period": "", "percent": min(100, 20 * (k + 1)), "note": "Đang làm",
-                             "at": NOW - dt.timedelta(days=30 * (4 - k))}
+                            {
+                                "task_id": task_id,
+                                "period": "",
+                                "percent": min(100, 20 * (k + 1)),
+                                "note": "Đang làm",
+                                "at": NOW - dt.timedelta(days=30 * (4 - k)),
+                            }
                         )
                 if rng.random() < 0.25:
                     status = rng.choice(("pending", "approved", "rejected"))
                     evidence.append(
-                        {"task_id": task_id, "period": "", "kind": "document", "file_name": "bao-cao.pdf",
-                         "mime_type": "application/pdf", "size": 1000, "sha256": "0" * 64,
-                         "storage_path": "00/none.pdf", "url": "", "uploaded_at": NOW - dt.timedelta(days=3),
-                         "status": status, "review_reason": ""}
+                        {
+                            "task_id": task_id,
+                            "period": "",
+                            "kind": "document",
+                            "file_name": "bao-cao.pdf",
+                            "mime_type": "application/pdf",
+                            "size": 1000,
+                            "sha256": "0" * 64,
+                            "storage_path": "00/none.pdf",
+                            "url": "",
+                            "uploaded_at": NOW - dt.timedelta(days=3),
+                            "status": status,
+                            "review_reason": "",
+                        }
                     )
                     audit.append(
-                        {"commune_id": commune.id, "actor_name": "Văn phòng", "action": "evidence.approve",
-                         "entity": "evidence", "entity_id": "0", "reason": "", "at": NOW - dt.timedelta(days=1)}
+                        {
+                            "commune_id": commune.id,
+                            "actor_name": "Văn phòng",
+                            "action": "evidence.approve",
+                            "entity": "evidence",
+                            "entity_id": "0",
+                            "reason": "",
+                            "at": NOW - dt.timedelta(days=1),
+                        }
                     )
             if progress:
                 session.execute(insert(TaskProgress), progress)
@@ -192,9 +217,13 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(_env_file=None, data_dir=directory, database_url=url, log_level="WARNING")  # type: ignore[call-arg]
     services = build_services(settings, _clock)
     upgrade(services.engine)  # already at head: only checks
-    counts = json.loads(Path(tempfile.gettempdir(), "tocns-bench-dashboard-counts.json").read_text())
+    counts = json.loads(
+        Path(tempfile.gettempdir(), "tocns-bench-dashboard-counts.json").read_text()
+    )
     with Session(services.engine) as session:
-        commune = session.exec(select(Commune).where(Commune.slug == f"xa-{args.communes // 2:03d}")).one()
+        commune = session.exec(
+            select(Commune).where(Commune.slug == f"xa-{args.communes // 2:03d}")
+        ).one()
         person = Person(commune_id=commune.id, display_name="Cán bộ Văn phòng")
         session.add(person)
         session.flush()
@@ -224,7 +253,12 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     services.engine.dispose()
     return {
         "database": args.database,
-        "dataset": {"communes": args.communes, "villages": args.communes * args.villages, "months": args.months, **counts},
+        "dataset": {
+            "communes": args.communes,
+            "villages": args.communes * args.villages,
+            "months": args.months,
+            **counts,
+        },
         "gc_freeze": args.gc_freeze,
         "requests_per_page": args.requests,
         "ms": timings,
@@ -242,7 +276,9 @@ def main() -> None:
     parser.add_argument("--villages", type=int, default=15)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--gc-freeze", action="store_true", help="freeze the start-up heap first (gc.freeze)")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="freeze the start-up heap first (gc.freeze)"
+    )
     parser.add_argument("--build-into", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_into:  # the child process: fill the database and leave
@@ -253,8 +289,18 @@ def main() -> None:
         # a freshly started server holds.
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, __file__, "--build-into", url, "--communes", str(args.communes),
-             "--villages", str(args.villages), "--months", str(args.months)],
+            [
+                sys.executable,
+                __file__,
+                "--build-into",
+                url,
+                "--communes",
+                str(args.communes),
+                "--villages",
+                str(args.villages),
+                "--months",
+                str(args.months),
+            ],
             check=True,
         )
         build_seconds = time.perf_counter() - started

@@ -50,10 +50,17 @@ async def run(fresh: bool) -> dict[str, float]:
                 "TOCNS_LOG_LEVEL": "WARNING",
             }
             if not fresh:  # a second start on the same data: the usual restart
-                warm = subprocess.run([str(ROOT / ".venv/bin/tocns"), "db", "upgrade"], env=env, capture_output=True)
+                warm = subprocess.run(
+                    [str(ROOT / ".venv/bin/tocns"), "db", "upgrade"], env=env, capture_output=True
+                )
                 assert warm.returncode == 0
             started = time.monotonic()
-            process = subprocess.Popen([str(ROOT / ".venv/bin/tocns"), "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            process = subprocess.Popen(
+                [str(ROOT / ".venv/bin/tocns"), "run"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             try:
                 fake.push_text(1, "/start")
                 await fake.wait_sent(count=1, chat_id=1, method="sendMessage", timeout=60)
@@ -61,13 +68,29 @@ async def run(fresh: bool) -> dict[str, float]:
                 for user in range(2, 22):
                     for text in MESSAGES:
                         fake.push_text(user, text)
-                await fake.wait_for(lambda: len({str(c.chat_id) for c in fake.sent if c.method in ("sendMessage", "sendPhoto")}) >= 21, timeout=120)
+                await fake.wait_for(
+                    lambda: (
+                        len(
+                            {
+                                str(c.chat_id)
+                                for c in fake.sent
+                                if c.method in ("sendMessage", "sendPhoto")
+                            }
+                        )
+                        >= 21
+                    ),
+                    timeout=120,
+                )
                 await asyncio.sleep(2)
                 memory = memory_kb(process.pid)
             finally:
                 process.terminate()
                 process.wait(timeout=30)
-    return {"first_answer_s": first_answer, "rss_mb": memory["VmRSS"] / 1024, "peak_mb": memory["VmHWM"] / 1024}
+    return {
+        "first_answer_s": first_answer,
+        "rss_mb": memory["VmRSS"] / 1024,
+        "peak_mb": memory["VmHWM"] / 1024,
+    }
 
 
 async def main() -> None:
@@ -79,7 +102,9 @@ async def main() -> None:
     for fresh in (True, False):
         result = await run(fresh)
         label = "fresh data dir (migrate + sample)" if fresh else "restart (migrated)"
-        print(f"| {label} | {result['first_answer_s']:.2f} | {result['rss_mb']:.0f} | {result['peak_mb']:.0f} |")
+        print(
+            f"| {label} | {result['first_answer_s']:.2f} | {result['rss_mb']:.0f} | {result['peak_mb']:.0f} |"
+        )
         sys.stdout.flush()
 
 

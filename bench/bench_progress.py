@@ -44,7 +44,16 @@ def build(engine: Engine, communes: int, villages: int, months: int, seed: int =
     with engine.begin() as conn:
         conn.execute(
             insert(Commune),
-            [{"slug": f"xa-{c}", "name": f"Xã {c}", "settings": {}, "is_sample": False, "created_at": dt.datetime.now(dt.UTC)} for c in range(communes)],
+            [
+                {
+                    "slug": f"xa-{c}",
+                    "name": f"Xã {c}",
+                    "settings": {},
+                    "is_sample": False,
+                    "created_at": dt.datetime.now(dt.UTC),
+                }
+                for c in range(communes)
+            ],
         )
         conn.execute(
             insert(Village),
@@ -74,7 +83,15 @@ def build(engine: Engine, communes: int, villages: int, months: int, seed: int =
                 step = rng.randint(1, 12)
                 for m in range(months):
                     value += rng.randint(0, step)
-                    tallies.append({"village_id": village_id, "period": add_months(first, m), "code": code, "value": value, "flagged": False})
+                    tallies.append(
+                        {
+                            "village_id": village_id,
+                            "period": add_months(first, m),
+                            "code": code,
+                            "value": value,
+                            "flagged": False,
+                        }
+                    )
             if len(tallies) > 50_000:
                 conn.execute(insert(Tally), tallies)
                 rows += len(tallies)
@@ -84,19 +101,40 @@ def build(engine: Engine, communes: int, villages: int, months: int, seed: int =
         conn.execute(insert(VillageDenominator), denominators)
         conn.execute(
             insert(Plan),
-            [{"commune_id": c + 1, "slug": "ke-hoach", "title": "Kế hoạch", "monitoring": {}, "imported_at": dt.datetime.now(dt.UTC)} for c in range(communes)],
+            [
+                {
+                    "commune_id": c + 1,
+                    "slug": "ke-hoach",
+                    "title": "Kế hoạch",
+                    "monitoring": {},
+                    "imported_at": dt.datetime.now(dt.UTC),
+                }
+                for c in range(communes)
+            ],
         )
         conn.execute(
             insert(Indicator),
             [
-                {"plan_id": c + 1, "number": str(i + 1), "position": i, "text": code, "unit_of_measure": "%", "coordinating": [], "tally_code": code, "active": True}
+                {
+                    "plan_id": c + 1,
+                    "number": str(i + 1),
+                    "position": i,
+                    "text": code,
+                    "unit_of_measure": "%",
+                    "coordinating": [],
+                    "tally_code": code,
+                    "active": True,
+                }
                 for c in range(communes)
                 for i, code in enumerate(("vneid", "cks", "ssk"))
             ],
         )
         conn.execute(
             insert(IndicatorTarget),
-            [{"indicator_id": i + 1, "year": 2026, "raw": "≥ 70", "op": ">=", "value": 70.0} for i in range(communes * 3)],
+            [
+                {"indicator_id": i + 1, "year": 2026, "raw": "≥ 70", "op": ">=", "value": 70.0}
+                for i in range(communes * 3)
+            ],
         )
     return rows
 
@@ -138,7 +176,12 @@ def run(label: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     rows = build(engine, args.communes, args.villages, args.months)
     load = time.perf_counter() - started
-    result = {"database": label, "rows": rows, "load_s": load, **measure(engine, args.communes, args.samples, args.repeats)}
+    result = {
+        "database": label,
+        "rows": rows,
+        "load_s": load,
+        **measure(engine, args.communes, args.samples, args.repeats),
+    }
     engine.dispose()
     return result
 
@@ -166,7 +209,9 @@ def main() -> None:
                     results.append(run("PostgreSQL", url, args))
     print(f"Machine: {machine()}")
     print(f"{args.communes} communes × {args.villages} villages × 7 codes × {args.months} months\n")
-    print("| database | tally rows | commune view p50 ms | p95 ms | max ms | province roll-up median s | max s |")
+    print(
+        "| database | tally rows | commune view p50 ms | p95 ms | max ms | province roll-up median s | max s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in results:
         print(

@@ -41,7 +41,9 @@ def _register(app: Any, users: list[int]) -> None:
         commune = default_commune_id(session)
         for index, user in enumerate(users):
             village = villages[index % len(villages)]
-            person = Person(commune_id=commune, display_name=f"Thành viên {index}", village_id=village.id)
+            person = Person(
+                commune_id=commune, display_name=f"Thành viên {index}", village_id=village.id
+            )
             session.add(person)
             session.flush()
             assert person.id is not None
@@ -61,14 +63,20 @@ def _text(user: int, round_index: int) -> str:
     return f"{first} {value} {second}: {value // 2}"
 
 
-async def _reply_latency(fake: FakeTelegramAPI, user: int, expected: int, started: float, check: bool = True) -> float:
+async def _reply_latency(
+    fake: FakeTelegramAPI, user: int, expected: int, started: float, check: bool = True
+) -> float:
     calls = await fake.wait_sent(count=expected, chat_id=user, method="sendMessage", timeout=60)
     reply = calls[expected - 1]
-    assert not check or "Đã ghi" in (reply.text or "") or "đã được ghi" in (reply.text or ""), reply.text
+    assert not check or "Đã ghi" in (reply.text or "") or "đã được ghi" in (reply.text or ""), (
+        reply.text
+    )
     return reply.at - started
 
 
-async def open_loop(fake: FakeTelegramAPI, users: list[int], rate: float, seconds: float, check: bool = True) -> dict[str, Any]:
+async def open_loop(
+    fake: FakeTelegramAPI, users: list[int], rate: float, seconds: float, check: bool = True
+) -> dict[str, Any]:
     total = int(rate * seconds)
     sent_count = dict.fromkeys(users, 0)
     rounds = dict.fromkeys(users, 0)
@@ -92,7 +100,9 @@ async def open_loop(fake: FakeTelegramAPI, users: list[int], rate: float, second
         push_at = time.monotonic()
         fake.push_text(user, _text(user, rounds[user]))
 
-        async def wait(user: int = user, expected: int = sent_count[user], at: float = push_at) -> float:
+        async def wait(
+            user: int = user, expected: int = sent_count[user], at: float = push_at
+        ) -> float:
             try:
                 return await _reply_latency(fake, user, expected, at, check)
             finally:
@@ -101,10 +111,19 @@ async def open_loop(fake: FakeTelegramAPI, users: list[int], rate: float, second
         tasks.append(asyncio.create_task(wait()))
     latencies = await asyncio.gather(*tasks)
     elapsed = time.monotonic() - started
-    return {"mode": "open", "target_rate": rate, "reports": total, "seconds": elapsed, "reports_per_s": total / elapsed, **summary_ms(list(latencies))}
+    return {
+        "mode": "open",
+        "target_rate": rate,
+        "reports": total,
+        "seconds": elapsed,
+        "reports_per_s": total / elapsed,
+        **summary_ms(list(latencies)),
+    }
 
 
-async def closed_loop(fake: FakeTelegramAPI, users: list[int], rounds: int, already: dict[int, int]) -> dict[str, Any]:
+async def closed_loop(
+    fake: FakeTelegramAPI, users: list[int], rounds: int, already: dict[int, int]
+) -> dict[str, Any]:
     latencies: list[float] = []
 
     async def member(user: int) -> None:
@@ -118,7 +137,14 @@ async def closed_loop(fake: FakeTelegramAPI, users: list[int], rounds: int, alre
     await asyncio.gather(*(member(u) for u in users))
     elapsed = time.monotonic() - started
     total = len(users) * rounds
-    return {"mode": "closed", "members": len(users), "reports": total, "seconds": elapsed, "reports_per_s": total / elapsed, **summary_ms(latencies)}
+    return {
+        "mode": "closed",
+        "members": len(users),
+        "reports": total,
+        "seconds": elapsed,
+        "reports_per_s": total / elapsed,
+        **summary_ms(latencies),
+    }
 
 
 async def echo_open_loop(users: list[int], rate: float, seconds: float) -> dict[str, Any]:
@@ -158,14 +184,19 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=300, help="simulated team members")
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop reports per second")
     parser.add_argument("--seconds", type=float, default=10.0, help="open-loop duration")
-    parser.add_argument("--closed-members", type=int, default=50, help="members sending back to back")
+    parser.add_argument(
+        "--closed-members", type=int, default=50, help="members sending back to back"
+    )
     parser.add_argument("--rounds", type=int, default=20, help="closed-loop reports per member")
     parser.add_argument("--no-echo", action="store_true", help="skip the echo-bot baseline")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     users = [FIRST_USER + i for i in range(args.members)]
     baseline = [] if args.no_echo else [await echo_open_loop(users, args.rate, args.seconds)]
-    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, tocns_on_fakes(telegram=fake) as app:
+    async with (
+        FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake,
+        tocns_on_fakes(telegram=fake) as app,
+    ):
         _register(app, users)
         fake.push_text(users[0], "vneid 1")  # warm up: imports, caches, first connection
         await fake.wait_sent(chat_id=users[0], method="sendMessage", timeout=60)
@@ -186,7 +217,9 @@ async def main() -> None:
             "open": f"tocns, open loop at {r.get('target_rate', 0):.0f}/s",
             "closed": f"tocns, closed loop, {r.get('members', 0)} members",
         }[r["mode"]]
-        print(f"| {label} | {r['reports']} | {r['reports_per_s']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
+        print(
+            f"| {label} | {r['reports']} | {r['reports_per_s']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ KINDS: dict[str, dict[str, Any]] = {
 FIRST_USER = 900_000
 
 
-async def _closed_loop(fake: FakeTelegramAPI, users: list[int], texts: list[str], replies_per_message: int) -> tuple[float, list[float]]:
+async def _closed_loop(
+    fake: FakeTelegramAPI, users: list[int], texts: list[str], replies_per_message: int
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
 
     async def one_user(user: int) -> None:
@@ -64,7 +66,11 @@ def _register_team(app: Any, users: list[int]) -> None:
         villages = session.exec(select(Village).order_by(Village.id)).all()
         commune = default_commune_id(session)
         for index, user in enumerate(users):
-            person = Person(commune_id=commune, display_name=f"Thành viên {index}", village_id=villages[index % len(villages)].id)
+            person = Person(
+                commune_id=commune,
+                display_name=f"Thành viên {index}",
+                village_id=villages[index % len(villages)].id,
+            )
             session.add(person)
             session.flush()
             assert person.id is not None
@@ -76,12 +82,24 @@ def _register_team(app: Any, users: list[int]) -> None:
 async def run_tocns(kind: str, users: int, rounds: int) -> dict[str, Any]:
     spec = KINDS[kind]
     ids = [FIRST_USER + i for i in range(users + 1)]
-    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, tocns_on_fakes(telegram=fake) as app:
+    async with (
+        FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake,
+        tocns_on_fakes(telegram=fake) as app,
+    ):
         if spec["role"]:
             _register_team(app, ids)
         per_message = await _replies_per_message(fake, ids[-1], spec["text"])
-        elapsed, latencies = await _closed_loop(fake, ids[:users], [spec["text"]] * rounds, per_message)
-    return {"bot": "tocns", "kind": kind, "updates": users * rounds, "seconds": elapsed, "updates_per_s": users * rounds / elapsed, **summary_ms(latencies)}
+        elapsed, latencies = await _closed_loop(
+            fake, ids[:users], [spec["text"]] * rounds, per_message
+        )
+    return {
+        "bot": "tocns",
+        "kind": kind,
+        "updates": users * rounds,
+        "seconds": elapsed,
+        "updates_per_s": users * rounds / elapsed,
+        **summary_ms(latencies),
+    }
 
 
 async def run_echo(users: int, rounds: int) -> dict[str, Any]:
@@ -113,7 +131,14 @@ async def run_echo(users: int, rounds: int) -> dict[str, Any]:
             await application.updater.stop()
             await application.stop()
             await application.shutdown()
-    return {"bot": "echo", "kind": "echo", "updates": users * rounds, "seconds": elapsed, "updates_per_s": users * rounds / elapsed, **summary_ms(latencies)}
+    return {
+        "bot": "echo",
+        "kind": "echo",
+        "updates": users * rounds,
+        "seconds": elapsed,
+        "updates_per_s": users * rounds / elapsed,
+        **summary_ms(latencies),
+    }
 
 
 async def main() -> None:
@@ -135,7 +160,9 @@ async def main() -> None:
     print("| bot | message | updates/s | p50 ms | p95 ms | p99 ms | ÷ echo |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['bot']} | {r['kind']} | {r['updates_per_s']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['updates_per_s'] / echo_rate:.2f} |")
+        print(
+            f"| {r['bot']} | {r['kind']} | {r['updates_per_s']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['updates_per_s'] / echo_rate:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -53,15 +53,20 @@ async def run(days: int) -> dict[str, object]:
     end = start + dt.timedelta(days=days)
     clock = FakeClock(start)
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=directory, database_url=f"sqlite:///{directory}/tocns.sqlite3",
-        telegram_token=None, zalo_token=None,
+        _env_file=None,
+        data_dir=directory,
+        database_url=f"sqlite:///{directory}/tocns.sqlite3",
+        telegram_token=None,
+        zalo_token=None,
     )
     services = build_services(settings, clock)
     prepare_database(services)
     chat = iter(range(100000, 200000))
     with Session(services.engine) as session:
         commune = session.exec(select(Commune)).one()
-        villages = session.exec(select(Village).order_by(col(Village.position), col(Village.id))).all()
+        villages = session.exec(
+            select(Village).order_by(col(Village.position), col(Village.id))
+        ).all()
         units = session.exec(select(Unit).where(Unit.commune_id == commune.id)).all()
 
         def person(name: str, roles: tuple[str, ...], **fields: object) -> None:
@@ -88,7 +93,9 @@ async def run(days: int) -> dict[str, object]:
     # What the policy implies for the year, from the pure functions alone.
     policy = data.policy
     expected: dict[str, dt.datetime] = {}
-    for p in planned_reminders([r.info for r in data.tasks], data.recipients, policy, start, end, tz=TZ):
+    for p in planned_reminders(
+        [r.info for r in data.tasks], data.recipients, policy, start, end, tz=TZ
+    ):
         expected[p.dedupe_key] = p.at
     office = data.with_role("office")
     for at, day in digest_times(policy, start, end, tz=TZ):
@@ -113,7 +120,14 @@ async def run(days: int) -> dict[str, object]:
         if local.day == 10 and local.hour == 10:  # half of the villages report
             with Session(services.engine) as session:
                 for vid in reporting:
-                    session.add(Tally(village_id=vid, period=local.date().replace(day=1), code="vneid", value=ticks))
+                    session.add(
+                        Tally(
+                            village_id=vid,
+                            period=local.date().replace(day=1),
+                            code="vneid",
+                            value=ticks,
+                        )
+                    )
                 session.commit()
         plan_pass(services.engine, clock(), TZ)
         await dispatcher.run_until_idle()
@@ -129,10 +143,13 @@ async def run(days: int) -> dict[str, object]:
     missing = sorted(k for k in expected if k not in sent)
     wrong_time = sorted(k for k, at in expected.items() if k in sent and sent[k].sent_at != at)
     unexpected = sorted(
-        k for k, r in sent.items() if k not in expected and (r.kind in TASK_KINDS or r.kind.startswith(("tally", "digest")))
+        k
+        for k, r in sent.items()
+        if k not in expected and (r.kind in TASK_KINDS or r.kind.startswith(("tally", "digest")))
     )
     quiet = [
-        k for k, r in sent.items()
+        k
+        for k, r in sent.items()
         if r.sent_at is not None and not policy.allowed(r.sent_at.astimezone(TZ))
     ]
     late = [k for k, r in sent.items() if r.sent_at is not None and r.sent_at != r.due_at]
@@ -159,7 +176,9 @@ async def run(days: int) -> dict[str, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -169,7 +188,10 @@ def main() -> int:
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
-    ok = all(result[k] == 0 for k in ("duplicates", "missing", "unexpected", "wrong_time", "in_quiet_time", "sent_late"))
+    ok = all(
+        result[k] == 0
+        for k in ("duplicates", "missing", "unexpected", "wrong_time", "in_quiet_time", "sent_late")
+    )
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -38,7 +38,9 @@ def build_registry() -> Registry:
 
 def build_services(settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> Services:
     """The process-wide services for these settings."""
-    engine = make_engine(settings.effective_database_url, busy_timeout_ms=settings.db_busy_timeout_ms)
+    engine = make_engine(
+        settings.effective_database_url, busy_timeout_ms=settings.db_busy_timeout_ms
+    )
     return Services(settings=settings, engine=engine, registry=build_registry(), clock=clock)
 
 
@@ -82,7 +84,9 @@ class TocnsApp:
         self.port: int | None = None
         self.reminders: Any = None  # bot.reminders.runner.ReminderRunner
 
-    async def start(self, *, web_server: bool = True, sample: bool = True, reminders: bool = True) -> None:
+    async def start(
+        self, *, web_server: bool = True, sample: bool = True, reminders: bool = True
+    ) -> None:
         """Migrate, then start every configured channel and the web server."""
         settings = self.services.settings
         await asyncio.to_thread(prepare_database, self.services, sample=sample)
@@ -137,7 +141,9 @@ class TocnsApp:
         from bot.channels.telegram import build_application, publish_commands
 
         settings = self.services.settings
-        application = build_application(self.services, self.dispatcher, webhook=settings.webhook_mode)
+        application = build_application(
+            self.services, self.dispatcher, webhook=settings.webhook_mode
+        )
         await application.initialize()
         await publish_commands(application, self.services)
         await application.start()
@@ -157,7 +163,9 @@ class TocnsApp:
         else:
             assert application.updater is not None
             await application.updater.start_polling(
-                poll_interval=0.0, timeout=settings.telegram_poll_timeout, drop_pending_updates=False
+                poll_interval=0.0,
+                timeout=settings.telegram_poll_timeout,
+                drop_pending_updates=False,
             )
 
     async def _start_zalo(self, webhooks: Webhooks) -> None:
@@ -187,7 +195,9 @@ class TocnsApp:
                 await client.delete_webhook()
             self._tasks.append(
                 asyncio.create_task(
-                    poll_forever(self.dispatcher, client, sender, timeout=settings.zalo_poll_timeout)
+                    poll_forever(
+                        self.dispatcher, client, sender, timeout=settings.zalo_poll_timeout
+                    )
                 )
             )
 

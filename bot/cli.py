@@ -23,7 +23,9 @@ def _settings() -> Settings:
 
 def _setup_logging(settings: Settings, quiet: bool = False) -> None:
     logging.basicConfig(
-        level=logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO),
+        level=logging.WARNING
+        if quiet
+        else getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs full request URLs, which contain the bot token.
@@ -83,7 +85,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def main() -> None:
         app = TocnsApp(services)
         await app.start()
-        print(f"tocns đang chạy. Bảng điều khiển: http://{settings.listen_host}:{app.port}/", flush=True)
+        print(
+            f"tocns đang chạy. Bảng điều khiển: http://{settings.listen_host}:{app.port}/",
+            flush=True,
+        )
         print(
             "Đăng nhập bảng điều khiển: cán bộ gửi /dashboard cho bot (tạo cán bộ: tocns admin invite"
             " --role office, rồi gõ /lienket MÃ), hoặc chạy: tocns web link --person TÊN_HOẶC_SỐ",
@@ -93,10 +98,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             if console:
                 from bot.channels.console import run_console
 
-                print("Chưa cấu hình TOCNS_TELEGRAM_TOKEN hay TOCNS_ZALO_TOKEN: mở trò chuyện trên màn hình.")
+                print(
+                    "Chưa cấu hình TOCNS_TELEGRAM_TOKEN hay TOCNS_ZALO_TOKEN: mở trò chuyện trên màn hình."
+                )
                 name = args.as_name or "Khách"
-                await asyncio.to_thread(_console_demo, services, name, f"http://{settings.listen_host}:{app.port}")
-                await run_console(app.dispatcher, name=name, files_dir=settings.data_dir / "console-files")
+                await asyncio.to_thread(
+                    _console_demo, services, name, f"http://{settings.listen_host}:{app.port}"
+                )
+                await run_console(
+                    app.dispatcher, name=name, files_dir=settings.data_dir / "console-files"
+                )
             else:
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
@@ -123,7 +134,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     prepare_database(services)
     name = args.as_name or "Khách"
     _console_demo(services, name, None)
-    asyncio.run(run_console(Dispatcher(services), name=name, files_dir=settings.data_dir / "console-files"))
+    asyncio.run(
+        run_console(Dispatcher(services), name=name, files_dir=settings.data_dir / "console-files")
+    )
     return 0
 
 
@@ -149,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(subparsers: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    def add(
+        subparsers: Any, name: str, handler: Handler, help_text: str
+    ) -> argparse.ArgumentParser:
         command = subparsers.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
         return command
@@ -159,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat = add(sub, "chat", cmd_chat, "chat with the bot in this terminal")
     chat.add_argument("--as", dest="as_name", help="your display name")
 
-    db = sub.add_parser("db", help="database: upgrade").add_subparsers(dest="db_command", metavar="ACTION")
+    db = sub.add_parser("db", help="database: upgrade").add_subparsers(
+        dest="db_command", metavar="ACTION"
+    )
     add(db, "upgrade", cmd_db_upgrade, "apply database migrations")
 
     for register in EXTRA_COMMANDS:

@@ -28,4 +28,9 @@ def extract_message_ids() -> dict[str, str]:
 def missing_translations(locale: str, message_ids: dict[str, str]) -> list[tuple[str, str]]:
     """Message ids with no translation in the locale's catalog."""
     catalog = load_catalog(locale)
-    return [(msgid, where) for msgid, where in message_ids.items() if not (catalog.get(msgid) and catalog.get(msgid).string)]  # type: ignore[union-attr]
+    missing = []
+    for msgid, where in message_ids.items():
+        message = catalog.get(msgid)
+        if message is None or not message.string:
+            missing.append((msgid, where))
+    return missing

@@ -25,7 +25,9 @@ def _pg_tool(name: str) -> str:
         return found
     for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
         return str(candidate)
-    raise BackupError(f"{name} not found: install the PostgreSQL client (apt-get install postgresql-client)")
+    raise BackupError(
+        f"{name} not found: install the PostgreSQL client (apt-get install postgresql-client)"
+    )
 
 
 def backup(database_url: str, target: Path) -> None:
@@ -43,7 +45,14 @@ def backup(database_url: str, target: Path) -> None:
             source.close()
         return
     result = subprocess.run(
-        [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), _libpq_url(database_url)],
+        [
+            _pg_tool("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            "--file",
+            str(target),
+            _libpq_url(database_url),
+        ],
         capture_output=True,
         text=True,
     )
@@ -71,7 +80,16 @@ def restore(database_url: str, source: Path) -> None:
             backup_db.close()
         return
     result = subprocess.run(
-        [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname", _libpq_url(database_url), str(source)],
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+            _libpq_url(database_url),
+            str(source),
+        ],
         capture_output=True,
         text=True,
     )

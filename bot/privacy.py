@@ -40,13 +40,15 @@ def erase_person(session: Session, person_id: int) -> Erasure:
     for identity in identities:
         for state in session.exec(
             select(ConversationState).where(
-                ConversationState.channel == identity.channel, ConversationState.chat_id == identity.chat_id
+                ConversationState.channel == identity.channel,
+                ConversationState.chat_id == identity.chat_id,
             )
         ).all():
             session.delete(state)
         session.exec(
             delete(JoinAttempt).where(  # type: ignore[call-overload]
-                col(JoinAttempt.channel) == identity.channel, col(JoinAttempt.chat_id) == identity.chat_id
+                col(JoinAttempt.channel) == identity.channel,
+                col(JoinAttempt.chat_id) == identity.chat_id,
             )
         )
         session.delete(identity)
@@ -67,7 +69,9 @@ def erase_person(session: Session, person_id: int) -> Erasure:
         update(AuditEntry).where(col(AuditEntry.actor_id) == person_id).values(actor_name="")  # type: ignore[call-overload]
     )
     kept_reports = len(session.exec(select(Tally.id).where(Tally.reported_by == person_id)).all())
-    kept_audit = len(session.exec(select(AuditEntry.id).where(AuditEntry.actor_id == person_id)).all())
+    kept_audit = len(
+        session.exec(select(AuditEntry.id).where(AuditEntry.actor_id == person_id)).all()
+    )
     person = session.get(Person, person_id)
     if person is not None:
         person.display_name = ""

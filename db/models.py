@@ -368,7 +368,9 @@ class OutboxMessage(SQLModel, table=True):
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedupe_key: str = Field(unique=True, max_length=200)
     due_at: dt.datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default="pending", max_length=12)  # pending|sending|sent|failed|missed|blocked
+    status: str = Field(
+        default="pending", max_length=12
+    )  # pending|sending|sent|failed|missed|blocked
     attempts: int = 0
     last_error: str = Field(default="", max_length=500)
     claimed_by: str = Field(default="", max_length=80)

@@ -7,9 +7,9 @@ import os
 
 # python-telegram-bot 22 warns (an error here) unless durations are timedeltas.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+import contextlib
 import shutil
 import uuid
-import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -133,7 +133,10 @@ def chat(dispatcher: Dispatcher) -> Chat:
 
 
 def channel_settings(
-    settings: Settings, telegram: FakeTelegramAPI | None = None, zalo: FakeZaloAPI | None = None, **extra: object
+    settings: Settings,
+    telegram: FakeTelegramAPI | None = None,
+    zalo: FakeZaloAPI | None = None,
+    **extra: object,
 ) -> Settings:
     values: dict[str, object] = {}
     if telegram is not None:
@@ -153,7 +156,9 @@ def running(clock: FakeClock) -> Callable[..., contextlib.AbstractAsyncContextMa
     """Start the whole app with some settings; stop it at the end of the ``async with``."""
 
     @contextlib.asynccontextmanager
-    async def start(app_settings: Settings, prepare: Callable[[Services], None] | None = None) -> AsyncIterator[TocnsApp]:
+    async def start(
+        app_settings: Settings, prepare: Callable[[Services], None] | None = None
+    ) -> AsyncIterator[TocnsApp]:
         services = build_services(app_settings, clock)
         if prepare is not None:
             prepare(services)

@@ -46,18 +46,33 @@ class Chat:
 
     def send(self, text: str, *, key: str | None = None) -> list[Reply]:
         """Send a text message and return the replies."""
-        return self._deliver(Incoming(self.channel, self.chat_id, self.name, text=text, update_key=key))
+        return self._deliver(
+            Incoming(self.channel, self.chat_id, self.name, text=text, update_key=key)
+        )
 
     def press(self, value: str) -> list[Reply]:
         """Press a button (choose an option by its value)."""
         return self._deliver(
-            Incoming(self.channel, self.chat_id, self.name, choice=value, update_key=f"u{next(_update_ids)}")
+            Incoming(
+                self.channel,
+                self.chat_id,
+                self.name,
+                choice=value,
+                update_key=f"u{next(_update_ids)}",
+            )
         )
 
     def attach(self, attachment: Attachment, caption: str | None = None) -> list[Reply]:
         """Send a photo, document or link."""
         return self._deliver(
-            Incoming(self.channel, self.chat_id, self.name, text=caption, attachment=attachment, update_key=f"u{next(_update_ids)}")
+            Incoming(
+                self.channel,
+                self.chat_id,
+                self.name,
+                text=caption,
+                attachment=attachment,
+                update_key=f"u{next(_update_ids)}",
+            )
         )
 
     def say(self, text: str) -> str:

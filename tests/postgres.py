@@ -50,14 +50,36 @@ def postgres_server() -> Iterator[str | None]:
     port = _free_port()
     log = data / "server.log"
     subprocess.run(
-        [*prefix, str(bin_dir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "tocns", "-E", "UTF8"],
+        [
+            *prefix,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data / "db"),
+            "-A",
+            "trust",
+            "-U",
+            "tocns",
+            "-E",
+            "UTF8",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     subprocess.run(
-        [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-o", options, "-l", str(log), "-w", "start"],
+        [
+            *prefix,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data / "db"),
+            "-o",
+            options,
+            "-l",
+            str(log),
+            "-w",
+            "start",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -65,7 +87,16 @@ def postgres_server() -> Iterator[str | None]:
         yield f"postgresql+psycopg://tocns@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "-w", "stop"],
+            [
+                *prefix,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data / "db"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -22,7 +22,11 @@ def imported_modules(path: Path) -> set[str]:
 def test_handlers_do_not_import_channels() -> None:
     offenders = {}
     for path in sorted((BOT / "handlers").glob("*.py")):
-        bad = {m for m in imported_modules(path) if m.split(".")[0] in ("telegram", "aiohttp") or m.startswith("bot.channels")}
+        bad = {
+            m
+            for m in imported_modules(path)
+            if m.split(".")[0] in ("telegram", "aiohttp") or m.startswith("bot.channels")
+        }
         if bad:
             offenders[path.name] = bad
     assert offenders == {}
@@ -43,10 +47,15 @@ def test_pure_parsers_have_no_framework_import() -> None:
 
 
 def test_cli_lists_every_command() -> None:
+    import bot.commands  # noqa: F401
     from bot.cli import build_parser, main  # noqa: F401 - main imports the command groups
 
-    import bot.commands  # noqa: F401
-
     help_text = build_parser().format_help()
-    for command in ("tocns run", "tocns chat", "tocns db upgrade", "tocns guides search", "tocns backup"):
+    for command in (
+        "tocns run",
+        "tocns chat",
+        "tocns db upgrade",
+        "tocns guides search",
+        "tocns backup",
+    ):
         assert command in help_text

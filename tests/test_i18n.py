@@ -12,16 +12,22 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 def test_every_message_has_a_vietnamese_translation() -> None:
     missing = missing_translations("vi", extract_message_ids())
-    assert missing == [], "run scripts/i18n_missing.py and translate: " + "; ".join(m for m, _ in missing[:10])
+    assert missing == [], "run scripts/i18n_missing.py and translate: " + "; ".join(
+        m for m, _ in missing[:10]
+    )
 
 
 def test_translations_keep_placeholders() -> None:
     catalog = load_catalog("vi")
     wrong = []
     for message in catalog:
-        if message.id and message.string and isinstance(message.id, str) and isinstance(message.string, str):
-            if set(PLACEHOLDER.findall(message.id)) != set(PLACEHOLDER.findall(message.string)):
-                wrong.append(message.id)
+        if (
+            message.id
+            and message.string
+            and isinstance(message.id, str)
+            and isinstance(message.string, str)
+        ) and set(PLACEHOLDER.findall(message.id)) != set(PLACEHOLDER.findall(message.string)):
+            wrong.append(message.id)
     assert wrong == []
 
 

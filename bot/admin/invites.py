@@ -134,7 +134,9 @@ def create_invite(
         )
     )
     session.flush()
-    log.info("invite created role=%s village=%s unit=%s by=%s", role, village_id, unit_id, created_by)
+    log.info(
+        "invite created role=%s village=%s unit=%s by=%s", role, village_id, unit_id, created_by
+    )
     return code
 
 

@@ -137,7 +137,10 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
     """Validate every row, then create or update people with roles and chat ids."""
     result = ImportResult()
     rows, result.problems = read_people_csv(raw)
-    villages = {fold(v.name): v for v in session.exec(select(Village).where(Village.commune_id == commune_id))}
+    villages = {
+        fold(v.name): v
+        for v in session.exec(select(Village).where(Village.commune_id == commune_id))
+    }
     resolved: list[tuple[PersonRow, int | None, int | None]] = []
     seen_ids: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -188,7 +191,9 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
             if not chat_id:
                 continue
             identity = session.exec(
-                select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
+                select(ChatIdentity).where(
+                    ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id
+                )
             ).first()
             if identity is None:
                 session.add(ChatIdentity(person_id=person.id, channel=channel, chat_id=chat_id))
@@ -209,7 +214,9 @@ def _existing(
         if not chat_id:
             continue
         identity = session.exec(
-            select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
+            select(ChatIdentity).where(
+                ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id
+            )
         ).first()
         if identity is not None:
             person = session.get(Person, identity.person_id)

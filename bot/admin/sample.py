@@ -18,7 +18,15 @@ from db.models import ChatIdentity, Commune, Person, Role, Tally, Unit, Village,
 
 HISTORY_MONTHS = 4
 # Starting share of each code's denominator four months ago (invented, plausible).
-BASE_RATES = {"vneid": 0.55, "cks": 0.25, "ssk": 0.35, "tknh": 0.6, "dvc": 0.3, "kns": 0.2, "ttktm": 0.4}
+BASE_RATES = {
+    "vneid": 0.55,
+    "cks": 0.25,
+    "ssk": 0.35,
+    "tknh": 0.6,
+    "dvc": 0.3,
+    "kns": 0.2,
+    "ttktm": 0.4,
+}
 DEMO_UNIT = "Phòng Văn hóa - Xã hội"
 DEMO_VILLAGE = "Xóm 1"
 
@@ -36,7 +44,9 @@ def load_sample_history(session: Session, today: dt.date) -> int:
     rng = random.Random(57)
     rows = 0
     current = month_start(today)
-    villages = session.exec(select(Village).where(Village.commune_id == commune.id).order_by(col(Village.position))).all()
+    villages = session.exec(
+        select(Village).where(Village.commune_id == commune.id).order_by(col(Village.position))
+    ).all()
     for village in villages:
         denominator = session.exec(
             select(VillageDenominator)
@@ -54,7 +64,14 @@ def load_sample_history(session: Session, today: dt.date) -> int:
                     continue
                 rate = min(0.98, rate + rng.uniform(0.01, 0.05))
                 period = add_months(current, -back)
-                session.add(Tally(village_id=village.id, period=period, code=code.code, value=int(total * rate)))
+                session.add(
+                    Tally(
+                        village_id=village.id,
+                        period=period,
+                        code=code.code,
+                        value=int(total * rate),
+                    )
+                )
                 rows += 1
     session.flush()
     return rows
@@ -65,7 +82,9 @@ def ensure_demo_person(session: Session, channel: str, chat_id: str, name: str) 
     commune = sample_commune(session)
     if commune is None or commune.id is None:
         return None
-    identity = session.exec(select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)).first()
+    identity = session.exec(
+        select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
+    ).first()
     person = session.get(Person, identity.person_id) if identity is not None else None
     if person is None:
         person = Person(commune_id=commune.id, display_name=name)
@@ -73,8 +92,12 @@ def ensure_demo_person(session: Session, channel: str, chat_id: str, name: str) 
         session.flush()
         assert person.id is not None
         session.add(ChatIdentity(person_id=person.id, channel=channel, chat_id=chat_id))
-    village = session.exec(select(Village).where(Village.commune_id == commune.id, Village.name == DEMO_VILLAGE)).first()
-    unit = session.exec(select(Unit).where(Unit.commune_id == commune.id, Unit.name == DEMO_UNIT)).first()
+    village = session.exec(
+        select(Village).where(Village.commune_id == commune.id, Village.name == DEMO_VILLAGE)
+    ).first()
+    unit = session.exec(
+        select(Unit).where(Unit.commune_id == commune.id, Unit.name == DEMO_UNIT)
+    ).first()
     person.village_id = village.id if village else person.village_id
     person.unit_id = unit.id if unit else person.unit_id
     session.add(person)

@@ -53,10 +53,18 @@ def _from_csv(raw: str) -> dict[str, Any]:
         row = {fold(k or "").replace(" ", "_"): (v or "").strip() for k, v in row.items()}
         kind = fold(row.get("loai", ""))
         if kind in ("xa", "commune"):
-            commune = {"slug": row.get("ma", ""), "name": row.get("ten", ""), "province": row.get("tinh", "")}
+            commune = {
+                "slug": row.get("ma", ""),
+                "name": row.get("ten", ""),
+                "province": row.get("tinh", ""),
+            }
         elif kind in ("thon", "village", "xom", "ap"):
             village: dict[str, Any] = {"name": row.get("ten", ""), "kind": row.get("kieu", "thôn")}
-            for key, column in zip(DENOMINATORS, ("dan_so", "truong_thanh", "tu_15_tuoi", "so_ho", "ho_kinh_doanh"), strict=True):
+            for key, column in zip(
+                DENOMINATORS,
+                ("dan_so", "truong_thanh", "tu_15_tuoi", "so_ho", "ho_kinh_doanh"),
+                strict=True,
+            ):
                 village[key] = row.get(column, "")
             village["valid_from"] = row.get("ap_dung_tu", "")
             villages.append(village)
@@ -91,7 +99,10 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
         vname = clean(str(village.get("name", "")))
         if not vname:
             result.problems.append(f"{where}: name is required")
-        numbers = {key: _int(village.get(key, 0), f"{where} {key}", result.problems) for key in DENOMINATORS}
+        numbers = {
+            key: _int(village.get(key, 0), f"{where} {key}", result.problems)
+            for key in DENOMINATORS
+        }
         if numbers["adults"] > numbers["population"] or numbers["aged15"] > numbers["population"]:
             result.problems.append(f"{where}: adults and aged 15+ cannot exceed the population")
         valid_from = village.get("valid_from") or today
@@ -99,7 +110,9 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
             try:
                 valid_from = dt.date.fromisoformat(valid_from)
             except ValueError:
-                result.problems.append(f"{where}: valid_from '{valid_from}' is not a date (YYYY-MM-DD)")
+                result.problems.append(
+                    f"{where}: valid_from '{valid_from}' is not a date (YYYY-MM-DD)"
+                )
                 valid_from = today
         parsed_villages.append((vname, str(village.get("kind", "thôn")), valid_from, numbers))
     if result.problems:
@@ -134,7 +147,9 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
         session.add(denominator)
         result.villages += 1
     for unit in data.get("units") or []:
-        ensure_unit(session, commune.id, clean(str(unit.get("name", ""))), unit.get("aliases") or [])
+        ensure_unit(
+            session, commune.id, clean(str(unit.get("name", ""))), unit.get("aliases") or []
+        )
         result.units += 1
     return result
 
@@ -155,7 +170,11 @@ def ensure_unit(session: Session, commune_id: int, name: str, aliases: list[str]
             select(UnitAlias).where(UnitAlias.commune_id == commune_id, UnitAlias.folded == folded)
         ).first()
         if exists is None:
-            session.add(UnitAlias(commune_id=commune_id, unit_id=unit.id, alias=clean(str(alias)), folded=folded))
+            session.add(
+                UnitAlias(
+                    commune_id=commune_id, unit_id=unit.id, alias=clean(str(alias)), folded=folded
+                )
+            )
     session.flush()
     return unit
 

@@ -49,7 +49,10 @@ async def run_console(
         )
         for reply in replies:
             if files_dir is not None:
-                for payload, file_name in ((reply.image, reply.image_name), (reply.file, reply.file_name)):
+                for payload, file_name in (
+                    (reply.image, reply.image_name),
+                    (reply.file, reply.file_name),
+                ):
                     if payload is not None:
                         files_dir.mkdir(parents=True, exist_ok=True)
                         (files_dir / file_name).write_bytes(payload)

@@ -33,11 +33,16 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.choices:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(choice.label, callback_data=choice.value[:64])] for choice in reply.choices]
+        [
+            [InlineKeyboardButton(choice.label, callback_data=choice.value[:64])]
+            for choice in reply.choices
+        ]
     )
 
 
-async def send_reply(bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None) -> None:
+async def send_reply(
+    bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None
+) -> None:
     """Send one reply: text in chunks (buttons on the last), then its image and file."""
     markup = keyboard(reply)
     if reply.text:
@@ -52,7 +57,9 @@ async def send_reply(bot: Any, chat_id: int | str, reply: Reply, edit_message_id
                     continue
                 except BadRequest:
                     pass  # too old to edit, or unchanged: send a new message instead
-            await bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup if last else None)
+            await bot.send_message(
+                chat_id=chat_id, text=chunk, reply_markup=markup if last else None
+            )
     if reply.image is not None:
         await bot.send_photo(
             chat_id=chat_id,
@@ -91,11 +98,18 @@ async def to_incoming(update: Update, bot: Any) -> Incoming | None:
     attachment = None
     if message.photo:
         photo = message.photo[-1]
-        attachment = await _attachment(bot, "photo", photo.file_id, "photo.jpg", "image/jpeg", photo.file_size)
+        attachment = await _attachment(
+            bot, "photo", photo.file_id, "photo.jpg", "image/jpeg", photo.file_size
+        )
     elif message.document is not None:
         doc = message.document
         attachment = await _attachment(
-            bot, "document", doc.file_id, doc.file_name or "file", doc.mime_type or "", doc.file_size
+            bot,
+            "document",
+            doc.file_id,
+            doc.file_name or "file",
+            doc.mime_type or "",
+            doc.file_size,
         )
     text = message.text if message.text is not None else message.caption
     unsupported = text is None and attachment is None
@@ -120,10 +134,14 @@ async def _attachment(
             data = bytes(await telegram_file.download_as_bytearray())
         except TelegramError:
             log.warning("could not download file %s", file_id, exc_info=True)
-    return Attachment(kind=kind, file_id=file_id, file_name=name, mime_type=mime, size=size, data=data)
+    return Attachment(
+        kind=kind, file_id=file_id, file_name=name, mime_type=mime, size=size, data=data
+    )
 
 
-def build_application(services: Services, dispatcher: Dispatcher, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
+def build_application(
+    services: Services, dispatcher: Dispatcher, *, webhook: bool = False
+) -> Application:  # type: ignore[type-arg]
     """Build the python-telegram-bot Application wired to the conversation core."""
     settings = services.settings
     assert settings.telegram_token is not None
@@ -230,14 +248,20 @@ def _request_never_left(error: BaseException) -> bool:
     if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return True
     # PTB raises NetworkError without an httpx cause for 5xx answers: Telegram refused it.
-    return cause is None and "pool timeout" not in str(error).lower() and not isinstance(error, TimedOut)
+    return (
+        cause is None
+        and "pool timeout" not in str(error).lower()
+        and not isinstance(error, TimedOut)
+    )
 
 
 REPLY_ATTEMPTS = 3
 MAX_REPLY_WAIT = 30.0  # a person is waiting: longer flood waits are given up and logged
 
 
-async def answer(bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None) -> None:
+async def answer(
+    bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None
+) -> None:
     """Send a reply to someone who just wrote, retrying what Telegram surely did not take.
 
     A 429 or a request that never reached Telegram is retried with backoff; anything
@@ -257,7 +281,12 @@ async def answer(bot: Any, chat_id: int | str, reply: Reply, edit_message_id: in
         except NetworkError as error:
             if recorder.message_ids or attempt == REPLY_ATTEMPTS or not _request_never_left(error):
                 raise
-            log.info("telegram unavailable for chat %s (attempt %d): %s", chat_id, attempt, type(error).__name__)
+            log.info(
+                "telegram unavailable for chat %s (attempt %d): %s",
+                chat_id,
+                attempt,
+                type(error).__name__,
+            )
             await asyncio.sleep(0.5 * 2**attempt)
 
 

@@ -56,7 +56,9 @@ class ZaloSender:
         """Send one reply in as many messages as Zalo's limits need."""
         text = reply.numbered_text()
         if reply.file is not None or reply.file_url:
-            link = reply.file_url or self._public_url(reply.file or b"", Path(reply.file_name).suffix)
+            link = reply.file_url or self._public_url(
+                reply.file or b"", Path(reply.file_name).suffix
+            )
             if link:
                 text = f"{text}\n{link}" if text else link
         if text:
@@ -91,7 +93,9 @@ def spawn(coroutine: Coroutine[Any, Any, None]) -> None:
     task.add_done_callback(_background.discard)
 
 
-async def poll_forever(dispatcher: Dispatcher, client: ZaloClient, sender: ZaloSender, timeout: int = 30) -> None:
+async def poll_forever(
+    dispatcher: Dispatcher, client: ZaloClient, sender: ZaloSender, timeout: int = 30
+) -> None:
     """Long-poll getUpdates (one update per call) until cancelled."""
     backoff = 1.0
     while True:

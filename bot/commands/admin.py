@@ -62,7 +62,12 @@ def cmd_setup(args: argparse.Namespace) -> int:
             session.commit()
     if args.json:
         print_json(
-            {"commune": result.commune, "villages": result.villages, "units": result.units, "problems": result.problems}
+            {
+                "commune": result.commune,
+                "villages": result.villages,
+                "units": result.units,
+                "problems": result.problems,
+            }
         )
     elif result.problems:
         print("Tệp có lỗi, chưa lưu gì:")
@@ -142,32 +147,46 @@ def cmd_invite(args: argparse.Namespace) -> int:
         place = ""
         if args.role in ("team", "leader"):
             if not args.village:
-                print("Thành viên và tổ trưởng cần --village, ví dụ: --village \"Xóm 3\"")
+                print('Thành viên và tổ trưởng cần --village, ví dụ: --village "Xóm 3"')
                 return 1
             villages = session.exec(select(Village).where(Village.commune_id == commune.id)).all()
             village = next((v for v in villages if fold(v.name) == fold(args.village)), None)
             if village is None:
                 names = ", ".join(v.name for v in villages)
-                print(f"Không có thôn/xóm \"{args.village}\". Các thôn/xóm: {names}")
+                print(f'Không có thôn/xóm "{args.village}". Các thôn/xóm: {names}')
                 return 1
             village_id, place = village.id, village.name
         elif args.role == "unit":
             if not args.unit:
-                print("Cán bộ đơn vị cần --unit, ví dụ: --unit \"Công an xã\"")
+                print('Cán bộ đơn vị cần --unit, ví dụ: --unit "Công an xã"')
                 return 1
             unit = find_unit(session, commune.id, args.unit)
             if unit is None:
-                print(f"Không có đơn vị \"{args.unit}\".")
+                print(f'Không có đơn vị "{args.unit}".')
                 return 1
             unit_id, place = unit.id, unit.name
         code = create_invite(
-            session, commune_id=commune.id, role=args.role, now=now, village_id=village_id, unit_id=unit_id, ttl=ttl
+            session,
+            commune_id=commune.id,
+            role=args.role,
+            now=now,
+            village_id=village_id,
+            unit_id=unit_id,
+            ttl=ttl,
         )
         session.commit()
     link = deep_link(services.settings.telegram_bot_username, code)
     expires = (now + ttl).astimezone(services.tz)
     if args.json:
-        print_json({"code": code, "link": link, "role": args.role, "place": place, "expires_at": expires.isoformat()})
+        print_json(
+            {
+                "code": code,
+                "link": link,
+                "role": args.role,
+                "place": place,
+                "expires_at": expires.isoformat(),
+            }
+        )
         return 0
     print(f"Mã mời: {code}")
     print(f"Vai trò: {args.role}" + (f" – {place}" if place else ""))
@@ -182,14 +201,18 @@ def register(sub: Any, add: Any) -> None:
     admin = sub.add_parser("admin", help="commune setup, people, invite codes").add_subparsers(
         dest="admin_command", metavar="ACTION"
     )
-    setup = add(admin, "setup", cmd_setup, "set up the commune, villages and units from YAML or CSV")
+    setup = add(
+        admin, "setup", cmd_setup, "set up the commune, villages and units from YAML or CSV"
+    )
     setup.add_argument("file", help="YAML or CSV file")
     setup.add_argument("--json", action="store_true", help="print JSON")
     people = admin.add_parser("people", help="people: import").add_subparsers(
         dest="people_command", metavar="ACTION"
     )
     people_import = add(people, "import", cmd_people_import, "import people from a CSV file")
-    people_import.add_argument("file", help="CSV: name, roles, village or unit, telegram_id, zalo_id")
+    people_import.add_argument(
+        "file", help="CSV: name, roles, village or unit, telegram_id, zalo_id"
+    )
     people_import.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
     people_import.add_argument("--json", action="store_true", help="print JSON")
     invite = add(admin, "invite", cmd_invite, "create a one-time invite code")

@@ -93,9 +93,12 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "unanswered": [
-                        {"text": q.text, "count": q.count, "last": q.last_at.isoformat()} for q in questions
+                        {"text": q.text, "count": q.count, "last": q.last_at.isoformat()}
+                        for q in questions
                     ],
-                    "feedback": [{"slug": s, "helpful": h, "not_helpful": n} for s, h, n in feedback],
+                    "feedback": [
+                        {"slug": s, "helpful": h, "not_helpful": n} for s, h, n in feedback
+                    ],
                 },
                 ensure_ascii=False,
             )
@@ -123,7 +126,9 @@ def register(sub: Any, add: Any) -> None:
     qr = add(actions, "qr", cmd_qr, "write a printable QR code for a guide's deep link")
     qr.add_argument("slug")
     qr.add_argument("-o", "--output", required=True, metavar="FILE.png")
-    unanswered_cmd = add(actions, "unanswered", cmd_unanswered, "list unanswered questions and guide feedback")
+    unanswered_cmd = add(
+        actions, "unanswered", cmd_unanswered, "list unanswered questions and guide feedback"
+    )
     unanswered_cmd.add_argument("--json", action="store_true")
     unanswered_cmd.add_argument("--limit", type=int, default=100)
 

@@ -10,8 +10,18 @@ from typing import Any
 from bot.cli import EXTRA_COMMANDS, batch_lines, print_json
 from bot.i18n import translator
 
-KIND_WORDS = {"once": "một lần", "recurring": "định kỳ", "ongoing": "thường xuyên", "on_event": "khi có yêu cầu"}
-REPEAT_WORDS = {"monthly": "hàng tháng", "quarterly": "hàng quý", "half_yearly": "6 tháng/lần", "yearly": "hàng năm"}
+KIND_WORDS = {
+    "once": "một lần",
+    "recurring": "định kỳ",
+    "ongoing": "thường xuyên",
+    "on_event": "khi có yêu cầu",
+}
+REPEAT_WORDS = {
+    "monthly": "hàng tháng",
+    "quarterly": "hàng quý",
+    "half_yearly": "6 tháng/lần",
+    "yearly": "hàng năm",
+}
 OP_WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 HOW_WORDS = {"same": "trùng tên", "alias": "tên khác"}
 
@@ -106,7 +116,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     t = translator("vi")
     with Session(services.engine) as session:
         if args.commune:
-            commune_id = session.exec(select(Commune.id).where(Commune.slug == args.commune)).first()
+            commune_id = session.exec(
+                select(Commune.id).where(Commune.slug == args.commune)
+            ).first()
         else:
             commune_id = default_commune_id(session)
         if commune_id is None:
@@ -130,7 +142,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"  - {problem.text(t)}")
         return 1
     verb = "Kiểm tra xong (chưa ghi, --dry-run)" if args.dry_run else "Đã nhập"
-    print(f"{verb}: kế hoạch {result.plan} – {result.indicators} chỉ tiêu, {result.tasks} nhiệm vụ.")
+    print(
+        f"{verb}: kế hoạch {result.plan} – {result.indicators} chỉ tiêu, {result.tasks} nhiệm vụ."
+    )
     if result.deactivated_indicators or result.deactivated_tasks:
         print(
             f"Không còn trong tệp (chuyển sang ngừng theo dõi): {result.deactivated_indicators} chỉ tiêu, "
@@ -173,16 +187,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     with Session(services.engine) as session:
         for plan, commune in session.exec(
-            select(Plan, Commune).join(Commune, col(Commune.id) == Plan.commune_id).order_by(col(Plan.id))
+            select(Plan, Commune)
+            .join(Commune, col(Commune.id) == Plan.commune_id)
+            .order_by(col(Plan.id))
         ):
             indicators = session.exec(
-                select(func.count()).select_from(Indicator).where(Indicator.plan_id == plan.id, col(Indicator.active).is_(True))
+                select(func.count())
+                .select_from(Indicator)
+                .where(Indicator.plan_id == plan.id, col(Indicator.active).is_(True))
             ).one()
             tasks = session.exec(
-                select(func.count()).select_from(Task).where(Task.plan_id == plan.id, col(Task.active).is_(True))
+                select(func.count())
+                .select_from(Task)
+                .where(Task.plan_id == plan.id, col(Task.active).is_(True))
             ).one()
             rows.append(
-                {"plan": plan.slug, "commune": commune.slug, "title": plan.title, "indicators": indicators, "tasks": tasks}
+                {
+                    "plan": plan.slug,
+                    "commune": commune.slug,
+                    "title": plan.title,
+                    "indicators": indicators,
+                    "tasks": tasks,
+                }
             )
     if args.json:
         print_json(rows)
@@ -190,30 +216,49 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print("Chưa có kế hoạch nào. Nhập bằng: tocns plan import FILE")
     for row in rows:
-        print(f"{row['plan']} ({row['commune']}): {row['indicators']} chỉ tiêu, {row['tasks']} nhiệm vụ – {row['title'][:80]}")
+        print(
+            f"{row['plan']} ({row['commune']}): {row['indicators']} chỉ tiêu, {row['tasks']} nhiệm vụ – {row['title'][:80]}"
+        )
     return 0
 
 
 def register(sub: Any, add: Any) -> None:
     """Add the ``plan`` command group."""
-    plan = sub.add_parser("plan", help="commune plans: import, parse-deadline, parse-target, template, list")
+    plan = sub.add_parser(
+        "plan", help="commune plans: import, parse-deadline, parse-target, template, list"
+    )
     actions = plan.add_subparsers(dest="plan_command", metavar="ACTION")
     imp = add(actions, "import", cmd_import, "validate and import a plan file (.yaml, .xlsx, .csv)")
     imp.add_argument("file", help="the plan file")
     imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     imp.add_argument("--json", action="store_true", help="print JSON")
     imp.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
-    deadline = add(actions, "parse-deadline", cmd_parse_deadline, "read a completion time, e.g. \"Quý III/2025\"")
+    deadline = add(
+        actions, "parse-deadline", cmd_parse_deadline, 'read a completion time, e.g. "Quý III/2025"'
+    )
     deadline.add_argument("text", nargs="?", help='for example: "Tháng 7/2025, duy trì hàng năm"')
     deadline.add_argument("--json", action="store_true", help="print JSON")
-    deadline.add_argument("--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)')
-    deadline.add_argument("--today", metavar="YYYY-MM-DD", help="the date that supplies a missing year")
-    target = add(actions, "parse-target", cmd_parse_target, "read an indicator target, e.g. \"≥ 70\", \"Top 20\", \"Đạt\"")
+    deadline.add_argument(
+        "--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)'
+    )
+    deadline.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="the date that supplies a missing year"
+    )
+    target = add(
+        actions,
+        "parse-target",
+        cmd_parse_target,
+        'read an indicator target, e.g. "≥ 70", "Top 20", "Đạt"',
+    )
     target.add_argument("text", nargs="?", help='for example: "$\\geq 70$"')
     target.add_argument("--json", action="store_true", help="print JSON")
-    target.add_argument("--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)')
+    target.add_argument(
+        "--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)'
+    )
     template = add(actions, "template", cmd_template, "write the empty XLSX template")
-    template.add_argument("-o", "--output", required=True, metavar="FILE.xlsx", help="where to write it")
+    template.add_argument(
+        "-o", "--output", required=True, metavar="FILE.xlsx", help="where to write it"
+    )
     listing = add(actions, "list", cmd_list, "list the imported plans")
     listing.add_argument("--json", action="store_true", help="print JSON")
 

@@ -105,13 +105,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
     for item in items:
         at = dt.datetime.fromisoformat(item["at"])
         when = f"{WEEKDAYS[at.weekday()]} {at:%d/%m %H:%M}"
-        who = item["recipient"] + ("" if item["staffed"] or item["task"] is None else " (chưa có cán bộ)")
+        who = item["recipient"] + (
+            "" if item["staffed"] or item["task"] is None else " (chưa có cán bộ)"
+        )
         kind = KIND_WORDS.get(item["kind"], item["kind"])
         if item.get("due"):
             due = dt.date.fromisoformat(item["due"])
             kind += f", hạn {due:%d/%m/%Y}"
         print(f"{when:<22} {who[:42]:<42} {item['task'] or '—':<9} {kind}")
-    unstaffed = sorted({i["recipient"] for i in items if not i["staffed"] and i["task"] is not None})
+    unstaffed = sorted(
+        {i["recipient"] for i in items if not i["staffed"] and i["task"] is not None}
+    )
     if unstaffed:
         print(
             "\nĐơn vị chưa có cán bộ nhận tin (cấp mã mời vai trò đơn vị để họ nhận nhắc việc): "
@@ -174,7 +178,9 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
     """Change one setting of the policy (dotted keys for delivery limits)."""
     from bot.reminders.policy import set_policy_value
 
-    return _save_policy(args, lambda policy: set_policy_value(policy, args.key, _parse_value(args.value)))
+    return _save_policy(
+        args, lambda policy: set_policy_value(policy, args.key, _parse_value(args.value))
+    )
 
 
 def cmd_policy_load(args: argparse.Namespace) -> int:
@@ -285,7 +291,9 @@ def cmd_outbox_status(args: argparse.Namespace) -> int:
     if rows:
         print("\nCần xem lại (gửi lại bằng: tocns outbox retry ID):")
         for row in rows:
-            print(f"  #{row['id']} {STATUS_WORDS.get(row['status'], row['status'])} · {row['kind']} · {row['error']}")
+            print(
+                f"  #{row['id']} {STATUS_WORDS.get(row['status'], row['status'])} · {row['kind']} · {row['error']}"
+            )
     return 0
 
 

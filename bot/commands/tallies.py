@@ -29,7 +29,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             print_json(result)
         return 0
     if args.text is None:
-        print("Cần một nội dung báo cáo, ví dụ: tocns tally parse \"vneid 45 cks 12\"")
+        print('Cần một nội dung báo cáo, ví dụ: tocns tally parse "vneid 45 cks 12"')
         return 1
     result = _parse_one(args.text)
     if args.json:
@@ -104,7 +104,9 @@ def register(sub: Any, add: Any) -> None:
     parse = add(tally, "parse", cmd_parse, "parse a one-line tally report")
     parse.add_argument("text", nargs="?", help='for example: "vneid 45 cks 12"')
     parse.add_argument("--json", action="store_true", help="print JSON")
-    parse.add_argument("--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)')
+    parse.add_argument(
+        "--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)'
+    )
     status = add(tally, "status", cmd_status, "which villages reported this month")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")

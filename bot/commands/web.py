@@ -19,7 +19,11 @@ def _find_person(session: Any, wanted: str) -> tuple[Any, str | None]:
     wanted = wanted.strip()
     if wanted.isdigit():
         person = session.get(Person, int(wanted))
-        return (person, None) if person is not None else (None, f"Không có người nào mang số {wanted}.")
+        return (
+            (person, None)
+            if person is not None
+            else (None, f"Không có người nào mang số {wanted}.")
+        )
     key = fold(wanted)
     people = list(session.exec(select(Person).order_by(Person.id)).all())  # type: ignore[arg-type]
     exact = [p for p in people if fold(p.display_name) == key]
@@ -52,15 +56,21 @@ def cmd_link(args: argparse.Namespace) -> int:
             print(problem)
             return 1
         if not may_sign_in(roles_of(session, person.id)):
-            print(f"{person.display_name} không có vai trò được dùng bảng điều khiển (cán bộ, thành viên tổ, quản trị).")
+            print(
+                f"{person.display_name} không có vai trò được dùng bảng điều khiển (cán bộ, thành viên tổ, quản trị)."
+            )
             return 1
-        base = dashboard_base_url(settings.public_base_url, services.extras, settings.listen_host, settings.listen_port)
+        base = dashboard_base_url(
+            settings.public_base_url, services.extras, settings.listen_host, settings.listen_port
+        )
         person_id, name = person.id, person.display_name
         link = create_login_link(session, person_id, now, base)
         session.commit()
     expires = (now + LOGIN_TTL).astimezone(services.tz)
     if args.json:
-        print_json({"person_id": person_id, "name": name, "link": link, "expires_at": expires.isoformat()})
+        print_json(
+            {"person_id": person_id, "name": name, "link": link, "expires_at": expires.isoformat()}
+        )
         return 0
     print(f"Đường dẫn đăng nhập cho {name} (dùng một lần, đến {expires:%H:%M %d/%m/%Y}):")
     print(link)
@@ -86,15 +96,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     today = services.clock().astimezone(services.tz).date()
     with Session(services.engine) as session:
         if args.commune:
-            commune_id = session.exec(select(Commune.id).where(Commune.slug == args.commune)).first()
+            commune_id = session.exec(
+                select(Commune.id).where(Commune.slug == args.commune)
+            ).first()
         else:
             commune_id = default_commune_id(session)
         if commune_id is None:
             print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
             return 1
-        viewer = Viewer(person_id=0, name="tocns", commune_id=commune_id, roles=frozenset({"admin"}))
-        base = dashboard_base_url(settings.public_base_url, services.extras, settings.listen_host, settings.listen_port)
-        file = export(args.kind, session, viewer, translator(settings.locale), today, base, args.plan)
+        viewer = Viewer(
+            person_id=0, name="tocns", commune_id=commune_id, roles=frozenset({"admin"})
+        )
+        base = dashboard_base_url(
+            settings.public_base_url, services.extras, settings.listen_host, settings.listen_port
+        )
+        file = export(
+            args.kind, session, viewer, translator(settings.locale), today, base, args.plan
+        )
     output = Path(args.output)
     try:
         output.write_bytes(file.data)
@@ -110,9 +128,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(sub: Any, add: Any) -> None:
     """Add the ``web`` group and the ``export`` command."""
-    web = sub.add_parser("web", help="dashboard: sign-in links").add_subparsers(dest="web_command", metavar="ACTION")
+    web = sub.add_parser("web", help="dashboard: sign-in links").add_subparsers(
+        dest="web_command", metavar="ACTION"
+    )
     link = add(web, "link", cmd_link, "print a one-time dashboard sign-in link for a person")
-    link.add_argument("--person", required=True, metavar="NAME_OR_ID", help="the person's name or number")
+    link.add_argument(
+        "--person", required=True, metavar="NAME_OR_ID", help="the person's name or number"
+    )
     link.add_argument("--json", action="store_true", help="print JSON")
     export = add(sub, "export", cmd_export, "write a report file: indicators, tasks or tallies")
     export.add_argument("kind", choices=("indicators", "tasks", "tallies"))

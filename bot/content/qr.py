@@ -17,14 +17,18 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 def guide_qr_png(link: str, title: str, box_size: int = 12) -> bytes:
     """A PNG: the QR code of ``link`` with ``title`` wrapped underneath."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4
+    )
     code.add_data(link)
     code.make(fit=True)
     qr_image = code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
     font = _font(max(18, box_size * 2))
     lines = textwrap.wrap(title, width=28) or [""]
     line_height = font.size + 8
-    canvas = Image.new("RGB", (qr_image.width, qr_image.height + line_height * len(lines) + 24), "white")
+    canvas = Image.new(
+        "RGB", (qr_image.width, qr_image.height + line_height * len(lines) + 24), "white"
+    )
     canvas.paste(qr_image, (0, 0))
     draw = ImageDraw.Draw(canvas)
     y = qr_image.height

@@ -25,7 +25,9 @@ def anonymise(text: str) -> str:
     return " ".join(text.split())[:MAX_STORED]
 
 
-def record_unanswered(session: Session, question: str, now: dt.datetime, retention_days: int) -> None:
+def record_unanswered(
+    session: Session, question: str, now: dt.datetime, retention_days: int
+) -> None:
     """Count an unanswered question (normalised) and forget ones past the retention period."""
     text = anonymise(question)
     if not text:
@@ -40,7 +42,9 @@ def record_unanswered(session: Session, question: str, now: dt.datetime, retenti
     prune(session, now, retention_days)
 
 
-def record_feedback(session: Session, slug: str, helpful: bool, query: str, now: dt.datetime) -> None:
+def record_feedback(
+    session: Session, slug: str, helpful: bool, query: str, now: dt.datetime
+) -> None:
     """Store a 👍/👎 on a guide with the (anonymised) question that led to it."""
     session.add(GuideFeedback(slug=slug, helpful=helpful, query=anonymise(query), at=now))
 

@@ -62,9 +62,7 @@ NOT_ALLOWED = N_(
     "This command is for registered team members and officers. "
     "If you have an invite code, send /lienket followed by the code."
 )
-UNSUPPORTED = N_(
-    "I can only read text messages for now. Please type your question, or type /menu."
-)
+UNSUPPORTED = N_("I can only read text messages for now. Please type your question, or type /menu.")
 
 
 class Dispatcher:
@@ -75,9 +73,7 @@ class Dispatcher:
         self._handled = 0
         # SQLite has one writer at a time: concurrent write transactions from worker threads
         # only wait on each other (busy sleeps, retries), so they are serialised here.
-        self._write_lock = (
-            threading.Lock() if services.engine.dialect.name == "sqlite" else None
-        )
+        self._write_lock = threading.Lock() if services.engine.dialect.name == "sqlite" else None
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -148,7 +144,9 @@ class Dispatcher:
                 try:
                     session.execute(
                         insert(ProcessedUpdate).values(
-                            channel=message.channel, update_key=message.update_key, processed_at=utcnow()
+                            channel=message.channel,
+                            update_key=message.update_key,
+                            processed_at=utcnow(),
                         )
                     )
                 except IntegrityError:
@@ -218,7 +216,9 @@ class Dispatcher:
         """Forget delivery ids old enough that no platform will redeliver them."""
         cutoff = utcnow() - PROCESSED_RETENTION
         with Session(self.services.engine) as session:
-            session.execute(delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < cutoff))
+            session.execute(
+                delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < cutoff)
+            )
             session.commit()
 
     @staticmethod
@@ -310,7 +310,9 @@ def add_hints(ctx: Context, replies: list[Reply]) -> None:
 
 
 def _state_snapshot(state: ConversationState) -> str:
-    return json.dumps([state.flow, state.step, state.data, state.choices], sort_keys=True, default=str)
+    return json.dumps(
+        [state.flow, state.step, state.data, state.choices], sort_keys=True, default=str
+    )
 
 
 def _plain(label: str) -> str:

@@ -10,7 +10,6 @@ from bot.text import clean
 from db.models import ChatIdentity, Commune, Person, PersonRole, Role
 from db.types import utcnow
 
-
 SEEN_RESOLUTION = dt.timedelta(minutes=10)
 
 

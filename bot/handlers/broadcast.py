@@ -42,8 +42,7 @@ NOT_ALLOWED_GROUP = N_("You can only send announcements to your own unit.")
 STALE = N_("This announcement was already handled. Type /thongbao to write a new one.")
 NO_COMMUNE = N_("Your account is not linked to a commune yet.")
 OPTED_IN = N_(
-    "🔔 Done! You will receive announcements from the commune. "
-    "Type /huydangky at any time to stop."
+    "🔔 Done! You will receive announcements from the commune. Type /huydangky at any time to stop."
 )
 ALREADY_IN = N_("You already receive announcements. Type /huydangky to stop.")
 OPTED_OUT = N_("🔕 You will no longer receive announcements. Type /dangky to sign up again.")
@@ -103,7 +102,9 @@ def _preview(ctx: Context, text: str) -> list[Reply]:
 def register(registry: Registry) -> None:
     """Register /thongbao, /dangky and /huydangky."""
 
-    @registry.command("thongbao", "broadcast", description=N_("Send an announcement to a group"), roles=SENDERS)
+    @registry.command(
+        "thongbao", "broadcast", description=N_("Send an announcement to a group"), roles=SENDERS
+    )
     def start(ctx: Context, argument: str) -> list[Reply]:
         """Offer the groups this officer may write to."""
         ctx.finish()
@@ -127,7 +128,9 @@ def register(registry: Registry) -> None:
         from sqlmodel import col, select
 
         rows = ctx.session.exec(
-            select(Village).where(Village.commune_id == _commune(ctx)).order_by(col(Village.position), col(Village.id))
+            select(Village)
+            .where(Village.commune_id == _commune(ctx))
+            .order_by(col(Village.position), col(Village.id))
         ).all()
         return [ctx.reply(PICK_VILLAGE, [Choice(v.name, f"bc-group:village:{v.id}") for v in rows])]
 
@@ -138,7 +141,9 @@ def register(registry: Registry) -> None:
             return [ctx.reply(NOT_ALLOWED_GROUP)]
         from sqlmodel import col, select
 
-        rows = ctx.session.exec(select(Unit).where(Unit.commune_id == _commune(ctx)).order_by(col(Unit.id))).all()
+        rows = ctx.session.exec(
+            select(Unit).where(Unit.commune_id == _commune(ctx)).order_by(col(Unit.id))
+        ).all()
         return [ctx.reply(PICK_UNIT, [Choice(u.name, f"bc-group:unit:{u.id}") for u in rows])]
 
     @registry.action("bc-group")
@@ -204,7 +209,9 @@ def register(registry: Registry) -> None:
         ctx.session.add(ctx.person)
         return [ctx.reply(OPTED_IN)]
 
-    @registry.command("huydangky", "unsubscribe", description=N_("Stop the commune's announcements"))
+    @registry.command(
+        "huydangky", "unsubscribe", description=N_("Stop the commune's announcements")
+    )
     def opt_out(ctx: Context, argument: str) -> list[Reply]:
         """Stop announcements."""
         if not ctx.person.opted_in:

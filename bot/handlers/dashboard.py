@@ -19,16 +19,24 @@ EXPORT_CHOICES: tuple[tuple[str, Page, str], ...] = (
 )
 # Words typed after /xuatbaocao that pick a file directly (folded).
 EXPORT_WORDS = {
-    "indicators": "indicators", "chi tieu": "indicators", "chitieu": "indicators",
-    "tasks": "tasks", "nhiem vu": "tasks", "nhiemvu": "tasks",
-    "tallies": "tallies", "so lieu": "tallies", "solieu": "tallies",
+    "indicators": "indicators",
+    "chi tieu": "indicators",
+    "chitieu": "indicators",
+    "tasks": "tasks",
+    "nhiem vu": "tasks",
+    "nhiemvu": "tasks",
+    "tallies": "tallies",
+    "so lieu": "tallies",
+    "solieu": "tallies",
 }
 
 LINK = N_(
     "🖥 Your sign-in link to the dashboard (it works once, for {minutes} minutes):\n{link}\n"
     "Do not share it: whoever opens it signs in as you."
 )
-NO_COMMUNE = N_("Your account is not linked to a commune yet. Ask the commune admin for an invite code.")
+NO_COMMUNE = N_(
+    "Your account is not linked to a commune yet. Ask the commune admin for an invite code."
+)
 PICK_EXPORT = N_("Which report do you want?")
 NOTHING_TO_EXPORT = N_("There is no report you can download with your account.")
 EXPORT_READY = N_("Here is the report: {name}")
@@ -40,7 +48,9 @@ EXPORT_NO_LINK = N_(
 def base_url(services: Services) -> str:
     """The dashboard address sign-in links point to."""
     settings = services.settings
-    return dashboard_base_url(settings.public_base_url, services.extras, settings.listen_host, settings.listen_port)
+    return dashboard_base_url(
+        settings.public_base_url, services.extras, settings.listen_host, settings.listen_port
+    )
 
 
 def viewer_of(ctx: Context) -> Viewer:
@@ -59,7 +69,12 @@ def viewer_of(ctx: Context) -> Viewer:
 def register(registry: Registry) -> None:
     """Register the dashboard link and report exports."""
 
-    @registry.command("dashboard", "bangdieukhien", description=N_("Open the web dashboard"), roles=DASHBOARD_ROLES)
+    @registry.command(
+        "dashboard",
+        "bangdieukhien",
+        description=N_("Open the web dashboard"),
+        roles=DASHBOARD_ROLES,
+    )
     def dashboard(ctx: Context, argument: str) -> list[Reply]:
         """Send a one-time sign-in link bound to this person."""
         if ctx.person.commune_id is None:
@@ -68,7 +83,9 @@ def register(registry: Registry) -> None:
         minutes = int(LOGIN_TTL.total_seconds() // 60)
         return [ctx.reply(LINK, link=link, minutes=minutes)]
 
-    @registry.command("xuatbaocao", "export", description=N_("Download a report file"), roles=DASHBOARD_ROLES)
+    @registry.command(
+        "xuatbaocao", "export", description=N_("Download a report file"), roles=DASHBOARD_ROLES
+    )
     def export_command(ctx: Context, argument: str) -> list[Reply]:
         """Offer the report files this person may download, or send the one named."""
         kind = EXPORT_WORDS.get(fold(argument))
@@ -76,7 +93,9 @@ def register(registry: Registry) -> None:
             return send_export(ctx, kind)
         viewer = viewer_of(ctx)
         choices = [
-            Choice(ctx._(label), f"dashx:{name}") for name, page, label in EXPORT_CHOICES if can_open(viewer, page)
+            Choice(ctx._(label), f"dashx:{name}")
+            for name, page, label in EXPORT_CHOICES
+            if can_open(viewer, page)
         ]
         if not choices:
             return [ctx.reply(NOTHING_TO_EXPORT)]
@@ -97,4 +116,8 @@ def send_export(ctx: Context, kind: str) -> list[Reply]:
     if ctx.message.channel == "zalo" and not ctx.services.settings.public_base_url:
         return [ctx.reply(EXPORT_NO_LINK)]
     file = export(kind, ctx.session, viewer, ctx.t, ctx.today, base_url(ctx.services))
-    return [Reply(text=ctx._(EXPORT_READY, name=file.file_name), file=file.data, file_name=file.file_name)]
+    return [
+        Reply(
+            text=ctx._(EXPORT_READY, name=file.file_name), file=file.data, file_name=file.file_name
+        )
+    ]

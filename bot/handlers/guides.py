@@ -36,7 +36,9 @@ def show_guide(ctx: Context, slug: str, page: int = 1) -> list[Reply]:
     if len(pages) > 1:
         parts[0] += f"\n({page}/{len(pages)})"
     if page < len(pages):
-        return [Reply(text=parts[0], choices=[Choice(ctx._(NEXT_PAGE), f"gpage:{slug}:{page + 1}")])]
+        return [
+            Reply(text=parts[0], choices=[Choice(ctx._(NEXT_PAGE), f"gpage:{slug}:{page + 1}")])
+        ]
     related = [ctx.services.guides[s] for s in guide.related if s in ctx.services.guides]
     if related:
         lines = [ctx._("See also (type the name to open):")]
@@ -69,7 +71,10 @@ def answer_question(ctx: Context, text: str) -> list[Reply]:
     """Answer free text: a greeting, an exact title or slug, a guide, choices, or the fallback."""
     if is_greeting(text):
         name = ctx.person.display_name.split(" ")[-1] if ctx.person.display_name else ""
-        greeting = ctx._("Hello {name}! What would you like to ask? For example: \"how to activate VNeID level 2\".", name=name)
+        greeting = ctx._(
+            'Hello {name}! What would you like to ask? For example: "how to activate VNeID level 2".',
+            name=name,
+        )
         return [Reply(text=greeting.replace(" !", "!"), choices=menu_choices(ctx))]
     index = ctx.services.guide_index
     exact = index.lookup(text)
@@ -150,12 +155,19 @@ def register(registry: Registry) -> None:
         """The person said none of the suggested guides fits."""
         query = str(ctx.state.data.get("q", ""))
         if query:
-            record_unanswered(ctx.session, query, ctx.now, ctx.services.settings.unanswered_retention_days)
+            record_unanswered(
+                ctx.session, query, ctx.now, ctx.services.settings.unanswered_retention_days
+            )
         return no_guide(ctx)
 
     @registry.text
     def question(ctx: Context, text: str) -> list[Reply]:
         """Treat free text as a question to the guides (always answers)."""
         if not text.strip():
-            return [Reply(text=ctx._("Type your question, or pick from the menu."), choices=menu_choices(ctx))]
+            return [
+                Reply(
+                    text=ctx._("Type your question, or pick from the menu."),
+                    choices=menu_choices(ctx),
+                )
+            ]
         return answer_question(ctx, text)

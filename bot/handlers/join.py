@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.admin.invites import (
     DEFAULT_TTL,
@@ -36,7 +36,9 @@ ROLE_NAMES: dict[str, str] = {
     Role.ADMIN: N_("admin"),
 }
 
-ASK_CODE = N_("Send the invite code the commune gave you (8 letters and digits), for example: K7QM3XPA")
+ASK_CODE = N_(
+    "Send the invite code the commune gave you (8 letters and digits), for example: K7QM3XPA"
+)
 JOINED = N_("Linked! You are now {role}.")
 JOINED_VILLAGE = N_("Linked! You are now {role} of {village}.")
 JOINED_UNIT = N_("Linked! You are now {role} of {unit}.")
@@ -53,7 +55,9 @@ INVITE_MADE = N_(
 )
 PICK_OWN_VILLAGE = N_("Which village do you live in?")
 VILLAGE_SET = N_("Thank you! I noted that you live in {village}.")
-VILLAGE_FIXED = N_("Your village ({village}) was set with your invite code. Ask the commune admin to change it.")
+VILLAGE_FIXED = N_(
+    "Your village ({village}) was set with your invite code. Ask the commune admin to change it."
+)
 
 
 def register(registry: Registry) -> None:
@@ -77,10 +81,14 @@ def register(registry: Registry) -> None:
         """Redeem a code from a Telegram deep link (/start j_CODE)."""
         return _redeem(ctx, code)
 
-    @registry.command("moi", "invite", description=N_("Create an invite code"), roles=frozenset({Role.ADMIN}))
+    @registry.command(
+        "moi", "invite", description=N_("Create an invite code"), roles=frozenset({Role.ADMIN})
+    )
     def invite(ctx: Context, argument: str) -> list[Reply]:
         """Ask which role the new invite is for."""
-        choices = [Choice(_cap(ctx._(ROLE_NAMES[role])), f"inv:role:{role}") for role in INVITABLE_ROLES]
+        choices = [
+            Choice(_cap(ctx._(ROLE_NAMES[role])), f"inv:role:{role}") for role in INVITABLE_ROLES
+        ]
         return [ctx.reply(PICK_ROLE, choices)]
 
     @registry.action("inv")
@@ -95,13 +103,21 @@ def register(registry: Registry) -> None:
         if verb == "role" and rest in INVITABLE_ROLES:
             if rest in VILLAGE_ROLES:
                 villages = ctx.session.exec(
-                    select(Village).where(Village.commune_id == commune_id).order_by(Village.position, Village.id)  # type: ignore[arg-type]
+                    select(Village)
+                    .where(Village.commune_id == commune_id)
+                    .order_by(Village.position, Village.id)  # type: ignore[arg-type]
                 ).all()
                 if not villages:
                     return [ctx.reply(NO_PLACES)]
-                return [ctx.reply(PICK_VILLAGE, [Choice(v.name, f"inv:vil:{rest}:{v.id}") for v in villages])]
+                return [
+                    ctx.reply(
+                        PICK_VILLAGE, [Choice(v.name, f"inv:vil:{rest}:{v.id}") for v in villages]
+                    )
+                ]
             if rest == Role.UNIT:
-                units = ctx.session.exec(select(Unit).where(Unit.commune_id == commune_id).order_by(Unit.id)).all()  # type: ignore[arg-type]
+                units = ctx.session.exec(
+                    select(Unit).where(Unit.commune_id == commune_id).order_by(col(Unit.id))
+                ).all()
                 if not units:
                     return [ctx.reply(NO_PLACES)]
                 return [ctx.reply(PICK_UNIT, [Choice(u.name, f"inv:unit:{u.id}") for u in units])]
@@ -115,7 +131,12 @@ def register(registry: Registry) -> None:
             unit = ctx.session.get(Unit, int(rest))
             if unit is not None and unit.commune_id == commune_id:
                 return [_make(ctx, commune_id, Role.UNIT, unit_id=unit.id, place=unit.name)]
-        return [ctx.reply(PICK_ROLE, [Choice(_cap(ctx._(ROLE_NAMES[r])), f"inv:role:{r}") for r in INVITABLE_ROLES])]
+        return [
+            ctx.reply(
+                PICK_ROLE,
+                [Choice(_cap(ctx._(ROLE_NAMES[r])), f"inv:role:{r}") for r in INVITABLE_ROLES],
+            )
+        ]
 
     @registry.command("thon", "village", description=N_("Tell which village you live in"))
     def own_village(ctx: Context, argument: str) -> list[Reply]:
@@ -124,7 +145,9 @@ def register(registry: Registry) -> None:
             village = ctx.session.get(Village, ctx.person.village_id)
             return [ctx.reply(VILLAGE_FIXED, village=village.name if village else "")]
         villages = ctx.session.exec(
-            select(Village).where(Village.commune_id == ctx.person.commune_id).order_by(Village.position, Village.id)  # type: ignore[arg-type]
+            select(Village)
+            .where(Village.commune_id == ctx.person.commune_id)
+            .order_by(Village.position, Village.id)  # type: ignore[arg-type]
         ).all()
         if not villages:
             return [ctx.reply(NO_PLACES)]

@@ -22,7 +22,10 @@ def register(registry: Registry) -> None:
             "without your name, because they are the commune's records.\n"
             "Do you want to delete your data?"
         )
-        choices = [Choice(ctx._("Yes, delete my data"), "erase:yes"), Choice(ctx._("No, keep it"), "erase:no")]
+        choices = [
+            Choice(ctx._("Yes, delete my data"), "erase:yes"),
+            Choice(ctx._("No, keep it"), "erase:no"),
+        ]
         return [Reply(text=text, choices=choices)]
 
     @registry.action("erase")
@@ -31,7 +34,9 @@ def register(registry: Registry) -> None:
         if answer != "yes":
             return [ctx.reply(N_("Nothing was deleted."))]
         result = erase_person(ctx.session, ctx.person_id)
-        lines = [ctx._("Your data has been deleted. If you write again, you start as a new resident.")]
+        lines = [
+            ctx._("Your data has been deleted. If you write again, you start as a new resident.")
+        ]
         if result.kept_reports or result.kept_audit:
             lines.append(
                 ctx._(

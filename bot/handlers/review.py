@@ -15,7 +15,9 @@ REVIEW_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
 PAGE = 10
 MIN_REASON = 3
 
-MSG_NOT_ALLOWED = N_("Reviewing evidence is for the standing office. Type /menu to see what you can do.")
+MSG_NOT_ALLOWED = N_(
+    "Reviewing evidence is for the standing office. Type /menu to see what you can do."
+)
 
 
 def _short(text: str, limit: int) -> str:
@@ -65,7 +67,11 @@ def pending_list(ctx: Context, message: str | None = None) -> list[Reply]:
                 sent=sent,
             )
         )
-        choices.append(Choice(f"{view.task.number} · {_short(view.unit or '—', 30)}", f"rev:{view.evidence.id}"))
+        choices.append(
+            Choice(
+                f"{view.task.number} · {_short(view.unit or '—', 30)}", f"rev:{view.evidence.id}"
+            )
+        )
     replies.append(Reply(text="\n".join(lines), choices=choices))
     return replies
 
@@ -73,7 +79,9 @@ def pending_list(ctx: Context, message: str | None = None) -> list[Reply]:
 def register(registry: Registry) -> None:
     """Register /duyet and the review flow."""
 
-    @registry.command("duyet", "review", description=N_("Review evidence sent by the units"), roles=REVIEW_ROLES)
+    @registry.command(
+        "duyet", "review", description=N_("Review evidence sent by the units"), roles=REVIEW_ROLES
+    )
     def review_command(ctx: Context, argument: str) -> list[Reply]:
         """List the evidence awaiting review."""
         ctx.finish()
@@ -89,7 +97,11 @@ def register(registry: Registry) -> None:
         lines = [
             ctx._("📋 Task {number}: {text}", number=task.number, text=_short(task.text, 300)),
             ctx._("Lead unit: {unit}", unit=view.unit or "—"),
-            ctx._("Sent by {person} at {sent}", person=view.uploader or "—", sent=ctx.t.datetime(evidence.uploaded_at.astimezone(ctx.tz))),
+            ctx._(
+                "Sent by {person} at {sent}",
+                person=view.uploader or "—",
+                sent=ctx.t.datetime(evidence.uploaded_at.astimezone(ctx.tz)),
+            ),
             ctx._("Evidence: {what}", what=_what(ctx, view)),
         ]
         if evidence.period:
@@ -114,7 +126,9 @@ def register(registry: Registry) -> None:
     def approve(ctx: Context, argument: str) -> list[Reply]:
         """Approve: the task (or its period) is done."""
         _reviewer(ctx)
-        evidence = store.review_evidence(ctx.session, _evidence_id(argument), reviewer=ctx.person, approve=True, now=ctx.now)
+        evidence = store.review_evidence(
+            ctx.session, _evidence_id(argument), reviewer=ctx.person, approve=True, now=ctx.now
+        )
         task = store.task_view(ctx.session, evidence.task_id, ctx.today).task
         ctx.finish()
         return pending_list(ctx, ctx._("Approved. Task {number} is done.", number=task.number))
@@ -125,7 +139,9 @@ def register(registry: Registry) -> None:
         _reviewer(ctx)
         view = store.evidence_for_review(ctx.session, _evidence_id(argument), ctx.person.commune_id)
         ctx.begin("revno", "reason", evidence_id=view.evidence.id)
-        return [ctx.reply(N_("What must the unit complete? Write the reason; it is sent to the unit."))]
+        return [
+            ctx.reply(N_("What must the unit complete? Write the reason; it is sent to the unit."))
+        ]
 
     @registry.step("revno", "reason")
     def reject(ctx: Context, text: str) -> list[Reply]:
@@ -133,9 +149,18 @@ def register(registry: Registry) -> None:
         _reviewer(ctx)
         reason = text.strip()
         if len(reason) < MIN_REASON:
-            return [ctx.reply(N_("Please write the reason in a few words, so the unit knows what to fix."))]
+            return [
+                ctx.reply(
+                    N_("Please write the reason in a few words, so the unit knows what to fix.")
+                )
+            ]
         evidence = store.review_evidence(
-            ctx.session, int(ctx.data["evidence_id"]), reviewer=ctx.person, approve=False, reason=reason, now=ctx.now
+            ctx.session,
+            int(ctx.data["evidence_id"]),
+            reviewer=ctx.person,
+            approve=False,
+            reason=reason,
+            now=ctx.now,
         )
         task = store.task_view(ctx.session, evidence.task_id, ctx.today).task
         ctx.finish()

@@ -15,14 +15,24 @@ MENU = (
     ("tiendo", N_("📊 Progress"), None),
     ("nhiemvu", N_("📋 My unit's tasks"), frozenset({Role.UNIT})),
     ("duyet", N_("✅ Review evidence"), frozenset({Role.OFFICE, Role.ADMIN})),
-    ("dashboard", N_("🖥 Dashboard"), frozenset({Role.UNIT, Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN, Role.TEAM, Role.LEADER})),
+    (
+        "dashboard",
+        N_("🖥 Dashboard"),
+        frozenset(
+            {Role.UNIT, Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN, Role.TEAM, Role.LEADER}
+        ),
+    ),
     ("dangky", N_("🔔 Get announcements"), frozenset({Role.RESIDENT})),
     ("trogiup", N_("❓ Help"), None),
 )
 
 ROLE_INTROS = {
-    Role.RESIDENT: N_("• Ask me how to use VNeID, digital signatures, online public services, e-health books, bank transfers, and how to avoid scams."),
-    Role.TEAM: N_("• Report your village's figures, e.g. \"vneid 45 cks 12\", and see your village's progress."),
+    Role.RESIDENT: N_(
+        "• Ask me how to use VNeID, digital signatures, online public services, e-health books, bank transfers, and how to avoid scams."
+    ),
+    Role.TEAM: N_(
+        "• Report your village's figures, e.g. \"vneid 45 cks 12\", and see your village's progress."
+    ),
     Role.LEADER: N_("• As team leader, follow your village's reports and reminders."),
     Role.UNIT: N_("• See your unit's tasks, update progress and send evidence."),
     Role.OFFICE: N_("• Review evidence, follow red alerts and the whole plan's progress."),
@@ -66,7 +76,10 @@ def register(registry: Registry) -> None:
         ctx.finish()
         name = ctx.person.display_name.split(" ")[-1] if ctx.person.display_name else ""
         lines = [
-            ctx._("Hello {name}! I am the assistant of the commune's community digital technology team.", name=name).replace(" !", "!"),
+            ctx._(
+                "Hello {name}! I am the assistant of the commune's community digital technology team.",
+                name=name,
+            ).replace(" !", "!"),
             ctx._("I can help you:"),
         ]
         for role, intro in ROLE_INTROS.items():
@@ -99,10 +112,14 @@ def register(registry: Registry) -> None:
         """Leave any flow in progress."""
         had_flow = ctx.state.flow is not None
         ctx.finish()
-        message = N_("Cancelled. Nothing was saved.") if had_flow else N_("There was nothing to cancel.")
+        message = (
+            N_("Cancelled. Nothing was saved.") if had_flow else N_("There was nothing to cancel.")
+        )
         return [menu_reply(ctx, message)]
 
-    @registry.command("ngonngu", "language", description=N_("Change language (Tiếng Việt / English)"))
+    @registry.command(
+        "ngonngu", "language", description=N_("Change language (Tiếng Việt / English)")
+    )
     def language(ctx: Context, argument: str) -> list[Reply]:
         """Offer the supported languages."""
         labels = {"vi": "Tiếng Việt", "en": "English"}

@@ -138,8 +138,14 @@ def register(registry: Registry) -> None:
         if period_status(previous, ctx.today, day) == "grace":
             ctx.begin(FLOW, "period", values={})
             choices = [
-                Choice(ctx._(PERIOD_THIS, month=month_label(current)), f"rep:period:{current.isoformat()}"),
-                Choice(ctx._(PERIOD_LAST, month=month_label(previous), day=day), f"rep:period:{previous.isoformat()}"),
+                Choice(
+                    ctx._(PERIOD_THIS, month=month_label(current)),
+                    f"rep:period:{current.isoformat()}",
+                ),
+                Choice(
+                    ctx._(PERIOD_LAST, month=month_label(previous), day=day),
+                    f"rep:period:{previous.isoformat()}",
+                ),
             ]
             return [ctx.reply(PICK_PERIOD, choices)]
         ctx.begin(FLOW, "code", period=current.isoformat(), values={})
@@ -164,7 +170,12 @@ def register(registry: Registry) -> None:
                 period = dt.date.fromisoformat(rest)
             except ValueError:
                 return [ctx.reply(NOTHING_PENDING)]
-            problem = period_problem(period, ctx.today, grace_day=grace_day(ctx.session, village.commune_id), is_admin=ctx.has_role(Role.ADMIN))
+            problem = period_problem(
+                period,
+                ctx.today,
+                grace_day=grace_day(ctx.session, village.commune_id),
+                is_admin=ctx.has_role(Role.ADMIN),
+            )
             if problem is not None:
                 return [ctx.reply(problem[0], **problem[1])]
             ctx.goto("code", period=period.isoformat())
@@ -229,7 +240,11 @@ def register(registry: Registry) -> None:
         if looks_like_tally(text) or looks_like_tally(prepared.text):
             return _one_line(ctx, village, text)
         offered = [Choice(str(c["label"]), str(c["value"])) for c in ctx.state.choices]
-        return [Reply(text=ctx._(NUMBER_ONLY) if ctx.state.step == "number" else "", choices=offered)] if offered else [_pick_code(ctx, village)]
+        return (
+            [Reply(text=ctx._(NUMBER_ONLY) if ctx.state.step == "number" else "", choices=offered)]
+            if offered
+            else [_pick_code(ctx, village)]
+        )
 
     @registry.text
     def one_line(ctx: Context, text: str) -> list[Reply] | None:
@@ -309,7 +324,9 @@ def _pick_code(ctx: Context, village: Village) -> Reply:
 def _ask_number(ctx: Context, village: Village, code: str) -> Reply:
     period = _period(ctx)
     _facts, current = load_facts(ctx.session, _id(village), period)
-    text = ctx._(ASK_NUMBER, village=village.name, name=_label(ctx, code), month=month_label(period))
+    text = ctx._(
+        ASK_NUMBER, village=village.name, name=_label(ctx, code), month=month_label(period)
+    )
     if code in current:
         text += "\n" + ctx._(ASK_NUMBER_CURRENT, value=ctx.t.number(current[code]))
     return Reply(text=text)
@@ -317,9 +334,15 @@ def _ask_number(ctx: Context, village: Village, code: str) -> Reply:
 
 def _summary(ctx: Context, village: Village, period: dt.date, values: dict[str, Any]) -> Reply:
     lines = [ctx._(SUMMARY, village=village.name, month=month_label(period))]
-    lines += [f"• {_label(ctx, code)}: {ctx.t.number(int(value))}" for code, value in values.items()]
+    lines += [
+        f"• {_label(ctx, code)}: {ctx.t.number(int(value))}" for code, value in values.items()
+    ]
     lines.append(ctx._(SUMMARY_HINT))
-    choices = [Choice(ctx._(CONFIRM), "rep:ok"), Choice(ctx._(EDIT), "rep:more"), Choice(ctx._(CANCEL), "rep:cancel")]
+    choices = [
+        Choice(ctx._(CONFIRM), "rep:ok"),
+        Choice(ctx._(EDIT), "rep:more"),
+        Choice(ctx._(CANCEL), "rep:cancel"),
+    ]
     return Reply(text="\n".join(lines), choices=choices)
 
 
@@ -386,7 +409,9 @@ def _issue_text(ctx: Context, issue: Issue) -> str:
     for key in ("value", "previous", "rise", "limit", "denominator"):
         if isinstance(params.get(key), int):
             params[key] = ctx.t.number(params[key])
-    params["denominator_name"] = ctx._(DENOMINATOR_NAMES.get(str(params.pop("denominator_key", "")), "population"))
+    params["denominator_name"] = ctx._(
+        DENOMINATOR_NAMES.get(str(params.pop("denominator_key", "")), "population")
+    )
     return ctx._(issue.message_id, **params)
 
 
@@ -407,12 +432,17 @@ def _one_line(ctx: Context, village: Village, text: str) -> list[Reply]:
     return _submit(ctx, village, period, values, confirmed=False)
 
 
-def _submit(ctx: Context, village: Village, period: dt.date, values: dict[str, int], *, confirmed: bool) -> list[Reply]:
+def _submit(
+    ctx: Context, village: Village, period: dt.date, values: dict[str, int], *, confirmed: bool
+) -> list[Reply]:
     """Validate and record, asking for a confirmation of drops and jumps first."""
     problem = None
     if period != month_start(ctx.today):  # the current month is always open
         problem = period_problem(
-            period, ctx.today, grace_day=grace_day(ctx.session, village.commune_id), is_admin=ctx.has_role(Role.ADMIN)
+            period,
+            ctx.today,
+            grace_day=grace_day(ctx.session, village.commune_id),
+            is_admin=ctx.has_role(Role.ADMIN),
         )
     if problem is not None:
         ctx.finish()
@@ -430,7 +460,11 @@ def _submit(ctx: Context, village: Village, period: dt.date, values: dict[str, i
     if warnings and not confirmed:
         ctx.begin(FLOW, "odd", period=period.isoformat(), values=values)
         lines = [ctx._(ODD_INTRO), *(_issue_text(ctx, i) for i in warnings), ctx._(ODD_QUESTION)]
-        choices = [Choice(ctx._(CONFIRM_ODD), "rep:force"), Choice(ctx._(EDIT), "rep:more"), Choice(ctx._(CANCEL), "rep:cancel")]
+        choices = [
+            Choice(ctx._(CONFIRM_ODD), "rep:force"),
+            Choice(ctx._(EDIT), "rep:more"),
+            Choice(ctx._(CANCEL), "rep:cancel"),
+        ]
         return [Reply(text="\n".join(lines), choices=choices)]
     flagged = {i.code: f"{i.kind} confirmed by the reporter" for i in warnings}
     recorded = record_report(
@@ -444,7 +478,14 @@ def _submit(ctx: Context, village: Village, period: dt.date, values: dict[str, i
         previous={code: facts[code].previous for code in values if code in facts},
     )
     ctx.finish()
-    log.info("tally recorded village=%s period=%s person=%s codes=%s flagged=%s", village.id, period, ctx.person_id, ",".join(recorded.recorded), ",".join(flagged))
+    log.info(
+        "tally recorded village=%s period=%s person=%s codes=%s flagged=%s",
+        village.id,
+        period,
+        ctx.person_id,
+        ",".join(recorded.recorded),
+        ",".join(flagged),
+    )
     return [_recorded_reply(ctx, recorded)]
 
 
@@ -456,11 +497,21 @@ def _recorded_reply(ctx: Context, recorded: Recorded) -> Reply:
         for code, value in recorded.recorded.items():
             if code in recorded.corrected:
                 old, new = recorded.corrected[code]
-                lines.append("• " + ctx._(CORRECTED, name=_label(ctx, code), new=ctx.t.number(new), old=ctx.t.number(old)))
+                lines.append(
+                    "• "
+                    + ctx._(
+                        CORRECTED,
+                        name=_label(ctx, code),
+                        new=ctx.t.number(new),
+                        old=ctx.t.number(old),
+                    )
+                )
             else:
                 lines.append(f"• {_label(ctx, code)}: {ctx.t.number(value)}")
     if recorded.missing:
-        lines.append(ctx._(STILL_MISSING, names=", ".join(_label(ctx, c) for c in recorded.missing)))
+        lines.append(
+            ctx._(STILL_MISSING, names=", ".join(_label(ctx, c) for c in recorded.missing))
+        )
     else:
         lines.append(ctx._(ALL_DONE))
     return Reply(text="\n".join(lines))
@@ -476,7 +527,13 @@ def _rate(ctx: Context, value: float | None) -> str:
 def _code_line(ctx: Context, item: CodeProgress, rank: tuple[int, int] | None = None) -> str:
     name = _label(ctx, item.code)
     if item.denominator:
-        line = ctx._(LINE_RATE, name=name, value=ctx.t.number(item.value), denominator=ctx.t.number(item.denominator), rate=_rate(ctx, item.rate))
+        line = ctx._(
+            LINE_RATE,
+            name=name,
+            value=ctx.t.number(item.value),
+            denominator=ctx.t.number(item.denominator),
+            rate=_rate(ctx, item.rate),
+        )
     else:
         line = ctx._(LINE_NO_DENOMINATOR, name=name, value=ctx.t.number(item.value))
     notes = []
@@ -485,7 +542,9 @@ def _code_line(ctx: Context, item: CodeProgress, rank: tuple[int, int] | None = 
         if item.gap == 0:
             notes.append(ctx._(TARGET_REACHED, year=item.target_year, target=target))
         else:
-            notes.append(ctx._(TARGET_GAP, year=item.target_year, target=target, gap=ctx.t.number(item.gap)))
+            notes.append(
+                ctx._(TARGET_GAP, year=item.target_year, target=target, gap=ctx.t.number(item.gap))
+            )
             if item.projected is not None:
                 notes.append(ctx._(PROJECTED, month=month_label(item.projected)))
             else:
@@ -513,11 +572,19 @@ def _village_text(ctx: Context, view: CommuneProgress, village_id: int) -> str:
 
 def _commune_text(ctx: Context, view: CommuneProgress, commune_id: int, *, complete: bool) -> str:
     commune = ctx.session.get(Commune, commune_id)
-    lines = [ctx._(PROGRESS_COMMUNE, commune=commune.name if commune else "", month=month_label(view.period))]
+    lines = [
+        ctx._(
+            PROGRESS_COMMUNE,
+            commune=commune.name if commune else "",
+            month=month_label(view.period),
+        )
+    ]
     if not any(item.value for item in view.totals.values()):
         lines.append(ctx._(NO_DATA))
     else:
-        lines += [_code_line(ctx, view.totals[code]) for code in CODE_NAMES if view.totals[code].value]
+        lines += [
+            _code_line(ctx, view.totals[code]) for code in CODE_NAMES if view.totals[code].value
+        ]
     if complete:
         lines.append(ctx._(COMPLETE, done=len(view.reported), total=len(view.villages)))
         if view.missing:
@@ -541,7 +608,11 @@ def _chart(ctx: Context, view: CommuneProgress, code: str, highlight: int | None
     bars = [Bar(v.name, v.codes[code].rate, v.village_id == highlight) for v in view.villages]
     total = view.totals[code]
     name = _label(ctx, code)
-    target_label = ctx._(CHART_TARGET, year=total.target_year, rate=_rate(ctx, total.target)) if total.target is not None else ""
+    target_label = (
+        ctx._(CHART_TARGET, year=total.target_year, rate=_rate(ctx, total.target))
+        if total.target is not None
+        else ""
+    )
     return progress_chart(
         ctx._(CHART_TITLE, name=name, month=month_label(view.period)),
         bars,

@@ -93,7 +93,9 @@ def task_card(ctx: Context, view: store.TaskView) -> Reply:
     if task.output:
         lines.append(ctx._("Expected output: {output}", output=_short(task.output, 300)))
     written = task.deadline_raw or "—"
-    lines.append(ctx._("Completion time: {written} → {due}", written=written, due=deadline_label(ctx, view)))
+    lines.append(
+        ctx._("Completion time: {written} → {due}", written=written, due=deadline_label(ctx, view))
+    )
     lines.append(ctx._("Status: {status}", status=status_line(ctx, view)))
     current = view.status.periods[-1]
     if current.period.key != view.status.period.key:
@@ -162,7 +164,11 @@ def list_tasks(ctx: Context, offset: int = 0) -> list[Reply]:
             f"{_icon(view)} {view.task.number}. {_short(view.task.text, 90)}\n"
             f"   {due_word}: {deadline_label(ctx, view)} · {status_line(ctx, view)}"
         )
-        choices.append(Choice(f"{_icon(view)} {view.task.number}. {_short(view.task.text, 36)}", f"task:{view.id}"))
+        choices.append(
+            Choice(
+                f"{_icon(view)} {view.task.number}. {_short(view.task.text, 36)}", f"task:{view.id}"
+            )
+        )
     if offset + PAGE < len(views):
         choices.append(Choice(ctx._("➡️ More tasks"), f"taskpage:{offset + PAGE}"))
     choices.append(Choice(ctx._("📊 Our indicators"), "cmd:chitieu"))
@@ -185,7 +191,9 @@ def _stored_from_message(ctx: Context, text: str) -> StoredEvidence | None:
         if attachment.url:
             return link_evidence(attachment.url, attachment.file_name)
         if attachment.size is not None and attachment.size > MAX_BYTES:
-            raise UserError(MSG_TOO_LARGE, size=f"{attachment.size / (1024 * 1024):.1f}".replace(".", ","))
+            raise UserError(
+                MSG_TOO_LARGE, size=f"{attachment.size / (1024 * 1024):.1f}".replace(".", ",")
+            )
         raise UserError(MSG_NOT_FETCHED)
     link = find_link(text)
     return link_evidence(link) if link else None
@@ -195,13 +203,22 @@ def _parse_number(text: str) -> float | None:
     match = _NUMBER.match(text)
     if not match:
         return None
-    return float(match.group(1).replace(".", "").replace(",", ".") if "," in match.group(1) else match.group(1))
+    return float(
+        match.group(1).replace(".", "").replace(",", ".")
+        if "," in match.group(1)
+        else match.group(1)
+    )
 
 
 def register(registry: Registry) -> None:
     """Register /nhiemvu, /chitieu and the task flows."""
 
-    @registry.command("nhiemvu", "tasks", description=N_("My unit's tasks: progress and evidence"), roles=UNIT_ROLES)
+    @registry.command(
+        "nhiemvu",
+        "tasks",
+        description=N_("My unit's tasks: progress and evidence"),
+        roles=UNIT_ROLES,
+    )
     def tasks_command(ctx: Context, argument: str) -> list[Reply]:
         """List the unit's tasks, most urgent first."""
         ctx.finish()
@@ -225,7 +242,9 @@ def register(registry: Registry) -> None:
         ctx.begin("taskprog", "percent", task_id=view.id)
         return [
             ctx.reply(
-                N_("Task {number} is at {percent} now. How much is done? Type a number from 0 to 100."),
+                N_(
+                    "Task {number} is at {percent} now. How much is done? Type a number from 0 to 100."
+                ),
                 number=view.task.number,
                 percent=_percent(ctx, view.status.percent),
             )
@@ -239,7 +258,9 @@ def register(registry: Registry) -> None:
         percent = int(match.group(1)) if match else -1
         if not 0 <= percent <= 100:
             return [ctx.reply(N_("Please type a number from 0 to 100, for example 40."))]
-        if percent == 100 and not store.has_evidence(ctx.session, view.id, store.period_now(view, ctx.today).key):
+        if percent == 100 and not store.has_evidence(
+            ctx.session, view.id, store.period_now(view, ctx.today).key
+        ):
             ctx.begin("taskev", "file", task_id=view.id, percent=100, note="")
             return [
                 ctx.reply(N_("A task can be reported done only with evidence.")),
@@ -255,10 +276,20 @@ def register(registry: Registry) -> None:
         note = "" if fold(text) in _SKIP else text
         percent = int(ctx.data["percent"])
         store.record_progress(
-            ctx.session, view, person_id=ctx.person_id, percent=percent, note=note, today=ctx.today, now=ctx.now
+            ctx.session,
+            view,
+            person_id=ctx.person_id,
+            percent=percent,
+            note=note,
+            today=ctx.today,
+            now=ctx.now,
         )
         ctx.finish()
-        saved = ctx.reply(N_("Saved: task {number} is at {percent}."), number=view.task.number, percent=_percent(ctx, percent))
+        saved = ctx.reply(
+            N_("Saved: task {number} is at {percent}."),
+            number=view.task.number,
+            percent=_percent(ctx, percent),
+        )
         return [saved, task_card(ctx, store.task_view(ctx.session, view.id, ctx.today))]
 
     @registry.action("taskev")
@@ -274,11 +305,22 @@ def register(registry: Registry) -> None:
         view = _officer_task(ctx, argument)
         if store.has_evidence(ctx.session, view.id, store.period_now(view, ctx.today).key):
             store.record_progress(
-                ctx.session, view, person_id=ctx.person_id, percent=100, note="", today=ctx.today, now=ctx.now
+                ctx.session,
+                view,
+                person_id=ctx.person_id,
+                percent=100,
+                note="",
+                today=ctx.today,
+                now=ctx.now,
             )
             ctx.finish()
             return [
-                ctx.reply(N_("Saved: task {number} is reported done and waits for the standing office's review."), number=view.task.number),
+                ctx.reply(
+                    N_(
+                        "Saved: task {number} is reported done and waits for the standing office's review."
+                    ),
+                    number=view.task.number,
+                ),
                 task_card(ctx, store.task_view(ctx.session, view.id, ctx.today)),
             ]
         ctx.begin("taskev", "file", task_id=view.id, percent=100, note="")
@@ -294,23 +336,37 @@ def register(registry: Registry) -> None:
         stored = _stored_from_message(ctx, text)
         if stored is None:
             return [ctx.reply(MSG_ASK_EVIDENCE_AGAIN)]
-        store.record_evidence(ctx.session, view, stored, person_id=ctx.person_id, today=ctx.today, now=ctx.now)
+        store.record_evidence(
+            ctx.session, view, stored, person_id=ctx.person_id, today=ctx.today, now=ctx.now
+        )
         percent = ctx.data.get("percent")
         if percent is not None:
             store.record_progress(
-                ctx.session, view, person_id=ctx.person_id, percent=int(percent),
-                note=str(ctx.data.get("note") or ""), today=ctx.today, now=ctx.now,
+                ctx.session,
+                view,
+                person_id=ctx.person_id,
+                percent=int(percent),
+                note=str(ctx.data.get("note") or ""),
+                today=ctx.today,
+                now=ctx.now,
             )
         ctx.finish()
         thanks = ctx.reply(
-            N_("Thank you! The evidence for task {number} was received and waits for the standing office's review."),
+            N_(
+                "Thank you! The evidence for task {number} was received and waits for the standing office's review."
+            ),
             number=view.task.number,
         )
         return [thanks, task_card(ctx, store.task_view(ctx.session, view.id, ctx.today))]
 
     # ------------------------------------------------------------ indicators
 
-    @registry.command("chitieu", "indicators", description=N_("My unit's indicators: enter actual values"), roles=UNIT_ROLES)
+    @registry.command(
+        "chitieu",
+        "indicators",
+        description=N_("My unit's indicators: enter actual values"),
+        roles=UNIT_ROLES,
+    )
     def indicators_command(ctx: Context, argument: str) -> list[Reply]:
         """List the unit's indicators with actual value, target and verdict."""
         ctx.finish()
@@ -327,10 +383,20 @@ def register(registry: Registry) -> None:
             target = f"{status.raw} ({status.year})" if status.raw else "—"
             lines.append(
                 f"{view.indicator.number}. {_short(view.indicator.text, 90)}\n   "
-                + ctx._("Actual: {actual} · Target: {target} · {verdict}", actual=actual, target=target, verdict=ctx._(VERDICT_LABELS[status.verdict]))
+                + ctx._(
+                    "Actual: {actual} · Target: {target} · {verdict}",
+                    actual=actual,
+                    target=target,
+                    verdict=ctx._(VERDICT_LABELS[status.verdict]),
+                )
             )
             if not view.indicator.tally_code:
-                choices.append(Choice(f"{view.indicator.number}. {_short(view.indicator.text, 36)}", f"indval:{view.id}"))
+                choices.append(
+                    Choice(
+                        f"{view.indicator.number}. {_short(view.indicator.text, 36)}",
+                        f"indval:{view.id}",
+                    )
+                )
         if choices:
             lines.append(ctx._("Pick an indicator to enter its actual value (with evidence)."))
         return [Reply(text="\n".join(lines), choices=choices)]
@@ -342,7 +408,14 @@ def register(registry: Registry) -> None:
         view = store.indicator_for_officer(ctx.session, _task_id(argument), ctx.person, ctx.today)
         ctx.begin("indval", "value", indicator_id=view.id)
         unit = view.indicator.unit_of_measure or ""
-        return [ctx.reply(N_("Indicator {number}: {text}\nType the actual value now ({unit})."), number=view.indicator.number, text=_short(view.indicator.text, 200), unit=unit)]
+        return [
+            ctx.reply(
+                N_("Indicator {number}: {text}\nType the actual value now ({unit})."),
+                number=view.indicator.number,
+                text=_short(view.indicator.text, 200),
+                unit=unit,
+            )
+        ]
 
     @registry.step("indval", "value")
     def indicator_value(ctx: Context, text: str) -> list[Reply]:
@@ -352,17 +425,29 @@ def register(registry: Registry) -> None:
         if value is None:
             return [ctx.reply(N_("Please type a number, for example 75 or 12,5."))]
         ctx.goto("evidence", value=value)
-        return [ctx.reply(N_("Now send the evidence for this value: a photo, a document or a link."))]
+        return [
+            ctx.reply(N_("Now send the evidence for this value: a photo, a document or a link."))
+        ]
 
     @registry.step("indval", "evidence")
     def indicator_evidence(ctx: Context, text: str) -> list[Reply]:
         """Store the evidence and the value."""
         _officer(ctx)
-        view = store.indicator_for_officer(ctx.session, int(ctx.data["indicator_id"]), ctx.person, ctx.today)
+        view = store.indicator_for_officer(
+            ctx.session, int(ctx.data["indicator_id"]), ctx.person, ctx.today
+        )
         stored = _stored_from_message(ctx, text)
         if stored is None:
             return [ctx.reply(MSG_ASK_EVIDENCE_AGAIN)]
         value = float(ctx.data["value"])
-        store.record_indicator_value(ctx.session, view, value, stored, person=ctx.person, now=ctx.now)
+        store.record_indicator_value(
+            ctx.session, view, value, stored, person=ctx.person, now=ctx.now
+        )
         ctx.finish()
-        return [ctx.reply(N_("Saved: indicator {number} is now {value}."), number=view.indicator.number, value=ctx.t.number(value))]
+        return [
+            ctx.reply(
+                N_("Saved: indicator {number} is now {value}."),
+                number=view.indicator.number,
+                value=ctx.t.number(value),
+            )
+        ]

@@ -59,7 +59,11 @@ TYPES: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("docx",),
         "Word",
     ),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("xlsx",), "Excel"),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ("xlsx",),
+        "Excel",
+    ),
     "pptx": (
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         ("pptx",),

@@ -86,9 +86,7 @@ MSG_FILE_SHAPE = N_("The file does not describe a plan (plan, units, indicators,
 MSG_NO_SHEETS = N_("The workbook has neither a “Chỉ tiêu” nor a “Nhiệm vụ” sheet.")
 MSG_NO_COLUMN = N_("The column “{column}” is missing.")
 MSG_UNKNOWN_COLUMN = N_("The column “{column}” is not part of the template and was ignored.")
-MSG_UNKNOWN_KIND = N_(
-    "The type “{value}” is unknown. Use Kế hoạch, Đơn vị, Chỉ tiêu or Nhiệm vụ."
-)
+MSG_UNKNOWN_KIND = N_("The type “{value}” is unknown. Use Kế hoạch, Đơn vị, Chỉ tiêu or Nhiệm vụ.")
 MSG_NO_SLUG = N_("The plan has no short name (Mã kế hoạch), e.g. trung-hoi.")
 MSG_BAD_SLUG = N_(
     "The short name “{value}” may only use letters a-z, digits and dashes, e.g. trung-hoi."
@@ -187,7 +185,10 @@ class ImportResult:
             "indicators": self.indicators,
             "tasks": self.tasks,
             "created": self.created,
-            "deactivated": {"indicators": self.deactivated_indicators, "tasks": self.deactivated_tasks},
+            "deactivated": {
+                "indicators": self.deactivated_indicators,
+                "tasks": self.deactivated_tasks,
+            },
             "units": [mapping.to_json() for mapping in self.units],
         }
         if self.problems:
@@ -383,10 +384,15 @@ def _rows_to_dicts(
             mapping.append((columns[key], None))
         else:
             if key and key not in ("loai", "type"):
-                raw.warnings.append(Problem(sheet, None, MSG_UNKNOWN_COLUMN, {"column": str(title)}))
+                raw.warnings.append(
+                    Problem(sheet, None, MSG_UNKNOWN_COLUMN, {"column": str(title)})
+                )
             mapping.append(("", None))
     present = {name for name, _ in mapping}
-    for required, title in (("number", "TT"), ("text", "Chỉ tiêu" if kind == "indicator" else "Nhiệm vụ")):
+    for required, title in (
+        ("number", "TT"),
+        ("text", "Chỉ tiêu" if kind == "indicator" else "Nhiệm vụ"),
+    ):
         if required not in present:
             raw.problems.append(Problem(sheet, None, MSG_NO_COLUMN, {"column": title}))
     result: list[dict[str, Any]] = []
@@ -446,7 +452,13 @@ def from_xlsx(data: bytes) -> RawPlan:
         found = []
         for index, row in enumerate(sheet.iter_rows(), 1):
             found.append(
-                (index, [_cell_text(cell.value, getattr(cell, "number_format", "") or "") for cell in row])
+                (
+                    index,
+                    [
+                        _cell_text(cell.value, getattr(cell, "number_format", "") or "")
+                        for cell in row
+                    ],
+                )
             )
         return found
 
@@ -506,7 +518,9 @@ def from_csv(text: str) -> RawPlan:
         elif kind == "plan" and field_index is not None and value_index is not None:
             plan_rows.append([cells[field_index], cells[value_index]])
         elif kind == "unit" and name_index is not None:
-            unit_rows.append([cells[name_index], cells[alias_index] if alias_index is not None else None])
+            unit_rows.append(
+                [cells[name_index], cells[alias_index] if alias_index is not None else None]
+            )
         elif kind in grouped:
             grouped[kind].append((line_number, cells))
     _plan_fields(plan_rows, raw)
@@ -515,7 +529,9 @@ def from_csv(text: str) -> RawPlan:
     indicator_header = [h if _keeps(h, "indicator") else "" for h in header]
     task_header = [h if _keeps(h, "task") else "" for h in header]
     if grouped["indicator"]:
-        raw.indicators = _rows_to_dicts(SHEET_INDICATORS, "indicator", indicator_header, grouped["indicator"], raw)
+        raw.indicators = _rows_to_dicts(
+            SHEET_INDICATORS, "indicator", indicator_header, grouped["indicator"], raw
+        )
     if grouped["task"]:
         raw.tasks = _rows_to_dicts(SHEET_TASKS, "task", task_header, grouped["task"], raw)
     return raw
@@ -653,7 +669,12 @@ def validate(raw: RawPlan, *, today: dt.date) -> tuple[PlanSpec | None, list[Pro
         issued = parse_date(plan.get("issued"))
     except ValueError:
         problems.append(
-            Problem(SHEET_PLAN, None, MSG_BAD_DATE, {"value": plan.get("issued"), "column": "Ngày ban hành"})
+            Problem(
+                SHEET_PLAN,
+                None,
+                MSG_BAD_DATE,
+                {"value": plan.get("issued"), "column": "Ngày ban hành"},
+            )
         )
     units: list[tuple[str, list[str]]] = []
     for index, unit in enumerate(raw.units, 1):
@@ -696,7 +717,9 @@ def _number_and_text(
     if not number:
         problems.append(Problem(sheet, where, MSG_NO_NUMBER))
     elif number in seen:
-        problems.append(Problem(sheet, where, MSG_DUPLICATE, {"number": number, "first": seen[number]}))
+        problems.append(
+            Problem(sheet, where, MSG_DUPLICATE, {"number": number, "first": seen[number]})
+        )
     else:
         seen[number] = where
     text = _text(row.get("text")) or ""
@@ -705,7 +728,9 @@ def _number_and_text(
     return number, text
 
 
-def _validate_indicators(rows: list[dict[str, Any]], problems: list[Problem]) -> list[IndicatorSpec]:
+def _validate_indicators(
+    rows: list[dict[str, Any]], problems: list[Problem]
+) -> list[IndicatorSpec]:
     seen: dict[str, int | None] = {}
     found = []
     for position, row in enumerate(rows):
@@ -731,13 +756,17 @@ def _validate_indicators(rows: list[dict[str, Any]], problems: list[Problem]) ->
                 targets[year] = (written, parse_target(written))
             except TargetParseError as error:
                 message = translator("vi").gettext(error.message_id, **error.params)
-                problems.append(Problem(sheet, where, MSG_BAD_TARGET, {"year": year, "problem": message}))
+                problems.append(
+                    Problem(sheet, where, MSG_BAD_TARGET, {"year": year, "problem": message})
+                )
         code = _text(row.get("tally_code"))
         if code is not None:
             code = code.lower()
             if code not in TALLY_CODES:
                 problems.append(
-                    Problem(sheet, where, MSG_BAD_TALLY, {"code": code, "codes": ", ".join(TALLY_CODES)})
+                    Problem(
+                        sheet, where, MSG_BAD_TALLY, {"code": code, "codes": ", ".join(TALLY_CODES)}
+                    )
                 )
         found.append(
             IndicatorSpec(
@@ -776,7 +805,12 @@ def _validate_tasks(
             start = parse_date(row.get("start"))
         except ValueError:
             problems.append(
-                Problem(sheet, where, MSG_BAD_DATE, {"value": row.get("start"), "column": "Ngày bắt đầu"})
+                Problem(
+                    sheet,
+                    where,
+                    MSG_BAD_DATE,
+                    {"value": row.get("start"), "column": "Ngày bắt đầu"},
+                )
             )
         deadline = None
         written = row.get("deadline")
@@ -838,10 +872,17 @@ class _Units:
 
 
 def apply_plan(
-    session: Session, spec: PlanSpec, *, commune_id: int, now: dt.datetime, actor_id: int | None = None
+    session: Session,
+    spec: PlanSpec,
+    *,
+    commune_id: int,
+    now: dt.datetime,
+    actor_id: int | None = None,
 ) -> ImportResult:
     """Create or update the plan in the session (the caller commits or rolls back)."""
-    plan = session.exec(select(Plan).where(Plan.commune_id == commune_id, Plan.slug == spec.slug)).first()
+    plan = session.exec(
+        select(Plan).where(Plan.commune_id == commune_id, Plan.slug == spec.slug)
+    ).first()
     created = plan is None
     if plan is None:
         plan = Plan(commune_id=commune_id, slug=spec.slug, title=spec.title, imported_at=now)
@@ -854,8 +895,12 @@ def apply_plan(
     assert plan.id is not None
     units = _Units(session, commune_id, spec)
     result = ImportResult(
-        plan=spec.slug, title=spec.title, created=created, plan_id=plan.id,
-        indicators=len(spec.indicators), tasks=len(spec.tasks),
+        plan=spec.slug,
+        title=spec.title,
+        created=created,
+        plan_id=plan.id,
+        indicators=len(spec.indicators),
+        tasks=len(spec.tasks),
     )
     _apply_indicators(session, plan.id, spec.indicators, units, result)
     _apply_tasks(session, plan.id, spec.tasks, units, result)
@@ -884,22 +929,33 @@ def apply_plan(
 def _apply_indicators(
     session: Session, plan_id: int, specs: list[IndicatorSpec], units: _Units, result: ImportResult
 ) -> None:
-    existing = {i.number: i for i in session.exec(select(Indicator).where(Indicator.plan_id == plan_id))}
+    existing = {
+        i.number: i for i in session.exec(select(Indicator).where(Indicator.plan_id == plan_id))
+    }
     for spec in specs:
-        row = existing.pop(spec.number, None) or Indicator(plan_id=plan_id, number=spec.number, text="")
+        row = existing.pop(spec.number, None) or Indicator(
+            plan_id=plan_id, number=spec.number, text=""
+        )
         row.position, row.group, row.text = spec.position, _cut(spec.group, 500), spec.text[:2000]
         row.unit_of_measure = _cut(spec.unit, 80)
         row.lead_unit_id = units.resolve(spec.lead)
-        row.coordinating = [i for i in (units.resolve(n) for n in spec.coordinating) if i is not None]
+        row.coordinating = [
+            i for i in (units.resolve(n) for n in spec.coordinating) if i is not None
+        ]
         row.result_text, row.tally_code, row.active = _cut(spec.result, 2000), spec.tally_code, True
         session.add(row)
         session.flush()
         assert row.id is not None
         targets = {
-            t.year: t for t in session.exec(select(IndicatorTarget).where(IndicatorTarget.indicator_id == row.id))
+            t.year: t
+            for t in session.exec(
+                select(IndicatorTarget).where(IndicatorTarget.indicator_id == row.id)
+            )
         }
         for year, (written, parsed) in spec.targets.items():
-            target = targets.pop(year, None) or IndicatorTarget(indicator_id=row.id, year=year, raw="", op="")
+            target = targets.pop(year, None) or IndicatorTarget(
+                indicator_id=row.id, year=year, raw="", op=""
+            )
             target.raw, target.op = written[:500], parsed.op
             target.value = _float(parsed.value)
             target.low, target.high = _float(parsed.low), _float(parsed.high)
@@ -921,7 +977,9 @@ def _apply_tasks(
         row = existing.pop(spec.number, None) or Task(plan_id=plan_id, number=spec.number, text="")
         row.position, row.group, row.text = spec.position, _cut(spec.group, 500), spec.text[:4000]
         row.lead_unit_id = units.resolve(spec.lead)
-        row.coordinating = [i for i in (units.resolve(n) for n in spec.coordinating) if i is not None]
+        row.coordinating = [
+            i for i in (units.resolve(n) for n in spec.coordinating) if i is not None
+        ]
         row.output, row.budget, row.start = _cut(spec.output, 4000), spec.budget, spec.start
         deadline = spec.deadline
         kept_due = row.due if row.kind == "on_event" and row.id is not None else None
@@ -961,7 +1019,9 @@ def import_plan(
     """Validate a plan file and, only if it has no problem, write it in the session."""
     spec, problems = validate(raw, today=today)
     if spec is None:
-        return ImportResult(plan=str(raw.plan.get("slug") or ""), problems=problems, warnings=list(raw.warnings))
+        return ImportResult(
+            plan=str(raw.plan.get("slug") or ""), problems=problems, warnings=list(raw.warnings)
+        )
     result = apply_plan(session, spec, commune_id=commune_id, now=now, actor_id=actor_id)
     result.warnings = list(raw.warnings)
     return result
@@ -977,11 +1037,19 @@ GUIDE_ROWS = (
     (SHEET_PLAN, "Ngày ban hành", "Ngày/tháng/năm, ví dụ 05/03/2026 (có thể để trống)."),
     (SHEET_UNITS, "Tên đơn vị / Tên khác", "Tên chuẩn và các cách viết khác, cách nhau bằng dấu ;"),
     (SHEET_INDICATORS, "TT", "Bắt buộc, không trùng (1, 2, 1.1.1…)."),
-    (SHEET_INDICATORS, "Chỉ tiêu <năm>", "Mỗi năm một cột, ví dụ “Chỉ tiêu 2026”: ≥ 70, 100%, Top 20, Đạt…"),
+    (
+        SHEET_INDICATORS,
+        "Chỉ tiêu <năm>",
+        "Mỗi năm một cột, ví dụ “Chỉ tiêu 2026”: ≥ 70, 100%, Top 20, Đạt…",
+    ),
     (SHEET_INDICATORS, "Mã số liệu", "Với chỉ tiêu công dân số: " + ", ".join(TALLY_CODES) + "."),
     (SHEET_INDICATORS + ", " + SHEET_TASKS, "Đơn vị phối hợp", "Nhiều đơn vị cách nhau bằng dấu ;"),
     (SHEET_TASKS, "Kinh phí (triệu đồng)", "Số, ví dụ 150 hoặc 1.500,5 (có thể để trống)."),
-    (SHEET_TASKS, "Thời gian hoàn thành", "Như trong kế hoạch: Quý III/2025, Tháng 7/2025, Hàng năm, Thường xuyên…"),
+    (
+        SHEET_TASKS,
+        "Thời gian hoàn thành",
+        "Như trong kế hoạch: Quý III/2025, Tháng 7/2025, Hàng năm, Thường xuyên…",
+    ),
     (SHEET_TASKS, "Ngày bắt đầu", "Ngày/tháng/năm (có thể để trống: tính từ ngày ban hành)."),
 )
 
@@ -1008,7 +1076,12 @@ def _indicator_values(row: dict[str, Any], years: list[int]) -> list[Any]:
     return (
         [row.get("number"), row.get("group"), row.get("text"), row.get("unit")]
         + [targets.get(year) for year in years]
-        + [row.get("lead"), _cell(row.get("coordinating")), row.get("result"), row.get("tally_code")]
+        + [
+            row.get("lead"),
+            _cell(row.get("coordinating")),
+            row.get("result"),
+            row.get("tally_code"),
+        ]
     )
 
 
@@ -1094,9 +1167,20 @@ def write_csv(raw: RawPlan, path: Path) -> None:
     for key, label in PLAN_FIELDS:
         emit({KIND_COLUMN: SHEET_PLAN, "Trường": label, "Giá trị": _plan_value(raw, key)})
     for unit in raw.units:
-        emit({KIND_COLUMN: SHEET_UNITS, "Tên đơn vị": unit.get("name"), "Tên khác": _cell(unit.get("aliases") or [])})
+        emit(
+            {
+                KIND_COLUMN: SHEET_UNITS,
+                "Tên đơn vị": unit.get("name"),
+                "Tên khác": _cell(unit.get("aliases") or []),
+            }
+        )
     for row in raw.indicators:
-        emit({KIND_COLUMN: SHEET_INDICATORS, **dict(zip(indicator_header, _indicator_values(row, years), strict=True))})
+        emit(
+            {
+                KIND_COLUMN: SHEET_INDICATORS,
+                **dict(zip(indicator_header, _indicator_values(row, years), strict=True)),
+            }
+        )
     for row in raw.tasks:
         emit({KIND_COLUMN: SHEET_TASKS, **dict(zip(TASK_COLUMNS, _task_values(row), strict=True))})
     path.write_text(buffer.getvalue(), encoding="utf-8-sig")
@@ -1122,12 +1206,18 @@ def load_sample_plan(services: Any) -> None:
         commune_id = sample if sample is not None else default_commune_id(session)
         if commune_id is None:
             return
-        result = import_plan(session, read_plan_file(path), commune_id=commune_id, today=today, now=now)
+        result = import_plan(
+            session, read_plan_file(path), commune_id=commune_id, today=today, now=now
+        )
         if result.problems:
             session.rollback()
             log.warning(
-                "sample plan %s not imported: %s", slug, "; ".join(p.text() for p in result.problems[:5])
+                "sample plan %s not imported: %s",
+                slug,
+                "; ".join(p.text() for p in result.problems[:5]),
             )
             return
         session.commit()
-    log.info("loaded the sample plan %s (%d indicators, %d tasks)", slug, result.indicators, result.tasks)
+    log.info(
+        "loaded the sample plan %s (%d indicators, %d tasks)", slug, result.indicators, result.tasks
+    )

@@ -112,7 +112,10 @@ def _history(
 
 def task_views(session: Session, tasks: list[Task], today: dt.date) -> list[TaskView]:
     """Tasks with their status, most urgent first."""
-    plans = {p.id: p for p in session.exec(select(Plan).where(col(Plan.id).in_({t.plan_id for t in tasks})))}
+    plans = {
+        p.id: p
+        for p in session.exec(select(Plan).where(col(Plan.id).in_({t.plan_id for t in tasks})))
+    }
     unit_ids = {t.lead_unit_id for t in tasks if t.lead_unit_id is not None}
     units = {u.id: u.name for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids)))}
     progress, evidence = _history(session, [t.id for t in tasks if t.id is not None])
@@ -141,14 +144,18 @@ def unit_tasks(session: Session, unit_id: int, today: dt.date) -> list[TaskView]
 
 def plan_tasks(session: Session, plan_id: int, today: dt.date) -> list[TaskView]:
     """Every active task of a plan, most urgent first (for the dashboard)."""
-    tasks = list(session.exec(select(Task).where(Task.plan_id == plan_id, col(Task.active).is_(True))))
+    tasks = list(
+        session.exec(select(Task).where(Task.plan_id == plan_id, col(Task.active).is_(True)))
+    )
     return task_views(session, tasks, today)
 
 
 def commune_plans(session: Session, commune_id: int) -> list[Plan]:
     """A commune's plans, newest import first."""
     return list(
-        session.exec(select(Plan).where(Plan.commune_id == commune_id).order_by(col(Plan.imported_at).desc()))
+        session.exec(
+            select(Plan).where(Plan.commune_id == commune_id).order_by(col(Plan.imported_at).desc())
+        )
     )
 
 
@@ -242,7 +249,17 @@ def set_due(session: Session, task: Task, due: dt.date, *, actor: Person, now: d
     old = task.due.isoformat() if task.due else None
     task.due = due
     session.add(task)
-    _audit(session, actor, "task.set_due", "task", task.id, {"due": old}, {"due": due.isoformat()}, "", now)
+    _audit(
+        session,
+        actor,
+        "task.set_due",
+        "task",
+        task.id,
+        {"due": old},
+        {"due": due.isoformat()},
+        "",
+        now,
+    )
 
 
 # ------------------------------------------------------------------ review
@@ -276,7 +293,9 @@ def pending_evidence(session: Session, commune_id: int | None) -> list[EvidenceV
 def _evidence_view(session: Session, evidence: Evidence, task: Task) -> EvidenceView:
     unit = session.get(Unit, task.lead_unit_id) if task.lead_unit_id else None
     uploader = session.get(Person, evidence.uploaded_by) if evidence.uploaded_by else None
-    return EvidenceView(evidence, task, unit.name if unit else None, uploader.display_name if uploader else "")
+    return EvidenceView(
+        evidence, task, unit.name if unit else None, uploader.display_name if uploader else ""
+    )
 
 
 def evidence_for_review(session: Session, evidence_id: int, commune_id: int | None) -> EvidenceView:
@@ -407,7 +426,9 @@ class IndicatorView:
         return self.indicator.id
 
 
-def _latest_denominators(session: Session, commune_id: int, today: dt.date) -> dict[int, VillageDenominator]:
+def _latest_denominators(
+    session: Session, commune_id: int, today: dt.date
+) -> dict[int, VillageDenominator]:
     rows = session.exec(
         select(VillageDenominator)
         .join(Village, col(Village.id) == VillageDenominator.village_id)
@@ -443,16 +464,25 @@ def tally_rate(session: Session, commune_id: int, code: str, today: dt.date) -> 
     return round(100 * sum(latest.values()) / total, 2)
 
 
-def indicator_views(session: Session, indicators: list[Indicator], today: dt.date) -> list[IndicatorView]:
+def indicator_views(
+    session: Session, indicators: list[Indicator], today: dt.date
+) -> list[IndicatorView]:
     """Indicators with their targets, actual values and verdicts."""
     ids = [i.id for i in indicators if i.id is not None]
-    plans = {p.id: p for p in session.exec(select(Plan).where(col(Plan.id).in_({i.plan_id for i in indicators})))}
+    plans = {
+        p.id: p
+        for p in session.exec(select(Plan).where(col(Plan.id).in_({i.plan_id for i in indicators})))
+    }
     targets: dict[int, dict[int, tuple[str, Target]]] = defaultdict(dict)
-    for row in session.exec(select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids))):
+    for row in session.exec(
+        select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids))
+    ):
         targets[row.indicator_id][row.year] = (row.raw, _target(row))
     entered: dict[int, float] = {}
     for value in session.exec(
-        select(IndicatorValue).where(col(IndicatorValue.indicator_id).in_(ids)).order_by(col(IndicatorValue.at))
+        select(IndicatorValue)
+        .where(col(IndicatorValue.indicator_id).in_(ids))
+        .order_by(col(IndicatorValue.at))
     ):
         entered[value.indicator_id] = value.value
     views = []
@@ -487,7 +517,9 @@ def unit_indicators(session: Session, unit_id: int, today: dt.date) -> list[Indi
     return indicator_views(session, rows, today)
 
 
-def indicator_for_officer(session: Session, indicator_id: int, person: Person, today: dt.date) -> IndicatorView:
+def indicator_for_officer(
+    session: Session, indicator_id: int, person: Person, today: dt.date
+) -> IndicatorView:
     """An indicator the person's unit leads and enters by hand; UserError otherwise."""
     indicator = session.get(Indicator, indicator_id)
     if indicator is None or not indicator.active:
@@ -510,7 +542,9 @@ def record_indicator_value(
     now: dt.datetime,
 ) -> IndicatorValue:
     """Record an actual value with its evidence (the evidence is kept in the audit trail)."""
-    row = IndicatorValue(indicator_id=view.id, value=value, note=note[:1000], entered_by=person.id, at=now)
+    row = IndicatorValue(
+        indicator_id=view.id, value=value, note=note[:1000], entered_by=person.id, at=now
+    )
     session.add(row)
     session.flush()
     evidence = {
@@ -523,7 +557,14 @@ def record_indicator_value(
         "url": stored.url,
     }
     _audit(
-        session, person, "indicator.value", "indicator", view.id, None,
-        {"value": value, "indicator_value_id": row.id, "evidence": evidence}, "", now,
+        session,
+        person,
+        "indicator.value",
+        "indicator",
+        view.id,
+        None,
+        {"value": value, "indicator_value_id": row.id, "evidence": evidence},
+        "",
+        now,
     )
     return row

@@ -124,12 +124,19 @@ def create_broadcast(
     """Record a broadcast and queue one outbox row per reachable recipient."""
     text = check_text(text)
     members = [pid for pid in group_members(session, commune_id, group) if pid != created_by]
-    broadcast = Broadcast(commune_id=commune_id, group=group[:120], text=text, created_by=created_by, created_at=now)
+    broadcast = Broadcast(
+        commune_id=commune_id, group=group[:120], text=text, created_by=created_by, created_at=now
+    )
     session.add(broadcast)
     session.flush()
-    locales = {
-        p.id: p.locale for p in session.exec(select(Person).where(col(Person.id).in_(members))).all()
-    } if members else {}
+    locales = (
+        {
+            p.id: p.locale
+            for p in session.exec(select(Person).where(col(Person.id).in_(members))).all()
+        }
+        if members
+        else {}
+    )
     queued = 0
     for pid in members:
         reply = messages.broadcast(translator(locales.get(pid, "vi")), sender_name, text)

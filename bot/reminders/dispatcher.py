@@ -174,7 +174,9 @@ class OutboxDispatcher:
         self.postgres = engine.dialect.name == "postgresql"
         self._stopping = False
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._executor = ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="outbox")
+        self._executor = ThreadPoolExecutor(
+            max_workers=concurrency + 2, thread_name_prefix="outbox"
+        )
         self.journal_dir = journal_dir
         self._journal: int | None = None
         if journal_dir is not None:
@@ -185,7 +187,9 @@ class OutboxDispatcher:
     async def _db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a blocking database step on the dispatcher's own threads."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+        return await loop.run_in_executor(
+            self._executor, functools.partial(function, *args, **kwargs)
+        )
 
     def _journal_started(self) -> dict[str, set[int]]:
         """Rows each (other) dispatcher of this host had handed to the network, by worker."""
@@ -232,13 +236,17 @@ class OutboxDispatcher:
         stale = foreign if all_foreign else and_(foreign, col(OutboxMessage.claimed_at) < expired)
         started = self._journal_started()
         with Session(self.engine) as session:
-            back = _rowcount(session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.status) == "claimed", stale)
-                .values(status="pending", claimed_by="", claimed_at=None)
-            ))
+            back = _rowcount(
+                session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.status) == "claimed", stale)
+                    .values(status="pending", claimed_by="", claimed_at=None)
+                )
+            )
             interrupted = session.execute(
-                select(col(OutboxMessage.id), col(OutboxMessage.claimed_by)).where(col(OutboxMessage.status) == "sending", stale)
+                select(col(OutboxMessage.id), col(OutboxMessage.claimed_by)).where(
+                    col(OutboxMessage.status) == "sending", stale
+                )
             ).all()
             safe = [
                 int(row_id)
@@ -251,12 +259,19 @@ class OutboxDispatcher:
                 session.execute(
                     update(OutboxMessage)
                     .where(col(OutboxMessage.id).in_(safe), col(OutboxMessage.status) == "sending")
-                    .values(status="pending", claimed_by="", claimed_at=None, attempts=OutboxMessage.attempts - 1)  # type: ignore[operator]
+                    .values(
+                        status="pending",
+                        claimed_by="",
+                        claimed_at=None,
+                        attempts=OutboxMessage.attempts - 1,
+                    )  # type: ignore[operator]
                 )
             if unsure:
                 session.execute(
                     update(OutboxMessage)
-                    .where(col(OutboxMessage.id).in_(unsure), col(OutboxMessage.status) == "sending")
+                    .where(
+                        col(OutboxMessage.id).in_(unsure), col(OutboxMessage.status) == "sending"
+                    )
                     .values(
                         status="unknown",
                         last_error="interrupted while sending: may or may not have been delivered",
@@ -268,7 +283,9 @@ class OutboxDispatcher:
                 if path.name != _journal_name(self.worker_id):
                     path.unlink(missing_ok=True)
         if unsure:
-            log.warning("%d outbox rows were interrupted mid-send and are marked unknown", len(unsure))
+            log.warning(
+                "%d outbox rows were interrupted mid-send and are marked unknown", len(unsure)
+            )
         return back + len(interrupted)
 
     def _expire(self) -> int:
@@ -276,15 +293,19 @@ class OutboxDispatcher:
         now = self.clock()
         cutoff = now - dt.timedelta(hours=self.policy.catchup_hours)
         with Session(self.engine) as session:
-            count = _rowcount(session.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.status) == "pending",
-                    col(OutboxMessage.kind).in_(sorted(EXPIRING_KINDS)),
-                    col(OutboxMessage.due_at) < cutoff,
+            count = _rowcount(
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        col(OutboxMessage.status) == "pending",
+                        col(OutboxMessage.kind).in_(sorted(EXPIRING_KINDS)),
+                        col(OutboxMessage.due_at) < cutoff,
+                    )
+                    .values(
+                        status="missed", last_error="too late to be useful when it could be sent"
+                    )
                 )
-                .values(status="missed", last_error="too late to be useful when it could be sent")
-            ))
+            )
             session.commit()
         return count
 
@@ -315,7 +336,12 @@ class OutboxDispatcher:
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == "pending")
                 .values(status="claimed", claimed_by=self.worker_id, claimed_at=now)
-                .returning(col(OutboxMessage.id), col(OutboxMessage.channel), col(OutboxMessage.chat_id), col(OutboxMessage.content))
+                .returning(
+                    col(OutboxMessage.id),
+                    col(OutboxMessage.channel),
+                    col(OutboxMessage.chat_id),
+                    col(OutboxMessage.content),
+                )
                 .execution_options(synchronize_session=False)
             ).all()
             session.commit()
@@ -337,11 +363,15 @@ class OutboxDispatcher:
     def _start_sending(self, row_id: int) -> bool:
         """Commit "sending" before the network call; False if the lease was lost."""
         with Session(self.engine) as session:
-            count = _rowcount(session.execute(
-                self._guarded(session, row_id, "claimed").values(
-                    status="sending", claimed_at=self.clock(), attempts=OutboxMessage.attempts + 1  # type: ignore[operator]
+            count = _rowcount(
+                session.execute(
+                    self._guarded(session, row_id, "claimed").values(
+                        status="sending",
+                        claimed_at=self.clock(),
+                        attempts=OutboxMessage.attempts + 1,  # type: ignore[operator]
+                    )
                 )
-            ))
+            )
             session.commit()
         return bool(count)
 
@@ -354,19 +384,25 @@ class OutboxDispatcher:
         """Give back a claimed row that was not sent (stopping)."""
         with Session(self.engine) as session:
             session.execute(
-                self._guarded(session, row_id, "claimed").values(status="pending", claimed_by="", claimed_at=None)
+                self._guarded(session, row_id, "claimed").values(
+                    status="pending", claimed_by="", claimed_at=None
+                )
             )
             session.commit()
 
     def _attempts(self, row_id: int) -> int:
         with Session(self.engine) as session:
-            value = session.execute(select(col(OutboxMessage.attempts)).where(col(OutboxMessage.id) == row_id)).scalar()
+            value = session.execute(
+                select(col(OutboxMessage.attempts)).where(col(OutboxMessage.id) == row_id)
+            ).scalar()
         return int(value or 0)
 
     def _mark_blocked(self, row_id: int, channel: str, chat_id: str, reason: str) -> None:
         with Session(self.engine) as session:
             session.execute(
-                self._guarded(session, row_id, "sending").values(status="blocked", last_error=reason[:500])
+                self._guarded(session, row_id, "sending").values(
+                    status="blocked", last_error=reason[:500]
+                )
             )
             session.execute(
                 update(ChatIdentity)
@@ -443,7 +479,9 @@ class OutboxDispatcher:
                 break
         return self.stats
 
-    async def _send_row(self, row_id: int, channel: str, chat_id: str, content: dict[str, Any]) -> None:
+    async def _send_row(
+        self, row_id: int, channel: str, chat_id: str, content: dict[str, Any]
+    ) -> None:
         sender = self.senders[channel]
         limiter = self.limiters[channel]
         await limiter.acquire(chat_id)
@@ -504,7 +542,9 @@ class OutboxDispatcher:
             self.stats.failed += 1
             self.stats.errors.append(f"{row_id}: {error}"[:200])
             await self._db(
-                self._finish, row_id, {"status": "failed", "last_error": f"{type(error).__name__}: {error}"[:500]}
+                self._finish,
+                row_id,
+                {"status": "failed", "last_error": f"{type(error).__name__}: {error}"[:500]},
             )
             return
         sent_content = dict(content)
@@ -540,14 +580,16 @@ def outbox_counts(engine: Engine) -> dict[str, int]:
 def retry_row(engine: Engine, row_id: int, now: dt.datetime) -> bool:
     """Put an unknown, failed or missed row back in the queue (an officer's explicit choice)."""
     with Session(engine) as session:
-        count = _rowcount(session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id) == row_id,
-                or_(*(col(OutboxMessage.status) == s for s in ("unknown", "failed", "missed"))),
+        count = _rowcount(
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == row_id,
+                    or_(*(col(OutboxMessage.status) == s for s in ("unknown", "failed", "missed"))),
+                )
+                .values(status="pending", due_at=now, claimed_by="", attempts=0)
             )
-            .values(status="pending", due_at=now, claimed_by="", attempts=0)
-        ))
+        )
         session.commit()
     return bool(count)
 

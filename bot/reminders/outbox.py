@@ -39,7 +39,9 @@ def enqueue(
     identity = preferred_identity(session, person_id)
     if identity is None:
         return None
-    existing = session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first()
+    existing = session.exec(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ).first()
     if existing is not None:
         return None
     person = session.get(Person, person_id)

@@ -105,7 +105,9 @@ def _local_date(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return moment.astimezone(tz).date()
 
 
-def load_tasks(session: Session, commune_id: int, today: dt.date, tz: dt.tzinfo, *, plan: str | None = None) -> list[TaskRecord]:
+def load_tasks(
+    session: Session, commune_id: int, today: dt.date, tz: dt.tzinfo, *, plan: str | None = None
+) -> list[TaskRecord]:
     """Active tasks of a commune's plans with their status on ``today``."""
     query = select(Plan).where(Plan.commune_id == commune_id)
     if plan is not None:
@@ -125,7 +127,9 @@ def load_tasks(session: Session, commune_id: int, today: dt.date, tz: dt.tzinfo,
     evidence: dict[int, list[EvidenceEntry]] = defaultdict(list)
     for ev in session.exec(select(Evidence).where(col(Evidence.task_id).in_(ids))).all():
         evidence[ev.task_id].append(EvidenceEntry(ev.period, ev.status, ev.uploaded_at))
-    units = {u.id: u.name for u in session.exec(select(Unit).where(Unit.commune_id == commune_id)).all()}
+    units = {
+        u.id: u.name for u in session.exec(select(Unit).where(Unit.commune_id == commune_id)).all()
+    }
     records = []
     for task in tasks:
         assert task.id is not None
@@ -161,7 +165,9 @@ def load_tasks(session: Session, commune_id: int, today: dt.date, tz: dt.tzinfo,
     return records
 
 
-def load_commune(session: Session, commune: Commune, today: dt.date, tz: dt.tzinfo, *, plan: str | None = None) -> CommuneData:
+def load_commune(
+    session: Session, commune: Commune, today: dt.date, tz: dt.tzinfo, *, plan: str | None = None
+) -> CommuneData:
     """Everything one planning pass needs about one commune."""
     assert commune.id is not None
     people = {
@@ -171,14 +177,20 @@ def load_commune(session: Session, commune: Commune, today: dt.date, tz: dt.tzin
     }
     roles: dict[int, set[str]] = defaultdict(set)
     if people:
-        for row in session.exec(select(PersonRole).where(col(PersonRole.person_id).in_(list(people)))).all():
+        for row in session.exec(
+            select(PersonRole).where(col(PersonRole.person_id).in_(list(people)))
+        ).all():
             roles[row.person_id].add(row.role)
     officers: dict[int, list[int]] = defaultdict(list)
     for pid in sorted(people):
         person = people[pid]
         if Role.UNIT in roles.get(pid, set()) and person.unit_id is not None:
             officers[person.unit_id].append(pid)
-    units = {u.id: u.name for u in session.exec(select(Unit).where(Unit.commune_id == commune.id)).all() if u.id}
+    units = {
+        u.id: u.name
+        for u in session.exec(select(Unit).where(Unit.commune_id == commune.id)).all()
+        if u.id
+    }
     return CommuneData(
         commune=commune,
         policy=load_policy(commune.settings),
@@ -193,7 +205,9 @@ def load_commune(session: Session, commune: Commune, today: dt.date, tz: dt.tzin
 def missing_villages(session: Session, commune_id: int, period: dt.date) -> list[Village]:
     """Villages with no tally at all for the month (the tallies feature's completeness)."""
     villages = session.exec(
-        select(Village).where(Village.commune_id == commune_id).order_by(col(Village.position), col(Village.id))
+        select(Village)
+        .where(Village.commune_id == commune_id)
+        .order_by(col(Village.position), col(Village.id))
     ).all()
     try:
         from bot.tallies.store import commune_view
@@ -256,7 +270,9 @@ def _mark(session: Session, name: str) -> JobMark | None:
 class _Queue:
     """Queues rows for one pass: enqueue, re-time, reactivate or record as missed."""
 
-    def __init__(self, session: Session, now: dt.datetime, catchup: dt.timedelta, stats: PassStats) -> None:
+    def __init__(
+        self, session: Session, now: dt.datetime, catchup: dt.timedelta, stats: PassStats
+    ) -> None:
         self.session = session
         self.now = now
         self.catchup = catchup
@@ -267,7 +283,9 @@ class _Queue:
         wanted = [k for k in keys if k not in self.existing]
         for chunk in range(0, len(wanted), 500):
             part = wanted[chunk : chunk + 500]
-            for row in self.session.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key).in_(part))).all():
+            for row in self.session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.dedupe_key).in_(part))
+            ).all():
                 self.existing[row.dedupe_key] = row
 
     def put(
@@ -299,7 +317,13 @@ class _Queue:
                 return "retimed" if changed else "kept"
             return "kept"
         created = enqueue(
-            self.session, person_id=person_id, kind=kind, reply=reply, dedupe_key=key, due_at=at, task_id=task_id
+            self.session,
+            person_id=person_id,
+            kind=kind,
+            reply=reply,
+            dedupe_key=key,
+            due_at=at,
+            task_id=task_id,
         )
         if created is None:
             return "skipped"  # nobody to send to (no chat yet)
@@ -381,8 +405,11 @@ def plan_commune(
         reply_for = _digest_factory(session, data, _local_date(at, tz))
         for pid in data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
             result = queue.put(
-                person_id=pid, kind="digest", reply=reply_for(data.people[pid]),
-                key=f"digest:{commune.id}:{day.isoformat()}:{pid}", at=at,
+                person_id=pid,
+                kind="digest",
+                reply=reply_for(data.people[pid]),
+                key=f"digest:{commune.id}:{day.isoformat()}:{pid}",
+                at=at,
             )
             stats.digests += result == "queued"
 
@@ -398,13 +425,17 @@ def plan_commune(
     return stats
 
 
-def _red_alerts(session: Session, data: CommuneData, queue: _Queue, now: dt.datetime, tz: ZoneInfo) -> None:
+def _red_alerts(
+    session: Session, data: CommuneData, queue: _Queue, now: dt.datetime, tz: ZoneInfo
+) -> None:
     policy = data.policy
     task_ids = [r.info.id for r in data.tasks]
     open_episodes = {
         e.task_id: e
         for e in session.exec(
-            select(RedEpisode).where(col(RedEpisode.task_id).in_(task_ids), col(RedEpisode.ended_at).is_(None))
+            select(RedEpisode).where(
+                col(RedEpisode.task_id).in_(task_ids), col(RedEpisode.ended_at).is_(None)
+            )
         ).all()
     }
     wanted: list[tuple[TaskRecord, RedEpisode, int, str]] = []
@@ -428,8 +459,12 @@ def _red_alerts(session: Session, data: CommuneData, queue: _Queue, now: dt.date
         if key in queue.existing:
             continue  # told once per episode; never re-worded or re-timed
         at = policy.next_allowed(max(now, episode.started_at).astimezone(tz)).astimezone(dt.UTC)
-        reply = messages.red_alert(_translator(data.people.get(pid)), record.view, _local_date(now, tz))
-        result = queue.put(person_id=pid, kind="red", reply=reply, key=key, at=at, task_id=record.info.id)
+        reply = messages.red_alert(
+            _translator(data.people.get(pid)), record.view, _local_date(now, tz)
+        )
+        result = queue.put(
+            person_id=pid, kind="red", reply=reply, key=key, at=at, task_id=record.info.id
+        )
         queue.stats.red_alerts += result == "queued"
 
 
@@ -453,7 +488,9 @@ def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
     task_ids = [r.info.id for r in data.tasks]
     pending_evidence = len(
         session.exec(
-            select(Evidence.id).where(col(Evidence.task_id).in_(task_ids), Evidence.status == "pending")
+            select(Evidence.id).where(
+                col(Evidence.task_id).in_(task_ids), Evidence.status == "pending"
+            )
         ).all()
     )
     content = messages.Digest(
@@ -481,7 +518,10 @@ def _tally_step(session: Session, data: CommuneData, queue: _Queue, step: Any) -
             for pid in data.with_role(Role.OFFICE):
                 reply = messages.tally_office(_translator(data.people[pid]), names, step.period)
                 key = f"tally:{month}:{step.stage}:{pid}"
-                count += queue.put(person_id=pid, kind="tally_office", reply=reply, key=key, at=step.at) == "queued"
+                count += (
+                    queue.put(person_id=pid, kind="tally_office", reply=reply, key=key, at=step.at)
+                    == "queued"
+                )
         return count
     by_village = {v.id: v for v in missing}
     for pid, person in sorted(data.people.items()):
@@ -503,7 +543,8 @@ def cancel_stale_tally(session: Session, now: dt.datetime) -> int:
     """Cancel queued tally reminders to villages that reported since they were queued."""
     rows = session.exec(
         select(OutboxMessage).where(
-            OutboxMessage.status == "pending", col(OutboxMessage.kind).in_(["tally", "tally_leader"])
+            OutboxMessage.status == "pending",
+            col(OutboxMessage.kind).in_(["tally", "tally_leader"]),
         )
     ).all()
     cancelled = 0
@@ -558,7 +599,13 @@ def preview(
         return data.units.get(unit_id or -1, "?")
 
     for p in planned_reminders(
-        [r.info for r in data.tasks], data.recipients, policy, start, end, tz=tz, include_unstaffed=True
+        [r.info for r in data.tasks],
+        data.recipients,
+        policy,
+        start,
+        end,
+        tz=tz,
+        include_unstaffed=True,
     ):
         items.append(
             {
@@ -576,7 +623,11 @@ def preview(
         )
     for at, day in digest_times(policy, start, end, tz=tz):
         for pid in data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
-            items.append(_other(at, tz, name_of(pid, None), pid, "digest", f"digest:{commune.id}:{day}:{pid}"))
+            items.append(
+                _other(
+                    at, tz, name_of(pid, None), pid, "digest", f"digest:{commune.id}:{day}:{pid}"
+                )
+            )
         if not data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
             items.append(_other(at, tz, "Văn phòng thường trực", None, "digest", ""))
     for step in tally_steps(policy, start, end, tz=tz):
@@ -587,7 +638,9 @@ def preview(
     return items
 
 
-def _other(at: dt.datetime, tz: ZoneInfo, recipient: str, pid: int | None, kind: str, key: str) -> dict[str, Any]:
+def _other(
+    at: dt.datetime, tz: ZoneInfo, recipient: str, pid: int | None, kind: str, key: str
+) -> dict[str, Any]:
     return {
         "at": at.astimezone(tz).isoformat(),
         "recipient": recipient,

@@ -29,11 +29,22 @@ DEFAULT_HOLIDAYS = [
     "04-30",  # Ngày Giải phóng miền Nam
     "05-01",  # Quốc tế Lao động
     "09-02",  # Quốc khánh
-    "2026-02-14", "2026-02-15", "2026-02-16", "2026-02-17", "2026-02-18",
-    "2026-02-19", "2026-02-20", "2026-02-21", "2026-02-22",  # Tết Bính Ngọ 2026
+    "2026-02-14",
+    "2026-02-15",
+    "2026-02-16",
+    "2026-02-17",
+    "2026-02-18",
+    "2026-02-19",
+    "2026-02-20",
+    "2026-02-21",
+    "2026-02-22",  # Tết Bính Ngọ 2026
     "2026-04-27",  # Giỗ Tổ Hùng Vương 2026 (nghỉ bù)
     "2026-09-01",  # Quốc khánh 2026 (ngày liền kề)
-    "2027-02-05", "2027-02-06", "2027-02-07", "2027-02-08", "2027-02-09",
+    "2027-02-05",
+    "2027-02-06",
+    "2027-02-07",
+    "2027-02-08",
+    "2027-02-09",
     "2027-02-10",  # Tết Đinh Mùi 2027
 ]
 
@@ -283,7 +294,9 @@ def _add_months(day: dt.date, months: int, *, month_end: bool) -> dt.date:
     return dt.date(year, month + 1, last if month_end else min(day.day, last))
 
 
-def reporting_dates(task: TaskInfo, policy: ReminderPolicy, first: dt.date, last: dt.date) -> list[dt.date]:
+def reporting_dates(
+    task: TaskInfo, policy: ReminderPolicy, first: dt.date, last: dt.date
+) -> list[dt.date]:
     """The reporting dates of a recurring or ongoing task between two dates (inclusive)."""
     repeat = task.repeat if task.kind == "recurring" else policy.ongoing_period
     months = PERIOD_MONTHS.get(repeat or "yearly", 12)
@@ -329,7 +342,9 @@ def planned_reminders(
     for task in tasks:
         if not task.active or task.kind == "on_event":
             continue
-        candidates: list[tuple[int | None, int, str, dt.date, str]] = []  # unit, offset, kind, due, period
+        candidates: list[
+            tuple[int | None, int, str, dt.date, str]
+        ] = []  # unit, offset, kind, due, period
         coordinating = [u for u in dict.fromkeys(task.coordinating) if u != task.lead_unit_id]
         if task.kind == "once" and task.due is not None:
             if "" in task.done_periods:

@@ -27,7 +27,9 @@ WAKE_KEY = "reminders_wake"  # services.extras: a callable that wakes the dispat
 class ReminderRunner:
     """Plans and dispatches on every wake-up; at start-up, catches up after downtime."""
 
-    def __init__(self, services: Services, senders: Mapping[str, Sender], *, concurrency: int = 8) -> None:
+    def __init__(
+        self, services: Services, senders: Mapping[str, Sender], *, concurrency: int = 8
+    ) -> None:
         self.services = services
         self.dispatcher = OutboxDispatcher(
             services.engine,
@@ -50,7 +52,10 @@ class ReminderRunner:
             )
         if stats.queued or stats.missed or stats.cancelled:
             log.info(
-                "reminders: queued %d, missed %d, cancelled %d", stats.queued, stats.missed, stats.cancelled
+                "reminders: queued %d, missed %d, cancelled %d",
+                stats.queued,
+                stats.missed,
+                stats.cancelled,
             )
         return stats
 
@@ -90,12 +95,16 @@ class ReminderRunner:
             async def callback(_context: Any) -> None:
                 await self.tick()
 
-            self._job = job_queue.run_repeating(callback, interval=WAKE_SECONDS, first=WAKE_SECONDS, name="reminders")
+            self._job = job_queue.run_repeating(
+                callback, interval=WAKE_SECONDS, first=WAKE_SECONDS, name="reminders"
+            )
             return
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         self._scheduler = AsyncIOScheduler()
-        self._scheduler.add_job(self.tick, "interval", seconds=WAKE_SECONDS, max_instances=1, coalesce=True)
+        self._scheduler.add_job(
+            self.tick, "interval", seconds=WAKE_SECONDS, max_instances=1, coalesce=True
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:

@@ -9,7 +9,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
 BAR = "#2f6fb0"
 HIGHLIGHT = "#e07b00"
 TARGET = "#c62828"

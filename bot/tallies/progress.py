@@ -82,7 +82,9 @@ class Target:
     year: int
 
 
-def trend_of(series: Mapping[dt.date, int], period: dt.date, months: int = TREND_MONTHS) -> tuple[int | None, ...]:
+def trend_of(
+    series: Mapping[dt.date, int], period: dt.date, months: int = TREND_MONTHS
+) -> tuple[int | None, ...]:
     """The value at the end of each of the last ``months`` + 1 months, carrying values forward."""
     if not series:
         return (None,) * (months + 1)
@@ -144,7 +146,9 @@ def village_progress(
     codes = {}
     for code in DENOMINATOR_OF:
         trend = trend_of(village.series.get(code, {}), period, months)
-        denominator = village.denominators.get(DENOMINATOR_OF[code]) if village.denominators else None
+        denominator = (
+            village.denominators.get(DENOMINATOR_OF[code]) if village.denominators else None
+        )
         codes[code] = code_progress(code, trend, denominator, targets.get(code), period)
     reported = any(period in values for values in village.series.values())
     return VillageProgress(village.village_id, village.name, reported, codes)
@@ -158,7 +162,10 @@ def commune_progress(
 ) -> CommuneProgress:
     """Every village's progress, the commune totals and the ranking of villages."""
     rows = [village_progress(v, period, targets, months) for v in villages]
-    totals = {code: _total(code, [r.codes[code] for r in rows], targets.get(code), period) for code in DENOMINATOR_OF}
+    totals = {
+        code: _total(code, [r.codes[code] for r in rows], targets.get(code), period)
+        for code in DENOMINATOR_OF
+    }
     ranking = {
         code: [
             r.village_id
@@ -170,7 +177,9 @@ def commune_progress(
 
 
 def rollup(
-    communes: Sequence[CommuneProgress], period: dt.date, targets: Mapping[str, Target] | None = None
+    communes: Sequence[CommuneProgress],
+    period: dt.date,
+    targets: Mapping[str, Target] | None = None,
 ) -> dict[str, CodeProgress]:
     """Province (or district) totals over many communes."""
     return {
@@ -179,11 +188,15 @@ def rollup(
     }
 
 
-def _total(code: str, parts: Sequence[CodeProgress], target: Target | None, period: dt.date) -> CodeProgress:
+def _total(
+    code: str, parts: Sequence[CodeProgress], target: Target | None, period: dt.date
+) -> CodeProgress:
     width = max((len(p.trend) for p in parts), default=1)
     trend: list[int | None] = []
     for index in range(width):
-        known = [p.trend[index] for p in parts if index < len(p.trend) and p.trend[index] is not None]
+        known = [
+            p.trend[index] for p in parts if index < len(p.trend) and p.trend[index] is not None
+        ]
         trend.append(sum(v for v in known if v is not None) if known else None)
     denominators = [p.denominator for p in parts if p.denominator]
     denominator = sum(d for d in denominators if d) or None

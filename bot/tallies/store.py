@@ -96,7 +96,9 @@ def village_series(
     return dict(series)
 
 
-def load_facts(session: Session, village_id: int, period: dt.date) -> tuple[dict[str, CodeFacts], dict[str, int]]:
+def load_facts(
+    session: Session, village_id: int, period: dt.date
+) -> tuple[dict[str, CodeFacts], dict[str, int]]:
     """Facts to validate a report for a month against, and the values already recorded."""
     counts = denominators(session, village_id, period)
     series = village_series(session, village_id, add_months(period, -HISTORY_MONTHS), period)
@@ -176,7 +178,18 @@ def record_report(
             result.corrected[code] = (old, value)
         if old is not None or reason:
             before = old if old is not None else (previous or {}).get(code)
-            _audit(session, village, actor, now, code, period, before, value, reason or "correction", old is not None)
+            _audit(
+                session,
+                village,
+                actor,
+                now,
+                code,
+                period,
+                before,
+                value,
+                reason or "correction",
+                old is not None,
+            )
     session.flush()
     result.missing = [code for code in CODE_NAMES if code not in existing and code not in values]
     return result
@@ -218,7 +231,9 @@ def load_targets(session: Session, commune_id: int, year: int) -> dict[str, Targ
     return load_all_targets(session, [commune_id], year).get(commune_id, {})
 
 
-def load_all_targets(session: Session, commune_ids: Iterable[int] | None, year: int) -> dict[int, dict[str, Target]]:
+def load_all_targets(
+    session: Session, commune_ids: Iterable[int] | None, year: int
+) -> dict[int, dict[str, Target]]:
     """Rate targets per commune and tally code, in one query."""
     query = (
         sa_select(  # type: ignore[call-overload]
@@ -239,7 +254,12 @@ def load_all_targets(session: Session, commune_ids: Iterable[int] | None, year: 
     best: dict[int, dict[str, Target]] = defaultdict(dict)
     for commune_id, code, target_year, op, value, low in session.connection().execute(query):
         number = low if op == "between" else value
-        if code not in _DENOMINATOR_OF or number is None or op not in (">=", ">", "between") or number > 100:
+        if (
+            code not in _DENOMINATOR_OF
+            or number is None
+            or op not in (">=", ">", "between")
+            or number > 100
+        ):
             continue
         current = best[commune_id].get(code)
         if current is None or (current.year != year and target_year == year):
@@ -292,7 +312,9 @@ def load_inputs(
     # Values older than the window still count (cumulative snapshots carry forward), but
     # only villages without a value at the window's start need looking further back.
     gaps = [
-        vid for vid, *_ in villages if any(start not in series[vid].get(code, {}) for code in CODE_NAMES)
+        vid
+        for vid, *_ in villages
+        if any(start not in series[vid].get(code, {}) for code in CODE_NAMES)
     ]
     for chunk_start in range(0, len(gaps), 500):
         chunk = gaps[chunk_start : chunk_start + 500]
@@ -304,7 +326,11 @@ def load_inputs(
         )
         before = sa_select(tally.village_id, tally.code, tally.period, tally.value).join(
             latest,
-            and_(tally.village_id == latest.c.village_id, tally.code == latest.c.code, tally.period == latest.c.p),
+            and_(
+                tally.village_id == latest.c.village_id,
+                tally.code == latest.c.code,
+                tally.period == latest.c.p,
+            ),
         )
         for village_id, code, month, value in conn.execute(before):
             series[village_id][code][month] = value
@@ -323,7 +349,9 @@ def load_inputs(
     return dict(out)
 
 
-def commune_view(session: Session, commune_id: int, period: dt.date, months: int = 6) -> CommuneProgress:
+def commune_view(
+    session: Session, commune_id: int, period: dt.date, months: int = 6
+) -> CommuneProgress:
     """One commune's progress for a month: every village, every code, trend and targets."""
     inputs = load_inputs(session, [commune_id], period, months).get(commune_id, [])
     return commune_progress(inputs, period, load_targets(session, commune_id, period.year), months)

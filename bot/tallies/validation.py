@@ -92,7 +92,9 @@ def month_label(period: dt.date) -> str:
     return f"{period.month}/{period.year}"
 
 
-def period_status(period: dt.date, today: dt.date, grace_day: int = DEFAULT_GRACE_DAY) -> PeriodStatus:
+def period_status(
+    period: dt.date, today: dt.date, grace_day: int = DEFAULT_GRACE_DAY
+) -> PeriodStatus:
     """Whether a month can be reported today: open, in grace, locked or in the future."""
     current = month_start(today)
     if period > current:
@@ -159,7 +161,12 @@ def check_values(
             continue
         if value < fact.previous:
             issues.append(
-                Issue(code, "drop", MSG_DROP, {"name": name, "value": value, "previous": fact.previous})
+                Issue(
+                    code,
+                    "drop",
+                    MSG_DROP,
+                    {"name": name, "value": value, "previous": fact.previous},
+                )
             )
             continue
         limit = plausible_rise(fact.rises)

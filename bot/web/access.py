@@ -81,7 +81,9 @@ def task_unit_scope(viewer: Viewer) -> int | None:
     return None if viewer.sees_all else viewer.unit_id
 
 
-def can_see_task(viewer: Viewer, commune_id: int, lead_unit_id: int | None, coordinating: Iterable[int]) -> bool:
+def can_see_task(
+    viewer: Viewer, commune_id: int, lead_unit_id: int | None, coordinating: Iterable[int]
+) -> bool:
     """Whether a viewer may open a task (and its evidence)."""
     if viewer.commune_id is None or viewer.commune_id != commune_id:
         return False

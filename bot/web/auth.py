@@ -42,7 +42,9 @@ def create_login_token(session: Session, person_id: int, now: dt.datetime) -> st
     if session.get(Person, person_id) is None:
         raise ValueError(f"no person {person_id}")
     token = new_token()
-    session.add(WebLoginToken(token_hash=_hash(token), person_id=person_id, expires_at=now + LOGIN_TTL))
+    session.add(
+        WebLoginToken(token_hash=_hash(token), person_id=person_id, expires_at=now + LOGIN_TTL)
+    )
     session.flush()
     return token
 
@@ -61,7 +63,9 @@ def peek_login_token(session: Session, token: str, now: dt.datetime) -> WebLogin
     """The unused, unexpired login token with this value, without spending it."""
     if not token or len(token) > 200:
         return None
-    row = session.exec(select(WebLoginToken).where(WebLoginToken.token_hash == _hash(token))).first()
+    row = session.exec(
+        select(WebLoginToken).where(WebLoginToken.token_hash == _hash(token))
+    ).first()
     if row is None or row.used_at is not None or row.expires_at <= now:
         return None
     return row
@@ -91,7 +95,9 @@ def open_session(session: Session, person_id: int, now: dt.datetime) -> NewSessi
     """Open a dashboard session for a person (the caller commits)."""
     token = new_token()
     expires = session_expiry(now, now)
-    session.add(WebSession(token_hash=_hash(token), person_id=person_id, created_at=now, expires_at=expires))
+    session.add(
+        WebSession(token_hash=_hash(token), person_id=person_id, created_at=now, expires_at=expires)
+    )
     session.flush()
     return NewSession(token, person_id, expires)
 
@@ -138,7 +144,9 @@ def cookie_options(public_base_url: str) -> dict[str, object]:
     }
 
 
-def dashboard_base_url(public_base_url: str, extras: dict[str, object], host: str, port: int) -> str:
+def dashboard_base_url(
+    public_base_url: str, extras: dict[str, object], host: str, port: int
+) -> str:
     """Where the dashboard is reached: the public URL, else the bound address of this process."""
     if public_base_url:
         return public_base_url.rstrip("/")

@@ -34,7 +34,11 @@ def bar_chart(
     """Horizontal bars with an optional target marker, as accessible HTML."""
     rows = []
     for bar in bars:
-        classes = "bar-fill" + (" highlight" if bar.highlight else "") + (f" {bar.tone}" if bar.tone else "")
+        classes = (
+            "bar-fill"
+            + (" highlight" if bar.highlight else "")
+            + (f" {bar.tone}" if bar.tone else "")
+        )
         fill = f'<span class="{classes}" style="width:{_pct(bar.share or 0.0)}"></span>'
         marker = (
             f'<span class="bar-target" style="left:{_pct(target)}" title="{escape(target_label)}"></span>'
@@ -77,7 +81,9 @@ def column_chart(columns: Sequence[tuple[str, float, str]], caption: str) -> Mar
     )
 
 
-def sparkline(values: Sequence[float | None], label: str = "", width: int = 84, height: int = 22) -> Markup:
+def sparkline(
+    values: Sequence[float | None], label: str = "", width: int = 84, height: int = 22
+) -> Markup:
     """A small SVG line of a trend (None values are skipped); empty when nothing is known."""
     known = [(i, v) for i, v in enumerate(values) if v is not None]
     if not known:
@@ -101,7 +107,11 @@ def sparkline(values: Sequence[float | None], label: str = "", width: int = 84, 
 
 def meter(share: float, expected: float | None = None, tone: str = "") -> Markup:
     """A thin progress bar (0..1) with an optional marker where the time elapsed says it should be."""
-    marker = f'<span class="meter-expected" style="left:{_pct(expected)}"></span>' if expected is not None else ""
+    marker = (
+        f'<span class="meter-expected" style="left:{_pct(expected)}"></span>'
+        if expected is not None
+        else ""
+    )
     return Markup(
         f'<span class="meter"><span class="meter-fill {escape(tone)}" style="width:{_pct(share)}"></span>{marker}</span>'
     )

@@ -216,13 +216,35 @@ def _short(text: str | None, limit: int = 140) -> str:
 
 def _html(env: jinja2.Environment, name: str, status: int = 200, **context: Any) -> web.Response:
     html = env.get_template(name).render(**context)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
+    return web.Response(
+        text=html,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers=SECURITY_HEADERS,
+    )
 
 
-def _message(env: jinja2.Environment, status: int, title: str, body: str, viewer: Viewer | None = None,
-             **extra: Any) -> web.Response:
-    return _html(env, "message.html", status, title=title, body=body, viewer=viewer, nav=_nav(viewer), page=None,
-                 commune_name="", **extra)
+def _message(
+    env: jinja2.Environment,
+    status: int,
+    title: str,
+    body: str,
+    viewer: Viewer | None = None,
+    **extra: Any,
+) -> web.Response:
+    return _html(
+        env,
+        "message.html",
+        status,
+        title=title,
+        body=body,
+        viewer=viewer,
+        nav=_nav(viewer),
+        page=None,
+        commune_name="",
+        **extra,
+    )
 
 
 def _nav(viewer: Viewer | None) -> list[Page]:
@@ -253,9 +275,13 @@ class PageContext:
     def today(self) -> dt.date:
         return self.now.astimezone(self.tz).date()
 
-    def render(self, name: str, page: Page | None, status: int = 200, **context: Any) -> web.Response:
+    def render(
+        self, name: str, page: Page | None, status: int = 200, **context: Any
+    ) -> web.Response:
         """Render a page inside the common layout."""
-        commune = self.session.get(Commune, self.viewer.commune_id) if self.viewer.commune_id else None
+        commune = (
+            self.session.get(Commune, self.viewer.commune_id) if self.viewer.commune_id else None
+        )
         return _html(
             self.env,
             name,
@@ -281,12 +307,24 @@ class PageContext:
     def forbidden(self) -> web.Response:
         t = self.env.globals["t"]
         assert isinstance(t, Translator)
-        return _message(self.env, 403, t.gettext(MSG_FORBIDDEN_TITLE), t.gettext(MSG_FORBIDDEN_BODY), self.viewer)
+        return _message(
+            self.env,
+            403,
+            t.gettext(MSG_FORBIDDEN_TITLE),
+            t.gettext(MSG_FORBIDDEN_BODY),
+            self.viewer,
+        )
 
     def not_found(self) -> web.Response:
         t = self.env.globals["t"]
         assert isinstance(t, Translator)
-        return _message(self.env, 404, t.gettext(MSG_NOT_FOUND_TITLE), t.gettext(MSG_NOT_FOUND_BODY), self.viewer)
+        return _message(
+            self.env,
+            404,
+            t.gettext(MSG_NOT_FOUND_TITLE),
+            t.gettext(MSG_NOT_FOUND_BODY),
+            self.viewer,
+        )
 
 
 def _url(path: str, query: Mapping[str, Any] | None = None, **changes: Any) -> str:
@@ -363,20 +401,37 @@ def _villages(ctx: PageContext) -> web.StreamResponse:
     name = t.gettext(CODE_LABELS[data.code])
     chart = charts.bar_chart(
         bars,
-        t.gettext(N_("{name}: rate by village, month {month}"), name=name, month=f"{data.month.month}/{data.month.year}"),
+        t.gettext(
+            N_("{name}: rate by village, month {month}"),
+            name=name,
+            month=f"{data.month.month}/{data.month.year}",
+        ),
         target,
-        t.gettext(N_("Target {year}: {rate}"), year=data.totals[data.code].target_year or "",
-                  rate=t.percent(target)) if target is not None else "",
+        t.gettext(
+            N_("Target {year}: {rate}"),
+            year=data.totals[data.code].target_year or "",
+            rate=t.percent(target),
+        )
+        if target is not None
+        else "",
     )
     history = charts.column_chart(
         [
-            (f"{month.month}/{month.year % 100:02d}", reported / total if total else 0.0, f"{reported}/{total}")
+            (
+                f"{month.month}/{month.year % 100:02d}",
+                reported / total if total else 0.0,
+                f"{reported}/{total}",
+            )
             for month, reported, total in data.history
         ],
         t.gettext(N_("Villages that reported, by month")),
     )
     return ctx.render(
-        "villages.html", Page.VILLAGES, data=data, chart=chart, history=history,
+        "villages.html",
+        Page.VILLAGES,
+        data=data,
+        chart=chart,
+        history=history,
         denominator_of={c: DENOMINATOR_NAMES[code_by_name(c).denominator] for c in CODE_NAMES},
     )
 
@@ -413,7 +468,9 @@ def _evidence(ctx: PageContext) -> web.StreamResponse:
     data = read_stored(ctx.services.settings.effective_evidence_dir, evidence.storage_path)
     if data is None:
         t = translator(ctx.services.settings.locale)
-        return _message(ctx.env, 404, t.gettext(MSG_NOT_FOUND_TITLE), t.gettext(MSG_FILE_MISSING), ctx.viewer)
+        return _message(
+            ctx.env, 404, t.gettext(MSG_NOT_FOUND_TITLE), t.gettext(MSG_FILE_MISSING), ctx.viewer
+        )
     inline = ctx.query.get("view") == "1" and evidence.mime_type in INLINE_TYPES
     name = evidence.file_name or Path(evidence.storage_path).name
     disposition = "inline" if inline else "attachment"
@@ -448,7 +505,9 @@ def _content(ctx: PageContext) -> web.StreamResponse:
 
 def _audit(ctx: PageContext) -> web.StreamResponse:
     raw = ctx.query.get("page", "1")
-    data = views.audit_page(ctx.session, ctx.viewer, int(raw) if raw.isdigit() else 1, ctx.query.get("kind", ""))
+    data = views.audit_page(
+        ctx.session, ctx.viewer, int(raw) if raw.isdigit() else 1, ctx.query.get("kind", "")
+    )
     return ctx.render("audit.html", Page.AUDIT, data=data, describe=_describe_change)
 
 
@@ -458,13 +517,19 @@ def _describe_change(values: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{k}: {v}" for k, v in values.items() if not isinstance(v, dict))
 
 
-EXPORT_PAGES = {"indicators": Page.EXPORT_INDICATORS, "tasks": Page.EXPORT_TASKS, "tallies": Page.EXPORT_TALLIES}
+EXPORT_PAGES = {
+    "indicators": Page.EXPORT_INDICATORS,
+    "tasks": Page.EXPORT_TASKS,
+    "tallies": Page.EXPORT_TALLIES,
+}
 
 
 def _export(kind: str) -> Builder:
     def build(ctx: PageContext) -> web.StreamResponse:
         t = translator(ctx.services.settings.locale)
-        file = export(kind, ctx.session, ctx.viewer, t, ctx.today, ctx.base_url, ctx.query.get("plan"))
+        file = export(
+            kind, ctx.session, ctx.viewer, t, ctx.today, ctx.base_url, ctx.query.get("plan")
+        )
         return web.Response(
             body=file.data,
             headers={
@@ -491,8 +556,18 @@ async def login_form(request: web.Request) -> web.StreamResponse:
         with Session(services.engine) as session:
             row = peek_login_token(session, token, services.clock())
             if row is None:
-                return _message(env, 403, t.gettext(MSG_LINK_BAD_TITLE), t.gettext(MSG_LINK_BAD_BODY))
-            return _html(env, "login.html", viewer=None, nav=[], page=None, commune_name="", action=request.path)
+                return _message(
+                    env, 403, t.gettext(MSG_LINK_BAD_TITLE), t.gettext(MSG_LINK_BAD_BODY)
+                )
+            return _html(
+                env,
+                "login.html",
+                viewer=None,
+                nav=[],
+                page=None,
+                commune_name="",
+                action=request.path,
+            )
 
     return await asyncio.to_thread(work)
 
@@ -510,15 +585,20 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             person_id = redeem_login_token(session, token, now)
             if person_id is None:
                 session.rollback()
-                return _message(env, 403, t.gettext(MSG_LINK_BAD_TITLE), t.gettext(MSG_LINK_BAD_BODY))
+                return _message(
+                    env, 403, t.gettext(MSG_LINK_BAD_TITLE), t.gettext(MSG_LINK_BAD_BODY)
+                )
             viewer = views.load_viewer(session, person_id)
             if viewer is None or not may_sign_in(viewer.roles):
                 session.commit()
-                return _message(env, 403, t.gettext(MSG_FORBIDDEN_TITLE), t.gettext(MSG_FORBIDDEN_BODY))
+                return _message(
+                    env, 403, t.gettext(MSG_FORBIDDEN_TITLE), t.gettext(MSG_FORBIDDEN_BODY)
+                )
             opened = open_session(session, person_id, now)
             session.commit()
         response = web.Response(status=303, headers={**SECURITY_HEADERS, "Location": "/"})
-        response.set_cookie(COOKIE_NAME, opened.token, **cookie_options(services.settings.public_base_url))  # type: ignore[arg-type]
+        options = cookie_options(services.settings.public_base_url)
+        response.set_cookie(COOKIE_NAME, opened.token, **options)  # type: ignore[arg-type]
         return response
 
     return await asyncio.to_thread(work)
@@ -535,9 +615,13 @@ async def logout(request: web.Request) -> web.StreamResponse:
             close_session(session, cookie)
             session.commit()
         t = translator(services.settings.locale)
-        response = _message(env, 200, t.gettext(MSG_SIGNED_OUT_TITLE), t.gettext(MSG_SIGNED_OUT_BODY))
+        response = _message(
+            env, 200, t.gettext(MSG_SIGNED_OUT_TITLE), t.gettext(MSG_SIGNED_OUT_BODY)
+        )
         options = cookie_options(services.settings.public_base_url)
-        response.del_cookie(COOKIE_NAME, path="/", secure=bool(options["secure"]), httponly=True, samesite="Lax")
+        response.del_cookie(
+            COOKIE_NAME, path="/", secure=bool(options["secure"]), httponly=True, samesite="Lax"
+        )
         return response
 
     return await asyncio.to_thread(work)
@@ -581,4 +665,3 @@ def export_path(kind: str, plan_slug: str | None = None) -> str:
     suffix = "csv" if kind == "tallies" else "xlsx"
     path = f"/export/{kind}.{suffix}"
     return f"{path}?{urlencode({'plan': plan_slug})}" if plan_slug else path
-

@@ -9,12 +9,11 @@ What a file contains follows the same access rules as the dashboard.
 from __future__ import annotations
 
 import csv
-import functools
 import datetime as dt
+import functools
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -34,10 +33,29 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
 KINDS = ("indicators", "tasks", "tallies")
 
-INDICATOR_HEADERS = ("TT", "Chỉ tiêu", "Đơn vị tính", "Chỉ tiêu năm {year}", "Kết quả", "Đơn vị chủ trì",
-                     "Đơn vị phối hợp", "Đánh giá")
-TASK_HEADERS = ("TT", "Nhiệm vụ", "Đơn vị chủ trì", "Đơn vị phối hợp", "Kết quả/sản phẩm",
-                "Thời gian hoàn thành", "Hạn", "Trạng thái", "Tiến độ (%)", "Cảnh báo đỏ", "Minh chứng")
+INDICATOR_HEADERS = (
+    "TT",
+    "Chỉ tiêu",
+    "Đơn vị tính",
+    "Chỉ tiêu năm {year}",
+    "Kết quả",
+    "Đơn vị chủ trì",
+    "Đơn vị phối hợp",
+    "Đánh giá",
+)
+TASK_HEADERS = (
+    "TT",
+    "Nhiệm vụ",
+    "Đơn vị chủ trì",
+    "Đơn vị phối hợp",
+    "Kết quả/sản phẩm",
+    "Thời gian hoàn thành",
+    "Hạn",
+    "Trạng thái",
+    "Tiến độ (%)",
+    "Cảnh báo đỏ",
+    "Minh chứng",
+)
 TALLY_HEADERS = ("Tháng", "Thôn/Xóm", *CODE_NAMES)
 
 TITLE_INDICATORS = N_("APPENDIX I: RESULTS OF THE INDICATORS")
@@ -45,7 +63,6 @@ TITLE_TASKS = N_("APPENDIX II: PROGRESS OF THE TASKS")
 AS_OF = N_("(Figures as of {date})")
 TARGET_OTHER_YEAR = N_("{target} (year {year})")
 RED_YES = N_("Red: {reasons}")
-
 
 
 @functools.cache
@@ -117,7 +134,11 @@ def _slug(plan: Plan | None) -> str:
 
 
 def indicators_xlsx(
-    session: Session, viewer: Viewer, t: Translator, today: dt.date, plan_slug: str | None = None,
+    session: Session,
+    viewer: Viewer,
+    t: Translator,
+    today: dt.date,
+    plan_slug: str | None = None,
     year: int | None = None,
 ) -> ExportFile:
     """The indicator appendix with this year's targets and current results."""
@@ -133,7 +154,11 @@ def indicators_xlsx(
     headers = [h.format(year=year) for h in INDICATOR_HEADERS]
     row = _title(
         sheet,
-        [t.gettext(TITLE_INDICATORS), plan.title if plan else "", t.gettext(AS_OF, date=t.date(today))],
+        [
+            t.gettext(TITLE_INDICATORS),
+            plan.title if plan else "",
+            t.gettext(AS_OF, date=t.date(today)),
+        ],
         len(headers),
     )
     _header(sheet, row, headers, [7, 60, 12, 22, 12, 24, 30, 14])
@@ -146,7 +171,11 @@ def indicators_xlsx(
         group = indicator.group
         target = ""
         if status.raw is not None:
-            target = status.raw if status.year == year else t.gettext(TARGET_OTHER_YEAR, target=status.raw, year=status.year)
+            target = (
+                status.raw
+                if status.year == year
+                else t.gettext(TARGET_OTHER_YEAR, target=status.raw, year=status.year)
+            )
         actual = round(status.actual, 2) if status.actual is not None else None
         row += 1
         _row(
@@ -163,11 +192,18 @@ def indicators_xlsx(
                 t.gettext(VERDICT_LABELS[status.verdict]),
             ],
         )
-    return ExportFile(_workbook_bytes(workbook), f"chi-tieu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME)
+    return ExportFile(
+        _workbook_bytes(workbook), f"chi-tieu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
+    )
 
 
 def tasks_xlsx(
-    session: Session, viewer: Viewer, t: Translator, today: dt.date, base_url: str, plan_slug: str | None = None
+    session: Session,
+    viewer: Viewer,
+    t: Translator,
+    today: dt.date,
+    base_url: str,
+    plan_slug: str | None = None,
 ) -> ExportFile:
     """The task list with status, progress, red flags and links to the evidence."""
     assert viewer.commune_id is not None
@@ -179,7 +215,9 @@ def tasks_xlsx(
     ids = [v.id for v in views]
     if ids:
         for item in session.exec(
-            select(Evidence).where(col(Evidence.task_id).in_(ids)).order_by(col(Evidence.uploaded_at))
+            select(Evidence)
+            .where(col(Evidence.task_id).in_(ids))
+            .order_by(col(Evidence.uploaded_at))
         ):
             evidence[item.task_id].append(item)
     workbook = _xl().Workbook()
@@ -196,8 +234,13 @@ def tasks_xlsx(
     base = base_url.rstrip("/")
     for view in views:
         task, status = view.task, view.status
-        links = [e.url if e.kind == "link" and e.url else f"{base}/evidence/{e.id}" for e in evidence[view.id]]
-        reasons = "; ".join(t.gettext(REASON_LABELS[r]) for r in status.reasons) if status.red else ""
+        links = [
+            e.url if e.kind == "link" and e.url else f"{base}/evidence/{e.id}"
+            for e in evidence[view.id]
+        ]
+        reasons = (
+            "; ".join(t.gettext(REASON_LABELS[r]) for r in status.reasons) if status.red else ""
+        )
         row += 1
         _row(
             sheet,
@@ -220,7 +263,9 @@ def tasks_xlsx(
             sheet.cell(row=row, column=7).number_format = "DD/MM/YYYY"
         if links:
             sheet.cell(row=row, column=11).hyperlink = links[0]
-    return ExportFile(_workbook_bytes(workbook), f"nhiem-vu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME)
+    return ExportFile(
+        _workbook_bytes(workbook), f"nhiem-vu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
+    )
 
 
 def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
@@ -249,7 +294,12 @@ def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
 
 
 def export(
-    kind: str, session: Session, viewer: Viewer, t: Translator, today: dt.date, base_url: str,
+    kind: str,
+    session: Session,
+    viewer: Viewer,
+    t: Translator,
+    today: dt.date,
+    base_url: str,
     plan_slug: str | None = None,
 ) -> ExportFile:
     """One of the three report files by name (indicators | tasks | tallies)."""

@@ -46,10 +46,14 @@ async def healthz(request: web.Request) -> web.Response:
     import asyncio
 
     ok = await asyncio.to_thread(ping, services.engine)
-    return web.json_response({"ok": ok, "database": "ok" if ok else "unreachable"}, status=200 if ok else 503)
+    return web.json_response(
+        {"ok": ok, "database": "ok" if ok else "unreachable"}, status=200 if ok else 503
+    )
 
 
-async def _read_update(request: web.Request, header: str, secret: str) -> dict[str, Any] | web.Response:
+async def _read_update(
+    request: web.Request, header: str, secret: str
+) -> dict[str, Any] | web.Response:
     if not secret:
         return web.Response(status=403, text="webhook secret not configured")
     if not secret_matches(secret, request.headers.get(header)):
@@ -101,7 +105,9 @@ async def media(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path)
 
 
-def build_web_app(services: Services, dispatcher: Dispatcher, webhooks: Webhooks | None = None) -> web.Application:
+def build_web_app(
+    services: Services, dispatcher: Dispatcher, webhooks: Webhooks | None = None
+) -> web.Application:
     """The aiohttp application shared by webhooks, health check, media and dashboard."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app[SERVICES] = services

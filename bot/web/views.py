@@ -55,7 +55,9 @@ COMPLETENESS_MONTHS = 12
 AUDIT_PAGE_SIZE = 50
 DEADLINE_FILTERS = ("overdue", "7", "14", "30", "none")
 STATUS_FILTERS = ("red", *(s.value for s in Status))
-OPEN_STATUSES = frozenset({Status.NOT_STARTED, Status.IN_PROGRESS, Status.NEEDS_WORK, Status.OVERDUE})
+OPEN_STATUSES = frozenset(
+    {Status.NOT_STARTED, Status.IN_PROGRESS, Status.NEEDS_WORK, Status.OVERDUE}
+)
 
 
 # ------------------------------------------------------------------ who is looking
@@ -82,7 +84,9 @@ def unit_names(session: Session, commune_id: int) -> dict[int, str]:
     return {u.id: u.name for u in rows if u.id is not None}
 
 
-def choose_plan(session: Session, commune_id: int, slug: str | None) -> tuple[Plan | None, list[Plan]]:
+def choose_plan(
+    session: Session, commune_id: int, slug: str | None
+) -> tuple[Plan | None, list[Plan]]:
     """The plan a page shows (by slug, else the newest import) and all the commune's plans."""
     plans = commune_plans(session, commune_id)
     chosen = next((p for p in plans if slug and p.slug == slug), None)
@@ -97,7 +101,11 @@ def visible_tasks(session: Session, viewer: Viewer, plan: Plan, today: dt.date) 
     views = plan_tasks(session, plan.id or 0, today)
     if task_unit_scope(viewer) is None:
         return views
-    return [v for v in views if can_see_task(viewer, plan.commune_id, v.task.lead_unit_id, v.task.coordinating)]
+    return [
+        v
+        for v in views
+        if can_see_task(viewer, plan.commune_id, v.task.lead_unit_id, v.task.coordinating)
+    ]
 
 
 def is_open(status: TaskStatus) -> bool:
@@ -189,7 +197,10 @@ def completeness(progress: CommuneProgress, village_id: int | None = None) -> Co
 
 
 def completeness_history(
-    session: Session, commune_id: int, period: dt.date, months: int = COMPLETENESS_MONTHS,
+    session: Session,
+    commune_id: int,
+    period: dt.date,
+    months: int = COMPLETENESS_MONTHS,
     village_id: int | None = None,
 ) -> list[tuple[dt.date, int, int]]:
     """(month, villages that reported, villages) for the last ``months`` months, oldest first."""
@@ -204,7 +215,9 @@ def completeness_history(
         .group_by(col(Tally.period))
     ).all()
     counts = {month: int(n) for month, n in rows}
-    return [(add_months(start, i), counts.get(add_months(start, i), 0), total) for i in range(months)]
+    return [
+        (add_months(start, i), counts.get(add_months(start, i), 0), total) for i in range(months)
+    ]
 
 
 # ------------------------------------------------------------------ pages
@@ -228,7 +241,9 @@ class OverviewData:
     month: dt.date
 
 
-def overview(session: Session, viewer: Viewer, today: dt.date, plan_slug: str | None = None) -> OverviewData:
+def overview(
+    session: Session, viewer: Viewer, today: dt.date, plan_slug: str | None = None
+) -> OverviewData:
     """Indicators against targets, red tasks, tasks due soon, tally completeness, evidence to review."""
     assert viewer.commune_id is not None
     commune_id = viewer.commune_id
@@ -290,7 +305,9 @@ class VillagesData:
     show_totals: bool
 
 
-def villages(session: Session, viewer: Viewer, today: dt.date, code: str = "", month: dt.date | None = None) -> VillagesData:
+def villages(
+    session: Session, viewer: Viewer, today: dt.date, code: str = "", month: dt.date | None = None
+) -> VillagesData:
     """Rates, trend, ranking and completeness per village for one tally code."""
     assert viewer.commune_id is not None
     code = code if code in CODE_NAMES else CODE_NAMES[0]
@@ -337,7 +354,9 @@ class TasksData:
     unit_choices: list[tuple[int, str]]
 
 
-def tasks_page(session: Session, viewer: Viewer, today: dt.date, query: Mapping[str, str]) -> TasksData:
+def tasks_page(
+    session: Session, viewer: Viewer, today: dt.date, query: Mapping[str, str]
+) -> TasksData:
     """The tasks a viewer may see, filtered by unit, status and deadline."""
     assert viewer.commune_id is not None
     plan, plans = choose_plan(session, viewer.commune_id, query.get("plan"))
@@ -346,9 +365,16 @@ def tasks_page(session: Session, viewer: Viewer, today: dt.date, query: Mapping[
     raw_unit = query.get("unit", "")
     unit_filter = int(raw_unit) if raw_unit.isdigit() and int(raw_unit) in units else None
     status_filter = query.get("status", "") if query.get("status", "") in STATUS_FILTERS else ""
-    deadline_filter = query.get("deadline", "") if query.get("deadline", "") in DEADLINE_FILTERS else ""
-    shown = filter_tasks(views, today, unit_id=unit_filter, status=status_filter, deadline=deadline_filter)
-    leading = sorted({v.task.lead_unit_id for v in views if v.task.lead_unit_id is not None}, key=lambda u: units.get(u, ""))
+    deadline_filter = (
+        query.get("deadline", "") if query.get("deadline", "") in DEADLINE_FILTERS else ""
+    )
+    shown = filter_tasks(
+        views, today, unit_id=unit_filter, status=status_filter, deadline=deadline_filter
+    )
+    leading = sorted(
+        {v.task.lead_unit_id for v in views if v.task.lead_unit_id is not None},
+        key=lambda u: units.get(u, ""),
+    )
     return TasksData(
         plan=plan,
         plans=plans,
@@ -410,10 +436,18 @@ def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
     plan = view.plan
     units = unit_names(session, plan.commune_id)
     progress_rows = list(
-        session.exec(select(TaskProgress).where(TaskProgress.task_id == task.id).order_by(col(TaskProgress.at).desc()))
+        session.exec(
+            select(TaskProgress)
+            .where(TaskProgress.task_id == task.id)
+            .order_by(col(TaskProgress.at).desc())
+        )
     )
     evidence_rows = list(
-        session.exec(select(Evidence).where(Evidence.task_id == task.id).order_by(col(Evidence.uploaded_at).desc()))
+        session.exec(
+            select(Evidence)
+            .where(Evidence.task_id == task.id)
+            .order_by(col(Evidence.uploaded_at).desc())
+        )
     )
     people = _names(
         session,
@@ -427,8 +461,13 @@ def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
             select(AuditEntry)
             .where(
                 or_(
-                    and_(col(AuditEntry.entity) == "task", col(AuditEntry.entity_id) == str(task.id)),
-                    and_(col(AuditEntry.entity) == "evidence", col(AuditEntry.entity_id).in_(evidence_ids or ["-"])),
+                    and_(
+                        col(AuditEntry.entity) == "task", col(AuditEntry.entity_id) == str(task.id)
+                    ),
+                    and_(
+                        col(AuditEntry.entity) == "evidence",
+                        col(AuditEntry.entity_id).in_(evidence_ids or ["-"]),
+                    ),
                 )
             )
             .order_by(col(AuditEntry.at).desc())
@@ -439,7 +478,8 @@ def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
         lead=units.get(task.lead_unit_id) if task.lead_unit_id is not None else None,
         coordinating=[units[u] for u in task.coordinating if u in units],
         progress=[
-            ProgressRow(p.period, p.percent, p.note, people.get(p.reported_by or 0, ""), p.at) for p in progress_rows
+            ProgressRow(p.period, p.percent, p.note, people.get(p.reported_by or 0, ""), p.at)
+            for p in progress_rows
         ],
         evidence=[
             EvidenceRow(e, people.get(e.uploaded_by or 0, ""), people.get(e.reviewed_by or 0, ""))
@@ -464,7 +504,9 @@ def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     if not wanted:
         return {}
     return {
-        p.id: p.display_name for p in session.exec(select(Person).where(col(Person.id).in_(wanted))) if p.id is not None
+        p.id: p.display_name
+        for p in session.exec(select(Person).where(col(Person.id).in_(wanted)))
+        if p.id is not None
     }
 
 
@@ -539,7 +581,9 @@ class UnitsData:
     own_unit: int | None
 
 
-def units_page(session: Session, viewer: Viewer, today: dt.date, tz: ZoneInfo, plan_slug: str | None) -> UnitsData:
+def units_page(
+    session: Session, viewer: Viewer, today: dt.date, tz: ZoneInfo, plan_slug: str | None
+) -> UnitsData:
     """Units ranked by on-time completion of the tasks they lead."""
     assert viewer.commune_id is not None
     plan, plans = choose_plan(session, viewer.commune_id, plan_slug)
@@ -561,7 +605,12 @@ def units_page(session: Session, viewer: Viewer, today: dt.date, tz: ZoneInfo, p
         for v in views
         if v.task.lead_unit_id is not None
     ]
-    return UnitsData(plan, plans, rank_units(entries, names, today), viewer.unit_id if not viewer.sees_all else None)
+    return UnitsData(
+        plan,
+        plans,
+        rank_units(entries, names, today),
+        viewer.unit_id if not viewer.sees_all else None,
+    )
 
 
 # ------------------------------------------------------------------ audit
@@ -596,7 +645,9 @@ def audit_page(session: Session, viewer: Viewer, page: int = 1, kind: str = "") 
             .limit(AUDIT_PAGE_SIZE + 1)
         )
     )
-    return AuditData(rows[:AUDIT_PAGE_SIZE], page, len(rows) > AUDIT_PAGE_SIZE, kind, list(AUDIT_KINDS))
+    return AuditData(
+        rows[:AUDIT_PAGE_SIZE], page, len(rows) > AUDIT_PAGE_SIZE, kind, list(AUDIT_KINDS)
+    )
 
 
 # ------------------------------------------------------------------ content
@@ -622,5 +673,8 @@ def content_page(session: Session, titles: Mapping[str, str]) -> ContentData:
     """Unanswered questions (most asked first) and guide feedback (most 👎 first)."""
     return ContentData(
         unanswered=unanswered(session, limit=100),
-        feedback=[FeedbackRow(slug, titles.get(slug, slug), yes, no) for slug, yes, no in feedback_summary(session)],
+        feedback=[
+            FeedbackRow(slug, titles.get(slug, slug), yes, no)
+            for slug, yes, no in feedback_summary(session)
+        ],
     )

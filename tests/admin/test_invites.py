@@ -29,7 +29,11 @@ from tests.helpers import add_person, village_id
 def _invite(session: Session, services: Services, **kwargs: object) -> str:
     commune_id = default_commune_id(session)
     assert commune_id is not None
-    values: dict[str, object] = {"role": "team", "village_id": village_id(services, "Xóm 3"), **kwargs}
+    values: dict[str, object] = {
+        "role": "team",
+        "village_id": village_id(services, "Xóm 3"),
+        **kwargs,
+    }
     return create_invite(session, commune_id=commune_id, now=START, **values)  # type: ignore[arg-type]
 
 

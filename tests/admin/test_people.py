@@ -32,7 +32,12 @@ def _import(services: Services, raw: str) -> object:
 def test_headers_and_roles_are_read_the_vietnamese_way() -> None:
     rows, problems = read_people_csv(GOOD)
     assert problems == []
-    assert [r.roles for r in rows] == [("team",), ("leader", "team"), ("unit",), ("office", "admin")]
+    assert [r.roles for r in rows] == [
+        ("team",),
+        ("leader", "team"),
+        ("unit",),
+        ("office", "admin"),
+    ]
     assert rows[1].village == "xom 5" and rows[1].zalo_id == "88001122"
 
 
@@ -59,11 +64,15 @@ def test_any_bad_row_means_nothing_is_imported(services: Services) -> None:
     assert any("unknown village 'Xóm 99'" in p for p in problems)
     assert any("Telegram id 'abc'" in p for p in problems)
     with Session(services.engine) as session:
-        assert session.exec(select(Person).where(Person.display_name == "Lê Văn Ba")).first() is None
+        assert (
+            session.exec(select(Person).where(Person.display_name == "Lê Văn Ba")).first() is None
+        )
 
 
 def test_missing_columns_and_duplicate_ids(services: Services) -> None:
-    assert read_people_csv("Tên,Thôn\nA,Xóm 1\n")[1] == ["no roles column (expected 'Vai trò' or 'roles')"]
+    assert read_people_csv("Tên,Thôn\nA,Xóm 1\n")[1] == [
+        "no roles column (expected 'Vai trò' or 'roles')"
+    ]
     dup = "name,roles,village,telegram_id\nA,team,Xóm 1,123456\nB,team,Xóm 2,123456\n"
     problems = _import(services, dup).problems  # type: ignore[attr-defined]
     assert problems == ["line 3: telegram id 123456 is also on line 2"]

@@ -38,13 +38,20 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_setup_yaml_then_csv_is_idempotent(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_setup_yaml_then_csv_is_idempotent(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (cli_env / "xa.yaml").write_text(YAML, encoding="utf-8")
     assert main(["admin", "setup", str(cli_env / "xa.yaml")]) == 0
     assert "Xã An Bình: 2 thôn/xóm, 1 đơn vị" in capsys.readouterr().out
     (cli_env / "xa.csv").write_text(CSV, encoding="utf-8")
     assert main(["admin", "setup", str(cli_env / "xa.csv"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"commune": "Xã An Bình", "villages": 1, "units": 1, "problems": []}
+    assert json.loads(capsys.readouterr().out) == {
+        "commune": "Xã An Bình",
+        "villages": 1,
+        "units": 1,
+        "problems": [],
+    }
     from sqlalchemy import create_engine
 
     engine = create_engine(f"sqlite:///{cli_env / 'cli.sqlite3'}")
@@ -65,8 +72,15 @@ def test_setup_refuses_a_bad_file(cli_env: Path, capsys: pytest.CaptureFixture[s
     assert main(["admin", "setup", str(cli_env / "missing.yaml")]) == 1
 
 
-def test_cli_invite_prints_code_and_deep_link(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["admin", "invite", "--role", "team", "--village", "xom 3", "--expires", "2d", "--json"]) == 0
+def test_cli_invite_prints_code_and_deep_link(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            ["admin", "invite", "--role", "team", "--village", "xom 3", "--expires", "2d", "--json"]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["place"] == "Xóm 3" and len(data["code"]) == 8
     assert data["link"] == f"https://t.me/tocns_bot?start=j_{data['code']}"
@@ -86,10 +100,14 @@ def test_cli_invite_prints_code_and_deep_link(cli_env: Path, capsys: pytest.Capt
 
 
 def test_cli_people_import(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (cli_env / "people.csv").write_text("Họ và tên,Vai trò,Thôn\nLê Văn Ba,thành viên,Xóm 3\n", encoding="utf-8")
+    (cli_env / "people.csv").write_text(
+        "Họ và tên,Vai trò,Thôn\nLê Văn Ba,thành viên,Xóm 3\n", encoding="utf-8"
+    )
     assert main(["admin", "people", "import", str(cli_env / "people.csv"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["created"] == 1
-    (cli_env / "bad.csv").write_text("Họ và tên,Vai trò,Thôn\nLê Văn Ba,thành viên,Xóm 99\n", encoding="utf-8")
+    (cli_env / "bad.csv").write_text(
+        "Họ và tên,Vai trò,Thôn\nLê Văn Ba,thành viên,Xóm 99\n", encoding="utf-8"
+    )
     assert main(["admin", "people", "import", str(cli_env / "bad.csv")]) == 1
     assert "chưa nhập ai" in capsys.readouterr().out
 
@@ -101,5 +119,7 @@ def test_apply_setup_in_a_session(services: Services, tmp_path: Path) -> None:
         session.commit()
         assert (result.villages, result.units, result.problems) == (2, 1, [])
         ap2 = session.exec(select(Village).where(Village.name == "Ấp 2")).one()
-        denominator = session.exec(select(VillageDenominator).where(VillageDenominator.village_id == ap2.id)).one()
+        denominator = session.exec(
+            select(VillageDenominator).where(VillageDenominator.village_id == ap2.id)
+        ).one()
         assert denominator.valid_from == START.date() and denominator.population == 900

@@ -20,7 +20,9 @@ from tests.fakes.zalo_api import FakeZaloAPI
 USER = 5550001
 
 
-async def test_telegram_start_menu_and_button(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+async def test_telegram_start_menu_and_button(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
     async with running(channel_settings(settings, fake_telegram)):
         await fake_telegram.wait_sent(method="setMyCommands")
         commands = [c for c in fake_telegram.sent if c.method == "setMyCommands"]
@@ -46,7 +48,9 @@ async def test_zalo_numbered_reply(running, settings, fake_zalo: FakeZaloAPI) ->
 
 async def test_console_numbered_reply(services: Services) -> None:
     out = io.StringIO()
-    await run_console(Dispatcher(services), name="Hoa", stdin=io.StringIO("/ngonngu\n1\n"), stdout=out)
+    await run_console(
+        Dispatcher(services), name="Hoa", stdin=io.StringIO("/ngonngu\n1\n"), stdout=out
+    )
     text = out.getvalue()
     assert "1. Tiếng Việt" in text and "Đã đổi ngôn ngữ" in text
 
@@ -62,7 +66,9 @@ async def test_flow_resumes_after_restart(running, settings, fake_zalo: FakeZalo
         assert "Language changed" in (sent[-1].text or "")
 
 
-async def test_duplicate_telegram_update_handled_once(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+async def test_duplicate_telegram_update_handled_once(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
     update_id = fake_telegram.push_text(USER, "/trogiup")
     [raw] = [u for u in fake_telegram.updates if u["update_id"] == update_id]
     fake_telegram.push_update(dict(raw))  # the same update delivered twice
@@ -73,7 +79,9 @@ async def test_duplicate_telegram_update_handled_once(running, settings, fake_te
         assert "/huy" in (sent[0].text or "") and "Bạn muốn làm gì" in (sent[1].text or "")
 
 
-async def test_handler_failure_apologises_and_keeps_serving(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+async def test_handler_failure_apologises_and_keeps_serving(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
     def install_crash(services: Services) -> None:
         def crash(ctx: object, argument: str) -> list:
             raise RuntimeError("simulated bug")
@@ -90,7 +98,9 @@ async def test_handler_failure_apologises_and_keeps_serving(running, settings, f
 
 
 @pytest.mark.parametrize("header", [None, "wrong-secret"])
-async def test_webhook_refuses_missing_or_wrong_secret(running, settings, fake_telegram, fake_zalo, header) -> None:
+async def test_webhook_refuses_missing_or_wrong_secret(
+    running, settings, fake_telegram, fake_zalo, header
+) -> None:
     app_settings = channel_settings(
         settings,
         fake_telegram,
@@ -102,31 +112,58 @@ async def test_webhook_refuses_missing_or_wrong_secret(running, settings, fake_t
     )
     async with running(app_settings) as app:
         base = f"http://127.0.0.1:{app.port}"
-        headers = {} if header is None else {"X-Telegram-Bot-Api-Secret-Token": header, "X-Bot-Api-Secret-Token": header}
-        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": USER, "type": "private"}, "from": {"id": USER, "is_bot": False, "first_name": "A"}, "text": "/start"}}
+        headers = (
+            {}
+            if header is None
+            else {"X-Telegram-Bot-Api-Secret-Token": header, "X-Bot-Api-Secret-Token": header}
+        )
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": USER, "type": "private"},
+                "from": {"id": USER, "is_bot": False, "first_name": "A"},
+                "text": "/start",
+            },
+        }
         async with aiohttp.ClientSession() as http:
-            async with http.post(base + "/webhook/telegram", json=update, headers=headers) as response:
+            async with http.post(
+                base + "/webhook/telegram", json=update, headers=headers
+            ) as response:
                 assert response.status in (401, 403)
-            async with http.post(base + "/webhook/zalo", json={"event_name": "message.text.received"}, headers=headers) as response:
+            async with http.post(
+                base + "/webhook/zalo",
+                json={"event_name": "message.text.received"},
+                headers=headers,
+            ) as response:
                 assert response.status in (401, 403)
             good = {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"}
             async with http.post(base + "/webhook/telegram", json=update, headers=good) as response:
                 assert response.status == 200
         [reply] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
         assert "Xin chào" in (reply.text or "")
-        assert len(fake_telegram.sent_to(USER, "sendMessage")) == 1, "refused requests were not processed"
+        assert len(fake_telegram.sent_to(USER, "sendMessage")) == 1, (
+            "refused requests were not processed"
+        )
 
 
 async def test_healthz_reports_database(running, settings) -> None:
     async with running(settings) as app, aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{app.port}/healthz") as response:
-            assert response.status == 200
-            assert (await response.json())["database"] == "ok"
+        response = await http.get(f"http://127.0.0.1:{app.port}/healthz")
+        assert response.status == 200
+        assert (await response.json())["database"] == "ok"
 
 
 def test_settings_refuse_production_webhook_without_secret(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
-        Settings(_env_file=None, mode="production", webhook_mode=True, telegram_token="1:abc", data_dir=tmp_path)  # type: ignore[call-arg]
+        Settings(
+            _env_file=None,
+            mode="production",
+            webhook_mode=True,
+            telegram_token="1:abc",
+            data_dir=tmp_path,
+        )  # type: ignore[call-arg]
 
 
 async def test_long_text_split_within_telegram_limit(fake_telegram: FakeTelegramAPI) -> None:
@@ -145,17 +182,25 @@ async def test_long_text_split_within_telegram_limit(fake_telegram: FakeTelegram
     assert sent[-1].button_texts == ["Tiếp"] and not sent[0].button_texts
 
 
-async def test_zalo_webhook_with_secret_is_processed(running, settings, fake_zalo: FakeZaloAPI) -> None:
+async def test_zalo_webhook_with_secret_is_processed(
+    running, settings, fake_zalo: FakeZaloAPI
+) -> None:
     from tests.fakes.zalo_api import text_event
 
     app_settings = channel_settings(
-        settings, zalo=fake_zalo, webhook_mode=True, public_base_url="https://tocns.example.vn", zalo_webhook_secret="zalo-secret-123"
+        settings,
+        zalo=fake_zalo,
+        webhook_mode=True,
+        public_base_url="https://tocns.example.vn",
+        zalo_webhook_secret="zalo-secret-123",
     )
     async with running(app_settings) as app, aiohttp.ClientSession() as http:
         event = text_event("z-w", "/start")
         url = f"http://127.0.0.1:{app.port}/webhook/zalo"
         for _ in range(2):  # the platform may deliver the same event twice
-            async with http.post(url, json=event, headers={"X-Bot-Api-Secret-Token": "zalo-secret-123"}) as response:
+            async with http.post(
+                url, json=event, headers={"X-Bot-Api-Secret-Token": "zalo-secret-123"}
+            ) as response:
                 assert response.status == 200
         [welcome] = await fake_zalo.wait_sent(chat_id="z-w", method="sendMessage")
         assert "Xin chào" in (welcome.text or "")
@@ -164,7 +209,9 @@ async def test_zalo_webhook_with_secret_is_processed(running, settings, fake_zal
 
 
 @pytest.mark.parametrize("failure", [{"status": 429, "retry_after": 1}, {"status": 502}])
-async def test_telegram_reply_retried_after_429_or_5xx(running, settings, fake_telegram: FakeTelegramAPI, failure) -> None:
+async def test_telegram_reply_retried_after_429_or_5xx(
+    running, settings, fake_telegram: FakeTelegramAPI, failure
+) -> None:
     async with running(channel_settings(settings, fake_telegram)):
         await fake_telegram.wait_sent(method="setMyCommands")
         fake_telegram.fail_next("sendMessage", **failure)
@@ -174,7 +221,9 @@ async def test_telegram_reply_retried_after_429_or_5xx(running, settings, fake_t
         assert len(fake_telegram.failed) == 1
 
 
-async def test_telegram_polling_survives_5xx_and_malformed(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+async def test_telegram_polling_survives_5xx_and_malformed(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
     async with running(channel_settings(settings, fake_telegram)):
         fake_telegram.fail_next("getUpdates", status=500, times=2)
         fake_telegram.malformed_next("getUpdates")
@@ -183,7 +232,9 @@ async def test_telegram_polling_survives_5xx_and_malformed(running, settings, fa
         assert "/huy" in (reply.text or "")
 
 
-async def test_zalo_polling_survives_5xx_and_malformed(running, settings, fake_zalo: FakeZaloAPI) -> None:
+async def test_zalo_polling_survives_5xx_and_malformed(
+    running, settings, fake_zalo: FakeZaloAPI
+) -> None:
     async with running(channel_settings(settings, zalo=fake_zalo)):
         fake_zalo.fail_next("getUpdates", status=503, times=2)
         fake_zalo.malformed_next("getUpdates")

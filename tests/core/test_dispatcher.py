@@ -38,7 +38,9 @@ def test_unknown_command_is_explained(chat: Chat) -> None:
 def test_first_message_registers_a_resident(chat: Chat, services: Services) -> None:
     chat.send("/start")
     with Session(services.engine) as session:
-        identity = session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == chat.chat_id)).one()
+        identity = session.exec(
+            select(ChatIdentity).where(ChatIdentity.chat_id == chat.chat_id)
+        ).one()
         person = session.get(Person, identity.person_id)
         assert person is not None and person.display_name == chat.name
 

@@ -212,7 +212,9 @@ class FakeZaloAPI(FakeHTTPServer):
 
     # -- methods ---------------------------------------------------------------------------
 
-    async def _get_updates(self, params: dict[str, Any], request: web.Request | None = None) -> dict[str, Any] | None:
+    async def _get_updates(
+        self, params: dict[str, Any], request: web.Request | None = None
+    ) -> dict[str, Any] | None:
         if self.webhook.get("url"):
             raise ZaloError(409, "Webhook is active; call deleteWebhook before getUpdates")
         try:

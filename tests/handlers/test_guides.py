@@ -81,4 +81,7 @@ def test_unanswered_retention(services: Services, clock: FakeClock) -> None:
 
 
 def test_anonymise_strips_identifiers() -> None:
-    assert anonymise("Số CCCD 001234567890, mail a@b.vn, xem https://x.vn/a") == "số cccd <số>, mail <email> xem <link>"
+    assert (
+        anonymise("Số CCCD 001234567890, mail a@b.vn, xem https://x.vn/a")
+        == "số cccd <số>, mail <email> xem <link>"
+    )

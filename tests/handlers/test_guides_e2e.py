@@ -36,8 +36,12 @@ async def test_guides_on_telegram(running, settings, fake_telegram: FakeTelegram
         sent = await fake_telegram.wait_sent(count=6, chat_id=USER, method="sendMessage")
         assert "chưa có hướng dẫn" in sent[-1].text
         with Session(app.services.engine) as session:
-            assert [f.slug for f in session.exec(select(GuideFeedback)).all()] == ["vneid-kich-hoat"]
-            assert [q.text for q in session.exec(select(UnansweredQuestion)).all()] == ["kết quả bóng đá tối qua"]
+            assert [f.slug for f in session.exec(select(GuideFeedback)).all()] == [
+                "vneid-kich-hoat"
+            ]
+            assert [q.text for q in session.exec(select(UnansweredQuestion)).all()] == [
+                "kết quả bóng đá tối qua"
+            ]
 
 
 async def test_guides_on_zalo_numbered(running, settings, fake_zalo: FakeZaloAPI) -> None:

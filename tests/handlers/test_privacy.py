@@ -17,19 +17,44 @@ def test_erase_asks_then_deletes(services: Services, chat: Chat) -> None:
     [reply] = chat.send("1")
     assert "Đã xóa dữ liệu" in reply.text
     with Session(services.engine) as session:
-        assert session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == chat.chat_id)).first() is None
-        assert session.exec(select(ConversationState).where(ConversationState.chat_id == chat.chat_id)).first() is None
+        assert (
+            session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == chat.chat_id)).first()
+            is None
+        )
+        assert (
+            session.exec(
+                select(ConversationState).where(ConversationState.chat_id == chat.chat_id)
+            ).first()
+            is None
+        )
         names = [p.display_name for p in session.exec(select(Person)).all()]
         assert chat.name not in names
 
 
 def test_erase_keeps_reports_without_name(services: Services, dispatcher) -> None:
-    person_id = add_person(services, name="Phạm Thị Dung", roles=("team",), village="Xóm 2", chat_id="3001")
+    person_id = add_person(
+        services, name="Phạm Thị Dung", roles=("team",), village="Xóm 2", chat_id="3001"
+    )
     with Session(services.engine) as session:
         import datetime as dt
 
-        session.add(Tally(village_id=village_id(services, "Xóm 2"), period=dt.date(2026, 3, 1), code="vneid", value=10, reported_by=person_id))
-        session.add(AuditEntry(actor_id=person_id, actor_name="Phạm Thị Dung", action="tally.correct", entity="tally"))
+        session.add(
+            Tally(
+                village_id=village_id(services, "Xóm 2"),
+                period=dt.date(2026, 3, 1),
+                code="vneid",
+                value=10,
+                reported_by=person_id,
+            )
+        )
+        session.add(
+            AuditEntry(
+                actor_id=person_id,
+                actor_name="Phạm Thị Dung",
+                action="tally.correct",
+                entity="tally",
+            )
+        )
         session.commit()
     chat = Chat(dispatcher, chat_id="3001")
     chat.send("/xoadulieu")
@@ -38,5 +63,10 @@ def test_erase_keeps_reports_without_name(services: Services, dispatcher) -> Non
     with Session(services.engine) as session:
         assert session.exec(select(PersonRole).where(PersonRole.person_id == person_id)).all() == []
         assert session.exec(select(Tally).where(Tally.reported_by == person_id)).one().value == 10
-        assert session.exec(select(AuditEntry).where(AuditEntry.actor_id == person_id)).one().actor_name == ""
+        assert (
+            session.exec(select(AuditEntry).where(AuditEntry.actor_id == person_id))
+            .one()
+            .actor_name
+            == ""
+        )
     assert "Xin chào" in chat.send("/start")[0].text  # a new resident from now on

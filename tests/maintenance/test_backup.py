@@ -12,12 +12,26 @@ from bot.maintenance import BackupError, backup, restore
 from bot.services import Services
 from tests.helpers import Chat
 
-TABLES = ("person", "chatidentity", "village", "villagedenominator", "unit", "conversationstate", "processedupdate")
+TABLES = (
+    "person",
+    "chatidentity",
+    "village",
+    "villagedenominator",
+    "unit",
+    "conversationstate",
+    "processedupdate",
+)
 
 
 def snapshot(services: Services) -> dict[str, list[tuple[object, ...]]]:
     with Session(services.engine) as session:
-        return {t: [tuple(r) for r in session.connection().execute(text(f"SELECT * FROM {t} ORDER BY id")).all()] for t in TABLES}
+        return {
+            t: [
+                tuple(r)
+                for r in session.connection().execute(text(f"SELECT * FROM {t} ORDER BY id")).all()
+            ]
+            for t in TABLES
+        }
 
 
 def test_backup_restore_roundtrip(services: Services, chat: Chat, tmp_path: Path) -> None:

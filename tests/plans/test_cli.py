@@ -37,15 +37,30 @@ def test_parse_deadline_human(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_parse_target_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "plan", "parse-target", "$\\geq 70$", "--json") == (0, [{"op": ">=", "value": 70}])
-    assert run(capsys, "plan", "parse-target", "15-17%", "--json") == (0, [{"op": "between", "low": 15, "high": 17}])
+    assert run(capsys, "plan", "parse-target", "$\\geq 70$", "--json") == (
+        0,
+        [{"op": ">=", "value": 70}],
+    )
+    assert run(capsys, "plan", "parse-target", "15-17%", "--json") == (
+        0,
+        [{"op": "between", "low": 15, "high": 17}],
+    )
     code, [answer] = run(capsys, "plan", "parse-target", "", "--json")
     assert code == 1 and "error" in answer
 
 
-@pytest.mark.parametrize(("command", "name"), [("parse-deadline", "deadlines_dev.jsonl"), ("parse-target", "targets_dev.jsonl")])
-def test_batches_match_the_dev_examples(capsys: pytest.CaptureFixture[str], command: str, name: str) -> None:
-    examples = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [("parse-deadline", "deadlines_dev.jsonl"), ("parse-target", "targets_dev.jsonl")],
+)
+def test_batches_match_the_dev_examples(
+    capsys: pytest.CaptureFixture[str], command: str, name: str
+) -> None:
+    examples = [
+        json.loads(line)
+        for line in (DATA / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     extra = ["--today", "2025-11-23"] if command == "parse-deadline" else []
     code, answers = run(capsys, "plan", command, "--batch", str(DATA / name), *extra)
     assert code == 0

@@ -43,12 +43,20 @@ def _prepare(services: Services) -> None:
     with Session(services.engine) as session:
         commune_id = default_commune_id(session)
         assert commune_id is not None
-        result = import_plan(session, from_yaml(PLAN), commune_id=commune_id, today=START.date(), now=START)
+        result = import_plan(
+            session, from_yaml(PLAN), commune_id=commune_id, today=START.date(), now=START
+        )
         assert result.problems == []
         units = {u.name: u.id for u in session.exec(select(Unit))}
-        CODES["police"] = create_invite(session, commune_id=commune_id, role="unit", unit_id=units["Công an xã"], now=START)
-        CODES["youth"] = create_invite(session, commune_id=commune_id, role="unit", unit_id=units["Đoàn Thanh niên"], now=START)
-        CODES["youth2"] = create_invite(session, commune_id=commune_id, role="unit", unit_id=units["Đoàn Thanh niên"], now=START)
+        CODES["police"] = create_invite(
+            session, commune_id=commune_id, role="unit", unit_id=units["Công an xã"], now=START
+        )
+        CODES["youth"] = create_invite(
+            session, commune_id=commune_id, role="unit", unit_id=units["Đoàn Thanh niên"], now=START
+        )
+        CODES["youth2"] = create_invite(
+            session, commune_id=commune_id, role="unit", unit_id=units["Đoàn Thanh niên"], now=START
+        )
         CODES["office"] = create_invite(session, commune_id=commune_id, role="office", now=START)
         session.commit()
         plan_id = session.exec(select(Plan.id).where(Plan.slug == "e2e")).one()
@@ -87,7 +95,9 @@ def _status(settings: Settings, task_id: int) -> store.TaskView:
     return view
 
 
-async def test_telegram_progress_evidence_review(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+async def test_telegram_progress_evidence_review(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
     async with running(channel_settings(settings, fake_telegram), _prepare):
         officer, office, other = (Watch(fake_telegram, u) for u in (OFFICER, OFFICE, OTHER))
         task = IDS["T1"]
@@ -136,7 +146,9 @@ async def test_telegram_progress_evidence_review(running, settings, fake_telegra
         engine = _engine(settings)
         with Session(engine) as session:
             rows = session.exec(select(OutboxMessage).where(OutboxMessage.task_id == task)).all()
-            assert [(r.kind, r.channel, r.chat_id) for r in rows] == [("review_rejected", "telegram", str(OFFICER))]
+            assert [(r.kind, r.channel, r.chat_id) for r in rows] == [
+                ("review_rejected", "telegram", str(OFFICER))
+            ]
             assert rows[0].dedupe_key.startswith(f"review:{evidence_id}:rejected:")
             assert "Thiếu chữ ký của lãnh đạo" in rows[0].content["text"]
         engine.dispose()
@@ -155,12 +167,16 @@ async def test_telegram_progress_evidence_review(running, settings, fake_telegra
     assert (view.status.status, view.status.red) == (Status.DONE, False)
     engine = _engine(settings)
     with Session(engine) as session:
-        kinds = session.exec(select(Evidence.kind).where(Evidence.task_id == task).order_by(Evidence.id)).all()
+        kinds = session.exec(
+            select(Evidence.kind).where(Evidence.task_id == task).order_by(Evidence.id)
+        ).all()
         assert kinds == ["document", "photo"]
     engine.dispose()
 
 
-async def test_zalo_officer_updates_and_sends_a_photo(running, settings, fake_zalo: FakeZaloAPI) -> None:
+async def test_zalo_officer_updates_and_sends_a_photo(
+    running, settings, fake_zalo: FakeZaloAPI
+) -> None:
     async with running(channel_settings(settings, zalo=fake_zalo), _prepare):
         officer = Watch(fake_zalo, ZALO_OFFICER)
         fake_zalo.push_text(ZALO_OFFICER, "/lienket", display_name="Vũ Văn Nam")
@@ -179,7 +195,9 @@ async def test_zalo_officer_updates_and_sends_a_photo(running, settings, fake_za
         await officer.said("Ghi chú")
         fake_zalo.push_text(ZALO_OFFICER, "đã tổ chức 2 buổi")
         await officer.said("Đã lưu: nhiệm vụ T2 đạt 30%")
-        card = await officer.said("Kỳ 2026-02 chưa hoàn thành. Kỳ này (2026-03): Đang thực hiện · 30%")
+        card = await officer.said(
+            "Kỳ 2026-02 chưa hoàn thành. Kỳ này (2026-03): Đang thực hiện · 30%"
+        )
         assert "2. 📎 Gửi minh chứng" in card.text
         fake_zalo.push_text(ZALO_OFFICER, "2")
         await officer.said("Trên Zalo, bạn gửi ảnh hoặc dán đường link")
@@ -188,7 +206,11 @@ async def test_zalo_officer_updates_and_sends_a_photo(running, settings, fake_za
     engine = _engine(settings)
     with Session(engine) as session:
         evidence = session.exec(select(Evidence).where(Evidence.task_id == IDS["T2"])).one()
-        assert (evidence.kind, evidence.url, evidence.status) == ("link", "https://photo.zalo.example/abc/anh-buoi-1.jpg", "pending")
+        assert (evidence.kind, evidence.url, evidence.status) == (
+            "link",
+            "https://photo.zalo.example/abc/anh-buoi-1.jpg",
+            "pending",
+        )
         assert evidence.period == "2026-03"  # "Thường xuyên": reported monthly
     engine.dispose()
     status = _status(settings, IDS["T2"]).status

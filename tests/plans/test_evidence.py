@@ -174,7 +174,10 @@ def test_disk_full_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_links() -> None:
-    assert find_link("minh chứng ở đây: https://drive.google.com/x/abc. Cảm ơn") == "https://drive.google.com/x/abc"
+    assert (
+        find_link("minh chứng ở đây: https://drive.google.com/x/abc. Cảm ơn")
+        == "https://drive.google.com/x/abc"
+    )
     assert find_link("không có link") is None
     stored = link_evidence("https://zalo.example/photo.jpg", "photo.jpg")
     assert (stored.kind, stored.url) == ("link", "https://zalo.example/photo.jpg")

@@ -57,12 +57,17 @@ def plan(services: Services) -> dict[str, int]:
         commune_id = default_commune_id(session)
         assert commune_id is not None
         now = services.clock()
-        result = import_plan(session, from_yaml(PLAN), commune_id=commune_id, today=now.date(), now=now)
+        result = import_plan(
+            session, from_yaml(PLAN), commune_id=commune_id, today=now.date(), now=now
+        )
         assert result.problems == []
         session.commit()
         plan_id = session.exec(select(Plan.id).where(Plan.slug == "thu-nghiem")).one()
         ids = {t.number: t.id for t in session.exec(select(Task).where(Task.plan_id == plan_id))}
-        ids |= {f"I{i.number}": i.id for i in session.exec(select(Indicator).where(Indicator.plan_id == plan_id))}
+        ids |= {
+            f"I{i.number}": i.id
+            for i in session.exec(select(Indicator).where(Indicator.plan_id == plan_id))
+        }
         return ids  # type: ignore[return-value]
 
 
@@ -74,7 +79,13 @@ def officer(services: Services, dispatcher: Dispatcher) -> Chat:
 
 @pytest.fixture
 def office(services: Services, dispatcher: Dispatcher) -> Chat:
-    add_person(services, name="Phạm Thị Vân", roles=("office",), unit="Phòng Văn hóa - Xã hội", chat_id="3002")
+    add_person(
+        services,
+        name="Phạm Thị Vân",
+        roles=("office",),
+        unit="Phòng Văn hóa - Xã hội",
+        chat_id="3002",
+    )
     return Chat(dispatcher, chat_id="3002", name="Phạm Thị Vân")
 
 
@@ -82,7 +93,9 @@ def person_id(services: Services, chat_id: str) -> int:
     from db.models import ChatIdentity
 
     with Session(services.engine) as session:
-        return session.exec(select(ChatIdentity.person_id).where(ChatIdentity.chat_id == chat_id)).one()
+        return session.exec(
+            select(ChatIdentity.person_id).where(ChatIdentity.chat_id == chat_id)
+        ).one()
 
 
 def status_of(services: Services, task_id: int) -> store.TaskView:
@@ -91,7 +104,9 @@ def status_of(services: Services, task_id: int) -> store.TaskView:
         return store.task_view(session, task_id, today)
 
 
-def test_officer_lists_updates_and_sends_evidence(services: Services, plan: dict[str, int], officer: Chat) -> None:
+def test_officer_lists_updates_and_sends_evidence(
+    services: Services, plan: dict[str, int], officer: Chat
+) -> None:
     task = plan["T1"]
     listing = officer.send("/nhiemvu")
     assert "Nhiệm vụ của Công an xã" in text_of(listing)
@@ -111,41 +126,70 @@ def test_officer_lists_updates_and_sends_evidence(services: Services, plan: dict
     asked = officer.send("100")
     assert "Chỉ báo hoàn thành được khi có minh chứng" in text_of(asked)
     thanks = officer.attach(
-        Attachment(kind="document", file_name="bien-ban.pdf", mime_type="application/pdf", size=len(PDF), data=PDF)
+        Attachment(
+            kind="document",
+            file_name="bien-ban.pdf",
+            mime_type="application/pdf",
+            size=len(PDF),
+            data=PDF,
+        )
     )
     assert "Đã nhận minh chứng của nhiệm vụ T1" in text_of(thanks)
     assert "Chờ duyệt" in text_of(thanks)
     with Session(services.engine) as session:
         evidence = session.exec(select(Evidence).where(Evidence.task_id == task)).one()
-        assert (evidence.kind, evidence.status, evidence.file_name, evidence.size) == ("document", "pending", "bien-ban.pdf", len(PDF))
-        assert (services.settings.effective_evidence_dir / evidence.storage_path).read_bytes() == PDF
+        assert (evidence.kind, evidence.status, evidence.file_name, evidence.size) == (
+            "document",
+            "pending",
+            "bien-ban.pdf",
+            len(PDF),
+        )
+        assert (
+            services.settings.effective_evidence_dir / evidence.storage_path
+        ).read_bytes() == PDF
         assert evidence.uploaded_by == person_id(services, "3001")
-        percents = session.exec(select(TaskProgress.percent).where(TaskProgress.task_id == task).order_by(TaskProgress.id)).all()
+        percents = session.exec(
+            select(TaskProgress.percent)
+            .where(TaskProgress.task_id == task)
+            .order_by(TaskProgress.id)
+        ).all()
         assert percents == [40, 100]
 
 
-def test_report_done_without_evidence_is_refused(services: Services, plan: dict[str, int], officer: Chat) -> None:
+def test_report_done_without_evidence_is_refused(
+    services: Services, plan: dict[str, int], officer: Chat
+) -> None:
     replies = officer.press(f"taskdone:{plan['T1']}")
     assert "Chỉ báo hoàn thành được khi có minh chứng" in text_of(replies)
     assert "Hãy gửi ảnh" in text_of(officer.send("xong rồi"))
     with Session(services.engine) as session:
-        assert session.exec(select(TaskProgress).where(TaskProgress.task_id == plan["T1"])).all() == []
+        assert (
+            session.exec(select(TaskProgress).where(TaskProgress.task_id == plan["T1"])).all() == []
+        )
     # A link counts as evidence (Zalo users paste links).
     officer.send("https://drive.google.com/file/d/abc/view")
     with Session(services.engine) as session:
         evidence = session.exec(select(Evidence).where(Evidence.task_id == plan["T1"])).one()
         assert (evidence.kind, evidence.url) == ("link", "https://drive.google.com/file/d/abc/view")
-        assert session.exec(select(TaskProgress.percent).where(TaskProgress.task_id == plan["T1"])).all() == [100]
+        assert session.exec(
+            select(TaskProgress.percent).where(TaskProgress.task_id == plan["T1"])
+        ).all() == [100]
 
 
-def test_lying_file_and_full_disk_leave_the_task_unchanged(services: Services, plan: dict[str, int], officer: Chat) -> None:
+def test_lying_file_and_full_disk_leave_the_task_unchanged(
+    services: Services, plan: dict[str, int], officer: Chat
+) -> None:
     officer.press(f"taskev:{plan['T1']}")
-    lying = officer.attach(Attachment(kind="document", file_name="bao-cao.pdf", mime_type="application/pdf", data=JPEG))
+    lying = officer.attach(
+        Attachment(kind="document", file_name="bao-cao.pdf", mime_type="application/pdf", data=JPEG)
+    )
     assert "thực chất là JPEG" in text_of(lying)
     directory = services.settings.effective_evidence_dir
     directory.parent.mkdir(parents=True, exist_ok=True)
     directory.write_text("not a directory: the disk cannot take files")
-    failed = officer.attach(Attachment(kind="document", file_name="bao-cao.pdf", mime_type="application/pdf", data=PDF))
+    failed = officer.attach(
+        Attachment(kind="document", file_name="bao-cao.pdf", mime_type="application/pdf", data=PDF)
+    )
     assert "Không lưu được tệp" in text_of(failed)
     assert "Nhiệm vụ chưa thay đổi" in text_of(failed)
     with Session(services.engine) as session:
@@ -153,14 +197,20 @@ def test_lying_file_and_full_disk_leave_the_task_unchanged(services: Services, p
     assert status_of(services, plan["T1"]).status.status == Status.NOT_STARTED
     # Still in the evidence step: once the disk is fixed, sending again works.
     directory.unlink()
-    officer.attach(Attachment(kind="document", file_name="bao-cao.pdf", mime_type="application/pdf", data=PDF))
+    officer.attach(
+        Attachment(kind="document", file_name="bao-cao.pdf", mime_type="application/pdf", data=PDF)
+    )
     assert status_of(services, plan["T1"]).status.status == Status.AWAITING_REVIEW
 
 
-def test_office_rejects_then_approves(services: Services, plan: dict[str, int], officer: Chat, office: Chat) -> None:
+def test_office_rejects_then_approves(
+    services: Services, plan: dict[str, int], officer: Chat, office: Chat
+) -> None:
     task = plan["T1"]
     officer.press(f"taskev:{task}")
-    officer.attach(Attachment(kind="photo", file_name="photo.jpg", mime_type="image/jpeg", data=JPEG))
+    officer.attach(
+        Attachment(kind="photo", file_name="photo.jpg", mime_type="image/jpeg", data=JPEG)
+    )
     with Session(services.engine) as session:
         evidence_id = session.exec(select(Evidence.id).where(Evidence.task_id == task)).one()
     waiting = office.send("/duyet")
@@ -179,9 +229,16 @@ def test_office_rejects_then_approves(services: Services, plan: dict[str, int], 
     assert view.status.red and Reason.REJECTED in view.status.reasons
     officer_id = person_id(services, "3001")
     with Session(services.engine) as session:
-        [row] = session.exec(select(OutboxMessage).where(OutboxMessage.person_id == officer_id)).all()
+        [row] = session.exec(
+            select(OutboxMessage).where(OutboxMessage.person_id == officer_id)
+        ).all()
         assert row.dedupe_key == f"review:{evidence_id}:rejected:{officer_id}"
-        assert (row.kind, row.task_id, row.channel, row.chat_id) == ("review_rejected", task, "console", "3001")
+        assert (row.kind, row.task_id, row.channel, row.chat_id) == (
+            "review_rejected",
+            task,
+            "console",
+            "3001",
+        )
         assert "Ảnh mờ, thiếu biên bản có chữ ký" in row.content["text"]
         assert "Chờ hoàn thiện" not in row.content["text"]
         assert "yêu cầu hoàn thiện nhiệm vụ T1" in row.content["text"]
@@ -191,22 +248,32 @@ def test_office_rejects_then_approves(services: Services, plan: dict[str, int], 
     card = officer.press(f"task:{task}")
     assert "Chờ hoàn thiện" in text_of(card) and "🔴" in text_of(card)
     officer.press(f"taskev:{task}")
-    officer.attach(Attachment(kind="document", file_name="bien-ban.pdf", mime_type="application/pdf", data=PDF))
+    officer.attach(
+        Attachment(kind="document", file_name="bien-ban.pdf", mime_type="application/pdf", data=PDF)
+    )
     with Session(services.engine) as session:
-        second = session.exec(select(Evidence.id).where(Evidence.task_id == task, Evidence.status == "pending")).one()
+        second = session.exec(
+            select(Evidence.id).where(Evidence.task_id == task, Evidence.status == "pending")
+        ).one()
     approved = office.press(f"revok:{second}")
     assert "Đã duyệt. Nhiệm vụ T1 đã hoàn thành." in text_of(approved)
     view = status_of(services, task)
     assert (view.status.status, view.status.red, view.status.percent) == (Status.DONE, False, 100)
     with Session(services.engine) as session:
-        keys = session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.person_id == officer_id)).all()
+        keys = session.exec(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.person_id == officer_id)
+        ).all()
         assert f"review:{second}:approved:{officer_id}" in keys
     # A decision cannot be taken twice.
     assert "không còn chờ duyệt" in text_of(office.press(f"revok:{second}"))
 
 
-def test_other_unit_cannot_touch_the_task(services: Services, dispatcher: Dispatcher, plan: dict[str, int]) -> None:
-    add_person(services, name="Đỗ Thị Hoa", roles=("unit",), unit="Phòng Văn hóa - Xã hội", chat_id="3003")
+def test_other_unit_cannot_touch_the_task(
+    services: Services, dispatcher: Dispatcher, plan: dict[str, int]
+) -> None:
+    add_person(
+        services, name="Đỗ Thị Hoa", roles=("unit",), unit="Phòng Văn hóa - Xã hội", chat_id="3003"
+    )
     other = Chat(dispatcher, chat_id="3003", name="Đỗ Thị Hoa")
     task = plan["T1"]  # led by Công an xã
     for value in (f"task:{task}", f"taskprog:{task}", f"taskev:{task}", f"taskdone:{task}"):
@@ -221,7 +288,9 @@ def test_other_unit_cannot_touch_the_task(services: Services, dispatcher: Dispat
     assert "Tuyên truyền kỹ năng số" in text_of(other.press(f"task:{plan['T2']}"))
 
 
-def test_residents_cannot_review_or_list_tasks(services: Services, chat: Chat, plan: dict[str, int], officer: Chat) -> None:
+def test_residents_cannot_review_or_list_tasks(
+    services: Services, chat: Chat, plan: dict[str, int], officer: Chat
+) -> None:
     officer.press(f"taskev:{plan['T1']}")
     officer.send("https://example.org/minh-chung.pdf")
     with Session(services.engine) as session:
@@ -234,7 +303,9 @@ def test_residents_cannot_review_or_list_tasks(services: Services, chat: Chat, p
         assert session.get(Evidence, evidence_id).status == "pending"  # type: ignore[union-attr]
 
 
-def test_indicator_value_with_evidence(services: Services, plan: dict[str, int], officer: Chat) -> None:
+def test_indicator_value_with_evidence(
+    services: Services, plan: dict[str, int], officer: Chat
+) -> None:
     listing = officer.send("/chitieu")
     assert "Tỷ lệ hồ sơ xử lý đúng hạn" in text_of(listing)
     assert f"indval:{plan['I1']}" in values_of(listing)
@@ -247,18 +318,25 @@ def test_indicator_value_with_evidence(services: Services, plan: dict[str, int],
     with Session(services.engine) as session:
         assert session.exec(select(IndicatorValue.value)).all() == [75.5]
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "indicator.value")).one()
-        assert audit.new is not None and audit.new["evidence"]["url"] == "https://example.org/bao-cao.pdf"
+        assert (
+            audit.new is not None
+            and audit.new["evidence"]["url"] == "https://example.org/bao-cao.pdf"
+        )
     assert "Đạt" in text_of(officer.send("/chitieu"))
     assert "không cần nhập" in text_of(officer.press(f"indval:{plan['I2']}"))
 
 
-def test_tally_indicator_actual_is_the_commune_rate(services: Services, plan: dict[str, int]) -> None:
+def test_tally_indicator_actual_is_the_commune_rate(
+    services: Services, plan: dict[str, int]
+) -> None:
     from db.models import Tally, Village
 
     with Session(services.engine) as session:
         villages = session.exec(select(Village)).all()
         for village in villages:
-            session.add(Tally(village_id=village.id, period=dt.date(2026, 2, 1), code="vneid", value=100))  # type: ignore[arg-type]
+            session.add(
+                Tally(village_id=village.id, period=dt.date(2026, 2, 1), code="vneid", value=100)
+            )  # type: ignore[arg-type]
         session.commit()
         indicator = session.get(Indicator, plan["I2"])
         assert indicator is not None

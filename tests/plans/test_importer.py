@@ -57,12 +57,46 @@ def _summary(raw: RawPlan) -> list[tuple[Any, ...]]:
     spec, problems = validate(raw, today=TODAY)
     assert problems == []
     assert spec is not None
-    rows: list[tuple[Any, ...]] = [(spec.slug, spec.title, spec.issued, spec.number, tuple(spec.units[0][1]) if spec.units else ())]
+    rows: list[tuple[Any, ...]] = [
+        (
+            spec.slug,
+            spec.title,
+            spec.issued,
+            spec.number,
+            tuple(spec.units[0][1]) if spec.units else (),
+        )
+    ]
     for i in spec.indicators:
-        targets = tuple(sorted((y, raw_text, t.to_json().__repr__()) for y, (raw_text, t) in i.targets.items()))
-        rows.append((i.number, i.group, i.text, i.unit, targets, i.lead, tuple(i.coordinating), i.result, i.tally_code))
+        targets = tuple(
+            sorted((y, raw_text, t.to_json().__repr__()) for y, (raw_text, t) in i.targets.items())
+        )
+        rows.append(
+            (
+                i.number,
+                i.group,
+                i.text,
+                i.unit,
+                targets,
+                i.lead,
+                tuple(i.coordinating),
+                i.result,
+                i.tally_code,
+            )
+        )
     for t in spec.tasks:
-        rows.append((t.number, t.group, t.text, t.lead, tuple(t.coordinating), t.output, t.budget, t.deadline, t.start))
+        rows.append(
+            (
+                t.number,
+                t.group,
+                t.text,
+                t.lead,
+                tuple(t.coordinating),
+                t.output,
+                t.budget,
+                t.deadline,
+                t.start,
+            )
+        )
     return rows
 
 
@@ -74,8 +108,12 @@ def test_sample_plans_import_with_the_seed_counts(services: Services, slug: str)
     assert (result.plan, result.indicators, result.tasks) == (slug, *EXPECTED[slug])
     with Session(services.engine) as session:
         plan = session.exec(select(Plan).where(Plan.slug == slug)).one()
-        indicators = session.exec(select(func.count()).select_from(Indicator).where(Indicator.plan_id == plan.id)).one()
-        tasks = session.exec(select(func.count()).select_from(Task).where(Task.plan_id == plan.id)).one()
+        indicators = session.exec(
+            select(func.count()).select_from(Indicator).where(Indicator.plan_id == plan.id)
+        ).one()
+        tasks = session.exec(
+            select(func.count()).select_from(Task).where(Task.plan_id == plan.id)
+        ).one()
         assert (indicators, tasks) == EXPECTED[slug]
 
 
@@ -118,7 +156,13 @@ def test_template_has_the_documented_sheets_and_columns(tmp_path: Path) -> None:
     assert workbook.sheetnames == ["Kế hoạch", "Đơn vị", "Chỉ tiêu", "Nhiệm vụ", "Hướng dẫn"]
     assert [c.value for c in workbook["Chỉ tiêu"][1]] == list(INDICATOR_COLUMNS)
     assert [c.value for c in workbook["Nhiệm vụ"][1]] == list(TASK_COLUMNS)
-    assert [c.value for c in workbook["Kế hoạch"]["A"]][:5] == ["Trường", "Mã kế hoạch", "Xã", "Tỉnh", "Tên kế hoạch"]
+    assert [c.value for c in workbook["Kế hoạch"]["A"]][:5] == [
+        "Trường",
+        "Mã kế hoạch",
+        "Xã",
+        "Tỉnh",
+        "Tên kế hoạch",
+    ]
     # The empty template only lacks the plan's name and title.
     _spec, problems = validate(read_plan_file(path), today=TODAY)
     assert len(problems) == 2
@@ -134,17 +178,41 @@ def _error_workbook(path: Path) -> None:
     plan.append(["Tên kế hoạch", "Kế hoạch thử"])
     plan.append(["Ngày ban hành", "31/02/2026"])
     indicators = workbook.create_sheet("Chỉ tiêu")
-    indicators.append(["TT", "Nhóm", "Chỉ tiêu", "Đơn vị tính", "Chỉ tiêu năm 2026", "Đơn vị chủ trì", "Mã số liệu"])
+    indicators.append(
+        [
+            "TT",
+            "Nhóm",
+            "Chỉ tiêu",
+            "Đơn vị tính",
+            "Chỉ tiêu năm 2026",
+            "Đơn vị chủ trì",
+            "Mã số liệu",
+        ]
+    )
     indicators.append([1, "A", "Tỷ lệ VNeID", "%", "≥ 70%", "Công an xã", "vneid"])
     indicators.append([1, "A", "Trùng số", "%", "80", "Công an xã", None])
     indicators.append([2, "A", "Khoảng ngược", "%", "20-10%", "Công an xã", None])
     indicators.append([3, "A", "Mã lạ", "%", "50", "Công an xã", "xyz"])
     tasks = workbook.create_sheet("Nhiệm vụ")
     tasks.append(list(TASK_COLUMNS))
-    tasks.append([1, "I", "Tuyên truyền", "Phòng Văn hóa - Xã hội", None, "Kế hoạch", 10, "Quý II/2026", None])
+    tasks.append(
+        [
+            1,
+            "I",
+            "Tuyên truyền",
+            "Phòng Văn hóa - Xã hội",
+            None,
+            "Kế hoạch",
+            10,
+            "Quý II/2026",
+            None,
+        ]
+    )
     tasks.append([None, "I", "Không số", "Công an xã", None, None, None, "Quý II/2026", None])
     tasks.append([3, "I", "Quý sai", "Công an xã", None, None, None, "Quý V/2026", None])
-    tasks.append([4, "I", "Tháng sai", "Công an xã", None, None, "nhiều tiền", "Tháng 13/2026", "32/13/2026"])
+    tasks.append(
+        [4, "I", "Tháng sai", "Công an xã", None, None, "nhiều tiền", "Tháng 13/2026", "32/13/2026"]
+    )
     tasks.append([5, "I", None, "Công an xã", None, None, None, "Hàng năm", None])
     workbook.save(path)
 
@@ -173,13 +241,23 @@ def test_a_file_with_errors_is_refused_whole(services: Services, tmp_path: Path)
         assert session.exec(select(Plan).where(Plan.slug == "xa-thu")).first() is None
 
 
-def test_cli_import_json_and_errors(services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_import_json_and_errors(
+    services: Services,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     settings = services.settings
     monkeypatch.setenv("TOCNS_DATABASE_URL", settings.effective_database_url)
     monkeypatch.setenv("TOCNS_DATA_DIR", str(settings.data_dir))
     assert main(["plan", "import", str(PLANS_DIR / "dong-phu.yaml"), "--json", "--dry-run"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert (answer["plan"], answer["indicators"], answer["tasks"], answer["dry_run"]) == ("dong-phu", 31, 22, True)
+    assert (answer["plan"], answer["indicators"], answer["tasks"], answer["dry_run"]) == (
+        "dong-phu",
+        31,
+        22,
+        True,
+    )
     with Session(services.engine) as session:
         assert session.exec(select(Plan).where(Plan.slug == "dong-phu")).first() is None
     assert main(["plan", "import", str(PLANS_DIR / "dong-phu.yaml"), "--json"]) == 0
@@ -210,22 +288,38 @@ def test_reimport_updates_in_place_and_keeps_history(services: Services) -> None
     edited.tasks.append({**edited.tasks[0], "number": "99", "text": "Nhiệm vụ mới", "_row": 99})
     edited.indicators[0]["targets"] = {"2030": "≥ 95%"}
     result = _import(services, edited)
-    assert (result.problems, result.tasks, result.deactivated_tasks, result.created) == ([], 44, 1, False)
+    assert (result.problems, result.tasks, result.deactivated_tasks, result.created) == (
+        [],
+        44,
+        1,
+        False,
+    )
     with Session(services.engine) as session:
         task = session.get(Task, task_id)
         assert task is not None and task.text == "Tuyên truyền (sửa lại)"
-        assert len(session.exec(select(TaskProgress).where(TaskProgress.task_id == task_id)).all()) == 1
+        assert (
+            len(session.exec(select(TaskProgress).where(TaskProgress.task_id == task_id)).all())
+            == 1
+        )
         assert len(session.exec(select(Evidence).where(Evidence.task_id == task_id)).all()) == 1
-        gone = session.exec(select(Task).where(Task.plan_id == task.plan_id, Task.number == removed)).one()
+        gone = session.exec(
+            select(Task).where(Task.plan_id == task.plan_id, Task.number == removed)
+        ).one()
         assert gone.active is False
-        indicator = session.exec(select(Indicator).where(Indicator.plan_id == task.plan_id, Indicator.number == "1")).one()
-        targets = session.exec(select(IndicatorTarget).where(IndicatorTarget.indicator_id == indicator.id)).all()
+        indicator = session.exec(
+            select(Indicator).where(Indicator.plan_id == task.plan_id, Indicator.number == "1")
+        ).one()
+        targets = session.exec(
+            select(IndicatorTarget).where(IndicatorTarget.indicator_id == indicator.id)
+        ).all()
         assert [(t.year, t.raw, t.op, t.value) for t in targets] == [(2030, "≥ 95%", ">=", 95.0)]
     again = _import(services, raw)
     assert again.problems == []
     with Session(services.engine) as session:
         active = session.exec(
-            select(func.count()).select_from(Task).where(Task.plan_id == gone.plan_id, col(Task.active).is_(True))
+            select(func.count())
+            .select_from(Task)
+            .where(Task.plan_id == gone.plan_id, col(Task.active).is_(True))
         ).one()
         assert active == 44  # the removed task is back, the new one inactive
 
@@ -252,9 +346,13 @@ tasks:
         "Đơn vị lạ": ("Đơn vị lạ", "same", True),
     }
     with Session(services.engine) as session:
-        leads = session.exec(select(Task.lead_unit_id).join(Plan).where(Plan.slug == "thu-don-vi")).all()
+        leads = session.exec(
+            select(Task.lead_unit_id).join(Plan).where(Plan.slug == "thu-don-vi")
+        ).all()
         assert len(set(leads)) == 1
-        names = session.exec(select(Unit.name).where(col(Unit.name).like("Văn phòng%Thống kê"))).all()
+        names = session.exec(
+            select(Unit.name).where(col(Unit.name).like("Văn phòng%Thống kê"))
+        ).all()
         assert names == ["Văn phòng - Thống kê"]
 
 

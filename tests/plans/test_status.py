@@ -81,7 +81,9 @@ def test_overdue_and_behind() -> None:
 
 def test_pending_evidence_awaits_review_and_is_not_red() -> None:
     today = dt.date(2026, 12, 20)
-    status = task_status(once(), [progress(100, today)], [evidence("pending", today)], dt.date(2027, 1, 3))
+    status = task_status(
+        once(), [progress(100, today)], [evidence("pending", today)], dt.date(2027, 1, 3)
+    )
     assert (status.status, status.red) == (Status.AWAITING_REVIEW, False)
 
 
@@ -94,13 +96,17 @@ def test_late_evidence_is_red() -> None:
 
 def test_approved_is_done_even_after_due() -> None:
     day = dt.date(2026, 6, 1)
-    status = task_status(once(), [progress(100, day)], [evidence("approved", day)], dt.date(2027, 6, 1))
+    status = task_status(
+        once(), [progress(100, day)], [evidence("approved", day)], dt.date(2027, 6, 1)
+    )
     assert (status.status, status.red, status.percent) == (Status.DONE, False, 100)
 
 
 def test_rejected_needs_work_and_is_red() -> None:
     day = dt.date(2026, 3, 1)
-    status = task_status(once(), [progress(100, day)], [evidence("rejected", day)], dt.date(2026, 3, 2))
+    status = task_status(
+        once(), [progress(100, day)], [evidence("rejected", day)], dt.date(2026, 3, 2)
+    )
     assert status.status == Status.NEEDS_WORK
     assert status.red and Reason.REJECTED in status.reasons
 
@@ -126,7 +132,9 @@ def test_on_event_with_a_date_set_by_an_officer() -> None:
 
 def test_effective_start() -> None:
     imported = dt.date(2026, 3, 10)
-    assert effective_start(dt.date(2026, 1, 5), dt.date(2025, 7, 7), imported) == dt.date(2026, 1, 5)
+    assert effective_start(dt.date(2026, 1, 5), dt.date(2025, 7, 7), imported) == dt.date(
+        2026, 1, 5
+    )
     assert effective_start(None, dt.date(2025, 7, 7), imported) == dt.date(2025, 7, 7)
     assert effective_start(None, None, imported) == imported
 
@@ -157,7 +165,9 @@ def test_quarterly_and_half_yearly_and_yearly_keys() -> None:
 
 def test_first_date_then_yearly() -> None:
     # "Tháng 7/2025, duy trì hàng năm"
-    schedule = Schedule(kind="recurring", due=dt.date(2025, 7, 31), repeat="yearly", start=dt.date(2025, 7, 7))
+    schedule = Schedule(
+        kind="recurring", due=dt.date(2025, 7, 31), repeat="yearly", start=dt.date(2025, 7, 7)
+    )
     found = periods(schedule, dt.date(2026, 9, 1))
     assert [(p.key, p.due) for p in found] == [
         ("2025", dt.date(2025, 7, 31)),
@@ -173,7 +183,11 @@ def test_each_period_has_its_own_status() -> None:
     proofs = [evidence("approved", dt.date(2026, 1, 30), "2026-01")]
     status = task_status(monthly, reports, proofs, today)
     by_key = {p.period.key: p.status for p in status.periods}
-    assert by_key == {"2026-01": Status.DONE, "2026-02": Status.OVERDUE, "2026-03": Status.NOT_STARTED}
+    assert by_key == {
+        "2026-01": Status.DONE,
+        "2026-02": Status.OVERDUE,
+        "2026-03": Status.NOT_STARTED,
+    }
     # The month that just closed without a report is the headline, and it is red.
     assert status.period.key == "2026-02"
     assert status.status == Status.OVERDUE and status.red
@@ -191,7 +205,9 @@ def test_current_period_after_a_done_previous_period() -> None:
 
 def test_progress_of_another_period_does_not_count() -> None:
     quarterly = Schedule(kind="recurring", due=None, repeat="quarterly", start=START)
-    status = task_status(quarterly, [progress(80, dt.date(2026, 3, 20), "2026-Q1")], [], dt.date(2026, 4, 2))
+    status = task_status(
+        quarterly, [progress(80, dt.date(2026, 3, 20), "2026-Q1")], [], dt.date(2026, 4, 2)
+    )
     assert status.periods[-1].percent == 0
 
 
@@ -250,15 +266,23 @@ def test_indicator_on_track_and_at_risk() -> None:
 
 
 def test_indicator_past_year_not_met_is_at_risk() -> None:
-    assert indicator_status(targets(y2025="≥ 80"), 79, dt.date(2026, 2, 1)).verdict == Verdict.AT_RISK
+    assert (
+        indicator_status(targets(y2025="≥ 80"), 79, dt.date(2026, 2, 1)).verdict == Verdict.AT_RISK
+    )
 
 
 def test_indicator_without_data_or_target() -> None:
-    assert indicator_status(targets(y2026="Đạt"), None, dt.date(2026, 2, 1)).verdict == Verdict.NO_DATA
+    assert (
+        indicator_status(targets(y2026="Đạt"), None, dt.date(2026, 2, 1)).verdict == Verdict.NO_DATA
+    )
     assert indicator_status({}, 10, dt.date(2026, 2, 1)).verdict == Verdict.NO_TARGET
 
 
 def test_qualitative_indicator() -> None:
     assert indicator_status(targets(y2026="Đạt"), 1, dt.date(2026, 2, 1)).verdict == Verdict.MET
-    assert indicator_status(targets(y2026="Đạt"), 0, dt.date(2026, 2, 1)).verdict == Verdict.ON_TRACK
-    assert indicator_status(targets(y2026="Đạt"), 0, dt.date(2026, 10, 1)).verdict == Verdict.AT_RISK
+    assert (
+        indicator_status(targets(y2026="Đạt"), 0, dt.date(2026, 2, 1)).verdict == Verdict.ON_TRACK
+    )
+    assert (
+        indicator_status(targets(y2026="Đạt"), 0, dt.date(2026, 10, 1)).verdict == Verdict.AT_RISK
+    )

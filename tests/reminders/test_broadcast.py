@@ -16,19 +16,32 @@ def _office(dispatcher: Dispatcher, services: Services) -> Chat:
     return Chat(dispatcher, chat_id="9001", name="Nguyễn Thị Văn Phòng")
 
 
-def test_office_announces_to_all_team_members_after_preview(services: Services, dispatcher: Dispatcher) -> None:
+def test_office_announces_to_all_team_members_after_preview(
+    services: Services, dispatcher: Dispatcher
+) -> None:
     members = [
-        add_person(services, name=f"Tổ viên {i}", roles=("team",), village="Xóm 3", chat_id=f"910{i}") for i in range(3)
+        add_person(
+            services, name=f"Tổ viên {i}", roles=("team",), village="Xóm 3", chat_id=f"910{i}"
+        )
+        for i in range(3)
     ]
     add_person(services, name="Người dân", roles=("resident",), chat_id="9200")
     office = _office(dispatcher, services)
     menu = office.send("/thongbao")[0]
-    assert [c.value for c in menu.choices] == ["bc-group:team", "bc-villages:", "bc-units:", "bc-group:residents"]
+    assert [c.value for c in menu.choices] == [
+        "bc-group:team",
+        "bc-villages:",
+        "bc-units:",
+        "bc-group:residents",
+    ]
     asked = office.press("bc-group:team")[0].text
     assert "3 người" in asked
     preview = office.send("Họp Tổ CNS lúc 14:00 thứ Sáu tại hội trường xã.")
     assert "3 người" in preview[0].text
-    assert "Họp Tổ CNS lúc 14:00" in preview[1].text and "Thông báo từ Nguyễn Thị Văn Phòng" in preview[1].text
+    assert (
+        "Họp Tổ CNS lúc 14:00" in preview[1].text
+        and "Thông báo từ Nguyễn Thị Văn Phòng" in preview[1].text
+    )
     assert rows(services) == []  # nothing before the confirmation
     done = office.press("bc-send:")[0].text
     assert "3 người" in done
@@ -38,7 +51,10 @@ def test_office_announces_to_all_team_members_after_preview(services: Services, 
     assert broadcast.recipients == 3 and broadcast.group == "team"
     assert sorted(r.person_id for r in queued) == sorted(members)
     assert {r.dedupe_key for r in queued} == {f"broadcast:{broadcast.id}:{m}" for m in members}
-    assert "Đã xử lý" in office.press("bc-send:")[0].text or "đã xử lý" in office.press("bc-send:")[0].text
+    assert (
+        "Đã xử lý" in office.press("bc-send:")[0].text
+        or "đã xử lý" in office.press("bc-send:")[0].text
+    )
     assert len(rows(services, kind="broadcast")) == 3  # pressing twice sends nothing more
 
 
@@ -48,7 +64,9 @@ def test_one_village_and_cancel(services: Services, dispatcher: Dispatcher) -> N
     office = _office(dispatcher, services)
     office.send("/thongbao")
     villages = office.press("bc-villages:")[0]
-    assert f"bc-group:village:{village_id(services, 'Xóm 3')}" in [c.value for c in villages.choices]
+    assert f"bc-group:village:{village_id(services, 'Xóm 3')}" in [
+        c.value for c in villages.choices
+    ]
     office.press(f"bc-group:village:{village_id(services, 'Xóm 3')}")
     office.send("Nhắc xóm 3")
     assert "Đã hủy" in office.press("bc-cancel:")[0].text
@@ -60,9 +78,13 @@ def test_one_village_and_cancel(services: Services, dispatcher: Dispatcher) -> N
     assert [r.chat_id for r in rows(services)] == ["9301"]
 
 
-def test_unit_officer_may_only_write_to_their_unit(services: Services, dispatcher: Dispatcher) -> None:
+def test_unit_officer_may_only_write_to_their_unit(
+    services: Services, dispatcher: Dispatcher
+) -> None:
     add_person(services, name="Cán bộ A", roles=("unit",), unit="Công an xã", chat_id="9401")
-    colleague = add_person(services, name="Cán bộ B", roles=("unit",), unit="Công an xã", chat_id="9402")
+    colleague = add_person(
+        services, name="Cán bộ B", roles=("unit",), unit="Công an xã", chat_id="9402"
+    )
     add_person(services, name="Tổ viên", roles=("team",), village="Xóm 1", chat_id="9403")
     officer = Chat(dispatcher, chat_id="9401", name="Cán bộ A")
     asked = officer.send("/thongbao")[0].text
@@ -102,7 +124,9 @@ def test_broadcast_send_command(services: Services, monkeypatch, capsys) -> None
     monkeypatch.setattr(commands, "_services", lambda: services)
     import argparse
 
-    args = argparse.Namespace(group="village:Xóm 5", text="Họp tổ", sender=None, commune=None, json=True)
+    args = argparse.Namespace(
+        group="village:Xóm 5", text="Họp tổ", sender=None, commune=None, json=True
+    )
     assert commands.cmd_broadcast_send(args) == 0
     assert '"recipients": 1' in capsys.readouterr().out
     args = argparse.Namespace(group="xyz", text="Họp tổ", sender=None, commune=None, json=True)

@@ -38,7 +38,14 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
-def _queue(services: Services, count: int, *, channel: str = "console", same_chat: bool = False, prefix: str = "k") -> list[int]:
+def _queue(
+    services: Services,
+    count: int,
+    *,
+    channel: str = "console",
+    same_chat: bool = False,
+    prefix: str = "k",
+) -> list[int]:
     people = []
     for index in range(count):
         chat = "7999" if same_chat else str(7000 + index)
@@ -50,8 +57,12 @@ def _queue(services: Services, count: int, *, channel: str = "console", same_cha
     with Session(services.engine) as session:
         for index, person in enumerate(people):
             enqueue(
-                session, person_id=person, kind="broadcast", reply=Reply(text=f"tin {index}", choices=[Choice("Xem", "task:1")]),
-                dedupe_key=f"{prefix}:{index}", due_at=services.clock(),
+                session,
+                person_id=person,
+                kind="broadcast",
+                reply=Reply(text=f"tin {index}", choices=[Choice("Xem", "task:1")]),
+                dedupe_key=f"{prefix}:{index}",
+                due_at=services.clock(),
             )
         session.commit()
     return people
@@ -70,8 +81,14 @@ async def test_sends_each_due_row_once(services: Services, clock: FakeClock) -> 
 async def test_future_rows_wait_for_their_time(services: Services, clock: FakeClock) -> None:
     person = add_person(services, chat_id="7100")
     with Session(services.engine) as session:
-        enqueue(session, person_id=person, kind="broadcast", reply=Reply(text="sau"), dedupe_key="later",
-                due_at=clock() + dt.timedelta(hours=1))
+        enqueue(
+            session,
+            person_id=person,
+            kind="broadcast",
+            reply=Reply(text="sau"),
+            dedupe_key="later",
+            due_at=clock() + dt.timedelta(hours=1),
+        )
         session.commit()
     sender = RecordingSender()
     dispatcher = OutboxDispatcher(services.engine, {"console": sender}, clock=clock)
@@ -82,10 +99,14 @@ async def test_future_rows_wait_for_their_time(services: Services, clock: FakeCl
     assert sender.delivered == [("7100", "sau")]
 
 
-async def test_no_duplicate_and_no_silent_loss_across_a_crash(services: Services, clock: FakeClock) -> None:
+async def test_no_duplicate_and_no_silent_loss_across_a_crash(
+    services: Services, clock: FakeClock
+) -> None:
     _queue(services, 20)
     crashing = RecordingSender(hang_on=5)
-    first = OutboxDispatcher(services.engine, {"console": crashing}, clock=clock, batch_size=20, concurrency=1)
+    first = OutboxDispatcher(
+        services.engine, {"console": crashing}, clock=clock, batch_size=20, concurrency=1
+    )
     run = asyncio.create_task(first.run_once())
     await asyncio.wait_for(crashing.hanging.wait(), 5)
     run.cancel()  # the process dies in the middle of the fifth request
@@ -119,7 +140,9 @@ async def test_a_live_lease_is_not_stolen(services: Services, clock: FakeClock) 
         await run
 
 
-async def test_graceful_stop_finishes_in_flight_and_gives_back_the_rest(services: Services, clock: FakeClock) -> None:
+async def test_graceful_stop_finishes_in_flight_and_gives_back_the_rest(
+    services: Services, clock: FakeClock
+) -> None:
     _queue(services, 10)
     sender = RecordingSender(delay=0.01)
     dispatcher = OutboxDispatcher(services.engine, {"console": sender}, clock=clock, concurrency=1)
@@ -130,16 +153,24 @@ async def test_graceful_stop_finishes_in_flight_and_gives_back_the_rest(services
     await run
     statuses = Counter(r.status for r in rows(services))
     assert statuses["sending"] == 0 and statuses["claimed"] == 0
-    assert statuses["sent"] == len(sender.delivered) and statuses["pending"] == 10 - len(sender.delivered)
+    assert statuses["sent"] == len(sender.delivered) and statuses["pending"] == 10 - len(
+        sender.delivered
+    )
 
 
-async def test_two_dispatchers_on_postgresql_never_double_send(services: Services, clock: FakeClock) -> None:
+async def test_two_dispatchers_on_postgresql_never_double_send(
+    services: Services, clock: FakeClock
+) -> None:
     if services.engine.dialect.name != "postgresql":
         pytest.skip("row claiming with SKIP LOCKED is PostgreSQL's; SQLite runs one dispatcher")
     _queue(services, 120)
     first, second = RecordingSender(delay=0.001), RecordingSender(delay=0.001)
-    a = OutboxDispatcher(services.engine, {"console": first}, clock=clock, batch_size=7, worker_id="a")
-    b = OutboxDispatcher(services.engine, {"console": second}, clock=clock, batch_size=7, worker_id="b")
+    a = OutboxDispatcher(
+        services.engine, {"console": first}, clock=clock, batch_size=7, worker_id="a"
+    )
+    b = OutboxDispatcher(
+        services.engine, {"console": second}, clock=clock, batch_size=7, worker_id="b"
+    )
     await asyncio.gather(a.run_until_idle(), b.run_until_idle())
     delivered = first.delivered + second.delivered
     assert len(delivered) == 120 and len(set(delivered)) == 120
@@ -159,7 +190,9 @@ async def limited_telegram() -> AsyncIterator[tuple[FakeTelegramAPI, FakeTime]]:
 
 
 def _bot(fake: FakeTelegramAPI) -> telegram.Bot:
-    return telegram.Bot(TELEGRAM_TEST_TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
+    return telegram.Bot(
+        TELEGRAM_TEST_TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url
+    )
 
 
 async def test_429_retry_after_is_honoured_without_duplicates(
@@ -167,11 +200,18 @@ async def test_429_retry_after_is_honoured_without_duplicates(
 ) -> None:
     fake, fake_time = limited_telegram
     _queue(services, 3, channel="telegram", same_chat=True)
-    loose = DeliveryLimits(telegram_per_second=1000, telegram_per_chat_per_second=1000)  # ignore our own limits
+    loose = DeliveryLimits(
+        telegram_per_second=1000, telegram_per_chat_per_second=1000
+    )  # ignore our own limits
     async with _bot(fake) as bot:
         dispatcher = OutboxDispatcher(
-            services.engine, {"telegram": TelegramSender(bot)}, clock=clock, limits=loose,
-            concurrency=1, monotonic=fake_time, sleep=fake_time.sleep,
+            services.engine,
+            {"telegram": TelegramSender(bot)},
+            clock=clock,
+            limits=loose,
+            concurrency=1,
+            monotonic=fake_time,
+            sleep=fake_time.sleep,
         )
         await dispatcher.run_until_idle()
         assert fake.rate_limited >= 1 and dispatcher.stats.rate_limited >= 1
@@ -195,8 +235,12 @@ async def test_default_limits_keep_under_telegram_flood_control(
     _queue(services, 3, channel="telegram", same_chat=True, prefix="same")
     async with _bot(fake) as bot:
         dispatcher = OutboxDispatcher(
-            services.engine, {"telegram": TelegramSender(bot)}, clock=clock,
-            monotonic=fake_time, sleep=fake_time.sleep, concurrency=1,  # one request at a time:
+            services.engine,
+            {"telegram": TelegramSender(bot)},
+            clock=clock,
+            monotonic=fake_time,
+            sleep=fake_time.sleep,
+            concurrency=1,  # one request at a time:
         )  # with a fake clock, a sleeping worker would move time under another's request
         await dispatcher.run_until_idle()
     assert fake.rate_limited == 0
@@ -210,14 +254,25 @@ async def test_blocked_person_is_marked_and_not_queued_again(
     people = _queue(services, 2, channel="telegram")
     fake_telegram.block_user(7001)
     async with _bot(fake_telegram) as bot:
-        dispatcher = OutboxDispatcher(services.engine, {"telegram": TelegramSender(bot)}, clock=clock)
+        dispatcher = OutboxDispatcher(
+            services.engine, {"telegram": TelegramSender(bot)}, clock=clock
+        )
         await dispatcher.run_until_idle()
     assert {r.dedupe_key: r.status for r in rows(services)} == {"k:0": "sent", "k:1": "blocked"}
     with Session(services.engine) as session:
         identity = session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == "7001")).one()
         assert identity.blocked
-        assert enqueue(session, person_id=people[1], kind="broadcast", reply=Reply(text="x"),
-                       dedupe_key="again", due_at=clock()) is None
+        assert (
+            enqueue(
+                session,
+                person_id=people[1],
+                kind="broadcast",
+                reply=Reply(text="x"),
+                dedupe_key="again",
+                due_at=clock(),
+            )
+            is None
+        )
     sent = rows(services, status="sent")[0]
     assert sent.content["sent_message_ids"]  # proof of delivery
 
@@ -229,7 +284,9 @@ async def test_transient_failures_retry_with_backoff_then_fail(
     fake_telegram.fail_next("sendMessage", status=502, times=1)
     limits = DeliveryLimits(max_attempts=2, backoff_seconds=60)
     async with _bot(fake_telegram) as bot:
-        dispatcher = OutboxDispatcher(services.engine, {"telegram": TelegramSender(bot)}, clock=clock, limits=limits)
+        dispatcher = OutboxDispatcher(
+            services.engine, {"telegram": TelegramSender(bot)}, clock=clock, limits=limits
+        )
         await dispatcher.run_until_idle()
         row = rows(services)[0]
         assert (row.status, row.attempts) == ("pending", 1)
@@ -252,22 +309,36 @@ async def test_rate_limiter_spaces_messages() -> None:
     assert fake_time.now - start >= 1.0
 
 
-async def test_journal_tells_rows_that_never_reached_the_network(services: Services, clock: FakeClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_journal_tells_rows_that_never_reached_the_network(
+    services: Services, clock: FakeClock, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 
     from db.models import OutboxMessage
 
     _queue(services, 2)
-    dead = OutboxDispatcher(services.engine, {"console": RecordingSender()}, clock=clock, worker_id="dead", journal_dir=tmp_path)
+    dead = OutboxDispatcher(
+        services.engine,
+        {"console": RecordingSender()},
+        clock=clock,
+        worker_id="dead",
+        journal_dir=tmp_path,
+    )
     first, second = (r.id for r in rows(services))
     with Session(services.engine) as session:  # both were "sending" when the process died...
-        session.execute(update(OutboxMessage).values(status="sending", claimed_by="dead", claimed_at=clock()))
+        session.execute(
+            update(OutboxMessage).values(status="sending", claimed_by="dead", claimed_at=clock())
+        )
         session.commit()
     assert dead._journal is not None
     import os
 
-    os.write(dead._journal, b"%d\n" % second)  # ...but only the second had been handed to the network
-    restarted = OutboxDispatcher(services.engine, {"console": RecordingSender()}, clock=clock, journal_dir=tmp_path)
+    os.write(
+        dead._journal, b"%d\n" % second
+    )  # ...but only the second had been handed to the network
+    restarted = OutboxDispatcher(
+        services.engine, {"console": RecordingSender()}, clock=clock, journal_dir=tmp_path
+    )
     await restarted.recover(all_foreign=True)
     assert {r.id: r.status for r in rows(services)} == {first: "pending", second: "unknown"}
     assert not (tmp_path / "dead.journal").exists()

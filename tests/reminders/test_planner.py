@@ -22,7 +22,9 @@ from tests.reminders.util import (
 )
 
 
-def _officer(services: Services, chat_id: str = "3001", unit: str = "Công an xã", name: str = "Lê Văn Công") -> int:
+def _officer(
+    services: Services, chat_id: str = "3001", unit: str = "Công an xã", name: str = "Lê Văn Công"
+) -> int:
     return add_person(services, name=name, roles=("unit",), unit=unit, chat_id=chat_id)
 
 
@@ -35,7 +37,9 @@ def _set_due(services: Services, task_id: int, due: dt.date) -> None:
         session.commit()
 
 
-def test_reminders_are_queued_once_with_their_local_time(services: Services, clock: FakeClock) -> None:
+def test_reminders_are_queued_once_with_their_local_time(
+    services: Services, clock: FakeClock
+) -> None:
     only_test_plan(services)
     officer = _officer(services)
     task = make_task(services, due=dt.date(2026, 3, 20))
@@ -54,7 +58,9 @@ def test_reminders_are_queued_once_with_their_local_time(services: Services, clo
     assert values == [f"taskprog:{task}", f"taskev:{task}", f"task:{task}"]
 
 
-def test_deadline_change_cancels_old_reminders_and_plans_new_ones(services: Services, clock: FakeClock) -> None:
+def test_deadline_change_cancels_old_reminders_and_plans_new_ones(
+    services: Services, clock: FakeClock
+) -> None:
     only_test_plan(services)
     officer = _officer(services)
     task = make_task(services, due=dt.date(2026, 3, 20))
@@ -101,7 +107,9 @@ def test_policy_change_retimes_pending_reminders(services: Services, clock: Fake
     assert [r.due_at for r in rows(services, kind="deadline")] == [local(2026, 3, 13, 9, 30)]
 
 
-def test_catch_up_after_downtime_sends_recent_and_records_old_as_missed(services: Services, clock: FakeClock) -> None:
+def test_catch_up_after_downtime_sends_recent_and_records_old_as_missed(
+    services: Services, clock: FakeClock
+) -> None:
     only_test_plan(services)
     officer = _officer(services)
     task = make_task(services, due=dt.date(2026, 3, 20))
@@ -109,7 +117,9 @@ def test_catch_up_after_downtime_sends_recent_and_records_old_as_missed(services
     clock.set(local(2026, 3, 12, 9))
     run_pass(services)  # the last pass before the process went down
     assert rows(services) == []
-    clock.set(local(2026, 3, 17, 10))  # back up: T-7 (13/03) is 4 days old, T-3 (17/03 08:00) 2 hours
+    clock.set(
+        local(2026, 3, 17, 10)
+    )  # back up: T-7 (13/03) is 4 days old, T-3 (17/03 08:00) 2 hours
     stats = run_pass(services)
     assert (stats.queued, stats.missed) == (1, 1)
     by_key = {r.dedupe_key: r.status for r in rows(services)}
@@ -120,7 +130,9 @@ def test_catch_up_after_downtime_sends_recent_and_records_old_as_missed(services
     assert run_pass(services).queued == 0  # never twice
 
 
-async def test_rows_queued_before_a_long_downtime_are_missed_not_sent_late(services: Services, clock: FakeClock) -> None:
+async def test_rows_queued_before_a_long_downtime_are_missed_not_sent_late(
+    services: Services, clock: FakeClock
+) -> None:
     only_test_plan(services)
     _officer(services)
     make_task(services, due=dt.date(2026, 3, 20))
@@ -144,7 +156,9 @@ def test_first_pass_does_not_flood_with_the_past(services: Services, clock: Fake
         assert session.exec(select(JobMark)).first() is not None
 
 
-def test_red_alert_once_per_red_episode_with_the_reason(services: Services, clock: FakeClock) -> None:
+def test_red_alert_once_per_red_episode_with_the_reason(
+    services: Services, clock: FakeClock
+) -> None:
     only_test_plan(services, red_alerts=True)
     officer = _officer(services)
     task = make_task(services, due=dt.date(2026, 3, 5))
@@ -169,7 +183,9 @@ def test_red_alert_once_per_red_episode_with_the_reason(services: Services, cloc
     assert len(rows(services, kind="red")) == 2
 
 
-def test_red_alert_in_quiet_hours_waits_for_the_morning(services: Services, clock: FakeClock) -> None:
+def test_red_alert_in_quiet_hours_waits_for_the_morning(
+    services: Services, clock: FakeClock
+) -> None:
     only_test_plan(services, red_alerts=True)
     _officer(services)
     make_task(services, due=dt.date(2026, 3, 5))
@@ -186,8 +202,19 @@ def test_monday_digest_contents(services: Services, clock: FakeClock) -> None:
     red_task = make_task(services, number="R1", due=dt.date(2026, 3, 1))
     make_task(services, number="S1", due=dt.date(2026, 3, 25), unit="Phòng Văn hóa - Xã hội")
     with Session(services.engine) as session:
-        session.add(Tally(village_id=village_id(services, "Xóm 1"), period=dt.date(2026, 3, 1), code="vneid", value=4))
-        session.add(Evidence(task_id=red_task, kind="link", url="https://x.vn/b", status="pending", period="x"))
+        session.add(
+            Tally(
+                village_id=village_id(services, "Xóm 1"),
+                period=dt.date(2026, 3, 1),
+                code="vneid",
+                value=4,
+            )
+        )
+        session.add(
+            Evidence(
+                task_id=red_task, kind="link", url="https://x.vn/b", status="pending", period="x"
+            )
+        )
         session.commit()
     clock.set(local(2026, 3, 16, 7, 59))  # Monday
     run_pass(services)
@@ -208,17 +235,32 @@ def test_monday_digest_contents(services: Services, clock: FakeClock) -> None:
 
 def test_tally_cycle_reaches_only_non_reporters(services: Services, clock: FakeClock) -> None:
     only_test_plan(services)
-    reported = add_person(services, name="Tổ xóm 1", roles=("team",), village="Xóm 1", chat_id="5001")
+    reported = add_person(
+        services, name="Tổ xóm 1", roles=("team",), village="Xóm 1", chat_id="5001"
+    )
     team = add_person(services, name="Tổ xóm 2", roles=("team",), village="Xóm 2", chat_id="5002")
-    leader = add_person(services, name="Tổ trưởng xóm 2", roles=("team", "leader"), village="Xóm 2", chat_id="5003")
+    leader = add_person(
+        services, name="Tổ trưởng xóm 2", roles=("team", "leader"), village="Xóm 2", chat_id="5003"
+    )
     office = add_person(services, name="Văn phòng", roles=("office",), chat_id="5004")
     with Session(services.engine) as session:
-        session.add(Tally(village_id=village_id(services, "Xóm 1"), period=dt.date(2026, 3, 1), code="vneid", value=4))
+        session.add(
+            Tally(
+                village_id=village_id(services, "Xóm 1"),
+                period=dt.date(2026, 3, 1),
+                code="vneid",
+                value=4,
+            )
+        )
         session.commit()
     for day in (19, 20, 25, 31):
         clock.set(local(2026, 3, day, 8))
         run_pass(services)
-    tally = {(r.dedupe_key.split(":")[2], r.person_id, r.kind) for r in rows(services) if r.kind.startswith("tally")}
+    tally = {
+        (r.dedupe_key.split(":")[2], r.person_id, r.kind)
+        for r in rows(services)
+        if r.kind.startswith("tally")
+    }
     assert tally == {
         ("20", team, "tally"),
         ("20", leader, "tally"),
@@ -231,13 +273,22 @@ def test_tally_cycle_reaches_only_non_reporters(services: Services, clock: FakeC
     assert "Xóm 2" in office_row.content["text"] and "Xóm 1," not in office_row.content["text"]
 
 
-def test_tally_reminder_is_cancelled_when_the_village_reports_before_it_goes(services: Services, clock: FakeClock) -> None:
+def test_tally_reminder_is_cancelled_when_the_village_reports_before_it_goes(
+    services: Services, clock: FakeClock
+) -> None:
     only_test_plan(services)
     add_person(services, name="Tổ xóm 2", roles=("team",), village="Xóm 2", chat_id="5002")
     clock.set(local(2026, 3, 20, 8))
     run_pass(services)
     with Session(services.engine) as session:
-        session.add(Tally(village_id=village_id(services, "Xóm 2"), period=dt.date(2026, 3, 1), code="vneid", value=4))
+        session.add(
+            Tally(
+                village_id=village_id(services, "Xóm 2"),
+                period=dt.date(2026, 3, 1),
+                code="vneid",
+                value=4,
+            )
+        )
         session.commit()
     clock.set(local(2026, 3, 20, 8, 1))
     run_pass(services)

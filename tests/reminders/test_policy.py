@@ -29,7 +29,13 @@ def _local(planned: list) -> list[tuple[str, str, int | None]]:
 
 def test_lead_unit_hears_at_t7_t3_t1_and_on_the_day_then_every_three_days() -> None:
     task = TaskInfo(id=1, kind="once", due=dt.date(2026, 3, 27), lead_unit_id=10)  # a Friday
-    planned = planned_reminders([task], Recipients({10: (100,)}), ReminderPolicy(), local(2026, 3, 1, 0), local(2026, 4, 6, 0))
+    planned = planned_reminders(
+        [task],
+        Recipients({10: (100,)}),
+        ReminderPolicy(),
+        local(2026, 3, 1, 0),
+        local(2026, 4, 6, 0),
+    )
     assert _local(planned) == [
         ("Fri 20/03 08:00", "deadline", 100),
         ("Tue 24/03 08:00", "deadline", 100),
@@ -52,28 +58,45 @@ def test_every_officer_of_the_unit_hears_and_keys_are_deterministic() -> None:
 
 
 def test_coordinating_units_hear_at_t7_and_on_the_day_only() -> None:
-    task = TaskInfo(id=2, kind="once", due=dt.date(2026, 3, 27), lead_unit_id=10, coordinating=(11, 10))
-    planned = [p for p in planned_reminders([task], OFFICERS, ReminderPolicy(), *MARCH) if p.unit_id == 11]
-    assert _local(planned) == [("Fri 20/03 08:00", "coordinating", 110), ("Fri 27/03 08:00", "coordinating", 110)]
+    task = TaskInfo(
+        id=2, kind="once", due=dt.date(2026, 3, 27), lead_unit_id=10, coordinating=(11, 10)
+    )
+    planned = [
+        p for p in planned_reminders([task], OFFICERS, ReminderPolicy(), *MARCH) if p.unit_id == 11
+    ]
+    assert _local(planned) == [
+        ("Fri 20/03 08:00", "coordinating", 110),
+        ("Fri 27/03 08:00", "coordinating", 110),
+    ]
     assert planned[0].dedupe_key == "coord:2:2026-03-27:-7:110"
 
 
 def test_sundays_and_holidays_move_to_the_next_allowed_time() -> None:
     # Due Monday 4 May 2026: T-3 is Friday 1 May (holiday), T-1 Sunday 3 May.
     task = TaskInfo(id=3, kind="once", due=dt.date(2026, 5, 4), lead_unit_id=11)
-    planned = planned_reminders([task], OFFICERS, ReminderPolicy(overdue_every_days=0), *MARCH[:1], local(2026, 5, 10, 0))
+    planned = planned_reminders(
+        [task], OFFICERS, ReminderPolicy(overdue_every_days=0), *MARCH[:1], local(2026, 5, 10, 0)
+    )
     when = _local(planned)
     assert ("Mon 27/04 07:00", "deadline", 110) not in when  # 27/04 is the Giỗ Tổ holiday in 2026
-    assert when == [("Tue 28/04 07:00", "deadline", 110), ("Sat 02/05 07:00", "deadline", 110), ("Mon 04/05 08:00", "deadline", 110)]
+    assert when == [
+        ("Tue 28/04 07:00", "deadline", 110),
+        ("Sat 02/05 07:00", "deadline", 110),
+        ("Mon 04/05 08:00", "deadline", 110),
+    ]
     # T-1 moved onto the due date collides with the on-the-day reminder: only one is kept.
 
 
 def test_nothing_is_ever_planned_in_quiet_hours_sundays_or_holidays() -> None:
     with pytest.raises(ValidationError):
         ReminderPolicy(send_time=dt.time(22, 0))  # a send time inside quiet hours is refused
-    policy = ReminderPolicy(quiet_start=dt.time(20, 0), quiet_end=dt.time(7, 30), send_time=dt.time(7, 45))
+    policy = ReminderPolicy(
+        quiet_start=dt.time(20, 0), quiet_end=dt.time(7, 30), send_time=dt.time(7, 45)
+    )
     tasks = [
-        TaskInfo(id=i, kind="once", due=dt.date(2026, 1, 1) + dt.timedelta(days=i * 5), lead_unit_id=10)
+        TaskInfo(
+            id=i, kind="once", due=dt.date(2026, 1, 1) + dt.timedelta(days=i * 5), lead_unit_id=10
+        )
         for i in range(70)
     ]
     planned = planned_reminders(tasks, OFFICERS, policy, local(2026, 1, 1, 0), local(2027, 1, 1, 0))
@@ -93,7 +116,9 @@ def test_a_deadline_change_yields_new_keys() -> None:
 
 
 def test_done_tasks_and_on_event_tasks_are_not_reminded() -> None:
-    done = TaskInfo(id=5, kind="once", due=dt.date(2026, 3, 27), lead_unit_id=10, done_periods=frozenset({""}))
+    done = TaskInfo(
+        id=5, kind="once", due=dt.date(2026, 3, 27), lead_unit_id=10, done_periods=frozenset({""})
+    )
     event = TaskInfo(id=6, kind="on_event", lead_unit_id=10)
     assert planned_reminders([done, event], OFFICERS, ReminderPolicy(), *MARCH) == []
 
@@ -127,10 +152,16 @@ def test_digest_is_monday_eight_and_tally_cycle_days() -> None:
     policy = ReminderPolicy()
     digests = digest_times(policy, local(2026, 3, 1, 0), local(2026, 3, 31, 0))
     assert [a.astimezone(TZ).strftime("%a %d/%m %H:%M") for a, _ in digests] == [
-        "Mon 02/03 08:00", "Mon 09/03 08:00", "Mon 16/03 08:00", "Mon 23/03 08:00", "Mon 30/03 08:00",
+        "Mon 02/03 08:00",
+        "Mon 09/03 08:00",
+        "Mon 16/03 08:00",
+        "Mon 23/03 08:00",
+        "Mon 30/03 08:00",
     ]
     steps = tally_steps(policy, local(2026, 3, 1, 0), local(2026, 4, 1, 0))
-    assert [(s.stage, s.at.astimezone(TZ).strftime("%d/%m %H:%M"), s.leaders, s.office) for s in steps] == [
+    assert [
+        (s.stage, s.at.astimezone(TZ).strftime("%d/%m %H:%M"), s.leaders, s.office) for s in steps
+    ] == [
         ("20", "20/03 08:00", False, False),
         ("25", "25/03 08:00", True, False),
         ("last", "31/03 08:00", False, True),

@@ -25,8 +25,14 @@ async def test_run_sends_what_was_queued_while_down_through_telegram(
         prepare_database(services)
         person = add_person(services, channel="telegram", chat_id="8801")
         with Session(services.engine) as session:
-            enqueue(session, person_id=person, kind="broadcast", reply=Reply(text="Chào cả tổ"),
-                    dedupe_key="while-down", due_at=services.clock())
+            enqueue(
+                session,
+                person_id=person,
+                kind="broadcast",
+                reply=Reply(text="Chào cả tổ"),
+                dedupe_key="while-down",
+                due_at=services.clock(),
+            )
             session.commit()
 
     async with running(channel_settings(settings, telegram=fake_telegram), prepare) as app:
@@ -37,7 +43,9 @@ async def test_run_sends_what_was_queued_while_down_through_telegram(
     assert [r.status for r in rows(services)] == ["sent"]
 
 
-async def test_run_without_tokens_uses_its_own_scheduler(settings: Settings, running: Callable[..., Any]) -> None:
+async def test_run_without_tokens_uses_its_own_scheduler(
+    settings: Settings, running: Callable[..., Any]
+) -> None:
     async with running(settings, prepare_database) as app:
         assert app.reminders is not None and app.reminders._scheduler is not None
         assert "console" in app.reminders.dispatcher.senders

@@ -41,15 +41,23 @@ def make_task(
         plan = session.exec(select(Plan).where(Plan.slug == "test-plan")).first()
         if plan is None:
             plan = Plan(
-                commune_id=commune_id, slug="test-plan", title="Kế hoạch thử",
-                issued=dt.date(2026, 1, 1), imported_at=local(2026, 1, 1),
+                commune_id=commune_id,
+                slug="test-plan",
+                title="Kế hoạch thử",
+                issued=dt.date(2026, 1, 1),
+                imported_at=local(2026, 1, 1),
             )
             session.add(plan)
             session.flush()
         assert plan.id is not None
         task = Task(
-            plan_id=plan.id, number=number, text=f"Nhiệm vụ thử {number}", kind=kind, due=due,
-            repeat=repeat, lead_unit_id=unit_id(services, unit),
+            plan_id=plan.id,
+            number=number,
+            text=f"Nhiệm vụ thử {number}",
+            kind=kind,
+            due=due,
+            repeat=repeat,
+            lead_unit_id=unit_id(services, unit),
             coordinating=[unit_id(services, name) for name in coordinating],
         )
         session.add(task)
@@ -100,7 +108,9 @@ def rows(services: Services, **where: Any) -> list[OutboxMessage]:
 class RecordingSender:
     """A sender that records every delivery; can hang on one send (a crash mid-request)."""
 
-    def __init__(self, channel: str = "console", *, hang_on: int | None = None, delay: float = 0.0) -> None:
+    def __init__(
+        self, channel: str = "console", *, hang_on: int | None = None, delay: float = 0.0
+    ) -> None:
         self.channel = channel
         self.delivered: list[tuple[str, str]] = []  # (chat_id, text)
         self.started = 0

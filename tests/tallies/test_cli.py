@@ -33,7 +33,9 @@ def test_parse_one_json_and_human(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == "cks (Chữ ký số): 12"
 
 
-def test_status_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TOCNS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TOCNS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")

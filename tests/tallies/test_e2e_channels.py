@@ -30,24 +30,34 @@ def _prepare(services: Services) -> None:
         assert commune_id is not None
         villages = {v.name: v.id for v in session.exec(select(Village))}
         for name in ("Xóm 3", "Xóm 7"):
-            CODES[name] = create_invite(session, commune_id=commune_id, role="team", village_id=villages[name], now=START)
-        session.add(Tally(village_id=villages["Xóm 3"], period=dt.date(2026, 2, 1), code="ssk", value=90))
+            CODES[name] = create_invite(
+                session, commune_id=commune_id, role="team", village_id=villages[name], now=START
+            )
+        session.add(
+            Tally(village_id=villages["Xóm 3"], period=dt.date(2026, 2, 1), code="ssk", value=90)
+        )
         session.commit()
 
 
 def _values(settings: Settings, village: str) -> dict[str, int]:
     from sqlalchemy import create_engine
 
-    engine = create_engine(settings.database_url or f"sqlite:///{settings.data_dir / 'tocns.sqlite3'}")
+    engine = create_engine(
+        settings.database_url or f"sqlite:///{settings.data_dir / 'tocns.sqlite3'}"
+    )
     with Session(engine) as session:
         village_id = session.exec(select(Village.id).where(Village.name == village)).one()
-        rows = session.exec(select(Tally).where(Tally.village_id == village_id, Tally.period == dt.date(2026, 3, 1))).all()
+        rows = session.exec(
+            select(Tally).where(Tally.village_id == village_id, Tally.period == dt.date(2026, 3, 1))
+        ).all()
         result = {r.code: r.value for r in rows}
     engine.dispose()
     return result
 
 
-async def test_telegram_join_report_errors_drop_and_progress(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+async def test_telegram_join_report_errors_drop_and_progress(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
     async with running(channel_settings(settings, fake_telegram), _prepare):
         sent = lambda n: fake_telegram.wait_sent(count=n, chat_id=TG_USER, method="sendMessage")  # noqa: E731
         fake_telegram.push_text(TG_USER, f"/start j_{CODES['Xóm 3']}")
@@ -99,7 +109,9 @@ async def test_telegram_join_report_errors_drop_and_progress(running, settings, 
     engine.dispose()
 
 
-async def test_zalo_join_report_and_progress_as_text(running, settings, fake_zalo: FakeZaloAPI) -> None:
+async def test_zalo_join_report_and_progress_as_text(
+    running, settings, fake_zalo: FakeZaloAPI
+) -> None:
     async with running(channel_settings(settings, zalo=fake_zalo), _prepare):
         sent = lambda n: fake_zalo.wait_sent(count=n, chat_id=ZALO_USER, method="sendMessage")  # noqa: E731
         fake_zalo.push_text(ZALO_USER, "/lienket", display_name="Hà Thị Mai")
@@ -114,13 +126,17 @@ async def test_zalo_join_report_and_progress_as_text(running, settings, fake_zal
         assert "chỉ báo cáo được cho thôn/xóm của mình (Xóm 7)" in ((await sent(5))[-1].text or "")
         fake_zalo.push_text(ZALO_USER, "/tiendo")
         progress = (await sent(6))[-1]
-        assert "Tiến độ của Xóm 7" in (progress.text or "") and "VNeID mức 2: 120/1.300" in (progress.text or "")
+        assert "Tiến độ của Xóm 7" in (progress.text or "") and "VNeID mức 2: 120/1.300" in (
+            progress.text or ""
+        )
         assert fake_zalo.sent_to(ZALO_USER, "sendPhoto") == []  # no public URL: text only
     assert _values(settings, "Xóm 7") == {"vneid": 120, "cks": 33}
 
 
 async def test_zalo_chart_goes_as_photo_url(running, settings, fake_zalo: FakeZaloAPI) -> None:
-    app_settings = channel_settings(settings, zalo=fake_zalo, public_base_url="https://tocns.example.vn")
+    app_settings = channel_settings(
+        settings, zalo=fake_zalo, public_base_url="https://tocns.example.vn"
+    )
     async with running(app_settings, _prepare):
         fake_zalo.push_text(ZALO_USER, f"/lienket {CODES['Xóm 7']}")
         await fake_zalo.wait_sent(chat_id=ZALO_USER, method="sendMessage")
@@ -129,12 +145,21 @@ async def test_zalo_chart_goes_as_photo_url(running, settings, fake_zalo: FakeZa
         assert str(photo.params["photo"]).startswith("https://tocns.example.vn/media/")
 
 
-async def test_telegram_replayed_update_is_not_counted_twice(running, settings, fake_telegram: FakeTelegramAPI) -> None:
+async def test_telegram_replayed_update_is_not_counted_twice(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
     def prepare(services: Services) -> None:
         _prepare(services)
         from tests.helpers import add_person
 
-        add_person(services, name="Lê Văn Ba", roles=("team",), village="Xóm 3", channel="telegram", chat_id=str(TG_USER))
+        add_person(
+            services,
+            name="Lê Văn Ba",
+            roles=("team",),
+            village="Xóm 3",
+            channel="telegram",
+            chat_id=str(TG_USER),
+        )
 
     first = fake_telegram.push_text(TG_USER, "vneid 45")
     [raw] = [u for u in fake_telegram.updates if u["update_id"] == first]

@@ -18,7 +18,9 @@ FEB = dt.date(2026, 2, 1)
 
 def _tallies(services: Services, village: str = "Xóm 3") -> dict[tuple[dt.date, str], int]:
     with Session(services.engine) as session:
-        rows = session.exec(select(Tally).where(Tally.village_id == village_id(services, village))).all()
+        rows = session.exec(
+            select(Tally).where(Tally.village_id == village_id(services, village))
+        ).all()
         return {(r.period, r.code): r.value for r in rows}
 
 
@@ -27,9 +29,13 @@ def _team(services: Services, chat_id: str = "2001", village: str = "Xóm 3") ->
     return Chat(Dispatcher(services), chat_id=chat_id)
 
 
-def _seed(services: Services, period: dt.date, code: str, value: int, village: str = "Xóm 3") -> None:
+def _seed(
+    services: Services, period: dt.date, code: str, value: int, village: str = "Xóm 3"
+) -> None:
     with Session(services.engine) as session:
-        session.add(Tally(village_id=village_id(services, village), period=period, code=code, value=value))
+        session.add(
+            Tally(village_id=village_id(services, village), period=period, code=code, value=value)
+        )
         session.commit()
 
 
@@ -64,7 +70,9 @@ def test_invite_join_guided_and_one_line_report(services: Services) -> None:
     one_line = member.say("bc sổ sức khỏe 40, tknh: 1.200? ")
     assert "Đã ghi" not in one_line  # a question mark: not taken as a report
     answer = member.say("ssk 40 tknh 100 dvc 15 kns 200 ttktm 3")
-    assert "• Sổ sức khỏe điện tử: 40" in answer and "Đã đủ số liệu tháng này. Cảm ơn bạn!" in answer
+    assert (
+        "• Sổ sức khỏe điện tử: 40" in answer and "Đã đủ số liệu tháng này. Cảm ơn bạn!" in answer
+    )
     assert _tallies(services)[(MARCH, "tknh")] == 100
 
 
@@ -177,8 +185,14 @@ def test_progress_for_team_member_and_officer(services: Services) -> None:
     [mine] = member.send("/tiendo")
     assert mine.text.startswith("📊 Tiến độ của Xóm 3, tháng 3/2026:")
     assert "• VNeID mức 2: 54/540 (10%)" in mine.text
-    assert mine.image is not None and mine.image.startswith(b"\x89PNG") and mine.image_name == "tiendo.png"
-    add_person(services, name="Cán bộ", roles=("office",), unit="Phòng Văn hóa - Xã hội", chat_id="5001")
+    assert (
+        mine.image is not None
+        and mine.image.startswith(b"\x89PNG")
+        and mine.image_name == "tiendo.png"
+    )
+    add_person(
+        services, name="Cán bộ", roles=("office",), unit="Phòng Văn hóa - Xã hội", chat_id="5001"
+    )
     officer = Chat(Dispatcher(services), chat_id="5001")
     [whole] = officer.send("/tiendo cks")
     assert "Tiến độ của Xã Trung Hội (dữ liệu mẫu)" in whole.text
@@ -202,7 +216,9 @@ def test_join_rate_limit_in_chat(services: Services) -> None:
     other = Chat(Dispatcher(services), chat_id="6002")
     assert "Ask" not in other.say("/lienket")  # asks for the code
     assert "cơ quan thường trực" in other.say(code.group(1))
-    assert "đã được dùng rồi" in Chat(Dispatcher(services), chat_id="6003").say(f"/lienket {code.group(1)}")
+    assert "đã được dùng rồi" in Chat(Dispatcher(services), chat_id="6003").say(
+        f"/lienket {code.group(1)}"
+    )
 
 
 def test_resident_picks_their_village(services: Services, chat: Chat) -> None:

@@ -80,13 +80,25 @@ def test_commune_view_reads_tallies_and_plan_targets(services: Services) -> None
         session.add(plan)
         session.flush()
         assert plan.id is not None
-        indicator = Indicator(plan_id=plan.id, number="99", text="Tỷ lệ chữ ký số", unit_of_measure="%", tally_code="cks")
+        indicator = Indicator(
+            plan_id=plan.id,
+            number="99",
+            text="Tỷ lệ chữ ký số",
+            unit_of_measure="%",
+            tally_code="cks",
+        )
         session.add(indicator)
         session.flush()
         assert indicator.id is not None
-        session.add(IndicatorTarget(indicator_id=indicator.id, year=2030, raw="≥ 80", op=">=", value=80))
-        session.add(IndicatorTarget(indicator_id=indicator.id, year=2026, raw="≥ 50", op=">=", value=50))
-        session.add(Tally(village_id=xom3, period=dt.date(2024, 1, 1), code="cks", value=10))  # old: carried
+        session.add(
+            IndicatorTarget(indicator_id=indicator.id, year=2030, raw="≥ 80", op=">=", value=80)
+        )
+        session.add(
+            IndicatorTarget(indicator_id=indicator.id, year=2026, raw="≥ 50", op=">=", value=50)
+        )
+        session.add(
+            Tally(village_id=xom3, period=dt.date(2024, 1, 1), code="cks", value=10)
+        )  # old: carried
         session.add(Tally(village_id=xom3, period=MARCH, code="vneid", value=54))
         session.commit()
         view = commune_view(session, commune_id, MARCH)

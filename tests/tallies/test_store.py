@@ -21,19 +21,34 @@ def test_record_upsert_correction_and_audit(services: Services) -> None:
         village = session.get(Village, village_id(services, "Xóm 3"))
         actor = session.get(Person, person_id)
         assert village is not None and actor is not None
-        first = record_report(session, village=village, period=MARCH, values={"vneid": 45, "cks": 12}, actor=actor, now=START)
+        first = record_report(
+            session,
+            village=village,
+            period=MARCH,
+            values={"vneid": 45, "cks": 12},
+            actor=actor,
+            now=START,
+        )
         assert first.recorded == {"vneid": 45, "cks": 12} and not first.corrected
         assert first.missing == ["ssk", "tknh", "dvc", "kns", "ttktm"]
-        again = record_report(session, village=village, period=MARCH, values={"vneid": 45}, actor=actor, now=START)
+        again = record_report(
+            session, village=village, period=MARCH, values={"vneid": 45}, actor=actor, now=START
+        )
         assert again.recorded == {} and again.unchanged == {"vneid": 45}
         later = START + dt.timedelta(hours=1)
-        fixed = record_report(session, village=village, period=MARCH, values={"vneid": 50}, actor=actor, now=later)
+        fixed = record_report(
+            session, village=village, period=MARCH, values={"vneid": 50}, actor=actor, now=later
+        )
         assert fixed.corrected == {"vneid": (45, 50)}
         session.commit()
         rows = session.exec(select(Tally).where(Tally.village_id == village.id)).all()
         assert sorted((r.code, r.value) for r in rows) == [("cks", 12), ("vneid", 50)]
         [entry] = audit_trail(session, village.id or 0)
-        assert (entry.actor_id, entry.actor_name, entry.action) == (person_id, "Lê Văn Ba", "tally.correct")
+        assert (entry.actor_id, entry.actor_name, entry.action) == (
+            person_id,
+            "Lê Văn Ba",
+            "tally.correct",
+        )
         assert entry.old == {"value": 45} and entry.new is not None and entry.new["value"] == 50
         assert entry.at == later and entry.reason == "correction"
 
@@ -44,7 +59,14 @@ def test_flagged_value_is_audited_with_last_month(services: Services) -> None:
         village = session.get(Village, village_id(services, "Xóm 1"))
         actor = session.get(Person, person_id)
         assert village is not None and actor is not None
-        record_report(session, village=village, period=dt.date(2026, 2, 1), values={"ssk": 80}, actor=actor, now=START)
+        record_report(
+            session,
+            village=village,
+            period=dt.date(2026, 2, 1),
+            values={"ssk": 80},
+            actor=actor,
+            now=START,
+        )
         facts, current = load_facts(session, village.id or 0, MARCH)
         assert facts["ssk"].previous == 80 and current == {}
         assert facts["vneid"].previous is None and facts["vneid"].denominator == 563
@@ -64,4 +86,11 @@ def test_flagged_value_is_audited_with_last_month(services: Services) -> None:
         [entry] = audit_trail(session, village.id or 0)
         assert entry.action == "tally.flag" and entry.old == {"value": 80}
         assert entry.reason == "drop confirmed by the reporter"
-        assert missing_codes(session, village.id or 0, MARCH) == ["vneid", "cks", "tknh", "dvc", "kns", "ttktm"]
+        assert missing_codes(session, village.id or 0, MARCH) == [
+            "vneid",
+            "cks",
+            "tknh",
+            "dvc",
+            "kns",
+            "ttktm",
+        ]

@@ -34,7 +34,11 @@ def test_add_months_crosses_years() -> None:
 
 def test_count_above_denominator_is_blocking() -> None:
     issues = check_values(
-        {"cks": 406}, {"cks": CodeFacts(denominator=405)}, names=NAMES, denominator_of=DENOMS, village="Xóm 3"
+        {"cks": 406},
+        {"cks": CodeFacts(denominator=405)},
+        names=NAMES,
+        denominator_of=DENOMS,
+        village="Xóm 3",
     )
     assert [(i.kind, i.blocking) for i in issues] == [("over_denominator", True)]
     assert issues[0].params["denominator"] == 405
@@ -43,7 +47,11 @@ def test_count_above_denominator_is_blocking() -> None:
 
 def test_drop_from_last_month_needs_confirmation() -> None:
     issues = check_values(
-        {"vneid": 40}, {"vneid": CodeFacts(previous=45)}, names=NAMES, denominator_of=DENOMS, village="X"
+        {"vneid": 40},
+        {"vneid": CodeFacts(previous=45)},
+        names=NAMES,
+        denominator_of=DENOMS,
+        village="X",
     )
     assert [(i.kind, i.blocking) for i in issues] == [("drop", False)]
 

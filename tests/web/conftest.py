@@ -23,12 +23,20 @@ OTHER_UNIT = "Văn phòng - Thống kê"
 
 def tiny_png(width: int = 4, height: int = 3) -> bytes:
     """A real (tiny, blue) PNG image."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     raw = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -89,7 +97,14 @@ def add_tallies(services: Services, months: int = 4) -> None:
                 base = population * (20 + 3 * index) // 100
                 for offset, code in enumerate(("vneid", "cks", "ssk", "tknh", "dvc", "kns")):
                     value = max(0, base - 15 * offset + 10 * (months - back))
-                    session.add(Tally(village_id=village.id or 0, period=month, code=code, value=min(value, population // 2)))
+                    session.add(
+                        Tally(
+                            village_id=village.id or 0,
+                            period=month,
+                            code=code,
+                            value=min(value, population // 2),
+                        )
+                    )
         session.commit()
 
 
@@ -98,9 +113,15 @@ def seed(services: Services) -> Seeded:
     plan = ensure_plan(services)
     assert plan.id is not None
     office = add_person(services, name="Lê Thị Thường Trực", roles=("office",), chat_id="3001")
-    officer = add_person(services, name="Phạm Văn Công An", roles=("unit",), unit=OWN_UNIT, chat_id="3002")
-    other_officer = add_person(services, name="Đỗ Thị Văn Phòng", roles=("unit",), unit=OTHER_UNIT, chat_id="3003")
-    member = add_person(services, name="Hoàng Văn Tổ", roles=("team",), village="Xóm 3", chat_id="3004")
+    officer = add_person(
+        services, name="Phạm Văn Công An", roles=("unit",), unit=OWN_UNIT, chat_id="3002"
+    )
+    other_officer = add_person(
+        services, name="Đỗ Thị Văn Phòng", roles=("unit",), unit=OTHER_UNIT, chat_id="3003"
+    )
+    member = add_person(
+        services, name="Hoàng Văn Tổ", roles=("team",), village="Xóm 3", chat_id="3004"
+    )
     resident = add_person(services, name="Bà Dân", roles=("resident",), chat_id="3005")
     add_tallies(services)
     now = services.clock()
@@ -112,24 +133,58 @@ def seed(services: Services) -> Seeded:
         assert own.id is not None and other.id is not None
         own_view = task_view(session, own.id, today)
         other_view = task_view(session, other.id, today)
-        record_progress(session, own_view, person_id=officer, percent=40, note="Đã họp triển khai",
-                        today=today, now=now - dt.timedelta(days=20))
-        record_progress(session, own_view, person_id=officer, percent=80, note="Gần xong",
-                        today=today, now=now - dt.timedelta(days=2))
+        record_progress(
+            session,
+            own_view,
+            person_id=officer,
+            percent=40,
+            note="Đã họp triển khai",
+            today=today,
+            now=now - dt.timedelta(days=20),
+        )
+        record_progress(
+            session,
+            own_view,
+            person_id=officer,
+            percent=80,
+            note="Gần xong",
+            today=today,
+            now=now - dt.timedelta(days=2),
+        )
         own_evidence = record_evidence(
-            session, own_view, store_file(directory, tiny_png(), "anh-hop.png", "image/png"),
-            person_id=officer, today=today, now=now - dt.timedelta(days=1),
+            session,
+            own_view,
+            store_file(directory, tiny_png(), "anh-hop.png", "image/png"),
+            person_id=officer,
+            today=today,
+            now=now - dt.timedelta(days=1),
         )
         rejected = record_evidence(
-            session, other_view, store_file(directory, PDF, "bao-cao.pdf", "application/pdf"),
-            person_id=other_officer, today=today, now=now - dt.timedelta(days=5),
+            session,
+            other_view,
+            store_file(directory, PDF, "bao-cao.pdf", "application/pdf"),
+            person_id=other_officer,
+            today=today,
+            now=now - dt.timedelta(days=5),
         )
         reviewer = session.get(Person, office)
         assert reviewer is not None and rejected.id is not None
-        review_evidence(session, rejected.id, reviewer=reviewer, approve=False, reason="Thiếu chữ ký", now=now)
+        review_evidence(
+            session, rejected.id, reviewer=reviewer, approve=False, reason="Thiếu chữ ký", now=now
+        )
         session.commit()
         assert own_evidence.id is not None
-        return Seeded(plan.slug, office, officer, member, resident, own.id, other.id, own_evidence.id, rejected.id)
+        return Seeded(
+            plan.slug,
+            office,
+            officer,
+            member,
+            resident,
+            own.id,
+            other.id,
+            own_evidence.id,
+            rejected.id,
+        )
 
 
 @pytest.fixture

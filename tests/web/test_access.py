@@ -19,7 +19,9 @@ from bot.web.access import (
 COMMUNE = 1
 
 
-def viewer(*roles: str, unit: int | None = None, village: int | None = None, commune: int | None = COMMUNE) -> Viewer:
+def viewer(
+    *roles: str, unit: int | None = None, village: int | None = None, commune: int | None = COMMUNE
+) -> Viewer:
     return Viewer(1, "A", commune, frozenset(roles), unit, village)
 
 
@@ -30,7 +32,14 @@ def test_office_leaders_and_admins_see_everything(role: str) -> None:
     assert can_see_task(v, COMMUNE, lead_unit_id=7, coordinating=[])
     assert can_see_village(v, 99)
     assert task_unit_scope(v) is None and village_scope(v) is None
-    assert visible_pages(v) == [Page.OVERVIEW, Page.VILLAGES, Page.TASKS, Page.UNITS, Page.CONTENT, Page.AUDIT]
+    assert visible_pages(v) == [
+        Page.OVERVIEW,
+        Page.VILLAGES,
+        Page.TASKS,
+        Page.UNITS,
+        Page.CONTENT,
+        Page.AUDIT,
+    ]
 
 
 def test_unit_officer_sees_own_unit_tasks_only() -> None:
@@ -42,7 +51,11 @@ def test_unit_officer_sees_own_unit_tasks_only() -> None:
     assert not can_see_task(v, 2, lead_unit_id=5, coordinating=[])  # another commune
     assert task_unit_scope(v) == 5
     assert can_open(v, Page.TASKS) and can_open(v, Page.EXPORT_TASKS) and can_open(v, Page.UNITS)
-    assert not can_open(v, Page.VILLAGES) and not can_open(v, Page.AUDIT) and not can_open(v, Page.EXPORT_TALLIES)
+    assert (
+        not can_open(v, Page.VILLAGES)
+        and not can_open(v, Page.AUDIT)
+        and not can_open(v, Page.EXPORT_TALLIES)
+    )
 
 
 def test_unit_role_without_a_unit_sees_no_tasks() -> None:
@@ -56,7 +69,11 @@ def test_team_members_see_their_village(role: str) -> None:
     v = viewer(role, village=3)
     assert can_see_village(v, 3) and not can_see_village(v, 4)
     assert village_scope(v) == 3
-    assert can_open(v, Page.VILLAGES) and can_open(v, Page.EXPORT_TALLIES) and can_open(v, Page.OVERVIEW)
+    assert (
+        can_open(v, Page.VILLAGES)
+        and can_open(v, Page.EXPORT_TALLIES)
+        and can_open(v, Page.OVERVIEW)
+    )
     assert not can_open(v, Page.TASKS) and not can_open(v, Page.AUDIT)
     assert not can_see_task(v, COMMUNE, lead_unit_id=5, coordinating=[])
 

@@ -102,7 +102,9 @@ async def client(services: Services) -> AsyncIterator[TestClient[web.Request, we
         yield test_client
 
 
-async def test_sign_in_over_http(services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock) -> None:
+async def test_sign_in_over_http(
+    services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock
+) -> None:
     person = add_person(services, roles=("office",))
     link = _link(services, person)
     assert (await client.get("/")).status == 401
@@ -121,14 +123,18 @@ async def test_sign_in_over_http(services: Services, client: TestClient[web.Requ
     assert (await client.get("/")).status == 401
 
 
-async def test_expired_link_refused_over_http(services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock) -> None:
+async def test_expired_link_refused_over_http(
+    services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock
+) -> None:
     link = _link(services, add_person(services, roles=("office",)))
     clock.advance(minutes=16)
     assert (await client.get(link)).status == 403
     assert (await client.post(link, allow_redirects=False)).status == 403
 
 
-async def test_resident_cannot_sign_in(services: Services, client: TestClient[web.Request, web.Application]) -> None:
+async def test_resident_cannot_sign_in(
+    services: Services, client: TestClient[web.Request, web.Application]
+) -> None:
     link = _link(services, add_person(services, roles=("resident",)))
     response = await client.post(link, allow_redirects=False)
     assert response.status == 403 and "Set-Cookie" not in response.headers
@@ -137,9 +143,14 @@ async def test_resident_cannot_sign_in(services: Services, client: TestClient[we
 async def test_secure_cookie_over_https(services: Services, tmp_path: object) -> None:
     from tests.conftest import make_settings
 
-    settings = make_settings(services.settings.data_dir, services.settings.database_url,
-                             public_base_url="https://tocns.example.vn")
-    https = Services(settings=settings, engine=services.engine, registry=services.registry, clock=services.clock)
+    settings = make_settings(
+        services.settings.data_dir,
+        services.settings.database_url,
+        public_base_url="https://tocns.example.vn",
+    )
+    https = Services(
+        settings=settings, engine=services.engine, registry=services.registry, clock=services.clock
+    )
     link = _link(https, add_person(services, roles=("office",)), "https://tocns.example.vn")
     assert link.startswith("https://tocns.example.vn/login/")
     path = link.removeprefix("https://tocns.example.vn")
@@ -148,7 +159,9 @@ async def test_secure_cookie_over_https(services: Services, tmp_path: object) ->
         assert "Secure" in response.headers["Set-Cookie"]
 
 
-async def test_session_expiry_on_the_injected_clock(services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock) -> None:
+async def test_session_expiry_on_the_injected_clock(
+    services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock
+) -> None:
     link = _link(services, add_person(services, roles=("office",)))
     await client.post(link, allow_redirects=False)
     clock.advance(hours=11)

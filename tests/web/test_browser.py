@@ -39,7 +39,10 @@ DESKTOP = {"width": 1366, "height": 900}
 LINK = re.compile(r"(http://\S+/login/\S+)")
 
 if not CHROMIUM.exists() and os.environ.get("TOCNS_REQUIRE_POSTGRES") != "1":
-    pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(
+        "Chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+        allow_module_level=True,
+    )
 
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect  # noqa: E402
 
@@ -55,7 +58,9 @@ def _free_port() -> int:
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS, headless=True
+        )
         yield launched
         await launched.close()
 
@@ -75,11 +80,16 @@ def sign_in_link(app: TocnsApp, chat_id: str) -> str:
     return match.group(1)
 
 
-async def signed_in(browser: Browser, app: TocnsApp, chat_id: str, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:
+async def signed_in(
+    browser: Browser, app: TocnsApp, chat_id: str, viewport: dict[str, int]
+) -> tuple[BrowserContext, Page]:
     link = sign_in_link(app, chat_id)
     base = link.split("/login/")[0]
     context = await browser.new_context(
-        viewport=viewport, accept_downloads=True, locale="vi-VN", base_url=base  # type: ignore[arg-type]
+        viewport=viewport,
+        accept_downloads=True,
+        locale="vi-VN",
+        base_url=base,  # type: ignore[arg-type]
     )
     page = await context.new_page()
     await page.goto(link)
@@ -93,12 +103,16 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-async def test_officer_journey_on_a_phone(app: TocnsApp, browser: Browser, seeded: Seeded, request: pytest.FixtureRequest) -> None:
+async def test_officer_journey_on_a_phone(
+    app: TocnsApp, browser: Browser, seeded: Seeded, request: pytest.FixtureRequest
+) -> None:
     suffix = request.node.callspec.id
     context, page = await signed_in(browser, app, "3001", PHONE)
     # Overview with the sample plan.
     await expect(page.locator(".lead").first).to_contain_text("Trung Hội")
-    await expect(page.get_by_role("heading", name=re.compile("Nhiệm vụ cảnh báo đỏ"))).to_be_visible()
+    await expect(
+        page.get_by_role("heading", name=re.compile("Nhiệm vụ cảnh báo đỏ"))
+    ).to_be_visible()
     assert await page.locator(".indicator").count() > 10
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the overview must not scroll sideways on a phone"
@@ -142,7 +156,9 @@ async def test_officer_journey_on_a_phone(app: TocnsApp, browser: Browser, seede
     await context.close()
 
 
-async def test_desktop_screenshots(app: TocnsApp, browser: Browser, seeded: Seeded, request: pytest.FixtureRequest) -> None:
+async def test_desktop_screenshots(
+    app: TocnsApp, browser: Browser, seeded: Seeded, request: pytest.FixtureRequest
+) -> None:
     suffix = request.node.callspec.id
     context, page = await signed_in(browser, app, "3001", DESKTOP)
     await shot(page, f"overview-desktop-{suffix}")
@@ -160,7 +176,9 @@ async def test_desktop_screenshots(app: TocnsApp, browser: Browser, seeded: Seed
     await context.close()
 
 
-async def test_used_or_expired_link_is_refused(app: TocnsApp, browser: Browser, clock: FakeClock) -> None:
+async def test_used_or_expired_link_is_refused(
+    app: TocnsApp, browser: Browser, clock: FakeClock
+) -> None:
     context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
     page = await context.new_page()
     link = sign_in_link(app, "3001")
@@ -179,7 +197,9 @@ async def test_used_or_expired_link_is_refused(app: TocnsApp, browser: Browser, 
     await context.close()
 
 
-async def test_unit_officer_cannot_open_another_units_task(app: TocnsApp, browser: Browser, seeded: Seeded) -> None:
+async def test_unit_officer_cannot_open_another_units_task(
+    app: TocnsApp, browser: Browser, seeded: Seeded
+) -> None:
     context, page = await signed_in(browser, app, "3002", PHONE)
     response = await page.goto(f"/tasks/{seeded.other_task}")
     assert response is not None and response.status == 403

@@ -49,7 +49,8 @@ def test_indicator_appendix_matches_the_database(seeded: Seeded, services: Servi
         plan = session.exec(select(Plan)).one()
         indicators = list(
             session.exec(
-                select(Indicator).where(Indicator.plan_id == plan.id, col(Indicator.active).is_(True))
+                select(Indicator)
+                .where(Indicator.plan_id == plan.id, col(Indicator.active).is_(True))
                 .order_by(col(Indicator.position))
             )
         )
@@ -58,7 +59,15 @@ def test_indicator_appendix_matches_the_database(seeded: Seeded, services: Servi
     assert file.file_name.endswith(".xlsx")
     header, rows = _table(file.data)
     assert header == [h.format(year=today.year) for h in INDICATOR_HEADERS]
-    assert header[:7] == ["TT", "Chỉ tiêu", "Đơn vị tính", "Chỉ tiêu năm 2026", "Kết quả", "Đơn vị chủ trì", "Đơn vị phối hợp"]
+    assert header[:7] == [
+        "TT",
+        "Chỉ tiêu",
+        "Đơn vị tính",
+        "Chỉ tiêu năm 2026",
+        "Kết quả",
+        "Đơn vị chủ trì",
+        "Đơn vị phối hợp",
+    ]
     numbered = [row for row in rows if row[0]]
     assert [str(row[0]) for row in numbered] == list(expected)
     tally_rows = 0
@@ -105,7 +114,9 @@ def test_task_list_matches_the_database(seeded: Seeded, services: Services) -> N
         assert (due.date() if due is not None else None) == view.status.due  # type: ignore[attr-defined]
         links = [f"http://dash.example/evidence/{e.id}" for e in evidence if e.task_id == view.id]
         assert (row[10] or "") == "\n".join(links)
-    own = next(row for row in rows if row[10] and f"/evidence/{seeded.own_evidence}" in str(row[10]))
+    own = next(
+        row for row in rows if row[10] and f"/evidence/{seeded.own_evidence}" in str(row[10])
+    )
     assert own[8] == 80
 
 
@@ -114,10 +125,13 @@ def test_unit_officer_exports_only_their_tasks(seeded: Seeded, services: Service
     with Session(services.engine) as session:
         unit = session.exec(select(Unit).where(Unit.name == OWN_UNIT)).one()
         plan = session.exec(select(Plan)).one()
-        viewer = Viewer(seeded.officer, "Officer", plan.commune_id, frozenset({"unit"}), unit_id=unit.id)
+        viewer = Viewer(
+            seeded.officer, "Officer", plan.commune_id, frozenset({"unit"}), unit_id=unit.id
+        )
         file = tasks_xlsx(session, viewer, T, today, "http://x")
         expected = {
-            v.task.number for v in plan_tasks(session, plan.id or 0, today)
+            v.task.number
+            for v in plan_tasks(session, plan.id or 0, today)
             if v.task.lead_unit_id == unit.id or unit.id in v.task.coordinating
         }
     _header, rows = _table(file.data)
@@ -130,7 +144,9 @@ def test_tallies_csv_matches_the_database(seeded: Seeded, services: Services) ->
         file = tallies_csv(session, office(seeded, services), today)
         stored = {
             (t.period.strftime("%Y-%m"), name, t.code): t.value
-            for t, name in session.exec(select(Tally, Village.name).join(Village, col(Village.id) == Tally.village_id))
+            for t, name in session.exec(
+                select(Tally, Village.name).join(Village, col(Village.id) == Tally.village_id)
+            )
         }
     assert file.data.startswith("\ufeff".encode())
     reader = list(csv.reader(io.StringIO(file.data.decode("utf-8-sig"))))

@@ -17,7 +17,9 @@ from tests.web.conftest import Seeded
 LINK = re.compile(r"https?://\S+" + LOGIN_PATH + r"/(\S+)")
 
 
-def test_dashboard_sends_a_one_time_link_bound_to_the_person(services: Services, dispatcher: Dispatcher) -> None:
+def test_dashboard_sends_a_one_time_link_bound_to_the_person(
+    services: Services, dispatcher: Dispatcher
+) -> None:
     person = add_person(services, name="Cán Bộ", roles=("unit",), unit="Công an xã", chat_id="4001")
     reply = Chat(dispatcher, chat_id="4001").say("/dashboard")
     match = LINK.search(reply)
@@ -38,8 +40,11 @@ def test_dashboard_uses_the_public_address(services: Services) -> None:
     from bot.app import build_services
     from tests.conftest import make_settings
 
-    settings = make_settings(services.settings.data_dir, services.settings.database_url,
-                             public_base_url="https://tocns.example.vn/")
+    settings = make_settings(
+        services.settings.data_dir,
+        services.settings.database_url,
+        public_base_url="https://tocns.example.vn/",
+    )
     public = build_services(settings, services.clock)
     add_person(public, roles=("office",), chat_id="4003")
     reply = Chat(Dispatcher(public), chat_id="4003").say("/bangdieukhien")
@@ -68,13 +73,17 @@ def test_export_choices_follow_the_role(seeded: Seeded, dispatcher: Dispatcher) 
     assert refused.file is None
 
 
-def test_zalo_without_a_public_address_gets_a_hint(services: Services, dispatcher: Dispatcher) -> None:
+def test_zalo_without_a_public_address_gets_a_hint(
+    services: Services, dispatcher: Dispatcher
+) -> None:
     add_person(services, roles=("office",), channel="zalo", chat_id="z-1")
     [reply] = Chat(dispatcher, chat_id="z-1", channel="zalo").press("dashx:indicators")
     assert reply.file is None and "/dashboard" in reply.text
 
 
-def test_cli_link_and_export(seeded: Seeded, services: Services, monkeypatch: object, capsys: object, tmp_path: object) -> None:
+def test_cli_link_and_export(
+    seeded: Seeded, services: Services, monkeypatch: object, capsys: object, tmp_path: object
+) -> None:
     import pytest
 
     from bot.cli import main

@@ -51,8 +51,17 @@ async def test_office_sees_every_page(seeded: Seeded, sign_in: SignIn) -> None:
     assert "Tổng quan" in html and "Nhiệm vụ cảnh báo đỏ" in html and "Minh chứng chờ duyệt" in html
     assert "anh-hop.png" in html  # the pending evidence
     assert "11/12" in html  # villages reported this month
-    for path in ("/villages", "/villages?code=cks", "/tasks", "/units", "/content", "/audit", "/audit?kind=evidence",
-                 f"/tasks/{seeded.own_task}", f"/tasks/{seeded.other_task}"):
+    for path in (
+        "/villages",
+        "/villages?code=cks",
+        "/tasks",
+        "/units",
+        "/content",
+        "/audit",
+        "/audit?kind=evidence",
+        f"/tasks/{seeded.own_task}",
+        f"/tasks/{seeded.other_task}",
+    ):
         response = await client.get(path)
         assert response.status == 200, path
         assert 'lang="vi"' in await response.text()
@@ -69,18 +78,24 @@ async def test_task_page_shows_history_evidence_and_review(seeded: Seeded, sign_
     assert "Bị trả lại" in other and "Thiếu chữ ký" in other and "Chờ hoàn thiện" in other
 
 
-async def test_evidence_is_served_only_through_the_checked_route(seeded: Seeded, sign_in: SignIn) -> None:
+async def test_evidence_is_served_only_through_the_checked_route(
+    seeded: Seeded, sign_in: SignIn
+) -> None:
     client = await sign_in(seeded.office)
     download = await client.get(f"/evidence/{seeded.own_evidence}")
     assert download.status == 200
     assert await download.read() == tiny_png()
     assert download.headers["Content-Disposition"].startswith("attachment")
     inline = await client.get(f"/evidence/{seeded.own_evidence}?view=1")
-    assert inline.headers["Content-Type"] == "image/png" and inline.headers["Content-Disposition"].startswith("inline")
+    assert inline.headers["Content-Type"] == "image/png" and inline.headers[
+        "Content-Disposition"
+    ].startswith("inline")
     assert (await client.get("/evidence/999999")).status == 404
 
 
-async def test_unit_officer_is_limited_to_their_unit(seeded: Seeded, sign_in: SignIn, services: Services) -> None:
+async def test_unit_officer_is_limited_to_their_unit(
+    seeded: Seeded, sign_in: SignIn, services: Services
+) -> None:
     client = await sign_in(seeded.officer)
     assert (await client.get(f"/tasks/{seeded.own_task}")).status == 200
     assert (await client.get(f"/evidence/{seeded.own_evidence}")).status == 200
@@ -95,7 +110,9 @@ async def test_unit_officer_is_limited_to_their_unit(seeded: Seeded, sign_in: Si
         other_unit = session.exec(select(Unit).where(Unit.name == OTHER_UNIT)).one()
         plan = session.exec(select(Plan)).one()
         views = plan_tasks(session, plan.id or 0, services.clock().date())
-    visible = [v for v in views if v.task.lead_unit_id == own_unit.id or own_unit.id in v.task.coordinating]
+    visible = [
+        v for v in views if v.task.lead_unit_id == own_unit.id or own_unit.id in v.task.coordinating
+    ]
     assert f"{len(visible)}/{len(visible)} nhiệm vụ" in listing
     assert all(f'href="/tasks/{v.id}"' not in listing for v in views if v not in visible)
     assert other_unit.id is not None
@@ -123,7 +140,9 @@ async def test_nobody_without_a_dashboard_role(seeded: Seeded, services: Service
         assert (await client.post(link, allow_redirects=False)).status == 403
 
 
-async def test_role_removed_after_sign_in(seeded: Seeded, sign_in: SignIn, services: Services) -> None:
+async def test_role_removed_after_sign_in(
+    seeded: Seeded, sign_in: SignIn, services: Services
+) -> None:
     from sqlmodel import col, delete
 
     from db.models import PersonRole
@@ -156,7 +175,9 @@ async def test_task_filters(seeded: Seeded, sign_in: SignIn, services: Services)
     assert f"{none}/{len(views)} nhiệm vụ" in html
 
 
-async def test_units_ranking_and_content(seeded: Seeded, sign_in: SignIn, services: Services) -> None:
+async def test_units_ranking_and_content(
+    seeded: Seeded, sign_in: SignIn, services: Services
+) -> None:
     from bot.content.questions import record_feedback, record_unanswered
 
     with Session(services.engine) as session:
@@ -170,7 +191,9 @@ async def test_units_ranking_and_content(seeded: Seeded, sign_in: SignIn, servic
     assert "cách đổi mật khẩu vneid cho người già" in content and "vneid-muc-2" in content
 
 
-async def test_missing_evidence_file_and_unknown_task(seeded: Seeded, sign_in: SignIn, services: Services) -> None:
+async def test_missing_evidence_file_and_unknown_task(
+    seeded: Seeded, sign_in: SignIn, services: Services
+) -> None:
     import shutil
 
     client = await sign_in(seeded.office)
@@ -192,4 +215,3 @@ async def test_security_headers(seeded: Seeded, sign_in: SignIn) -> None:
     assert response.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert "script-src" not in response.headers["Content-Security-Policy"]  # no scripts at all
-

@@ -30,7 +30,11 @@ def test_template_texts_are_translated() -> None:
     ids = template_message_ids()
     assert len(ids) > 50
     catalog = load_catalog("vi")
-    missing = [f"{where}: {msgid}" for msgid, where in ids.items() if not (catalog.get(msgid) and catalog.get(msgid).string)]  # type: ignore[union-attr]
+    missing = [
+        f"{where}: {msgid}"
+        for msgid, where in ids.items()
+        if not (catalog.get(msgid) and catalog.get(msgid).string)
+    ]  # type: ignore[union-attr]
     assert missing == []
 
 
