@@ -6,6 +6,7 @@ compares folded text so "Chữ Ký Số", "chu ky so" and "CHU KY SO" are one th
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -25,8 +26,12 @@ def strip_invisible(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
+@functools.lru_cache(maxsize=16384)
 def fold(text: str) -> str:
-    """Lower-case, strip diacritics (đ → d) and collapse whitespace."""
+    """Lower-case, strip diacritics (đ → d) and collapse whitespace.
+
+    Cached: the same labels, names and keywords are folded for every message.
+    """
     text = unicodedata.normalize("NFD", strip_invisible(text).lower())
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     text = text.replace("đ", "d").replace("Đ", "d")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from bot.content.guides import CATEGORIES, Guide
 from bot.content.questions import record_feedback, record_unanswered
 from bot.content.search import is_greeting
@@ -21,8 +23,13 @@ TAIL_ROOM = 400  # room kept on the last page for "see also" and the feedback qu
 
 
 def _pages(ctx: Context, guide: Guide) -> list[str]:
-    limit = TEXT_LIMITS.get(ctx.message.channel, 2000)
-    return guide.pages(limit - TAIL_ROOM)
+    return _cached_pages(guide, TEXT_LIMITS.get(ctx.message.channel, 2000) - TAIL_ROOM)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_pages(guide: Guide, limit: int) -> list[str]:
+    # Guides are immutable files loaded once: render each page size once.
+    return guide.pages(limit)
 
 
 def show_guide(ctx: Context, slug: str, page: int = 1) -> list[Reply]:

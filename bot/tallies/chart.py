@@ -5,6 +5,7 @@ Rendered with matplotlib's Agg backend (no display), small and readable on a pho
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,15 @@ def progress_chart(
     axis_label: str = "%",
 ) -> bytes:
     """Draw horizontal bars (percent) per village with an optional target line; return PNG."""
+    return _render(title, tuple(bars), target, target_label, axis_label)
+
+
+@functools.lru_cache(maxsize=128)
+def _render(
+    title: str, bars: tuple[Bar, ...], target: float | None, target_label: str, axis_label: str
+) -> bytes:
+    # Cached by content: the chart only changes when a village's figures do, while
+    # many people ask for the same one (a deadline-day /tiendo storm).
     # Imported here: matplotlib costs ~0.3 s and tens of MB, and most processes never draw.
     from matplotlib.figure import Figure
 
