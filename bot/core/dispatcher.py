@@ -19,12 +19,12 @@ from sqlalchemy import delete, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Choice, Incoming, Reply
-from bot.core.people import identify, roles_of
+from bot.core.people import identify, identify_with_state, roles_of
 from bot.i18n import N_, translator
 from bot.services import Services
 from bot.text import clean, fold
@@ -153,14 +153,16 @@ class Dispatcher:
                     session.rollback()
                     log.info("duplicate update %s ignored", message.update_key)
                     return []
-            person, identity = identify(
+            person, identity, state = identify_with_state(
                 session,
                 message.channel,
                 message.chat_id,
                 message.display_name,
                 self.services.settings.locale,
             )
-            state = self._state(session, message)
+            if state is None:
+                state = ConversationState(channel=message.channel, chat_id=message.chat_id)
+                session.add(state)
             before = _state_snapshot(state)
             assert person.id is not None
             ctx = Context(
@@ -220,19 +222,6 @@ class Dispatcher:
                 delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < cutoff)
             )
             session.commit()
-
-    @staticmethod
-    def _state(session: Session, message: Incoming) -> ConversationState:
-        state = session.exec(
-            select(ConversationState).where(
-                ConversationState.channel == message.channel,
-                ConversationState.chat_id == message.chat_id,
-            )
-        ).first()
-        if state is None:
-            state = ConversationState(channel=message.channel, chat_id=message.chat_id)
-            session.add(state)
-        return state
 
     # ------------------------------------------------------------ routing
 
