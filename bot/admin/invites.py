@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from bot.core.people import grant
 from bot.i18n import N_
-from db.models import ChatIdentity, InviteCode, JoinAttempt, Person, Role
+from db.models import AuditEntry, ChatIdentity, InviteCode, JoinAttempt, Person, Role
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,23 @@ def create_invite(
             created_by=created_by,
             created_at=now,
             expires_at=now + ttl,
+        )
+    )
+    actor = session.get(Person, created_by) if created_by is not None else None
+    session.add(
+        AuditEntry(
+            commune_id=commune_id,
+            actor_id=created_by,
+            actor_name=actor.display_name if actor is not None else "CLI",
+            action="invite.create",
+            entity="invite",
+            new={
+                "role": role,
+                "village_id": village_id,
+                "unit_id": unit_id,
+                "person_id": person_id,
+            },
+            at=now,
         )
     )
     session.flush()

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from bot.admin.setup import find_unit
 from bot.core.people import grant
 from bot.text import clean, fold
-from db.models import ChatIdentity, Person, Role, Village
+from db.models import AuditEntry, ChatIdentity, Person, Role, Village
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("ho va ten", "ho ten", "ten", "name", "full name", "display name"),
@@ -203,6 +203,15 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
                 session.add(identity)
                 result.identities += 1
         session.flush()
+    session.add(
+        AuditEntry(
+            commune_id=commune_id,
+            actor_name="CLI",
+            action="people.import",
+            entity="person",
+            new={"created": result.created, "updated": result.updated},
+        )
+    )
     return result
 
 

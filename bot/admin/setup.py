@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from bot.core.errors import UserError
 from bot.i18n import N_
 from bot.text import clean, fold
-from db.models import Commune, Unit, UnitAlias, Village, VillageDenominator
+from db.models import AuditEntry, Commune, Unit, UnitAlias, Village, VillageDenominator
 
 DENOMINATORS = ("population", "adults", "aged15", "households", "businesses")
 SAMPLE_FILE = Path(__file__).resolve().parent.parent / "content" / "sample" / "commune.yaml"
@@ -151,6 +151,16 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
             session, commune.id, clean(str(unit.get("name", ""))), unit.get("aliases") or []
         )
         result.units += 1
+    session.add(
+        AuditEntry(
+            commune_id=commune.id,
+            actor_name="CLI",
+            action="commune.setup",
+            entity="commune",
+            entity_id=str(commune.id),
+            new={"villages": result.villages, "units": result.units},
+        )
+    )
     return result
 
 

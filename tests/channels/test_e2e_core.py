@@ -8,11 +8,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlmodel import Session, select
 
 from bot.channels.console import run_console
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
+from db.models import Tally
 from tests.conftest import channel_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -56,14 +58,26 @@ async def test_console_numbered_reply(services: Services) -> None:
 
 
 async def test_flow_resumes_after_restart(running, settings, fake_zalo: FakeZaloAPI) -> None:
+    from tests.helpers import add_person
+
     app_settings = channel_settings(settings, zalo=fake_zalo)
-    async with running(app_settings):
-        fake_zalo.push_text("z-2", "/ngonngu")
-        await fake_zalo.wait_sent(chat_id="z-2", method="sendMessage")
-    async with running(app_settings):  # a new process: the offered choices live in the database
-        fake_zalo.push_text("z-2", "English")
-        sent = await fake_zalo.wait_sent(count=2, chat_id="z-2", method="sendMessage")
-        assert "Language changed" in (sent[-1].text or "")
+    async with running(app_settings) as app:
+        add_person(app.services, roles=("team",), village="Xóm 3", channel="zalo", chat_id="z-2")
+        fake_zalo.push_text("z-2", "/baocao")
+        [codes] = await fake_zalo.wait_sent(chat_id="z-2", method="sendMessage")
+        assert "1. " in (codes.text or "")
+        fake_zalo.push_text("z-2", "1")  # step 1: the code
+        await fake_zalo.wait_sent(count=2, chat_id="z-2", method="sendMessage")
+    # A new process on the same database: the flow's state lives there, not in memory.
+    async with running(app_settings) as app:
+        fake_zalo.push_text("z-2", "45")  # step 2: the number
+        sent = await fake_zalo.wait_sent(count=3, chat_id="z-2", method="sendMessage")
+        assert "45" in (sent[-1].text or "")
+        fake_zalo.push_text("z-2", "1")  # confirm the summary
+        sent = await fake_zalo.wait_sent(count=4, chat_id="z-2", method="sendMessage")
+        assert "Đã ghi" in (sent[-1].text or "")
+        with Session(app.services.engine) as session:
+            assert [t.value for t in session.exec(select(Tally)).all()] == [45]
 
 
 async def test_duplicate_telegram_update_handled_once(
