@@ -1,0 +1,121 @@
+"""The process killed (SIGKILL) in the middle of reporting: nothing partial, nothing lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from bot.core.people import default_commune_id, grant
+from bot.services import Services
+from db.models import ChatIdentity, Person, ProcessedUpdate, Tally, Village, VillageDenominator
+from tests.faults.report_worker import report_text
+
+MEMBERS = 120
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_members(services: Services) -> dict[int, int]:
+    """One village and one team member per report, so each report is checkable alone."""
+    villages = {}
+    with Session(services.engine) as session:
+        commune = default_commune_id(session)
+        assert commune is not None
+        for index in range(MEMBERS):
+            village = Village(commune_id=commune, name=f"Thôn thử {index}", position=100 + index)
+            session.add(village)
+            session.flush()
+            assert village.id is not None
+            session.add(
+                VillageDenominator(
+                    village_id=village.id,
+                    valid_from=dt.date(2025, 1, 1),
+                    population=900,
+                    adults=700,
+                    aged15=750,
+                    households=250,
+                    businesses=20,
+                )
+            )
+            person = Person(
+                commune_id=commune, display_name=f"Tổ viên {index}", village_id=village.id
+            )
+            session.add(person)
+            session.flush()
+            assert person.id is not None
+            grant(session, person.id, "team")
+            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=f"k{index}"))
+            villages[index] = village.id
+        session.commit()
+    return villages
+
+
+def run_worker(services: Services, first: int, count: int, kill_after: int | None) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "tests.faults.report_worker",
+        services.settings.effective_database_url,
+        str(services.settings.data_dir),
+        str(first),
+        str(count),
+    ]
+    worker = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TOCNS_SAMPLE_HISTORY": "false"},
+    )
+    assert worker.stdout is not None
+    for handled, _line in enumerate(worker.stdout, 1):
+        if kill_after is not None and handled >= kill_after:
+            worker.send_signal(signal.SIGKILL)  # lands while the next report is being written
+            break
+    worker.wait(timeout=60)
+
+
+def state(
+    services: Services, villages: dict[int, int]
+) -> tuple[set[str], dict[int, dict[str, int]]]:
+    with Session(services.engine) as session:
+        processed = {row.update_key for row in session.exec(select(ProcessedUpdate)).all()}
+        tallies: dict[int, dict[str, int]] = {}
+        for row in session.exec(select(Tally)).all():
+            tallies.setdefault(row.village_id, {})[row.code] = row.value
+    by_index = {index: tallies.get(village_id, {}) for index, village_id in villages.items()}
+    return processed, by_index
+
+
+def expected(index: int) -> dict[str, int]:
+    numbers = [int(part) for part in report_text(index).split()[1::2]]
+    return dict(zip(("vneid", "cks", "ssk"), numbers, strict=True))
+
+
+def test_kill_during_reports_leaves_no_partial_data_and_resumes(services: Services) -> None:
+    villages = make_members(services)
+    kill_after = random.Random().randint(5, MEMBERS - 20)
+    run_worker(services, 0, MEMBERS, kill_after)
+    processed, tallies = state(services, villages)
+    assert kill_after <= len(processed) < MEMBERS
+    for index in range(MEMBERS):
+        if f"r{index}" in processed:
+            assert tallies[index] == expected(index), f"report {index} partly written"
+        else:
+            assert tallies[index] == {}, f"report {index} written without being marked handled"
+    # The platform delivers again everything it did not see confirmed: all of it, here.
+    run_worker(services, 0, MEMBERS, None)
+    processed, tallies = state(services, villages)
+    assert {f"r{i}" for i in range(MEMBERS)} <= processed
+    assert all(tallies[index] == expected(index) for index in range(MEMBERS))
+    with Session(services.engine) as session:
+        rows = session.exec(
+            select(Tally).where(Tally.village_id.in_(list(villages.values())))
+        ).all()  # type: ignore[attr-defined]
+        assert len(rows) == 3 * MEMBERS, "nothing counted twice"
