@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,41 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_set_due(args: argparse.Namespace) -> int:
+    """Set the deadline of a task (e.g. one "on event", once the event happened)."""
+    from sqlmodel import Session, select
+
+    from bot.app import build_services, prepare_database
+    from bot.plans.store import set_due
+    from bot.settings import Settings
+    from db.models import Person, Plan, Task
+
+    try:
+        due = dt.date.fromisoformat(args.due)
+    except ValueError:
+        print(f"Ngày không hợp lệ: {args.due} (viết theo dạng YYYY-MM-DD)", file=sys.stderr)
+        return 1
+    services = build_services(Settings())
+    prepare_database(services, sample=False)
+    with Session(services.engine) as session:
+        found = session.exec(
+            select(Task, Plan)
+            .join(Plan, Plan.id == Task.plan_id)  # type: ignore[arg-type]
+            .where(Plan.slug == args.plan, Task.number == args.task)
+        ).first()
+        if found is None:
+            print(f"Không thấy nhiệm vụ {args.task} trong kế hoạch {args.plan}.", file=sys.stderr)
+            return 1
+        task, plan = found
+        actor = Person(
+            display_name="CLI", commune_id=plan.commune_id
+        )  # not stored: names the audit
+        set_due(session, task, due, actor=actor, now=services.clock())
+        session.commit()
+    print(f"Đã đặt hạn {due:%d/%m/%Y} cho nhiệm vụ {args.task} ({args.plan}).")
+    return 0
+
+
 def register(sub: Any, add: Any) -> None:
     """Add the ``plan`` command group."""
     plan = sub.add_parser(
@@ -233,6 +269,10 @@ def register(sub: Any, add: Any) -> None:
     imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     imp.add_argument("--json", action="store_true", help="print JSON")
     imp.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
+    set_due_cmd = add(actions, "set-due", cmd_set_due, "set the deadline of a task (e.g. on event)")
+    set_due_cmd.add_argument("--plan", required=True, metavar="SLUG")
+    set_due_cmd.add_argument("task", metavar="NUMBER", help='the task number, e.g. "43"')
+    set_due_cmd.add_argument("due", metavar="YYYY-MM-DD")
     deadline = add(
         actions, "parse-deadline", cmd_parse_deadline, 'read a completion time, e.g. "Quý III/2025"'
     )

@@ -71,3 +71,22 @@ def test_batches_match_the_dev_examples(
         else:
             expected = {k: v for k, v in example.items() if k != "text"}
             assert {k: answer.get(k) for k in expected} == expected, example["text"]
+
+
+def test_set_due_of_an_on_event_task(
+    services, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from sqlmodel import Session, select
+
+    from db.models import AuditEntry, Task
+
+    monkeypatch.setenv("TOCNS_DATABASE_URL", services.settings.effective_database_url)
+    monkeypatch.setenv("TOCNS_DATA_DIR", str(services.settings.data_dir))
+    assert main(["plan", "set-due", "--plan", "trung-hoi", "43", "2026-12-31"]) == 0
+    assert main(["plan", "set-due", "--plan", "trung-hoi", "43", "31/12/2026"]) == 1
+    with Session(services.engine) as session:
+        task = session.exec(select(Task).where(Task.number == "43")).one()
+        assert task.kind == "on_event" and task.due == dt.date(2026, 12, 31)
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "task.set_due")).one()
