@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import random
 import time
 from typing import Any
@@ -26,55 +25,23 @@ from tests.fakes.zalo_api import FakeZaloAPI, text_event
 
 
 def setup_members(app: Any, members: int) -> list[dict[str, Any]]:
-    """Create one village per member (with denominators) and the team members."""
-    from sqlmodel import Session
+    """One village per member (with denominators) and its team member, half on each channel."""
+    from tests.helpers import add_member_villages
 
-    from bot.core.people import default_commune_id, grant
-    from db.models import ChatIdentity, Person, Village, VillageDenominator
+    def chat_of(index: int) -> tuple[str, str]:
+        return ("telegram", str(800_000 + index)) if index % 2 == 0 else ("zalo", f"zb-{index}")
 
-    people = []
-    with Session(app.services.engine) as session:
-        commune = default_commune_id(session)
-        assert commune is not None
-        for index in range(members):
-            village = Village(
-                commune_id=commune, name=f"Thôn tải {index:04d}", position=100 + index
-            )
-            session.add(village)
-            session.flush()
-            assert village.id is not None
-            session.add(
-                VillageDenominator(
-                    village_id=village.id,
-                    valid_from=dt.date(2025, 1, 1),
-                    population=5000,
-                    adults=3800,
-                    aged15=4000,
-                    households=1300,
-                    businesses=90,
-                )
-            )
-            person = Person(
-                commune_id=commune, display_name=f"Tổ viên {index}", village_id=village.id
-            )
-            session.add(person)
-            session.flush()
-            assert person.id is not None
-            grant(session, person.id, "team")
-            channel = "telegram" if index % 2 == 0 else "zalo"
-            chat_id = str(800_000 + index) if channel == "telegram" else f"zb-{index}"
-            session.add(ChatIdentity(person_id=person.id, channel=channel, chat_id=chat_id))
-            people.append(
-                {
-                    "village_id": village.id,
-                    "channel": channel,
-                    "chat_id": chat_id,
-                    "vneid": 100 + index % 900,
-                    "cks": 10 + index % 80,
-                }
-            )
-        session.commit()
-    return people
+    village_ids = add_member_villages(app.services, members, chat_of, name="Thôn tải")
+    return [
+        {
+            "village_id": village_id,
+            "channel": chat_of(index)[0],
+            "chat_id": chat_of(index)[1],
+            "vneid": 100 + index % 900,
+            "cks": 10 + index % 80,
+        }
+        for index, village_id in enumerate(village_ids)
+    ]
 
 
 async def burst(members: int, seconds: float, duplicate_share: float) -> dict[str, Any]:

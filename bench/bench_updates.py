@@ -147,7 +147,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--kinds", default="guide,report,tiendo")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the median run is shown")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each; the median run is shown"
+    )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
     runs: dict[str, list[dict[str, Any]]] = {"echo": [], **{kind: [] for kind in kinds}}
@@ -161,7 +163,9 @@ async def main() -> None:
         print(json.dumps(results))
         return
     print(f"Machine: {machine()}")
-    print(f"{args.users} users × {args.rounds} messages each, closed loop, SQLite; median of {args.repeat} interleaved runs\n")
+    print(
+        f"{args.users} users × {args.rounds} messages each, closed loop, SQLite; median of {args.repeat} interleaved runs\n"
+    )
     print("| bot | message | updates/s | p50 ms | p95 ms | p99 ms | ÷ echo |")
     print("|---|---|---|---|---|---|---|")
     for r in results:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
@@ -12,7 +13,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Attachment, Incoming, Reply
 from bot.core.people import grant
 from bot.services import Services
-from db.models import ChatIdentity, Person, Unit, Village
+from db.models import ChatIdentity, Person, Unit, Village, VillageDenominator
 
 VN = dt.timezone(dt.timedelta(hours=7))
 _update_ids = itertools.count(1)
@@ -127,3 +128,50 @@ def add_person(
             session.add(ChatIdentity(person_id=person.id, channel=channel, chat_id=chat_id))
         session.commit()
         return person.id
+
+
+def add_member_villages(
+    services: Services,
+    count: int,
+    chat_of: Callable[[int], tuple[str, str]],
+    name: str = "Thôn thử",
+) -> list[int]:
+    """Give each index its own village (with denominators) and one team member in it.
+
+    ``chat_of(index)`` names the member's (channel, chat id). Returns the village ids, so a
+    test can check each report on its own.
+    """
+    from bot.core.people import default_commune_id
+
+    village_ids = []
+    with Session(services.engine) as session:
+        commune = default_commune_id(session)
+        assert commune is not None
+        for index in range(count):
+            village = Village(commune_id=commune, name=f"{name} {index:04d}", position=100 + index)
+            session.add(village)
+            session.flush()
+            assert village.id is not None
+            session.add(
+                VillageDenominator(
+                    village_id=village.id,
+                    valid_from=dt.date(2025, 1, 1),
+                    population=5000,
+                    adults=3800,
+                    aged15=4000,
+                    households=1300,
+                    businesses=90,
+                )
+            )
+            person = Person(
+                commune_id=commune, display_name=f"Tổ viên {index}", village_id=village.id
+            )
+            session.add(person)
+            session.flush()
+            assert person.id is not None
+            grant(session, person.id, "team")
+            channel, chat_id = chat_of(index)
+            session.add(ChatIdentity(person_id=person.id, channel=channel, chat_id=chat_id))
+            village_ids.append(village.id)
+        session.commit()
+    return village_ids

@@ -392,6 +392,11 @@ TIE = 0.02  # two guides this close are a tie: ask "Ý bạn là…?"
 CONFIDENT_MATCHED = 0.7  # share of the query's informative words the best guide must know
 CONFIDENT_MATCHED_SHORT = 0.85  # the same for a short query
 SHORT_QUERY = 4  # informative words up to which a query is short
+# A longer question carries incidental words ("cho bà con", "ở thành phố"), so a clear
+# winner (high score, well ahead of the runner-up) may leave more of them unknown.
+CLEAR_MATCHED = 0.6  # share of informative words a clear winner must know
+CLEAR_SCORE = 0.62  # score from which the best guide can be a clear winner
+CLEAR_MARGIN = 0.15  # lead over the runner-up a clear winner needs
 PRESENT = 0.3  # saturated weight from which a term counts as "in" a guide (not a body aside)
 MIN_SCORE = 0.12  # below this a guide is not offered at all
 SUGGEST_SCORE = 0.4  # below this a guide is not worth offering as "Ý bạn là…?" in the chat
@@ -577,7 +582,12 @@ class GuideIndex:
         # A short question has no incidental words: one the guide does not know
         # ("học lái xe", "mua xe máy") means it asks about something else.
         needed = CONFIDENT_MATCHED_SHORT if parsed.words <= SHORT_QUERY else CONFIDENT_MATCHED
-        confident = known >= needed and self._confident(results)
+        clear = (
+            parsed.words > SHORT_QUERY
+            and known >= CLEAR_MATCHED
+            and _clear_winner(results)
+        )
+        confident = (known >= needed or clear) and self._confident(results)
         if scam and scam in self.slugs:
             results = _promote(results, scam)
             confident = True
@@ -683,6 +693,12 @@ class GuideIndex:
         if best >= CONFIDENT_ALONE and best - second >= TIE:
             return True
         return best >= CONFIDENT_SCORE and best - second >= CONFIDENT_MARGIN
+
+
+def _clear_winner(results: list[tuple[str, float]]) -> bool:
+    best = results[0][1] if results else 0.0
+    second = results[1][1] if len(results) > 1 else 0.0
+    return best >= CLEAR_SCORE and best - second >= CLEAR_MARGIN
 
 
 def _promote(results: list[tuple[str, float]], slug: str) -> list[tuple[str, float]]:

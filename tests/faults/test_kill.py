@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import random
 import signal
@@ -12,10 +11,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from bot.core.people import default_commune_id, grant
 from bot.services import Services
-from db.models import ChatIdentity, Person, ProcessedUpdate, Tally, Village, VillageDenominator
+from db.models import ProcessedUpdate, Tally
 from tests.faults.report_worker import report_text
+from tests.helpers import add_member_villages
 
 MEMBERS = 120
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,37 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def make_members(services: Services) -> dict[int, int]:
     """One village and one team member per report, so each report is checkable alone."""
-    villages = {}
-    with Session(services.engine) as session:
-        commune = default_commune_id(session)
-        assert commune is not None
-        for index in range(MEMBERS):
-            village = Village(commune_id=commune, name=f"Thôn thử {index}", position=100 + index)
-            session.add(village)
-            session.flush()
-            assert village.id is not None
-            session.add(
-                VillageDenominator(
-                    village_id=village.id,
-                    valid_from=dt.date(2025, 1, 1),
-                    population=900,
-                    adults=700,
-                    aged15=750,
-                    households=250,
-                    businesses=20,
-                )
-            )
-            person = Person(
-                commune_id=commune, display_name=f"Tổ viên {index}", village_id=village.id
-            )
-            session.add(person)
-            session.flush()
-            assert person.id is not None
-            grant(session, person.id, "team")
-            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=f"k{index}"))
-            villages[index] = village.id
-        session.commit()
-    return villages
+    ids = add_member_villages(services, MEMBERS, lambda index: ("telegram", f"k{index}"))
+    return dict(enumerate(ids))
 
 
 def run_worker(services: Services, first: int, count: int, kill_after: int | None) -> None:
