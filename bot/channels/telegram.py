@@ -151,6 +151,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .concurrent_updates(64)
+        .connection_pool_size(8)
     )
     if webhook:
         builder = builder.updater(None)

@@ -582,11 +582,7 @@ class GuideIndex:
         # A short question has no incidental words: one the guide does not know
         # ("học lái xe", "mua xe máy") means it asks about something else.
         needed = CONFIDENT_MATCHED_SHORT if parsed.words <= SHORT_QUERY else CONFIDENT_MATCHED
-        clear = (
-            parsed.words > SHORT_QUERY
-            and known >= CLEAR_MATCHED
-            and _clear_winner(results)
-        )
+        clear = parsed.words > SHORT_QUERY and known >= CLEAR_MATCHED and _clear_winner(results)
         confident = (known >= needed or clear) and self._confident(results)
         if scam and scam in self.slugs:
             results = _promote(results, scam)

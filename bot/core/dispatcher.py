@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Choice, Incoming, Reply
-from bot.core.people import identify, identify_with_state, roles_of
+from bot.core.people import identify, load_chat
 from bot.i18n import N_, translator
 from bot.services import Services
 from bot.text import clean, fold
@@ -153,13 +153,14 @@ class Dispatcher:
                     session.rollback()
                     log.info("duplicate update %s ignored", message.update_key)
                     return []
-            person, identity, state = identify_with_state(
+            chat = load_chat(
                 session,
                 message.channel,
                 message.chat_id,
                 message.display_name,
                 self.services.settings.locale,
             )
+            person, identity, state = chat.person, chat.identity, chat.state
             if state is None:
                 state = ConversationState(channel=message.channel, chat_id=message.chat_id)
                 session.add(state)
@@ -171,7 +172,7 @@ class Dispatcher:
                 person=person,
                 identity=identity,
                 state=state,
-                roles=roles_of(session, person.id),
+                roles=chat.roles,
                 services=self.services,
                 now=self.services.clock(),
                 t=translator(person.locale),

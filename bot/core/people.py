@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
@@ -23,16 +24,30 @@ def identify(
     session: Session, channel: str, chat_id: str, display_name: str, locale: str
 ) -> tuple[Person, ChatIdentity]:
     """Return the person and identity for a chat, registering a new resident if needed."""
-    person, identity, _state = identify_with_state(session, channel, chat_id, display_name, locale)
-    return person, identity
+    found = load_chat(session, channel, chat_id, display_name, locale)
+    return found.person, found.identity
 
 
-def identify_with_state(
+@dataclass
+class ChatContext:
+    """Who is behind a chat, what they may do, and where their conversation stands."""
+
+    person: Person
+    identity: ChatIdentity
+    state: ConversationState | None
+    roles: frozenset[str]
+
+
+def load_chat(
     session: Session, channel: str, chat_id: str, display_name: str, locale: str
-) -> tuple[Person, ChatIdentity, ConversationState | None]:
-    """Like ``identify``, also returning the chat's conversation state, in one query."""
-    found = session.exec(
-        select(ChatIdentity, Person, ConversationState)
+) -> ChatContext:
+    """The person, identity, roles and conversation state of a chat, in one query.
+
+    A chat seen for the first time becomes a new resident. This runs for every
+    message, hence one round trip (one row per role) instead of three queries.
+    """
+    rows = session.exec(
+        select(ChatIdentity, Person, ConversationState, PersonRole.role)
         .join(Person, col(Person.id) == ChatIdentity.person_id)
         .outerjoin(
             ConversationState,
@@ -41,16 +56,18 @@ def identify_with_state(
                 col(ConversationState.chat_id) == ChatIdentity.chat_id,
             ),
         )
+        .outerjoin(PersonRole, col(PersonRole.person_id) == Person.id)
         .where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
-    ).first()
-    if found is not None:
-        identity, person, state = found
+    ).all()
+    if rows:
+        identity, person, state, _role = rows[0]
         now = utcnow()
         if identity.last_seen_at is None or now - identity.last_seen_at > SEEN_RESOLUTION:
             identity.last_seen_at = now  # coarse on purpose: not a write on every message
         if identity.blocked:
             identity.blocked = False  # they wrote to us, so they can hear from us again
-        return person, identity, state
+        roles = frozenset(row[3] for row in rows if row[3] is not None)
+        return ChatContext(person, identity, state, roles)
     person = Person(
         commune_id=default_commune_id(session),
         display_name=clean(display_name)[:200],
@@ -65,7 +82,7 @@ def identify_with_state(
     )
     session.add(identity)
     session.flush()
-    return person, identity, None
+    return ChatContext(person, identity, None, frozenset({Role.RESIDENT.value}))
 
 
 def roles_of(session: Session, person_id: int) -> frozenset[str]:
