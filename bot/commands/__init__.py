@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
+from bot.commands import admin, guides, maintenance, plans, reminders, tallies, web
 
-GROUPS = ("guides", "tallies", "admin", "plans", "reminders", "web", "maintenance")
-
-for _name in GROUPS:
-    try:
-        importlib.import_module(f"bot.commands.{_name}")
-    except ModuleNotFoundError as error:  # a group not written yet
-        if error.name != f"bot.commands.{_name}":
-            raise
+GROUPS = (guides, tallies, admin, plans, reminders, web, maintenance)
