@@ -21,35 +21,13 @@ import json
 import time
 from typing import Any
 
-from harness import machine, summary_ms, tocns_on_fakes
+from harness import echo_bot, machine, register_team, summary_ms, tocns_on_fakes
 
 from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 FIRST_USER = 700_000
 CODES = ("vneid", "cks", "ssk", "tknh", "dvc", "kns")
-
-
-def _register(app: Any, users: list[int]) -> None:
-    from sqlmodel import Session, select
-
-    from bot.core.people import default_commune_id, grant
-    from db.models import ChatIdentity, Person, Village
-
-    with Session(app.services.engine) as session:
-        villages = session.exec(select(Village).order_by(Village.id)).all()
-        commune = default_commune_id(session)
-        for index, user in enumerate(users):
-            village = villages[index % len(villages)]
-            person = Person(
-                commune_id=commune, display_name=f"Thành viên {index}", village_id=village.id
-            )
-            session.add(person)
-            session.flush()
-            assert person.id is not None
-            grant(session, person.id, "team")
-            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=str(user)))
-        session.commit()
 
 
 _serial = itertools.count(10)
@@ -149,33 +127,8 @@ async def closed_loop(
 
 async def echo_open_loop(users: list[int], rate: float, seconds: float) -> dict[str, Any]:
     """The same open loop against a minimal python-telegram-bot echo bot: the harness floor."""
-    from telegram import Update
-    from telegram.ext import Application, ContextTypes, MessageHandler, filters
-
-    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(update.effective_message.text or "")
-
-    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
-        application = (
-            Application.builder()
-            .token(TELEGRAM_TEST_TOKEN)
-            .base_url(fake.base_url)
-            .base_file_url(fake.base_file_url)
-            .concurrent_updates(64)
-            .build()
-        )
-        application.add_handler(MessageHandler(filters.TEXT, echo))
-        await application.initialize()
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            result = await open_loop(fake, users, rate, seconds, check=False)
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.shutdown()
+    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, echo_bot(fake):
+        result = await open_loop(fake, users, rate, seconds, check=False)
     return {**result, "mode": "echo"}
 
 
@@ -197,7 +150,7 @@ async def main() -> None:
         FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake,
         tocns_on_fakes(telegram=fake) as app,
     ):
-        _register(app, users)
+        register_team(app, users)
         fake.push_text(users[0], "vneid 1")  # warm up: imports, caches, first connection
         await fake.wait_sent(chat_id=users[0], method="sendMessage", timeout=60)
         open_result = await open_loop(fake, users, args.rate, args.seconds)

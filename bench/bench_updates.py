@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from harness import machine, summary_ms, tocns_on_fakes
+from harness import echo_bot, machine, register_team, summary_ms, tocns_on_fakes
 
 from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -56,29 +56,6 @@ async def _replies_per_message(fake: FakeTelegramAPI, user: int, text: str) -> i
     return len(fake.sent_to(user)) - before
 
 
-def _register_team(app: Any, users: list[int]) -> None:
-    from sqlmodel import Session, select
-
-    from bot.core.people import default_commune_id, grant
-    from db.models import ChatIdentity, Person, Village
-
-    with Session(app.services.engine) as session:
-        villages = session.exec(select(Village).order_by(Village.id)).all()
-        commune = default_commune_id(session)
-        for index, user in enumerate(users):
-            person = Person(
-                commune_id=commune,
-                display_name=f"Thành viên {index}",
-                village_id=villages[index % len(villages)].id,
-            )
-            session.add(person)
-            session.flush()
-            assert person.id is not None
-            grant(session, person.id, "team")
-            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=str(user)))
-        session.commit()
-
-
 async def run_tocns(kind: str, users: int, rounds: int) -> dict[str, Any]:
     spec = KINDS[kind]
     ids = [FIRST_USER + i for i in range(users + 1)]
@@ -87,7 +64,7 @@ async def run_tocns(kind: str, users: int, rounds: int) -> dict[str, Any]:
         tocns_on_fakes(telegram=fake) as app,
     ):
         if spec["role"]:
-            _register_team(app, ids)
+            register_team(app, ids)
         per_message = await _replies_per_message(fake, ids[-1], spec["text"])
         elapsed, latencies = await _closed_loop(
             fake, ids[:users], [spec["text"]] * rounds, per_message
@@ -103,34 +80,9 @@ async def run_tocns(kind: str, users: int, rounds: int) -> dict[str, Any]:
 
 
 async def run_echo(users: int, rounds: int) -> dict[str, Any]:
-    from telegram import Update
-    from telegram.ext import Application, ContextTypes, MessageHandler, filters
-
-    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(update.effective_message.text or "")
-
     ids = [FIRST_USER + i for i in range(users)]
-    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
-        application = (
-            Application.builder()
-            .token(TELEGRAM_TEST_TOKEN)
-            .base_url(fake.base_url)
-            .base_file_url(fake.base_file_url)
-            .concurrent_updates(64)
-            .build()
-        )
-        application.add_handler(MessageHandler(filters.TEXT, echo))
-        await application.initialize()
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            elapsed, latencies = await _closed_loop(fake, ids, ["xin chao"] * rounds, 1)
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.shutdown()
+    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, echo_bot(fake):
+        elapsed, latencies = await _closed_loop(fake, ids, ["xin chao"] * rounds, 1)
     return {
         "bot": "echo",
         "kind": "echo",

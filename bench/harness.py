@@ -84,3 +84,59 @@ async def tocns_on_fakes(
         finally:
             await app.stop()
             services.engine.dispose()
+
+
+def register_team(app: Any, users: list[int]) -> None:
+    """Make each Telegram user id a team member of one of the sample villages, in turn."""
+    from sqlmodel import Session, col, select
+
+    from bot.core.people import default_commune_id, grant
+    from db.models import ChatIdentity, Person, Village
+
+    with Session(app.services.engine) as session:
+        villages = session.exec(select(Village).order_by(col(Village.id))).all()
+        commune = default_commune_id(session)
+        for index, user in enumerate(users):
+            village = villages[index % len(villages)]
+            person = Person(
+                commune_id=commune, display_name=f"Thành viên {index}", village_id=village.id
+            )
+            session.add(person)
+            session.flush()
+            assert person.id is not None
+            grant(session, person.id, "team")
+            session.add(ChatIdentity(person_id=person.id, channel="telegram", chat_id=str(user)))
+        session.commit()
+
+
+@contextlib.asynccontextmanager
+async def echo_bot(fake: Any) -> AsyncIterator[None]:
+    """A minimal python-telegram-bot echo bot polling the fake server: the harness floor."""
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "")
+
+    application = (
+        Application.builder()
+        .token(TELEGRAM_TEST_TOKEN)
+        .base_url(fake.base_url)
+        .base_file_url(fake.base_file_url)
+        .concurrent_updates(64)
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
