@@ -377,3 +377,20 @@ def indicator_status(
     late_in_year = year == today.year and today > dt.date(year, 6, 30)
     verdict = Verdict.AT_RISK if late_in_year else Verdict.ON_TRACK
     return IndicatorStatus(actual, year, raw, target, verdict)
+
+
+DUE_SOON_DAYS = 14  # "due soon" on the dashboard and in the office's Monday digest
+OPEN_STATUSES = frozenset(
+    {Status.NOT_STARTED, Status.IN_PROGRESS, Status.NEEDS_WORK, Status.OVERDUE}
+)
+
+
+def is_open(status: TaskStatus) -> bool:
+    """A task (period) still waiting for the unit: not done and not sent for review."""
+    return status.status in OPEN_STATUSES
+
+
+def due_within(status: TaskStatus, today: dt.date, days: int = DUE_SOON_DAYS) -> bool:
+    """Open and due between today and ``days`` days from now."""
+    due = status.due
+    return due is not None and is_open(status) and today <= due <= today + dt.timedelta(days=days)

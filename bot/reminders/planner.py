@@ -33,6 +33,7 @@ from bot.plans.status import (
     ProgressEntry,
     Status,
     TaskStatus,
+    due_within,
     task_status,
 )
 from bot.plans.store import schedule_of
@@ -67,7 +68,6 @@ from db.models import (
 )
 
 log = logging.getLogger(__name__)
-DIGEST_DAYS = 14
 
 
 # ------------------------------------------------------------------ loading plain data
@@ -475,12 +475,7 @@ def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
     for record in data.tasks:
         if record.status.red:
             red[record.view.unit].append(record.view)
-        due = record.status.due
-        if (
-            due is not None
-            and on <= due <= on + dt.timedelta(days=DIGEST_DAYS)
-            and record.status.status not in (Status.DONE, Status.AWAITING_REVIEW)
-        ):
+        if due_within(record.status, on):
             due_soon.append(record.view)
     due_soon.sort(key=lambda v: (v.due or dt.date.max, v.number))
     period = on.replace(day=1)

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.plans.status import period_key
+
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 Period = Literal["monthly", "quarterly", "half_yearly", "yearly"]
 PERIOD_MONTHS: dict[str, int] = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
@@ -274,17 +276,6 @@ class Planned:
     due: dt.date | None = None
     offset: int = 0  # days before (positive) or after (negative) the due date
     period: str = ""
-
-
-def period_key(repeat: str, day: dt.date) -> str:
-    """The reporting period containing a date: 2026-03, 2026-Q1, 2026-H1 or 2026."""
-    if repeat == "monthly":
-        return f"{day.year}-{day.month:02d}"
-    if repeat == "quarterly":
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-    if repeat == "half_yearly":
-        return f"{day.year}-H{1 if day.month <= 6 else 2}"
-    return str(day.year)
 
 
 def _add_months(day: dt.date, months: int, *, month_end: bool) -> dt.date:

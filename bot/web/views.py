@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.content.questions import feedback_summary, unanswered
 from bot.core.people import roles_of
-from bot.plans.status import Status, TaskStatus, Verdict
+from bot.plans.status import DUE_SOON_DAYS, Status, TaskStatus, Verdict, due_within, is_open
 from bot.plans.store import (
     EvidenceView,
     IndicatorView,
@@ -50,14 +50,10 @@ from db.models import (
     Village,
 )
 
-DUE_SOON_DAYS = 14  # as in the office's Monday digest
 COMPLETENESS_MONTHS = 12
 AUDIT_PAGE_SIZE = 50
 DEADLINE_FILTERS = ("overdue", "7", "14", "30", "none")
 STATUS_FILTERS = ("red", *(s.value for s in Status))
-OPEN_STATUSES = frozenset(
-    {Status.NOT_STARTED, Status.IN_PROGRESS, Status.NEEDS_WORK, Status.OVERDUE}
-)
 
 
 # ------------------------------------------------------------------ who is looking
@@ -106,17 +102,6 @@ def visible_tasks(session: Session, viewer: Viewer, plan: Plan, today: dt.date) 
         for v in views
         if can_see_task(viewer, plan.commune_id, v.task.lead_unit_id, v.task.coordinating)
     ]
-
-
-def is_open(status: TaskStatus) -> bool:
-    """A task (period) still waiting for the unit: not done and not sent for review."""
-    return status.status in OPEN_STATUSES
-
-
-def due_within(status: TaskStatus, today: dt.date, days: int) -> bool:
-    """Open and due between today and ``days`` days from now."""
-    due = status.due
-    return due is not None and is_open(status) and today <= due <= today + dt.timedelta(days=days)
 
 
 def filter_tasks(
