@@ -3,7 +3,9 @@
 Starts `tocns run` as a separate process against a fake Telegram server (on a fresh
 data directory, so start-up includes migrations and loading the sample commune and
 plan), pushes /start at once, and measures the time until the first answer; then
-sends a mix of messages and reads the process's resident memory (VmRSS, VmHWM).
+sends a mix of messages (with /tiendo charts) and reads the process's resident memory
+(VmRSS, VmHWM), and that of the chart helper process while it is running (charts are
+drawn by matplotlib in a child that exits when idle, see bot/charts/process.py).
 
     .venv/bin/python bench/bench_footprint.py
 """
@@ -34,6 +36,11 @@ def memory_kb(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()]
 
 
 async def run(fresh: bool) -> dict[str, float]:
@@ -83,6 +90,7 @@ async def run(fresh: bool) -> dict[str, float]:
                 )
                 await asyncio.sleep(2)
                 memory = memory_kb(process.pid)
+                helpers = [memory_kb(pid) for pid in children(process.pid)]
             finally:
                 process.terminate()
                 process.wait(timeout=30)
@@ -90,6 +98,7 @@ async def run(fresh: bool) -> dict[str, float]:
         "first_answer_s": first_answer,
         "rss_mb": memory["VmRSS"] / 1024,
         "peak_mb": memory["VmHWM"] / 1024,
+        "helper_mb": sum(helper["VmRSS"] for helper in helpers) / 1024,
     }
 
 
@@ -97,13 +106,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
     print(f"Machine: {machine()}")
-    print("| start | first answer (s) | RSS (MB) | peak RSS (MB) |")
-    print("|---|---|---|---|")
+    print("| start | first answer (s) | RSS (MB) | peak RSS (MB) | chart helper RSS (MB) |")
+    print("|---|---|---|---|---|")
     for fresh in (True, False):
         result = await run(fresh)
         label = "fresh data dir (migrate + sample)" if fresh else "restart (migrated)"
         print(
-            f"| {label} | {result['first_answer_s']:.2f} | {result['rss_mb']:.0f} | {result['peak_mb']:.0f} |"
+            f"| {label} | {result['first_answer_s']:.2f} | {result['rss_mb']:.0f} | {result['peak_mb']:.0f} | {result['helper_mb']:.0f} |"
         )
         sys.stdout.flush()
 

@@ -229,6 +229,8 @@ class TocnsApp:
         if self.zalo_client is not None:
             await self.zalo_client.__aexit__(None, None, None)
             self.zalo_client = None
+        if "charts" in vars(self.services):  # only if a chart was ever drawn
+            await self.services.charts.close()
 
 
 def _secret(configured: Any) -> str:

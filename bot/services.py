@@ -16,6 +16,7 @@ from bot.settings import Settings
 from db.types import utcnow
 
 if TYPE_CHECKING:
+    from bot.charts.process import ChartRenderer
     from bot.content.guides import Guide
     from bot.content.search import GuideIndex
 
@@ -33,6 +34,15 @@ class Services:
     @functools.cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
+
+    @functools.cached_property
+    def charts(self) -> ChartRenderer:
+        """Draws chart specs to PNG (in a helper process that exits when idle)."""
+        from bot.charts.process import ChartRenderer
+
+        return ChartRenderer(
+            helper=self.settings.chart_helper, idle_seconds=self.settings.chart_idle_seconds
+        )
 
     @functools.cached_property
     def guides(self) -> dict[str, Guide]:

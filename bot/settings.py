@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     sample_history: bool = True  # a few months of invented tallies for the sample commune
     evidence_dir: Path | None = None
     unanswered_retention_days: int = Field(default=180, ge=1)
+    # /tiendo charts are drawn by matplotlib in a helper process that exits when idle,
+    # so the bot itself stays small (matplotlib and numpy weigh ~50 MB resident).
+    chart_helper: bool = True
+    chart_idle_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

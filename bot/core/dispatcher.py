@@ -92,8 +92,14 @@ class Dispatcher:
                 # measured 48 reports/s against 100+ inline in bench/bench_reports.py).
                 # The cost: another process holding the database (a CLI import, a backup)
                 # pauses this process for up to the busy timeout (TOCNS_DB_BUSY_TIMEOUT_MS).
-                return self.handle(message)
-            return await asyncio.to_thread(self.handle, message)
+                replies = self.handle(message)
+            else:
+                replies = await asyncio.to_thread(self.handle, message)
+            for reply in replies:
+                if reply.chart is not None and reply.image is None:
+                    # Drawn after the transaction, outside the database lock.
+                    reply.image = await self.services.charts.render(reply.chart)
+            return replies
 
     def handle(self, message: Incoming) -> list[Reply]:
         """Handle one message in its own transaction; never raises."""

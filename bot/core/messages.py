@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.charts.spec import ChartSpec
+
 # The longest text one message may carry on each channel (Telegram counts UTF-16 units;
 # our texts are Vietnamese, so characters and units coincide).
 TEXT_LIMITS = {"telegram": 4096, "zalo": 2000, "console": 2000}
@@ -53,6 +55,7 @@ class Reply:
     image: bytes | None = None
     image_name: str = "chart.png"
     image_url: str = ""  # for channels that can only send photos by URL (Zalo)
+    chart: ChartSpec | None = None  # drawn into ``image`` after the transaction
     file: bytes | None = None
     file_name: str = ""
     file_url: str = ""  # for channels that cannot send documents (Zalo)

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.charts.spec import Bar, ChartSpec
 from bot.core.context import Context
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
 from bot.i18n import N_
-from bot.tallies.chart import Bar, progress_chart
 from bot.tallies.codes import CODE_NAMES, CODES, resolve_label
 from bot.tallies.parser import TallyParseError, looks_like_tally, parse_tally
 from bot.tallies.progress import CodeProgress, CommuneProgress
@@ -276,9 +276,9 @@ def register(registry: Registry) -> None:
             assert village is not None
             text = _village_text(ctx, view, _id(village))
         code = wanted.code if wanted else _chart_code(view)
-        image = _chart(ctx, view, code, None if officer or village is None else village.id)
+        chart = _chart(ctx, view, code, None if officer or village is None else village.id)
         caption = ctx._(CHART_CAPTION, name=ctx._(CODE_LABELS[code]))
-        return [Reply(text=f"{text}\n\n{caption}", image=image, image_name="tiendo.png")]
+        return [Reply(text=f"{text}\n\n{caption}", chart=chart, image_name="tiendo.png")]
 
 
 # ------------------------------------------------------------------ reporting
@@ -604,8 +604,8 @@ def _chart_code(view: CommuneProgress) -> str:
     return CODE_NAMES[0]
 
 
-def _chart(ctx: Context, view: CommuneProgress, code: str, highlight: int | None) -> bytes:
-    bars = [Bar(v.name, v.codes[code].rate, v.village_id == highlight) for v in view.villages]
+def _chart(ctx: Context, view: CommuneProgress, code: str, highlight: int | None) -> ChartSpec:
+    bars = tuple(Bar(v.name, v.codes[code].rate, v.village_id == highlight) for v in view.villages)
     total = view.totals[code]
     name = _label(ctx, code)
     target_label = (
@@ -613,7 +613,7 @@ def _chart(ctx: Context, view: CommuneProgress, code: str, highlight: int | None
         if total.target is not None
         else ""
     )
-    return progress_chart(
+    return ChartSpec(
         ctx._(CHART_TITLE, name=name, month=month_label(view.period)),
         bars,
         total.target,

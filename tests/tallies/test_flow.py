@@ -185,11 +185,12 @@ def test_progress_for_team_member_and_officer(services: Services) -> None:
     [mine] = member.send("/tiendo")
     assert mine.text.startswith("📊 Tiến độ của Xóm 3, tháng 3/2026:")
     assert "• VNeID mức 2: 54/540 (10%)" in mine.text
-    assert (
-        mine.image is not None
-        and mine.image.startswith(b"\x89PNG")
-        and mine.image_name == "tiendo.png"
-    )
+    # The chart is drawn after the transaction (Dispatcher.handle_async); here, its data.
+    assert mine.chart is not None and mine.image_name == "tiendo.png"
+    assert mine.chart.title.endswith(": tỷ lệ theo thôn/xóm, tháng 3/2026")
+    [highlighted] = [bar for bar in mine.chart.bars if bar.highlight]
+    assert highlighted.label == "Xóm 3" and highlighted.rate
+    assert len(mine.chart.bars) == 12
     add_person(
         services, name="Cán bộ", roles=("office",), unit="Phòng Văn hóa - Xã hội", chat_id="5001"
     )
@@ -200,7 +201,8 @@ def test_progress_for_team_member_and_officer(services: Services) -> None:
     assert "Đã báo cáo tháng này: 1/12 thôn/xóm." in whole.text
     assert "Chưa báo cáo: Xóm 1, Xóm 2, Xóm 4" in whole.text
     assert "Biểu đồ: Chữ ký số" in whole.text
-    assert whole.image is not None and whole.image.startswith(b"\x89PNG")
+    assert whole.chart is not None and not any(bar.highlight for bar in whole.chart.bars)
+    assert whole.chart.title.startswith("Chữ ký số: ")
 
 
 def test_join_rate_limit_in_chat(services: Services) -> None:

@@ -1,0 +1,110 @@
+"""The chart helper process: drawn out of the bot's process, cached, replaced when it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import sys
+
+import pytest
+
+from bot.charts.draw import render_png
+from bot.charts.process import ChartRenderer
+from bot.charts.spec import Bar, ChartSpec
+
+SPEC = ChartSpec(
+    "VNeID mức 2: tỷ lệ theo thôn/xóm, tháng 3/2026",
+    (Bar("Xóm 1", 0.42), Bar("Xóm 2", None), Bar("Xóm 3", 0.9, highlight=True)),
+    0.8,
+    "Mục tiêu 2026: 80%",
+    "Tỷ lệ (%)",
+)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_spec_survives_the_trip_to_the_helper() -> None:
+    assert ChartSpec.from_dict(SPEC.to_dict()) == SPEC
+
+
+def test_draw_is_a_phone_sized_png() -> None:
+    width, height = png_size(render_png(SPEC))
+    assert width == 640 and 200 <= height <= 400
+
+
+async def test_helper_draws_caches_and_stops_when_idle() -> None:
+    renderer = ChartRenderer(idle_seconds=0.5)
+    try:
+        png = await renderer.render(SPEC)
+        assert png is not None and png_size(png) == png_size(render_png(SPEC))
+        pid = renderer.helper_pid
+        assert pid is not None and pid != os.getpid()
+        assert await renderer.render(SPEC) is png  # same chart: from the cache
+        other = ChartSpec("Khác", (Bar("Xóm 1", 0.1),))
+        assert (await renderer.render(other) or b"").startswith(b"\x89PNG")
+        assert renderer.helper_starts == 1 and renderer.helper_pid == pid
+        for _ in range(100):  # idle for 0.5 s: the helper is stopped and gone
+            await asyncio.sleep(0.1)
+            if renderer.helper_pid is None and not alive(pid):
+                break
+        assert renderer.helper_pid is None and not alive(pid)
+    finally:
+        await renderer.close()
+
+
+async def test_a_killed_helper_is_replaced() -> None:
+    renderer = ChartRenderer()
+    try:
+        assert await renderer.render(SPEC) is not None
+        pid = renderer.helper_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        png = await renderer.render(ChartSpec("Sau khi hỏng", (Bar("Xóm 1", 0.5),)))
+        assert png is not None and png.startswith(b"\x89PNG")
+        assert renderer.helper_starts == 2 and renderer.helper_pid not in (None, pid)
+    finally:
+        await renderer.close()
+    assert renderer.helper_pid is None
+
+
+async def test_a_spec_that_cannot_be_drawn_gives_no_image_and_keeps_the_helper(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    renderer = ChartRenderer()
+    try:
+        broken = ChartSpec("Hỏng", (Bar("Xóm 1", "không phải số"),))  # type: ignore[arg-type]
+        assert await renderer.render(broken) is None
+        assert "chart not drawn" in caplog.text
+        assert await renderer.render(SPEC) is not None
+        assert renderer.helper_starts == 1
+    finally:
+        await renderer.close()
+
+
+async def test_without_helper_draws_in_a_thread() -> None:
+    renderer = ChartRenderer(helper=False)
+    png = await renderer.render(SPEC)
+    assert png is not None and renderer.helper_starts == 0 and renderer.helper_pid is None
+
+
+def test_helper_answers_errors_in_band() -> None:
+    from bot.charts.process import serve
+
+    answers = io.BytesIO()
+    serve(io.BytesIO(b'{"title": "x"}\n' + b"not json\n"), answers)
+    first, _, rest = answers.getvalue().partition(b"\n")
+    assert first.startswith(b"E ") and b"KeyError" in rest
+    assert sys.modules.get("matplotlib") is not None  # serve() draws with matplotlib
