@@ -19,7 +19,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) -> Engine:
     """Create an engine; SQLite gets WAL mode, a busy timeout and foreign keys."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -37,7 +37,9 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) ->
             cursor.close()
 
         return engine
-    kwargs.update(pool_size=10, max_overflow=20)
+    # A server connection can die under us (restart, network): test it on checkout.
+    # (A SQLite file cannot, so SQLite skips the extra round trip.)
+    kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     return create_engine(url, **kwargs)
 
 

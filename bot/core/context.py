@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.core.messages import Choice, Incoming, Reply
 from bot.i18n import Translator
-from db.models import ChatIdentity, ConversationState, Person
+from db.models import ChatIdentity, ConversationState, Person, Village
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -32,6 +32,7 @@ class Context:
     now: dt.datetime  # aware UTC, from the injected clock
     t: Translator
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    loaded_village: Village | None = None  # came with the chat's query (see load_chat)
 
     @property
     def person_id(self) -> int:
@@ -50,6 +51,16 @@ class Context:
     def _(self, message: str, **params: Any) -> str:
         """Translate a message id into this person's language."""
         return self.t.gettext(message, **params)
+
+    @property
+    def village(self) -> Village | None:
+        """The person's own village (team members, residents who said where they live)."""
+        wanted = self.person.village_id
+        if wanted is None:
+            return None
+        if self.loaded_village is None or self.loaded_village.id != wanted:
+            self.loaded_village = self.session.get(Village, wanted)
+        return self.loaded_village
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)

@@ -5,14 +5,43 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.text import clean
-from db.models import ChatIdentity, Commune, ConversationState, Person, PersonRole, Role
+from db.models import (
+    ChatIdentity,
+    Commune,
+    ConversationState,
+    Person,
+    PersonRole,
+    Role,
+    Village,
+)
 from db.types import utcnow
 
 SEEN_RESOLUTION = dt.timedelta(minutes=10)
+
+# Run for every message, so built once (building a select costs more than running it).
+# The village comes along so that handlers find it in the session without a query.
+_CHAT = (
+    sa_select(ChatIdentity, Person, ConversationState, col(PersonRole.role), Village)
+    .join(Person, col(Person.id) == ChatIdentity.person_id)
+    .outerjoin(
+        ConversationState,
+        and_(
+            col(ConversationState.channel) == ChatIdentity.channel,
+            col(ConversationState.chat_id) == ChatIdentity.chat_id,
+        ),
+    )
+    .outerjoin(PersonRole, col(PersonRole.person_id) == Person.id)
+    .outerjoin(Village, col(Village.id) == Person.village_id)
+    .where(
+        col(ChatIdentity.channel) == bindparam("channel"),
+        col(ChatIdentity.chat_id) == bindparam("chat_id"),
+    )
+)
 
 
 def default_commune_id(session: Session) -> int | None:
@@ -36,6 +65,7 @@ class ChatContext:
     identity: ChatIdentity
     state: ConversationState | None
     roles: frozenset[str]
+    village: Village | None = None
 
 
 def load_chat(
@@ -46,28 +76,16 @@ def load_chat(
     A chat seen for the first time becomes a new resident. This runs for every
     message, hence one round trip (one row per role) instead of three queries.
     """
-    rows = session.exec(
-        select(ChatIdentity, Person, ConversationState, PersonRole.role)
-        .join(Person, col(Person.id) == ChatIdentity.person_id)
-        .outerjoin(
-            ConversationState,
-            and_(
-                col(ConversationState.channel) == ChatIdentity.channel,
-                col(ConversationState.chat_id) == ChatIdentity.chat_id,
-            ),
-        )
-        .outerjoin(PersonRole, col(PersonRole.person_id) == Person.id)
-        .where(ChatIdentity.channel == channel, ChatIdentity.chat_id == chat_id)
-    ).all()
+    rows = session.execute(_CHAT, {"channel": channel, "chat_id": chat_id}).all()
     if rows:
-        identity, person, state, _role = rows[0]
+        identity, person, state, _role, village = rows[0]
         now = utcnow()
         if identity.last_seen_at is None or now - identity.last_seen_at > SEEN_RESOLUTION:
             identity.last_seen_at = now  # coarse on purpose: not a write on every message
         if identity.blocked:
             identity.blocked = False  # they wrote to us, so they can hear from us again
         roles = frozenset(row[3] for row in rows if row[3] is not None)
-        return ChatContext(person, identity, state, roles)
+        return ChatContext(person, identity, state, roles, village)
     person = Person(
         commune_id=default_commune_id(session),
         display_name=clean(display_name)[:200],

@@ -141,9 +141,9 @@ def register(registry: Registry) -> None:
     @registry.command("thon", "village", description=N_("Tell which village you live in"))
     def own_village(ctx: Context, argument: str) -> list[Reply]:
         """Let a resident say which village they live in."""
-        if ctx.has_role(Role.TEAM, Role.LEADER) and ctx.person.village_id is not None:
-            village = ctx.session.get(Village, ctx.person.village_id)
-            return [ctx.reply(VILLAGE_FIXED, village=village.name if village else "")]
+        own = ctx.village
+        if ctx.has_role(Role.TEAM, Role.LEADER) and own is not None:
+            return [ctx.reply(VILLAGE_FIXED, village=own.name)]
         villages = ctx.session.exec(
             select(Village)
             .where(Village.commune_id == ctx.person.commune_id)
@@ -159,9 +159,9 @@ def register(registry: Registry) -> None:
         village = ctx.session.get(Village, int(argument)) if argument.isdigit() else None
         if village is None or village.commune_id != ctx.person.commune_id:
             return [ctx.reply(PICK_OWN_VILLAGE)]
-        if ctx.has_role(Role.TEAM, Role.LEADER) and ctx.person.village_id is not None:
-            current = ctx.session.get(Village, ctx.person.village_id)
-            return [ctx.reply(VILLAGE_FIXED, village=current.name if current else "")]
+        current = ctx.village
+        if ctx.has_role(Role.TEAM, Role.LEADER) and current is not None:
+            return [ctx.reply(VILLAGE_FIXED, village=current.name)]
         ctx.person.village_id = village.id
         ctx.session.add(ctx.person)
         return [ctx.reply(VILLAGE_SET, village=village.name)]

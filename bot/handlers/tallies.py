@@ -127,7 +127,7 @@ def register(registry: Registry) -> None:
     @registry.command("baocao", "report", description=N_("Report village figures"), roles=REPORTERS)
     def report(ctx: Context, argument: str) -> list[Reply]:
         """Start the guided report, or record a one-line report given after the command."""
-        village = _own_village(ctx)
+        village = ctx.village
         if village is None:
             return [ctx.reply(NO_VILLAGE)]
         if argument.strip():
@@ -156,7 +156,7 @@ def register(registry: Registry) -> None:
         """Handle the report flow's buttons."""
         if not ctx.has_role(*REPORTERS):
             return [ctx.reply(NO_VILLAGE)]
-        village = _own_village(ctx)
+        village = ctx.village
         if village is None:
             return [ctx.reply(NO_VILLAGE)]
         verb, _, rest = argument.partition(":")
@@ -199,7 +199,7 @@ def register(registry: Registry) -> None:
     @registry.step(FLOW, "number")
     def number_step(ctx: Context, text: str) -> list[Reply]:
         """Read the number typed for the chosen code (or a whole one-line report)."""
-        village = _own_village(ctx)
+        village = ctx.village
         if village is None:
             ctx.finish()
             return [ctx.reply(NO_VILLAGE)]
@@ -232,7 +232,7 @@ def register(registry: Registry) -> None:
     @registry.step(FLOW, "odd")
     def other_steps(ctx: Context, text: str) -> list[Reply]:
         """Typed text while buttons are expected: a one-line report, or the buttons again."""
-        village = _own_village(ctx)
+        village = ctx.village
         if village is None:
             ctx.finish()
             return [ctx.reply(NO_VILLAGE)]
@@ -251,7 +251,7 @@ def register(registry: Registry) -> None:
         """Record a one-line report from a team member; leave everything else to others."""
         if not ctx.has_role(*REPORTERS):
             return None
-        village = _own_village(ctx)
+        village = ctx.village
         if village is None:
             return [ctx.reply(NO_VILLAGE)] if looks_like_tally(text) else None
         if not looks_like_tally(text) and not looks_like_tally(_prepare(ctx, village, text).text):
@@ -262,7 +262,7 @@ def register(registry: Registry) -> None:
     def progress(ctx: Context, argument: str) -> list[Reply]:
         """Show progress against targets: the own village for team members, else the commune."""
         ctx.finish()
-        village = _own_village(ctx)
+        village = ctx.village
         commune_id = village.commune_id if village is not None else ctx.person.commune_id
         if commune_id is None:
             return [ctx.reply(NO_DATA)]
@@ -287,12 +287,6 @@ def register(registry: Registry) -> None:
 def _id(village: Village) -> int:
     assert village.id is not None
     return village.id
-
-
-def _own_village(ctx: Context) -> Village | None:
-    if ctx.person.village_id is None:
-        return None
-    return ctx.session.get(Village, ctx.person.village_id)
 
 
 def _period(ctx: Context) -> dt.date:

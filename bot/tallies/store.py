@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, bindparam, func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.tallies.codes import CODE_NAMES, CODES
 from bot.tallies.progress import CommuneProgress, Target, VillageInput, commune_progress
@@ -35,6 +35,29 @@ from db.models import (
 HISTORY_MONTHS = 12  # months of history the plausibility band learns from
 _DENOMINATOR_OF = {c.code: c.denominator for c in CODES}
 _DENOMINATOR_KEYS = ("population", "adults", "aged15", "households", "businesses")
+
+# The statements every report runs, built once: building a select costs more than
+# running it on SQLite (see bench/bench_updates.py). Parameters are bound per call.
+_DENOMINATORS = (
+    sa_select(*(col(getattr(VillageDenominator, key)) for key in _DENOMINATOR_KEYS))
+    .where(
+        col(VillageDenominator.village_id) == bindparam("village_id"),
+        col(VillageDenominator.valid_from) <= bindparam("end"),
+    )
+    .order_by(col(VillageDenominator.valid_from).desc())
+    .limit(1)
+)
+_SERIES = sa_select(col(Tally.code), col(Tally.period), col(Tally.value)).where(
+    col(Tally.village_id) == bindparam("village_id"),
+    col(Tally.period) >= bindparam("since"),
+    col(Tally.period) <= bindparam("until"),
+)
+_MONTH_ROWS = select(Tally).where(
+    col(Tally.village_id) == bindparam("village_id"), col(Tally.period) == bindparam("period")
+)
+_MONTH_CODES = sa_select(col(Tally.code)).where(
+    col(Tally.village_id) == bindparam("village_id"), col(Tally.period) == bindparam("period")
+)
 
 
 @dataclass
@@ -64,18 +87,7 @@ def grace_day(session: Session, commune_id: int | None) -> int:
 def denominators(session: Session, village_id: int, period: dt.date) -> dict[str, int] | None:
     """The village's denominators that apply at the end of a month."""
     end = add_months(period, 1) - dt.timedelta(days=1)
-    row = session.exec(
-        select(  # type: ignore[call-overload]
-            VillageDenominator.population,
-            VillageDenominator.adults,
-            VillageDenominator.aged15,
-            VillageDenominator.households,
-            VillageDenominator.businesses,
-        )
-        .where(VillageDenominator.village_id == village_id, VillageDenominator.valid_from <= end)
-        .order_by(VillageDenominator.valid_from.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    ).first()
+    row = session.execute(_DENOMINATORS, {"village_id": village_id, "end": end}).first()
     if row is None:
         return None
     return {key: int(value) for key, value in zip(_DENOMINATOR_KEYS, row, strict=True)}
@@ -85,11 +97,7 @@ def village_series(
     session: Session, village_id: int, since: dt.date, until: dt.date
 ) -> dict[str, dict[dt.date, int]]:
     """The village's values by code and month in [since, until]."""
-    rows = session.exec(
-        select(Tally.code, Tally.period, Tally.value).where(  # type: ignore[call-overload]
-            Tally.village_id == village_id, Tally.period >= since, Tally.period <= until
-        )
-    ).all()
+    rows = session.execute(_SERIES, {"village_id": village_id, "since": since, "until": until})
     series: dict[str, dict[dt.date, int]] = defaultdict(dict)
     for code, period, value in rows:
         series[code][period] = value
@@ -101,7 +109,8 @@ def load_facts(
 ) -> tuple[dict[str, CodeFacts], dict[str, int]]:
     """Facts to validate a report for a month against, and the values already recorded."""
     counts = denominators(session, village_id, period)
-    series = village_series(session, village_id, add_months(period, -HISTORY_MONTHS), period)
+    months = [add_months(period, offset) for offset in range(-HISTORY_MONTHS, 0)]
+    series = village_series(session, village_id, months[0], period)
     facts: dict[str, CodeFacts] = {}
     current: dict[str, int] = {}
     for code in CODE_NAMES:
@@ -110,8 +119,7 @@ def load_facts(
             current[code] = values[period]
         monthly: list[int] = []
         last: int | None = None
-        for offset in range(-HISTORY_MONTHS, 0):
-            month = add_months(period, offset)
+        for month in months:
             if month in values:
                 last = values[month]
             if last is not None:
@@ -127,9 +135,7 @@ def load_facts(
 def missing_codes(session: Session, village_id: int, period: dt.date) -> list[str]:
     """Codes the village has not reported for this month, in the usual order."""
     done = set(
-        session.exec(
-            select(Tally.code).where(Tally.village_id == village_id, Tally.period == period)
-        ).all()
+        session.execute(_MONTH_CODES, {"village_id": village_id, "period": period}).scalars()
     )
     return [code for code in CODE_NAMES if code not in done]
 
@@ -156,7 +162,7 @@ def record_report(
     existing = {
         row.code: row
         for row in session.exec(
-            select(Tally).where(Tally.village_id == village.id, Tally.period == period)
+            _MONTH_ROWS, params={"village_id": village.id, "period": period}
         ).all()
     }
     for code, value in values.items():
