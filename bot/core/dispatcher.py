@@ -14,6 +14,8 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert
 from sqlalchemy import inspect as sa_inspect
@@ -65,6 +67,21 @@ NOT_ALLOWED = N_(
 UNSUPPORTED = N_("I can only read text messages for now. Please type your question, or type /menu.")
 
 
+@dataclass
+class Handled:
+    """A handled update: its replies, and what to run once its transaction is committed."""
+
+    replies: list[Reply]
+    after_commit: list[Callable[[], None]]
+
+    def finish(self) -> list[Reply]:
+        """Run the after-commit callbacks (once) and give the replies."""
+        callbacks, self.after_commit = self.after_commit, []
+        for callback in callbacks:
+            callback()
+        return self.replies
+
+
 # Built once: it runs for every update (see bench/bench_updates.py).
 MARK_PROCESSED = insert(ProcessedUpdate)
 
@@ -107,12 +124,15 @@ class Dispatcher:
 
     def handle(self, message: Incoming) -> list[Reply]:
         """Handle one message in its own transaction; never raises."""
+        # The outcome of an attempt whose COMMIT failed: the server may have committed
+        # before the connection broke, and then the retry finds the update processed.
+        unsure: list[Handled] = []
         for attempt in range(1, DB_ATTEMPTS + 1):
             try:
                 if self._write_lock is None:
-                    return self._handle_once(message)
+                    return self._handle_once(message, unsure)
                 with self._write_lock:
-                    return self._handle_once(message)
+                    return self._handle_once(message, unsure)
             except OperationalError:
                 log.warning(
                     "database unavailable (attempt %d) channel=%s chat=%s update=%s",
@@ -148,7 +168,7 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - best effort; the failure is already logged
             log.warning("could not mark update %s processed", message.update_key)
 
-    def _handle_once(self, message: Incoming) -> list[Reply]:
+    def _handle_once(self, message: Incoming, unsure: list[Handled]) -> list[Reply]:
         with Session(self.services.engine) as session:
             if message.update_key:
                 try:
@@ -162,6 +182,9 @@ class Dispatcher:
                     )
                 except IntegrityError:
                     session.rollback()
+                    if unsure:  # our own earlier attempt did commit: answer as it would have
+                        log.info("update %s was committed before the error", message.update_key)
+                        return unsure[-1].finish()
                     log.info("duplicate update %s ignored", message.update_key)
                     return []
             chat = load_chat(
@@ -204,13 +227,16 @@ class Dispatcher:
                     flag_modified(state, "data")
                     state.updated_at = utcnow()
                     session.add(state)
-            session.commit()
+            handled = Handled(replies, ctx.after_commit)
+            try:
+                session.commit()
+            except OperationalError:
+                unsure.append(handled)
+                raise
             self._handled += 1
             if self._handled % PRUNE_EVERY == 0:
                 self._prune_processed()
-            for callback in ctx.after_commit:
-                callback()
-            return replies
+            return handled.finish()
 
     def _user_error(self, message: Incoming, error: UserError) -> list[Reply]:
         """Answer a domain error after rolling back, still recording the delivery."""
