@@ -32,7 +32,8 @@ from bot.plans.status import (
 )
 from bot.plans.target import Target
 from bot.reminders.outbox import enqueue
-from bot.tallies.codes import code_by_name
+from bot.tallies.store import commune_view
+from bot.tallies.validation import month_start
 from db.models import (
     AuditEntry,
     Evidence,
@@ -43,12 +44,9 @@ from db.models import (
     PersonRole,
     Plan,
     Role,
-    Tally,
     Task,
     TaskProgress,
     Unit,
-    Village,
-    VillageDenominator,
 )
 
 MSG_NO_TASK = N_("This task no longer exists.")
@@ -426,42 +424,17 @@ class IndicatorView:
         return self.indicator.id
 
 
-def _latest_denominators(
-    session: Session, commune_id: int, today: dt.date
-) -> dict[int, VillageDenominator]:
-    rows = session.exec(
-        select(VillageDenominator)
-        .join(Village, col(Village.id) == VillageDenominator.village_id)
-        .where(Village.commune_id == commune_id, VillageDenominator.valid_from <= today)
-        .order_by(col(VillageDenominator.valid_from))
-    )
-    latest: dict[int, VillageDenominator] = {}
-    for row in rows:
-        latest[row.village_id] = row  # ordered by date: the last one wins
-    return latest
+def tally_rates(session: Session, commune_id: int, today: dt.date) -> dict[str, float | None]:
+    """Commune-wide rate (percent) of every tally code this month, as /tiendo shows it.
 
-
-def tally_rate(session: Session, commune_id: int, code: str, today: dt.date) -> float | None:
-    """Commune-wide rate (percent) of a tally code: latest counts over all villages' denominators."""
-    denominators = _latest_denominators(session, commune_id, today)
-    if not denominators:
-        return None
-    rows = session.exec(
-        select(Tally.village_id, Tally.value)
-        .join(Village, col(Village.id) == Tally.village_id)
-        .where(Village.commune_id == commune_id, Tally.code == code, Tally.period <= today)
-        .order_by(col(Tally.period))
-    )
-    latest: dict[int, int] = {}
-    for village_id, value in rows:  # plain tuples: no ORM objects on the dashboard's hot path
-        latest[village_id] = value
-    if not latest:
-        return None
-    field = code_by_name(code).denominator
-    total = sum(getattr(d, field) for d in denominators.values())
-    if total <= 0:
-        return None
-    return round(100 * sum(latest.values()) / total, 2)
+    One rule for the chat and the dashboard: each village's latest count carried
+    forward, over the denominators of every village (``bot.tallies.progress``).
+    """
+    view = commune_view(session, commune_id, month_start(today), months=0)
+    return {
+        code: None if total.rate is None or total.trend[-1] is None else round(100 * total.rate, 2)
+        for code, total in view.totals.items()
+    }
 
 
 def indicator_views(
@@ -485,6 +458,7 @@ def indicator_views(
         .order_by(col(IndicatorValue.at))
     ):
         entered[value.indicator_id] = value.value
+    rates: dict[int, dict[str, float | None]] = {}
     views = []
     for indicator in indicators:
         assert indicator.id is not None
@@ -492,7 +466,9 @@ def indicator_views(
         actual: float | None = None
         source = "none"
         if indicator.tally_code:
-            actual = tally_rate(session, plan.commune_id, indicator.tally_code, today)
+            if plan.commune_id not in rates:
+                rates[plan.commune_id] = tally_rates(session, plan.commune_id, today)
+            actual = rates[plan.commune_id].get(indicator.tally_code)
             source = "tally"
         elif indicator.id in entered:
             actual, source = entered[indicator.id], "entered"

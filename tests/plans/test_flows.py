@@ -345,3 +345,20 @@ def test_tally_indicator_actual_is_the_commune_rate(
         assert view.source == "tally"
         assert view.status.actual == pytest.approx(round(100 * 1200 / population, 2))
         assert view.status.year == 2026
+        # One rule: the dashboard's indicator and /tiendo's commune total agree.
+        from bot.tallies.store import commune_view
+
+        total = commune_view(session, indicator_commune(session, plan), dt.date(2026, 3, 1))
+        assert view.status.actual == round(100 * (total.totals["vneid"].rate or 0), 2)
+        assert (
+            store.tally_rates(session, indicator_commune(session, plan), dt.date(2026, 1, 31))[
+                "vneid"
+            ]
+            is None
+        )  # nothing reported yet in January
+
+
+def indicator_commune(session: Session, plan: dict[str, int]) -> int:
+    indicator = session.get(Indicator, plan["I2"])
+    assert indicator is not None
+    return session.get(Plan, indicator.plan_id).commune_id  # type: ignore[union-attr]
