@@ -276,16 +276,20 @@ class EvidenceView:
 def pending_evidence(session: Session, commune_id: int | None) -> list[EvidenceView]:
     """Evidence awaiting review in a commune, oldest first."""
     query = (
-        select(Evidence, Task, Plan)
+        select(Evidence, Task, col(Unit.name), col(Person.display_name))
         .join(Task, col(Task.id) == Evidence.task_id)
         .join(Plan, col(Plan.id) == Task.plan_id)
+        .outerjoin(Unit, col(Unit.id) == Task.lead_unit_id)
+        .outerjoin(Person, col(Person.id) == Evidence.uploaded_by)
         .where(Evidence.status == "pending")
         .order_by(col(Evidence.uploaded_at), col(Evidence.id))
     )
     if commune_id is not None:
         query = query.where(Plan.commune_id == commune_id)
-    rows = list(session.exec(query))
-    return [_evidence_view(session, e, t) for e, t, _p in rows]
+    return [  # one query, however long the queue
+        EvidenceView(evidence, task, unit, uploader or "")
+        for evidence, task, unit, uploader in session.exec(query)
+    ]
 
 
 def _evidence_view(session: Session, evidence: Evidence, task: Task) -> EvidenceView:
