@@ -1,6 +1,6 @@
 """A broadcast to 10,000 people against a fake Telegram enforcing 30 messages/s (429 beyond).
 
-The outbox is drained by a separate process (``--worker``), as ``tocns run`` would; with
+The outbox is drained by a separate process (``tests/faults/broadcast_worker.py``), as ``tocns run`` would; with
 ``--kill sigkill`` (or ``sigterm``) that process is killed at a random moment and started
 again at once. The fake server records every message it accepted: duplicates and losses
 are counted per chat, the rate from the accepted messages' timestamps.
@@ -28,78 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import machine  # noqa: E402
 
 LIMIT = 30  # messages per second the fake accepts
-CHAT_BASE = 1_000_000
 
 
 # ------------------------------------------------------------------ the sending process
-
-
-async def worker(database_url: str, base_url: str, file_url: str, token: str) -> None:
-    """Drain the outbox like ``tocns run`` does, until nothing is left to send."""
-    import telegram
-    from sqlmodel import Session, col, func, select
-    from telegram.request import HTTPXRequest
-
-    from bot.channels.telegram import TelegramSender
-    from bot.reminders.dispatcher import OutboxDispatcher
-    from db.engine import make_engine
-    from db.models import OutboxMessage
-
-    engine = make_engine(database_url)
-    request = HTTPXRequest(connection_pool_size=32)
-    bot = telegram.Bot(token, base_url=base_url, base_file_url=file_url, request=request)
-    async with bot:
-        dispatcher = OutboxDispatcher(
-            engine,
-            {"telegram": TelegramSender(bot)},
-            batch_size=200,
-            concurrency=8,
-            journal_dir=Path(database_url.removeprefix("sqlite:///")).parent / "outbox-journal",
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        recovered = await dispatcher.recover()
-        print(json.dumps({"worker": os.getpid(), "recovered": recovered}), flush=True)
-
-        async def drain() -> None:
-            while not stop.is_set():
-                if await dispatcher.run_once():
-                    continue
-                with Session(engine) as session:
-                    left = session.exec(
-                        select(func.count()).where(
-                            col(OutboxMessage.status).in_(["pending", "claimed", "sending"])
-                        )
-                    ).one()
-                if not left:
-                    return
-                await asyncio.sleep(0.05)  # rows waiting for their retry time
-
-        task = asyncio.create_task(drain())
-        waiter = asyncio.create_task(stop.wait())
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if stop.is_set():  # graceful: finish what is in flight, give the rest back
-            await dispatcher.drain()
-            await asyncio.wait_for(task, 30)
-        waiter.cancel()
-        print(
-            json.dumps({"worker": os.getpid(), "stats": dispatcher.stats.__dict__}, default=str),
-            flush=True,
-        )
 
 
 # ------------------------------------------------------------------ the benchmark
 
 
 def prepare(directory: Path, recipients: int) -> tuple[str, float]:
-    """A database with the sample commune, ``recipients`` team members and one broadcast."""
-    from sqlmodel import Session, select
-
+    """A SQLite database with the sample commune, ``recipients`` team members and one broadcast."""
     from bot.app import build_services, prepare_database
-    from bot.reminders.broadcasts import create_broadcast
     from bot.settings import Settings
-    from db.models import ChatIdentity, Commune, Person, PersonRole
+    from tests.faults.broadcast_worker import add_recipients_and_broadcast
 
     url = f"sqlite:///{directory}/tocns.sqlite3"
     settings = Settings(
@@ -107,36 +48,9 @@ def prepare(directory: Path, recipients: int) -> tuple[str, float]:
     )  # type: ignore[call-arg]
     services = build_services(settings)
     prepare_database(services)
-    with Session(services.engine) as session:
-        commune = session.exec(select(Commune)).one()
-        people = [
-            Person(commune_id=commune.id, display_name=f"Tổ viên {i}") for i in range(recipients)
-        ]
-        session.add_all(people)
-        session.flush()
-        for index, person in enumerate(people):
-            assert person.id is not None
-            session.add(PersonRole(person_id=person.id, role="team"))
-            session.add(
-                ChatIdentity(
-                    person_id=person.id, channel="telegram", chat_id=str(CHAT_BASE + index)
-                )
-            )
-        session.commit()
-        started = time.perf_counter()
-        assert commune.id is not None
-        _broadcast, queued = create_broadcast(
-            session,
-            commune_id=commune.id,
-            group="team",
-            sender_name="UBND xã",
-            text="Thông báo: họp Tổ công nghệ số cộng đồng lúc 14:00 thứ Sáu tại hội trường xã.",
-            now=services.clock(),
-        )
-        session.commit()
-        assert queued == recipients, queued
+    seconds = add_recipients_and_broadcast(services, recipients)
     services.engine.dispose()
-    return url, time.perf_counter() - started
+    return url, seconds
 
 
 async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
@@ -158,9 +72,10 @@ async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         command = [
             sys.executable,
-            __file__,
-            "--worker",
+            "-m",
+            "tests.faults.broadcast_worker",
             url,
+            str(directory / "outbox-journal"),
             fake.base_url,
             fake.base_file_url,
             TELEGRAM_TEST_TOKEN,
@@ -233,9 +148,6 @@ async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
 
 
 def main() -> int:
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        asyncio.run(worker(*sys.argv[2:6]))
-        return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
