@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_bot_username: str = "tocns_bot"
     telegram_poll_timeout: int = Field(default=30, ge=0)
+    # Seconds to wait for Telegram's answer to a send. A send that times out may still
+    # have been delivered, so it is logged and not repeated (no double messages).
+    telegram_read_timeout: float = Field(default=10.0, gt=0)
 
     zalo_token: SecretStr | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"

@@ -152,6 +152,7 @@ def build_application(
         .base_file_url(settings.telegram_base_file_url)
         .concurrent_updates(64)
         .connection_pool_size(8)
+        .read_timeout(settings.telegram_read_timeout)
     )
     if webhook:
         builder = builder.updater(None)

@@ -139,7 +139,7 @@ class ZaloOutboxSender:
         try:
             await self.sender.send(chat_id, reply)
         except ZaloNetworkError as error:
-            if "connection error" in error.description and "Connector" in error.description:
+            if not error.maybe_delivered:  # never reached Zalo: safe to send again
                 raise TransientError(error.description) from error
             raise DeliveryUnknown(error.description) from error
         except ZaloAPIError as error:

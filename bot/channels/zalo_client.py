@@ -56,6 +56,12 @@ class ZaloAPIError(Exception):
 class ZaloNetworkError(ZaloAPIError):
     """Transport failure after all retries: timeout, connection error or malformed answer."""
 
+    def __init__(
+        self, error_code: int, description: str, method: str = "", *, maybe_delivered: bool
+    ) -> None:
+        super().__init__(error_code, description, method)
+        self.maybe_delivered = maybe_delivered  # Zalo may have taken the request
+
 
 @dataclass(frozen=True)
 class ZaloUpdate:
@@ -166,14 +172,28 @@ def parse_update(payload: Any) -> ZaloUpdate | None:
     )
 
 
+# Methods that make a person receive something: retried only when Zalo surely did not
+# take the request (refused with 429/5xx, or never connected), so nobody gets it twice.
+SENDING_METHODS: Final = frozenset({"sendMessage", "sendPhoto", "sendSticker"})
+
+
 class _Retry(Exception):
     """A transient failure worth retrying."""
 
-    def __init__(self, error_code: int, description: str, retry_after: float | None) -> None:
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        retry_after: float | None,
+        *,
+        maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(description)
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        # The request may have reached Zalo (timeout, dropped connection, unreadable 200).
+        self.maybe_delivered = maybe_delivered
 
 
 class ZaloClient:
@@ -249,10 +269,16 @@ class ZaloClient:
                 raw = await resp.read()
                 retry_after_header = resp.headers.get("Retry-After")
         except TimeoutError:
-            raise _Retry(0, "timeout", None) from None
+            raise _Retry(0, "timeout", None, maybe_delivered=True) from None
         except aiohttp.ClientError as exc:
             # str(exc) may contain the URL, hence the token: keep only the type.
-            raise _Retry(0, f"connection error ({type(exc).__name__})", None) from None
+            never_connected = isinstance(exc, aiohttp.ClientConnectorError)
+            raise _Retry(
+                0,
+                f"connection error ({type(exc).__name__})",
+                None,
+                maybe_delivered=not never_connected,
+            ) from None
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -262,7 +288,7 @@ class ZaloClient:
             raise _Retry(status, _description(body, status), retry_after)
         if not isinstance(body, dict):
             if status == 200:
-                raise _Retry(0, "malformed response", None)
+                raise _Retry(0, "malformed response", None, maybe_delivered=True)
             # A 4xx without a JSON body (a proxy page, say): not worth retrying.
             return status, {"ok": False, "error_code": status, "description": f"HTTP {status}"}
         code = body.get("error_code")
@@ -286,7 +312,8 @@ class ZaloClient:
             try:
                 status, body = await self._once(method, params, timeout or self.timeout)
             except _Retry as retry:
-                if attempt >= self.max_retries:
+                unsafe = retry.maybe_delivered and method in SENDING_METHODS
+                if attempt >= self.max_retries or unsafe:
                     log.warning(
                         "zalo %s failed after %d attempts (chat %s): %s %s",
                         method,
@@ -296,7 +323,9 @@ class ZaloClient:
                         retry.description,
                     )
                     if retry.error_code == 0:
-                        raise ZaloNetworkError(0, retry.description, method) from None
+                        raise ZaloNetworkError(
+                            0, retry.description, method, maybe_delivered=retry.maybe_delivered
+                        ) from None
                     raise ZaloAPIError(retry.error_code, retry.description, method) from None
                 delay = self._backoff(attempt)
                 if retry.retry_after is not None:

@@ -255,3 +255,40 @@ async def test_zalo_polling_survives_5xx_and_malformed(
         fake_zalo.push_text("z-f", "/trogiup")
         [reply] = await fake_zalo.wait_sent(chat_id="z-f", method="sendMessage", timeout=20)
         assert "/huy" in (reply.text or "")
+
+
+async def test_telegram_send_timing_out_is_logged_not_repeated(
+    running, settings, fake_telegram: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram may have delivered a send it answered too late: it is not sent again."""
+    slow = channel_settings(settings, fake_telegram, telegram_read_timeout=0.5)
+    async with running(slow):
+        await fake_telegram.wait_sent(method="setMyCommands")
+        fake_telegram.stall_next("sendMessage", 1.5)
+        fake_telegram.push_text(USER, "/start")
+        [late] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage", timeout=10)
+        assert "Xin chào" in (late.text or "")
+        fake_telegram.push_text(USER, "/trogiup")  # the bot carries on
+        await fake_telegram.wait_sent(count=2, chat_id=USER, method="sendMessage", timeout=10)
+        await asyncio.sleep(0.5)
+        assert len(fake_telegram.sent_to(USER, "sendMessage")) == 2
+    assert "TimedOut" in caplog.text
+
+
+async def test_telegram_polling_survives_a_stalled_get_updates(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
+    slow = channel_settings(settings, fake_telegram, telegram_read_timeout=0.5)
+    async with running(slow):
+        await fake_telegram.wait_sent(method="setMyCommands")
+        polls = len([c for c in fake_telegram.calls if c.method == "getUpdates"])
+        fake_telegram.stall_next("getUpdates", 4.0)  # longer than the 1 s poll + 0.5 s read
+        # The poll in flight ends (1 s), the next one stalls and the client gives up on it.
+        await asyncio.sleep(1.5)
+        fake_telegram.push_text(USER, "/trogiup")
+        [reply] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage", timeout=20)
+        assert "/huy" in (reply.text or "")
+        stalled = [c for c in fake_telegram.calls if c.method == "getUpdates"][polls:]
+        assert stalled, "the stalled poll was answered"
+        await asyncio.sleep(0.5)
+        assert len(fake_telegram.sent_to(USER, "sendMessage")) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -274,3 +275,31 @@ def test_secret_matches() -> None:
     assert not secret_matches("s3cret-token", None)
     assert not secret_matches("", "")
     assert secret_matches("mật-khẩu", "mật-khẩu")
+
+
+async def test_a_send_that_times_out_is_not_repeated(fake_zalo: FakeZaloAPI) -> None:
+    """Zalo may have delivered it after all: a retry could make the person read it twice."""
+    async with ZaloClient(
+        TOKEN, base_url=fake_zalo.base_url, timeout=0.3, sleep=_no_wait
+    ) as client:
+        fake_zalo.stall_next("sendMessage", 0.8)
+        with pytest.raises(ZaloNetworkError) as info:
+            await client.send_message(USER, "Chào bác")
+        assert info.value.maybe_delivered
+        [late] = await fake_zalo.wait_sent(chat_id=USER, method="sendMessage", timeout=5)
+        assert late.text == "Chào bác"
+        await asyncio.sleep(0.3)
+        assert fake_zalo.counts["sendMessage"] == 1
+
+
+async def test_a_read_that_times_out_is_retried(fake_zalo: FakeZaloAPI) -> None:
+    async with ZaloClient(
+        TOKEN, base_url=fake_zalo.base_url, timeout=0.3, sleep=_no_wait
+    ) as client:
+        fake_zalo.stall_next("getMe", 0.8)
+        assert (await client.get_me())["id"]
+        assert fake_zalo.counts["getMe"] == 2
+
+
+async def _no_wait(_delay: float) -> None:
+    return None

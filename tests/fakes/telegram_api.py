@@ -130,6 +130,7 @@ class Failure:
     description: str | None = None
     malformed: bool = False
     error_code: int | None = None  # for HTTP 200 {"ok": false} answers (Zalo)
+    stall: float = 0.0  # answer normally, but only after this many seconds
 
 
 class Notifier:
@@ -242,6 +243,24 @@ class FakeHTTPServer:
         self.failures.setdefault(method, deque()).append(
             Failure(status=200, times=times, malformed=True)
         )
+
+    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Handle the next ``times`` calls of ``method`` normally, but answer ``seconds`` late.
+
+        A client that gives up first has still had its request carried out: the case where
+        retrying would do it twice.
+        """
+        self.failures.setdefault(method, deque()).append(
+            Failure(status=200, times=times, stall=seconds)
+        )
+
+    async def _stalled(self, method: str) -> Failure | None:
+        """The injected failure for this call, after sleeping through any stall."""
+        failure = self._take_failure(method)
+        if failure is not None and failure.stall:
+            await asyncio.sleep(failure.stall)
+            return None
+        return failure
 
     def _take_failure(self, method: str) -> Failure | None:
         queue = self.failures.get(method)
@@ -622,7 +641,7 @@ class FakeTelegramAPI(FakeHTTPServer):
             return self._error(400, "Bad Request: can't parse request")
         call = SentCall(method, params, files, at=self.clock())
 
-        failure = self._take_failure(method)
+        failure = await self._stalled(method)
         if failure is not None:
             self._record(call, ok=False)
             if failure.malformed:

@@ -160,7 +160,7 @@ class FakeZaloAPI(FakeHTTPServer):
         params.update(request.query)
         call = SentCall(method, params, at=time.monotonic())
 
-        failure = self._take_failure(method)
+        failure = await self._stalled(method)
         if failure is not None:
             self._record(call, ok=False)
             if failure.malformed:
