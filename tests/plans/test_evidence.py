@@ -192,3 +192,35 @@ def test_evidence_dir_that_is_a_file_gives_a_clear_error(tmp_path: Path) -> None
     with pytest.raises(UserError) as info:
         store_file(blocker, PDF, "a.pdf")
     assert info.value.message_id == MSG_STORAGE
+
+
+FILE_SIZE_LIMIT_CHILD = """
+import resource, signal, sys
+from pathlib import Path
+from bot.core.errors import UserError
+from bot.plans.evidence import store_file
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    store_file(Path(sys.argv[1]), b"%PDF-1.7\\n" + b"0" * 20000, "a.pdf")
+except UserError as error:
+    print(error.message_id)
+"""
+
+
+def test_a_real_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    """The kernel refuses the write half-way (a file size limit: like a full disk, even as root)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMIT_CHILD, str(tmp_path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == MSG_STORAGE
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
