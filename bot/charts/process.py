@@ -112,7 +112,8 @@ class ChartRenderer:
     async def _start(self) -> asyncio.subprocess.Process:
         if self._process is not None and self._process.returncode is None:
             return self._process
-        env = dict(os.environ)
+        # The helper needs no settings: keep tokens and database URLs out of its environment.
+        env = {key: value for key, value in os.environ.items() if not key.startswith("TOCNS_")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE_ROOT), env.get("PYTHONPATH")]))
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,

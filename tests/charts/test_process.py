@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,15 @@ def test_helper_answers_errors_in_band() -> None:
     first, _, rest = answers.getvalue().partition(b"\n")
     assert first.startswith(b"E ") and b"KeyError" in rest
     assert sys.modules.get("matplotlib") is not None  # serve() draws with matplotlib
+
+
+async def test_helper_gets_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOCNS_TELEGRAM_TOKEN", "123:secret")
+    renderer = ChartRenderer()
+    try:
+        assert await renderer.render(SPEC) is not None
+        assert renderer.helper_pid is not None
+        environ = Path(f"/proc/{renderer.helper_pid}/environ").read_bytes()
+        assert b"TOCNS_" not in environ and b"PYTHONPATH=" in environ
+    finally:
+        await renderer.close()
