@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from telegram import (
@@ -61,17 +63,44 @@ async def send_reply(
                 chat_id=chat_id, text=chunk, reply_markup=markup if last else None
             )
     if reply.image is not None:
-        await bot.send_photo(
-            chat_id=chat_id,
-            photo=InputFile(reply.image, filename=reply.image_name),
-            reply_markup=None if reply.text else markup,
-        )
+        await _send_image(bot, chat_id, reply, None if reply.text else markup)
     elif reply.image_url:
         await bot.send_photo(chat_id=chat_id, photo=reply.image_url)
     if reply.file is not None:
         await bot.send_document(
             chat_id=chat_id, document=InputFile(reply.file, filename=reply.file_name)
         )
+
+
+# Telegram keeps what a bot uploaded: an image sent before (the same /tiendo chart to
+# many people on a deadline day) goes again by its file_id, without uploading it again.
+_PHOTO_IDS: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+PHOTO_ID_CACHE = 256
+
+
+async def _send_image(
+    bot: Any, chat_id: int | str, reply: Reply, markup: InlineKeyboardMarkup | None
+) -> None:
+    assert reply.image is not None
+    key = (f"{bot.base_url}|{bot.token}", hashlib.sha256(reply.image).digest())
+    known = _PHOTO_IDS.get(key)
+    if known is not None:
+        try:
+            await bot.send_photo(chat_id=chat_id, photo=known, reply_markup=markup)
+            _PHOTO_IDS.move_to_end(key)
+            return
+        except BadRequest:  # refused before sending anything: upload it instead
+            _PHOTO_IDS.pop(key, None)
+    message = await bot.send_photo(
+        chat_id=chat_id,
+        photo=InputFile(reply.image, filename=reply.image_name),
+        reply_markup=markup,
+    )
+    sizes = getattr(message, "photo", None)
+    if sizes:
+        _PHOTO_IDS[key] = sizes[-1].file_id
+        while len(_PHOTO_IDS) > PHOTO_ID_CACHE:
+            _PHOTO_IDS.popitem(last=False)
 
 
 async def to_incoming(update: Update, bot: Any) -> Incoming | None:

@@ -99,6 +99,17 @@ async def test_telegram_join_report_errors_drop_and_progress(
         messages = fake_telegram.sent_to(TG_USER, "sendMessage")
         assert len(messages) == 12
         assert "Tiến độ của Xóm 3" in (messages[-1].text or photo.text or "")
+        # Asked again with nothing changed: the same chart, sent by its file id, no upload.
+        fake_telegram.push_text(TG_USER, "/tiendo")
+        again = await fake_telegram.wait_sent(count=2, chat_id=TG_USER, method="sendPhoto")
+        assert again[-1].files == {} and again[-1].params["photo"] in fake_telegram.files
+        # Telegram no longer knows that file id: uploaded again, the person still gets it.
+        fake_telegram.fail_next(
+            "sendPhoto", status=400, description="Bad Request: wrong file identifier"
+        )
+        fake_telegram.push_text(TG_USER, "/tiendo")
+        third = await fake_telegram.wait_sent(count=3, chat_id=TG_USER, method="sendPhoto")
+        assert [upload.data[:4] for upload in third[-1].files.values()] == [b"\x89PNG"]
     assert _values(settings, "Xóm 3") == {"cks": 40, "vneid": 45, "ssk": 80, "kns": 12}
     from sqlalchemy import create_engine
 
