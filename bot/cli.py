@@ -134,9 +134,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
     prepare_database(services)
     name = args.as_name or "Khách"
     _console_demo(services, name, None)
-    asyncio.run(
-        run_console(Dispatcher(services), name=name, files_dir=settings.data_dir / "console-files")
-    )
+
+    async def chat() -> None:
+        try:
+            await run_console(
+                Dispatcher(services), name=name, files_dir=settings.data_dir / "console-files"
+            )
+        finally:
+            await services.charts.close()  # the chart helper, if a chart was drawn
+
+    asyncio.run(chat())
     return 0
 
 
