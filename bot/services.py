@@ -15,6 +15,8 @@ from bot.core.registry import Registry
 from bot.settings import Settings
 from db.types import utcnow
 
+QUICK_BUSY_MS = 50  # how long an update on the event loop may wait for SQLite's lock
+
 if TYPE_CHECKING:
     from bot.charts.process import ChartRenderer
     from bot.content.guides import Guide
@@ -34,6 +36,22 @@ class Services:
     @functools.cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
+
+    @functools.cached_property
+    def quick_engine(self) -> Engine:
+        """SQLite: the same database with a busy timeout of a few milliseconds.
+
+        The dispatcher tries each update on the event loop with it first and hands the
+        update to a thread that may wait (``engine``) only when the database is locked.
+        """
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return self.engine
+        from db.engine import make_engine
+
+        return make_engine(
+            self.engine.url.render_as_string(hide_password=False), busy_timeout_ms=QUICK_BUSY_MS
+        )
 
     @functools.cached_property
     def charts(self) -> ChartRenderer:

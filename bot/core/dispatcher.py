@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import flag_modified
@@ -107,15 +107,10 @@ class Dispatcher:
             lock = asyncio.Lock()
             self._locks[key] = lock
         async with lock:
-            if self._write_lock is not None:
-                # SQLite: one writer at a time and a few milliseconds of CPU-bound work.
-                # Handing it to a thread only adds GIL hand-offs (a dedicated thread
-                # measured 48 reports/s against 100+ inline in bench/bench_reports.py).
-                # The cost: another process holding the database (a CLI import, a backup)
-                # pauses this process for up to the busy timeout (TOCNS_DB_BUSY_TIMEOUT_MS).
-                replies = self.handle(message)
-            else:
-                replies = await asyncio.to_thread(self.handle, message)
+            unsure: list[Handled] = []
+            replies = self._handle_quick(message, unsure) if self._write_lock else None
+            if replies is None:
+                replies = await asyncio.to_thread(self._handle, message, unsure)
             for reply in replies:
                 if reply.chart is not None and reply.image is None:
                     # Drawn after the transaction, outside the database lock.
@@ -123,16 +118,41 @@ class Dispatcher:
             return replies
 
     def handle(self, message: Incoming) -> list[Reply]:
-        """Handle one message in its own transaction; never raises."""
-        # The outcome of an attempt whose COMMIT failed: the server may have committed
-        # before the connection broke, and then the retry finds the update processed.
-        unsure: list[Handled] = []
+        """Handle one message in its own transaction, waiting for the database; never raises."""
+        return self._handle(message, [])
+
+    def _handle_quick(self, message: Incoming, unsure: list[Handled]) -> list[Reply] | None:
+        """SQLite: one attempt on the event loop that never waits; None if it would have to.
+
+        SQLite has one writer at a time and an update is a few milliseconds of CPU-bound
+        work: handing it to a thread only adds GIL hand-offs (a dedicated thread measured
+        48 reports/s against 100+ inline in bench/bench_reports.py). But the loop must not
+        wait for a lock another process holds (a CLI import, a backup): then the update
+        goes to a thread that waits and retries (``_handle``), and the bot stays responsive.
+        """
+        assert self._write_lock is not None
+        if not self._write_lock.acquire(blocking=False):  # a thread is waiting on the database
+            return None
+        try:
+            return self._handle_once(message, unsure, self.services.quick_engine)
+        except OperationalError:
+            log.info("database busy: update %s handled off the event loop", message.update_key)
+            return None
+        except Exception:
+            return self._crashed(message, self.services.quick_engine)
+        finally:
+            self._write_lock.release()
+
+    def _handle(self, message: Incoming, unsure: list[Handled]) -> list[Reply]:
+        # ``unsure``: the outcome of an attempt whose COMMIT failed; the server may have
+        # committed before the connection broke, and then the retry finds the update processed.
+        engine = self.services.engine
         for attempt in range(1, DB_ATTEMPTS + 1):
             try:
                 if self._write_lock is None:
-                    return self._handle_once(message, unsure)
+                    return self._handle_once(message, unsure, engine)
                 with self._write_lock:
-                    return self._handle_once(message, unsure)
+                    return self._handle_once(message, unsure, engine)
             except OperationalError:
                 log.warning(
                     "database unavailable (attempt %d) channel=%s chat=%s update=%s",
@@ -145,31 +165,35 @@ class Dispatcher:
                 if attempt < DB_ATTEMPTS:
                     time.sleep(0.2 * 2**attempt)
             except Exception:
-                log.exception(
-                    "handler failed channel=%s chat=%s update=%s",
-                    message.channel,
-                    message.chat_id,
-                    message.update_key,
-                )
-                self._mark_processed(message)
-                return [Reply(text=translator(self._locale_hint(message)).gettext(APOLOGY))]
+                return self._crashed(message, engine)
         return [Reply(text=translator(self._locale_hint(message)).gettext(BUSY))]
+
+    def _crashed(self, message: Incoming, engine: Engine) -> list[Reply]:
+        """A handler bug: log it, never see the update again, and apologise."""
+        log.exception(
+            "handler failed channel=%s chat=%s update=%s",
+            message.channel,
+            message.chat_id,
+            message.update_key,
+        )
+        self._mark_processed(message, engine)
+        return [Reply(text=translator(self._locale_hint(message)).gettext(APOLOGY))]
 
     def _locale_hint(self, message: Incoming) -> str:
         return self.services.settings.locale
 
-    def _mark_processed(self, message: Incoming) -> None:
+    def _mark_processed(self, message: Incoming, engine: Engine) -> None:
         if not message.update_key:
             return
         try:
-            with Session(self.services.engine) as session:
+            with Session(engine) as session:
                 session.add(ProcessedUpdate(channel=message.channel, update_key=message.update_key))
                 session.commit()
         except Exception:  # noqa: BLE001 - best effort; the failure is already logged
             log.warning("could not mark update %s processed", message.update_key)
 
-    def _handle_once(self, message: Incoming, unsure: list[Handled]) -> list[Reply]:
-        with Session(self.services.engine) as session:
+    def _handle_once(self, message: Incoming, unsure: list[Handled], engine: Engine) -> list[Reply]:
+        with Session(engine) as session:
             if message.update_key:
                 try:
                     session.execute(
@@ -216,7 +240,7 @@ class Dispatcher:
                 replies = self._route(ctx)
             except UserError as error:
                 session.rollback()
-                return self._user_error(message, error)
+                return self._user_error(message, error, engine)
             add_hints(ctx, replies)
             if state not in session.deleted and not sa_inspect(state).was_deleted:
                 offered = [reply.choices for reply in replies if reply.choices]
@@ -235,13 +259,13 @@ class Dispatcher:
                 raise
             self._handled += 1
             if self._handled % PRUNE_EVERY == 0:
-                self._prune_processed()
+                self._prune_processed(engine)
             return handled.finish()
 
-    def _user_error(self, message: Incoming, error: UserError) -> list[Reply]:
+    def _user_error(self, message: Incoming, error: UserError, engine: Engine) -> list[Reply]:
         """Answer a domain error after rolling back, still recording the delivery."""
-        self._mark_processed(message)
-        with Session(self.services.engine) as session:
+        self._mark_processed(message, engine)
+        with Session(engine) as session:
             person, _identity = identify(
                 session,
                 message.channel,
@@ -253,10 +277,10 @@ class Dispatcher:
             locale = person.locale
         return [Reply(text=translator(locale).gettext(error.message_id, **error.params))]
 
-    def _prune_processed(self) -> None:
+    def _prune_processed(self, engine: Engine) -> None:
         """Forget delivery ids old enough that no platform will redeliver them."""
         cutoff = utcnow() - PROCESSED_RETENTION
-        with Session(self.services.engine) as session:
+        with Session(engine) as session:
             session.execute(
                 delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < cutoff)
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -119,6 +120,43 @@ def test_database_locked_for_long_asks_to_wait_and_loses_nothing(
     )
     assert "Xin chào" in replies[0].text
     impatient.engine.dispose()
+
+
+async def test_event_loop_keeps_going_while_another_process_holds_the_database(
+    services: Services,
+) -> None:
+    """A CLI import holding SQLite's lock must not freeze every chat of the bot."""
+    if services.engine.url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite write lock")
+    dispatcher = Dispatcher(services)
+    await dispatcher.handle_async(Incoming("console", "warm", "An", text="/start"))
+    blocker = sqlite3.connect(services.engine.url.database, timeout=1, check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
+
+    async def heartbeat() -> None:
+        while True:
+            ticks.append(loop.time())
+            await asyncio.sleep(0.02)
+
+    async def release_later() -> None:
+        await asyncio.sleep(1.0)
+        blocker.rollback()
+
+    beating = asyncio.create_task(heartbeat())
+    releasing = asyncio.create_task(release_later())
+    try:
+        replies = await dispatcher.handle_async(
+            Incoming("console", "lock-3", "An", text="/start", update_key="L3")
+        )
+    finally:
+        beating.cancel()
+        await releasing
+        blocker.close()
+    assert "Xin chào" in replies[0].text  # answered once the lock was gone, nothing lost
+    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)]
+    assert ticks and max(gaps) < 0.3, f"the event loop stalled for {max(gaps):.2f} s"
 
 
 def test_logs_never_contain_message_text(
