@@ -16,6 +16,8 @@ COPY db ./db
 RUN pip install .
 
 USER tocns
+# matplotlib's font cache, built once here rather than on the first chart.
+RUN python -c "from matplotlib import font_manager; font_manager.findfont('DejaVu Sans')"
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz').status == 200 else 1)"
