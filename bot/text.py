@@ -21,9 +21,11 @@ _INVISIBLE = dict.fromkeys(
 
 
 def strip_invisible(text: str) -> str:
-    """Remove zero-width and bidi control characters and other control codes."""
+    """Remove zero-width and bidi control characters, other control codes and lone surrogates."""
     text = text.translate(_INVISIBLE)
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
 
 
 @functools.lru_cache(maxsize=16384)

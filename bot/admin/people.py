@@ -88,7 +88,17 @@ def read_people_csv(raw: str) -> tuple[list[PersonRow], list[str]]:
     raw = raw.lstrip("\ufeff")
     first = raw.splitlines()[0] if raw.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(raw), delimiter=delimiter)
+    # newline="": the csv module reads \r, \n and \r\n line ends itself (and \r in quotes).
+    reader = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter)
+    try:
+        lines = list(reader)
+    except csv.Error as error:  # e.g. a field longer than the csv module accepts
+        return [], [f"the file cannot be read as CSV: {error}"]
+    return _read_rows(lines)
+
+
+def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[str]]:
+    reader = iter(lines)
     problems: list[str] = []
     try:
         header = next(reader)
@@ -110,12 +120,12 @@ def read_people_csv(raw: str) -> tuple[list[PersonRow], list[str]]:
                 continue
             role = ROLE_WORDS.get(" ".join(fold(word).split()))
             if role is None:
-                problems.append(f"line {line}: unknown role '{word.strip()}'")
+                problems.append(f"line {line}: unknown role '{word.strip()[:60]}'")
             elif role not in roles:
                 roles.append(role)
         row = PersonRow(
             line=line,
-            name=values.get("name", ""),
+            name=values.get("name", "")[:200].strip(),
             roles=tuple(roles),
             village=values.get("village", ""),
             unit=values.get("unit", ""),
@@ -127,8 +137,8 @@ def read_people_csv(raw: str) -> tuple[list[PersonRow], list[str]]:
         if not row.roles and not any(p.startswith(f"line {line}:") for p in problems):
             problems.append(f"line {line}: no role given")
         for label, value in (("Telegram", row.telegram_id), ("Zalo", row.zalo_id)):
-            if value and not re.fullmatch(r"\d{3,25}", value):
-                problems.append(f"line {line}: {label} id '{value}' must be digits only")
+            if value and not re.fullmatch(r"[0-9]{3,25}", value):  # ASCII digits, not "١٢٣"
+                problems.append(f"line {line}: {label} id '{value[:40]}' must be digits only")
         rows.append(row)
     return rows, problems
 
@@ -148,7 +158,7 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
         if row.village:
             village = villages.get(fold(row.village))
             if village is None:
-                result.problems.append(f"line {row.line}: unknown village '{row.village}'")
+                result.problems.append(f"line {row.line}: unknown village '{row.village[:60]}'")
             else:
                 village_id = village.id
         elif Role.TEAM in row.roles or Role.LEADER in row.roles:
@@ -156,7 +166,7 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
         if row.unit:
             unit = find_unit(session, commune_id, row.unit)
             if unit is None:
-                result.problems.append(f"line {row.line}: unknown unit '{row.unit}'")
+                result.problems.append(f"line {row.line}: unknown unit '{row.unit[:60]}'")
             else:
                 unit_id = unit.id
         elif Role.UNIT in row.roles:

@@ -23,6 +23,7 @@ from bot.text import clean, fold
 from db.models import AuditEntry, Commune, Unit, UnitAlias, Village, VillageDenominator
 
 DENOMINATORS = ("population", "adults", "aged15", "households", "businesses")
+UNIT_NAME_MAX = 300  # Unit.name, UnitAlias.alias and UnitAlias.folded
 SAMPLE_FILE = Path(__file__).resolve().parent.parent / "content" / "sample" / "commune.yaml"
 
 
@@ -50,7 +51,12 @@ def _from_csv(raw: str) -> dict[str, Any]:
     commune: dict[str, Any] = {}
     villages, units = [], []
     for row in rows:
-        row = {fold(k or "").replace(" ", "_"): (v or "").strip() for k, v in row.items()}
+        # Cells beyond the header come as a list under the key None: they are ignored.
+        row = {
+            fold(k).replace(" ", "_"): (v or "").strip()
+            for k, v in row.items()
+            if k is not None and not isinstance(v, list)
+        }
         kind = fold(row.get("loai", ""))
         if kind in ("xa", "commune"):
             commune = {
@@ -74,29 +80,83 @@ def _from_csv(raw: str) -> dict[str, Any]:
     return {"commune": commune, "villages": villages, "units": units}
 
 
+INT_MAX = 2**31 - 1  # the database's integer columns
+
+
 def _int(value: Any, where: str, problems: list[str]) -> int:
     try:
-        number = int(str(value).replace(".", "").strip())
-    except ValueError:
-        problems.append(f"{where}: '{value}' is not a whole number")
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(value)
+        if isinstance(value, int | float):
+            number = int(value)  # 1200.0 is 1200 (the "." rule below is for "1.200" text)
+        else:
+            number = int(str(value).replace(".", "").strip())
+    except (ValueError, OverflowError):
+        problems.append(f"{where}: '{_short(value)}' is not a whole number")
         return 0
     if number < 0:
         problems.append(f"{where}: must not be negative")
+    elif number > INT_MAX:
+        problems.append(f"{where}: {_short(value)} is too large")
+        return 0
     return number
+
+
+def _str(value: Any, limit: int) -> str:
+    """A text field of the file, cleaned and cut to its column (an empty field is "")."""
+    return "" if value is None else clean(str(value))[:limit].strip()
+
+
+def _short(value: Any) -> str:
+    """A value quoted in a problem: cleaned and short enough to read."""
+    text = clean(str(value))
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def _aliases(value: Any) -> list[str]:
+    """Other names of a unit: a list, or one text with names separated by "|"."""
+    if isinstance(value, str):
+        value = value.split("|")
+    if not isinstance(value, list):
+        return []
+    return [name for name in (_str(v, UNIT_NAME_MAX) for v in value) if name]
 
 
 def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> SetupResult:
     """Validate everything, then create or update the commune, villages and units."""
     info = data.get("commune") or {}
-    name = clean(str(info.get("name", "")))
-    slug = clean(str(info.get("slug", ""))) or fold(name).replace(" ", "-")
-    result = SetupResult(commune=name)
+    result = SetupResult(commune="")
+    if not isinstance(info, dict):
+        result.problems.append("commune: expected its name, slug and province")
+        info = {}
+    name = _str(info.get("name"), 200)
+    slug = _str(info.get("slug"), 80) or fold(name).replace(" ", "-")[:80].strip("-")
+    result.commune = name
     if not name:
         result.problems.append("commune: name is required")
+    elif not slug:
+        result.problems.append("commune: slug is required")
+    villages = data.get("villages") or []
+    units = data.get("units") or []
+    for section, value in (("villages", villages), ("units", units)):
+        if not isinstance(value, list):
+            result.problems.append(f"{section}: expected a list")
+    villages = villages if isinstance(villages, list) else []
+    units = units if isinstance(units, list) else []
+    parsed_units: list[tuple[str, list[str]]] = []
+    for index, unit in enumerate(units, 1):
+        uname = _str(unit.get("name"), UNIT_NAME_MAX) if isinstance(unit, dict) else ""
+        if not uname or not fold(uname):
+            result.problems.append(f"units row {index}: name is required")
+            continue
+        parsed_units.append((uname, _aliases(unit.get("aliases"))))
     parsed_villages = []
-    for index, village in enumerate(data.get("villages") or [], 1):
+    for index, village in enumerate(villages, 1):
         where = f"villages row {index}"
-        vname = clean(str(village.get("name", "")))
+        if not isinstance(village, dict):
+            result.problems.append(f"{where}: expected a village (name, population…)")
+            continue
+        vname = _str(village.get("name"), 200)
         if not vname:
             result.problems.append(f"{where}: name is required")
         numbers = {
@@ -106,22 +166,25 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
         if numbers["adults"] > numbers["population"] or numbers["aged15"] > numbers["population"]:
             result.problems.append(f"{where}: adults and aged 15+ cannot exceed the population")
         valid_from = village.get("valid_from") or today
-        if isinstance(valid_from, str):
+        if isinstance(valid_from, dt.datetime):
+            valid_from = valid_from.date()
+        elif not isinstance(valid_from, dt.date):
             try:
-                valid_from = dt.date.fromisoformat(valid_from)
+                valid_from = dt.date.fromisoformat(str(valid_from).strip())
             except ValueError:
                 result.problems.append(
-                    f"{where}: valid_from '{valid_from}' is not a date (YYYY-MM-DD)"
+                    f"{where}: valid_from '{_short(valid_from)}' is not a date (YYYY-MM-DD)"
                 )
                 valid_from = today
-        parsed_villages.append((vname, str(village.get("kind", "thôn")), valid_from, numbers))
+        kind = _str(village.get("kind"), 40) or "thôn"
+        parsed_villages.append((vname, kind, valid_from, numbers))
     if result.problems:
         return result
     commune = session.exec(select(Commune).where(Commune.slug == slug)).first()
     if commune is None:
         commune = Commune(slug=slug, name=name)
     commune.name = name
-    commune.province = clean(str(info.get("province") or "")) or None
+    commune.province = _str(info.get("province"), 200) or None
     commune.is_sample = bool(info.get("sample", False))
     session.add(commune)
     session.flush()
@@ -146,10 +209,8 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
             setattr(denominator, key, value)
         session.add(denominator)
         result.villages += 1
-    for unit in data.get("units") or []:
-        ensure_unit(
-            session, commune.id, clean(str(unit.get("name", ""))), unit.get("aliases") or []
-        )
+    for uname, aliases in parsed_units:
+        ensure_unit(session, commune.id, uname, aliases)
         result.units += 1
     session.add(
         AuditEntry(
@@ -166,6 +227,7 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
 
 def ensure_unit(session: Session, commune_id: int, name: str, aliases: list[str]) -> Unit:
     """Find a unit by its name or any alias, creating it if needed, and record aliases."""
+    name = name[:UNIT_NAME_MAX]
     unit = find_unit(session, commune_id, name)
     if unit is None:
         unit = Unit(commune_id=commune_id, name=name)
@@ -173,7 +235,7 @@ def ensure_unit(session: Session, commune_id: int, name: str, aliases: list[str]
         session.flush()
     assert unit.id is not None
     for alias in [name, *aliases]:
-        folded = fold(str(alias))
+        folded = fold(str(alias))[:UNIT_NAME_MAX]
         if not folded:
             continue
         exists = session.exec(
@@ -182,7 +244,10 @@ def ensure_unit(session: Session, commune_id: int, name: str, aliases: list[str]
         if exists is None:
             session.add(
                 UnitAlias(
-                    commune_id=commune_id, unit_id=unit.id, alias=clean(str(alias)), folded=folded
+                    commune_id=commune_id,
+                    unit_id=unit.id,
+                    alias=clean(str(alias))[:UNIT_NAME_MAX],
+                    folded=folded,
                 )
             )
     session.flush()
@@ -191,14 +256,14 @@ def ensure_unit(session: Session, commune_id: int, name: str, aliases: list[str]
 
 def find_unit(session: Session, commune_id: int, name: str) -> Unit | None:
     """A unit by canonical name or by any recorded spelling (diacritics and case ignored)."""
-    folded = fold(name)
+    folded = fold(name)[:UNIT_NAME_MAX]
     alias = session.exec(
         select(UnitAlias).where(UnitAlias.commune_id == commune_id, UnitAlias.folded == folded)
     ).first()
     if alias is not None:
         return session.get(Unit, alias.unit_id)
     for unit in session.exec(select(Unit).where(Unit.commune_id == commune_id)).all():
-        if fold(unit.name) == folded:
+        if fold(unit.name)[:UNIT_NAME_MAX] == folded:
             return unit
     return None
 

@@ -113,7 +113,7 @@ async def to_incoming(update: Update, bot: Any) -> Incoming | None:
         return Incoming(
             channel="telegram",
             chat_id=chat_id,
-            display_name=query.from_user.full_name,
+            display_name=query.from_user.full_name or "",  # None when the first name is empty
             choice=query.data or "",
             update_key=key,
         )
@@ -123,7 +123,7 @@ async def to_incoming(update: Update, bot: Any) -> Incoming | None:
     if message.chat.type != "private":
         return None  # tocns talks to people one to one
     user = message.from_user
-    name = user.full_name if user is not None else ""
+    name = (user.full_name or "") if user is not None else ""
     attachment = None
     if message.photo:
         photo = message.photo[-1]

@@ -98,7 +98,7 @@ def _parse_date(value: Any) -> datetime | None:
         return None
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # an int too large for a float
         return None
     if number > 1e11:
         number /= 1000
@@ -137,8 +137,21 @@ def parse_update(payload: Any) -> ZaloUpdate | None:
         return None
     chat = _as_dict(message.get("chat"))
     sender = _as_dict(message.get("from"))
+    # Ids are short text or numbers: anything else (a dict, true, a 5,000-digit number,
+    # control characters) is not a message from Zalo, and would not fit the tables
+    # (chat ids: 64 characters; "event_name:message_id" is the 120-character update key).
+    ids = (chat.get("id"), sender.get("id"), message.get("message_id"), payload.get("event_name"))
+    for value in ids:
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            return None
+        if isinstance(value, int) and value.bit_length() > 200:
+            return None
+        if len(str(value)) > 59 or not str(value).isprintable():
+            return None
     chat_id = _as_str(chat.get("id") or sender.get("id"))
-    if not chat_id:
+    if not chat_id.strip():
         return None
     text = message.get("text")
     text = text if isinstance(text, str) else None
@@ -161,8 +174,13 @@ def parse_update(payload: Any) -> ZaloUpdate | None:
         kind=kind,
         chat_id=chat_id,
         user_id=_as_str(sender.get("id") or chat_id),
-        display_name=_as_str(
-            sender.get("display_name") or sender.get("name") or sender.get("first_name")
+        display_name=next(
+            (
+                name
+                for name in (sender.get(k) for k in ("display_name", "name", "first_name"))
+                if isinstance(name, str) and name
+            ),
+            "",
         ),
         text=text,
         message_id=_as_str(message.get("message_id")),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,14 +243,19 @@ def from_yaml(text: str) -> RawPlan:
     """Read the YAML form."""
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
+        # ValueError: a timestamp like 2026-13-45 or an integer too long to read;
+        # RecursionError: absurdly deep nesting.
         return RawPlan(problems=[Problem("", None, MSG_FILE_UNREADABLE, {"error": str(error)})])
     if not isinstance(data, dict):
         return RawPlan(problems=[Problem("", None, MSG_FILE_SHAPE)])
+    plan, units, monitoring = (data.get(key) or default for key, default in _YAML_SECTIONS)
+    if not (isinstance(plan, dict) and isinstance(units, list) and isinstance(monitoring, dict)):
+        return RawPlan(problems=[Problem("", None, MSG_FILE_SHAPE)])
     raw = RawPlan(
-        plan=dict(data.get("plan") or {}),
-        units=[dict(u) for u in data.get("units") or [] if isinstance(u, dict)],
-        monitoring=dict(data.get("monitoring") or {}),
+        plan=dict(plan),
+        units=[dict(u) for u in units if isinstance(u, dict)],
+        monitoring=_json_safe(monitoring),
     )
     for key, sheet, target in (
         ("indicators", SHEET_INDICATORS, raw.indicators),
@@ -265,6 +271,25 @@ def from_yaml(text: str) -> RawPlan:
                 continue
             target.append({**row, "_sheet": sheet, "_row": index})
     return raw
+
+
+_YAML_SECTIONS: tuple[tuple[str, Any], ...] = (("plan", {}), ("units", []), ("monitoring", {}))
+
+
+def _json_safe(value: Any) -> Any:
+    """Free-form YAML (the monitoring notes) as JSON the database accepts: dates and
+    other YAML types become text, non-finite numbers become null, text is cleaned."""
+    if isinstance(value, dict):
+        return {clean(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return clean(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
 
 
 def _header_key(header: str) -> str:
@@ -462,22 +487,26 @@ def from_xlsx(data: bytes) -> RawPlan:
             )
         return found
 
-    plan_rows = rows_of(SHEET_PLAN)
-    _plan_fields([values for _, values in plan_rows[1:]], raw)
-    unit_rows = rows_of(SHEET_UNITS)
-    _unit_rows([values for _, values in unit_rows[1:]], raw)
     found_any = False
-    for name, kind, target in (
-        (SHEET_INDICATORS, "indicator", raw.indicators),
-        (SHEET_TASKS, "task", raw.tasks),
-    ):
-        if _header_key(name) not in sheets:
-            continue
-        found_any = True
-        rows = rows_of(name)
-        if rows:
-            target.extend(_rows_to_dicts(name, kind, rows[0][1], rows[1:], raw))
-    workbook.close()
+    try:
+        plan_rows = rows_of(SHEET_PLAN)
+        _plan_fields([values for _, values in plan_rows[1:]], raw)
+        unit_rows = rows_of(SHEET_UNITS)
+        _unit_rows([values for _, values in unit_rows[1:]], raw)
+        for name, kind, target in (
+            (SHEET_INDICATORS, "indicator", raw.indicators),
+            (SHEET_TASKS, "task", raw.tasks),
+        ):
+            if _header_key(name) not in sheets:
+                continue
+            found_any = True
+            rows = rows_of(name)
+            if rows:
+                target.extend(_rows_to_dicts(name, kind, rows[0][1], rows[1:], raw))
+    except Exception as error:  # noqa: BLE001 - sheets are read lazily: a broken one fails here
+        return RawPlan(problems=[Problem("", None, MSG_FILE_UNREADABLE, {"error": str(error)})])
+    finally:
+        workbook.close()
     if not found_any:
         raw.problems.append(Problem("", None, MSG_NO_SHEETS))
     return raw
@@ -485,8 +514,15 @@ def from_xlsx(data: bytes) -> RawPlan:
 
 def from_csv(text: str) -> RawPlan:
     """Read the one-file CSV form: a "Loại" column says what each row is."""
+    try:
+        return _from_csv_rows(list(csv.reader(io.StringIO(text, newline=""))))
+    except csv.Error as error:  # e.g. a field longer than the csv module accepts
+        return RawPlan(problems=[Problem("", None, MSG_FILE_UNREADABLE, {"error": str(error)})])
+
+
+def _from_csv_rows(lines: list[list[str]]) -> RawPlan:
     raw = RawPlan()
-    reader = csv.reader(io.StringIO(text))
+    reader = iter(lines)
     try:
         header = next(reader)
     except StopIteration:
@@ -640,7 +676,7 @@ def parse_budget(value: Any) -> float | None:
     if isinstance(value, bool):
         raise ValueError(str(value))
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(value)
     text = re.sub(r"\s+", "", clean(str(value)))
     text = re.sub(r"(?i)(trieudong|triệuđồng|trđ|tr)$", "", text)
     if "," in text and "." in text:
@@ -649,7 +685,18 @@ def parse_budget(value: Any) -> float | None:
         text = text.replace(",", ".")
     elif re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
         text = text.replace(".", "")
-    return float(text)
+    return _finite(float(text))
+
+
+def _finite(value: float | int) -> float:
+    """A budget as a finite float; "inf", "nan", 1e400 or a huge integer are not budgets."""
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(value) from None
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
 
 
 def validate(raw: RawPlan, *, today: dt.date) -> tuple[PlanSpec | None, list[Problem]]:
@@ -713,7 +760,8 @@ def _number_and_text(
     row: dict[str, Any], seen: dict[str, int | None], problems: list[Problem]
 ) -> tuple[str, str]:
     sheet, where = _where(row)
-    number = _text(row.get("number")) or ""
+    # Cut to the column's size first, so two numbers that only differ beyond it are duplicates.
+    number = (_text(row.get("number")) or "")[:40].rstrip()
     if not number:
         problems.append(Problem(sheet, where, MSG_NO_NUMBER))
     elif number in seen:
@@ -887,7 +935,11 @@ def apply_plan(
     if plan is None:
         plan = Plan(commune_id=commune_id, slug=spec.slug, title=spec.title, imported_at=now)
     plan.title = spec.title[:1000]
-    plan.number, plan.issued, plan.period = spec.number, spec.issued, spec.period
+    plan.number, plan.issued, plan.period = (
+        _cut(spec.number, 80),
+        spec.issued,
+        _cut(spec.period, 80),
+    )
     plan.source = spec.source[:500] if spec.source else None
     plan.monitoring = spec.monitoring
     session.add(plan)

@@ -33,6 +33,7 @@ NASTY = st.one_of(
             "1" * 50,
             "vneid 99999999999999999999",
             "   ",
+            "xin chào \ud800 vneid 12",  # a lone surrogate: JSON can carry one
         ]
     ),
 )
@@ -157,6 +158,14 @@ async def test_event_loop_keeps_going_while_another_process_holds_the_database(
     assert "Xin chào" in replies[0].text  # answered once the lock was gone, nothing lost
     gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)]
     assert ticks and max(gaps) < 0.3, f"the event loop stalled for {max(gaps):.2f} s"
+
+
+def test_lone_surrogates_in_text_and_name_get_a_normal_answer(services: Services) -> None:
+    replies = Dispatcher(services).handle(
+        Incoming("console", "sur-1", "Hà \udfff", text="cach kich hoat vneid \ud800 muc 2")
+    )
+    assert replies and not replies[0].text.startswith(APOLOGY_START)
+    assert "VNeID" in replies[0].text
 
 
 def test_logs_never_contain_message_text(
