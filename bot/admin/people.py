@@ -4,6 +4,7 @@ Headers may be Vietnamese or English, with or without diacritics ("Họ và tên
 "Vai trò", "Thôn/Xóm", "Đơn vị", "Telegram ID", "Zalo ID"…). Every row is checked
 first; if any row has a problem nothing is written (all or nothing). A Telegram or
 Zalo id pre-registers the person, so the bot knows them from their first message.
+Problems are ``bot.admin.setup.Problem`` values located by line, translated by the CLI.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.admin.setup import find_unit
+from bot.admin.setup import MSG_BAD_CSV, Problem, find_unit
 from bot.core.people import grant
+from bot.i18n import N_
 from bot.text import clean, fold
 from db.models import AuditEntry, ChatIdentity, Person, Role, Village
 
@@ -55,6 +57,33 @@ ROLE_WORDS: dict[str, str] = {
     "admin": Role.ADMIN,
 }
 
+MSG_EMPTY_FILE = N_(
+    "The file is empty. The first line must name the columns: "
+    "Họ và tên, Vai trò, Thôn/Xóm, Đơn vị, Telegram ID, Zalo ID."
+)
+MSG_NO_NAME_COLUMN = N_("There is no name column. Add a column “Họ và tên” on the first line.")
+MSG_NO_ROLES_COLUMN = N_("There is no role column. Add a column “Vai trò” on the first line.")
+MSG_UNKNOWN_ROLE = N_(
+    "Unknown role “{role}”. Use: thành viên tổ, tổ trưởng, cán bộ, thường trực, lãnh đạo xã, "
+    "quản trị or người dân."
+)
+MSG_NO_NAME = N_("The name (Họ và tên) is empty.")
+MSG_NO_ROLE = N_("No role is given (Vai trò), e.g. thành viên tổ.")
+MSG_BAD_CHAT_ID = N_("{channel} ID “{value}” must be digits only (3 to 25), e.g. 5550001.")
+MSG_UNKNOWN_VILLAGE = N_("There is no village “{village}” in the commune. The villages: {known}.")
+MSG_NO_VILLAGES = N_(
+    "There is no village “{village}”: the commune has no villages yet. "
+    "Add them first with tocns admin setup."
+)
+MSG_NEEDS_VILLAGE = N_("Team members and leaders need a village (column “Thôn/Xóm”).")
+MSG_UNKNOWN_UNIT = N_(
+    "There is no unit “{unit}” in the commune. Check the name, or add the unit with "
+    "tocns admin setup."
+)
+MSG_NEEDS_UNIT = N_("Unit officers need a unit (column “Đơn vị”).")
+MSG_DUPLICATE_ID = N_("{channel} ID {value} is also on line {first}: one account, one person.")
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo"}
+
 
 @dataclass(frozen=True)
 class PersonRow:
@@ -72,7 +101,7 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     identities: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 def _header_key(header: str) -> str | None:
@@ -83,7 +112,7 @@ def _header_key(header: str) -> str | None:
     return None
 
 
-def read_people_csv(raw: str) -> tuple[list[PersonRow], list[str]]:
+def read_people_csv(raw: str) -> tuple[list[PersonRow], list[Problem]]:
     """Parse the CSV text (comma or semicolon separated) into rows and problems."""
     raw = raw.lstrip("\ufeff")
     first = raw.splitlines()[0] if raw.strip() else ""
@@ -92,23 +121,28 @@ def read_people_csv(raw: str) -> tuple[list[PersonRow], list[str]]:
     reader = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter)
     try:
         lines = list(reader)
-    except csv.Error as error:  # e.g. a field longer than the csv module accepts
-        return [], [f"the file cannot be read as CSV: {error}"]
+    except csv.Error:  # e.g. a field longer than the csv module accepts
+        return [], [Problem(MSG_BAD_CSV)]
     return _read_rows(lines)
 
 
-def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[str]]:
+def _short(value: str, limit: int = 60) -> str:
+    """A value quoted in a problem, short enough to read."""
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[Problem]]:
     reader = iter(lines)
-    problems: list[str] = []
+    problems: list[Problem] = []
     try:
         header = next(reader)
     except StopIteration:
-        return [], ["the file is empty"]
+        return [], [Problem(MSG_EMPTY_FILE)]
     keys = [_header_key(h) for h in header]
     if "name" not in keys:
-        return [], ["no name column (expected 'Họ và tên' or 'name')"]
+        return [], [Problem(MSG_NO_NAME_COLUMN)]
     if "roles" not in keys:
-        return [], ["no roles column (expected 'Vai trò' or 'roles')"]
+        return [], [Problem(MSG_NO_ROLES_COLUMN)]
     rows: list[PersonRow] = []
     for line, cells in enumerate(reader, 2):
         if not any(c.strip() for c in cells):
@@ -120,7 +154,7 @@ def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[str]]:
                 continue
             role = ROLE_WORDS.get(" ".join(fold(word).split()))
             if role is None:
-                problems.append(f"line {line}: unknown role '{word.strip()[:60]}'")
+                problems.append(Problem(MSG_UNKNOWN_ROLE, {"role": _short(word.strip())}, line))
             elif role not in roles:
                 roles.append(role)
         row = PersonRow(
@@ -133,12 +167,13 @@ def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[str]]:
             zalo_id=values.get("zalo", "").replace(" ", ""),
         )
         if not row.name:
-            problems.append(f"line {line}: the name is empty")
-        if not row.roles and not any(p.startswith(f"line {line}:") for p in problems):
-            problems.append(f"line {line}: no role given")
+            problems.append(Problem(MSG_NO_NAME, line=line))
+        if not row.roles and not any(p.line == line for p in problems):
+            problems.append(Problem(MSG_NO_ROLE, line=line))
         for label, value in (("Telegram", row.telegram_id), ("Zalo", row.zalo_id)):
             if value and not re.fullmatch(r"[0-9]{3,25}", value):  # ASCII digits, not "١٢٣"
-                problems.append(f"line {line}: {label} id '{value[:40]}' must be digits only")
+                bad_id: dict[str, str | int] = {"channel": label, "value": _short(value, 40)}
+                problems.append(Problem(MSG_BAD_CHAT_ID, bad_id, line))
         rows.append(row)
     return rows, problems
 
@@ -146,11 +181,16 @@ def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[str]]:
 def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
     """Validate every row, then create or update people with roles and chat ids."""
     result = ImportResult()
-    rows, result.problems = read_people_csv(raw)
+    rows, problems = read_people_csv(raw)
     villages = {
         fold(v.name): v
-        for v in session.exec(select(Village).where(Village.commune_id == commune_id))
+        for v in session.exec(
+            select(Village)
+            .where(Village.commune_id == commune_id)
+            .order_by(col(Village.position), col(Village.id))
+        )
     }
+    known = _short(", ".join(v.name for v in villages.values()), 120)
     resolved: list[tuple[PersonRow, int | None, int | None]] = []
     seen_ids: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -158,28 +198,37 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
         if row.village:
             village = villages.get(fold(row.village))
             if village is None:
-                result.problems.append(f"line {row.line}: unknown village '{row.village[:60]}'")
+                params: dict[str, str | int] = {"village": _short(row.village)}
+                if villages:
+                    params["known"] = known
+                message_id = MSG_UNKNOWN_VILLAGE if villages else MSG_NO_VILLAGES
+                problems.append(Problem(message_id, params, row.line))
             else:
                 village_id = village.id
         elif Role.TEAM in row.roles or Role.LEADER in row.roles:
-            result.problems.append(f"line {row.line}: team members and leaders need a village")
+            problems.append(Problem(MSG_NEEDS_VILLAGE, line=row.line))
         if row.unit:
             unit = find_unit(session, commune_id, row.unit)
             if unit is None:
-                result.problems.append(f"line {row.line}: unknown unit '{row.unit[:60]}'")
+                problems.append(Problem(MSG_UNKNOWN_UNIT, {"unit": _short(row.unit)}, row.line))
             else:
                 unit_id = unit.id
         elif Role.UNIT in row.roles:
-            result.problems.append(f"line {row.line}: unit officers need a unit")
+            problems.append(Problem(MSG_NEEDS_UNIT, line=row.line))
         for channel, chat_id in (("telegram", row.telegram_id), ("zalo", row.zalo_id)):
             if not chat_id:
                 continue
             if (channel, chat_id) in seen_ids:
-                result.problems.append(
-                    f"line {row.line}: {channel} id {chat_id} is also on line {seen_ids[channel, chat_id]}"
-                )
+                params = {
+                    "channel": CHANNEL_NAMES[channel],
+                    "value": chat_id,
+                    "first": seen_ids[channel, chat_id],
+                }
+                problems.append(Problem(MSG_DUPLICATE_ID, params, row.line))
             seen_ids[channel, chat_id] = row.line
         resolved.append((row, village_id, unit_id))
+    # In the order of the file (a file-wide problem, without a line, first).
+    result.problems = sorted(problems, key=lambda problem: problem.line or 0)
     if result.problems:
         return result
     for row, village_id, unit_id in resolved:

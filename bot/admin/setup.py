@@ -3,6 +3,10 @@
 YAML (``commune:``, ``villages:``, ``units:``) or CSV (one row per village or unit,
 column ``loai`` = ``thon``/``village`` or ``don_vi``/``unit``). Loading is
 idempotent: running it again updates names and adds new denominators.
+
+Problems are ``Problem`` values (an English message id marked ``N_``, its parameters
+and where it is); the CLI translates them (``Problem.text``). The people import uses
+the same type.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import yaml
 from sqlmodel import Session, select
 
 from bot.core.errors import UserError
-from bot.i18n import N_
+from bot.i18n import N_, Translator, translator
 from bot.text import clean, fold
 from db.models import AuditEntry, Commune, Unit, UnitAlias, Village, VillageDenominator
 
@@ -27,22 +31,143 @@ UNIT_NAME_MAX = 300  # Unit.name, UnitAlias.alias and UnitAlias.folded
 SAMPLE_FILE = Path(__file__).resolve().parent.parent / "content" / "sample" / "commune.yaml"
 
 
+# Where a problem is (translated with the problem).
+MSG_AT_LINE = N_("Line {line}: {problem}")
+MSG_AT_VILLAGE = N_("Village {row}: {problem}")
+MSG_AT_VILLAGE_NAMED = N_("Village {row} ({name}): {problem}")
+MSG_AT_UNIT = N_("Unit {row}: {problem}")
+# Reading the file.
+MSG_SETUP_SHAPE = N_("The setup file must describe a commune, its villages and units.")
+MSG_NOT_UTF8 = N_(
+    "The file is not saved as UTF-8, so the Vietnamese letters cannot be read. "
+    "In Excel choose Save As → “CSV UTF-8 (Comma delimited)”."
+)
+MSG_BAD_CSV = N_("The file cannot be read as CSV. Save it from Excel as “CSV UTF-8” and try again.")
+MSG_BAD_YAML_AT = N_(
+    "The YAML file is broken at line {line}, column {column}. "
+    "Check the colons, the indentation and the quotes."
+)
+MSG_BAD_YAML = N_("The YAML file cannot be read. Check the colons, the indentation and the quotes.")
+MSG_BAD_YAML_VALUE = N_(
+    "A value in the file cannot be read, often a date that does not exist such as 2026-13-01. "
+    "Write dates as year-month-day, e.g. 2026-01-01."
+)
+# The commune, its villages and units.
+MSG_COMMUNE_SHAPE = N_("The commune part must give its name, slug and province.")
+MSG_COMMUNE_NO_NAME = N_("The commune has no name. Write it, e.g. “Xã An Bình”.")
+MSG_COMMUNE_NO_SLUG = N_("The commune has no short name (slug). Write one, e.g. an-binh.")
+MSG_VILLAGES_NOT_LIST = N_("The villages must be a list, one village per item.")
+MSG_UNITS_NOT_LIST = N_("The units must be a list, one unit per item.")
+MSG_UNIT_NO_NAME = N_("The unit has no name.")
+MSG_VILLAGE_SHAPE = N_("Write the village's name and its figures (population, adults…).")
+MSG_VILLAGE_NO_NAME = N_("The village has no name.")
+MSG_NUMBER_EMPTY = N_("{column} is empty. Write a whole number (0 if there is none).")
+MSG_NOT_WHOLE = N_("{column} “{value}” is not a whole number. Write it like 1200.")
+MSG_NEGATIVE = N_("{column} cannot be negative ({value}).")
+MSG_TOO_LARGE = N_("{column} {value} is too large. Check the figure.")
+MSG_OVER_POPULATION = N_(
+    "The adults and the people aged 15+ cannot be more than the population ({population})."
+)
+MSG_BAD_VALID_FROM = N_(
+    "The start date “{value}” is not a date. Write it as year-month-day, e.g. 2026-01-01."
+)
+# The figures of a village, as named in problems (keys of ``DENOMINATORS``).
+COLUMN_LABELS = {
+    "population": N_("The population"),
+    "adults": N_("The number of adults"),
+    "aged15": N_("The number of people aged 15+"),
+    "households": N_("The number of households"),
+    "businesses": N_("The number of household businesses"),
+}
+SECTION_LABELS = {"villages": (MSG_AT_VILLAGE, MSG_AT_VILLAGE_NAMED), "units": (MSG_AT_UNIT,) * 2}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an admin file: an English message id, its values and where.
+
+    ``line`` is a line of a people CSV file; ``section`` ("villages" or "units"), ``row``
+    (1-based) and ``name`` locate an entry of a setup file. A ``column`` parameter is a key
+    of ``COLUMN_LABELS``, named in words when translated. Values are short (``_short``).
+    """
+
+    message_id: str
+    params: dict[str, str | int] = field(default_factory=dict)
+    line: int | None = None
+    section: str = ""
+    row: int | None = None
+    name: str = ""
+
+    def text(self, t: Translator | None = None) -> str:
+        """The problem in words, e.g. "Dòng 3: Không hiểu vai trò “x”. ..."."""
+        t = t or translator("vi")
+        params: dict[str, Any] = dict(self.params)
+        label = COLUMN_LABELS.get(str(params.get("column")))
+        if label is not None:
+            params["column"] = t.gettext(label)
+        message = t.gettext(self.message_id, **params)
+        if self.line is not None:
+            return t.gettext(MSG_AT_LINE, line=self.line, problem=message)
+        if self.section in SECTION_LABELS and self.row is not None:
+            plain, named = SECTION_LABELS[self.section]
+            if self.name:
+                return t.gettext(named, row=self.row, name=self.name, problem=message)
+            return t.gettext(plain, row=self.row, problem=message)
+        return message
+
+    def to_json(self, t: Translator | None = None) -> dict[str, Any]:
+        """The machine-readable fields and the translated text, for --json output.
+
+        Only the location fields that are set: ``line`` (people CSV) or ``section``,
+        ``row`` and ``name`` (setup file); a problem with the whole file has none.
+        """
+        where = {"line": self.line, "section": self.section, "row": self.row, "name": self.name}
+        return {
+            **{key: value for key, value in where.items() if value not in (None, "")},
+            "message_id": self.message_id,
+            "params": dict(self.params),
+            "message": self.text(t),
+        }
+
+
 @dataclass
 class SetupResult:
     commune: str
     villages: int = 0
     units: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 def read_setup_file(path: Path) -> dict[str, Any]:
-    """Read a YAML or CSV setup file into the YAML structure."""
-    raw = path.read_text(encoding="utf-8-sig")
+    """Read a YAML or CSV setup file into the YAML structure.
+
+    A file that cannot be read raises ``UserError`` saying what to fix (``OSError`` is
+    left to the caller).
+    """
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UserError(MSG_NOT_UTF8) from error
     if path.suffix.lower() == ".csv":
-        return _from_csv(raw)
-    data = yaml.safe_load(raw)
+        try:
+            return _from_csv(raw)
+        except csv.Error as error:  # e.g. a field longer than the csv module accepts
+            raise UserError(MSG_BAD_CSV) from error
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        if mark is None:
+            raise UserError(MSG_BAD_YAML) from error
+        raise UserError(MSG_BAD_YAML_AT, line=mark.line + 1, column=mark.column + 1) from error
+    except yaml.YAMLError as error:
+        raise UserError(MSG_BAD_YAML) from error
+    except (ValueError, OverflowError) as error:  # a timestamp that is no date: 2026-13-01
+        raise UserError(MSG_BAD_YAML_VALUE) from error
+    except RecursionError as error:  # nesting deeper than Python's stack
+        raise UserError(MSG_BAD_YAML) from error
     if not isinstance(data, dict):
-        raise UserError(N_("The setup file must describe a commune, its villages and units."))
+        raise UserError(MSG_SETUP_SHAPE)
     return data
 
 
@@ -83,7 +208,9 @@ def _from_csv(raw: str) -> dict[str, Any]:
 INT_MAX = 2**31 - 1  # the database's integer columns
 
 
-def _int(value: Any, where: str, problems: list[str]) -> int:
+def _int(value: Any, column: str, at: dict[str, Any], problems: list[Problem]) -> int:
+    """A figure of a village; a problem (located by ``at``) if it is not a whole number ≥ 0."""
+    params: dict[str, str | int] = {"column": column, "value": _short(value)}
     try:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(value)
@@ -92,12 +219,13 @@ def _int(value: Any, where: str, problems: list[str]) -> int:
         else:
             number = int(str(value).replace(".", "").strip())
     except (ValueError, OverflowError):
-        problems.append(f"{where}: '{_short(value)}' is not a whole number")
+        empty = value is None or not str(value).strip()
+        problems.append(Problem(MSG_NUMBER_EMPTY if empty else MSG_NOT_WHOLE, params, **at))
         return 0
     if number < 0:
-        problems.append(f"{where}: must not be negative")
+        problems.append(Problem(MSG_NEGATIVE, params, **at))
     elif number > INT_MAX:
-        problems.append(f"{where}: {_short(value)} is too large")
+        problems.append(Problem(MSG_TOO_LARGE, params, **at))
         return 0
     return number
 
@@ -126,45 +254,39 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
     """Validate everything, then create or update the commune, villages and units."""
     info = data.get("commune") or {}
     result = SetupResult(commune="")
+    problems = result.problems
     if not isinstance(info, dict):
-        result.problems.append("commune: expected its name, slug and province")
+        problems.append(Problem(MSG_COMMUNE_SHAPE))
         info = {}
     name = _str(info.get("name"), 200)
     slug = _str(info.get("slug"), 80) or fold(name).replace(" ", "-")[:80].strip("-")
     result.commune = name
     if not name:
-        result.problems.append("commune: name is required")
+        problems.append(Problem(MSG_COMMUNE_NO_NAME))
     elif not slug:
-        result.problems.append("commune: slug is required")
+        problems.append(Problem(MSG_COMMUNE_NO_SLUG))
     villages = data.get("villages") or []
     units = data.get("units") or []
-    for section, value in (("villages", villages), ("units", units)):
-        if not isinstance(value, list):
-            result.problems.append(f"{section}: expected a list")
-    villages = villages if isinstance(villages, list) else []
-    units = units if isinstance(units, list) else []
-    parsed_units: list[tuple[str, list[str]]] = []
-    for index, unit in enumerate(units, 1):
-        uname = _str(unit.get("name"), UNIT_NAME_MAX) if isinstance(unit, dict) else ""
-        if not uname or not fold(uname):
-            result.problems.append(f"units row {index}: name is required")
-            continue
-        parsed_units.append((uname, _aliases(unit.get("aliases"))))
+    if not isinstance(villages, list):
+        problems.append(Problem(MSG_VILLAGES_NOT_LIST, section="villages"))
+        villages = []
+    if not isinstance(units, list):
+        problems.append(Problem(MSG_UNITS_NOT_LIST, section="units"))
+        units = []
     parsed_villages = []
     for index, village in enumerate(villages, 1):
-        where = f"villages row {index}"
         if not isinstance(village, dict):
-            result.problems.append(f"{where}: expected a village (name, population…)")
+            problems.append(Problem(MSG_VILLAGE_SHAPE, section="villages", row=index))
             continue
         vname = _str(village.get("name"), 200)
+        at: dict[str, Any] = {"section": "villages", "row": index, "name": _short(vname)}
         if not vname:
-            result.problems.append(f"{where}: name is required")
-        numbers = {
-            key: _int(village.get(key, 0), f"{where} {key}", result.problems)
-            for key in DENOMINATORS
-        }
+            problems.append(Problem(MSG_VILLAGE_NO_NAME, **at))
+        numbers = {key: _int(village.get(key, 0), key, at, problems) for key in DENOMINATORS}
         if numbers["adults"] > numbers["population"] or numbers["aged15"] > numbers["population"]:
-            result.problems.append(f"{where}: adults and aged 15+ cannot exceed the population")
+            problems.append(
+                Problem(MSG_OVER_POPULATION, {"population": numbers["population"]}, **at)
+            )
         valid_from = village.get("valid_from") or today
         if isinstance(valid_from, dt.datetime):
             valid_from = valid_from.date()
@@ -172,12 +294,17 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
             try:
                 valid_from = dt.date.fromisoformat(str(valid_from).strip())
             except ValueError:
-                result.problems.append(
-                    f"{where}: valid_from '{_short(valid_from)}' is not a date (YYYY-MM-DD)"
-                )
+                problems.append(Problem(MSG_BAD_VALID_FROM, {"value": _short(valid_from)}, **at))
                 valid_from = today
         kind = _str(village.get("kind"), 40) or "thôn"
         parsed_villages.append((vname, kind, valid_from, numbers))
+    parsed_units: list[tuple[str, list[str]]] = []
+    for index, unit in enumerate(units, 1):
+        uname = _str(unit.get("name"), UNIT_NAME_MAX) if isinstance(unit, dict) else ""
+        if not uname or not fold(uname):
+            problems.append(Problem(MSG_UNIT_NO_NAME, section="units", row=index))
+            continue
+        parsed_units.append((uname, _aliases(unit.get("aliases"))))
     if result.problems:
         return result
     commune = session.exec(select(Commune).where(Commune.slug == slug)).first()

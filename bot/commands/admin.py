@@ -32,6 +32,36 @@ def _commune(session: Any, slug: str | None) -> Any:
     return session.get(Commune, commune_id) if commune_id is not None else None
 
 
+def _refuse(message: str, as_json: bool, **fields: Any) -> int:
+    """Say why nothing was done (as {"error": ...} with --json) and exit 1."""
+    if as_json:
+        print_json({"error": message, **fields})
+    else:
+        print(message)
+    return 1
+
+
+def _print_problems(problems: list[Any], heading: str) -> None:
+    """The problems of a file, in Vietnamese, one a line, after a heading."""
+    from bot.i18n import translator
+
+    t = translator("vi")
+    print(heading.format(count=len(problems)))
+    for problem in problems:
+        print(f"  - {problem.text(t)}")
+
+
+def _problems_json(problems: list[Any]) -> dict[str, Any]:
+    """``problems`` (the Vietnamese texts) and ``problem_details`` (message ids, params, where)."""
+    from bot.i18n import translator
+
+    t = translator("vi")
+    return {
+        "problems": [problem.text(t) for problem in problems],
+        "problem_details": [problem.to_json(t) for problem in problems],
+    }
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     """Create or update the commune, its villages (with denominators) and units from a file."""
     from sqlmodel import Session
@@ -42,16 +72,19 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     if not path.is_file():
-        print(f"Không tìm thấy tệp {path}")
-        return 1
+        return _refuse(f"Không tìm thấy tệp {path}", args.json)
     try:
         data = read_setup_file(path)
     except UserError as error:
-        print(translator("vi").gettext(error.message_id, **error.params))
-        return 1
-    except Exception as error:  # noqa: BLE001 - a broken YAML/CSV file: say why, exit 1
-        print(f"Không đọc được tệp {path}: {error}")
-        return 1
+        message = translator("vi").gettext(error.message_id, **error.params)
+        return _refuse(
+            f"Không đọc được tệp {path}: {message}",
+            args.json,
+            message_id=error.message_id,
+            params=error.params,
+        )
+    except OSError as error:  # permissions, a directory…: the system's words
+        return _refuse(f"Không mở được tệp {path} ({error.strerror or error}).", args.json)
     services = _services(sample=False)
     today = services.clock().astimezone(services.tz).date()
     with Session(services.engine) as session:
@@ -66,13 +99,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
                 "commune": result.commune,
                 "villages": result.villages,
                 "units": result.units,
-                "problems": result.problems,
+                **_problems_json(result.problems),
             }
         )
     elif result.problems:
-        print("Tệp có lỗi, chưa lưu gì:")
-        for problem in result.problems:
-            print(f"  - {problem}")
+        _print_problems(result.problems, "Tệp có {count} lỗi, chưa lưu gì. Hãy sửa rồi chạy lại:")
     else:
         print(f"Đã lưu {result.commune}: {result.villages} thôn/xóm, {result.units} đơn vị.")
     return 1 if result.problems else 0
@@ -83,18 +114,26 @@ def cmd_people_import(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from bot.admin.people import import_people
+    from bot.admin.setup import MSG_NOT_UTF8
+    from bot.i18n import translator
 
     path = Path(args.file)
     if not path.is_file():
-        print(f"Không tìm thấy tệp {path}")
-        return 1
-    raw = path.read_text(encoding="utf-8-sig")
+        return _refuse(f"Không tìm thấy tệp {path}", args.json)
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:  # e.g. Excel's "CSV (Comma delimited)" in Windows-1258
+        message = translator("vi").gettext(MSG_NOT_UTF8)
+        return _refuse(
+            f"Không đọc được tệp {path}: {message}", args.json, message_id=MSG_NOT_UTF8, params={}
+        )
+    except OSError as error:
+        return _refuse(f"Không mở được tệp {path} ({error.strerror or error}).", args.json)
     services = _services()
     with Session(services.engine) as session:
         commune = _commune(session, args.commune)
         if commune is None or commune.id is None:
-            print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
-            return 1
+            return _refuse("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE", args.json)
         result = import_people(session, commune.id, raw)
         if result.problems:
             session.rollback()
@@ -106,13 +145,11 @@ def cmd_people_import(args: argparse.Namespace) -> int:
                 "created": result.created,
                 "updated": result.updated,
                 "identities": result.identities,
-                "problems": result.problems,
+                **_problems_json(result.problems),
             }
         )
     elif result.problems:
-        print("Tệp có lỗi, chưa nhập ai:")
-        for problem in result.problems:
-            print(f"  - {problem}")
+        _print_problems(result.problems, "Tệp có {count} lỗi, chưa nhập ai. Hãy sửa rồi chạy lại:")
     else:
         print(
             f"Đã nhập: {result.created} người mới, {result.updated} người cập nhật, "

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.admin.setup import apply_setup, read_setup_file
+from bot.admin.setup import (
+    MSG_BAD_YAML_AT,
+    MSG_NEGATIVE,
+    MSG_NOT_UTF8,
+    MSG_OVER_POPULATION,
+    apply_setup,
+    read_setup_file,
+)
 from bot.cli import main
+from bot.core.errors import UserError
 from bot.services import Services
 from db.models import Commune, InviteCode, Unit, Village, VillageDenominator
 from tests.conftest import START
@@ -51,6 +59,7 @@ def test_setup_yaml_then_csv_is_idempotent(
         "villages": 1,
         "units": 1,
         "problems": [],
+        "problem_details": [],
     }
     from sqlalchemy import create_engine
 
@@ -68,8 +77,82 @@ def test_setup_refuses_a_bad_file(cli_env: Path, capsys: pytest.CaptureFixture[s
     (cli_env / "bad.yaml").write_text(bad, encoding="utf-8")
     assert main(["admin", "setup", str(cli_env / "bad.yaml")]) == 1
     out = capsys.readouterr().out
-    assert "chưa lưu gì" in out and "cannot exceed the population" in out and "negative" in out
+    assert out.splitlines() == [
+        "Tệp có 3 lỗi, chưa lưu gì. Hãy sửa rồi chạy lại:",
+        "  - Thôn/xóm thứ 1 (Ấp 1): Số người trưởng thành và số người từ 15 tuổi không được lớn "
+        "hơn dân số (1200).",
+        "  - Thôn/xóm thứ 2 (Ấp 2): Dân số không được là số âm (-1).",
+        "  - Thôn/xóm thứ 2 (Ấp 2): Số người trưởng thành và số người từ 15 tuổi không được lớn "
+        "hơn dân số (-1).",
+    ]
+    assert main(["admin", "setup", str(cli_env / "bad.yaml"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["problems"] == [line[4:] for line in out.splitlines()[1:]]
+    assert data["problem_details"][1] == {
+        "section": "villages",
+        "row": 2,
+        "name": "Ấp 2",
+        "message_id": MSG_NEGATIVE,
+        "params": {"column": "population", "value": "-1"},
+        "message": "Thôn/xóm thứ 2 (Ấp 2): Dân số không được là số âm (-1).",
+    }
+    assert data["problem_details"][0]["message_id"] == MSG_OVER_POPULATION
     assert main(["admin", "setup", str(cli_env / "missing.yaml")]) == 1
+    assert capsys.readouterr().out.startswith("Không tìm thấy tệp")
+
+
+def test_setup_problems_are_vietnamese(services: Services) -> None:
+    data = {
+        "commune": {"name": ""},
+        "villages": [
+            {"name": "Ấp 1", "population": "", "adults": "1,5", "valid_from": "1/3/2026"},
+            "Ấp 2",
+        ],
+        "units": [{"aliases": ["CA"]}, {"name": "Công an xã"}],
+    }
+    shape = {"commune": "x", "villages": "x", "units": 3}
+    with Session(services.engine) as session:
+        result = apply_setup(session, data, today=START.date())
+        shapes = apply_setup(session, shape, today=START.date())
+        assert not (session.new or session.dirty)
+    assert [p.text() for p in result.problems] == [
+        "Chưa có tên xã. Hãy ghi tên, ví dụ “Xã An Bình”.",
+        "Thôn/xóm thứ 1 (Ấp 1): Dân số còn trống. Hãy ghi một số nguyên (ghi 0 nếu không có).",
+        "Thôn/xóm thứ 1 (Ấp 1): Số người trưởng thành “1,5” không phải số nguyên. "
+        "Hãy viết dạng 1200.",
+        "Thôn/xóm thứ 1 (Ấp 1): Ngày áp dụng “1/3/2026” không phải là ngày. Hãy viết theo dạng "
+        "năm-tháng-ngày, ví dụ 2026-01-01.",
+        "Thôn/xóm thứ 2: Hãy ghi tên thôn/xóm và các số liệu (dân số, số người trưởng thành…).",
+        "Đơn vị thứ 1: Chưa có tên đơn vị.",
+    ]
+    assert [p.text() for p in shapes.problems] == [
+        "Phần thông tin xã cần có tên (name), mã (slug) và tỉnh (province).",
+        "Chưa có tên xã. Hãy ghi tên, ví dụ “Xã An Bình”.",
+        "Phần thôn/xóm (villages) phải là một danh sách, mỗi thôn/xóm một mục.",
+        "Phần đơn vị (units) phải là một danh sách, mỗi đơn vị một mục.",
+    ]
+
+
+def test_unreadable_setup_files_are_explained(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (cli_env / "broken.yaml").write_text("commune:\n  name: [Xã An Bình\n", encoding="utf-8")
+    with pytest.raises(UserError) as raised:
+        read_setup_file(cli_env / "broken.yaml")
+    assert raised.value.message_id == MSG_BAD_YAML_AT
+    assert main(["admin", "setup", str(cli_env / "broken.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "Tệp YAML bị lỗi ở dòng 3, cột 1." in out and "dấu ngoặc kép" in out
+    (cli_env / "date.yaml").write_text("villages:\n  - {valid_from: 2026-13-01}\n", "utf-8")
+    assert main(["admin", "setup", str(cli_env / "date.yaml"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert "một ngày không có thật như 2026-13-01" in data["error"]
+    (cli_env / "ansi.csv").write_bytes("loai,ten\nthon,Xóm 1\n".encode("cp1252"))
+    assert main(["admin", "setup", str(cli_env / "ansi.csv")]) == 1
+    assert "không được lưu dạng UTF-8" in capsys.readouterr().out
+    (cli_env / "list.yaml").write_text("- a\n- b\n", encoding="utf-8")
+    assert main(["admin", "setup", str(cli_env / "list.yaml")]) == 1
+    assert "Tệp thiết lập phải có thông tin xã" in capsys.readouterr().out
 
 
 def test_cli_invite_prints_code_and_deep_link(
@@ -106,10 +189,32 @@ def test_cli_people_import(cli_env: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["admin", "people", "import", str(cli_env / "people.csv"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["created"] == 1
     (cli_env / "bad.csv").write_text(
-        "Họ và tên,Vai trò,Thôn\nLê Văn Ba,thành viên,Xóm 99\n", encoding="utf-8"
+        "Họ và tên,Vai trò,Thôn\nLê Văn Ba,thành viên,Xóm 99\nAn,phi hành gia,Xóm 1\n",
+        encoding="utf-8",
     )
     assert main(["admin", "people", "import", str(cli_env / "bad.csv")]) == 1
-    assert "chưa nhập ai" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Tệp có 2 lỗi, chưa nhập ai. Hãy sửa rồi chạy lại:"
+    assert lines[1].startswith(
+        "  - Dòng 2: Xã không có thôn/xóm “Xóm 99”. Các thôn/xóm của xã: Xóm 1"
+    )
+    assert lines[2].startswith("  - Dòng 3: Không hiểu vai trò “phi hành gia”. Hãy dùng:")
+    assert main(["admin", "people", "import", str(cli_env / "bad.csv"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"created", "updated", "identities", "problems", "problem_details"}
+    assert data["problems"] == [line[4:] for line in lines[1:]]
+    assert data["problem_details"][1] == {
+        "line": 3,
+        "message_id": "Unknown role “{role}”. Use: thành viên tổ, tổ trưởng, cán bộ, thường trực, "
+        "lãnh đạo xã, quản trị or người dân.",
+        "params": {"role": "phi hành gia"},
+        "message": lines[2][4:],
+    }
+    # Excel's plain "CSV" is not UTF-8: say how to save it, no traceback.
+    (cli_env / "ansi.csv").write_bytes("Tên,Vai trò\nAn,dân\n".encode("cp1252"))
+    assert main(["admin", "people", "import", str(cli_env / "ansi.csv"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["message_id"] == MSG_NOT_UTF8 and "CSV UTF-8" in data["error"]
 
 
 def test_apply_setup_in_a_session(services: Services, tmp_path: Path) -> None:

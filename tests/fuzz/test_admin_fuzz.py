@@ -1,17 +1,17 @@
 """People import, commune setup and invite codes under hostile input.
 
 Allowed outcomes:
-- ``read_people_csv`` returns rows and problems (short lines of text), never raises;
+- ``read_people_csv`` returns rows and problems, never raises;
   ``import_people`` either writes every row or returns problems and writes NOTHING;
-- ``read_setup_file`` returns the setup structure or raises ``UserError`` or a reading error
-  (YAML, CSV, value) that ``tocns admin setup`` reports as "Không đọc được tệp";
+- ``read_setup_file`` returns the setup structure or raises ``UserError`` (never a YAML,
+  CSV or decoding error): ``tocns admin setup`` says in Vietnamese what to fix;
   ``apply_setup`` never raises: it writes everything or returns problems and writes nothing;
+- every problem is a Vietnamese catalog entry, rendered in Vietnamese with the values it
+  quotes kept short (no English problem text, no traceback or repr);
 - ``parse_duration`` returns a positive duration or raises ``InviteError`` whose message
   is a Vietnamese catalog entry;
 - ``/lienket <anything>`` answers with the Vietnamese "code not right" (or "send the code",
   or "too many tries") message, never the crash apology.
-
-The admin files' problem lines are English today (tests/admin asserts them); see the report.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 
 from bot.admin.invites import MSG_RATE_LIMITED, MSG_UNKNOWN, InviteError, parse_duration
 from bot.admin.people import HEADERS, import_people, read_people_csv
-from bot.admin.setup import apply_setup, read_setup_file
+from bot.admin.setup import COLUMN_LABELS, Problem, apply_setup, read_setup_file
 from bot.core.dispatcher import Dispatcher
 from bot.core.errors import UserError
 from bot.core.people import default_commune_id
@@ -70,10 +70,26 @@ def _counts(session: Session, models: tuple[type, ...]) -> dict[str, int]:
     }
 
 
-def _check_problem_lines(problems: list[str]) -> None:
+# Words of English problem texts: none may reach the admin.
+ENGLISH = (" line ", "unknown", " must ", " is not ", "expected", "required", " need")
+
+
+def _check_problems(problems: list[Problem]) -> None:
+    """Each problem renders as a short Vietnamese catalog entry, quoting values short."""
+    t = translator("vi")
     for problem in problems:
-        assert isinstance(problem, str) and problem.strip()
-        assert "Traceback" not in problem and "object at 0x" not in problem
+        assert isinstance(problem, Problem)
+        text = problem.text(t)
+        assert_vietnamese(problem.message_id, text)
+        assert "object at 0x" not in text
+        assert not any(word in f" {text.lower()} " for word in ENGLISH), text
+        for key, value in problem.params.items():
+            assert isinstance(value, int | str)
+            if key == "column":
+                assert value in COLUMN_LABELS
+            elif key != "known":  # the commune's villages, cut at 120 characters
+                assert len(str(value)) <= 61, (key, value)
+        assert problem.to_json(t)["message"] == text
 
 
 # ------------------------------------------------------------------ people
@@ -142,7 +158,7 @@ ROLES = {str(role) for role in Role}
 @given(raw=people_text)
 def test_read_people_csv_never_crashes(raw: str) -> None:
     rows, problems = read_people_csv(raw)
-    _check_problem_lines(problems)
+    _check_problems(problems)
     for row in rows:
         assert len(row.name) <= 200 and set(row.roles) <= ROLES
     if not problems:
@@ -164,7 +180,7 @@ def test_people_import_is_all_or_nothing(services: Services, raw: str) -> None:
         result = import_people(session, commune_id, raw)
         event("refused" if result.problems else "imported")
         if result.problems:
-            _check_problem_lines(result.problems)
+            _check_problems(result.problems)
             assert not (session.new or session.dirty or session.deleted)
             session.commit()  # even committing writes nothing
             assert _counts(session, PEOPLE_TABLES) == before
@@ -286,7 +302,6 @@ def _setup_file(directory: Path, kind: str, doc: Any, rows: list[list[str]]) -> 
 
 
 SETUP_TABLES = (Commune, Village, VillageDenominator, Unit, UnitAlias, AuditEntry)
-READ_ERRORS = (UserError, yaml.YAMLError, csv.Error, ValueError, RecursionError)
 
 
 @SETTINGS_DB
@@ -308,8 +323,11 @@ def test_setup_files_apply_all_or_nothing(
         path = _setup_file(Path(directory), kind, doc, rows)
         try:
             data = read_setup_file(path)
-        except READ_ERRORS:
+        except UserError as error:
             event("unreadable")
+            assert_vietnamese(
+                error.message_id, translator("vi").gettext(error.message_id, **error.params)
+            )
             return
     assert isinstance(data, dict)
     with Session(services.engine) as session:
@@ -317,7 +335,7 @@ def test_setup_files_apply_all_or_nothing(
         result = apply_setup(session, data, today=TODAY)
         event("refused" if result.problems else "applied")
         if result.problems:
-            _check_problem_lines(result.problems)
+            _check_problems(result.problems)
             assert not (session.new or session.dirty or session.deleted)
             session.commit()
             assert _counts(session, SETUP_TABLES) == before
