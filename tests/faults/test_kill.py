@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 from sqlmodel import Session, select
 
 from bot.services import Services
 from db.models import ProcessedUpdate, Tally
+from tests.faults import killing
 from tests.faults.report_worker import report_text
 from tests.helpers import add_member_villages
 
 MEMBERS = 120
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_members(services: Services) -> dict[int, int]:
@@ -27,28 +22,9 @@ def make_members(services: Services) -> dict[int, int]:
 
 
 def run_worker(services: Services, first: int, count: int, kill_after: int | None) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.faults.report_worker",
-        services.settings.effective_database_url,
-        str(services.settings.data_dir),
-        str(first),
-        str(count),
-    ]
-    worker = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TOCNS_SAMPLE_HISTORY": "false"},
-    )
-    assert worker.stdout is not None
-    for handled, _line in enumerate(worker.stdout, 1):
-        if kill_after is not None and handled >= kill_after:
-            worker.send_signal(signal.SIGKILL)  # lands while the next report is being written
-            break
-    worker.wait(timeout=60)
+    settings = services.settings
+    args = [settings.effective_database_url, str(settings.data_dir), str(first), str(count)]
+    killing.run_worker("tests.faults.report_worker", args, kill_after)
 
 
 def state(

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 from sqlmodel import Session, col, select
@@ -20,6 +15,7 @@ from bot.plans.importer import from_yaml, import_plan
 from bot.plans.status import Status
 from bot.services import Services
 from db.models import AuditEntry, Evidence, OutboxMessage, Plan, ProcessedUpdate, Task, TaskProgress
+from tests.faults import killing
 from tests.faults.review_worker import (
     REVIEWER_CHAT,
     REVIEWER_NAME,
@@ -33,7 +29,6 @@ from tests.helpers import add_person
 SUBMISSIONS = 40
 UPDATES = sum(1 if approves(index) else 2 for index in range(SUBMISSIONS))
 UNIT = "Công an xã"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -98,30 +93,16 @@ def submit_everything(services: Services) -> Setup:
 
 
 def run_worker(services: Services, kill_after: int | None) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.faults.review_worker",
-        services.settings.effective_database_url,
-        str(services.settings.data_dir),
+    settings = services.settings
+    args = [
+        settings.effective_database_url,
+        str(settings.data_dir),
         services.clock().isoformat(),
         str(SUBMISSIONS),
     ]
-    worker = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TOCNS_SAMPLE_HISTORY": "false"},
-    )
-    assert worker.stdout is not None
-    for handled, _line in enumerate(worker.stdout, 1):
-        if kill_after is not None and handled >= kill_after:
-            worker.send_signal(signal.SIGKILL)  # lands while the next update is being handled
-            break
-    worker.wait(timeout=60)
+    returncode = killing.run_worker("tests.faults.review_worker", args, kill_after)
     if kill_after is None:
-        assert worker.returncode == 0
+        assert returncode == 0
 
 
 @dataclass
