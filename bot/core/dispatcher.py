@@ -100,7 +100,7 @@ class Dispatcher:
         )
 
     async def handle_async(self, message: Incoming) -> list[Reply]:
-        """Handle a message off the event loop, one at a time per chat."""
+        """Handle a message, one at a time per chat, never waiting for the database on the loop."""
         key = (message.channel, message.chat_id)
         lock = self._locks.get(key)
         if lock is None:
