@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.core.people import grant
 from bot.i18n import N_
-from db.models import AuditEntry, ChatIdentity, InviteCode, JoinAttempt, Person, Role
+from db.models import ChatIdentity, InviteCode, JoinAttempt, Person, Role
 
 log = logging.getLogger(__name__)
 
@@ -134,21 +135,14 @@ def create_invite(
         )
     )
     actor = session.get(Person, created_by) if created_by is not None else None
-    session.add(
-        AuditEntry(
-            commune_id=commune_id,
-            actor_id=created_by,
-            actor_name=actor.display_name if actor is not None else "CLI",
-            action="invite.create",
-            entity="invite",
-            new={
-                "role": role,
-                "village_id": village_id,
-                "unit_id": unit_id,
-                "person_id": person_id,
-            },
-            at=now,
-        )
+    audit.record(
+        session,
+        commune_id=commune_id,
+        action="invite.create",
+        entity="invite",
+        actor=actor,
+        new={"role": role, "village_id": village_id, "unit_id": unit_id, "person_id": person_id},
+        at=now,
     )
     session.flush()
     log.info(

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from bot import audit
 from bot.admin.setup import MSG_BAD_CSV, Problem, find_unit
 from bot.core.people import grant
 from bot.i18n import N_
 from bot.text import clean, fold
-from db.models import AuditEntry, ChatIdentity, Person, Role, Village
+from db.models import ChatIdentity, Person, Role, Village
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("ho va ten", "ho ten", "ten", "name", "full name", "display name"),
@@ -262,14 +263,12 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
                 session.add(identity)
                 result.identities += 1
         session.flush()
-    session.add(
-        AuditEntry(
-            commune_id=commune_id,
-            actor_name="CLI",
-            action="people.import",
-            entity="person",
-            new={"created": result.created, "updated": result.updated},
-        )
+    audit.record(
+        session,
+        commune_id=commune_id,
+        action="people.import",
+        entity="person",
+        new={"created": result.created, "updated": result.updated},
     )
     return result
 

@@ -21,10 +21,11 @@ from typing import Any
 import yaml
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.core.errors import UserError
 from bot.i18n import N_, Translator, translator
 from bot.text import clean, fold
-from db.models import AuditEntry, Commune, Unit, UnitAlias, Village, VillageDenominator
+from db.models import Commune, Unit, UnitAlias, Village, VillageDenominator
 
 DENOMINATORS = ("population", "adults", "aged15", "households", "businesses")
 UNIT_NAME_MAX = 300  # Unit.name, UnitAlias.alias and UnitAlias.folded
@@ -339,15 +340,13 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
     for uname, aliases in parsed_units:
         ensure_unit(session, commune.id, uname, aliases)
         result.units += 1
-    session.add(
-        AuditEntry(
-            commune_id=commune.id,
-            actor_name="CLI",
-            action="commune.setup",
-            entity="commune",
-            entity_id=str(commune.id),
-            new={"villages": result.villages, "units": result.units},
-        )
+    audit.record(
+        session,
+        commune_id=commune.id,
+        action="commune.setup",
+        entity="commune",
+        entity_id=commune.id,
+        new={"villages": result.villages, "units": result.units},
     )
     return result
 

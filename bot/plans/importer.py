@@ -25,13 +25,14 @@ from typing import Any
 import yaml
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.admin.setup import ensure_unit, find_unit
 from bot.i18n import N_, Translator, translator
 from bot.plans.deadline import Deadline, DeadlineParseError, parse_deadline
 from bot.plans.target import Target, TargetParseError, parse_target
 from bot.tallies.codes import CODES
 from bot.text import clean, fold
-from db.models import AuditEntry, Indicator, IndicatorTarget, Plan, Task, Unit
+from db.models import Indicator, IndicatorTarget, Person, Plan, Task, Unit
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "content" / "plans"
 EXTENSIONS = (".yaml", ".yml", ".xlsx", ".csv")
@@ -957,22 +958,21 @@ def apply_plan(
     _apply_indicators(session, plan.id, spec.indicators, units, result)
     _apply_tasks(session, plan.id, spec.tasks, units, result)
     result.units = list(units.mapping.values())
-    session.add(
-        AuditEntry(
-            commune_id=commune_id,
-            actor_id=actor_id,
-            action="plan.import",
-            entity="plan",
-            entity_id=str(plan.id),
-            new={
-                "slug": spec.slug,
-                "indicators": result.indicators,
-                "tasks": result.tasks,
-                "deactivated_indicators": result.deactivated_indicators,
-                "deactivated_tasks": result.deactivated_tasks,
-            },
-            at=now,
-        )
+    audit.record(
+        session,
+        commune_id=commune_id,
+        action="plan.import",
+        entity="plan",
+        entity_id=plan.id,
+        actor=session.get(Person, actor_id) if actor_id is not None else None,
+        new={
+            "slug": spec.slug,
+            "indicators": result.indicators,
+            "tasks": result.tasks,
+            "deactivated_indicators": result.deactivated_indicators,
+            "deactivated_tasks": result.deactivated_tasks,
+        },
+        at=now,
     )
     session.flush()
     return result

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot import audit
 from bot.core.errors import UserError
 from bot.core.messages import Choice, Reply
 from bot.i18n import N_, translator
@@ -35,7 +35,6 @@ from bot.reminders.outbox import enqueue
 from bot.tallies.store import commune_view
 from bot.tallies.validation import month_start
 from db.models import (
-    AuditEntry,
     Evidence,
     Indicator,
     IndicatorTarget,
@@ -247,16 +246,16 @@ def set_due(session: Session, task: Task, due: dt.date, *, actor: Person, now: d
     old = task.due.isoformat() if task.due else None
     task.due = due
     session.add(task)
-    _audit(
+    audit.record(
         session,
-        actor,
-        "task.set_due",
-        "task",
-        task.id,
-        {"due": old},
-        {"due": due.isoformat()},
-        "",
-        now,
+        commune_id=actor.commune_id,
+        action="task.set_due",
+        entity="task",
+        entity_id=task.id,
+        actor=actor,
+        old={"due": old},
+        new={"due": due.isoformat()},
+        at=now,
     )
 
 
@@ -345,16 +344,17 @@ def review_evidence(
     evidence.reviewed_at = now
     evidence.review_reason = reason[:1000]
     session.add(evidence)
-    _audit(
+    audit.record(
         session,
-        reviewer,
-        f"evidence.{'approve' if approve else 'reject'}",
-        "evidence",
-        evidence.id,
-        {"status": "pending"},
-        {"status": decision, "task_id": task.id, "period": evidence.period},
-        reason[:500],
-        now,
+        commune_id=reviewer.commune_id,
+        action=f"evidence.{'approve' if approve else 'reject'}",
+        entity="evidence",
+        entity_id=evidence.id,
+        actor=reviewer,
+        old={"status": "pending"},
+        new={"status": decision, "task_id": task.id, "period": evidence.period},
+        reason=reason,
+        at=now,
     )
     if task.lead_unit_id is not None:
         for officer in unit_officers(session, task.lead_unit_id):
@@ -377,33 +377,6 @@ def review_evidence(
             )
     session.flush()
     return evidence
-
-
-def _audit(
-    session: Session,
-    actor: Person,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    old: dict[str, Any] | None,
-    new: dict[str, Any] | None,
-    reason: str,
-    now: dt.datetime,
-) -> None:
-    session.add(
-        AuditEntry(
-            commune_id=actor.commune_id,
-            actor_id=actor.id,
-            actor_name=actor.display_name,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id or ""),
-            old=old,
-            new=new,
-            reason=reason,
-            at=now,
-        )
-    )
 
 
 def _short(text: str, limit: int) -> str:
@@ -536,15 +509,14 @@ def record_indicator_value(
         "storage_path": stored.storage_path,
         "url": stored.url,
     }
-    _audit(
+    audit.record(
         session,
-        person,
-        "indicator.value",
-        "indicator",
-        view.id,
-        None,
-        {"value": value, "indicator_value_id": row.id, "evidence": evidence},
-        "",
-        now,
+        commune_id=person.commune_id,
+        action="indicator.value",
+        entity="indicator",
+        entity_id=view.id,
+        actor=person,
+        new={"value": value, "indicator_value_id": row.id, "evidence": evidence},
+        at=now,
     )
     return row

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from bot import audit
 from bot.tallies.codes import CODE_NAMES, CODES
 from bot.tallies.progress import CommuneProgress, Target, VillageInput, commune_progress
 from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, add_months, rises_of
@@ -184,49 +185,26 @@ def record_report(
             result.corrected[code] = (old, value)
         if old is not None or reason:
             before = old if old is not None else (previous or {}).get(code)
-            _audit(
+            audit.record(
                 session,
-                village,
-                actor,
-                now,
-                code,
-                period,
-                before,
-                value,
-                reason or "correction",
-                old is not None,
+                commune_id=village.commune_id,
+                action="tally.correct" if old is not None else "tally.flag",
+                entity="tally",
+                entity_id=f"{village.id}:{period.isoformat()}:{code}",
+                actor=actor,
+                old=None if before is None else {"value": before},
+                new={
+                    "value": value,
+                    "period": period.isoformat(),
+                    "code": code,
+                    "village": village.name,
+                },
+                reason=reason or "correction",
+                at=now,
             )
     session.flush()
     result.missing = [code for code in CODE_NAMES if code not in existing and code not in values]
     return result
-
-
-def _audit(
-    session: Session,
-    village: Village,
-    actor: Person,
-    now: dt.datetime,
-    code: str,
-    period: dt.date,
-    old: int | None,
-    new: int,
-    reason: str,
-    correction: bool,
-) -> None:
-    session.add(
-        AuditEntry(
-            commune_id=village.commune_id,
-            actor_id=actor.id,
-            actor_name=actor.display_name,
-            action="tally.correct" if correction else "tally.flag",
-            entity="tally",
-            entity_id=f"{village.id}:{period.isoformat()}:{code}",
-            old=None if old is None else {"value": old},
-            new={"value": new, "period": period.isoformat(), "code": code, "village": village.name},
-            reason=reason[:500],
-            at=now,
-        )
-    )
 
 
 # ------------------------------------------------------------------ progress inputs
