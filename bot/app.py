@@ -57,7 +57,7 @@ def prepare_database(services: Services, *, sample: bool = True) -> None:
         from bot.admin.sample import load_sample_history
         from bot.admin.setup import load_sample
 
-        today = services.clock().astimezone(services.tz).date()
+        today = services.today()
         load_sample(session, today=today)
         if services.settings.sample_history:
             load_sample_history(session, today)

@@ -37,6 +37,10 @@ class Services:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
 
+    def today(self) -> dt.date:
+        """Today's date in the commune's time zone, by the injected clock."""
+        return self.clock().astimezone(self.tz).date()
+
     @functools.cached_property
     def quick_engine(self) -> Engine:
         """SQLite: the same database with a busy timeout of a few milliseconds.

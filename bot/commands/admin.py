@@ -20,18 +20,6 @@ def _services(sample: bool = True) -> Any:
     return services
 
 
-def _commune(session: Any, slug: str | None) -> Any:
-    from sqlmodel import select
-
-    from bot.core.people import default_commune_id
-    from db.models import Commune
-
-    if slug:
-        return session.exec(select(Commune).where(Commune.slug == slug)).first()
-    commune_id = default_commune_id(session)
-    return session.get(Commune, commune_id) if commune_id is not None else None
-
-
 def _refuse(message: str, as_json: bool, **fields: Any) -> int:
     """Say why nothing was done (as {"error": ...} with --json) and exit 1."""
     if as_json:
@@ -86,7 +74,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     except OSError as error:  # permissions, a directory…: the system's words
         return _refuse(f"Không mở được tệp {path} ({error.strerror or error}).", args.json)
     services = _services(sample=False)
-    today = services.clock().astimezone(services.tz).date()
+    today = services.today()
     with Session(services.engine) as session:
         result = apply_setup(session, data, today=today)
         if result.problems:
@@ -115,6 +103,7 @@ def cmd_people_import(args: argparse.Namespace) -> int:
 
     from bot.admin.people import import_people
     from bot.admin.setup import MSG_NOT_UTF8
+    from bot.core.people import find_commune
     from bot.i18n import translator
 
     path = Path(args.file)
@@ -131,7 +120,7 @@ def cmd_people_import(args: argparse.Namespace) -> int:
         return _refuse(f"Không mở được tệp {path} ({error.strerror or error}).", args.json)
     services = _services()
     with Session(services.engine) as session:
-        commune = _commune(session, args.commune)
+        commune = find_commune(session, args.commune)
         if commune is None or commune.id is None:
             return _refuse("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE", args.json)
         result = import_people(session, commune.id, raw)
@@ -164,6 +153,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     from bot.admin.invites import InviteError, create_invite, deep_link, parse_duration
     from bot.admin.setup import find_unit
+    from bot.core.people import find_commune
     from bot.i18n import translator
     from bot.text import fold
     from db.models import Village
@@ -176,7 +166,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     services = _services()
     now = services.clock()
     with Session(services.engine) as session:
-        commune = _commune(session, args.commune)
+        commune = find_commune(session, args.commune)
         if commune is None or commune.id is None:
             print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
             return 1

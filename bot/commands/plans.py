@@ -100,13 +100,12 @@ def cmd_parse_target(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate a plan file and import it whole (or nothing)."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from bot.app import build_services, prepare_database
-    from bot.core.people import default_commune_id
+    from bot.core.people import find_commune
     from bot.plans.importer import MSG_NO_COMMUNE, Problem, import_plan, read_plan_file
     from bot.settings import Settings
-    from db.models import Commune
 
     path = Path(args.file)
     raw = read_plan_file(path)
@@ -116,12 +115,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     today = now.astimezone(services.tz).date()
     t = translator("vi")
     with Session(services.engine) as session:
-        if args.commune:
-            commune_id = session.exec(
-                select(Commune.id).where(Commune.slug == args.commune)
-            ).first()
-        else:
-            commune_id = default_commune_id(session)
+        commune = find_commune(session, args.commune)
+        commune_id = commune.id if commune is not None else None
         if commune_id is None:
             problem = Problem("", None, MSG_NO_COMMUNE, {"slug": args.commune or ""})
             if args.json:

@@ -45,17 +45,6 @@ def _services() -> Any:
     return services
 
 
-def _commune(session: Any, slug: str | None) -> Any:
-    from sqlmodel import col, select
-
-    from db.models import Commune
-
-    query = select(Commune).order_by(col(Commune.id))
-    if slug:
-        query = query.where(Commune.slug == slug)
-    return session.exec(query).first()
-
-
 def _parse_value(raw: str) -> Any:
     try:
         return json.loads(raw)
@@ -70,6 +59,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     """Print what would be sent, when and to whom."""
     from sqlmodel import Session
 
+    from bot.core.people import find_commune
     from bot.reminders.planner import preview
 
     services = _services()
@@ -85,7 +75,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         start = services.clock()
     end = start + dt.timedelta(days=args.days)
     with Session(services.engine) as session:
-        commune = _commune(session, args.commune)
+        commune = find_commune(session, args.commune)
         if commune is None:
             print("Chưa có xã nào trong cơ sở dữ liệu.")
             return 1
@@ -131,11 +121,12 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     """Show the commune's reminder policy."""
     from sqlmodel import Session
 
+    from bot.core.people import find_commune
     from bot.reminders.policy import load_policy
 
     services = _services()
     with Session(services.engine) as session:
-        commune = _commune(session, args.commune)
+        commune = find_commune(session, args.commune)
         if commune is None:
             print("Chưa có xã nào trong cơ sở dữ liệu.")
             return 1
@@ -154,11 +145,12 @@ def _save_policy(args: argparse.Namespace, change: Any) -> int:
     from pydantic import ValidationError
     from sqlmodel import Session
 
+    from bot.core.people import find_commune
     from bot.reminders.policy import load_policy
 
     services = _services()
     with Session(services.engine) as session:
-        commune = _commune(session, args.commune)
+        commune = find_commune(session, args.commune)
         if commune is None:
             print("Chưa có xã nào trong cơ sở dữ liệu.")
             return 1
@@ -219,13 +211,14 @@ def cmd_broadcast_send(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from bot.core.errors import UserError
+    from bot.core.people import find_commune
     from bot.i18n import translator
     from bot.reminders.broadcasts import create_broadcast, group_label, parse_group
 
     services = _services()
     with Session(services.engine) as session:
-        commune = _commune(session, args.commune)
-        if commune is None:
+        commune = find_commune(session, args.commune)
+        if commune is None or commune.id is None:
             print("Chưa có xã nào trong cơ sở dữ liệu.")
             return 1
         try:

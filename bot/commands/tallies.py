@@ -44,18 +44,17 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print which villages have and have not reported this month."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from bot.app import build_services, prepare_database
-    from bot.core.people import default_commune_id
+    from bot.core.people import find_commune
     from bot.settings import Settings
     from bot.tallies.store import commune_view
     from bot.tallies.validation import month_start
-    from db.models import Commune
 
     services = build_services(Settings())
     prepare_database(services)
-    today = services.clock().astimezone(services.tz).date()
+    today = services.today()
     if args.month:
         try:
             period = dt.date.fromisoformat(f"{args.month}-01")
@@ -65,11 +64,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         period = month_start(today)
     with Session(services.engine) as session:
-        if args.commune:
-            commune = session.exec(select(Commune).where(Commune.slug == args.commune)).first()
-        else:
-            commune_id = default_commune_id(session)
-            commune = session.get(Commune, commune_id) if commune_id is not None else None
+        commune = find_commune(session, args.commune)
         if commune is None or commune.id is None:
             print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
             return 1

@@ -79,28 +79,23 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a report file: the indicator appendix, the task list or the village figures."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from bot.app import build_services, prepare_database
-    from bot.core.people import default_commune_id
+    from bot.core.people import find_commune
     from bot.i18n import translator
     from bot.settings import Settings
     from bot.web.access import Viewer
     from bot.web.auth import dashboard_base_url
     from bot.web.exports import export
-    from db.models import Commune
 
     services = build_services(Settings())
     prepare_database(services)
     settings = services.settings
-    today = services.clock().astimezone(services.tz).date()
+    today = services.today()
     with Session(services.engine) as session:
-        if args.commune:
-            commune_id = session.exec(
-                select(Commune.id).where(Commune.slug == args.commune)
-            ).first()
-        else:
-            commune_id = default_commune_id(session)
+        commune = find_commune(session, args.commune)
+        commune_id = commune.id if commune is not None else None
         if commune_id is None:
             print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
             return 1

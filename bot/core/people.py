@@ -49,6 +49,14 @@ def default_commune_id(session: Session) -> int | None:
     return session.exec(select(Commune.id).order_by(Commune.id)).first()  # type: ignore[arg-type]
 
 
+def find_commune(session: Session, slug: str | None = None) -> Commune | None:
+    """The commune with this slug, or the deployment's commune when no slug is given."""
+    if slug:
+        return session.exec(select(Commune).where(Commune.slug == slug)).first()
+    commune_id = default_commune_id(session)
+    return session.get(Commune, commune_id) if commune_id is not None else None
+
+
 def identify(
     session: Session, channel: str, chat_id: str, display_name: str, locale: str
 ) -> tuple[Person, ChatIdentity]:
