@@ -133,11 +133,7 @@ def task_reminder(
     lines = [t.gettext(head, number=task.number, unit=lead_unit or task.unit, period=task.period)]
     lines.append(short(task.text))
     if task.due is not None:
-        lines.append(
-            t.gettext(LINE_DEADLINE, date=t.date(task.due, weekday=True))
-            + " "
-            + _days_line(t, task.due, on)
-        )
+        lines.append(_deadline_line(t, task.due, on))
     lines.append(_progress_line(t, task))
     if task.red_reasons:
         lines.append(t.gettext(LINE_RED, reasons=_reasons(t, task)))
@@ -146,16 +142,17 @@ def task_reminder(
     return Reply(text="\n".join(lines), choices=task_choices(t, task.id))
 
 
+def _deadline_line(t: Translator, due: dt.date, on: dt.date) -> str:
+    """The deadline with its weekday, and how many days are left (or overdue)."""
+    return t.gettext(LINE_DEADLINE, date=t.date(due, weekday=True)) + " " + _days_line(t, due, on)
+
+
 def red_alert(t: Translator, task: TaskView, on: dt.date) -> Reply:
     """The alert a unit gets when one of its tasks turns red, with the reason."""
     lines = [t.gettext(HEAD_RED, number=task.number, unit=task.unit), short(task.text)]
     lines.append(t.gettext(LINE_RED, reasons=_reasons(t, task)))
     if task.due is not None:
-        lines.append(
-            t.gettext(LINE_DEADLINE, date=t.date(task.due, weekday=True))
-            + " "
-            + _days_line(t, task.due, on)
-        )
+        lines.append(_deadline_line(t, task.due, on))
     lines.append(_progress_line(t, task))
     lines.append(t.gettext(LINE_ASK))
     return Reply(text="\n".join(lines), choices=task_choices(t, task.id))
