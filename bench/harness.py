@@ -55,7 +55,7 @@ async def tocns_on_fakes(
     """Run a whole tocns process in this event loop against fake Bot API servers."""
     from bot.app import TocnsApp, build_services
     from bot.settings import Settings
-    from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN, ZALO_TEST_TOKEN
+    from tests.fakes.fixtures import channel_values
 
     with tempfile.TemporaryDirectory(prefix="tocns-bench-") as directory:
         values: dict[str, Any] = {
@@ -67,14 +67,7 @@ async def tocns_on_fakes(
             "log_level": "WARNING",
             "sample_history": False,
         }
-        if telegram is not None:
-            values.update(
-                telegram_token=TELEGRAM_TEST_TOKEN,
-                telegram_base_url=telegram.base_url,
-                telegram_base_file_url=telegram.base_file_url,
-            )
-        if zalo is not None:
-            values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
+        values.update(channel_values(telegram, zalo))
         values.update(overrides)
         services = build_services(Settings(_env_file=None, **values))  # type: ignore[call-arg]
         app = TocnsApp(services)

@@ -21,8 +21,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
 from tests.fakes.fixtures import (  # noqa: F401 - fixtures
-    TELEGRAM_TEST_TOKEN,
-    ZALO_TEST_TOKEN,
+    channel_values,
     fake_telegram,
     fake_zalo,
 )
@@ -138,16 +137,7 @@ def channel_settings(
     zalo: FakeZaloAPI | None = None,
     **extra: object,
 ) -> Settings:
-    values: dict[str, object] = {}
-    if telegram is not None:
-        values.update(
-            telegram_token=TELEGRAM_TEST_TOKEN,
-            telegram_base_url=telegram.base_url,
-            telegram_base_file_url=telegram.base_file_url,
-        )
-    if zalo is not None:
-        values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
-    values.update(extra)
+    values = {**channel_values(telegram, zalo), **extra}
     return make_settings(settings.data_dir, settings.database_url, **values)
 
 

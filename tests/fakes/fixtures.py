@@ -13,6 +13,22 @@ TELEGRAM_TEST_TOKEN = "123456789:TEST-telegram-token_abcdefghijklmnopq"
 ZALO_TEST_TOKEN = "1459232241454765289:TEST-zalo-token-abcdefghijklmnop"
 
 
+def channel_values(
+    telegram: FakeTelegramAPI | None = None, zalo: FakeZaloAPI | None = None
+) -> dict[str, object]:
+    """Settings values that point tocns's channels at these fake servers."""
+    values: dict[str, object] = {}
+    if telegram is not None:
+        values.update(
+            telegram_token=TELEGRAM_TEST_TOKEN,
+            telegram_base_url=telegram.base_url,
+            telegram_base_file_url=telegram.base_file_url,
+        )
+    if zalo is not None:
+        values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
+    return values
+
+
 @pytest.fixture
 async def fake_telegram() -> AsyncIterator[FakeTelegramAPI]:
     """Run a fake Telegram Bot API that only accepts ``TELEGRAM_TEST_TOKEN``."""
