@@ -115,7 +115,7 @@ class TocnsApp:
             server = getattr(site, "_server", None)
             sockets = getattr(server, "sockets", None) or []
             self.port = sockets[0].getsockname()[1] if sockets else settings.listen_port
-            self.services.extras["web_base_url"] = f"http://{settings.listen_host}:{self.port}"
+            self.services.web_base_url = f"http://{settings.listen_host}:{self.port}"
             log.info("web server on http://%s:%s", settings.listen_host, self.port)
         # --- reminders: scheduler + outbox dispatcher (added by the reminders feature)
         if reminders:

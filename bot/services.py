@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -31,7 +31,10 @@ class Services:
     engine: Engine
     registry: Registry
     clock: Callable[[], dt.datetime] = utcnow
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Set by the running process (bot.app): the address the web server bound, and a
+    # callable that wakes the outbox sender now (None when no sender runs, e.g. the CLI).
+    web_base_url: str | None = None
+    wake_outbox: Callable[[], None] | None = None
 
     @functools.cached_property
     def tz(self) -> ZoneInfo:

@@ -43,3 +43,19 @@ def fold(text: str) -> str:
 def clean(text: str) -> str:
     """Normalise user input for storage: NFC, no control characters, trimmed."""
     return unicodedata.normalize("NFC", strip_invisible(text)).strip()
+
+
+def shorten(text: str | None, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters with "…".
+
+    The one way tocns shortens a text it quotes (a task's name in a list, a value in a
+    problem report): whitespace is collapsed first so a cut never leaves a dangling line.
+    """
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 1)]
+    head, space, _tail = cut.rpartition(" ")
+    if space and len(head) >= limit // 2:  # a word boundary not too far back
+        cut = head
+    return cut.rstrip(" ,;:.-") + "…"

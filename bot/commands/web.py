@@ -61,7 +61,10 @@ def cmd_link(args: argparse.Namespace) -> int:
             )
             return 1
         base = dashboard_base_url(
-            settings.public_base_url, services.extras, settings.listen_host, settings.listen_port
+            settings.public_base_url,
+            services.web_base_url,
+            settings.listen_host,
+            settings.listen_port,
         )
         person_id, name = person.id, person.display_name
         link = create_login_link(session, person_id, now, base)
@@ -103,7 +106,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             person_id=0, name="tocns", commune_id=commune_id, roles=frozenset({"admin"})
         )
         base = dashboard_base_url(
-            settings.public_base_url, services.extras, settings.listen_host, settings.listen_port
+            settings.public_base_url,
+            services.web_base_url,
+            settings.listen_host,
+            settings.listen_port,
         )
         file = export(
             args.kind, session, viewer, translator(settings.locale), today, base, args.plan

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.core.flows import Flow, Step
 from bot.core.messages import Choice, Incoming, Reply
 from bot.i18n import Translator
 from db.models import ChatIdentity, ConversationState, Person, Village
@@ -67,14 +68,28 @@ class Context:
 
     # --- flows whose state lives in the database
 
-    def begin(self, flow: str, step: str, **data: Any) -> None:
-        """Start a multi-step flow (replacing any other)."""
+    def begin(self, flow: str | Step, step: str = "", **data: Any) -> None:
+        """Start a multi-step flow at ``step`` (replacing any other)."""
+        if isinstance(flow, Step):
+            flow, step = flow.key
         self.state.flow, self.state.step, self.state.data = flow, step, dict(data)
 
-    def goto(self, step: str, **data: Any) -> None:
+    def goto(self, step: str | Step, **data: Any) -> None:
         """Move the current flow to another step, merging data."""
+        if isinstance(step, Step):
+            if step.flow != self.state.flow:
+                raise ValueError(f"{step!r} is not a step of flow {self.state.flow!r}")
+            step = step.name
         self.state.step = step
         self.state.data = {**self.state.data, **data}
+
+    def in_flow(self, flow: type[Flow]) -> bool:
+        """Whether the person is in the middle of ``flow``."""
+        return self.state.flow == flow.name
+
+    def at(self, step: Step) -> bool:
+        """Whether the person is at ``step`` of its flow."""
+        return (self.state.flow, self.state.step) == step.key
 
     def finish(self) -> None:
         """Leave the current flow."""

@@ -297,6 +297,13 @@ class Dispatcher:
         value = message.choice or self._match_offered(ctx, text)
         if value is not None:
             name, _, argument = value.partition(":")
+            typed = registry.typed_actions.get(name)
+            if typed is not None:
+                try:
+                    data = typed.data.unpack(argument)
+                except (ValueError, TypeError):
+                    return [ctx.reply(STALE_CHOICE)]
+                return typed.handler(ctx, data)
             action = registry.actions.get(name)
             if action is None:
                 return [ctx.reply(STALE_CHOICE)]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bot.core.flows import Action, Step
 
 if TYPE_CHECKING:
     from bot.core.context import Context
@@ -15,6 +17,16 @@ CommandHandler = Callable[["Context", str], Replies]
 ActionHandler = Callable[["Context", str], Replies]
 StepHandler = Callable[["Context", str], Replies]
 TextHandler = Callable[["Context", str], "Replies | None"]
+A = TypeVar("A", bound=Action)
+TypedActionHandler = Callable[["Context", Any], Replies]
+
+
+@dataclass(frozen=True)
+class TypedAction:
+    """A choice handler with the data class its values unpack into."""
+
+    data: type[Action]
+    handler: TypedActionHandler
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     ordered_commands: list[Command] = field(default_factory=list)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
+    typed_actions: dict[str, TypedAction] = field(default_factory=dict)
     steps: dict[tuple[str, str], StepHandler] = field(default_factory=dict)
     text_handlers: list[TextHandler] = field(default_factory=list)
 
@@ -62,18 +75,36 @@ class Registry:
         """Register the handler of choices whose value is ``name:argument``."""
 
         def decorator(handler: ActionHandler) -> ActionHandler:
-            if name in self.actions:
+            if name in self.actions or name in self.typed_actions:
                 raise ValueError(f"action {name} registered twice")
             self.actions[name] = handler
             return handler
 
         return decorator
 
-    def step(self, flow: str, step: str) -> Callable[[StepHandler], StepHandler]:
+    def on_choice(
+        self, data: type[A]
+    ) -> Callable[[Callable[[Context, A], Replies]], Callable[[Context, A], Replies]]:
+        """Register the handler of choices packed from ``data`` (an ``Action`` subclass)."""
+
+        def decorator(
+            handler: Callable[[Context, A], Replies],
+        ) -> Callable[[Context, A], Replies]:
+            if data.prefix in self.actions or data.prefix in self.typed_actions:
+                raise ValueError(f"action {data.prefix} registered twice")
+            self.typed_actions[data.prefix] = TypedAction(data, handler)
+            return handler
+
+        return decorator
+
+    def step(self, flow: str | Step, step: str = "") -> Callable[[StepHandler], StepHandler]:
         """Register what a flow does with text typed at one of its steps."""
+        key = flow.key if isinstance(flow, Step) else (flow, step)
 
         def decorator(handler: StepHandler) -> StepHandler:
-            self.steps[(flow, step)] = handler
+            if key in self.steps:
+                raise ValueError(f"step {key} registered twice")
+            self.steps[key] = handler
             return handler
 
         return decorator

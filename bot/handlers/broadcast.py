@@ -16,7 +16,6 @@ from bot.reminders.broadcasts import (
     group_label,
     group_members,
 )
-from bot.reminders.runner import WAKE_KEY
 from db.models import Role, Unit, Village
 
 FLOW = "broadcast"
@@ -195,9 +194,8 @@ def register(registry: Registry) -> None:
             created_by=ctx.person_id,
         )
         ctx.finish()
-        wake = ctx.services.extras.get(WAKE_KEY)
-        if callable(wake):
-            ctx.after_commit.append(wake)
+        if ctx.services.wake_outbox is not None:
+            ctx.after_commit.append(ctx.services.wake_outbox)
         return [ctx.reply(SENT, count=ctx.t.number(queued))]
 
     @registry.command("dangky", "subscribe", description=N_("Get the commune's announcements"))

@@ -49,7 +49,7 @@ def base_url(services: Services) -> str:
     """The dashboard address sign-in links point to."""
     settings = services.settings
     return dashboard_base_url(
-        settings.public_base_url, services.extras, settings.listen_host, settings.listen_port
+        settings.public_base_url, services.web_base_url, settings.listen_host, settings.listen_port
     )
 
 

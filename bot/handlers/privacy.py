@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
+
 from bot.core.context import Context
+from bot.core.flows import Action
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
 from bot.i18n import N_
 from bot.privacy import erase_person
+
+
+class Answer(enum.StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+@dataclass(frozen=True)
+class EraseChoice(Action, prefix="erase"):
+    """The answer to "delete your data?"."""
+
+    answer: Answer
 
 
 def register(registry: Registry) -> None:
@@ -23,15 +39,15 @@ def register(registry: Registry) -> None:
             "Do you want to delete your data?"
         )
         choices = [
-            Choice(ctx._("Yes, delete my data"), "erase:yes"),
-            Choice(ctx._("No, keep it"), "erase:no"),
+            Choice(ctx._("Yes, delete my data"), EraseChoice(Answer.YES).pack()),
+            Choice(ctx._("No, keep it"), EraseChoice(Answer.NO).pack()),
         ]
         return [Reply(text=text, choices=choices)]
 
-    @registry.action("erase")
-    def confirm(ctx: Context, answer: str) -> list[Reply]:
+    @registry.on_choice(EraseChoice)
+    def confirm(ctx: Context, data: EraseChoice) -> list[Reply]:
         """Delete the person's data when they confirm."""
-        if answer != "yes":
+        if data.answer is not Answer.YES:
             return [ctx.reply(N_("Nothing was deleted."))]
         result = erase_person(ctx.session, ctx.person_id)
         lines = [

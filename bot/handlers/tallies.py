@@ -15,7 +15,7 @@ from bot.core.context import Context
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
 from bot.i18n import N_
-from bot.tallies.codes import CODE_NAMES, CODES, resolve_label
+from bot.tallies.codes import CODE_LABELS, CODE_NAMES, CODES, resolve_label
 from bot.tallies.parser import TallyParseError, looks_like_tally, parse_tally
 from bot.tallies.progress import CodeProgress, CommuneProgress
 from bot.tallies.store import (
@@ -46,15 +46,6 @@ REPORTERS = frozenset({Role.TEAM, Role.LEADER})
 OFFICERS = (Role.UNIT, Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN)
 FLOW = "report"
 
-CODE_LABELS: dict[str, str] = {
-    "vneid": N_("VNeID level 2"),
-    "cks": N_("Digital signature"),
-    "ssk": N_("E-health book"),
-    "tknh": N_("Bank account"),
-    "dvc": N_("Online public services"),
-    "kns": N_("Digital skills"),
-    "ttktm": N_("Cashless payment"),
-}
 
 NO_VILLAGE = N_(
     "Your account is not linked to a village yet, so I cannot record figures. "

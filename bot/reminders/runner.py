@@ -21,7 +21,6 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 WAKE_SECONDS = 60
-WAKE_KEY = "reminders_wake"  # services.extras: a callable that wakes the dispatcher now
 
 
 class ReminderRunner:
@@ -88,7 +87,10 @@ class ReminderRunner:
         """Recover interrupted sends, catch up, and wake every minute from now on."""
         await self.dispatcher.recover()
         loop = asyncio.get_running_loop()
-        self.services.extras[WAKE_KEY] = lambda: loop.call_soon_threadsafe(self.wake)
+        def wake_from_any_thread() -> None:
+            loop.call_soon_threadsafe(self.wake)
+
+        self.services.wake_outbox = wake_from_any_thread
         await self.tick()
         if job_queue is not None:
 
@@ -109,7 +111,7 @@ class ReminderRunner:
 
     async def stop(self) -> None:
         """Stop waking up; let messages being sent finish and record them."""
-        self.services.extras.pop(WAKE_KEY, None)
+        self.services.wake_outbox = None
         if self._job is not None:
             with contextlib.suppress(Exception):
                 self._job.schedule_removal()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.i18n import N_
 from bot.text import fold
 
 Denominator = Literal["population", "adults", "aged15", "households", "businesses"]
@@ -134,3 +135,15 @@ def resolve_label(label: str) -> TallyCode | None:
 def folded_aliases() -> dict[str, str]:
     """Map every folded alias (codes included) to its canonical code."""
     return {alias: c.code for alias, c in _BY_ALIAS.items()}
+
+
+# Short English msgids for each code (translated where shown: chat, dashboard, exports).
+CODE_LABELS: dict[str, str] = {
+    "vneid": N_("VNeID level 2"),
+    "cks": N_("Digital signature"),
+    "ssk": N_("E-health book"),
+    "tknh": N_("Bank account"),
+    "dvc": N_("Online public services"),
+    "kns": N_("Digital skills"),
+    "ttktm": N_("Cashless payment"),
+}

@@ -144,14 +144,11 @@ def cookie_options(public_base_url: str) -> dict[str, object]:
     }
 
 
-def dashboard_base_url(
-    public_base_url: str, extras: dict[str, object], host: str, port: int
-) -> str:
+def dashboard_base_url(public_base_url: str, bound: str | None, host: str, port: int) -> str:
     """Where the dashboard is reached: the public URL, else the bound address of this process."""
     if public_base_url:
         return public_base_url.rstrip("/")
-    bound = extras.get("web_base_url")
-    if isinstance(bound, str) and bound:
+    if bound:
         return bound.rstrip("/")
     shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     return f"http://{shown}:{port}"

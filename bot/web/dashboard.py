@@ -22,7 +22,6 @@ import jinja2
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.handlers.tallies import CODE_LABELS
 from bot.i18n import N_, Translator, translator
 from bot.plans.evidence import read_stored
 from bot.plans.status import (
@@ -34,7 +33,7 @@ from bot.plans.status import (
     Verdict,
 )
 from bot.services import Services
-from bot.tallies.codes import CODE_NAMES, code_by_name
+from bot.tallies.codes import CODE_LABELS, CODE_NAMES, code_by_name
 from bot.tallies.validation import DENOMINATOR_NAMES
 from bot.web import charts, views
 from bot.web.access import Page, Viewer, can_open, can_see_task, may_sign_in, visible_pages

@@ -1,0 +1,35 @@
+"""Calendar arithmetic shared by tallies, plans and reminders (pure, no framework)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+
+def month_start(day: dt.date) -> dt.date:
+    """The first day of the month containing ``day``."""
+    return day.replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of the month containing ``day``."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def is_month_end(day: dt.date) -> bool:
+    """Whether ``day`` is the last day of its month."""
+    return day == month_end(day)
+
+
+def add_months(day: dt.date, months: int, *, keep_month_end: bool | None = None) -> dt.date:
+    """``day`` moved by whole months (negative goes back), the day clamped to the month.
+
+    ``keep_month_end``: a month end stays a month end (31/3 + 1 → 30/4, 30/4 + 1 → 31/5).
+    ``None`` (the default) keeps it when ``day`` is a month end; ``True`` always gives the
+    month's last day; ``False`` only clamps (30/4 + 1 → 30/5).
+    """
+    index = day.year * 12 + day.month - 1 + months
+    year, month0 = divmod(index, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    to_end = is_month_end(day) if keep_month_end is None else keep_month_end
+    return dt.date(year, month0 + 1, last if to_end else min(day.day, last))
