@@ -1,6 +1,6 @@
 """A simulated year of the Trung Hội sample plan on an injected clock.
 
-Every hour of 2026 the planner and the dispatcher wake (as the scheduler would), with
+Every hour of 2026 the planner and the delivery wake (as the scheduler would), with
 the fake clock set to that hour. Villages 1–6 report their tallies on the 10th of each
 month; 7–12 never do. At the end, the reminders the policy implies — computed
 independently by the pure functions over the whole year — must each have been sent
@@ -31,7 +31,7 @@ async def run(days: int) -> dict[str, object]:
     from sqlmodel import Session, col, select
 
     from bot.app import build_services, prepare_database
-    from bot.reminders.dispatcher import OutboxDispatcher
+    from bot.reminders.delivery import OutboxDelivery
     from bot.reminders.planner import load_commune, plan_pass
     from bot.reminders.policy import TASK_KINDS, digest_times, planned_reminders, tally_steps
     from bot.settings import Settings
@@ -112,7 +112,7 @@ async def run(days: int) -> dict[str, object]:
                 expected[f"tally:{month}:{step.stage}:{pid}"] = step.at
 
     sender = RecordingSender()
-    dispatcher = OutboxDispatcher(services.engine, {"console": sender}, clock=clock)
+    delivery = OutboxDelivery(services.engine, {"console": sender}, clock=clock)
     wall = time.perf_counter()
     ticks = 0
     while clock() < end:
@@ -130,7 +130,7 @@ async def run(days: int) -> dict[str, object]:
                     )
                 session.commit()
         plan_pass(services.engine, clock(), TZ)
-        await dispatcher.run_until_idle()
+        await delivery.run_until_idle()
         ticks += 1
         clock.advance(hours=1)
     elapsed = time.perf_counter() - wall

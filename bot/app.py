@@ -122,7 +122,7 @@ class TocnsApp:
             await self._start_reminders()
 
     async def _start_reminders(self) -> None:
-        from bot.reminders.dispatcher import ConsoleSender
+        from bot.channels.console import ConsoleSender
         from bot.reminders.runner import ReminderRunner
 
         senders: dict[str, Any] = {}

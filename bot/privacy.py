@@ -13,6 +13,7 @@ from db.models import (
     InviteCode,
     JoinAttempt,
     OutboxMessage,
+    OutboxStatus,
     Person,
     PersonRole,
     Tally,
@@ -57,7 +58,8 @@ def erase_person(session: Session, person_id: int) -> Erasure:
     session.exec(delete(WebLoginToken).where(col(WebLoginToken.person_id) == person_id))  # type: ignore[call-overload]
     session.exec(
         delete(OutboxMessage).where(  # type: ignore[call-overload]
-            col(OutboxMessage.person_id) == person_id, col(OutboxMessage.status) == "pending"
+            col(OutboxMessage.person_id) == person_id,
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
         )
     )
     session.exec(

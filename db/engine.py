@@ -68,3 +68,8 @@ def ping(engine: Engine) -> bool:
     except Exception:  # noqa: BLE001 - any failure means "not reachable"
         log.warning("database ping failed", exc_info=True)
         return False
+
+
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE or DELETE touched (0 when the driver does not say)."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -353,8 +353,27 @@ class Evidence(SQLModel, table=True):
 # ---------------------------------------------------------------- delivery
 
 
+class OutboxStatus(StrEnum):
+    """Where an outbox row stands (``bot/reminders/delivery.py`` explains the moves).
+
+    pending → claimed → sending → sent; or failed, missed, blocked, cancelled (by the
+    planner, when the reason to send went away) or unknown (interrupted mid-send: may
+    or may not have arrived, never resent automatically).
+    """
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    MISSED = "missed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
 class OutboxMessage(SQLModel, table=True):
-    """Something to send; the dispatcher claims due rows and never sends a dedupe key twice."""
+    """Something to send; the outbox delivery claims due rows and never sends a dedupe key twice."""
 
     __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
 
@@ -368,9 +387,8 @@ class OutboxMessage(SQLModel, table=True):
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedupe_key: str = Field(unique=True, max_length=200)
     due_at: dt.datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(
-        default="pending", max_length=12
-    )  # pending|sending|sent|failed|missed|blocked
+    # An OutboxStatus: pending|claimed|sending|sent|failed|missed|blocked|cancelled|unknown
+    status: str = Field(default=OutboxStatus.PENDING, max_length=12)
     attempts: int = 0
     last_error: str = Field(default="", max_length=500)
     claimed_by: str = Field(default="", max_length=80)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Incoming, Reply
@@ -58,3 +59,16 @@ async def run_console(
                         (files_dir / file_name).write_bytes(payload)
             stdout.write(render(reply) + "\n\n")
         stdout.flush()
+
+
+class ConsoleSender:
+    """Prints outbox messages (``tocns run`` without any chat token)."""
+
+    channel = "console"
+
+    def __init__(self, write: Callable[[str], Any] = print) -> None:
+        self.write = write
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Print one reply with its recipient."""
+        self.write(f"\n[tin nhắn tới {chat_id}]\n{reply.numbered_text()}\n")

@@ -250,31 +250,21 @@ def cmd_broadcast_send(args: argparse.Namespace) -> int:
 
 def cmd_outbox_status(args: argparse.Namespace) -> int:
     """Count outbox rows by status and list those needing attention."""
-    from sqlmodel import Session, col, select
-
-    from bot.reminders.dispatcher import outbox_counts
-    from db.models import OutboxMessage
+    from bot.reminders.outbox_admin import needing_attention, outbox_counts
 
     services = _services()
     counts = outbox_counts(services.engine)
-    with Session(services.engine) as session:
-        attention = session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.status).in_(["unknown", "failed"]))
-            .order_by(col(OutboxMessage.id).desc())
-            .limit(20)
-        ).all()
-        rows: list[dict[str, Any]] = [
-            {
-                "id": r.id,
-                "status": r.status,
-                "kind": r.kind,
-                "channel": r.channel,
-                "due_at": r.due_at.astimezone(services.tz).isoformat(),
-                "error": r.last_error,
-            }
-            for r in attention
-        ]
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "status": r.status,
+            "kind": r.kind,
+            "channel": r.channel,
+            "due_at": r.due_at.astimezone(services.tz).isoformat(),
+            "error": r.last_error,
+        }
+        for r in needing_attention(services.engine)
+    ]
     if args.json:
         print_json({"counts": counts, "attention": rows})
         return 0
@@ -292,7 +282,7 @@ def cmd_outbox_status(args: argparse.Namespace) -> int:
 
 def cmd_outbox_retry(args: argparse.Namespace) -> int:
     """Resend a row whose delivery is unknown, failed or missed."""
-    from bot.reminders.dispatcher import retry_row
+    from bot.reminders.outbox_admin import retry_row
 
     services = _services()
     if retry_row(services.engine, args.id, services.clock()):

@@ -64,7 +64,7 @@ BROADCAST_HEAD = N_("📢 Announcement from {sender}:")
 
 
 @dataclass(frozen=True)
-class TaskView:
+class ReminderTask:
     """What a reminder says about a task."""
 
     id: int
@@ -107,7 +107,7 @@ def _days_line(t: Translator, due: dt.date, on: dt.date) -> str:
     return t.gettext(LINE_OVERDUE, days=-days)
 
 
-def _progress_line(t: Translator, task: TaskView) -> str:
+def _progress_line(t: Translator, task: ReminderTask) -> str:
     if task.percent is None:
         return t.gettext(LINE_NO_PROGRESS)
     percent = t.percent(task.percent / 100, 0)
@@ -116,12 +116,12 @@ def _progress_line(t: Translator, task: TaskView) -> str:
     return t.gettext(LINE_PROGRESS_ONLY, percent=percent)
 
 
-def _reasons(t: Translator, task: TaskView) -> str:
+def _reasons(t: Translator, task: ReminderTask) -> str:
     return "; ".join(t.gettext(reason) for reason in task.red_reasons)
 
 
 def task_reminder(
-    t: Translator, kind: str, task: TaskView, on: dt.date, lead_unit: str | None = None
+    t: Translator, kind: str, task: ReminderTask, on: dt.date, lead_unit: str | None = None
 ) -> Reply:
     """A deadline, overdue, coordinating or period reminder about one task."""
     head = {
@@ -147,7 +147,7 @@ def _deadline_line(t: Translator, due: dt.date, on: dt.date) -> str:
     return t.gettext(LINE_DEADLINE, date=t.date(due, weekday=True)) + " " + _days_line(t, due, on)
 
 
-def red_alert(t: Translator, task: TaskView, on: dt.date) -> Reply:
+def red_alert(t: Translator, task: ReminderTask, on: dt.date) -> Reply:
     """The alert a unit gets when one of its tasks turns red, with the reason."""
     lines = [t.gettext(HEAD_RED, number=task.number, unit=task.unit), short(task.text)]
     lines.append(t.gettext(LINE_RED, reasons=_reasons(t, task)))
@@ -163,8 +163,8 @@ class Digest:
     """What the weekly digest reports."""
 
     on: dt.date
-    red_by_unit: Mapping[str, Sequence[TaskView]] = field(default_factory=dict)
-    due_soon: Sequence[TaskView] = ()
+    red_by_unit: Mapping[str, Sequence[ReminderTask]] = field(default_factory=dict)
+    due_soon: Sequence[ReminderTask] = ()
     villages_missing: Sequence[str] = ()
     evidence_pending: int = 0
 

@@ -55,6 +55,7 @@ from db.models import (
     Evidence,
     JobMark,
     OutboxMessage,
+    OutboxStatus,
     Person,
     PersonRole,
     Plan,
@@ -80,7 +81,7 @@ class TaskRecord:
     task: Task
     plan: Plan
     info: TaskInfo
-    view: messages.TaskView
+    view: messages.ReminderTask
     status: TaskStatus
 
 
@@ -150,7 +151,7 @@ def load_tasks(
         )
         headline = next((p for p in status.periods if p.period == status.period), None)
         reported = any(p.period == status.period.key for p in progress[task.id])
-        view = messages.TaskView(
+        view = messages.ReminderTask(
             id=task.id,
             number=task.number,
             text=task.text,
@@ -234,9 +235,11 @@ def compose_task_reminder(data: CommuneData, planned: Planned, tz: dt.tzinfo) ->
     record = next(r for r in data.tasks if r.info.id == planned.task_id)
     view = record.view
     if planned.due is not None and planned.due != view.due:
-        view = messages.TaskView(**{**view.__dict__, "due": planned.due, "period": planned.period})
+        view = messages.ReminderTask(
+            **{**view.__dict__, "due": planned.due, "period": planned.period}
+        )
     elif planned.period:
-        view = messages.TaskView(**{**view.__dict__, "period": planned.period})
+        view = messages.ReminderTask(**{**view.__dict__, "period": planned.period})
     person = data.people.get(planned.person_id or -1)
     return messages.task_reminder(
         _translator(person), planned.kind, view, _local_date(planned.at, tz), lead_unit=view.unit
@@ -303,12 +306,12 @@ class _Queue:
         row = self.existing.get(key)
         too_old = at < self.now - self.catchup
         if row is not None:
-            if row.status == "cancelled" and not too_old:
-                row.status, row.due_at, row.content = "pending", at, reply.to_dict()
+            if row.status == OutboxStatus.CANCELLED and not too_old:
+                row.status, row.due_at, row.content = OutboxStatus.PENDING, at, reply.to_dict()
                 self.session.add(row)
                 self.stats.queued += 1
                 return "queued"
-            if row.status == "pending":
+            if row.status == OutboxStatus.PENDING:
                 changed = row.due_at != at or row.content != reply.to_dict()
                 if changed:
                     self.stats.retimed += row.due_at != at
@@ -329,7 +332,7 @@ class _Queue:
             return "skipped"  # nobody to send to (no chat yet)
         self.existing[key] = created
         if too_old:
-            created.status = "missed"
+            created.status = OutboxStatus.MISSED
             created.last_error = "fell due while tocns was not running"
             self.session.add(created)
             self.stats.missed += 1
@@ -362,7 +365,7 @@ def plan_commune(
     pending = session.exec(
         select(OutboxMessage).where(
             OutboxMessage.commune_id == commune.id,
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             col(OutboxMessage.kind).in_(sorted(TASK_KINDS)),
         )
     ).all()
@@ -375,7 +378,7 @@ def plan_commune(
     wanted = {p.dedupe_key for p in planned}
     for row in pending:
         if row.dedupe_key not in wanted and row.due_at >= start:
-            row.status = "cancelled"
+            row.status = OutboxStatus.CANCELLED
             row.last_error = "no longer planned (deadline, officers or policy changed)"
             session.add(row)
             stats.cancelled += 1
@@ -470,7 +473,7 @@ def _red_alerts(
 
 def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
     assert data.commune.id is not None
-    red: dict[str, list[messages.TaskView]] = defaultdict(list)
+    red: dict[str, list[messages.ReminderTask]] = defaultdict(list)
     due_soon = []
     for record in data.tasks:
         if record.status.red:
@@ -538,7 +541,7 @@ def cancel_stale_tally(session: Session, now: dt.datetime) -> int:
     """Cancel queued tally reminders to villages that reported since they were queued."""
     rows = session.exec(
         select(OutboxMessage).where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             col(OutboxMessage.kind).in_(["tally", "tally_leader"]),
         )
     ).all()
@@ -554,7 +557,7 @@ def cancel_stale_tally(session: Session, now: dt.datetime) -> int:
         if key not in missing:
             missing[key] = {v.id for v in missing_villages(session, person.commune_id, period)}
         if person.village_id not in missing[key]:
-            row.status = "cancelled"
+            row.status = OutboxStatus.CANCELLED
             row.last_error = "the village reported"
             session.add(row)
             cancelled += 1

@@ -8,7 +8,6 @@ changed deadline yields new keys (the old ones are cancelled by the planner).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.dates import add_months, is_month_end, month_end
 from bot.plans.status import period_key
 
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -278,13 +278,6 @@ class Planned:
     period: str = ""
 
 
-def _add_months(day: dt.date, months: int, *, month_end: bool) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, last if month_end else min(day.day, last))
-
-
 def reporting_dates(
     task: TaskInfo, policy: ReminderPolicy, first: dt.date, last: dt.date
 ) -> list[dt.date]:
@@ -293,19 +286,19 @@ def reporting_dates(
     months = PERIOD_MONTHS.get(repeat or "yearly", 12)
     if task.kind == "recurring" and task.due is not None:
         anchor = task.due
-        month_end = anchor == _add_months(anchor, 0, month_end=True)
+        at_month_end = is_month_end(anchor)
     else:  # calendar period ends: 31/03, 30/06…
-        anchor = _add_months(dt.date(first.year - 1, 1, 1), months - 1, month_end=True)
-        month_end = True
+        anchor = add_months(dt.date(first.year - 1, 1, 1), months - 1, keep_month_end=True)
+        at_month_end = True
     # Step back to before ``first``, then forward through ``last``.
     steps = ((anchor.year - first.year) * 12 + anchor.month - first.month) // months + 1
-    current = _add_months(anchor, -steps * months, month_end=month_end)
+    current = add_months(anchor, -steps * months, keep_month_end=at_month_end)
     dates = []
     guard = 0
     while current <= last and guard < 2000:
         if current >= first and (task.start is None or current >= task.start):
             dates.append(current)
-        current = _add_months(current, months, month_end=month_end)
+        current = add_months(current, months, keep_month_end=at_month_end)
         guard += 1
     return dates
 
@@ -420,20 +413,20 @@ def tally_steps(
     """The tally-cycle steps falling in the window."""
     result = []
     first = start.astimezone(tz).date().replace(day=1)
-    month = _add_months(first, -1, month_end=False)
+    month = add_months(first, -1, keep_month_end=False)
     while month <= end.astimezone(tz).date():
         days: list[tuple[dt.date, str, bool, bool]] = [
             (month.replace(day=d), str(d), d >= policy.tally_leader_day, False)
             for d in policy.tally_days
         ]
         if policy.tally_office_last_day:
-            last = _add_months(month, 0, month_end=True)
+            last = month_end(month)
             days.append((last, "last", False, True))
         for day, stage, leaders, office in days:
             local = dt.datetime.combine(day, policy.send_time, tzinfo=tz)
             at = policy.next_allowed(local).astimezone(dt.UTC)
             if start <= at < end:
                 result.append(TallyStep(at, month, stage, leaders, office))
-        month = _add_months(month, 1, month_end=False)
+        month = add_months(month, 1, keep_month_end=False)
     result.sort(key=lambda s: s.at)
     return result

@@ -1,8 +1,8 @@
-"""Wiring: a scheduler that only wakes the planner and the outbox dispatcher.
+"""Wiring: a scheduler that only wakes the planner and the outbox delivery.
 
 Every minute (APScheduler, through python-telegram-bot's JobQueue when Telegram runs,
 else its own AsyncIOScheduler) the planner computes what is due from the database and
-the injected clock, and the dispatcher sends it. Nothing is decided by the scheduler.
+the injected clock, and the outbox delivery sends it. Nothing is decided by the scheduler.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.channels.base import Sender
-from bot.reminders.dispatcher import OutboxDispatcher
+from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.planner import PassStats, plan_pass
 from bot.services import Services
 
@@ -24,13 +24,13 @@ WAKE_SECONDS = 60
 
 
 class ReminderRunner:
-    """Plans and dispatches on every wake-up; at start-up, catches up after downtime."""
+    """Plans and delivers on every wake-up; at start-up, catches up after downtime."""
 
     def __init__(
         self, services: Services, senders: Mapping[str, Sender], *, concurrency: int = 8
     ) -> None:
         self.services = services
-        self.dispatcher = OutboxDispatcher(
+        self.delivery = OutboxDelivery(
             services.engine,
             senders,
             clock=services.clock,
@@ -69,10 +69,10 @@ class ReminderRunner:
         while True:
             self._again = False
             try:
-                await self.dispatcher.run_until_idle()
+                await self.delivery.run_until_idle()
             except Exception:  # noqa: BLE001 - keep the process alive; next wake retries
-                log.exception("outbox dispatch failed")
-            if not self._again or self.dispatcher._stopping:
+                log.exception("outbox delivery failed")
+            if not self._again or self.delivery.stopping:
                 return
 
     async def tick(self) -> None:
@@ -85,8 +85,9 @@ class ReminderRunner:
 
     async def start(self, job_queue: Any = None) -> None:
         """Recover interrupted sends, catch up, and wake every minute from now on."""
-        await self.dispatcher.recover()
+        await self.delivery.recover()
         loop = asyncio.get_running_loop()
+
         def wake_from_any_thread() -> None:
             loop.call_soon_threadsafe(self.wake)
 
@@ -120,7 +121,7 @@ class ReminderRunner:
             with contextlib.suppress(Exception):
                 self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        await self.dispatcher.drain()
+        await self.delivery.drain()
         if self._sending is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._sending, timeout=30)

@@ -67,7 +67,7 @@ async def worker(
     from telegram.request import HTTPXRequest
 
     from bot.channels.telegram import TelegramSender
-    from bot.reminders.dispatcher import OutboxDispatcher
+    from bot.reminders.delivery import OutboxDelivery
     from db.engine import make_engine
     from db.models import OutboxMessage
 
@@ -75,7 +75,7 @@ async def worker(
     request = HTTPXRequest(connection_pool_size=32)
     bot = telegram.Bot(token, base_url=base_url, base_file_url=file_url, request=request)
     async with bot:
-        dispatcher = OutboxDispatcher(
+        delivery = OutboxDelivery(
             engine,
             {"telegram": TelegramSender(bot)},
             batch_size=200,
@@ -85,12 +85,12 @@ async def worker(
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
-        recovered = await dispatcher.recover()
+        recovered = await delivery.recover()
         print(json.dumps({"worker": os.getpid(), "recovered": recovered}), flush=True)
 
         async def drain() -> None:
             while not stop.is_set():
-                if await dispatcher.run_once():
+                if await delivery.run_once():
                     continue
                 with Session(engine) as session:
                     left = session.exec(
@@ -106,11 +106,11 @@ async def worker(
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():  # graceful: finish what is in flight, give the rest back
-            await dispatcher.drain()
+            await delivery.drain()
             await asyncio.wait_for(task, 30)
         waiter.cancel()
         print(
-            json.dumps({"worker": os.getpid(), "stats": dispatcher.stats.__dict__}, default=str),
+            json.dumps({"worker": os.getpid(), "stats": delivery.stats.__dict__}, default=str),
             flush=True,
         )
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session, select
 
-from bot.reminders.dispatcher import OutboxDispatcher
+from bot.reminders.delivery import OutboxDelivery
 from bot.services import Services
 from db.models import Evidence, JobMark, Person, Tally, Task
 from tests.helpers import FakeClock, add_person, village_id
@@ -138,9 +138,9 @@ async def test_rows_queued_before_a_long_downtime_are_missed_not_sent_late(
     make_task(services, due=dt.date(2026, 3, 20))
     clock.set(local(2026, 3, 12, 9))
     run_pass(services)  # queues T-7 for 13/03 08:00
-    clock.set(local(2026, 3, 16, 9))  # the dispatcher was down for days
+    clock.set(local(2026, 3, 16, 9))  # the delivery was down for days
     sender = RecordingSender()
-    await OutboxDispatcher(services.engine, {"console": sender}, clock=clock).run_until_idle()
+    await OutboxDelivery(services.engine, {"console": sender}, clock=clock).run_until_idle()
     assert sender.delivered == []
     assert {r.status for r in rows(services, kind="deadline")} == {"missed"}
 

@@ -1,4 +1,4 @@
-"""``tocns run`` starts the scheduler and the outbox dispatcher with the channels."""
+"""``tocns run`` starts the scheduler and the outbox delivery with the channels."""
 
 from __future__ import annotations
 
@@ -48,4 +48,4 @@ async def test_run_without_tokens_uses_its_own_scheduler(
 ) -> None:
     async with running(settings, prepare_database) as app:
         assert app.reminders is not None and app.reminders._scheduler is not None
-        assert "console" in app.reminders.dispatcher.senders
+        assert "console" in app.reminders.delivery.senders

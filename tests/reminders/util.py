@@ -130,3 +130,17 @@ class RecordingSender:
 
 def advance_to(clock: FakeClock, moment: dt.datetime) -> None:
     clock.set(moment)
+
+
+class FakeTime:
+    """A monotonic clock shared by the fake server's flood control and the delivery."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)

@@ -3,8 +3,8 @@
 Delivery guarantee — at most once per dedupe key, and nothing lost silently:
 
 * Rows move ``pending → claimed → sending → sent``. Claiming is one guarded UPDATE
-  (PostgreSQL adds ``FOR UPDATE SKIP LOCKED``, so several dispatchers never take the
-  same row; SQLite deployments run one dispatcher). A claim is a lease
+  (PostgreSQL adds ``FOR UPDATE SKIP LOCKED``, so several senders never take the
+  same row; SQLite deployments run one sender). A claim is a lease
   (``claimed_by``/``claimed_at``).
 * Just before the network call the row is set to "sending" in its own committed
   transaction (guarded by ``claimed_by``); just after, to "sent" with the platform's
@@ -33,100 +33,35 @@ import os
 import socket
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, select, update
 from sqlmodel import Session, col
 
 from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, Sender, TransientError
 from bot.core.messages import Reply
 from bot.reminders.policy import EXPIRING_KINDS, DeliveryLimits, ReminderPolicy, load_policy
-from db.models import ChatIdentity, Commune, OutboxMessage
+from bot.reminders.ratelimit import RateLimiter
+from db.engine import rowcount
+from db.models import ChatIdentity, Commune, OutboxMessage, OutboxStatus
 from db.types import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 3600.0
-RATE_MARGIN = 0.02  # seconds added to every rate window, for network jitter
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _journal_name(worker_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in worker_id) + ".journal"
 
 
-class RateLimiter:
-    """Sliding one-second window overall, a minimum gap per chat, and pauses after a 429."""
-
-    def __init__(
-        self,
-        per_second: float,
-        per_chat_per_second: float,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        margin: float = RATE_MARGIN,
-    ) -> None:
-        self.limit = max(1, int(per_second))
-        self.window = 1.0 if per_second >= 1 else 1.0 / per_second
-        self.window += margin
-        self.chat_gap = 1.0 / per_chat_per_second + margin
-        self.gap = self.window / self.limit  # evenly paced: no burst that jitter could squeeze
-        self._last = float("-inf")
-        self.monotonic = monotonic
-        self.sleep = sleep
-        self.paused_until = 0.0
-        self._sent: deque[float] = deque()
-        self._chats: dict[str, float] = {}
-        self._lock = asyncio.Lock()
-
-    def pause(self, seconds: float) -> None:
-        """Send nothing on this channel for ``seconds`` (the platform said 429)."""
-        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
-
-    def _wait(self, chat_id: str, now: float) -> float:
-        wait = self.paused_until - now
-        while self._sent and now - self._sent[0] >= self.window:
-            self._sent.popleft()
-        if len(self._sent) >= self.limit:
-            wait = max(wait, self.window - (now - self._sent[0]))
-        wait = max(wait, self._last + self.gap - now)
-        last = self._chats.get(chat_id)
-        if last is not None:
-            wait = max(wait, self.chat_gap - (now - last))
-        return wait
-
-    async def acquire(self, chat_id: str) -> None:
-        """Wait for a slot to send one message to a chat."""
-        async with self._lock:
-            while True:
-                now = self.monotonic()
-                wait = self._wait(chat_id, now)
-                if wait <= 0:
-                    # Pace by the schedule, not by when the sleep happened to return, so the
-                    # event loop's wake-up latency does not add up over thousands of sends.
-                    target = self._last + self.gap
-                    self._last = target if now - target < self.gap else now
-                    self._sent.append(now)
-                    self._chats[chat_id] = now
-                    if len(self._chats) > 5000:
-                        horizon = now - self.chat_gap
-                        self._chats = {c: t for c, t in self._chats.items() if t > horizon}
-                    return
-                await self.sleep(max(wait, 0.0005))  # never a no-op sleep (float rounding)
-
-
 @dataclass
-class DispatchStats:
-    """What a dispatcher did so far."""
+class DeliveryStats:
+    """What an outbox delivery did so far."""
 
     sent: int = 0
     retried: int = 0
@@ -140,7 +75,7 @@ class DispatchStats:
     errors: list[str] = field(default_factory=list)
 
 
-class OutboxDispatcher:
+class OutboxDelivery:
     """Drains the outbox through one ``Sender`` per channel."""
 
     def __init__(
@@ -166,7 +101,7 @@ class OutboxDispatcher:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.batch_size = batch_size
         self.concurrency = concurrency
-        self.stats = DispatchStats()
+        self.stats = DeliveryStats()
         self.limiters = {
             channel: RateLimiter(*self.limits.rate(channel), monotonic=monotonic, sleep=sleep)
             for channel in self.senders
@@ -185,14 +120,14 @@ class OutboxDispatcher:
             self._journal = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     async def _db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a blocking database step on the dispatcher's own threads."""
+        """Run a blocking database step on the delivery's own threads."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._executor, functools.partial(function, *args, **kwargs)
         )
 
     def _journal_started(self) -> dict[str, set[int]]:
-        """Rows each (other) dispatcher of this host had handed to the network, by worker."""
+        """Rows each (other) sender process of this host had handed to the network, by worker."""
         started: dict[str, set[int]] = {}
         if self.journal_dir is None:
             return started
@@ -224,10 +159,10 @@ class OutboxDispatcher:
     # ------------------------------------------------------------ database steps (sync)
 
     def _recover(self, *, all_foreign: bool) -> int:
-        """Resolve rows left by dispatchers that died.
+        """Resolve rows left by senders that died.
 
         claimed → pending (never touched the network). sending → pending if the dead
-        dispatcher's journal on this host shows it never handed the row to the network,
+        sender's journal on this host shows it never handed the row to the network,
         else → unknown (it may have been delivered: never resent automatically).
         """
         now = self.clock()
@@ -236,16 +171,16 @@ class OutboxDispatcher:
         stale = foreign if all_foreign else and_(foreign, col(OutboxMessage.claimed_at) < expired)
         started = self._journal_started()
         with Session(self.engine) as session:
-            back = _rowcount(
+            back = rowcount(
                 session.execute(
                     update(OutboxMessage)
-                    .where(col(OutboxMessage.status) == "claimed", stale)
-                    .values(status="pending", claimed_by="", claimed_at=None)
+                    .where(col(OutboxMessage.status) == OutboxStatus.CLAIMED, stale)
+                    .values(status=OutboxStatus.PENDING, claimed_by="", claimed_at=None)
                 )
             )
             interrupted = session.execute(
                 select(col(OutboxMessage.id), col(OutboxMessage.claimed_by)).where(
-                    col(OutboxMessage.status) == "sending", stale
+                    col(OutboxMessage.status) == OutboxStatus.SENDING, stale
                 )
             ).all()
             safe = [
@@ -258,9 +193,12 @@ class OutboxDispatcher:
             if safe:
                 session.execute(
                     update(OutboxMessage)
-                    .where(col(OutboxMessage.id).in_(safe), col(OutboxMessage.status) == "sending")
+                    .where(
+                        col(OutboxMessage.id).in_(safe),
+                        col(OutboxMessage.status) == OutboxStatus.SENDING,
+                    )
                     .values(
-                        status="pending",
+                        status=OutboxStatus.PENDING,
                         claimed_by="",
                         claimed_at=None,
                         attempts=OutboxMessage.attempts - 1,
@@ -270,15 +208,16 @@ class OutboxDispatcher:
                 session.execute(
                     update(OutboxMessage)
                     .where(
-                        col(OutboxMessage.id).in_(unsure), col(OutboxMessage.status) == "sending"
+                        col(OutboxMessage.id).in_(unsure),
+                        col(OutboxMessage.status) == OutboxStatus.SENDING,
                     )
                     .values(
-                        status="unknown",
+                        status=OutboxStatus.UNKNOWN,
                         last_error="interrupted while sending: may or may not have been delivered",
                     )
                 )
             session.commit()
-        if all_foreign and self.journal_dir is not None:  # every other dispatcher is dead
+        if all_foreign and self.journal_dir is not None:  # every other sender is dead
             for path in self.journal_dir.glob("*.journal"):
                 if path.name != _journal_name(self.worker_id):
                     path.unlink(missing_ok=True)
@@ -293,16 +232,17 @@ class OutboxDispatcher:
         now = self.clock()
         cutoff = now - dt.timedelta(hours=self.policy.catchup_hours)
         with Session(self.engine) as session:
-            count = _rowcount(
+            count = rowcount(
                 session.execute(
                     update(OutboxMessage)
                     .where(
-                        col(OutboxMessage.status) == "pending",
+                        col(OutboxMessage.status) == OutboxStatus.PENDING,
                         col(OutboxMessage.kind).in_(sorted(EXPIRING_KINDS)),
                         col(OutboxMessage.due_at) < cutoff,
                     )
                     .values(
-                        status="missed", last_error="too late to be useful when it could be sent"
+                        status=OutboxStatus.MISSED,
+                        last_error="too late to be useful when it could be sent",
                     )
                 )
             )
@@ -315,7 +255,7 @@ class OutboxDispatcher:
         due = (
             select(col(OutboxMessage.id))
             .where(
-                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
                 col(OutboxMessage.due_at) <= now,
                 col(OutboxMessage.channel).in_(sorted(self.senders)),
             )
@@ -326,7 +266,7 @@ class OutboxDispatcher:
             due = due.with_for_update(skip_locked=True)
         with Session(self.engine) as session:
             # Two steps in one transaction: PostgreSQL keeps the picked rows locked until the
-            # commit, so another dispatcher's SKIP LOCKED passes them by. (A LIMIT inside
+            # commit, so another sender's SKIP LOCKED passes them by. (A LIMIT inside
             # "UPDATE … WHERE id IN (subquery)" may be re-evaluated and claim too many.)
             ids = [int(i) for i in session.execute(due).scalars().all()]
             if not ids:
@@ -334,8 +274,11 @@ class OutboxDispatcher:
                 return []
             claimed = session.execute(
                 update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == "pending")
-                .values(status="claimed", claimed_by=self.worker_id, claimed_at=now)
+                .where(
+                    col(OutboxMessage.id).in_(ids),
+                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                )
+                .values(status=OutboxStatus.CLAIMED, claimed_by=self.worker_id, claimed_at=now)
                 .returning(
                     col(OutboxMessage.id),
                     col(OutboxMessage.channel),
@@ -349,7 +292,7 @@ class OutboxDispatcher:
         rows.sort(key=lambda r: r[0])
         return rows
 
-    def _guarded(self, session: Session, row_id: int, status: str) -> Any:
+    def _guarded(self, session: Session, row_id: int, status: OutboxStatus) -> Any:
         return (
             update(OutboxMessage)
             .where(
@@ -363,10 +306,10 @@ class OutboxDispatcher:
     def _start_sending(self, row_id: int) -> bool:
         """Commit "sending" before the network call; False if the lease was lost."""
         with Session(self.engine) as session:
-            count = _rowcount(
+            count = rowcount(
                 session.execute(
-                    self._guarded(session, row_id, "claimed").values(
-                        status="sending",
+                    self._guarded(session, row_id, OutboxStatus.CLAIMED).values(
+                        status=OutboxStatus.SENDING,
                         claimed_at=self.clock(),
                         attempts=OutboxMessage.attempts + 1,  # type: ignore[operator]
                     )
@@ -377,15 +320,15 @@ class OutboxDispatcher:
 
     def _finish(self, row_id: int, values: dict[str, Any]) -> None:
         with Session(self.engine) as session:
-            session.execute(self._guarded(session, row_id, "sending").values(**values))
+            session.execute(self._guarded(session, row_id, OutboxStatus.SENDING).values(**values))
             session.commit()
 
     def _release(self, row_id: int) -> None:
         """Give back a claimed row that was not sent (stopping)."""
         with Session(self.engine) as session:
             session.execute(
-                self._guarded(session, row_id, "claimed").values(
-                    status="pending", claimed_by="", claimed_at=None
+                self._guarded(session, row_id, OutboxStatus.CLAIMED).values(
+                    status=OutboxStatus.PENDING, claimed_by="", claimed_at=None
                 )
             )
             session.commit()
@@ -400,8 +343,8 @@ class OutboxDispatcher:
     def _mark_blocked(self, row_id: int, channel: str, chat_id: str, reason: str) -> None:
         with Session(self.engine) as session:
             session.execute(
-                self._guarded(session, row_id, "sending").values(
-                    status="blocked", last_error=reason[:500]
+                self._guarded(session, row_id, OutboxStatus.SENDING).values(
+                    status=OutboxStatus.BLOCKED, last_error=reason[:500]
                 )
             )
             session.execute(
@@ -414,7 +357,7 @@ class OutboxDispatcher:
     # ------------------------------------------------------------ sending (async)
 
     async def recover(self, *, all_foreign: bool | None = None) -> int:
-        """Resolve rows of dead dispatchers; on SQLite every foreign claim is dead."""
+        """Resolve rows of dead senders; on SQLite every foreign claim is dead."""
         if all_foreign is None:
             all_foreign = not self.postgres
         count = await self._db(self._recover, all_foreign=all_foreign)
@@ -472,7 +415,7 @@ class OutboxDispatcher:
             self._in_flight.difference_update(workers)
         return handled
 
-    async def run_until_idle(self, max_batches: int = 10_000) -> DispatchStats:
+    async def run_until_idle(self, max_batches: int = 10_000) -> DeliveryStats:
         """Send everything due now (honouring limits), then return."""
         for _ in range(max_batches):
             if await self.run_once() == 0:
@@ -501,7 +444,7 @@ class OutboxDispatcher:
                 self._finish,
                 row_id,
                 {
-                    "status": "pending",
+                    "status": OutboxStatus.PENDING,
                     "due_at": due,
                     "claimed_by": "",
                     "attempts": OutboxMessage.attempts - 1,  # a 429 is not the message's fault
@@ -516,19 +459,24 @@ class OutboxDispatcher:
         except DeliveryUnknown as error:
             self.stats.unknown += 1
             await self._db(
-                self._finish, row_id, {"status": "unknown", "last_error": str(error)[:500]}
+                self._finish,
+                row_id,
+                {"status": OutboxStatus.UNKNOWN, "last_error": str(error)[:500]},
             )
             return
         except TransientError as error:
             attempts = await self._db(self._attempts, row_id)
             if attempts >= self.limits.max_attempts:
                 self.stats.failed += 1
-                values: dict[str, Any] = {"status": "failed", "last_error": str(error)[:500]}
+                values: dict[str, Any] = {
+                    "status": OutboxStatus.FAILED,
+                    "last_error": str(error)[:500],
+                }
             else:
                 self.stats.retried += 1
                 delay = min(MAX_BACKOFF, self.limits.backoff_seconds * 2 ** (attempts - 1))
                 values = {
-                    "status": "pending",
+                    "status": OutboxStatus.PENDING,
                     "claimed_by": "",
                     "due_at": self.clock() + dt.timedelta(seconds=delay),
                     "last_error": str(error)[:500],
@@ -544,7 +492,10 @@ class OutboxDispatcher:
             await self._db(
                 self._finish,
                 row_id,
-                {"status": "failed", "last_error": f"{type(error).__name__}: {error}"[:500]},
+                {
+                    "status": OutboxStatus.FAILED,
+                    "last_error": f"{type(error).__name__}: {error}"[:500],
+                },
             )
             return
         sent_content = dict(content)
@@ -553,9 +504,19 @@ class OutboxDispatcher:
         await self._db(
             self._finish,
             row_id,
-            {"status": "sent", "sent_at": self.clock(), "last_error": "", "content": sent_content},
+            {
+                "status": OutboxStatus.SENT,
+                "sent_at": self.clock(),
+                "last_error": "",
+                "content": sent_content,
+            },
         )
         self.stats.sent += 1
+
+    @property
+    def stopping(self) -> bool:
+        """Whether ``stop`` was called: nothing more is claimed."""
+        return self._stopping
 
     def stop(self) -> None:
         """Stop claiming; rows already being sent finish, claimed ones are given back."""
@@ -566,42 +527,3 @@ class OutboxDispatcher:
         self.stop()
         if self._in_flight:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
-
-
-def outbox_counts(engine: Engine) -> dict[str, int]:
-    """How many outbox rows are in each status."""
-    with Session(engine) as session:
-        rows = session.execute(
-            select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))
-        ).all()
-    return {str(status): int(count) for status, count in rows}
-
-
-def retry_row(engine: Engine, row_id: int, now: dt.datetime) -> bool:
-    """Put an unknown, failed or missed row back in the queue (an officer's explicit choice)."""
-    with Session(engine) as session:
-        count = _rowcount(
-            session.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == row_id,
-                    or_(*(col(OutboxMessage.status) == s for s in ("unknown", "failed", "missed"))),
-                )
-                .values(status="pending", due_at=now, claimed_by="", attempts=0)
-            )
-        )
-        session.commit()
-    return bool(count)
-
-
-class ConsoleSender:
-    """Prints outbox messages (``tocns run`` without any chat token)."""
-
-    channel = "console"
-
-    def __init__(self, write: Callable[[str], Any] = print) -> None:
-        self.write = write
-
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        """Print one reply with its recipient."""
-        self.write(f"\n[tin nhắn tới {chat_id}]\n{reply.numbered_text()}\n")

@@ -1,4 +1,4 @@
-"""The outbox dispatcher: limits, 429, blocked people, retries, crashes, several processes."""
+"""The outbox delivery: limits, 429, blocked people, retries, crashes, several processes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from bot.channels.telegram import TelegramSender
 from bot.core.messages import Choice, Reply
-from bot.reminders.dispatcher import OutboxDispatcher, RateLimiter
+from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.outbox import enqueue
 from bot.reminders.policy import DeliveryLimits
 from bot.services import Services
@@ -21,21 +21,7 @@ from db.models import ChatIdentity
 from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.helpers import FakeClock, add_person
-from tests.reminders.util import RecordingSender, rows
-
-
-class FakeTime:
-    """A monotonic clock shared by the fake server's flood control and the dispatcher."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
+from tests.reminders.util import FakeTime, RecordingSender, rows
 
 
 def _queue(
@@ -71,9 +57,9 @@ def _queue(
 async def test_sends_each_due_row_once(services: Services, clock: FakeClock) -> None:
     _queue(services, 25)
     sender = RecordingSender()
-    dispatcher = OutboxDispatcher(services.engine, {"console": sender}, clock=clock, batch_size=10)
-    await dispatcher.run_until_idle()
-    await dispatcher.run_until_idle()
+    delivery = OutboxDelivery(services.engine, {"console": sender}, clock=clock, batch_size=10)
+    await delivery.run_until_idle()
+    await delivery.run_until_idle()
     assert len(sender.delivered) == 25 and len(set(sender.delivered)) == 25
     assert {r.status for r in rows(services)} == {"sent"}
 
@@ -91,11 +77,11 @@ async def test_future_rows_wait_for_their_time(services: Services, clock: FakeCl
         )
         session.commit()
     sender = RecordingSender()
-    dispatcher = OutboxDispatcher(services.engine, {"console": sender}, clock=clock)
-    await dispatcher.run_until_idle()
+    delivery = OutboxDelivery(services.engine, {"console": sender}, clock=clock)
+    await delivery.run_until_idle()
     assert sender.delivered == []
     clock.advance(hours=1)
-    await dispatcher.run_until_idle()
+    await delivery.run_until_idle()
     assert sender.delivered == [("7100", "sau")]
 
 
@@ -104,7 +90,7 @@ async def test_no_duplicate_and_no_silent_loss_across_a_crash(
 ) -> None:
     _queue(services, 20)
     crashing = RecordingSender(hang_on=5)
-    first = OutboxDispatcher(
+    first = OutboxDelivery(
         services.engine, {"console": crashing}, clock=clock, batch_size=20, concurrency=1
     )
     run = asyncio.create_task(first.run_once())
@@ -116,7 +102,7 @@ async def test_no_duplicate_and_no_silent_loss_across_a_crash(
 
     clock.advance(seconds=DeliveryLimits().lease_seconds + 1)
     restarted = RecordingSender()
-    second = OutboxDispatcher(services.engine, {"console": restarted}, clock=clock)
+    second = OutboxDelivery(services.engine, {"console": restarted}, clock=clock)
     assert await second.recover(all_foreign=False) == 16
     await second.run_until_idle()
     delivered = crashing.delivered + restarted.delivered
@@ -130,10 +116,10 @@ async def test_no_duplicate_and_no_silent_loss_across_a_crash(
 async def test_a_live_lease_is_not_stolen(services: Services, clock: FakeClock) -> None:
     _queue(services, 3)
     hanging = RecordingSender(hang_on=1)
-    first = OutboxDispatcher(services.engine, {"console": hanging}, clock=clock, concurrency=1)
+    first = OutboxDelivery(services.engine, {"console": hanging}, clock=clock, concurrency=1)
     run = asyncio.create_task(first.run_once())
     await asyncio.wait_for(hanging.hanging.wait(), 5)
-    other = OutboxDispatcher(services.engine, {"console": RecordingSender()}, clock=clock)
+    other = OutboxDelivery(services.engine, {"console": RecordingSender()}, clock=clock)
     assert await other.recover(all_foreign=False) == 0  # the lease is still valid
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -145,11 +131,11 @@ async def test_graceful_stop_finishes_in_flight_and_gives_back_the_rest(
 ) -> None:
     _queue(services, 10)
     sender = RecordingSender(delay=0.01)
-    dispatcher = OutboxDispatcher(services.engine, {"console": sender}, clock=clock, concurrency=1)
-    run = asyncio.create_task(dispatcher.run_once())
+    delivery = OutboxDelivery(services.engine, {"console": sender}, clock=clock, concurrency=1)
+    run = asyncio.create_task(delivery.run_once())
     while len(sender.delivered) < 3:
         await asyncio.sleep(0.005)
-    await dispatcher.drain()
+    await delivery.drain()
     await run
     statuses = Counter(r.status for r in rows(services))
     assert statuses["sending"] == 0 and statuses["claimed"] == 0
@@ -162,13 +148,13 @@ async def test_two_dispatchers_on_postgresql_never_double_send(
     services: Services, clock: FakeClock
 ) -> None:
     if services.engine.dialect.name != "postgresql":
-        pytest.skip("row claiming with SKIP LOCKED is PostgreSQL's; SQLite runs one dispatcher")
+        pytest.skip("row claiming with SKIP LOCKED is PostgreSQL's; SQLite runs one delivery")
     _queue(services, 120)
     first, second = RecordingSender(delay=0.001), RecordingSender(delay=0.001)
-    a = OutboxDispatcher(
+    a = OutboxDelivery(
         services.engine, {"console": first}, clock=clock, batch_size=7, worker_id="a"
     )
-    b = OutboxDispatcher(
+    b = OutboxDelivery(
         services.engine, {"console": second}, clock=clock, batch_size=7, worker_id="b"
     )
     await asyncio.gather(a.run_until_idle(), b.run_until_idle())
@@ -204,7 +190,7 @@ async def test_429_retry_after_is_honoured_without_duplicates(
         telegram_per_second=1000, telegram_per_chat_per_second=1000
     )  # ignore our own limits
     async with _bot(fake) as bot:
-        dispatcher = OutboxDispatcher(
+        delivery = OutboxDelivery(
             services.engine,
             {"telegram": TelegramSender(bot)},
             clock=clock,
@@ -213,14 +199,14 @@ async def test_429_retry_after_is_honoured_without_duplicates(
             monotonic=fake_time,
             sleep=fake_time.sleep,
         )
-        await dispatcher.run_until_idle()
-        assert fake.rate_limited >= 1 and dispatcher.stats.rate_limited >= 1
+        await delivery.run_until_idle()
+        assert fake.rate_limited >= 1 and delivery.stats.rate_limited >= 1
         waiting = rows(services, status="pending")
         assert waiting and all("retry after" in r.last_error for r in waiting)
         for _ in range(5):  # time passes (the injected clocks), the rows fall due again
             clock.advance(seconds=1)
             fake_time.now += 1
-            await dispatcher.run_until_idle()
+            await delivery.run_until_idle()
     texts = fake.texts_to(7999)
     assert sorted(texts) == ["tin 0", "tin 1", "tin 2"]
     assert {r.status for r in rows(services)} == {"sent"}
@@ -234,7 +220,7 @@ async def test_default_limits_keep_under_telegram_flood_control(
     _queue(services, 70, channel="telegram")
     _queue(services, 3, channel="telegram", same_chat=True, prefix="same")
     async with _bot(fake) as bot:
-        dispatcher = OutboxDispatcher(
+        delivery = OutboxDelivery(
             services.engine,
             {"telegram": TelegramSender(bot)},
             clock=clock,
@@ -242,7 +228,7 @@ async def test_default_limits_keep_under_telegram_flood_control(
             sleep=fake_time.sleep,
             concurrency=1,  # one request at a time:
         )  # with a fake clock, a sleeping worker would move time under another's request
-        await dispatcher.run_until_idle()
+        await delivery.run_until_idle()
     assert fake.rate_limited == 0
     assert len(fake.sent) == 73
     assert fake_time.now - 1000 >= 2.0  # 73 messages at 30/s, 3 of them to one chat 1 s apart
@@ -254,10 +240,8 @@ async def test_blocked_person_is_marked_and_not_queued_again(
     people = _queue(services, 2, channel="telegram")
     fake_telegram.block_user(7001)
     async with _bot(fake_telegram) as bot:
-        dispatcher = OutboxDispatcher(
-            services.engine, {"telegram": TelegramSender(bot)}, clock=clock
-        )
-        await dispatcher.run_until_idle()
+        delivery = OutboxDelivery(services.engine, {"telegram": TelegramSender(bot)}, clock=clock)
+        await delivery.run_until_idle()
     assert {r.dedupe_key: r.status for r in rows(services)} == {"k:0": "sent", "k:1": "blocked"}
     with Session(services.engine) as session:
         identity = session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == "7001")).one()
@@ -284,29 +268,17 @@ async def test_transient_failures_retry_with_backoff_then_fail(
     fake_telegram.fail_next("sendMessage", status=502, times=1)
     limits = DeliveryLimits(max_attempts=2, backoff_seconds=60)
     async with _bot(fake_telegram) as bot:
-        dispatcher = OutboxDispatcher(
+        delivery = OutboxDelivery(
             services.engine, {"telegram": TelegramSender(bot)}, clock=clock, limits=limits
         )
-        await dispatcher.run_until_idle()
+        await delivery.run_until_idle()
         row = rows(services)[0]
         assert (row.status, row.attempts) == ("pending", 1)
         assert row.due_at == clock() + dt.timedelta(seconds=60)
         clock.advance(seconds=61)
-        await dispatcher.run_until_idle()
+        await delivery.run_until_idle()
     assert rows(services)[0].status == "sent"
     assert len(fake_telegram.texts_to(7000)) == 1
-
-
-async def test_rate_limiter_spaces_messages() -> None:
-    fake_time = FakeTime()
-    limiter = RateLimiter(30, 1, monotonic=fake_time, sleep=fake_time.sleep, margin=0)
-    for index in range(90):
-        await limiter.acquire(str(index))
-    assert 2.9 <= fake_time.now - 1000 < 3.2  # evenly paced: one every 1/30 s
-    start = fake_time.now
-    await limiter.acquire("same")
-    await limiter.acquire("same")
-    assert fake_time.now - start >= 1.0
 
 
 async def test_journal_tells_rows_that_never_reached_the_network(
@@ -317,7 +289,7 @@ async def test_journal_tells_rows_that_never_reached_the_network(
     from db.models import OutboxMessage
 
     _queue(services, 2)
-    dead = OutboxDispatcher(
+    dead = OutboxDelivery(
         services.engine,
         {"console": RecordingSender()},
         clock=clock,
@@ -336,7 +308,7 @@ async def test_journal_tells_rows_that_never_reached_the_network(
     os.write(
         dead._journal, b"%d\n" % second
     )  # ...but only the second had been handed to the network
-    restarted = OutboxDispatcher(
+    restarted = OutboxDelivery(
         services.engine, {"console": RecordingSender()}, clock=clock, journal_dir=tmp_path
     )
     await restarted.recover(all_foreign=True)
