@@ -8,20 +8,33 @@ import datetime as dt
 import gc
 import logging
 import secrets
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlmodel import Session, select
+from pydantic import SecretStr
+from sqlmodel import Session, col, select
 
+from bot.admin.sample import load_sample_history, sample_commune
+from bot.admin.setup import load_sample
+from bot.channels.base import Sender
+from bot.channels.console import ConsoleSender
 from bot.core.dispatcher import Dispatcher
 from bot.core.registry import Registry
+from bot.handlers import FEATURES
+from bot.plans.importer import load_sample_plan
+from bot.reminders.runner import ReminderRunner
 from bot.services import Services
 from bot.settings import Settings
-from bot.web.server import Webhooks, build_web_app
+from bot.web.server import TELEGRAM_WEBHOOK_PATH, ZALO_WEBHOOK_PATH, Webhooks, build_web_app
 from db.engine import make_engine, upgrade
-from db.models import Commune
+from db.models import Commune, Plan
 from db.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramApplication
+    from bot.channels.zalo import ZaloSender
+    from bot.channels.zalo_client import ZaloClient
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +43,6 @@ GC_THRESHOLDS = (10_000, 20, 100)  # CPython's defaults are (700, 10, 10)
 
 def build_registry() -> Registry:
     """Register every feature, in order: free-text handlers are tried in this order."""
-    from bot.handlers import FEATURES
-
     registry = Registry()
     for feature in FEATURES:
         feature.register(registry)
@@ -47,49 +58,124 @@ def build_services(settings: Settings, clock: Callable[[], dt.datetime] = utcnow
 
 
 def prepare_database(services: Services, *, sample: bool = True) -> None:
-    """Migrate the schema and, on an empty database, load the sample commune and plan."""
+    """Migrate the schema and, on an empty database, load the sample commune and its plan.
+
+    A sample commune left without a plan (by a version that loaded the plan only when
+    the chat handlers had been imported) gets it now.
+    """
     upgrade(services.engine)
     if not sample:
         return
     with Session(services.engine) as session:
-        if session.exec(select(Commune.id)).first() is not None:
-            return
-        from bot.admin.sample import load_sample_history
-        from bot.admin.setup import load_sample
+        if session.exec(select(Commune.id)).first() is None:
+            today = services.today()
+            load_sample(session, today=today)
+            if services.settings.sample_history:
+                load_sample_history(session, today)
+            session.commit()
+            log.info("loaded the sample commune")
+        commune = sample_commune(session)
+        needs_plan = (
+            commune is not None
+            and session.exec(select(Plan.id).where(col(Plan.commune_id) == commune.id)).first()
+            is None
+        )
+    if needs_plan:
+        load_sample_plan(services)
 
-        today = services.today()
-        load_sample(session, today=today)
-        if services.settings.sample_history:
-            load_sample_history(session, today)
-        session.commit()
-    log.info("loaded the sample commune")
-    for hook in SAMPLE_HOOKS:
-        hook(services)
 
+class BackgroundTasks:
+    """Tasks the app started and owns: on stop each one ends, or is cancelled.
 
-# Features that add to the sample data (e.g. the sample plan) append here at import time
-# of bot.handlers, which happens in build_registry before prepare_database runs.
-SAMPLE_HOOKS: list[Callable[[Services], None]] = []
+    ``aclose`` gives work in flight (a reply being sent) ``grace`` seconds to finish,
+    then cancels what is left; loops that never end by themselves (polling) are spawned
+    with ``linger=False`` and cancelled at once.
+    """
+
+    def __init__(self, grace: float = 5.0) -> None:
+        self.grace = grace
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loops: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks) + len(self._loops)
+
+    def spawn(
+        self, coroutine: Coroutine[Any, Any, None], *, linger: bool = True
+    ) -> asyncio.Task[None]:
+        """Run a coroutine in the background until it ends or the app stops."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        (self._tasks if linger else self._loops).add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._loops.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        """Cancel the loops, let the rest finish within the grace period, cancel stragglers."""
+        loops = list(self._loops)
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.grace)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class TocnsApp:
-    """Runs the channels, the web server and background jobs for one process."""
+    """Runs the channels, the web server and background jobs for one process.
+
+    Everything ``start`` opens is pushed on one ``AsyncExitStack``; ``stop`` closes it
+    in reverse order. If ``start`` fails half-way, what it had started is stopped again.
+    """
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.dispatcher = Dispatcher(services)
-        self.telegram: Any = None
-        self.zalo_client: Any = None
-        self.zalo_sender: Any = None
-        self._tasks: list[asyncio.Task[Any]] = []
-        self._runner: web.AppRunner | None = None
+        self.telegram: TelegramApplication | None = None
+        self.zalo_client: ZaloClient | None = None
+        self.zalo_sender: ZaloSender | None = None
+        self.reminders: ReminderRunner | None = None
+        self.background = BackgroundTasks()
+        self.webhooks = Webhooks()
         self.port: int | None = None
-        self.reminders: Any = None  # bot.reminders.runner.ReminderRunner
+        self._stack: contextlib.AsyncExitStack | None = None
 
     async def start(
         self, *, web_server: bool = True, sample: bool = True, reminders: bool = True
     ) -> None:
-        """Migrate, then start every configured channel and the web server."""
+        """Migrate, then start every configured channel, the web server and the reminders."""
+        if self._stack is not None:
+            raise RuntimeError("the app is already running")
+        stack = contextlib.AsyncExitStack()
+        try:
+            await self._start(stack, web_server=web_server, sample=sample, reminders=reminders)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+
+    async def stop(self) -> None:
+        """Stop everything started, in reverse order (reminders first, charts last)."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def _start(
+        self,
+        stack: contextlib.AsyncExitStack,
+        *,
+        web_server: bool,
+        sample: bool,
+        reminders: bool,
+    ) -> None:
         settings = self.services.settings
         await asyncio.to_thread(prepare_database, self.services, sample=sample)
         # Build the guide index now, not on the first question someone asks.
@@ -101,31 +187,43 @@ class TocnsApp:
         # A bot allocates many short-lived objects per update and keeps few: collect the
         # young generation less often and the full heap rarely (full passes stall replies).
         gc.set_threshold(*GC_THRESHOLDS)
-        webhooks = Webhooks()
+        stack.push_async_callback(self._close_charts)
         if settings.telegram_enabled:
-            await self._start_telegram(webhooks)
+            await self._start_telegram(stack)
         if settings.zalo_enabled:
-            await self._start_zalo(webhooks)
+            await self._start_zalo(stack)
+        # Closed before the channels' clients: no task outlives the client it uses.
+        stack.push_async_callback(self.background.aclose)
+        if settings.zalo_enabled and not settings.webhook_mode:
+            await self._poll_zalo()
         if web_server:
-            app = build_web_app(self.services, self.dispatcher, webhooks)
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, settings.listen_host, settings.listen_port)
-            await site.start()
-            server = getattr(site, "_server", None)
-            sockets = getattr(server, "sockets", None) or []
-            self.port = sockets[0].getsockname()[1] if sockets else settings.listen_port
-            self.services.web_base_url = f"http://{settings.listen_host}:{self.port}"
-            log.info("web server on http://%s:%s", settings.listen_host, self.port)
-        # --- reminders: scheduler + outbox dispatcher (added by the reminders feature)
+            await self._start_web(stack)
+        if settings.webhook_mode:
+            await self._register_webhooks()
         if reminders:
-            await self._start_reminders()
+            await self._start_reminders(stack)
 
-    async def _start_reminders(self) -> None:
-        from bot.channels.console import ConsoleSender
-        from bot.reminders.runner import ReminderRunner
+    async def _close_charts(self) -> None:
+        if "charts" in vars(self.services):  # only if a chart was ever drawn
+            await self.services.charts.close()
 
-        senders: dict[str, Any] = {}
+    async def _start_web(self, stack: contextlib.AsyncExitStack) -> None:
+        settings = self.services.settings
+        app = build_web_app(self.services, self.dispatcher, self.webhooks)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else settings.listen_port
+        self.services.web_base_url = f"http://{settings.listen_host}:{self.port}"
+        log.info("web server on http://%s:%s", settings.listen_host, self.port)
+
+    async def _start_reminders(self, stack: contextlib.AsyncExitStack) -> None:
+        # Imported here, as in _start_telegram and _start_zalo: see tests/test_architecture.py.
+        senders: dict[str, Sender] = {}
         if self.telegram is not None:
             from bot.channels.telegram import TelegramSender
 
@@ -136,11 +234,19 @@ class TocnsApp:
             senders["zalo"] = ZaloOutboxSender(self.zalo_sender)
         if not senders:
             senders["console"] = ConsoleSender()
-        self.reminders = ReminderRunner(self.services, senders)
+        runner = ReminderRunner(self.services, senders)
         job_queue = self.telegram.job_queue if self.telegram is not None else None
-        await self.reminders.start(job_queue)
+        await runner.start(job_queue)
+        self.reminders = runner
+        stack.push_async_callback(self._stop_reminders)
 
-    async def _start_telegram(self, webhooks: Webhooks) -> None:
+    async def _stop_reminders(self) -> None:
+        """Finish in-flight sends before anything they use is closed."""
+        runner, self.reminders = self.reminders, None
+        if runner is not None:
+            await runner.stop()
+
+    async def _start_telegram(self, stack: contextlib.AsyncExitStack) -> None:
         from telegram import Update
 
         from bot.channels.telegram import build_application, publish_commands
@@ -150,91 +256,98 @@ class TocnsApp:
             self.services, self.dispatcher, webhook=settings.webhook_mode
         )
         await application.initialize()
+        stack.push_async_callback(application.shutdown)
         await publish_commands(application, self.services)
         await application.start()
+        stack.push_async_callback(application.stop)
         self.telegram = application
+        stack.callback(setattr, self, "telegram", None)
         if settings.webhook_mode:
-            secret = _secret(settings.telegram_webhook_secret)
-            url = settings.public_base_url.rstrip("/") + "/webhook/telegram"
-            await application.bot.set_webhook(url=url, secret_token=secret)
-            webhooks.telegram_secret = secret
 
             async def enqueue(payload: dict[str, Any]) -> None:
                 update = Update.de_json(payload, application.bot)
                 if update is not None:
                     await application.update_queue.put(update)
 
-            webhooks.telegram = enqueue
-        else:
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0.0,
-                timeout=settings.telegram_poll_timeout,
-                drop_pending_updates=False,
-            )
+            # The secret the server checks is set before the webhook is registered.
+            self.webhooks.telegram_secret = _secret(settings.telegram_webhook_secret)
+            self.webhooks.telegram = enqueue
+            return
+        updater = application.updater
+        assert updater is not None
+        await updater.start_polling(
+            poll_interval=0.0,
+            timeout=dt.timedelta(seconds=settings.telegram_poll_timeout),
+            drop_pending_updates=False,
+        )
+        stack.push_async_callback(updater.stop)
 
-    async def _start_zalo(self, webhooks: Webhooks) -> None:
-        from bot.channels.zalo import ZaloSender, handle_update, poll_forever, spawn
+    async def _start_zalo(self, stack: contextlib.AsyncExitStack) -> None:
+        from bot.channels.zalo import ZaloSender, handle_update
         from bot.channels.zalo_client import ZaloClient, parse_update
 
         settings = self.services.settings
         assert settings.zalo_token is not None
-        client = ZaloClient(settings.zalo_token.get_secret_value(), base_url=settings.zalo_base_url)
-        await client.__aenter__()
+        client = await stack.enter_async_context(
+            ZaloClient(settings.zalo_token.get_secret_value(), base_url=settings.zalo_base_url)
+        )
         self.zalo_client = client
         self.zalo_sender = sender = ZaloSender(client, self.services)
+        stack.callback(self._forget_zalo)
         if settings.webhook_mode:
-            secret = _secret(settings.zalo_webhook_secret)
-            url = settings.public_base_url.rstrip("/") + "/webhook/zalo"
-            await client.set_webhook(url, secret)
-            webhooks.zalo_secret = secret
 
             async def enqueue(payload: dict[str, Any]) -> None:
                 update = parse_update(payload)
                 if update is not None:
-                    spawn(handle_update(self.dispatcher, sender, update))
+                    self.background.spawn(handle_update(self.dispatcher, sender, update))
 
-            webhooks.zalo = enqueue
-        else:
-            with contextlib.suppress(Exception):
-                await client.delete_webhook()
-            self._tasks.append(
-                asyncio.create_task(
-                    poll_forever(
-                        self.dispatcher, client, sender, timeout=settings.zalo_poll_timeout
-                    )
-                )
-            )
+            self.webhooks.zalo_secret = _secret(settings.zalo_webhook_secret)
+            self.webhooks.zalo = enqueue
 
-    async def stop(self) -> None:
-        """Stop everything started, in reverse order."""
-        if self.reminders is not None:  # reminders feature: finish in-flight sends first
-            await self.reminders.stop()
-            self.reminders = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _forget_zalo(self) -> None:
+        self.zalo_client = self.zalo_sender = None
+
+    async def _poll_zalo(self) -> None:
+        from bot.channels.zalo import poll_forever
+
+        client, sender = self.zalo_client, self.zalo_sender
+        assert client is not None and sender is not None
+        try:
+            await client.delete_webhook()
+        except Exception:  # noqa: BLE001 - polling works once Zalo forgets the webhook
+            log.warning("zalo deleteWebhook failed before polling", exc_info=True)
+        self.background.spawn(
+            poll_forever(
+                self.dispatcher,
+                client,
+                sender,
+                spawn=self.background.spawn,
+                timeout=self.services.settings.zalo_poll_timeout,
+            ),
+            linger=False,
+        )
+
+    async def _register_webhooks(self) -> None:
+        """Tell the platforms where to deliver updates, once the server answers there.
+
+        Zalo checks the address when a webhook is saved, so the web server listens (and
+        knows the secret) before this runs.
+        """
+        base = self.services.settings.public_base_url.rstrip("/")
         if self.telegram is not None:
-            if self.telegram.updater is not None and self.telegram.updater.running:
-                await self.telegram.updater.stop()
-            await self.telegram.stop()
-            await self.telegram.shutdown()
-            self.telegram = None
+            url = base + TELEGRAM_WEBHOOK_PATH
+            done = await self.telegram.bot.set_webhook(
+                url=url, secret_token=self.webhooks.telegram_secret
+            )
+            log.info("telegram webhook %s: %s", url, "registered" if done else "refused")
         if self.zalo_client is not None:
-            await self.zalo_client.__aexit__(None, None, None)
-            self.zalo_client = None
-        if "charts" in vars(self.services):  # only if a chart was ever drawn
-            await self.services.charts.close()
+            url = base + ZALO_WEBHOOK_PATH
+            outcome = await self.zalo_client.set_webhook(url, self.webhooks.zalo_secret)
+            log.info("zalo webhook %s registered: %s", url, outcome)
 
 
-def _secret(configured: Any) -> str:
+def _secret(configured: SecretStr | None) -> str:
     """The configured webhook secret, or a fresh random one for this process."""
     if configured is not None and configured.get_secret_value():
-        return str(configured.get_secret_value())
+        return configured.get_secret_value()
     return secrets.token_urlsafe(32)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 from collections import OrderedDict
-from typing import Any
+from typing import Any, TypeAlias
 
+import httpx
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -16,8 +19,9 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, ExtBot, JobQueue, TypeHandler
 
+from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
 from bot.channels.textsplit import split_text
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Attachment, Incoming, Reply
@@ -25,6 +29,16 @@ from bot.i18n import translator
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+TelegramApplication: TypeAlias = Application[
+    ExtBot[None],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
+"""python-telegram-bot's Application as tocns builds it (default context, job queue)."""
 
 TELEGRAM_LIMIT = 4096
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # also the Bot API's own getFile limit
@@ -103,7 +117,7 @@ async def _send_image(
             _PHOTO_IDS.popitem(last=False)
 
 
-async def to_incoming(update: Update, bot: Any) -> Incoming | None:
+async def to_incoming(update: Update, bot: Bot) -> Incoming | None:
     """Translate a Telegram update into the channel-neutral model."""
     key = str(update.update_id)
     query = update.callback_query
@@ -154,7 +168,7 @@ async def to_incoming(update: Update, bot: Any) -> Incoming | None:
 
 
 async def _attachment(
-    bot: Any, kind: str, file_id: str, name: str, mime: str, size: int | None
+    bot: Bot, kind: str, file_id: str, name: str, mime: str, size: int | None
 ) -> Attachment:
     data = None
     if size is not None and size <= DOWNLOAD_LIMIT:
@@ -170,11 +184,11 @@ async def _attachment(
 
 def build_application(
     services: Services, dispatcher: Dispatcher, *, webhook: bool = False
-) -> Application:  # type: ignore[type-arg]
+) -> TelegramApplication:
     """Build the python-telegram-bot Application wired to the conversation core."""
     settings = services.settings
     assert settings.telegram_token is not None
-    builder: ApplicationBuilder = (  # type: ignore[type-arg]
+    builder = (
         Application.builder()
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_base_url)
@@ -209,16 +223,16 @@ def build_application(
                 return
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log errors with the update id, never the message text."""
+        """Log the error with its traceback and the update id, never the message text."""
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram error on update %s: %r", update_id, context.error)
+        log.error("telegram error on update %s", update_id, exc_info=context.error)
 
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(on_error)
     return application
 
 
-async def publish_commands(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+async def publish_commands(application: TelegramApplication, services: Services) -> None:
     """Publish the command list so Telegram shows it in the menu."""
     t = translator(services.settings.locale)
     commands = [
@@ -232,7 +246,7 @@ async def publish_commands(application: Application, services: Services) -> None
         log.warning("setMyCommands failed", exc_info=True)
 
 
-# --- outbox delivery (added for the reminders feature) --------------------------------
+# --- outbox delivery ------------------------------------------------------------------
 
 
 class _RecordingBot:
@@ -263,18 +277,14 @@ class _RecordingBot:
 
 
 def _retry_seconds(error: Any) -> float:
-    import datetime as _dt
-
     value = getattr(error, "_retry_after", None)  # a timedelta; the public int is deprecated
-    if isinstance(value, _dt.timedelta):
+    if isinstance(value, dt.timedelta):
         return max(1.0, value.total_seconds())
     return 1.0
 
 
 def _request_never_left(error: BaseException) -> bool:
     """Whether a network error happened before Telegram could have received the request."""
-    import httpx
-
     cause = error.__cause__
     if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return True
@@ -322,17 +332,15 @@ async def answer(
 
 
 class TelegramSender:
-    """Sends outbox replies through a telegram Bot, mapping errors for the dispatcher."""
+    """Sends outbox replies through a telegram Bot, mapping errors for the outbox delivery."""
 
     channel = "telegram"
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
     async def send(self, chat_id: str, reply: Reply) -> list[int]:
         """Send one reply; return the Telegram message ids (proof of delivery)."""
-        from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
-
         recorder = _RecordingBot(self.bot)
         try:
             await send_reply(recorder, chat_id, reply)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot.channels.zalo_client import ZaloAPIError, ZaloClient, ZaloUpdate
+from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
+from bot.channels.zalo_client import ZaloAPIError, ZaloClient, ZaloNetworkError, ZaloUpdate
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Attachment, Incoming, Reply
 from bot.services import Services
@@ -78,25 +79,26 @@ async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: Zalo
         for reply in replies:
             await sender.send(incoming.chat_id, reply)
     except ZaloAPIError as error:
-        log.warning("zalo send failed chat=%s code=%s", incoming.chat_id, error.error_code)
+        log.warning(
+            "zalo send failed chat=%s code=%s", incoming.chat_id, error.error_code, exc_info=True
+        )
     except Exception:
         log.exception("zalo update failed chat=%s update=%s", incoming.chat_id, incoming.update_key)
 
 
-_background: set[asyncio.Task[None]] = set()
-
-
-def spawn(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run a coroutine in the background, keeping a reference until it ends."""
-    task = asyncio.create_task(coroutine)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+"""Runs a coroutine in the background; the app owns the task and cancels it on stop."""
 
 
 async def poll_forever(
-    dispatcher: Dispatcher, client: ZaloClient, sender: ZaloSender, timeout: int = 30
+    dispatcher: Dispatcher,
+    client: ZaloClient,
+    sender: ZaloSender,
+    *,
+    spawn: Spawn,
+    timeout: int = 30,
 ) -> None:
-    """Long-poll getUpdates (one update per call) until cancelled."""
+    """Long-poll getUpdates (one update per call) until cancelled; each update runs in ``spawn``."""
     backoff = 1.0
     while True:
         try:
@@ -113,13 +115,13 @@ async def poll_forever(
             spawn(handle_update(dispatcher, sender, update))
 
 
-# --- outbox delivery (added for the reminders feature) --------------------------------
+# --- outbox delivery ------------------------------------------------------------------
 
 ZALO_BLOCKED_CODES = frozenset({403, -201, -230})  # forbidden / user not reachable by this bot
 
 
 class ZaloOutboxSender:
-    """The outbox's Zalo sender: ZaloSender with errors mapped for the dispatcher.
+    """The outbox's Zalo sender: ZaloSender with errors mapped for the outbox delivery.
 
     The Zalo client already retries 429 and 5xx answers itself; what is left when it gives
     up is passed on as ``RetryLater`` (429), ``TransientError`` (5xx), ``DeliveryUnknown``
@@ -133,9 +135,6 @@ class ZaloOutboxSender:
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Send one reply, mapping Zalo errors."""
-        from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
-        from bot.channels.zalo_client import ZaloNetworkError
-
         try:
             await self.sender.send(chat_id, reply)
         except ZaloNetworkError as error:

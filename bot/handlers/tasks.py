@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from bot.app import SAMPLE_HOOKS
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Choice, Reply
@@ -20,7 +19,6 @@ from bot.plans.evidence import (
     link_evidence,
     store_file,
 )
-from bot.plans.importer import load_sample_plan
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS, Status
 from bot.text import fold
 from db.models import Role, Unit
@@ -41,9 +39,6 @@ MSG_ASK_EVIDENCE = N_(
     "of the product…). On Zalo you can send a photo or paste a link."
 )
 MSG_ASK_EVIDENCE_AGAIN = N_("Please send a photo, a document or a link. Type /huy to stop.")
-
-if load_sample_plan not in SAMPLE_HOOKS:
-    SAMPLE_HOOKS.append(load_sample_plan)
 
 
 def _short(text: str, limit: int) -> str:
