@@ -22,6 +22,8 @@ from bot.channels.console import ConsoleSender
 from bot.core.dispatcher import Dispatcher
 from bot.core.registry import Registry
 from bot.handlers import FEATURES
+from bot.i18n import translator
+from bot.logs import remember_secret
 from bot.plans.importer import load_sample_plan
 from bot.reminders.runner import ReminderRunner
 from bot.services import Services
@@ -233,7 +235,7 @@ class TocnsApp:
 
             senders["zalo"] = ZaloOutboxSender(self.zalo_sender)
         if not senders:
-            senders["console"] = ConsoleSender()
+            senders["console"] = ConsoleSender(translator(self.services.settings.locale))
         runner = ReminderRunner(self.services, senders)
         job_queue = self.telegram.job_queue if self.telegram is not None else None
         await runner.start(job_queue)
@@ -347,7 +349,10 @@ class TocnsApp:
 
 
 def _secret(configured: SecretStr | None) -> str:
-    """The configured webhook secret, or a fresh random one for this process."""
+    """The configured webhook secret, or a fresh random one for this process (never logged)."""
     if configured is not None and configured.get_secret_value():
-        return configured.get_secret_value()
-    return secrets.token_urlsafe(32)
+        value = configured.get_secret_value()
+    else:
+        value = secrets.token_urlsafe(32)
+    remember_secret(value)
+    return value

@@ -93,6 +93,10 @@ class Translator:
         """Format a date and time (08:00 24/11/2026)."""
         return format_datetime(value, "HH:mm dd/MM/yyyy", locale=self.locale)
 
+    def day_and_time(self, value: dt.datetime) -> str:
+        """Format a weekday, day, month and time (Thứ Ba 24/11 08:00), for schedules."""
+        return format_datetime(value, "EEEE dd/MM HH:mm", locale=self.locale)
+
     @property
     def babel_locale(self) -> Locale:
         return Locale.parse(self.locale)

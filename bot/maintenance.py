@@ -9,9 +9,22 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot.errors import ReadableError
+from bot.i18n import N_
 
-class BackupError(Exception):
+MSG_TOOL_MISSING = N_(
+    "{tool} was not found: install the PostgreSQL client (apt-get install postgresql-client)."
+)
+MSG_TOOL_FAILED = N_("{tool} failed: {detail}")
+MSG_NO_FILE = N_("The file {path} does not exist.")
+MSG_NOT_A_BACKUP = N_("{path} is not a valid SQLite backup.")
+
+
+class BackupError(ReadableError):
     """A backup or restore could not be done; the message says why."""
+
+    def __str__(self) -> str:
+        return self.message_id.format(**self.params)
 
 
 def _libpq_url(url: str) -> str:
@@ -25,9 +38,7 @@ def _pg_tool(name: str) -> str:
         return found
     for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
         return str(candidate)
-    raise BackupError(
-        f"{name} not found: install the PostgreSQL client (apt-get install postgresql-client)"
-    )
+    raise BackupError(MSG_TOOL_MISSING, tool=name)
 
 
 def backup(database_url: str, target: Path) -> None:
@@ -57,25 +68,25 @@ def backup(database_url: str, target: Path) -> None:
         text=True,
     )
     if result.returncode != 0:
-        raise BackupError(result.stderr.strip()[-500:])
+        raise BackupError(MSG_TOOL_FAILED, tool="pg_dump", detail=result.stderr.strip()[-500:])
 
 
 def restore(database_url: str, source: Path) -> None:
     """Replace the database's contents with a backup made by ``backup``."""
     if not source.is_file():
-        raise BackupError(f"{source} does not exist")
+        raise BackupError(MSG_NO_FILE, path=str(source))
     parsed = make_url(database_url)
     if parsed.get_backend_name() == "sqlite":
         backup_db = sqlite3.connect(source)
         try:
             if backup_db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-                raise BackupError(f"{source} is not a valid SQLite backup")
+                raise BackupError(MSG_NOT_A_BACKUP, path=str(source))
             live = sqlite3.connect(parsed.database or "")
             with live:
                 backup_db.backup(live)
             live.close()
         except sqlite3.DatabaseError as error:
-            raise BackupError(f"{source} is not a valid SQLite backup: {error}") from None
+            raise BackupError(MSG_NOT_A_BACKUP, path=str(source)) from error
         finally:
             backup_db.close()
         return
@@ -94,4 +105,4 @@ def restore(database_url: str, source: Path) -> None:
         text=True,
     )
     if result.returncode != 0:
-        raise BackupError(result.stderr.strip()[-500:])
+        raise BackupError(MSG_TOOL_FAILED, tool="pg_restore", detail=result.stderr.strip()[-500:])

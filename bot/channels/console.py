@@ -10,16 +10,23 @@ from typing import Any, TextIO
 
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Incoming, Reply
+from bot.i18n import N_, Translator, translator
+
+MSG_WELCOME = N_("tocns – type /start to begin, Ctrl+D to leave.")
+MSG_IMAGE = N_("[image: {name}]")
+MSG_FILE = N_("[file: {name}]")
+MSG_MESSAGE_TO = N_("[message to {chat}]")
 
 
-def render(reply: Reply) -> str:
+def render(reply: Reply, t: Translator) -> str:
     """A reply as terminal text: choices as numbered lines, files saved to disk."""
     text = reply.numbered_text()
+    lines = [text] if text else []
     if reply.image is not None:
-        text += f"\n[ảnh: {reply.image_name}]" if text else f"[ảnh: {reply.image_name}]"
+        lines.append(t.gettext(MSG_IMAGE, name=reply.image_name))
     if reply.file is not None:
-        text += f"\n[tệp: {reply.file_name}]"
-    return text
+        lines.append(t.gettext(MSG_FILE, name=reply.file_name))
+    return "\n".join(lines)
 
 
 async def run_console(
@@ -28,12 +35,14 @@ async def run_console(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     files_dir: Path | None = None,
+    t: Translator | None = None,
 ) -> None:
     """Read lines from stdin and print the bot's answers until end of input."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    t = t or translator(dispatcher.services.settings.locale)
     chat_id = f"console:{name}"
-    stdout.write("tocns – gõ /start để bắt đầu, Ctrl+D để thoát.\n")
+    stdout.write(t.gettext(MSG_WELCOME) + "\n")
     stdout.flush()
     loop = asyncio.get_running_loop()
     while True:
@@ -57,7 +66,7 @@ async def run_console(
                     if payload is not None:
                         files_dir.mkdir(parents=True, exist_ok=True)
                         (files_dir / file_name).write_bytes(payload)
-            stdout.write(render(reply) + "\n\n")
+            stdout.write(render(reply, t) + "\n\n")
         stdout.flush()
 
 
@@ -66,9 +75,11 @@ class ConsoleSender:
 
     channel = "console"
 
-    def __init__(self, write: Callable[[str], Any] = print) -> None:
+    def __init__(self, t: Translator, write: Callable[[str], Any] = print) -> None:
+        self.t = t
         self.write = write
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Print one reply with its recipient."""
-        self.write(f"\n[tin nhắn tới {chat_id}]\n{reply.numbered_text()}\n")
+        heading = self.t.gettext(MSG_MESSAGE_TO, chat=chat_id)
+        self.write(f"\n{heading}\n{reply.numbered_text()}\n")

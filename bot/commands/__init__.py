@@ -1,7 +1,20 @@
-"""Feature command groups of the ``tocns`` CLI; importing a module registers its group."""
+"""The command groups of the ``tocns`` CLI, listed in one place (as aiogram's get_routers)."""
 
 from __future__ import annotations
 
-from bot.commands import admin, guides, maintenance, plans, reminders, tallies, web
+from bot.commands import admin, guides, maintenance, plans, reminders, run, tallies, web
+from bot.commands.base import CommandGroup
 
-GROUPS = (guides, tallies, admin, plans, reminders, web, maintenance)
+
+def command_groups() -> list[CommandGroup]:
+    """Every group's ``register``, in the order ``tocns --help`` lists them."""
+    return [
+        run.register,
+        guides.register,
+        tallies.register,
+        admin.register,
+        plans.register,
+        reminders.register,
+        web.register,
+        maintenance.register,
+    ]

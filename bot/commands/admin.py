@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
-from bot.cli import EXTRA_COMMANDS, print_json
+from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.i18n import N_, Translator
+from bot.text import fold
 
 ROLE_CHOICES = ("team", "leader", "unit", "office", "commune_leader", "admin")
 
-
-def _services(sample: bool = True) -> Any:
-    from bot.app import build_services, prepare_database
-    from bot.settings import Settings
-
-    services = build_services(Settings())
-    prepare_database(services, sample=sample)
-    return services
+MSG_NO_FILE = N_("File not found: {path}")
+MSG_UNREADABLE = N_("Could not read the file {path}: {reason}")
+MSG_CANNOT_OPEN = N_("Could not open the file {path} ({reason}).")
+MSG_SETUP_PROBLEMS = N_("The file has {count} errors; nothing was saved. Fix them and run again:")
+MSG_SETUP_SAVED = N_("Saved {commune}: {villages} villages, {units} units.")
+MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
+MSG_PEOPLE_PROBLEMS = N_(
+    "The file has {count} errors; nobody was imported. Fix them and run again:"
+)
+MSG_PEOPLE_IMPORTED = N_(
+    "Imported: {created} new people, {updated} updated, "
+    "{identities} Telegram/Zalo accounts registered in advance."
+)
+MSG_NEED_VILLAGE = N_('Team members and leaders need --village, for example: --village "Xóm 3"')
+MSG_NO_VILLAGE = N_('There is no village "{village}". The villages: {names}')
+MSG_NEED_UNIT = N_('Unit officers need --unit, for example: --unit "Công an xã"')
+MSG_NO_UNIT = N_('There is no unit "{unit}".')
+MSG_CODE = N_("Invite code: {code}")
+MSG_ROLE = N_("Role: {role}")
+MSG_ROLE_AT = N_("Role: {role} – {place}")
+MSG_EXPIRES = N_("Expires: {expires} (one use)")
+MSG_SEND = N_("The person sends to the bot: /lienket {code}")
+MSG_OPEN = N_("Or opens on Telegram: {link}")
 
 
 def _refuse(message: str, as_json: bool, **fields: Any) -> int:
@@ -29,51 +45,49 @@ def _refuse(message: str, as_json: bool, **fields: Any) -> int:
     return 1
 
 
-def _print_problems(problems: list[Any], heading: str) -> None:
-    """The problems of a file, in Vietnamese, one a line, after a heading."""
-    from bot.i18n import translator
-
-    t = translator("vi")
-    print(heading.format(count=len(problems)))
+def _print_problems(t: Translator, problems: list[Any], heading_id: str) -> None:
+    """The problems of a file, one a line, after a heading."""
+    print(t.gettext(heading_id, count=len(problems)))
     for problem in problems:
         print(f"  - {problem.text(t)}")
 
 
-def _problems_json(problems: list[Any]) -> dict[str, Any]:
-    """``problems`` (the Vietnamese texts) and ``problem_details`` (message ids, params, where)."""
-    from bot.i18n import translator
-
-    t = translator("vi")
+def _problems_json(t: Translator, problems: list[Any]) -> dict[str, Any]:
+    """``problems`` (the texts) and ``problem_details`` (message ids, params, where)."""
     return {
         "problems": [problem.text(t) for problem in problems],
         "problem_details": [problem.to_json(t) for problem in problems],
     }
 
 
-def cmd_setup(args: argparse.Namespace) -> int:
+def _reason(error: OSError) -> str:
+    return str(error.strerror or error)
+
+
+def cmd_setup(args: CliArgs) -> int:
     """Create or update the commune, its villages (with denominators) and units from a file."""
+    # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
     from bot.admin.setup import apply_setup, read_setup_file
     from bot.core.errors import UserError
-    from bot.i18n import translator
 
+    t = args.t
     path = Path(args.file)
     if not path.is_file():
-        return _refuse(f"Không tìm thấy tệp {path}", args.json)
+        return _refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
     try:
         data = read_setup_file(path)
     except UserError as error:
-        message = translator("vi").gettext(error.message_id, **error.params)
         return _refuse(
-            f"Không đọc được tệp {path}: {message}",
+            t.gettext(MSG_UNREADABLE, path=path, reason=error.render(t)),
             args.json,
             message_id=error.message_id,
             params=error.params,
         )
     except OSError as error:  # permissions, a directory…: the system's words
-        return _refuse(f"Không mở được tệp {path} ({error.strerror or error}).", args.json)
-    services = _services(sample=False)
+        return _refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
+    services = open_services(args.settings, sample=False)
     today = services.today()
     with Session(services.engine) as session:
         result = apply_setup(session, data, today=today)
@@ -87,42 +101,51 @@ def cmd_setup(args: argparse.Namespace) -> int:
                 "commune": result.commune,
                 "villages": result.villages,
                 "units": result.units,
-                **_problems_json(result.problems),
+                **_problems_json(t, result.problems),
             }
         )
     elif result.problems:
-        _print_problems(result.problems, "Tệp có {count} lỗi, chưa lưu gì. Hãy sửa rồi chạy lại:")
+        _print_problems(t, result.problems, MSG_SETUP_PROBLEMS)
     else:
-        print(f"Đã lưu {result.commune}: {result.villages} thôn/xóm, {result.units} đơn vị.")
+        print(
+            t.gettext(
+                MSG_SETUP_SAVED,
+                commune=result.commune,
+                villages=result.villages,
+                units=result.units,
+            )
+        )
     return 1 if result.problems else 0
 
 
-def cmd_people_import(args: argparse.Namespace) -> int:
+def cmd_people_import(args: CliArgs) -> int:
     """Import people from a CSV file (all rows or none)."""
     from sqlmodel import Session
 
     from bot.admin.people import import_people
     from bot.admin.setup import MSG_NOT_UTF8
     from bot.core.people import find_commune
-    from bot.i18n import translator
 
+    t = args.t
     path = Path(args.file)
     if not path.is_file():
-        return _refuse(f"Không tìm thấy tệp {path}", args.json)
+        return _refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:  # e.g. Excel's "CSV (Comma delimited)" in Windows-1258
-        message = translator("vi").gettext(MSG_NOT_UTF8)
         return _refuse(
-            f"Không đọc được tệp {path}: {message}", args.json, message_id=MSG_NOT_UTF8, params={}
+            t.gettext(MSG_UNREADABLE, path=path, reason=t.gettext(MSG_NOT_UTF8)),
+            args.json,
+            message_id=MSG_NOT_UTF8,
+            params={},
         )
     except OSError as error:
-        return _refuse(f"Không mở được tệp {path} ({error.strerror or error}).", args.json)
-    services = _services()
+        return _refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
+    services = open_services(args.settings)
     with Session(services.engine) as session:
         commune = find_commune(session, args.commune)
         if commune is None or commune.id is None:
-            return _refuse("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE", args.json)
+            return _refuse(t.gettext(MSG_NO_COMMUNE), args.json)
         result = import_people(session, commune.id, raw)
         if result.problems:
             session.rollback()
@@ -134,62 +157,65 @@ def cmd_people_import(args: argparse.Namespace) -> int:
                 "created": result.created,
                 "updated": result.updated,
                 "identities": result.identities,
-                **_problems_json(result.problems),
+                **_problems_json(t, result.problems),
             }
         )
     elif result.problems:
-        _print_problems(result.problems, "Tệp có {count} lỗi, chưa nhập ai. Hãy sửa rồi chạy lại:")
+        _print_problems(t, result.problems, MSG_PEOPLE_PROBLEMS)
     else:
         print(
-            f"Đã nhập: {result.created} người mới, {result.updated} người cập nhật, "
-            f"{result.identities} tài khoản Telegram/Zalo đăng ký trước."
+            t.gettext(
+                MSG_PEOPLE_IMPORTED,
+                created=result.created,
+                updated=result.updated,
+                identities=result.identities,
+            )
         )
     return 1 if result.problems else 0
 
 
-def cmd_invite(args: argparse.Namespace) -> int:
+def cmd_invite(args: CliArgs) -> int:
     """Create a one-time invite code and print it with its Telegram deep link."""
     from sqlmodel import Session, select
 
     from bot.admin.invites import InviteError, create_invite, deep_link, parse_duration
     from bot.admin.setup import find_unit
     from bot.core.people import find_commune
-    from bot.i18n import translator
-    from bot.text import fold
     from db.models import Village
 
+    t = args.t
     try:
         ttl = parse_duration(args.expires)
     except InviteError as error:
-        print(translator("vi").gettext(error.message_id, **error.params))
+        print(t.gettext(error.message_id, **error.params))
         return 1
-    services = _services()
+    services = open_services(args.settings)
     now = services.clock()
     with Session(services.engine) as session:
         commune = find_commune(session, args.commune)
         if commune is None or commune.id is None:
-            print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
+            print(t.gettext(MSG_NO_COMMUNE))
             return 1
         village_id = unit_id = None
         place = ""
         if args.role in ("team", "leader"):
             if not args.village:
-                print('Thành viên và tổ trưởng cần --village, ví dụ: --village "Xóm 3"')
+                print(t.gettext(MSG_NEED_VILLAGE))
                 return 1
             villages = session.exec(select(Village).where(Village.commune_id == commune.id)).all()
             village = next((v for v in villages if fold(v.name) == fold(args.village)), None)
             if village is None:
                 names = ", ".join(v.name for v in villages)
-                print(f'Không có thôn/xóm "{args.village}". Các thôn/xóm: {names}')
+                print(t.gettext(MSG_NO_VILLAGE, village=args.village, names=names))
                 return 1
             village_id, place = village.id, village.name
         elif args.role == "unit":
             if not args.unit:
-                print('Cán bộ đơn vị cần --unit, ví dụ: --unit "Công an xã"')
+                print(t.gettext(MSG_NEED_UNIT))
                 return 1
             unit = find_unit(session, commune.id, args.unit)
             if unit is None:
-                print(f'Không có đơn vị "{args.unit}".')
+                print(t.gettext(MSG_NO_UNIT, unit=args.unit))
                 return 1
             unit_id, place = unit.id, unit.name
         code = create_invite(
@@ -215,40 +241,41 @@ def cmd_invite(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"Mã mời: {code}")
-    print(f"Vai trò: {args.role}" + (f" – {place}" if place else ""))
-    print(f"Hết hạn: {expires:%H:%M %d/%m/%Y} (dùng một lần)")
-    print(f"Người nhận gửi cho bot: /lienket {code}")
-    print(f"Hoặc mở trên Telegram: {link}")
+    print(t.gettext(MSG_CODE, code=code))
+    if place:
+        print(t.gettext(MSG_ROLE_AT, role=args.role, place=place))
+    else:
+        print(t.gettext(MSG_ROLE, role=args.role))
+    print(t.gettext(MSG_EXPIRES, expires=t.datetime(expires)))
+    print(t.gettext(MSG_SEND, code=code))
+    print(t.gettext(MSG_OPEN, link=link))
     return 0
 
 
-def register(sub: Any, add: Any) -> None:
+def register(tree: CommandTree) -> None:
     """Add the ``admin`` command group."""
-    admin = sub.add_parser("admin", help="commune setup, people, invite codes").add_subparsers(
-        dest="admin_command", metavar="ACTION"
+    _ = tree.t.gettext
+    admin = tree.group("admin", N_("commune setup, people, invite codes"))
+    setup = admin.command(
+        "setup", cmd_setup, N_("set up the commune, villages and units from YAML or CSV")
     )
-    setup = add(
-        admin, "setup", cmd_setup, "set up the commune, villages and units from YAML or CSV"
-    )
-    setup.add_argument("file", help="YAML or CSV file")
-    setup.add_argument("--json", action="store_true", help="print JSON")
-    people = admin.add_parser("people", help="people: import").add_subparsers(
-        dest="people_command", metavar="ACTION"
-    )
-    people_import = add(people, "import", cmd_people_import, "import people from a CSV file")
+    setup.add_argument("file", help=_("YAML or CSV file"))
+    setup.add_argument("--json", action="store_true", help=_("print JSON"))
+    people = admin.group("people", N_("people: import"))
+    people_import = people.command("import", cmd_people_import, N_("import people from a CSV file"))
     people_import.add_argument(
-        "file", help="CSV: name, roles, village or unit, telegram_id, zalo_id"
+        "file", help=_("CSV: name, roles, village or unit, telegram_id, zalo_id")
     )
-    people_import.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
-    people_import.add_argument("--json", action="store_true", help="print JSON")
-    invite = add(admin, "invite", cmd_invite, "create a one-time invite code")
+    people_import.add_argument(
+        "--commune", metavar="SLUG", help=_("the commune (default: the first)")
+    )
+    people_import.add_argument("--json", action="store_true", help=_("print JSON"))
+    invite = admin.command("invite", cmd_invite, N_("create a one-time invite code"))
     invite.add_argument("--role", required=True, choices=ROLE_CHOICES)
-    invite.add_argument("--village", help="for team members and leaders")
-    invite.add_argument("--unit", help="for unit officers")
-    invite.add_argument("--expires", default="7d", help="how long the code is valid: 7d, 12h, 30m")
-    invite.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
-    invite.add_argument("--json", action="store_true", help="print JSON")
-
-
-EXTRA_COMMANDS.append(register)
+    invite.add_argument("--village", help=_("for team members and leaders"))
+    invite.add_argument("--unit", help=_("for unit officers"))
+    invite.add_argument(
+        "--expires", default="7d", help=_("how long the code is valid: 7d, 12h, 30m")
+    )
+    invite.add_argument("--commune", metavar="SLUG", help=_("the commune (default: the first)"))
+    invite.add_argument("--json", action="store_true", help=_("print JSON"))

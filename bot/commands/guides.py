@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from typing import Any
 
-from bot.cli import EXTRA_COMMANDS, batch_lines, print_json
+from bot.commands.base import CliArgs, CommandTree, batch_lines, open_services, print_json
+from bot.content.guides import GuideError, load_guides
+from bot.content.search import GuideIndex
+from bot.i18n import N_
+
+MSG_CONFIDENT = N_("confident")
+MSG_NOT_CONFIDENT = N_("not confident")
+MSG_ERROR = N_("Error: {error}")
+MSG_PROBLEMS = N_("{problems} problems in {guides} guides.")
+MSG_ALL_GOOD = N_("{guides} guides, no errors.")
+MSG_NO_GUIDE = N_("There is no guide '{slug}'.")
+MSG_WROTE_QR = N_("Wrote {file} ({link})")
+MSG_UNANSWERED = N_("Questions without a guide (times asked):")
+MSG_FEEDBACK = N_("Guide ratings (👍 / 👎):")
 
 
-def _index() -> Any:
-    from bot.content.guides import load_guides
-    from bot.content.search import GuideIndex
-
-    return GuideIndex.build(load_guides())
-
-
-def cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(args: CliArgs) -> int:
     """Search the guides for a question (or a batch of questions)."""
-    index = _index()
+    guides = load_guides()
+    index = GuideIndex.build(guides)
     if args.batch:
         for query in batch_lines(args.batch, "q"):
             print_json(index.search(query, top=args.top).as_dict())
@@ -28,109 +32,100 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.as_dict())
         return 0
-    from bot.content.guides import load_guides
-
-    titles = {g.slug: g.title for g in load_guides()}
+    titles = {g.slug: g.title for g in guides}
     for slug, score in result.results:
         print(f"{score:.2f}  {slug}  {titles.get(slug, '')}")
-    print("chắc chắn" if result.confident else "chưa chắc chắn")
+    print(args.t.gettext(MSG_CONFIDENT if result.confident else MSG_NOT_CONFIDENT))
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: CliArgs) -> int:
     """Validate every guide file."""
     from bot.content.check import check_guides
-    from bot.content.guides import GuideError, load_guides
 
+    t = args.t
     try:
         guides = load_guides()
     except GuideError as error:
-        print(f"Lỗi: {error}", file=sys.stderr)
+        print(t.gettext(MSG_ERROR, error=error), file=sys.stderr)
         return 1
     problems = check_guides(guides)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} vấn đề trong {len(guides)} hướng dẫn.", file=sys.stderr)
+        print(t.gettext(MSG_PROBLEMS, problems=len(problems), guides=len(guides)), file=sys.stderr)
         return 1
-    print(f"{len(guides)} hướng dẫn, không có lỗi.")
+    print(t.gettext(MSG_ALL_GOOD, guides=len(guides)))
     return 0
 
 
-def cmd_qr(args: argparse.Namespace) -> int:
+def cmd_qr(args: CliArgs) -> int:
     """Write a printable QR code of a guide's Telegram deep link, titled."""
-    from bot.content.guides import load_guides
+    # Imported here: the QR code and the picture need qrcode and Pillow.
     from bot.content.qr import guide_qr_png
-    from bot.settings import Settings
 
     guides = {g.slug: g for g in load_guides()}
     guide = guides.get(args.slug)
     if guide is None:
-        print(f"Không có hướng dẫn '{args.slug}'.", file=sys.stderr)
+        print(args.t.gettext(MSG_NO_GUIDE, slug=args.slug), file=sys.stderr)
         return 1
-    link = f"https://t.me/{Settings().telegram_bot_username}?start=g_{guide.slug}"
+    link = f"https://t.me/{args.settings.telegram_bot_username}?start=g_{guide.slug}"
     with open(args.output, "wb") as fh:
         fh.write(guide_qr_png(link, guide.title))
-    print(f"Đã ghi {args.output} ({link})")
+    print(args.t.gettext(MSG_WROTE_QR, file=args.output, link=link))
     return 0
 
 
-def cmd_unanswered(args: argparse.Namespace) -> int:
+def cmd_unanswered(args: CliArgs) -> int:
     """List unanswered questions and 👎 feedback, most frequent first."""
+    # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
-    from bot.app import build_services, prepare_database
     from bot.content.questions import feedback_summary, unanswered
-    from bot.settings import Settings
 
-    services = build_services(Settings())
-    prepare_database(services, sample=False)
+    services = open_services(args.settings, sample=False)
     with Session(services.engine) as session:
         questions = unanswered(session, limit=args.limit)
         feedback = feedback_summary(session)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "unanswered": [
-                        {"text": q.text, "count": q.count, "last": q.last_at.isoformat()}
-                        for q in questions
-                    ],
-                    "feedback": [
-                        {"slug": s, "helpful": h, "not_helpful": n} for s, h, n in feedback
-                    ],
-                },
-                ensure_ascii=False,
-            )
+        print_json(
+            {
+                "unanswered": [
+                    {"text": q.text, "count": q.count, "last": q.last_at.isoformat()}
+                    for q in questions
+                ],
+                "feedback": [{"slug": s, "helpful": h, "not_helpful": n} for s, h, n in feedback],
+            }
         )
         return 0
-    print("Câu hỏi chưa có hướng dẫn (số lần hỏi):")
+    print(args.t.gettext(MSG_UNANSWERED))
     for q in questions:
         print(f"  {q.count:>4}  {q.text}")
-    print("Đánh giá hướng dẫn (👍 / 👎):")
+    print(args.t.gettext(MSG_FEEDBACK))
     for slug, helpful, not_helpful in feedback:
         print(f"  {helpful:>4} / {not_helpful:<4} {slug}")
     return 0
 
 
-def register(sub: Any, add: Any) -> None:
+def register(tree: CommandTree) -> None:
     """Add the ``guides`` command group."""
-    group = sub.add_parser("guides", help="how-to guides: search, check, qr, unanswered")
-    actions = group.add_subparsers(dest="guides_command", metavar="ACTION")
-    search = add(actions, "search", cmd_search, "search the guides for a question")
-    search.add_argument("query", nargs="?", help="the question")
-    search.add_argument("--top", type=int, default=3)
-    search.add_argument("--json", action="store_true")
-    search.add_argument("--batch", metavar="FILE", help='JSON lines with a "q" field')
-    add(actions, "check", cmd_check, "validate every guide file")
-    qr = add(actions, "qr", cmd_qr, "write a printable QR code for a guide's deep link")
-    qr.add_argument("slug")
-    qr.add_argument("-o", "--output", required=True, metavar="FILE.png")
-    unanswered_cmd = add(
-        actions, "unanswered", cmd_unanswered, "list unanswered questions and guide feedback"
+    _ = tree.t.gettext
+    guides = tree.group("guides", N_("how-to guides: search, check, qr, unanswered"))
+    search = guides.command("search", cmd_search, N_("search the guides for a question"))
+    search.add_argument("query", nargs="?", help=_("the question"))
+    search.add_argument("--top", type=int, default=3, help=_("how many guides to show"))
+    search.add_argument("--json", action="store_true", help=_("print JSON"))
+    search.add_argument("--batch", metavar="FILE", help=_('JSON lines with a "q" field'))
+    guides.command("check", cmd_check, N_("validate every guide file"))
+    qr = guides.command("qr", cmd_qr, N_("write a printable QR code for a guide's deep link"))
+    qr.add_argument("slug", help=_("the guide (its slug)"))
+    qr.add_argument(
+        "-o", "--output", required=True, metavar="FILE.png", help=_("where to write it")
     )
-    unanswered_cmd.add_argument("--json", action="store_true")
-    unanswered_cmd.add_argument("--limit", type=int, default=100)
-
-
-EXTRA_COMMANDS.append(register)
+    unanswered_cmd = guides.command(
+        "unanswered", cmd_unanswered, N_("list unanswered questions and guide feedback")
+    )
+    unanswered_cmd.add_argument("--json", action="store_true", help=_("print JSON"))
+    unanswered_cmd.add_argument(
+        "--limit", type=int, default=100, help=_("at most this many questions")
+    )

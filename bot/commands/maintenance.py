@@ -2,48 +2,49 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from bot.cli import EXTRA_COMMANDS
+from bot.commands.base import CliArgs, CommandTree
+from bot.i18n import N_
+
+MSG_BACKUP_FAILED = N_("Could not back up: {reason}")
+MSG_BACKED_UP = N_("Backed up to {file}")
+MSG_RESTORE_FAILED = N_("Could not restore: {reason}")
+MSG_RESTORED = N_("Restored from {file}")
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
+def cmd_backup(args: CliArgs) -> int:
     """Back up the database to a file."""
     from bot.maintenance import BackupError, backup
-    from bot.settings import Settings
 
     try:
-        backup(Settings().effective_database_url, Path(args.file))
+        backup(args.settings.effective_database_url, Path(args.file))
     except BackupError as error:
-        print(f"Không sao lưu được: {error}", file=sys.stderr)
+        print(args.t.gettext(MSG_BACKUP_FAILED, reason=error.render(args.t)), file=sys.stderr)
         return 1
-    print(f"Đã sao lưu vào {args.file}")
+    print(args.t.gettext(MSG_BACKED_UP, file=args.file))
     return 0
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
+def cmd_restore(args: CliArgs) -> int:
     """Restore the database from a backup file (replaces the current data)."""
     from bot.maintenance import BackupError, restore
-    from bot.settings import Settings
 
     try:
-        restore(Settings().effective_database_url, Path(args.file))
+        restore(args.settings.effective_database_url, Path(args.file))
     except BackupError as error:
-        print(f"Không khôi phục được: {error}", file=sys.stderr)
+        print(args.t.gettext(MSG_RESTORE_FAILED, reason=error.render(args.t)), file=sys.stderr)
         return 1
-    print(f"Đã khôi phục từ {args.file}")
+    print(args.t.gettext(MSG_RESTORED, file=args.file))
     return 0
 
 
-def register(sub: Any, add: Any) -> None:
+def register(tree: CommandTree) -> None:
     """Add the backup and restore commands."""
-    backup = add(sub, "backup", cmd_backup, "back up the database to FILE")
+    backup = tree.command("backup", cmd_backup, N_("back up the database to FILE"))
     backup.add_argument("file", metavar="FILE")
-    restore = add(sub, "restore", cmd_restore, "restore the database from FILE (stop tocns first)")
+    restore = tree.command(
+        "restore", cmd_restore, N_("restore the database from FILE (stop tocns first)")
+    )
     restore.add_argument("file", metavar="FILE")
-
-
-EXTRA_COMMANDS.append(register)

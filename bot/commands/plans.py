@@ -2,127 +2,180 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli import EXTRA_COMMANDS, batch_lines, print_json
-from bot.i18n import translator
+from bot.commands.base import CliArgs, CommandTree, batch_lines, open_services, print_json
+from bot.i18n import N_, Translator
+from bot.plans.deadline import DeadlineParseError, parse_deadline
+from bot.plans.target import TargetParseError, parse_target
 
 KIND_WORDS = {
-    "once": "một lần",
-    "recurring": "định kỳ",
-    "ongoing": "thường xuyên",
-    "on_event": "khi có yêu cầu",
+    "once": N_("once"),
+    "recurring": N_("recurring"),
+    "ongoing": N_("ongoing"),
+    "on_event": N_("when asked"),
 }
 REPEAT_WORDS = {
-    "monthly": "hàng tháng",
-    "quarterly": "hàng quý",
-    "half_yearly": "6 tháng/lần",
-    "yearly": "hàng năm",
+    "monthly": N_("monthly"),
+    "quarterly": N_("quarterly"),
+    "half_yearly": N_("every 6 months"),
+    "yearly": N_("yearly"),
 }
 OP_WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
-HOW_WORDS = {"same": "trùng tên", "alias": "tên khác"}
+HOW_WORDS = {"same": N_("same name"), "alias": N_("other name")}
+
+MSG_ERROR = N_("Error: {error}")
+MSG_NEED_DEADLINE = N_(
+    'A completion time is needed, for example: tocns plan parse-deadline "Quý III/2025"'
+)
+MSG_DEADLINE = N_("Kind: {kind} · Due: {due} · Repeats: {repeat}")
+MSG_NEED_TARGET = N_('A target is needed, for example: tocns plan parse-target "≥ 70%"')
+MSG_TARGET_ACHIEVED = N_("Qualitative target: achieved / not achieved")
+MSG_TARGET_BETWEEN = N_("Between {low} – {high}")
+MSG_TARGET_TOP = N_("Ranked in the top {value}")
+MSG_NO_COMMUNE = N_("There is no commune “{slug}”. Set up the commune first (tocns admin setup).")
+MSG_NOT_IMPORTED = N_(
+    "Plan not imported: the file {file} has {count} errors (nothing was written):"
+)
+MSG_CHECKED = N_(
+    "Checked (nothing written, --dry-run): plan {plan} – {indicators} indicators, {tasks} tasks."
+)
+MSG_IMPORTED = N_("Imported: plan {plan} – {indicators} indicators, {tasks} tasks.")
+MSG_DEACTIVATED = N_(
+    "No longer in the file (no longer followed): {indicators} indicators, {tasks} tasks."
+)
+MSG_UNITS = N_("Units (name in the file → unit in the system):")
+MSG_UNIT_MAPPING = N_("{raw} → {unit} ({how})")
+MSG_UNIT_MAPPING_NEW = N_("{raw} → {unit} ({how}, new unit)")
+MSG_NOTE = N_("Note: {warning}")
+MSG_TEMPLATE_SUFFIX = N_(
+    "The template must end in .xlsx, for example: tocns plan template -o ke-hoach.xlsx"
+)
+MSG_TEMPLATE_WRITTEN = N_(
+    "Wrote the template {file} (see the instructions in the “Hướng dẫn” sheet)."
+)
+MSG_NO_PLANS = N_("No plans yet. Import one with: tocns plan import FILE")
+MSG_PLAN_ROW = N_("{plan} ({commune}): {indicators} indicators, {tasks} tasks – {title}")
+MSG_BAD_DATE = N_("Not a valid date: {value} (write it as YYYY-MM-DD)")
+MSG_NO_TASK = N_("No task {task} in the plan {plan}.")
+MSG_DUE_SET = N_("Set the deadline {due} for task {task} ({plan}).")
 
 
-def _today(args: argparse.Namespace) -> dt.date | None:
+def _today(args: CliArgs) -> dt.date | None:
     return dt.date.fromisoformat(args.today) if getattr(args, "today", None) else None
 
 
-def _deadline(text: str, today: dt.date | None) -> dict[str, Any]:
-    from bot.plans.deadline import DeadlineParseError, parse_deadline
-
+def _deadline(t: Translator, text: str, today: dt.date | None) -> dict[str, Any]:
     try:
         return parse_deadline(text, today).to_json()
     except DeadlineParseError as error:
-        return {"error": translator("vi").gettext(error.message_id, **error.params)}
+        return {"error": t.gettext(error.message_id, **error.params)}
 
 
-def _target(text: str) -> dict[str, Any]:
-    from bot.plans.target import TargetParseError, parse_target
-
+def _target(t: Translator, text: str) -> dict[str, Any]:
     try:
         return parse_target(text).to_json()
     except TargetParseError as error:
-        return {"error": translator("vi").gettext(error.message_id, **error.params)}
+        return {"error": t.gettext(error.message_id, **error.params)}
 
 
-def cmd_parse_deadline(args: argparse.Namespace) -> int:
+def cmd_parse_deadline(args: CliArgs) -> int:
     """Read a completion time written in Vietnamese."""
+    t = args.t
     today = _today(args)
     if args.batch:
         for text in batch_lines(args.batch, "text"):
-            print_json(_deadline(text, today))
+            print_json(_deadline(t, text, today))
         return 0
     if args.text is None:
-        print('Cần một thời gian hoàn thành, ví dụ: tocns plan parse-deadline "Quý III/2025"')
+        print(t.gettext(MSG_NEED_DEADLINE))
         return 1
-    result = _deadline(args.text, today)
+    result = _deadline(t, args.text, today)
     if args.json:
         print_json(result)
     elif "error" in result:
-        print(f"Lỗi: {result['error']}")
+        print(t.gettext(MSG_ERROR, error=result["error"]))
     else:
-        due = dt.date.fromisoformat(result["due"]).strftime("%d/%m/%Y") if result["due"] else "—"
-        repeat = REPEAT_WORDS.get(result["repeat"] or "", "—")
-        print(f"Loại: {KIND_WORDS[result['kind']]} · Hạn: {due} · Lặp lại: {repeat}")
+        due = t.date(dt.date.fromisoformat(result["due"])) if result["due"] else "—"
+        repeat = REPEAT_WORDS.get(result["repeat"] or "")
+        print(
+            t.gettext(
+                MSG_DEADLINE,
+                kind=t.gettext(KIND_WORDS[result["kind"]]),
+                due=due,
+                repeat=t.gettext(repeat) if repeat else "—",
+            )
+        )
     return 1 if "error" in result else 0
 
 
-def cmd_parse_target(args: argparse.Namespace) -> int:
+def cmd_parse_target(args: CliArgs) -> int:
     """Read an indicator target written in Vietnamese."""
+    t = args.t
     if args.batch:
         for text in batch_lines(args.batch, "text"):
-            print_json(_target(text))
+            print_json(_target(t, text))
         return 0
     if args.text is None:
-        print('Cần một chỉ tiêu, ví dụ: tocns plan parse-target "≥ 70%"')
+        print(t.gettext(MSG_NEED_TARGET))
         return 1
-    result = _target(args.text)
+    result = _target(t, args.text)
     if args.json:
         print_json(result)
     elif "error" in result:
-        print(f"Lỗi: {result['error']}")
+        print(t.gettext(MSG_ERROR, error=result["error"]))
     else:
         op = result["op"]
         if op == "achieved":
-            print("Chỉ tiêu định tính: đạt / chưa đạt")
+            print(t.gettext(MSG_TARGET_ACHIEVED))
         elif op == "between":
-            print(f"Trong khoảng {result['low']} – {result['high']}")
+            print(t.gettext(MSG_TARGET_BETWEEN, low=result["low"], high=result["high"]))
         elif op == "rank_top":
-            print(f"Xếp hạng trong top {result['value']}")
+            print(t.gettext(MSG_TARGET_TOP, value=result["value"]))
         else:
             print(f"{OP_WORDS[op]} {result['value']}")
     return 1 if "error" in result else 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def _print_file_problems(t: Translator, path: Path, problems: list[Any]) -> None:
+    print(t.gettext(MSG_NOT_IMPORTED, file=path.name, count=len(problems)))
+    for problem in problems:
+        print(f"  - {problem.text(t)}")
+
+
+def cmd_import(args: CliArgs) -> int:
     """Validate a plan file and import it whole (or nothing)."""
+    # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
-    from bot.app import build_services, prepare_database
     from bot.core.people import find_commune
-    from bot.plans.importer import MSG_NO_COMMUNE, Problem, import_plan, read_plan_file
-    from bot.settings import Settings
+    from bot.plans.importer import PlanFileError, import_plan, read_plan_file
 
+    t = args.t
     path = Path(args.file)
-    raw = read_plan_file(path)
-    services = build_services(Settings())
-    prepare_database(services)
+    try:
+        raw = read_plan_file(path)
+    except PlanFileError as error:
+        if args.json:
+            print_json({"problems": [problem.to_json(t) for problem in error.problems]})
+        else:
+            _print_file_problems(t, path, error.problems)
+        return 1
+    services = open_services(args.settings)
     now = services.clock()
     today = now.astimezone(services.tz).date()
-    t = translator("vi")
     with Session(services.engine) as session:
         commune = find_commune(session, args.commune)
         commune_id = commune.id if commune is not None else None
         if commune_id is None:
-            problem = Problem("", None, MSG_NO_COMMUNE, {"slug": args.commune or ""})
+            message = t.gettext(MSG_NO_COMMUNE, slug=args.commune or "")
             if args.json:
-                print_json({"error": problem.text(t)})
+                print_json({"error": message})
             else:
-                print(f"Lỗi: {problem.text(t)}")
+                print(t.gettext(MSG_ERROR, error=message))
             return 1
         result = import_plan(session, raw, commune_id=commune_id, today=today, now=now)
         if result.ok and not args.dry_run:
@@ -133,53 +186,50 @@ def cmd_import(args: argparse.Namespace) -> int:
         print_json({**result.to_json(t), "dry_run": bool(args.dry_run)})
         return 0 if result.ok else 1
     if not result.ok:
-        print(f"Không nhập kế hoạch: tệp {path.name} có {len(result.problems)} lỗi (chưa ghi gì):")
-        for problem in result.problems:
-            print(f"  - {problem.text(t)}")
+        _print_file_problems(t, path, result.problems)
         return 1
-    verb = "Kiểm tra xong (chưa ghi, --dry-run)" if args.dry_run else "Đã nhập"
-    print(
-        f"{verb}: kế hoạch {result.plan} – {result.indicators} chỉ tiêu, {result.tasks} nhiệm vụ."
-    )
+    counts = {"plan": result.plan, "indicators": result.indicators, "tasks": result.tasks}
+    print(t.gettext(MSG_CHECKED if args.dry_run else MSG_IMPORTED, **counts))
     if result.deactivated_indicators or result.deactivated_tasks:
         print(
-            f"Không còn trong tệp (chuyển sang ngừng theo dõi): {result.deactivated_indicators} chỉ tiêu, "
-            f"{result.deactivated_tasks} nhiệm vụ."
+            t.gettext(
+                MSG_DEACTIVATED,
+                indicators=result.deactivated_indicators,
+                tasks=result.deactivated_tasks,
+            )
         )
     if result.units:
-        print("Đơn vị (tên trong tệp → đơn vị trong hệ thống):")
+        print(t.gettext(MSG_UNITS))
         for mapping in result.units:
-            new = ", đơn vị mới" if mapping.new else ""
-            print(f"  {mapping.raw} → {mapping.unit} ({HOW_WORDS[mapping.how]}{new})")
+            line = MSG_UNIT_MAPPING_NEW if mapping.new else MSG_UNIT_MAPPING
+            how = t.gettext(HOW_WORDS[mapping.how])
+            print("  " + t.gettext(line, raw=mapping.raw, unit=mapping.unit, how=how))
     for warning in result.warnings:
-        print(f"Lưu ý: {warning.text(t)}")
+        print(t.gettext(MSG_NOTE, warning=warning.text(t)))
     return 0
 
 
-def cmd_template(args: argparse.Namespace) -> int:
+def cmd_template(args: CliArgs) -> int:
     """Write the empty spreadsheet template."""
     from bot.plans.importer import write_xlsx
 
     path = Path(args.output)
     if path.suffix.lower() != ".xlsx":
-        print("Tệp mẫu phải có đuôi .xlsx, ví dụ: tocns plan template -o ke-hoach.xlsx")
+        print(args.t.gettext(MSG_TEMPLATE_SUFFIX))
         return 1
     write_xlsx(None, path)
-    print(f"Đã ghi tệp mẫu {path} (xem hướng dẫn trong sheet “Hướng dẫn”).")
+    print(args.t.gettext(MSG_TEMPLATE_WRITTEN, file=path))
     return 0
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: CliArgs) -> int:
     """List the plans in the database."""
     from sqlalchemy import func
     from sqlmodel import Session, col, select
 
-    from bot.app import build_services, prepare_database
-    from bot.settings import Settings
     from db.models import Commune, Indicator, Plan, Task
 
-    services = build_services(Settings())
-    prepare_database(services)
+    services = open_services(args.settings)
     rows: list[dict[str, Any]] = []
     with Session(services.engine) as session:
         for plan, commune in session.exec(
@@ -210,30 +260,26 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     if not rows:
-        print("Chưa có kế hoạch nào. Nhập bằng: tocns plan import FILE")
+        print(args.t.gettext(MSG_NO_PLANS))
     for row in rows:
-        print(
-            f"{row['plan']} ({row['commune']}): {row['indicators']} chỉ tiêu, {row['tasks']} nhiệm vụ – {row['title'][:80]}"
-        )
+        print(args.t.gettext(MSG_PLAN_ROW, **{**row, "title": row["title"][:80]}))
     return 0
 
 
-def cmd_set_due(args: argparse.Namespace) -> int:
+def cmd_set_due(args: CliArgs) -> int:
     """Set the deadline of a task (e.g. one "on event", once the event happened)."""
     from sqlmodel import Session, select
 
-    from bot.app import build_services, prepare_database
     from bot.plans.store import set_due
-    from bot.settings import Settings
     from db.models import Person, Plan, Task
 
+    t = args.t
     try:
         due = dt.date.fromisoformat(args.due)
     except ValueError:
-        print(f"Ngày không hợp lệ: {args.due} (viết theo dạng YYYY-MM-DD)", file=sys.stderr)
+        print(t.gettext(MSG_BAD_DATE, value=args.due), file=sys.stderr)
         return 1
-    services = build_services(Settings())
-    prepare_database(services, sample=False)
+    services = open_services(args.settings, sample=False)
     with Session(services.engine) as session:
         found = session.exec(
             select(Task, Plan)
@@ -241,7 +287,7 @@ def cmd_set_due(args: argparse.Namespace) -> int:
             .where(Plan.slug == args.plan, Task.number == args.task)
         ).first()
         if found is None:
-            print(f"Không thấy nhiệm vụ {args.task} trong kế hoạch {args.plan}.", file=sys.stderr)
+            print(t.gettext(MSG_NO_TASK, task=args.task, plan=args.plan), file=sys.stderr)
             return 1
         task, plan = found
         actor = Person(
@@ -249,53 +295,57 @@ def cmd_set_due(args: argparse.Namespace) -> int:
         )  # not stored: names the audit
         set_due(session, task, due, actor=actor, now=services.clock())
         session.commit()
-    print(f"Đã đặt hạn {due:%d/%m/%Y} cho nhiệm vụ {args.task} ({args.plan}).")
+    print(t.gettext(MSG_DUE_SET, due=t.date(due), task=args.task, plan=args.plan))
     return 0
 
 
-def register(sub: Any, add: Any) -> None:
+def register(tree: CommandTree) -> None:
     """Add the ``plan`` command group."""
-    plan = sub.add_parser(
-        "plan", help="commune plans: import, parse-deadline, parse-target, template, list"
+    _ = tree.t.gettext
+    plan = tree.group(
+        "plan", N_("commune plans: import, parse-deadline, parse-target, template, list")
     )
-    actions = plan.add_subparsers(dest="plan_command", metavar="ACTION")
-    imp = add(actions, "import", cmd_import, "validate and import a plan file (.yaml, .xlsx, .csv)")
-    imp.add_argument("file", help="the plan file")
-    imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
-    imp.add_argument("--json", action="store_true", help="print JSON")
-    imp.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
-    set_due_cmd = add(actions, "set-due", cmd_set_due, "set the deadline of a task (e.g. on event)")
-    set_due_cmd.add_argument("--plan", required=True, metavar="SLUG")
-    set_due_cmd.add_argument("task", metavar="NUMBER", help='the task number, e.g. "43"')
-    set_due_cmd.add_argument("due", metavar="YYYY-MM-DD")
-    deadline = add(
-        actions, "parse-deadline", cmd_parse_deadline, 'read a completion time, e.g. "Quý III/2025"'
+    imp = plan.command(
+        "import", cmd_import, N_("validate and import a plan file (.yaml, .xlsx, .csv)")
     )
-    deadline.add_argument("text", nargs="?", help='for example: "Tháng 7/2025, duy trì hàng năm"')
-    deadline.add_argument("--json", action="store_true", help="print JSON")
+    imp.add_argument("file", help=_("the plan file"))
+    imp.add_argument("--dry-run", action="store_true", help=_("check everything, write nothing"))
+    imp.add_argument("--json", action="store_true", help=_("print JSON"))
+    imp.add_argument("--commune", metavar="SLUG", help=_("the commune (default: the first)"))
+    set_due_cmd = plan.command(
+        "set-due", cmd_set_due, N_("set the deadline of a task (e.g. on event)")
+    )
+    set_due_cmd.add_argument("--plan", required=True, metavar="SLUG", help=_("the plan"))
+    set_due_cmd.add_argument("task", metavar="NUMBER", help=_('the task number, e.g. "43"'))
+    set_due_cmd.add_argument("due", metavar="YYYY-MM-DD", help=_("the new deadline"))
+    deadline = plan.command(
+        "parse-deadline",
+        cmd_parse_deadline,
+        N_('read a completion time, e.g. "Quý III/2025"'),
+    )
     deadline.add_argument(
-        "--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)'
+        "text", nargs="?", help=_('for example: "Tháng 7/2025, duy trì hàng năm"')
+    )
+    deadline.add_argument("--json", action="store_true", help=_("print JSON"))
+    deadline.add_argument(
+        "--batch", metavar="FILE", help=_('JSON lines with a "text" field (- for stdin)')
     )
     deadline.add_argument(
-        "--today", metavar="YYYY-MM-DD", help="the date that supplies a missing year"
+        "--today", metavar="YYYY-MM-DD", help=_("the date that supplies a missing year")
     )
-    target = add(
-        actions,
+    target = plan.command(
         "parse-target",
         cmd_parse_target,
-        'read an indicator target, e.g. "≥ 70", "Top 20", "Đạt"',
+        N_('read an indicator target, e.g. "≥ 70", "Top 20", "Đạt"'),
     )
-    target.add_argument("text", nargs="?", help='for example: "$\\geq 70$"')
-    target.add_argument("--json", action="store_true", help="print JSON")
+    target.add_argument("text", nargs="?", help=_('for example: "≥ 70"'))
+    target.add_argument("--json", action="store_true", help=_("print JSON"))
     target.add_argument(
-        "--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)'
+        "--batch", metavar="FILE", help=_('JSON lines with a "text" field (- for stdin)')
     )
-    template = add(actions, "template", cmd_template, "write the empty XLSX template")
+    template = plan.command("template", cmd_template, N_("write the empty XLSX template"))
     template.add_argument(
-        "-o", "--output", required=True, metavar="FILE.xlsx", help="where to write it"
+        "-o", "--output", required=True, metavar="FILE.xlsx", help=_("where to write it")
     )
-    listing = add(actions, "list", cmd_list, "list the imported plans")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-
-
-EXTRA_COMMANDS.append(register)
+    listing = plan.command("list", cmd_list, N_("list the imported plans"))
+    listing.add_argument("--json", action="store_true", help=_("print JSON"))

@@ -2,71 +2,75 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from typing import Any
 
-from bot.cli import EXTRA_COMMANDS, batch_lines, print_json
-from bot.i18n import translator
+from bot.commands.base import CliArgs, CommandTree, batch_lines, open_services, print_json
+from bot.dates import month_start
+from bot.i18n import N_, Translator
+from bot.tallies.codes import code_by_name
+from bot.tallies.parser import TallyParseError, parse_tally
+
+MSG_NEED_TEXT = N_('A report is needed, for example: tocns tally parse "vneid 45 cks 12"')
+MSG_ERROR = N_("Error: {error}")
+MSG_BAD_MONTH = N_("The month must be written YYYY-MM, for example 2026-03")
+MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
+MSG_HEADING = N_("{commune} – month {month}/{year}")
+MSG_REPORTED = N_("Reported: {reported}/{villages} villages")
+MSG_MISSING = N_("Not reported yet: {names}")
 
 
-def _parse_one(text: str) -> dict[str, Any]:
-    from bot.tallies.parser import TallyParseError, parse_tally
-
+def _parse_one(t: Translator, text: str) -> dict[str, Any]:
     try:
         return {"values": parse_tally(text)}
     except TallyParseError as error:
-        return {"error": translator("vi").gettext(error.message_id, **error.params)}
+        return {"error": t.gettext(error.message_id, **error.params)}
 
 
-def cmd_parse(args: argparse.Namespace) -> int:
+def cmd_parse(args: CliArgs) -> int:
     """Parse a one-line tally report (or a JSON-lines batch) and print the values."""
-    from bot.tallies.codes import code_by_name
-
+    t = args.t
     if args.batch:
         for text in batch_lines(args.batch, "text"):
-            result = _parse_one(text)
-            print_json(result)
+            print_json(_parse_one(t, text))
         return 0
     if args.text is None:
-        print('Cần một nội dung báo cáo, ví dụ: tocns tally parse "vneid 45 cks 12"')
+        print(t.gettext(MSG_NEED_TEXT))
         return 1
-    result = _parse_one(args.text)
+    result = _parse_one(t, args.text)
     if args.json:
         print_json(result)
     elif "error" in result:
-        print(f"Lỗi: {result['error']}")
+        print(t.gettext(MSG_ERROR, error=result["error"]))
     else:
         for code, value in result["values"].items():
             print(f"{code} ({code_by_name(code).name}): {value}")
     return 1 if "error" in result else 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: CliArgs) -> int:
     """Print which villages have and have not reported this month."""
+    # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
-    from bot.app import build_services, prepare_database
     from bot.core.people import find_commune
-    from bot.settings import Settings
     from bot.tallies.store import commune_view
-    from bot.tallies.validation import month_start
 
-    services = build_services(Settings())
-    prepare_database(services)
+    t = args.t
+    services = open_services(args.settings)
     today = services.today()
     if args.month:
         try:
             period = dt.date.fromisoformat(f"{args.month}-01")
         except ValueError:
-            print("Tháng phải có dạng YYYY-MM, ví dụ 2026-03")
+            print(t.gettext(MSG_BAD_MONTH))
             return 1
     else:
         period = month_start(today)
     with Session(services.engine) as session:
         commune = find_commune(session, args.commune)
         if commune is None or commune.id is None:
-            print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
+            print(t.gettext(MSG_NO_COMMUNE))
             return 1
         view = commune_view(session, commune.id, period)
     result = {
@@ -82,30 +86,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    print(f"{commune.name} – tháng {period.month}/{period.year}")
-    print(f"Đã báo cáo: {len(view.reported)}/{len(view.villages)} thôn/xóm")
+    print(t.gettext(MSG_HEADING, commune=commune.name, month=period.month, year=period.year))
+    print(t.gettext(MSG_REPORTED, reported=len(view.reported), villages=len(view.villages)))
     if view.reported:
         print("  " + ", ".join(result["reported"]))
     if view.missing:
-        print(f"Chưa báo cáo: {', '.join(result['missing'])}")
+        print(t.gettext(MSG_MISSING, names=", ".join(result["missing"])))
     return 0
 
 
-def register(sub: Any, add: Any) -> None:
+def register(tree: CommandTree) -> None:
     """Add the ``tally`` command group."""
-    tally = sub.add_parser("tally", help="village tallies: parse, status").add_subparsers(
-        dest="tally_command", metavar="ACTION"
-    )
-    parse = add(tally, "parse", cmd_parse, "parse a one-line tally report")
-    parse.add_argument("text", nargs="?", help='for example: "vneid 45 cks 12"')
-    parse.add_argument("--json", action="store_true", help="print JSON")
+    _ = tree.t.gettext
+    tally = tree.group("tally", N_("village tallies: parse, status"))
+    parse = tally.command("parse", cmd_parse, N_("parse a one-line tally report"))
+    parse.add_argument("text", nargs="?", help=_('for example: "vneid 45 cks 12"'))
+    parse.add_argument("--json", action="store_true", help=_("print JSON"))
     parse.add_argument(
-        "--batch", metavar="FILE", help='JSON lines with a "text" field (- for stdin)'
+        "--batch", metavar="FILE", help=_('JSON lines with a "text" field (- for stdin)')
     )
-    status = add(tally, "status", cmd_status, "which villages reported this month")
-    status.add_argument("--json", action="store_true", help="print JSON")
-    status.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
-    status.add_argument("--month", metavar="YYYY-MM", help="another month than the current one")
-
-
-EXTRA_COMMANDS.append(register)
+    status = tally.command("status", cmd_status, N_("which villages reported this month"))
+    status.add_argument("--json", action="store_true", help=_("print JSON"))
+    status.add_argument("--commune", metavar="SLUG", help=_("the commune (default: the first)"))
+    status.add_argument("--month", metavar="YYYY-MM", help=_("another month than the current one"))

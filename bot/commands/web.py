@@ -2,63 +2,77 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.cli import EXTRA_COMMANDS, print_json
+from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.i18n import N_, Translator
+from bot.text import fold
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from db.models import Person
+
+MSG_NO_NUMBER = N_("There is nobody with the number {number}.")
+MSG_NO_NAME = N_("Nobody found with the name “{name}”.")
+MSG_SEVERAL = N_("Several people match “{name}”: {names}. Use the person's number.")
+MSG_NAME_AND_NUMBER = N_("{name} (number {number})")
+MSG_NO_DASHBOARD_ROLE = N_(
+    "{name} has no role that may use the dashboard (officer, team member, admin)."
+)
+MSG_LINK = N_("Sign-in link for {name} (one use, until {expires}):")
+MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
+MSG_NOT_WRITTEN = N_("Could not write the file {file}: {reason}")
+MSG_WRITTEN = N_("Wrote {file} ({size} bytes).")
 
 
-def _find_person(session: Any, wanted: str) -> tuple[Any, str | None]:
-    """The person with this id or name (folded, exact or a unique part); else an error text."""
-    from sqlmodel import select
+def _find_person(session: Session, t: Translator, wanted: str) -> tuple[Person | None, str]:
+    """The person with this id or name (folded, exact or a unique part); else why not."""
+    from sqlmodel import col, select
 
-    from bot.text import fold
     from db.models import Person
 
     wanted = wanted.strip()
     if wanted.isdigit():
         person = session.get(Person, int(wanted))
-        return (
-            (person, None)
-            if person is not None
-            else (None, f"Không có người nào mang số {wanted}.")
-        )
+        if person is None:
+            return None, t.gettext(MSG_NO_NUMBER, number=wanted)
+        return person, ""
     key = fold(wanted)
-    people = list(session.exec(select(Person).order_by(Person.id)).all())  # type: ignore[arg-type]
+    people = list(session.exec(select(Person).order_by(col(Person.id))).all())
     exact = [p for p in people if fold(p.display_name) == key]
     found = exact or [p for p in people if key and key in fold(p.display_name)]
     if not found:
-        return None, f"Không tìm thấy ai tên “{wanted}”."
+        return None, t.gettext(MSG_NO_NAME, name=wanted)
     if len(found) > 1:
-        names = ", ".join(f"{p.display_name} (số {p.id})" for p in found[:10])
-        return None, f"Có nhiều người khớp “{wanted}”: {names}. Hãy dùng số của người đó."
-    return found[0], None
+        names = ", ".join(
+            t.gettext(MSG_NAME_AND_NUMBER, name=p.display_name, number=p.id) for p in found[:10]
+        )
+        return None, t.gettext(MSG_SEVERAL, name=wanted, names=names)
+    return found[0], ""
 
 
-def cmd_link(args: argparse.Namespace) -> int:
+def cmd_link(args: CliArgs) -> int:
     """Print a one-time dashboard sign-in link for a person."""
+    # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
-    from bot.app import build_services, prepare_database
     from bot.core.people import roles_of
-    from bot.settings import Settings
     from bot.web.access import may_sign_in
     from bot.web.auth import LOGIN_TTL, create_login_link, dashboard_base_url
 
-    services = build_services(Settings())
-    prepare_database(services)
+    t = args.t
+    services = open_services(args.settings)
     settings = services.settings
     now = services.clock()
     with Session(services.engine) as session:
-        person, problem = _find_person(session, args.person)
-        if person is None:
+        person, problem = _find_person(session, t, args.person)
+        if person is None or person.id is None:
             print(problem)
             return 1
         if not may_sign_in(roles_of(session, person.id)):
-            print(
-                f"{person.display_name} không có vai trò được dùng bảng điều khiển (cán bộ, thành viên tổ, quản trị)."
-            )
+            print(t.gettext(MSG_NO_DASHBOARD_ROLE, name=person.display_name))
             return 1
         base = dashboard_base_url(
             settings.public_base_url,
@@ -75,32 +89,29 @@ def cmd_link(args: argparse.Namespace) -> int:
             {"person_id": person_id, "name": name, "link": link, "expires_at": expires.isoformat()}
         )
         return 0
-    print(f"Đường dẫn đăng nhập cho {name} (dùng một lần, đến {expires:%H:%M %d/%m/%Y}):")
+    print(t.gettext(MSG_LINK, name=name, expires=t.datetime(expires)))
     print(link)
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: CliArgs) -> int:
     """Write a report file: the indicator appendix, the task list or the village figures."""
     from sqlmodel import Session
 
-    from bot.app import build_services, prepare_database
     from bot.core.people import find_commune
-    from bot.i18n import translator
-    from bot.settings import Settings
     from bot.web.access import Viewer
     from bot.web.auth import dashboard_base_url
     from bot.web.exports import export
 
-    services = build_services(Settings())
-    prepare_database(services)
+    t = args.t
+    services = open_services(args.settings)
     settings = services.settings
     today = services.today()
     with Session(services.engine) as session:
         commune = find_commune(session, args.commune)
         commune_id = commune.id if commune is not None else None
         if commune_id is None:
-            print("Không tìm thấy xã. Hãy chạy: tocns admin setup FILE")
+            print(t.gettext(MSG_NO_COMMUNE))
             return 1
         viewer = Viewer(
             person_id=0, name="tocns", commune_id=commune_id, roles=frozenset({"admin"})
@@ -111,38 +122,36 @@ def cmd_export(args: argparse.Namespace) -> int:
             settings.listen_host,
             settings.listen_port,
         )
-        file = export(
-            args.kind, session, viewer, translator(settings.locale), today, base, args.plan
-        )
+        file = export(args.kind, session, viewer, t, today, base, args.plan)
     output = Path(args.output)
     try:
         output.write_bytes(file.data)
     except OSError as error:
-        print(f"Không ghi được tệp {output}: {error.strerror}")
+        print(t.gettext(MSG_NOT_WRITTEN, file=output, reason=error.strerror))
         return 1
     if args.json:
         print_json({"kind": args.kind, "file": str(output), "bytes": len(file.data)})
     else:
-        print(f"Đã ghi {output} ({len(file.data):,} byte).".replace(",", "."))
+        print(t.gettext(MSG_WRITTEN, file=output, size=t.number(len(file.data))))
     return 0
 
 
-def register(sub: Any, add: Any) -> None:
+def register(tree: CommandTree) -> None:
     """Add the ``web`` group and the ``export`` command."""
-    web = sub.add_parser("web", help="dashboard: sign-in links").add_subparsers(
-        dest="web_command", metavar="ACTION"
-    )
-    link = add(web, "link", cmd_link, "print a one-time dashboard sign-in link for a person")
+    _ = tree.t.gettext
+    web = tree.group("web", N_("dashboard: sign-in links"))
+    link = web.command("link", cmd_link, N_("print a one-time dashboard sign-in link for a person"))
     link.add_argument(
-        "--person", required=True, metavar="NAME_OR_ID", help="the person's name or number"
+        "--person", required=True, metavar="NAME_OR_ID", help=_("the person's name or number")
     )
-    link.add_argument("--json", action="store_true", help="print JSON")
-    export = add(sub, "export", cmd_export, "write a report file: indicators, tasks or tallies")
+    link.add_argument("--json", action="store_true", help=_("print JSON"))
+    export = tree.command(
+        "export", cmd_export, N_("write a report file: indicators, tasks or tallies")
+    )
     export.add_argument("kind", choices=("indicators", "tasks", "tallies"))
-    export.add_argument("-o", "--output", required=True, metavar="FILE")
-    export.add_argument("--plan", metavar="SLUG", help="the plan (default: the newest)")
-    export.add_argument("--commune", metavar="SLUG", help="the commune (default: the first)")
-    export.add_argument("--json", action="store_true", help="print JSON")
-
-
-EXTRA_COMMANDS.append(register)
+    export.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help=_("where to write it")
+    )
+    export.add_argument("--plan", metavar="SLUG", help=_("the plan (default: the newest)"))
+    export.add_argument("--commune", metavar="SLUG", help=_("the commune (default: the first)"))
+    export.add_argument("--json", action="store_true", help=_("print JSON"))

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
-from bot.i18n import N_, translator
+from bot.i18n import DEFAULT_LOCALE, N_, translator
 from bot.reminders import messages
 from bot.reminders.outbox import enqueue
 from bot.text import clean, fold
@@ -84,7 +84,7 @@ def parse_group(session: Session, commune_id: int, text: str) -> str:
     raise UserError(UNKNOWN_GROUP, group=text[:60])
 
 
-def group_label(session: Session, group: str, locale: str = "vi") -> str:
+def group_label(session: Session, group: str, locale: str) -> str:
     """A group as people read it."""
     t = translator(locale)
     kind, _, value = group.partition(":")
@@ -139,7 +139,7 @@ def create_broadcast(
     )
     queued = 0
     for pid in members:
-        reply = messages.broadcast(translator(locales.get(pid, "vi")), sender_name, text)
+        reply = messages.broadcast(translator(locales.get(pid, DEFAULT_LOCALE)), sender_name, text)
         row = enqueue(
             session,
             person_id=pid,

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
-from bot.i18n import Translator, translator
+from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from bot.plans.status import (
     REASON_LABELS,
     EvidenceEntry,
@@ -227,7 +227,7 @@ def missing_villages(session: Session, commune_id: int, period: dt.date) -> list
 
 
 def _translator(person: Person | None) -> Translator:
-    return translator(person.locale if person is not None else "vi")
+    return translator(person.locale if person is not None else DEFAULT_LOCALE)
 
 
 def compose_task_reminder(data: CommuneData, planned: Planned, tz: dt.tzinfo) -> Reply:

@@ -58,7 +58,7 @@ EXPIRING_KINDS = TASK_KINDS | TALLY_KINDS | {"digest", "red"}
 
 
 class DeliveryLimits(BaseModel):
-    """How fast the dispatcher may send on each platform."""
+    """How fast the outbox delivery may send on each platform."""
 
     model_config = ConfigDict(extra="forbid")
 

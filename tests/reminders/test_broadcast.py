@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
+from bot.cli import main
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from db.models import Broadcast, Person
@@ -117,17 +119,13 @@ def test_residents_opt_in_and_out(services: Services, dispatcher: Dispatcher) ->
     assert "Chưa có ai" in office.press("bc-group:residents")[0].text
 
 
-def test_broadcast_send_command(services: Services, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    from bot.commands import reminders as commands
-
+def test_broadcast_send_command(
+    services: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     add_person(services, name="Tổ xóm 5", roles=("team",), village="Xóm 5", chat_id="9601")
-    monkeypatch.setattr(commands, "_services", lambda: services)
-    import argparse
-
-    args = argparse.Namespace(
-        group="village:Xóm 5", text="Họp tổ", sender=None, commune=None, json=True
-    )
-    assert commands.cmd_broadcast_send(args) == 0
+    monkeypatch.setenv("TOCNS_DATABASE_URL", services.settings.database_url)
+    monkeypatch.setenv("TOCNS_DATA_DIR", str(services.settings.data_dir))
+    command = ["broadcast", "send", "--text", "Họp tổ", "--json", "--group"]
+    assert main([*command, "village:Xóm 5"]) == 0
     assert '"recipients": 1' in capsys.readouterr().out
-    args = argparse.Namespace(group="xyz", text="Họp tổ", sender=None, commune=None, json=True)
-    assert commands.cmd_broadcast_send(args) == 1
+    assert main([*command, "xyz"]) == 1
