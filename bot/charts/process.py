@@ -105,7 +105,7 @@ class ChartRenderer:
                 log.warning("chart not drawn: %s", error)
                 return None
             except (OSError, EOFError, TimeoutError, ValueError) as error:
-                log.warning("chart helper failed (attempt %d): %r", attempt, error)
+                log.warning("chart helper failed (attempt %d)", attempt, exc_info=error)
                 await self._stop()
         return None
 

@@ -24,9 +24,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
 from bot.core.context import Context
-from bot.core.errors import UserError
 from bot.core.messages import Choice, Incoming, Reply
 from bot.core.people import identify, load_chat
+from bot.errors import ReadableError
 from bot.i18n import N_, translator
 from bot.services import Services
 from bot.text import clean, fold
@@ -190,7 +190,7 @@ class Dispatcher:
                 session.add(ProcessedUpdate(channel=message.channel, update_key=message.update_key))
                 session.commit()
         except Exception:  # noqa: BLE001 - best effort; the failure is already logged
-            log.warning("could not mark update %s processed", message.update_key)
+            log.warning("could not mark update %s processed", message.update_key, exc_info=True)
 
     def _handle_once(self, message: Incoming, unsure: list[Handled], engine: Engine) -> list[Reply]:
         with Session(engine) as session:
@@ -238,9 +238,9 @@ class Dispatcher:
             )
             try:
                 replies = self._route(ctx)
-            except UserError as error:
+            except ReadableError as error:  # UserError and every domain error a person reads
                 session.rollback()
-                return self._user_error(message, error, engine)
+                return self._readable_error(message, error, engine)
             add_hints(ctx, replies)
             if state not in session.deleted and not sa_inspect(state).was_deleted:
                 offered = [reply.choices for reply in replies if reply.choices]
@@ -262,8 +262,11 @@ class Dispatcher:
                 self._prune_processed(engine)
             return handled.finish()
 
-    def _user_error(self, message: Incoming, error: UserError, engine: Engine) -> list[Reply]:
-        """Answer a domain error after rolling back, still recording the delivery."""
+    def _readable_error(
+        self, message: Incoming, error: ReadableError, engine: Engine
+    ) -> list[Reply]:
+        """Answer a domain error in the person's language after rolling back, still recording
+        the delivery."""
         self._mark_processed(message, engine)
         with Session(engine) as session:
             person, _identity = identify(
@@ -275,7 +278,7 @@ class Dispatcher:
             )
             session.commit()
             locale = person.locale
-        return [Reply(text=translator(locale).gettext(error.message_id, **error.params))]
+        return [Reply(text=error.render(translator(locale)))]
 
     def _prune_processed(self, engine: Engine) -> None:
         """Forget delivery ids old enough that no platform will redeliver them."""

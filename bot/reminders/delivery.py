@@ -486,7 +486,9 @@ class OutboxDelivery:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - a permanent refusal (bad request…)
-            log.warning("outbox row %s failed permanently: %s", row_id, type(error).__name__)
+            log.warning(
+                "outbox row %s failed permanently: %s", row_id, type(error).__name__, exc_info=error
+            )
             self.stats.failed += 1
             self.stats.errors.append(f"{row_id}: {error}"[:200])
             await self._db(

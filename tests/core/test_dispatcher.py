@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.core.dispatcher import Dispatcher
+from bot.core.context import Context
+from bot.core.dispatcher import STALE_CHOICE, Dispatcher
+from bot.core.messages import Reply
+from bot.errors import ReadableError
+from bot.i18n import translator
 from bot.services import Services
-from db.models import ChatIdentity, Person, ProcessedUpdate
+from db.models import ChatIdentity, ConversationState, Person, ProcessedUpdate
 from tests.helpers import Chat
 
 
@@ -53,3 +57,19 @@ def test_handler_crash_gives_apology_then_serves(services: Services) -> None:
     chat = Chat(Dispatcher(services))
     assert "Xin lỗi" in chat.send("/hong", key="k1")[0].text
     assert "Xin chào" in chat.send("/start", key="k2")[0].text
+
+
+def test_readable_error_is_answered_in_the_persons_language(services: Services) -> None:
+    def refuse(ctx: Context, argument: str) -> list[Reply]:
+        ctx.state.data = {"half": "done"}  # rolled back with the rest
+        raise ReadableError(STALE_CHOICE)
+
+    services.registry.command("tuchoi", description="test only", published=False)(refuse)
+    chat = Chat(Dispatcher(services))
+    assert chat.send("/tuchoi")[0].text == translator("vi").gettext(STALE_CHOICE)
+    chat.send("/ngonngu")
+    chat.send("2")  # English
+    assert chat.send("/tuchoi")[0].text == STALE_CHOICE
+    with Session(services.engine) as session:
+        states = session.exec(select(ConversationState)).all()
+        assert [state.data for state in states if state.chat_id == chat.chat_id] == [{}]
