@@ -6,21 +6,19 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from bot.charts.process import ChartRenderer
+from bot.content.guides import Guide, load_guides
+from bot.content.search import GuideIndex
 from bot.core.registry import Registry
 from bot.settings import Settings
+from db.engine import make_engine
 from db.types import utcnow
 
 QUICK_BUSY_MS = 50  # how long an update on the event loop may wait for SQLite's lock
-
-if TYPE_CHECKING:
-    from bot.charts.process import ChartRenderer
-    from bot.content.guides import Guide
-    from bot.content.search import GuideIndex
 
 
 @dataclass
@@ -54,8 +52,6 @@ class Services:
         database = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
             return self.engine
-        from db.engine import make_engine
-
         return make_engine(
             self.engine.url.render_as_string(hide_password=False), busy_timeout_ms=QUICK_BUSY_MS
         )
@@ -63,8 +59,6 @@ class Services:
     @functools.cached_property
     def charts(self) -> ChartRenderer:
         """Draws chart specs to PNG (in a helper process that exits when idle)."""
-        from bot.charts.process import ChartRenderer
-
         return ChartRenderer(
             helper=self.settings.chart_helper, idle_seconds=self.settings.chart_idle_seconds
         )
@@ -72,13 +66,9 @@ class Services:
     @functools.cached_property
     def guides(self) -> dict[str, Guide]:
         """Every guide by slug, loaded from the content files."""
-        from bot.content.guides import load_guides
-
         return {guide.slug: guide for guide in load_guides()}
 
     @functools.cached_property
     def guide_index(self) -> GuideIndex:
         """The search index over the guides."""
-        from bot.content.search import GuideIndex
-
         return GuideIndex.build(list(self.guides.values()))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.core.errors import UserError
 from bot.i18n import N_, Translator
 from bot.text import fold
 
@@ -70,7 +71,6 @@ def cmd_setup(args: CliArgs) -> int:
     from sqlmodel import Session
 
     from bot.admin.setup import apply_setup, read_setup_file
-    from bot.core.errors import UserError
 
     t = args.t
     path = Path(args.file)

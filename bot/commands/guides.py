@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bot.commands.base import CliArgs, CommandTree, batch_lines, open_services, print_json
+from bot.content.check import check_guides
 from bot.content.guides import GuideError, load_guides
 from bot.content.search import GuideIndex
 from bot.i18n import N_
@@ -41,8 +42,6 @@ def cmd_search(args: CliArgs) -> int:
 
 def cmd_check(args: CliArgs) -> int:
     """Validate every guide file."""
-    from bot.content.check import check_guides
-
     t = args.t
     try:
         guides = load_guides()

@@ -6,13 +6,12 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.core.errors import UserError
 from bot.i18n import N_
-
-if TYPE_CHECKING:
-    from bot.reminders.policy import ReminderPolicy
+from bot.reminders.policy import ReminderPolicy, load_policy, set_policy_value
 
 KIND_WORDS = {
     "deadline": N_("Deadline reminder"),
@@ -147,7 +146,6 @@ def cmd_policy_show(args: CliArgs) -> int:
     from sqlmodel import Session
 
     from bot.core.people import find_commune
-    from bot.reminders.policy import load_policy
 
     services = open_services(args.settings)
     with Session(services.engine) as session:
@@ -171,7 +169,6 @@ def _save_policy(args: CliArgs, change: Callable[[ReminderPolicy], ReminderPolic
     from sqlmodel import Session
 
     from bot.core.people import find_commune
-    from bot.reminders.policy import load_policy
 
     t = args.t
     services = open_services(args.settings)
@@ -194,8 +191,6 @@ def _save_policy(args: CliArgs, change: Callable[[ReminderPolicy], ReminderPolic
 
 def cmd_policy_set(args: CliArgs) -> int:
     """Change one setting of the policy (dotted keys for delivery limits)."""
-    from bot.reminders.policy import set_policy_value
-
     return _save_policy(
         args, lambda policy: set_policy_value(policy, args.key, _parse_value(args.value))
     )
@@ -204,8 +199,6 @@ def cmd_policy_set(args: CliArgs) -> int:
 def cmd_policy_load(args: CliArgs) -> int:
     """Replace settings from a YAML file (keys not in the file keep their value)."""
     import yaml
-
-    from bot.reminders.policy import ReminderPolicy
 
     t = args.t
     try:
@@ -237,7 +230,6 @@ def cmd_broadcast_send(args: CliArgs) -> int:
     """Queue an announcement to a group."""
     from sqlmodel import Session
 
-    from bot.core.errors import UserError
     from bot.core.people import find_commune
     from bot.reminders.broadcasts import create_broadcast, group_label, parse_group
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.commands.base import CliArgs, CommandTree, open_services, print_json
 from bot.i18n import N_, Translator
 from bot.text import fold
+from bot.web.access import Viewer, may_sign_in
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -59,7 +60,6 @@ def cmd_link(args: CliArgs) -> int:
     from sqlmodel import Session
 
     from bot.core.people import roles_of
-    from bot.web.access import may_sign_in
     from bot.web.auth import LOGIN_TTL, create_login_link, dashboard_base_url
 
     t = args.t
@@ -99,7 +99,6 @@ def cmd_export(args: CliArgs) -> int:
     from sqlmodel import Session
 
     from bot.core.people import find_commune
-    from bot.web.access import Viewer
     from bot.web.auth import dashboard_base_url
     from bot.web.exports import export
 

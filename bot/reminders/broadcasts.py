@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
+from bot.admin.setup import find_unit
 from bot.core.errors import UserError
 from bot.i18n import DEFAULT_LOCALE, N_, translator
 from bot.reminders import messages
@@ -76,8 +77,6 @@ def parse_group(session: Session, commune_id: int, text: str) -> str:
     if kind in ("unit", "donvi"):
         if value.isdigit():
             return f"unit:{int(value)}"
-        from bot.admin.setup import find_unit
-
         unit = find_unit(session, commune_id, value)
         if unit is not None:
             return f"unit:{unit.id}"

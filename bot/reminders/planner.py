@@ -50,6 +50,7 @@ from bot.reminders.policy import (
     planned_reminders,
     tally_steps,
 )
+from bot.tallies.store import commune_view
 from db.models import (
     Commune,
     Evidence,
@@ -61,7 +62,6 @@ from db.models import (
     Plan,
     RedEpisode,
     Role,
-    Tally,
     Task,
     TaskProgress,
     Unit,
@@ -210,16 +210,8 @@ def missing_villages(session: Session, commune_id: int, period: dt.date) -> list
         .where(Village.commune_id == commune_id)
         .order_by(col(Village.position), col(Village.id))
     ).all()
-    try:
-        from bot.tallies.store import commune_view
-
-        view = commune_view(session, commune_id, period, months=1)
-        reported = {v.village_id for v in view.villages if v.reported}
-    except Exception:  # noqa: BLE001 - fall back to the plain definition
-        log.debug("commune_view unavailable; counting tallies directly", exc_info=True)
-        reported = set(
-            session.exec(select(Tally.village_id).where(Tally.period == period).distinct()).all()
-        )
+    view = commune_view(session, commune_id, period, months=1)
+    reported = {v.village_id for v in view.villages if v.reported}
     return [v for v in villages if v.id not in reported]
 
 
