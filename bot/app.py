@@ -238,9 +238,9 @@ class TocnsApp:
             senders["console"] = ConsoleSender(translator(self.services.settings.locale))
         runner = ReminderRunner(self.services, senders)
         job_queue = self.telegram.job_queue if self.telegram is not None else None
-        await runner.start(job_queue)
         self.reminders = runner
-        stack.push_async_callback(self._stop_reminders)
+        stack.push_async_callback(self._stop_reminders)  # also if start fails half-way
+        await runner.start(job_queue)
 
     async def _stop_reminders(self) -> None:
         """Finish in-flight sends before anything they use is closed."""

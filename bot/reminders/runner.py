@@ -8,19 +8,23 @@ the injected clock, and the outbox delivery sends it. Nothing is decided by the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Sender
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.planner import PassStats, plan_pass
 from bot.services import Services
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from telegram.ext import Job, JobQueue
+
 log = logging.getLogger(__name__)
 
 WAKE_SECONDS = 60
+STOP_TIMEOUT = 30  # seconds in-flight sends get to finish on stop
 
 
 class ReminderRunner:
@@ -37,8 +41,8 @@ class ReminderRunner:
             concurrency=concurrency,
             journal_dir=services.settings.data_dir / "outbox-journal",
         )
-        self._scheduler: Any = None
-        self._job: Any = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._job: Job[Any] | None = None
         self._sending: asyncio.Task[Any] | None = None
         self._planning = asyncio.Lock()
         self._again = False
@@ -83,7 +87,7 @@ class ReminderRunner:
             log.exception("reminder planning failed")
         self.wake()
 
-    async def start(self, job_queue: Any = None) -> None:
+    async def start(self, job_queue: JobQueue[Any] | None = None) -> None:
         """Recover interrupted sends, catch up, and wake every minute from now on."""
         await self.delivery.recover()
         loop = asyncio.get_running_loop()
@@ -113,15 +117,18 @@ class ReminderRunner:
     async def stop(self) -> None:
         """Stop waking up; let messages being sent finish and record them."""
         self.services.wake_outbox = None
-        if self._job is not None:
-            with contextlib.suppress(Exception):
-                self._job.schedule_removal()
-            self._job = None
-        if self._scheduler is not None:
-            with contextlib.suppress(Exception):
-                self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        job, self._job = self._job, None
+        if job is not None:
+            job.schedule_removal()
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
         await self.delivery.drain()
-        if self._sending is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._sending, timeout=30)
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            try:
+                await asyncio.wait_for(sending, timeout=STOP_TIMEOUT)
+            except TimeoutError:
+                log.warning("outbox sends still running after %ss: cancelled", STOP_TIMEOUT)
+            except Exception:  # noqa: BLE001 - already logged by the send loop; stopping anyway
+                log.warning("outbox send loop ended with an error", exc_info=True)
