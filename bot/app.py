@@ -221,6 +221,7 @@ class TocnsApp:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else settings.listen_port
         self.services.web_base_url = f"http://{settings.listen_host}:{self.port}"
+        stack.callback(setattr, self.services, "web_base_url", None)
         log.info("web server on http://%s:%s", settings.listen_host, self.port)
 
     async def _start_reminders(self, stack: contextlib.AsyncExitStack) -> None:
