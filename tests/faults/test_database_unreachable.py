@@ -235,7 +235,7 @@ async def test_reminder_tick_survives_an_outage_and_resumes(
     with caplog.at_level(logging.ERROR, logger="bot.reminders.runner"):
         await tick()  # must not raise: the scheduler keeps running
     failures = {record.msg for record in caplog.records if record.name == "bot.reminders.runner"}
-    assert failures == {"reminder planning failed", "outbox dispatch failed"}
+    assert failures == {"reminder planning failed", "outbox delivery failed"}
     assert sender.delivered == []
     assert [row.status for row in rows(services, dedupe_key="db-outage")] == ["pending"]
     proxy.restore()
