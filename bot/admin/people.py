@@ -14,14 +14,15 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot import audit
 from bot.admin.setup import MSG_BAD_CSV, Problem, find_unit
+from bot.communes import villages_of
 from bot.core.people import grant
 from bot.i18n import N_
 from bot.text import clean, fold
-from db.models import ChatIdentity, Person, Role, Village
+from db.models import ChatIdentity, Person, Role
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("ho va ten", "ho ten", "ten", "name", "full name", "display name"),
@@ -183,14 +184,7 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
     """Validate every row, then create or update people with roles and chat ids."""
     result = ImportResult()
     rows, problems = read_people_csv(raw)
-    villages = {
-        fold(v.name): v
-        for v in session.exec(
-            select(Village)
-            .where(Village.commune_id == commune_id)
-            .order_by(col(Village.position), col(Village.id))
-        )
-    }
+    villages = {fold(v.name): v for v in villages_of(session, commune_id)}
     known = _short(", ".join(v.name for v in villages.values()), 120)
     resolved: list[tuple[PersonRow, int | None, int | None]] = []
     seen_ids: dict[tuple[str, str], int] = {}

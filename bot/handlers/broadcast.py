@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlmodel import col, select
+
+from bot.communes import villages_of
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Choice, Reply
@@ -16,7 +19,7 @@ from bot.reminders.broadcasts import (
     group_label,
     group_members,
 )
-from db.models import Role, Unit, Village
+from db.models import Role, Unit
 
 FLOW = "broadcast"
 SENDERS = frozenset({Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN, Role.UNIT})
@@ -124,13 +127,7 @@ def register(registry: Registry) -> None:
         """List the villages to pick one."""
         if not ctx.has_role(*ALL_GROUPS):
             return [ctx.reply(NOT_ALLOWED_GROUP)]
-        from sqlmodel import col, select
-
-        rows = ctx.session.exec(
-            select(Village)
-            .where(Village.commune_id == _commune(ctx))
-            .order_by(col(Village.position), col(Village.id))
-        ).all()
+        rows = villages_of(ctx.session, _commune(ctx))
         return [ctx.reply(PICK_VILLAGE, [Choice(v.name, f"bc-group:village:{v.id}") for v in rows])]
 
     @registry.action("bc-units")
@@ -138,8 +135,6 @@ def register(registry: Registry) -> None:
         """List the units to pick one."""
         if not ctx.has_role(*ALL_GROUPS):
             return [ctx.reply(NOT_ALLOWED_GROUP)]
-        from sqlmodel import col, select
-
         rows = ctx.session.exec(
             select(Unit).where(Unit.commune_id == _commune(ctx)).order_by(col(Unit.id))
         ).all()

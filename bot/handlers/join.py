@@ -17,6 +17,7 @@ from bot.admin.invites import (
     record_failure,
     redeem,
 )
+from bot.communes import villages_of
 from bot.core.context import Context
 from bot.core.messages import Choice, Reply
 from bot.core.people import roles_of
@@ -102,11 +103,7 @@ def register(registry: Registry) -> None:
         verb, _, rest = argument.partition(":")
         if verb == "role" and rest in INVITABLE_ROLES:
             if rest in VILLAGE_ROLES:
-                villages = ctx.session.exec(
-                    select(Village)
-                    .where(Village.commune_id == commune_id)
-                    .order_by(Village.position, Village.id)  # type: ignore[arg-type]
-                ).all()
+                villages = villages_of(ctx.session, commune_id)
                 if not villages:
                     return [ctx.reply(NO_PLACES)]
                 return [
@@ -144,11 +141,7 @@ def register(registry: Registry) -> None:
         own = ctx.village
         if ctx.has_role(Role.TEAM, Role.LEADER) and own is not None:
             return [ctx.reply(VILLAGE_FIXED, village=own.name)]
-        villages = ctx.session.exec(
-            select(Village)
-            .where(Village.commune_id == ctx.person.commune_id)
-            .order_by(Village.position, Village.id)  # type: ignore[arg-type]
-        ).all()
+        villages = villages_of(ctx.session, ctx.person.commune_id)
         if not villages:
             return [ctx.reply(NO_PLACES)]
         return [ctx.reply(PICK_OWN_VILLAGE, [Choice(v.name, f"thon:{v.id}") for v in villages])]
