@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from bot import audit
-from bot.admin.setup import MSG_BAD_CSV, Problem, find_unit
+from bot.admin.setup import MSG_BAD_CSV, QUOTE_LIMIT, Problem, find_unit
 from bot.communes import villages_of
 from bot.core.people import grant
 from bot.i18n import N_
-from bot.text import clean, fold
+from bot.text import clean, fold, shorten
 from db.models import ChatIdentity, Person, Role
 
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -128,11 +128,6 @@ def read_people_csv(raw: str) -> tuple[list[PersonRow], list[Problem]]:
     return _read_rows(lines)
 
 
-def _short(value: str, limit: int = 60) -> str:
-    """A value quoted in a problem, short enough to read."""
-    return value if len(value) <= limit else value[:limit] + "…"
-
-
 def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[Problem]]:
     reader = iter(lines)
     problems: list[Problem] = []
@@ -156,7 +151,9 @@ def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[Problem]]:
                 continue
             role = ROLE_WORDS.get(" ".join(fold(word).split()))
             if role is None:
-                problems.append(Problem(MSG_UNKNOWN_ROLE, {"role": _short(word.strip())}, line))
+                problems.append(
+                    Problem(MSG_UNKNOWN_ROLE, {"role": shorten(word, QUOTE_LIMIT + 1)}, line)
+                )
             elif role not in roles:
                 roles.append(role)
         row = PersonRow(
@@ -174,7 +171,7 @@ def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[Problem]]:
             problems.append(Problem(MSG_NO_ROLE, line=line))
         for label, value in (("Telegram", row.telegram_id), ("Zalo", row.zalo_id)):
             if value and not re.fullmatch(r"[0-9]{3,25}", value):  # ASCII digits, not "١٢٣"
-                bad_id: dict[str, str | int] = {"channel": label, "value": _short(value, 40)}
+                bad_id: dict[str, str | int] = {"channel": label, "value": shorten(value, 41)}
                 problems.append(Problem(MSG_BAD_CHAT_ID, bad_id, line))
         rows.append(row)
     return rows, problems
@@ -185,7 +182,7 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
     result = ImportResult()
     rows, problems = read_people_csv(raw)
     villages = {fold(v.name): v for v in villages_of(session, commune_id)}
-    known = _short(", ".join(v.name for v in villages.values()), 120)
+    known = shorten(", ".join(v.name for v in villages.values()), 121)
     resolved: list[tuple[PersonRow, int | None, int | None]] = []
     seen_ids: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -193,7 +190,7 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
         if row.village:
             village = villages.get(fold(row.village))
             if village is None:
-                params: dict[str, str | int] = {"village": _short(row.village)}
+                params: dict[str, str | int] = {"village": shorten(row.village, QUOTE_LIMIT + 1)}
                 if villages:
                     params["known"] = known
                 message_id = MSG_UNKNOWN_VILLAGE if villages else MSG_NO_VILLAGES
@@ -205,7 +202,11 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
         if row.unit:
             unit = find_unit(session, commune_id, row.unit)
             if unit is None:
-                problems.append(Problem(MSG_UNKNOWN_UNIT, {"unit": _short(row.unit)}, row.line))
+                problems.append(
+                    Problem(
+                        MSG_UNKNOWN_UNIT, {"unit": shorten(row.unit, QUOTE_LIMIT + 1)}, row.line
+                    )
+                )
             else:
                 unit_id = unit.id
         elif Role.UNIT in row.roles:

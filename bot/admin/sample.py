@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 
 from bot.communes import villages_of
 from bot.core.people import grant
+from bot.dates import add_months, month_start
 from bot.tallies.codes import CODES
-from bot.tallies.validation import add_months, month_start
 from db.models import ChatIdentity, Commune, Person, Role, Tally, Unit, Village, VillageDenominator
 
 HISTORY_MONTHS = 4

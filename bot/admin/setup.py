@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from bot import audit
 from bot.core.errors import UserError
 from bot.i18n import N_, Translator, translator
-from bot.text import clean, fold
+from bot.text import clean, fold, shorten
 from db.models import Commune, Unit, UnitAlias, Village, VillageDenominator
 
 DENOMINATORS = ("population", "adults", "aged15", "households", "businesses")
@@ -82,6 +82,8 @@ COLUMN_LABELS = {
 }
 SECTION_LABELS = {"villages": (MSG_AT_VILLAGE, MSG_AT_VILLAGE_NAMED), "units": (MSG_AT_UNIT,) * 2}
 
+QUOTE_LIMIT = 60  # characters of a person's value quoted back in a problem
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -89,7 +91,7 @@ class Problem:
 
     ``line`` is a line of a people CSV file; ``section`` ("villages" or "units"), ``row``
     (1-based) and ``name`` locate an entry of a setup file. A ``column`` parameter is a key
-    of ``COLUMN_LABELS``, named in words when translated. Values are short (``_short``).
+    of ``COLUMN_LABELS``, named in words when translated. Values are short (``_quoted``).
     """
 
     message_id: str
@@ -211,7 +213,7 @@ INT_MAX = 2**31 - 1  # the database's integer columns
 
 def _int(value: Any, column: str, at: dict[str, Any], problems: list[Problem]) -> int:
     """A figure of a village; a problem (located by ``at``) if it is not a whole number ≥ 0."""
-    params: dict[str, str | int] = {"column": column, "value": _short(value)}
+    params: dict[str, str | int] = {"column": column, "value": _quoted(value)}
     try:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(value)
@@ -236,10 +238,9 @@ def _str(value: Any, limit: int) -> str:
     return "" if value is None else clean(str(value))[:limit].strip()
 
 
-def _short(value: Any) -> str:
-    """A value quoted in a problem: cleaned and short enough to read."""
-    text = clean(str(value))
-    return text if len(text) <= 60 else text[:60] + "…"
+def _quoted(value: Any) -> str:
+    """A value quoted in a problem: cleaned, at most 60 characters and an ellipsis."""
+    return shorten(clean(str(value)), QUOTE_LIMIT + 1)
 
 
 def _aliases(value: Any) -> list[str]:
@@ -280,7 +281,7 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
             problems.append(Problem(MSG_VILLAGE_SHAPE, section="villages", row=index))
             continue
         vname = _str(village.get("name"), 200)
-        at: dict[str, Any] = {"section": "villages", "row": index, "name": _short(vname)}
+        at: dict[str, Any] = {"section": "villages", "row": index, "name": _quoted(vname)}
         if not vname:
             problems.append(Problem(MSG_VILLAGE_NO_NAME, **at))
         numbers = {key: _int(village.get(key, 0), key, at, problems) for key in DENOMINATORS}
@@ -295,7 +296,7 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
             try:
                 valid_from = dt.date.fromisoformat(str(valid_from).strip())
             except ValueError:
-                problems.append(Problem(MSG_BAD_VALID_FROM, {"value": _short(valid_from)}, **at))
+                problems.append(Problem(MSG_BAD_VALID_FROM, {"value": _quoted(valid_from)}, **at))
                 valid_from = today
         kind = _str(village.get("kind"), 40) or "thôn"
         parsed_villages.append((vname, kind, valid_from, numbers))

@@ -48,9 +48,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from bot.app import build_services, prepare_database
     from bot.core.people import find_commune
+    from bot.dates import month_start
     from bot.settings import Settings
     from bot.tallies.store import commune_view
-    from bot.tallies.validation import month_start
 
     services = build_services(Settings())
     prepare_database(services)

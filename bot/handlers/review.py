@@ -9,6 +9,7 @@ from bot.core.registry import Registry
 from bot.i18n import N_
 from bot.plans import store
 from bot.plans.evidence import read_stored
+from bot.text import shorten
 from db.models import Role
 
 REVIEW_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
@@ -18,10 +19,6 @@ MIN_REASON = 3
 MSG_NOT_ALLOWED = N_(
     "Reviewing evidence is for the standing office. Type /menu to see what you can do."
 )
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _reviewer(ctx: Context) -> None:
@@ -62,14 +59,14 @@ def pending_list(ctx: Context, message: str | None = None) -> list[Reply]:
                 "Task {number} ({unit}) – {what}, sent by {person} at {sent}",
                 number=view.task.number,
                 unit=view.unit or "—",
-                what=_short(_what(ctx, view), 60),
+                what=shorten(_what(ctx, view), 60),
                 person=view.uploader or "—",
                 sent=sent,
             )
         )
         choices.append(
             Choice(
-                f"{view.task.number} · {_short(view.unit or '—', 30)}", f"rev:{view.evidence.id}"
+                f"{view.task.number} · {shorten(view.unit or '—', 30)}", f"rev:{view.evidence.id}"
             )
         )
     replies.append(Reply(text="\n".join(lines), choices=choices))
@@ -95,7 +92,7 @@ def register(registry: Registry) -> None:
         view = store.evidence_for_review(ctx.session, _evidence_id(argument), ctx.person.commune_id)
         evidence, task = view.evidence, view.task
         lines = [
-            ctx._("📋 Task {number}: {text}", number=task.number, text=_short(task.text, 300)),
+            ctx._("📋 Task {number}: {text}", number=task.number, text=shorten(task.text, 300)),
             ctx._("Lead unit: {unit}", unit=view.unit or "—"),
             ctx._(
                 "Sent by {person} at {sent}",

@@ -14,6 +14,7 @@ from bot.charts.spec import Bar, ChartSpec
 from bot.core.context import Context
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
+from bot.dates import add_months, month_start
 from bot.i18n import N_
 from bot.tallies.codes import CODE_LABELS, CODE_NAMES, CODES, resolve_label
 from bot.tallies.parser import TallyParseError, looks_like_tally, parse_tally
@@ -29,10 +30,8 @@ from bot.tallies.store import (
 from bot.tallies.validation import (
     DENOMINATOR_NAMES,
     Issue,
-    add_months,
     check_values,
     month_label,
-    month_start,
     period_problem,
     period_status,
     split_period,

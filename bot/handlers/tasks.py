@@ -22,7 +22,7 @@ from bot.plans.evidence import (
 )
 from bot.plans.importer import load_sample_plan
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS, Status
-from bot.text import fold
+from bot.text import fold, shorten
 from db.models import Role, Unit
 
 PAGE = 8
@@ -44,10 +44,6 @@ MSG_ASK_EVIDENCE_AGAIN = N_("Please send a photo, a document or a link. Type /hu
 
 if load_sample_plan not in SAMPLE_HOOKS:
     SAMPLE_HOOKS.append(load_sample_plan)
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _percent(ctx: Context, value: float) -> str:
@@ -91,7 +87,7 @@ def task_card(ctx: Context, view: store.TaskView) -> Reply:
     if view.unit:
         lines.append(ctx._("Lead unit: {unit}", unit=view.unit))
     if task.output:
-        lines.append(ctx._("Expected output: {output}", output=_short(task.output, 300)))
+        lines.append(ctx._("Expected output: {output}", output=shorten(task.output, 300)))
     written = task.deadline_raw or "—"
     lines.append(
         ctx._("Completion time: {written} → {due}", written=written, due=deadline_label(ctx, view))
@@ -161,12 +157,13 @@ def list_tasks(ctx: Context, offset: int = 0) -> list[Reply]:
     due_word = ctx._("Due")
     for view in page:
         lines.append(
-            f"{_icon(view)} {view.task.number}. {_short(view.task.text, 90)}\n"
+            f"{_icon(view)} {view.task.number}. {shorten(view.task.text, 90)}\n"
             f"   {due_word}: {deadline_label(ctx, view)} · {status_line(ctx, view)}"
         )
         choices.append(
             Choice(
-                f"{_icon(view)} {view.task.number}. {_short(view.task.text, 36)}", f"task:{view.id}"
+                f"{_icon(view)} {view.task.number}. {shorten(view.task.text, 36)}",
+                f"task:{view.id}",
             )
         )
     if offset + PAGE < len(views):
@@ -382,7 +379,7 @@ def register(registry: Registry) -> None:
             actual = ctx.t.number(status.actual) if status.actual is not None else "—"
             target = f"{status.raw} ({status.year})" if status.raw else "—"
             lines.append(
-                f"{view.indicator.number}. {_short(view.indicator.text, 90)}\n   "
+                f"{view.indicator.number}. {shorten(view.indicator.text, 90)}\n   "
                 + ctx._(
                     "Actual: {actual} · Target: {target} · {verdict}",
                     actual=actual,
@@ -393,7 +390,7 @@ def register(registry: Registry) -> None:
             if not view.indicator.tally_code:
                 choices.append(
                     Choice(
-                        f"{view.indicator.number}. {_short(view.indicator.text, 36)}",
+                        f"{view.indicator.number}. {shorten(view.indicator.text, 36)}",
                         f"indval:{view.id}",
                     )
                 )
@@ -412,7 +409,7 @@ def register(registry: Registry) -> None:
             ctx.reply(
                 N_("Indicator {number}: {text}\nType the actual value now ({unit})."),
                 number=view.indicator.number,
-                text=_short(view.indicator.text, 200),
+                text=shorten(view.indicator.text, 200),
                 unit=unit,
             )
         ]

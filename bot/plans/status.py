@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.dates import add_months
 from bot.i18n import N_
 from bot.plans.target import Target, target_met
 
@@ -152,16 +153,6 @@ def calendar_bounds(repeat: str, day: dt.date) -> tuple[dt.date, dt.date]:
     return dt.date(day.year, first_month, 1), dt.date(day.year, last_month, last)
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    """Move by whole months, keeping month ends at month ends."""
-    month_end = day.day == calendar.monthrange(day.year, day.month)[1]
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    last = calendar.monthrange(year, month)[1]
-    return dt.date(year, month, last if month_end else min(day.day, last))
-
-
 def _repeat_of(schedule: Schedule) -> str | None:
     if schedule.kind == "recurring":
         return schedule.repeat or "yearly"
@@ -185,7 +176,7 @@ def periods(schedule: Schedule, today: dt.date) -> list[Period]:
             found.append(Period(period_key(repeat, due), start, due))
             if due >= today:
                 break
-            start, due = due + dt.timedelta(days=1), _add_months(due, step)
+            start, due = due + dt.timedelta(days=1), add_months(due, step)
         return found[-MAX_PERIODS:]
     # Calendar periods; an ongoing task may end at its due date ("Thường xuyên đến 2030").
     first, last = calendar_bounds(repeat, schedule.start)

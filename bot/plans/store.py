@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot import audit
 from bot.core.errors import UserError
 from bot.core.messages import Choice, Reply
+from bot.dates import month_start
 from bot.i18n import N_, translator
 from bot.plans.evidence import StoredEvidence
 from bot.plans.status import (
@@ -33,7 +34,7 @@ from bot.plans.status import (
 from bot.plans.target import Target
 from bot.reminders.outbox import enqueue
 from bot.tallies.store import commune_view
-from bot.tallies.validation import month_start
+from bot.text import shorten
 from db.models import (
     Evidence,
     Indicator,
@@ -360,7 +361,7 @@ def review_evidence(
         for officer in unit_officers(session, task.lead_unit_id):
             assert officer.id is not None
             t = translator(officer.locale)
-            text = _short(task.text, 120)
+            text = shorten(task.text, 120)
             if approve:
                 body = t.gettext(MSG_APPROVED_NOTICE, number=task.number, text=text)
             else:
@@ -377,10 +378,6 @@ def review_evidence(
             )
     session.flush()
     return evidence
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # ------------------------------------------------------------------ indicators

@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.dates import add_months
 from bot.tallies.codes import CODES
-from bot.tallies.validation import add_months
 
 TREND_MONTHS = 6  # the trend shows this many months before the current one, plus it
 DENOMINATOR_OF: dict[str, str] = {c.code: c.denominator for c in CODES}

@@ -18,9 +18,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot import audit
+from bot.dates import add_months
 from bot.tallies.codes import CODE_NAMES, CODES
 from bot.tallies.progress import CommuneProgress, Target, VillageInput, commune_progress
-from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, add_months, rises_of
+from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, rises_of
 from db.models import (
     AuditEntry,
     Commune,

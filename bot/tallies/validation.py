@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.dates import add_months, month_start
 from bot.i18n import N_
 
 DEFAULT_GRACE_DAY = 5  # the previous month stays open until this day of the month
@@ -74,17 +75,6 @@ class CodeFacts:
     denominator: int | None = None  # None: the village has no denominator set
     previous: int | None = None  # the latest value before the reported period
     rises: tuple[int, ...] = ()  # recent month-to-month rises, oldest first
-
-
-def month_start(day: dt.date) -> dt.date:
-    """The first day of the month containing ``day``."""
-    return day.replace(day=1)
-
-
-def add_months(period: dt.date, months: int) -> dt.date:
-    """The first day of the month ``months`` after (or before) ``period``."""
-    index = period.year * 12 + period.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def month_label(period: dt.date) -> str:

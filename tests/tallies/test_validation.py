@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.dates import add_months
 from bot.tallies.validation import (
     MSG_PERIOD_FUTURE,
     MSG_PERIOD_LOCKED,
     NO_HISTORY_CAP,
     CodeFacts,
-    add_months,
     check_values,
     period_problem,
     period_status,

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, col, select
 
+from bot.dates import add_months
 from bot.plans.evidence import store_file
 from bot.plans.store import record_evidence, record_progress, review_evidence, task_view
 from bot.services import Services
-from bot.tallies.validation import add_months
 from db.models import Person, Plan, Tally, Task, Unit, Village, VillageDenominator
 from tests.helpers import add_person
 
