@@ -50,7 +50,7 @@ def build_province(
     from sqlmodel import Session, select
 
     from bot.dates import add_months
-    from bot.plans.importer import apply_plan, find_plan_file, read_plan_file, validate
+    from bot.plans.imports import apply_plan, find_plan_file, read_plan_file, validate
     from db.models import (
         AuditEntry,
         Commune,

@@ -104,7 +104,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from bot.app import build_services, prepare_database
     from bot.core.people import find_commune
-    from bot.plans.importer import MSG_NO_COMMUNE, Problem, import_plan, read_plan_file
+    from bot.plans.imports import MSG_NO_COMMUNE, PlanProblem, import_plan, read_plan_file
     from bot.settings import Settings
 
     path = Path(args.file)
@@ -118,7 +118,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         commune = find_commune(session, args.commune)
         commune_id = commune.id if commune is not None else None
         if commune_id is None:
-            problem = Problem("", None, MSG_NO_COMMUNE, {"slug": args.commune or ""})
+            problem = PlanProblem("", None, MSG_NO_COMMUNE, {"slug": args.commune or ""})
             if args.json:
                 print_json({"error": problem.text(t)})
             else:
@@ -158,7 +158,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """Write the empty spreadsheet template."""
-    from bot.plans.importer import write_xlsx
+    from bot.plans.imports import write_xlsx
 
     path = Path(args.output)
     if path.suffix.lower() != ".xlsx":

@@ -33,7 +33,7 @@ from bot.tallies.validation import (
     check_values,
     month_label,
     period_problem,
-    period_status,
+    reporting_window,
     split_period,
 )
 from bot.text import fold
@@ -125,7 +125,7 @@ def register(registry: Registry) -> None:
         current = month_start(ctx.today)
         previous = add_months(current, -1)
         day = grace_day(ctx.session, village.commune_id)
-        if period_status(previous, ctx.today, day) == "grace":
+        if reporting_window(previous, ctx.today, day) == "grace":
             ctx.begin(FLOW, "period", values={})
             choices = [
                 Choice(

@@ -20,7 +20,7 @@ from bot.plans.evidence import (
     link_evidence,
     store_file,
 )
-from bot.plans.importer import load_sample_plan
+from bot.plans.sample import load_sample_plan
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS, Status
 from bot.text import fold, shorten
 from db.models import Role, Unit

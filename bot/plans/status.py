@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from bot.dates import add_months
 from bot.i18n import N_
-from bot.plans.target import Target, target_met
+from bot.plans.target import TargetSpec, target_met
 
 MAX_PERIODS = 120  # ten years of months: a bound on the work, far beyond any plan
 
@@ -238,7 +238,7 @@ def _elapsed_share(period: Period, today: dt.date) -> float | None:
     return min(1.0, max(0.0, (today - period.start).days / total)) if total > 0 else 1.0
 
 
-def period_status(
+def task_period_status(
     period: Period,
     progress: Iterable[ProgressEntry],
     evidence: Iterable[EvidenceEntry],
@@ -284,7 +284,9 @@ def task_status(
     today: dt.date,
 ) -> TaskStatus:
     """A task's status and red flag from its schedule, progress history and evidence."""
-    statuses = tuple(period_status(p, progress, evidence, today) for p in periods(schedule, today))
+    statuses = tuple(
+        task_period_status(p, progress, evidence, today) for p in periods(schedule, today)
+    )
     headline = statuses[-1]
     if len(statuses) > 1 and statuses[-2].status not in (Status.DONE, Status.AWAITING_REVIEW):
         previous = statuses[-2]
@@ -317,13 +319,13 @@ class IndicatorStatus:
     actual: float | None
     year: int | None
     raw: str | None
-    target: Target | None
+    target: TargetSpec | None
     verdict: Verdict
 
 
 def pick_target(
-    targets: Mapping[int, tuple[str, Target]], today: dt.date
-) -> tuple[int, str, Target] | None:
+    targets: Mapping[int, tuple[str, TargetSpec]], today: dt.date
+) -> tuple[int, str, TargetSpec] | None:
     """This year's target, else the next future one, else the last past one."""
     if not targets:
         return None
@@ -335,7 +337,7 @@ def pick_target(
 
 
 def indicator_status(
-    targets: Mapping[int, tuple[str, Target]],
+    targets: Mapping[int, tuple[str, TargetSpec]],
     actual: float | None,
     today: dt.date,
     start: dt.date | None = None,

@@ -31,7 +31,7 @@ from bot.plans.status import (
     task_status,
     urgency,
 )
-from bot.plans.target import Target
+from bot.plans.target import TargetSpec
 from bot.reminders.outbox import enqueue
 from bot.tallies.store import commune_view
 from bot.text import shorten
@@ -420,7 +420,7 @@ def indicator_views(
         p.id: p
         for p in session.exec(select(Plan).where(col(Plan.id).in_({i.plan_id for i in indicators})))
     }
-    targets: dict[int, dict[int, tuple[str, Target]]] = defaultdict(dict)
+    targets: dict[int, dict[int, tuple[str, TargetSpec]]] = defaultdict(dict)
     for row in session.exec(
         select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids))
     ):
@@ -451,8 +451,8 @@ def indicator_views(
     return views
 
 
-def _target(row: IndicatorTarget) -> Target:
-    return Target(op=row.op, value=row.value, low=row.low, high=row.high)  # type: ignore[arg-type]
+def _target(row: IndicatorTarget) -> TargetSpec:
+    return TargetSpec(op=row.op, value=row.value, low=row.low, high=row.high)  # type: ignore[arg-type]
 
 
 def unit_indicators(session: Session, unit_id: int, today: dt.date) -> list[IndicatorView]:

@@ -75,7 +75,7 @@ class CommuneProgress:
 
 
 @dataclass(frozen=True)
-class Target:
+class CodeTarget:
     """A rate target for one code (0..1) and the year it is for."""
 
     rate: float
@@ -110,7 +110,7 @@ def code_progress(
     code: str,
     trend: Sequence[int | None],
     denominator: int | None,
-    target: Target | None,
+    target: CodeTarget | None,
     period: dt.date,
 ) -> CodeProgress:
     """Combine a trend, a denominator and a target into one code's progress."""
@@ -139,7 +139,7 @@ def code_progress(
 def village_progress(
     village: VillageInput,
     period: dt.date,
-    targets: Mapping[str, Target],
+    targets: Mapping[str, CodeTarget],
     months: int = TREND_MONTHS,
 ) -> VillageProgress:
     """One village's progress on every code for a month."""
@@ -157,7 +157,7 @@ def village_progress(
 def commune_progress(
     villages: Sequence[VillageInput],
     period: dt.date,
-    targets: Mapping[str, Target],
+    targets: Mapping[str, CodeTarget],
     months: int = TREND_MONTHS,
 ) -> CommuneProgress:
     """Every village's progress, the commune totals and the ranking of villages."""
@@ -179,7 +179,7 @@ def commune_progress(
 def rollup(
     communes: Sequence[CommuneProgress],
     period: dt.date,
-    targets: Mapping[str, Target] | None = None,
+    targets: Mapping[str, CodeTarget] | None = None,
 ) -> dict[str, CodeProgress]:
     """Province (or district) totals over many communes."""
     return {
@@ -189,7 +189,7 @@ def rollup(
 
 
 def _total(
-    code: str, parts: Sequence[CodeProgress], target: Target | None, period: dt.date
+    code: str, parts: Sequence[CodeProgress], target: CodeTarget | None, period: dt.date
 ) -> CodeProgress:
     width = max((len(p.trend) for p in parts), default=1)
     trend: list[int | None] = []

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from bot import audit
 from bot.dates import add_months
 from bot.tallies.codes import CODE_NAMES, CODES
-from bot.tallies.progress import CommuneProgress, Target, VillageInput, commune_progress
+from bot.tallies.progress import CodeTarget, CommuneProgress, VillageInput, commune_progress
 from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, rises_of
 from db.models import (
     AuditEntry,
@@ -211,14 +211,14 @@ def record_report(
 # ------------------------------------------------------------------ progress inputs
 
 
-def load_targets(session: Session, commune_id: int, year: int) -> dict[str, Target]:
+def load_targets(session: Session, commune_id: int, year: int) -> dict[str, CodeTarget]:
     """Rate targets per tally code from the commune's plans: this year's, else the next set."""
     return load_all_targets(session, [commune_id], year).get(commune_id, {})
 
 
 def load_all_targets(
     session: Session, commune_ids: Iterable[int] | None, year: int
-) -> dict[int, dict[str, Target]]:
+) -> dict[int, dict[str, CodeTarget]]:
     """Rate targets per commune and tally code, in one query."""
     query = (
         sa_select(  # type: ignore[call-overload]
@@ -236,7 +236,7 @@ def load_all_targets(
     )
     if commune_ids is not None:
         query = query.where(Plan.commune_id.in_(list(commune_ids)))  # type: ignore[attr-defined]
-    best: dict[int, dict[str, Target]] = defaultdict(dict)
+    best: dict[int, dict[str, CodeTarget]] = defaultdict(dict)
     for commune_id, code, target_year, op, value, low in session.connection().execute(query):
         number = low if op == "between" else value
         if (
@@ -248,7 +248,7 @@ def load_all_targets(
             continue
         current = best[commune_id].get(code)
         if current is None or (current.year != year and target_year == year):
-            best[commune_id][code] = Target(rate=float(number) / 100, year=int(target_year))
+            best[commune_id][code] = CodeTarget(rate=float(number) / 100, year=int(target_year))
     return dict(best)
 
 

@@ -14,6 +14,7 @@ import statistics
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from bot.dates import add_months, month_start
@@ -51,7 +52,15 @@ DENOMINATOR_NAMES: dict[str, str] = {
 }
 
 IssueKind = Literal["over_denominator", "drop", "jump"]
-PeriodStatus = Literal["open", "grace", "locked", "future"]
+
+
+class ReportingWindow(StrEnum):
+    """Whether figures for a month can be sent today."""
+
+    OPEN = "open"  # the current month
+    GRACE = "grace"  # last month, until the commune's grace day
+    LOCKED = "locked"  # an older month: only an admin may change it
+    FUTURE = "future"
 
 
 @dataclass(frozen=True)
@@ -82,28 +91,28 @@ def month_label(period: dt.date) -> str:
     return f"{period.month}/{period.year}"
 
 
-def period_status(
+def reporting_window(
     period: dt.date, today: dt.date, grace_day: int = DEFAULT_GRACE_DAY
-) -> PeriodStatus:
+) -> ReportingWindow:
     """Whether a month can be reported today: open, in grace, locked or in the future."""
     current = month_start(today)
     if period > current:
-        return "future"
+        return ReportingWindow.FUTURE
     if period == current:
-        return "open"
+        return ReportingWindow.OPEN
     if period == add_months(current, -1) and today.day <= grace_day:
-        return "grace"
-    return "locked"
+        return ReportingWindow.GRACE
+    return ReportingWindow.LOCKED
 
 
 def period_problem(
     period: dt.date, today: dt.date, *, grace_day: int = DEFAULT_GRACE_DAY, is_admin: bool = False
 ) -> tuple[str, dict[str, Any]] | None:
     """The message (id, params) refusing a report for this month, or None if allowed."""
-    status = period_status(period, today, grace_day)
-    if status == "future":
+    window = reporting_window(period, today, grace_day)
+    if window is ReportingWindow.FUTURE:
         return MSG_PERIOD_FUTURE, {"month": month_label(period)}
-    if status == "locked" and not is_admin:
+    if window is ReportingWindow.LOCKED and not is_admin:
         return MSG_PERIOD_LOCKED, {"month": month_label(period)}
     return None
 

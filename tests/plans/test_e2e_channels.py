@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from bot.admin.invites import create_invite
 from bot.core.people import default_commune_id
 from bot.plans import store
-from bot.plans.importer import from_yaml, import_plan
+from bot.plans.imports import from_yaml, import_plan
 from bot.plans.status import Status
 from bot.services import Services
 from bot.settings import Settings

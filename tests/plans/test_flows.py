@@ -12,7 +12,7 @@ from bot.core.errors import UserError
 from bot.core.messages import Attachment, Reply
 from bot.core.people import default_commune_id
 from bot.plans import store
-from bot.plans.importer import from_yaml, import_plan
+from bot.plans.imports import from_yaml, import_plan
 from bot.plans.status import Reason, Status
 from bot.services import Services
 from db.models import (

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from bot.services import Services
 from bot.tallies.progress import (
-    Target,
+    CodeTarget,
     VillageInput,
     commune_progress,
     pace_of,
@@ -43,7 +43,7 @@ def test_village_rate_gap_projection_and_ranking() -> None:
     a = VillageInput(1, "Xóm 1", DENOMS, {"vneid": {dt.date(2025, 9, 1): 100, MARCH: 400}})
     b = VillageInput(2, "Xóm 2", DENOMS, {"vneid": {dt.date(2026, 2, 1): 600}})
     c = VillageInput(3, "Xóm 3", None, {})
-    view = commune_progress([a, b, c], MARCH, {"vneid": Target(0.7, 2026)})
+    view = commune_progress([a, b, c], MARCH, {"vneid": CodeTarget(0.7, 2026)})
     first = view.villages[0].codes["vneid"]
     assert (first.value, first.denominator, first.rate) == (400, 1000, 0.4)
     assert first.gap == 300
@@ -58,7 +58,7 @@ def test_village_rate_gap_projection_and_ranking() -> None:
     total = view.totals["vneid"]
     assert (total.value, total.denominator) == (1000, 2000)
     assert total.gap == 400
-    reached = commune_progress([b], MARCH, {"vneid": Target(0.5, 2026)}).totals["vneid"]
+    reached = commune_progress([b], MARCH, {"vneid": CodeTarget(0.5, 2026)}).totals["vneid"]
     assert reached.reached and reached.projected is None
 
 

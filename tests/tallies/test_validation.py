@@ -12,8 +12,8 @@ from bot.tallies.validation import (
     CodeFacts,
     check_values,
     period_problem,
-    period_status,
     plausible_rise,
+    reporting_window,
     rises_of,
     split_period,
 )
@@ -86,12 +86,12 @@ def test_period_rules() -> None:
     march = dt.date(2026, 3, 1)
     feb = dt.date(2026, 2, 1)
     jan = dt.date(2026, 1, 1)
-    assert period_status(march, dt.date(2026, 3, 4)) == "open"
-    assert period_status(feb, dt.date(2026, 3, 5)) == "grace"
-    assert period_status(feb, dt.date(2026, 3, 6)) == "locked"
-    assert period_status(feb, dt.date(2026, 3, 6), grace_day=10) == "grace"
-    assert period_status(jan, dt.date(2026, 3, 1)) == "locked"
-    assert period_status(dt.date(2026, 4, 1), dt.date(2026, 3, 31)) == "future"
+    assert reporting_window(march, dt.date(2026, 3, 4)) == "open"
+    assert reporting_window(feb, dt.date(2026, 3, 5)) == "grace"
+    assert reporting_window(feb, dt.date(2026, 3, 6)) == "locked"
+    assert reporting_window(feb, dt.date(2026, 3, 6), grace_day=10) == "grace"
+    assert reporting_window(jan, dt.date(2026, 3, 1)) == "locked"
+    assert reporting_window(dt.date(2026, 4, 1), dt.date(2026, 3, 31)) == "future"
     assert period_problem(feb, dt.date(2026, 3, 10)) == (MSG_PERIOD_LOCKED, {"month": "2/2026"})
     assert period_problem(feb, dt.date(2026, 3, 10), is_admin=True) is None
     assert period_problem(dt.date(2026, 4, 1), dt.date(2026, 3, 10), is_admin=True) == (

@@ -62,7 +62,7 @@ def ensure_plan(services: Services) -> Plan:
     with Session(services.engine) as session:
         plan = session.exec(select(Plan)).first()
     if plan is None:
-        from bot.plans.importer import load_sample_plan
+        from bot.plans.sample import load_sample_plan
 
         load_sample_plan(services)
         with Session(services.engine) as session:
