@@ -27,6 +27,7 @@ from enum import StrEnum
 from bot.dates import add_months
 from bot.i18n import N_
 from bot.plans.target import TargetSpec, target_met
+from db.models import EvidenceStatus
 
 MAX_PERIODS = 120  # ten years of months: a bound on the work, far beyond any plan
 
@@ -107,10 +108,10 @@ class ProgressEntry:
 
 @dataclass(frozen=True)
 class EvidenceEntry:
-    """One piece of evidence and its review state (pending | approved | rejected)."""
+    """One piece of evidence and its review state."""
 
     period: str
-    status: str
+    status: EvidenceStatus
     at: dt.datetime  # when it was uploaded
 
 
@@ -251,9 +252,9 @@ def task_period_status(
     share = _elapsed_share(period, today)
     past_due = period.due is not None and today > period.due
     reasons: list[Reason] = []
-    if any(e.status == "approved" for e in proofs):
+    if any(e.status == EvidenceStatus.APPROVED for e in proofs):
         return PeriodStatus(period, Status.DONE, 100, False, (), share)
-    pending = [e for e in proofs if e.status == "pending"]
+    pending = [e for e in proofs if e.status == EvidenceStatus.PENDING]
     if pending:
         # The unit did its part; it is late only if the evidence itself came late.
         sent_on = pending[0].at.date()
@@ -261,7 +262,7 @@ def task_period_status(
         if late:
             reasons.append(Reason.OVERDUE)
         return PeriodStatus(period, Status.AWAITING_REVIEW, percent, late, tuple(reasons), share)
-    if proofs and proofs[-1].status == "rejected":
+    if proofs and proofs[-1].status == EvidenceStatus.REJECTED:
         status = Status.NEEDS_WORK
         reasons.append(Reason.REJECTED)
     elif past_due:

@@ -37,6 +37,7 @@ from bot.tallies.store import commune_view
 from bot.text import shorten
 from db.models import (
     Evidence,
+    EvidenceStatus,
     Indicator,
     IndicatorTarget,
     IndicatorValue,
@@ -184,7 +185,7 @@ def has_evidence(session: Session, task_id: int, period: str) -> bool:
         select(Evidence.id).where(
             Evidence.task_id == task_id,
             Evidence.period == period,
-            col(Evidence.status).in_(("pending", "approved")),
+            col(Evidence.status).in_((EvidenceStatus.PENDING, EvidenceStatus.APPROVED)),
         )
     ).first()
     return found is not None
@@ -281,7 +282,7 @@ def pending_evidence(session: Session, commune_id: int | None) -> list[EvidenceV
         .join(Plan, col(Plan.id) == Task.plan_id)
         .outerjoin(Unit, col(Unit.id) == Task.lead_unit_id)
         .outerjoin(Person, col(Person.id) == Evidence.uploaded_by)
-        .where(Evidence.status == "pending")
+        .where(Evidence.status == EvidenceStatus.PENDING)
         .order_by(col(Evidence.uploaded_at), col(Evidence.id))
     )
     if commune_id is not None:
@@ -309,7 +310,7 @@ def evidence_for_review(session: Session, evidence_id: int, commune_id: int | No
         evidence is None
         or task is None
         or plan is None
-        or evidence.status != "pending"
+        or evidence.status != EvidenceStatus.PENDING
         or (commune_id is not None and plan.commune_id != commune_id)
     ):
         raise UserError(MSG_NO_EVIDENCE)
@@ -339,7 +340,7 @@ def review_evidence(
     """Approve or reject evidence, audit it, and tell the unit's officers through the outbox."""
     view = evidence_for_review(session, evidence_id, reviewer.commune_id)
     evidence, task = view.evidence, view.task
-    decision = "approved" if approve else "rejected"
+    decision = EvidenceStatus.APPROVED if approve else EvidenceStatus.REJECTED
     evidence.status = decision
     evidence.reviewed_by = reviewer.id
     evidence.reviewed_at = now
@@ -352,8 +353,8 @@ def review_evidence(
         entity="evidence",
         entity_id=evidence.id,
         actor=reviewer,
-        old={"status": "pending"},
-        new={"status": decision, "task_id": task.id, "period": evidence.period},
+        old={"status": EvidenceStatus.PENDING.value},
+        new={"status": decision.value, "task_id": task.id, "period": evidence.period},
         reason=reason,
         at=now,
     )
