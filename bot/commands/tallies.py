@@ -10,33 +10,44 @@ from bot.cli import EXTRA_COMMANDS, batch_lines, print_json
 from bot.i18n import translator
 
 
-def _parse_one(text: str) -> dict[str, Any]:
-    from bot.tallies.parser import TallyParseError, parse_tally
+def _parse_one(text: str, today: dt.date, locale: str) -> dict[str, Any]:
+    # The reading the chat uses; the commune's village names are not known here.
+    from bot.tallies.reading import read_report
 
-    try:
-        return {"values": parse_tally(text)}
-    except TallyParseError as error:
-        return {"error": translator("vi").gettext(error.message_id, **error.params)}
+    report = read_report(text, today)
+    if report.error is not None:
+        return {"error": report.error.render(translator(locale))}
+    if report.period is None:
+        return {"values": report.values}
+    return {"period": report.period.strftime("%Y-%m"), "values": report.values}
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
     """Parse a one-line tally report (or a JSON-lines batch) and print the values."""
+    from zoneinfo import ZoneInfo
+
+    from bot.settings import Settings
     from bot.tallies.codes import code_by_name
 
+    settings = Settings()
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     if args.batch:
         for text in batch_lines(args.batch, "text"):
-            result = _parse_one(text)
+            result = _parse_one(text, today, settings.locale)
             print_json(result)
         return 0
     if args.text is None:
         print('Cần một nội dung báo cáo, ví dụ: tocns tally parse "vneid 45 cks 12"')
         return 1
-    result = _parse_one(args.text)
+    result = _parse_one(args.text, today, settings.locale)
     if args.json:
         print_json(result)
     elif "error" in result:
         print(f"Lỗi: {result['error']}")
     else:
+        if "period" in result:
+            year, month = result["period"].split("-")
+            print(f"Tháng {int(month)}/{year}")
         for code, value in result["values"].items():
             print(f"{code} ({code_by_name(code).name}): {value}")
     return 1 if "error" in result else 0

@@ -113,6 +113,12 @@ class Action:
             if SEPARATOR in encoded and index < len(fields) - 1:
                 raise ValueError(f"{type(self).__name__}.{field.name} contains {SEPARATOR!r}")
             parts.append(encoded)
+        # Trailing fields left at their default are not written ("rep:ok", not "rep:ok:"):
+        # shorter buttons, and the values offered before typed choices existed.
+        while len(parts) > 1 and _is_default(
+            fields[len(parts) - 2], getattr(self, fields[len(parts) - 2].name)
+        ):
+            parts.pop()
         packed = SEPARATOR.join(parts)
         if len(packed.encode("utf-8")) > MAX_PACKED_BYTES:
             raise ValueError(f"{type(self).__name__} packs to more than {MAX_PACKED_BYTES} bytes")
@@ -137,6 +143,10 @@ class Action:
         if len(raw) > len(fields):
             raise ValueError(f"{cls.__name__}: too many parts")
         return cls(**values)
+
+
+def _is_default(field: dataclasses.Field[Any], value: Any) -> bool:
+    return field.default is not dataclasses.MISSING and value == field.default
 
 
 @functools.cache

@@ -14,10 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.dates import add_months
-from bot.tallies.codes import CODES
+from bot.tallies.codes import DENOMINATOR_OF
 
 TREND_MONTHS = 6  # the trend shows this many months before the current one, plus it
-DENOMINATOR_OF: dict[str, str] = {c.code: c.denominator for c in CODES}
 
 
 @dataclass(frozen=True)

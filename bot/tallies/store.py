@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.dates import add_months
-from bot.tallies.codes import CODE_NAMES, CODES
+from bot.tallies.codes import CODE_NAMES, DENOMINATOR_OF
 from bot.tallies.progress import CodeTarget, CommuneProgress, VillageInput, commune_progress
 from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, rises_of
 from db.models import (
@@ -35,7 +35,6 @@ from db.models import (
 )
 
 HISTORY_MONTHS = 12  # months of history the plausibility band learns from
-_DENOMINATOR_OF = {c.code: c.denominator for c in CODES}
 _DENOMINATOR_KEYS = ("population", "adults", "aged15", "households", "businesses")
 
 # The statements every report runs, built once: building a select costs more than
@@ -127,7 +126,7 @@ def load_facts(
             if last is not None:
                 monthly.append(last)
         facts[code] = CodeFacts(
-            denominator=counts.get(_DENOMINATOR_OF[code]) if counts else None,
+            denominator=counts.get(DENOMINATOR_OF[code]) if counts else None,
             previous=monthly[-1] if monthly else None,
             rises=rises_of(monthly),
         )
@@ -240,7 +239,7 @@ def load_all_targets(
     for commune_id, code, target_year, op, value, low in session.connection().execute(query):
         number = low if op == "between" else value
         if (
-            code not in _DENOMINATOR_OF
+            code not in DENOMINATOR_OF
             or number is None
             or op not in (">=", ">", "between")
             or number > 100

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import statistics
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 from bot.dates import add_months, month_start
-from bot.i18n import N_
+from bot.i18n import N_, Translator
+from bot.tallies.codes import CODE_LABELS, DENOMINATOR_OF
 
 DEFAULT_GRACE_DAY = 5  # the previous month stays open until this day of the month
 HISTORY_MIN_STEPS = 3  # monthly rises needed before the village's own band is used
@@ -52,6 +51,7 @@ DENOMINATOR_NAMES: dict[str, str] = {
 }
 
 IssueKind = Literal["over_denominator", "drop", "jump"]
+_NUMBER_PARAMS = ("value", "previous", "rise", "limit", "denominator")
 
 
 class ReportingWindow(StrEnum):
@@ -75,6 +75,18 @@ class Issue:
     @property
     def blocking(self) -> bool:
         return self.kind == "over_denominator"
+
+    def render(self, t: Translator) -> str:
+        """The issue in the translator's language: the code's name, numbers as written there."""
+        params = dict(self.params)
+        if self.code in CODE_LABELS:
+            params["name"] = t.gettext(CODE_LABELS[self.code])
+        for key in _NUMBER_PARAMS:
+            if isinstance(params.get(key), int):
+                params[key] = t.number(params[key])
+        key = str(params.pop("denominator_key", ""))
+        params["denominator_name"] = t.gettext(DENOMINATOR_NAMES.get(key, "population"))
+        return t.gettext(self.message_id, **params)
 
 
 @dataclass(frozen=True)
@@ -131,11 +143,18 @@ def check_values(
     values: Mapping[str, int],
     facts: Mapping[str, CodeFacts],
     *,
-    names: Mapping[str, str],
-    denominator_of: Mapping[str, str],
     village: str,
+    names: Mapping[str, str] | None = None,
+    denominator_of: Mapping[str, str] | None = None,
 ) -> list[Issue]:
-    """Every issue with a report, in the order the codes were given."""
+    """Every issue with a report, in the order the codes were given.
+
+    ``names`` (by code) fill the messages' ``{name}`` for a caller that renders them
+    itself; ``Issue.render`` names the known codes in the reader's language anyway.
+    ``denominator_of`` defaults to each code's own denominator.
+    """
+    names = names or {}
+    denominator_of = denominator_of or DENOMINATOR_OF
     issues: list[Issue] = []
     for code, value in values.items():
         fact = facts.get(code, CodeFacts())
@@ -191,25 +210,3 @@ def check_values(
 def rises_of(series: Sequence[int]) -> tuple[int, ...]:
     """Month-to-month differences of a chronological series of values."""
     return tuple(b - a for a, b in zip(series, series[1:], strict=False))
-
-
-_PERIOD = re.compile(
-    r"^\s*(?:(?:bc|b[aá]o\s*c[aá]o)[\s:,;.-]+)?(?:t|th[aá]ng)\s*(\d{1,2})"
-    r"(?:\s*[/.-]\s*(\d{4}))?(?![\d/])[\s:,;.-]*",
-    re.IGNORECASE,
-)
-
-
-def split_period(text: str, today: dt.date) -> tuple[dt.date | None, str]:
-    """Read a leading "tháng 2" / "tháng 2/2026" / "T2" from a report and return the rest."""
-    text = unicodedata.normalize("NFC", text)
-    match = _PERIOD.match(text)
-    if match is None:
-        return None, text
-    month = int(match.group(1))
-    if not 1 <= month <= 12:
-        return None, text
-    year = int(match.group(2)) if match.group(2) else today.year
-    if match.group(2) is None and dt.date(year, month, 1) > month_start(today):
-        year -= 1  # "tháng 12" written in January means last December
-    return dt.date(year, month, 1), text[match.end() :]

@@ -15,7 +15,6 @@ from bot.tallies.validation import (
     plausible_rise,
     reporting_window,
     rises_of,
-    split_period,
 )
 
 NAMES = {"vneid": "VNeID", "cks": "CKS"}
@@ -98,13 +97,3 @@ def test_period_rules() -> None:
         MSG_PERIOD_FUTURE,
         {"month": "4/2026"},
     )
-
-
-def test_split_period() -> None:
-    today = dt.date(2026, 3, 3)
-    assert split_period("tháng 2 vneid 45", today) == (dt.date(2026, 2, 1), "vneid 45")
-    assert split_period("T2: cks 12", today) == (dt.date(2026, 2, 1), "cks 12")
-    assert split_period("bc Tháng 12/2025, vneid 4", today) == (dt.date(2025, 12, 1), "vneid 4")
-    assert split_period("thang 12 vneid 1", today) == (dt.date(2025, 12, 1), "vneid 1")
-    assert split_period("tknh 70", today) == (None, "tknh 70")
-    assert split_period("tháng 13 vneid 1", today) == (None, "tháng 13 vneid 1")
