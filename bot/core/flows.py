@@ -113,13 +113,13 @@ class Action:
             if SEPARATOR in encoded and index < len(fields) - 1:
                 raise ValueError(f"{type(self).__name__}.{field.name} contains {SEPARATOR!r}")
             parts.append(encoded)
-        # Trailing fields left at their default are not written ("rep:ok", not "rep:ok:"):
-        # shorter buttons, and the values offered before typed choices existed.
+        # Trailing fields left at their default are not written ("rep:ok", not "rep:ok:"),
+        # but the separator always is ("bc-send:"): the values offered before typed choices.
         while len(parts) > 1 and _is_default(
             fields[len(parts) - 2], getattr(self, fields[len(parts) - 2].name)
         ):
             parts.pop()
-        packed = SEPARATOR.join(parts)
+        packed = self.prefix + SEPARATOR + SEPARATOR.join(parts[1:])
         if len(packed.encode("utf-8")) > MAX_PACKED_BYTES:
             raise ValueError(f"{type(self).__name__} packs to more than {MAX_PACKED_BYTES} bytes")
         return packed

@@ -17,6 +17,7 @@ from bot.core.errors import UserError
 from bot.core.messages import Choice, Reply
 from bot.dates import month_start
 from bot.i18n import N_, translator
+from bot.plans.choices import TaskChoice
 from bot.plans.evidence import StoredEvidence
 from bot.plans.status import (
     EvidenceEntry,
@@ -273,6 +274,11 @@ class EvidenceView:
     unit: str | None
     uploader: str
 
+    @property
+    def id(self) -> int:
+        assert self.evidence.id is not None
+        return self.evidence.id
+
 
 def pending_evidence(session: Session, commune_id: int | None) -> list[EvidenceView]:
     """Evidence awaiting review in a commune, oldest first."""
@@ -360,14 +366,16 @@ def review_evidence(
     )
     if task.lead_unit_id is not None:
         for officer in unit_officers(session, task.lead_unit_id):
-            assert officer.id is not None
+            assert officer.id is not None and task.id is not None
             t = translator(officer.locale)
             text = shorten(task.text, 120)
             if approve:
                 body = t.gettext(MSG_APPROVED_NOTICE, number=task.number, text=text)
             else:
                 body = t.gettext(MSG_REJECTED_NOTICE, number=task.number, text=text, reason=reason)
-            reply = Reply(text=body, choices=[Choice(t.gettext(MSG_OPEN_TASK), f"task:{task.id}")])
+            reply = Reply(
+                text=body, choices=[Choice(t.gettext(MSG_OPEN_TASK), TaskChoice(task.id).pack())]
+            )
             enqueue(
                 session,
                 person_id=officer.id,
