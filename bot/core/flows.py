@@ -19,7 +19,7 @@ dataclass deriving from ``Action``, with a short prefix and typed fields::
         value: str = ""
 
     Choice(label, ReportAction(ReportVerb.PERIOD, "2026-03-01").pack())  # "rep:period:2026-03-01"
-    @registry.action(ReportAction)
+    @registry.on_choice(ReportAction)
     def on_report(ctx: Context, data: ReportAction) -> list[Reply]: ...
 
 The prefix also versions buttons still sitting in old chats: a value that no longer
