@@ -21,7 +21,7 @@ from bot.admin.invites import (
 )
 from bot.core.people import default_commune_id, roles_of
 from bot.services import Services
-from db.models import InviteCode, Person
+from db.models import ChatIdentity, InviteCode, Person
 from tests.conftest import START
 from tests.helpers import add_person, village_id
 
@@ -86,8 +86,6 @@ def test_preregistered_person_takes_over_the_chat(services: Services) -> None:
     registered = add_person(services, name="Phạm Thị Dung")
     newcomer = add_person(services, name="Dung", chat_id="777")
     with Session(services.engine) as session:
-        from db.models import ChatIdentity
-
         code = _invite(session, services, role="office", village_id=None, person_id=registered)
         identity = session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == "777")).one()
         person = session.get(Person, newcomer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlmodel import Session, select
 
 from bot.services import Services
@@ -36,8 +38,6 @@ def test_erase_keeps_reports_without_name(services: Services, dispatcher) -> Non
         services, name="Phạm Thị Dung", roles=("team",), village="Xóm 2", chat_id="3001"
     )
     with Session(services.engine) as session:
-        import datetime as dt
-
         session.add(
             Tally(
                 village_id=village_id(services, "Xóm 2"),

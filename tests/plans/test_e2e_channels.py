@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from bot.admin.invites import create_invite
+from bot.app import prepare_database
 from bot.core.people import default_commune_id
 from bot.plans import store
 from bot.plans.imports import from_yaml, import_plan
@@ -37,8 +38,6 @@ IDS: dict[str, int] = {}
 
 
 def _prepare(services: Services) -> None:
-    from bot.app import prepare_database
-
     prepare_database(services)
     with Session(services.engine) as session:
         commune_id = default_commune_id(session)

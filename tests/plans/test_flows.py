@@ -15,16 +15,20 @@ from bot.plans import store
 from bot.plans.imports import from_yaml, import_plan
 from bot.plans.status import Reason, Status
 from bot.services import Services
+from bot.tallies.store import commune_view
 from db.models import (
     AuditEntry,
+    ChatIdentity,
     Evidence,
     Indicator,
     IndicatorValue,
     OutboxMessage,
     Person,
     Plan,
+    Tally,
     Task,
     TaskProgress,
+    Village,
 )
 from tests.helpers import Chat, add_person
 
@@ -90,8 +94,6 @@ def office(services: Services, dispatcher: Dispatcher) -> Chat:
 
 
 def person_id(services: Services, chat_id: str) -> int:
-    from db.models import ChatIdentity
-
     with Session(services.engine) as session:
         return session.exec(
             select(ChatIdentity.person_id).where(ChatIdentity.chat_id == chat_id)
@@ -329,8 +331,6 @@ def test_indicator_value_with_evidence(
 def test_tally_indicator_actual_is_the_commune_rate(
     services: Services, plan: dict[str, int]
 ) -> None:
-    from db.models import Tally, Village
-
     with Session(services.engine) as session:
         villages = session.exec(select(Village)).all()
         for village in villages:
@@ -346,8 +346,6 @@ def test_tally_indicator_actual_is_the_commune_rate(
         assert view.status.actual == pytest.approx(round(100 * 1200 / population, 2))
         assert view.status.year == 2026
         # One rule: the dashboard's indicator and /tiendo's commune total agree.
-        from bot.tallies.store import commune_view
-
         total = commune_view(session, indicator_commune(session, plan), dt.date(2026, 3, 1))
         assert view.status.actual == round(100 * (total.totals["vneid"].rate or 0), 2)
         assert (

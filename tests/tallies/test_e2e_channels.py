@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from bot.admin.invites import create_invite
+from bot.app import prepare_database
 from bot.core.people import default_commune_id
 from bot.services import Services
 from bot.settings import Settings
@@ -14,6 +16,7 @@ from db.models import AuditEntry, Tally, Village
 from tests.conftest import START, channel_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
+from tests.helpers import add_person
 
 TG_USER = 5550101
 ZALO_USER = "z-team-7"
@@ -22,8 +25,6 @@ CODES: dict[str, str] = {}
 
 def _prepare(services: Services) -> None:
     """Invites for Xóm 3 and Xóm 7, and last month's figure for Xóm 3 (for a drop)."""
-    from bot.app import prepare_database
-
     prepare_database(services)
     with Session(services.engine) as session:
         commune_id = default_commune_id(session)
@@ -40,8 +41,6 @@ def _prepare(services: Services) -> None:
 
 
 def _values(settings: Settings, village: str) -> dict[str, int]:
-    from sqlalchemy import create_engine
-
     engine = create_engine(
         settings.database_url or f"sqlite:///{settings.data_dir / 'tocns.sqlite3'}"
     )
@@ -111,8 +110,6 @@ async def test_telegram_join_report_errors_drop_and_progress(
         third = await fake_telegram.wait_sent(count=3, chat_id=TG_USER, method="sendPhoto")
         assert [upload.data[:4] for upload in third[-1].files.values()] == [b"\x89PNG"]
     assert _values(settings, "Xóm 3") == {"cks": 40, "vneid": 45, "ssk": 80, "kns": 12}
-    from sqlalchemy import create_engine
-
     engine = create_engine(settings.database_url)
     with Session(engine) as session:
         audits = session.exec(select(AuditEntry).where(AuditEntry.entity == "tally")).all()
@@ -161,8 +158,6 @@ async def test_telegram_replayed_update_is_not_counted_twice(
 ) -> None:
     def prepare(services: Services) -> None:
         _prepare(services)
-        from tests.helpers import add_person
-
         add_person(
             services,
             name="Lê Văn Ba",

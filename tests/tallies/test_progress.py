@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session
 
+from bot.core.people import default_commune_id
 from bot.services import Services
 from bot.tallies.progress import (
     CodeTarget,
@@ -72,8 +73,6 @@ def test_rollup_sums_communes() -> None:
 def test_commune_view_reads_tallies_and_plan_targets(services: Services) -> None:
     xom3 = village_id(services, "Xóm 3")
     with Session(services.engine) as session:
-        from bot.core.people import default_commune_id
-
         commune_id = default_commune_id(session)
         assert commune_id is not None
         plan = Plan(commune_id=commune_id, slug="test-plan", title="Kế hoạch thử")
