@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 
 from bot.services import Services
 from db.models import AuditEntry, ChatIdentity, ConversationState, Person, PersonRole, Tally
-from tests.helpers import Chat, add_person, village_id
+from tests.factories import add_person, village_id
+from tests.helpers import Chat
 
 
 def test_erase_asks_then_deletes(services: Services, chat: Chat) -> None:

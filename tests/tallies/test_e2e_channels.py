@@ -7,16 +7,14 @@ import datetime as dt
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
-from bot.admin.invites import create_invite
 from bot.app import prepare_database
-from bot.core.people import default_commune_id
 from bot.services import Services
 from bot.settings import Settings
 from db.models import AuditEntry, Tally, Village
 from tests.conftest import START, channel_settings
+from tests.factories import add_person, make_invite, record_figure, village_id
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
-from tests.helpers import add_person
 
 TG_USER = 5550101
 ZALO_USER = "z-team-7"
@@ -27,17 +25,12 @@ def _prepare(services: Services) -> None:
     """Invites for Xóm 3 and Xóm 7, and last month's figure for Xóm 3 (for a drop)."""
     prepare_database(services)
     with Session(services.engine) as session:
-        commune_id = default_commune_id(session)
-        assert commune_id is not None
-        villages = {v.name: v.id for v in session.exec(select(Village))}
         for name in ("Xóm 3", "Xóm 7"):
-            CODES[name] = create_invite(
-                session, commune_id=commune_id, role="team", village_id=villages[name], now=START
+            CODES[name] = make_invite(
+                session, "team", now=START, village=village_id(services, name)
             )
-        session.add(
-            Tally(village_id=villages["Xóm 3"], period=dt.date(2026, 2, 1), code="ssk", value=90)
-        )
         session.commit()
+    record_figure(services, dt.date(2026, 2, 1), "ssk", 90, "Xóm 3")
 
 
 def _values(settings: Settings, village: str) -> dict[str, int]:

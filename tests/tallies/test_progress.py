@@ -18,7 +18,7 @@ from bot.tallies.progress import (
 )
 from bot.tallies.store import commune_view
 from db.models import Indicator, IndicatorTarget, Plan, Tally
-from tests.helpers import village_id
+from tests.factories import village_id
 
 MARCH = dt.date(2026, 3, 1)
 DENOMS = {"population": 1000, "adults": 700, "aged15": 800, "households": 250, "businesses": 10}

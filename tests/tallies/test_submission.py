@@ -10,7 +10,7 @@ from bot.i18n import translator
 from bot.services import Services
 from bot.tallies.submission import NeedsConfirmation, Refused, Saved, submit_report
 from db.models import Person, Tally, Village
-from tests.helpers import add_person, village_id
+from tests.factories import add_person, village_id
 
 TODAY = dt.date(2026, 3, 10)
 NOW = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
