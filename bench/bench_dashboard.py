@@ -49,8 +49,8 @@ def build_province(
     from sqlalchemy import insert
     from sqlmodel import Session, select
 
-    from bot.plans.importer import apply_plan, find_plan_file, read_plan_file, validate
-    from bot.tallies.validation import add_months
+    from bot.dates import add_months
+    from bot.plans.imports import apply_plan, find_plan_file, read_plan_file, validate
     from db.models import (
         AuditEntry,
         Commune,

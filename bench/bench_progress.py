@@ -26,10 +26,10 @@ from harness import machine, percentile
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
+from bot.dates import add_months
 from bot.tallies.codes import CODE_NAMES
 from bot.tallies.progress import rollup
 from bot.tallies.store import commune_view, province_view
-from bot.tallies.validation import add_months
 from db.engine import make_engine, upgrade
 from db.models import Commune, Indicator, IndicatorTarget, Plan, Tally, Village, VillageDenominator
 

@@ -24,7 +24,7 @@ from bot.core.registry import Registry
 from bot.handlers import FEATURES
 from bot.i18n import translator
 from bot.logs import remember_secret
-from bot.plans.importer import load_sample_plan
+from bot.plans.sample import load_sample_plan
 from bot.reminders.runner import ReminderRunner
 from bot.services import Services
 from bot.settings import Settings

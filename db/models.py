@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Enum, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime, utcnow
@@ -329,6 +329,14 @@ class TaskProgress(SQLModel, table=True):
     at: dt.datetime = _ts(index=True)
 
 
+class EvidenceStatus(StrEnum):
+    """Where a piece of evidence stands in the standing office's review."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class Evidence(SQLModel, table=True):
     """A file or link proving a task's result, with its review decision."""
 
@@ -344,7 +352,18 @@ class Evidence(SQLModel, table=True):
     url: str = Field(default="", max_length=1000)
     uploaded_by: int | None = Field(default=None, foreign_key="person.id")
     uploaded_at: dt.datetime = _ts()
-    status: str = Field(default="pending", max_length=12, index=True)  # pending|approved|rejected
+    status: EvidenceStatus = Field(
+        default=EvidenceStatus.PENDING,
+        # Stored as the value in a plain VARCHAR(12), as before the enum existed.
+        sa_type=Enum(
+            EvidenceStatus,
+            native_enum=False,
+            create_constraint=False,
+            length=12,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+        index=True,
+    )
     reviewed_by: int | None = Field(default=None, foreign_key="person.id")
     reviewed_at: dt.datetime | None = _ts_opt()
     review_reason: str = Field(default="", max_length=1000)

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from bot import audit
 from bot.core.people import grant
+from bot.errors import ReadableError
 from bot.i18n import N_
 from db.models import ChatIdentity, InviteCode, JoinAttempt, Person, Role
 
@@ -44,14 +45,15 @@ MSG_RATE_LIMITED = N_(
 MSG_BAD_DURATION = N_("I cannot read the duration “{text}”. Write for example 7d, 12h or 30m.")
 
 
-class InviteError(Exception):
-    """An invite that cannot be redeemed, with a message a person can read."""
+class InviteError(ReadableError):
+    """An invite that cannot be redeemed, with a message a person can read.
+
+    ``kind`` (unknown, used, expired, rate_limited, duration) says what went wrong.
+    """
 
     def __init__(self, kind: str, message_id: str, **params: Any) -> None:
-        super().__init__(kind)
+        super().__init__(message_id, **params)
         self.kind = kind
-        self.message_id = message_id
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Headers may be Vietnamese or English, with or without diacritics ("Họ và tên
 "Vai trò", "Thôn/Xóm", "Đơn vị", "Telegram ID", "Zalo ID"…). Every row is checked
 first; if any row has a problem nothing is written (all or nothing). A Telegram or
 Zalo id pre-registers the person, so the bot knows them from their first message.
-Problems are ``bot.admin.setup.Problem`` values located by line, translated by the CLI.
+Problems are ``bot.admin.setup.SetupProblem`` values located by line, translated by the CLI.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot import audit
-from bot.admin.setup import MSG_BAD_CSV, Problem, find_unit
+from bot.admin.setup import MSG_BAD_CSV, QUOTE_LIMIT, SetupProblem, find_unit
+from bot.communes import villages_of
 from bot.core.people import grant
 from bot.i18n import N_
-from bot.text import clean, fold
-from db.models import ChatIdentity, Person, Role, Village
+from bot.text import clean, fold, shorten
+from db.models import ChatIdentity, Person, Role
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("ho va ten", "ho ten", "ten", "name", "full name", "display name"),
@@ -98,11 +99,11 @@ class PersonRow:
 
 
 @dataclass
-class ImportResult:
+class PeopleImportResult:
     created: int = 0
     updated: int = 0
     identities: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[SetupProblem] = field(default_factory=list)
 
 
 def _header_key(header: str) -> str | None:
@@ -113,7 +114,7 @@ def _header_key(header: str) -> str | None:
     return None
 
 
-def read_people_csv(raw: str) -> tuple[list[PersonRow], list[Problem]]:
+def read_people_csv(raw: str) -> tuple[list[PersonRow], list[SetupProblem]]:
     """Parse the CSV text (comma or semicolon separated) into rows and problems."""
     raw = raw.lstrip("\ufeff")
     first = raw.splitlines()[0] if raw.strip() else ""
@@ -123,27 +124,22 @@ def read_people_csv(raw: str) -> tuple[list[PersonRow], list[Problem]]:
     try:
         lines = list(reader)
     except csv.Error:  # e.g. a field longer than the csv module accepts
-        return [], [Problem(MSG_BAD_CSV)]
+        return [], [SetupProblem(MSG_BAD_CSV)]
     return _read_rows(lines)
 
 
-def _short(value: str, limit: int = 60) -> str:
-    """A value quoted in a problem, short enough to read."""
-    return value if len(value) <= limit else value[:limit] + "…"
-
-
-def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[Problem]]:
+def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[SetupProblem]]:
     reader = iter(lines)
-    problems: list[Problem] = []
+    problems: list[SetupProblem] = []
     try:
         header = next(reader)
     except StopIteration:
-        return [], [Problem(MSG_EMPTY_FILE)]
+        return [], [SetupProblem(MSG_EMPTY_FILE)]
     keys = [_header_key(h) for h in header]
     if "name" not in keys:
-        return [], [Problem(MSG_NO_NAME_COLUMN)]
+        return [], [SetupProblem(MSG_NO_NAME_COLUMN)]
     if "roles" not in keys:
-        return [], [Problem(MSG_NO_ROLES_COLUMN)]
+        return [], [SetupProblem(MSG_NO_ROLES_COLUMN)]
     rows: list[PersonRow] = []
     for line, cells in enumerate(reader, 2):
         if not any(c.strip() for c in cells):
@@ -155,7 +151,9 @@ def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[Problem]]:
                 continue
             role = ROLE_WORDS.get(" ".join(fold(word).split()))
             if role is None:
-                problems.append(Problem(MSG_UNKNOWN_ROLE, {"role": _short(word.strip())}, line))
+                problems.append(
+                    SetupProblem(MSG_UNKNOWN_ROLE, {"role": shorten(word, QUOTE_LIMIT + 1)}, line)
+                )
             elif role not in roles:
                 roles.append(role)
         row = PersonRow(
@@ -168,30 +166,23 @@ def _read_rows(lines: list[list[str]]) -> tuple[list[PersonRow], list[Problem]]:
             zalo_id=values.get("zalo", "").replace(" ", ""),
         )
         if not row.name:
-            problems.append(Problem(MSG_NO_NAME, line=line))
+            problems.append(SetupProblem(MSG_NO_NAME, line=line))
         if not row.roles and not any(p.line == line for p in problems):
-            problems.append(Problem(MSG_NO_ROLE, line=line))
+            problems.append(SetupProblem(MSG_NO_ROLE, line=line))
         for label, value in (("Telegram", row.telegram_id), ("Zalo", row.zalo_id)):
             if value and not re.fullmatch(r"[0-9]{3,25}", value):  # ASCII digits, not "١٢٣"
-                bad_id: dict[str, str | int] = {"channel": label, "value": _short(value, 40)}
-                problems.append(Problem(MSG_BAD_CHAT_ID, bad_id, line))
+                bad_id: dict[str, str | int] = {"channel": label, "value": shorten(value, 41)}
+                problems.append(SetupProblem(MSG_BAD_CHAT_ID, bad_id, line))
         rows.append(row)
     return rows, problems
 
 
-def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
+def import_people(session: Session, commune_id: int, raw: str) -> PeopleImportResult:
     """Validate every row, then create or update people with roles and chat ids."""
-    result = ImportResult()
+    result = PeopleImportResult()
     rows, problems = read_people_csv(raw)
-    villages = {
-        fold(v.name): v
-        for v in session.exec(
-            select(Village)
-            .where(Village.commune_id == commune_id)
-            .order_by(col(Village.position), col(Village.id))
-        )
-    }
-    known = _short(", ".join(v.name for v in villages.values()), 120)
+    villages = {fold(v.name): v for v in villages_of(session, commune_id)}
+    known = shorten(", ".join(v.name for v in villages.values()), 121)
     resolved: list[tuple[PersonRow, int | None, int | None]] = []
     seen_ids: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -199,23 +190,27 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
         if row.village:
             village = villages.get(fold(row.village))
             if village is None:
-                params: dict[str, str | int] = {"village": _short(row.village)}
+                params: dict[str, str | int] = {"village": shorten(row.village, QUOTE_LIMIT + 1)}
                 if villages:
                     params["known"] = known
                 message_id = MSG_UNKNOWN_VILLAGE if villages else MSG_NO_VILLAGES
-                problems.append(Problem(message_id, params, row.line))
+                problems.append(SetupProblem(message_id, params, row.line))
             else:
                 village_id = village.id
         elif Role.TEAM in row.roles or Role.LEADER in row.roles:
-            problems.append(Problem(MSG_NEEDS_VILLAGE, line=row.line))
+            problems.append(SetupProblem(MSG_NEEDS_VILLAGE, line=row.line))
         if row.unit:
             unit = find_unit(session, commune_id, row.unit)
             if unit is None:
-                problems.append(Problem(MSG_UNKNOWN_UNIT, {"unit": _short(row.unit)}, row.line))
+                problems.append(
+                    SetupProblem(
+                        MSG_UNKNOWN_UNIT, {"unit": shorten(row.unit, QUOTE_LIMIT + 1)}, row.line
+                    )
+                )
             else:
                 unit_id = unit.id
         elif Role.UNIT in row.roles:
-            problems.append(Problem(MSG_NEEDS_UNIT, line=row.line))
+            problems.append(SetupProblem(MSG_NEEDS_UNIT, line=row.line))
         for channel, chat_id in (("telegram", row.telegram_id), ("zalo", row.zalo_id)):
             if not chat_id:
                 continue
@@ -225,7 +220,7 @@ def import_people(session: Session, commune_id: int, raw: str) -> ImportResult:
                     "value": chat_id,
                     "first": seen_ids[channel, chat_id],
                 }
-                problems.append(Problem(MSG_DUPLICATE_ID, params, row.line))
+                problems.append(SetupProblem(MSG_DUPLICATE_ID, params, row.line))
             seen_ids[channel, chat_id] = row.line
         resolved.append((row, village_id, unit_id))
     # In the order of the file (a file-wide problem, without a line, first).

@@ -11,9 +11,10 @@ import random
 
 from sqlmodel import Session, col, select
 
+from bot.communes import villages_of
 from bot.core.people import grant
+from bot.dates import add_months, month_start
 from bot.tallies.codes import CODES
-from bot.tallies.validation import add_months, month_start
 from db.models import ChatIdentity, Commune, Person, Role, Tally, Unit, Village, VillageDenominator
 
 HISTORY_MONTHS = 4
@@ -44,9 +45,7 @@ def load_sample_history(session: Session, today: dt.date) -> int:
     rng = random.Random(57)
     rows = 0
     current = month_start(today)
-    villages = session.exec(
-        select(Village).where(Village.commune_id == commune.id).order_by(col(Village.position))
-    ).all()
+    villages = villages_of(session, commune.id)
     for village in villages:
         denominator = session.exec(
             select(VillageDenominator)

@@ -4,8 +4,8 @@ YAML (``commune:``, ``villages:``, ``units:``) or CSV (one row per village or un
 column ``loai`` = ``thon``/``village`` or ``don_vi``/``unit``). Loading is
 idempotent: running it again updates names and adds new denominators.
 
-Problems are ``Problem`` values (an English message id marked ``N_``, its parameters
-and where it is); the CLI translates them (``Problem.text``). The people import uses
+Problems are ``SetupProblem`` values (an English message id marked ``N_``, its parameters
+and where it is); the CLI translates them (``SetupProblem.text``). The people import uses
 the same type.
 """
 
@@ -23,8 +23,8 @@ from sqlmodel import Session, select
 
 from bot import audit
 from bot.core.errors import UserError
-from bot.i18n import N_, Translator, translator
-from bot.text import clean, fold
+from bot.i18n import N_, Translator
+from bot.text import clean, fold, shorten
 from db.models import Commune, Unit, UnitAlias, Village, VillageDenominator
 
 DENOMINATORS = ("population", "adults", "aged15", "households", "businesses")
@@ -82,14 +82,16 @@ COLUMN_LABELS = {
 }
 SECTION_LABELS = {"villages": (MSG_AT_VILLAGE, MSG_AT_VILLAGE_NAMED), "units": (MSG_AT_UNIT,) * 2}
 
+QUOTE_LIMIT = 60  # characters of a person's value quoted back in a problem
+
 
 @dataclass(frozen=True)
-class Problem:
+class SetupProblem:
     """One thing wrong with an admin file: an English message id, its values and where.
 
     ``line`` is a line of a people CSV file; ``section`` ("villages" or "units"), ``row``
     (1-based) and ``name`` locate an entry of a setup file. A ``column`` parameter is a key
-    of ``COLUMN_LABELS``, named in words when translated. Values are short (``_short``).
+    of ``COLUMN_LABELS``, named in words when translated. Values are short (``_quoted``).
     """
 
     message_id: str
@@ -99,9 +101,8 @@ class Problem:
     row: int | None = None
     name: str = ""
 
-    def text(self, t: Translator | None = None) -> str:
+    def text(self, t: Translator) -> str:
         """The problem in words, e.g. "Dòng 3: Không hiểu vai trò “x”. ..."."""
-        t = t or translator("vi")
         params: dict[str, Any] = dict(self.params)
         label = COLUMN_LABELS.get(str(params.get("column")))
         if label is not None:
@@ -116,7 +117,7 @@ class Problem:
             return t.gettext(plain, row=self.row, problem=message)
         return message
 
-    def to_json(self, t: Translator | None = None) -> dict[str, Any]:
+    def to_json(self, t: Translator) -> dict[str, Any]:
         """The machine-readable fields and the translated text, for --json output.
 
         Only the location fields that are set: ``line`` (people CSV) or ``section``,
@@ -136,7 +137,7 @@ class SetupResult:
     commune: str
     villages: int = 0
     units: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[SetupProblem] = field(default_factory=list)
 
 
 def read_setup_file(path: Path) -> dict[str, Any]:
@@ -209,9 +210,9 @@ def _from_csv(raw: str) -> dict[str, Any]:
 INT_MAX = 2**31 - 1  # the database's integer columns
 
 
-def _int(value: Any, column: str, at: dict[str, Any], problems: list[Problem]) -> int:
+def _int(value: Any, column: str, at: dict[str, Any], problems: list[SetupProblem]) -> int:
     """A figure of a village; a problem (located by ``at``) if it is not a whole number ≥ 0."""
-    params: dict[str, str | int] = {"column": column, "value": _short(value)}
+    params: dict[str, str | int] = {"column": column, "value": _quoted(value)}
     try:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(value)
@@ -221,12 +222,12 @@ def _int(value: Any, column: str, at: dict[str, Any], problems: list[Problem]) -
             number = int(str(value).replace(".", "").strip())
     except (ValueError, OverflowError):
         empty = value is None or not str(value).strip()
-        problems.append(Problem(MSG_NUMBER_EMPTY if empty else MSG_NOT_WHOLE, params, **at))
+        problems.append(SetupProblem(MSG_NUMBER_EMPTY if empty else MSG_NOT_WHOLE, params, **at))
         return 0
     if number < 0:
-        problems.append(Problem(MSG_NEGATIVE, params, **at))
+        problems.append(SetupProblem(MSG_NEGATIVE, params, **at))
     elif number > INT_MAX:
-        problems.append(Problem(MSG_TOO_LARGE, params, **at))
+        problems.append(SetupProblem(MSG_TOO_LARGE, params, **at))
         return 0
     return number
 
@@ -236,10 +237,9 @@ def _str(value: Any, limit: int) -> str:
     return "" if value is None else clean(str(value))[:limit].strip()
 
 
-def _short(value: Any) -> str:
-    """A value quoted in a problem: cleaned and short enough to read."""
-    text = clean(str(value))
-    return text if len(text) <= 60 else text[:60] + "…"
+def _quoted(value: Any) -> str:
+    """A value quoted in a problem: cleaned, at most 60 characters and an ellipsis."""
+    return shorten(clean(str(value)), QUOTE_LIMIT + 1)
 
 
 def _aliases(value: Any) -> list[str]:
@@ -257,36 +257,36 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
     result = SetupResult(commune="")
     problems = result.problems
     if not isinstance(info, dict):
-        problems.append(Problem(MSG_COMMUNE_SHAPE))
+        problems.append(SetupProblem(MSG_COMMUNE_SHAPE))
         info = {}
     name = _str(info.get("name"), 200)
     slug = _str(info.get("slug"), 80) or fold(name).replace(" ", "-")[:80].strip("-")
     result.commune = name
     if not name:
-        problems.append(Problem(MSG_COMMUNE_NO_NAME))
+        problems.append(SetupProblem(MSG_COMMUNE_NO_NAME))
     elif not slug:
-        problems.append(Problem(MSG_COMMUNE_NO_SLUG))
+        problems.append(SetupProblem(MSG_COMMUNE_NO_SLUG))
     villages = data.get("villages") or []
     units = data.get("units") or []
     if not isinstance(villages, list):
-        problems.append(Problem(MSG_VILLAGES_NOT_LIST, section="villages"))
+        problems.append(SetupProblem(MSG_VILLAGES_NOT_LIST, section="villages"))
         villages = []
     if not isinstance(units, list):
-        problems.append(Problem(MSG_UNITS_NOT_LIST, section="units"))
+        problems.append(SetupProblem(MSG_UNITS_NOT_LIST, section="units"))
         units = []
     parsed_villages = []
     for index, village in enumerate(villages, 1):
         if not isinstance(village, dict):
-            problems.append(Problem(MSG_VILLAGE_SHAPE, section="villages", row=index))
+            problems.append(SetupProblem(MSG_VILLAGE_SHAPE, section="villages", row=index))
             continue
         vname = _str(village.get("name"), 200)
-        at: dict[str, Any] = {"section": "villages", "row": index, "name": _short(vname)}
+        at: dict[str, Any] = {"section": "villages", "row": index, "name": _quoted(vname)}
         if not vname:
-            problems.append(Problem(MSG_VILLAGE_NO_NAME, **at))
+            problems.append(SetupProblem(MSG_VILLAGE_NO_NAME, **at))
         numbers = {key: _int(village.get(key, 0), key, at, problems) for key in DENOMINATORS}
         if numbers["adults"] > numbers["population"] or numbers["aged15"] > numbers["population"]:
             problems.append(
-                Problem(MSG_OVER_POPULATION, {"population": numbers["population"]}, **at)
+                SetupProblem(MSG_OVER_POPULATION, {"population": numbers["population"]}, **at)
             )
         valid_from = village.get("valid_from") or today
         if isinstance(valid_from, dt.datetime):
@@ -295,7 +295,9 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
             try:
                 valid_from = dt.date.fromisoformat(str(valid_from).strip())
             except ValueError:
-                problems.append(Problem(MSG_BAD_VALID_FROM, {"value": _short(valid_from)}, **at))
+                problems.append(
+                    SetupProblem(MSG_BAD_VALID_FROM, {"value": _quoted(valid_from)}, **at)
+                )
                 valid_from = today
         kind = _str(village.get("kind"), 40) or "thôn"
         parsed_villages.append((vname, kind, valid_from, numbers))
@@ -303,7 +305,7 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
     for index, unit in enumerate(units, 1):
         uname = _str(unit.get("name"), UNIT_NAME_MAX) if isinstance(unit, dict) else ""
         if not uname or not fold(uname):
-            problems.append(Problem(MSG_UNIT_NO_NAME, section="units", row=index))
+            problems.append(SetupProblem(MSG_UNIT_NO_NAME, section="units", row=index))
             continue
         parsed_units.append((uname, _aliases(unit.get("aliases"))))
     if result.problems:

@@ -152,18 +152,11 @@ def cmd_import(args: CliArgs) -> int:
     from sqlmodel import Session
 
     from bot.core.people import find_commune
-    from bot.plans.importer import PlanFileError, import_plan, read_plan_file
+    from bot.plans.imports import import_plan, read_plan_file
 
     t = args.t
     path = Path(args.file)
-    try:
-        raw = read_plan_file(path)
-    except PlanFileError as error:
-        if args.json:
-            print_json({"problems": [problem.to_json(t) for problem in error.problems]})
-        else:
-            _print_file_problems(t, path, error.problems)
-        return 1
+    raw = read_plan_file(path)
     services = open_services(args.settings)
     now = services.clock()
     today = now.astimezone(services.tz).date()
@@ -211,7 +204,7 @@ def cmd_import(args: CliArgs) -> int:
 
 def cmd_template(args: CliArgs) -> int:
     """Write the empty spreadsheet template."""
-    from bot.plans.importer import write_xlsx
+    from bot.plans.imports import write_xlsx
 
     path = Path(args.output)
     if path.suffix.lower() != ".xlsx":

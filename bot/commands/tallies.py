@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.commands.base import CliArgs, CommandTree, batch_lines, open_services, print_json
 from bot.dates import month_start
 from bot.i18n import N_, Translator
 from bot.tallies.codes import code_by_name
-from bot.tallies.parser import TallyParseError, parse_tally
+from bot.tallies.reading import read_report
 
 MSG_NEED_TEXT = N_('A report is needed, for example: tocns tally parse "vneid 45 cks 12"')
 MSG_ERROR = N_("Error: {error}")
@@ -20,29 +21,36 @@ MSG_REPORTED = N_("Reported: {reported}/{villages} villages")
 MSG_MISSING = N_("Not reported yet: {names}")
 
 
-def _parse_one(t: Translator, text: str) -> dict[str, Any]:
-    try:
-        return {"values": parse_tally(text)}
-    except TallyParseError as error:
-        return {"error": t.gettext(error.message_id, **error.params)}
+def _parse_one(t: Translator, text: str, today: dt.date) -> dict[str, Any]:
+    # The reading the chat uses; the commune's village names are not known here.
+    report = read_report(text, today)
+    if report.error is not None:
+        return {"error": report.error.render(t)}
+    if report.period is None:
+        return {"values": report.values}
+    return {"period": report.period.strftime("%Y-%m"), "values": report.values}
 
 
 def cmd_parse(args: CliArgs) -> int:
     """Parse a one-line tally report (or a JSON-lines batch) and print the values."""
     t = args.t
+    today = dt.datetime.now(ZoneInfo(args.settings.timezone)).date()
     if args.batch:
         for text in batch_lines(args.batch, "text"):
-            print_json(_parse_one(t, text))
+            print_json(_parse_one(t, text, today))
         return 0
     if args.text is None:
         print(t.gettext(MSG_NEED_TEXT))
         return 1
-    result = _parse_one(t, args.text)
+    result = _parse_one(t, args.text, today)
     if args.json:
         print_json(result)
     elif "error" in result:
         print(t.gettext(MSG_ERROR, error=result["error"]))
     else:
+        if "period" in result:
+            year, month = result["period"].split("-")
+            print(f"Tháng {int(month)}/{year}")
         for code, value in result["values"].items():
             print(f"{code} ({code_by_name(code).name}): {value}")
     return 1 if "error" in result else 0

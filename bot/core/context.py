@@ -68,19 +68,16 @@ class Context:
 
     # --- flows whose state lives in the database
 
-    def begin(self, flow: str | Step, step: str = "", **data: Any) -> None:
+    def begin(self, step: Step, **data: Any) -> None:
         """Start a multi-step flow at ``step`` (replacing any other)."""
-        if isinstance(flow, Step):
-            flow, step = flow.key
-        self.state.flow, self.state.step, self.state.data = flow, step, dict(data)
+        self.state.flow, self.state.step = step.key
+        self.state.data = dict(data)
 
-    def goto(self, step: str | Step, **data: Any) -> None:
+    def goto(self, step: Step, **data: Any) -> None:
         """Move the current flow to another step, merging data."""
-        if isinstance(step, Step):
-            if step.flow != self.state.flow:
-                raise ValueError(f"{step!r} is not a step of flow {self.state.flow!r}")
-            step = step.name
-        self.state.step = step
+        if step.flow != self.state.flow:
+            raise ValueError(f"{step!r} is not a step of flow {self.state.flow!r}")
+        self.state.step = step.name
         self.state.data = {**self.state.data, **data}
 
     def in_flow(self, flow: type[Flow]) -> bool:

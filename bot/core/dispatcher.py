@@ -301,16 +301,13 @@ class Dispatcher:
         if value is not None:
             name, _, argument = value.partition(":")
             typed = registry.typed_actions.get(name)
-            if typed is not None:
-                try:
-                    data = typed.data.unpack(argument)
-                except (ValueError, TypeError):
-                    return [ctx.reply(STALE_CHOICE)]
-                return typed.handler(ctx, data)
-            action = registry.actions.get(name)
-            if action is None:
+            if typed is None:
                 return [ctx.reply(STALE_CHOICE)]
-            return action(ctx, argument)
+            try:
+                data = typed.data.unpack(argument)
+            except (ValueError, TypeError):
+                return [ctx.reply(STALE_CHOICE)]
+            return typed.handler(ctx, data)
         command = self._command(text)
         if command is not None:
             name, argument = command

@@ -19,7 +19,7 @@ dataclass deriving from ``Action``, with a short prefix and typed fields::
         value: str = ""
 
     Choice(label, ReportAction(ReportVerb.PERIOD, "2026-03-01").pack())  # "rep:period:2026-03-01"
-    @registry.action(ReportAction)
+    @registry.on_choice(ReportAction)
     def on_report(ctx: Context, data: ReportAction) -> list[Reply]: ...
 
 The prefix also versions buttons still sitting in old chats: a value that no longer
@@ -113,7 +113,13 @@ class Action:
             if SEPARATOR in encoded and index < len(fields) - 1:
                 raise ValueError(f"{type(self).__name__}.{field.name} contains {SEPARATOR!r}")
             parts.append(encoded)
-        packed = SEPARATOR.join(parts)
+        # Trailing fields left at their default are not written ("rep:ok", not "rep:ok:"),
+        # but the separator always is ("bc-send:"): the values offered before typed choices.
+        while len(parts) > 1 and _is_default(
+            fields[len(parts) - 2], getattr(self, fields[len(parts) - 2].name)
+        ):
+            parts.pop()
+        packed = self.prefix + SEPARATOR + SEPARATOR.join(parts[1:])
         if len(packed.encode("utf-8")) > MAX_PACKED_BYTES:
             raise ValueError(f"{type(self).__name__} packs to more than {MAX_PACKED_BYTES} bytes")
         return packed
@@ -137,6 +143,10 @@ class Action:
         if len(raw) > len(fields):
             raise ValueError(f"{cls.__name__}: too many parts")
         return cls(**values)
+
+
+def _is_default(field: dataclasses.Field[Any], value: Any) -> bool:
+    return field.default is not dataclasses.MISSING and value == field.default
 
 
 @functools.cache

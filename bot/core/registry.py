@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
 Replies = list["Reply"]
 CommandHandler = Callable[["Context", str], Replies]
-ActionHandler = Callable[["Context", str], Replies]
 StepHandler = Callable[["Context", str], Replies]
 TextHandler = Callable[["Context", str], "Replies | None"]
 A = TypeVar("A", bound=Action)
@@ -46,7 +45,6 @@ class Registry:
 
     commands: dict[str, Command] = field(default_factory=dict)
     ordered_commands: list[Command] = field(default_factory=list)
-    actions: dict[str, ActionHandler] = field(default_factory=dict)
     typed_actions: dict[str, TypedAction] = field(default_factory=dict)
     steps: dict[tuple[str, str], StepHandler] = field(default_factory=dict)
     text_handlers: list[TextHandler] = field(default_factory=list)
@@ -71,17 +69,6 @@ class Registry:
 
         return decorator
 
-    def action(self, name: str) -> Callable[[ActionHandler], ActionHandler]:
-        """Register the handler of choices whose value is ``name:argument``."""
-
-        def decorator(handler: ActionHandler) -> ActionHandler:
-            if name in self.actions or name in self.typed_actions:
-                raise ValueError(f"action {name} registered twice")
-            self.actions[name] = handler
-            return handler
-
-        return decorator
-
     def on_choice(
         self, data: type[A]
     ) -> Callable[[Callable[[Context, A], Replies]], Callable[[Context, A], Replies]]:
@@ -90,16 +77,16 @@ class Registry:
         def decorator(
             handler: Callable[[Context, A], Replies],
         ) -> Callable[[Context, A], Replies]:
-            if data.prefix in self.actions or data.prefix in self.typed_actions:
+            if data.prefix in self.typed_actions:
                 raise ValueError(f"action {data.prefix} registered twice")
             self.typed_actions[data.prefix] = TypedAction(data, handler)
             return handler
 
         return decorator
 
-    def step(self, flow: str | Step, step: str = "") -> Callable[[StepHandler], StepHandler]:
+    def step(self, step: Step) -> Callable[[StepHandler], StepHandler]:
         """Register what a flow does with text typed at one of its steps."""
-        key = flow.key if isinstance(flow, Step) else (flow, step)
+        key = step.key
 
         def decorator(handler: StepHandler) -> StepHandler:
             if key in self.steps:

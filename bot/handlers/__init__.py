@@ -7,15 +7,29 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.handlers import broadcast, dashboard, guides, join, privacy, review, start, tallies, tasks
+from bot.handlers import (
+    broadcast,
+    dashboard,
+    guides,
+    indicators,
+    join,
+    privacy,
+    progress,
+    reports,
+    review,
+    start,
+    tasks,
+)
 
 # The order is the order of /trogiup and of free-text handlers; guides stays last:
 # its free-text handler answers everything the others leave.
 FEATURES: tuple[ModuleType, ...] = (
     start,
     join,
-    tallies,
+    reports,
+    progress,
     tasks,
+    indicators,
     review,
     broadcast,
     dashboard,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from bot.communes import villages_of
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
 from bot.i18n import N_
@@ -16,9 +22,8 @@ from bot.reminders.broadcasts import (
     group_label,
     group_members,
 )
-from db.models import Role, Unit, Village
+from db.models import Role, Unit
 
-FLOW = "broadcast"
 SENDERS = frozenset({Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN, Role.UNIT})
 ALL_GROUPS = frozenset({Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN})
 
@@ -46,6 +51,45 @@ OPTED_IN = N_(
 ALREADY_IN = N_("You already receive announcements. Type /huydangky to stop.")
 OPTED_OUT = N_("🔕 You will no longer receive announcements. Type /dangky to sign up again.")
 ALREADY_OUT = N_("You are not signed up for announcements. Type /dangky to sign up.")
+
+
+class BroadcastFlow(Flow, name="broadcast"):
+    """An announcement: its text, then a preview to confirm."""
+
+    text = Step()
+    confirm = Step()
+
+
+@dataclass(frozen=True)
+class GroupChoice(Action, prefix="bc-group"):
+    """Who receives the announcement (a group key of ``bot.reminders.broadcasts``)."""
+
+    group: str
+
+
+@dataclass(frozen=True)
+class PickVillageChoice(Action, prefix="bc-villages"):
+    """List the villages, to write to one village's team."""
+
+
+@dataclass(frozen=True)
+class PickUnitChoice(Action, prefix="bc-units"):
+    """List the units, to write to one unit's officers."""
+
+
+@dataclass(frozen=True)
+class SendChoice(Action, prefix="bc-send"):
+    """Send the previewed announcement."""
+
+
+@dataclass(frozen=True)
+class RewriteChoice(Action, prefix="bc-edit"):
+    """Type the announcement again."""
+
+
+@dataclass(frozen=True)
+class DropChoice(Action, prefix="bc-cancel"):
+    """Drop the announcement."""
 
 
 def _commune(ctx: Context) -> int:
@@ -76,7 +120,7 @@ def _ask_text(ctx: Context, group: str) -> list[Reply]:
     label = group_label(ctx.session, group, ctx.t.locale)
     if not members:
         return [ctx.reply(NOBODY, group=label)]
-    ctx.begin(FLOW, "text", group=group)
+    ctx.begin(BroadcastFlow.text, group=group)
     return [ctx.reply(TYPE_TEXT, group=label, count=ctx.t.number(len(members)))]
 
 
@@ -85,12 +129,12 @@ def _preview(ctx: Context, text: str) -> list[Reply]:
     group = str(ctx.data.get("group", ""))
     members = [m for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id]
     label = group_label(ctx.session, group, ctx.t.locale)
-    ctx.goto("confirm", text=text)
+    ctx.goto(BroadcastFlow.confirm, text=text)
     shown = messages.broadcast(ctx.t, _sender_name(ctx), text)
     choices = [
-        Choice(ctx._(CONFIRM_SEND), "bc-send:"),
-        Choice(ctx._(CONFIRM_EDIT), "bc-edit:"),
-        Choice(ctx._(CONFIRM_CANCEL), "bc-cancel:"),
+        Choice(ctx._(CONFIRM_SEND), SendChoice().pack()),
+        Choice(ctx._(CONFIRM_EDIT), RewriteChoice().pack()),
+        Choice(ctx._(CONFIRM_CANCEL), DropChoice().pack()),
     ]
     return [
         ctx.reply(PREVIEW, count=ctx.t.number(len(members)), group=label),
@@ -112,73 +156,67 @@ def register(registry: Registry) -> None:
                 return [ctx.reply(NOT_ALLOWED_GROUP)]
             return _ask_text(ctx, f"unit:{ctx.person.unit_id}")
         choices = [
-            Choice(ctx._(CHOICE_TEAM), f"bc-group:{GROUP_TEAM}"),
-            Choice(ctx._(CHOICE_VILLAGE), "bc-villages:"),
-            Choice(ctx._(CHOICE_UNIT), "bc-units:"),
-            Choice(ctx._(CHOICE_RESIDENTS), f"bc-group:{GROUP_RESIDENTS}"),
+            Choice(ctx._(CHOICE_TEAM), GroupChoice(GROUP_TEAM).pack()),
+            Choice(ctx._(CHOICE_VILLAGE), PickVillageChoice().pack()),
+            Choice(ctx._(CHOICE_UNIT), PickUnitChoice().pack()),
+            Choice(ctx._(CHOICE_RESIDENTS), GroupChoice(GROUP_RESIDENTS).pack()),
         ]
         return [ctx.reply(PICK_GROUP, choices)]
 
-    @registry.action("bc-villages")
-    def villages(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(PickVillageChoice)
+    def villages(ctx: Context, data: PickVillageChoice) -> list[Reply]:
         """List the villages to pick one."""
         if not ctx.has_role(*ALL_GROUPS):
             return [ctx.reply(NOT_ALLOWED_GROUP)]
-        from sqlmodel import col, select
+        rows = villages_of(ctx.session, _commune(ctx))
+        choices = [Choice(v.name, GroupChoice(f"village:{v.id}").pack()) for v in rows]
+        return [ctx.reply(PICK_VILLAGE, choices)]
 
-        rows = ctx.session.exec(
-            select(Village)
-            .where(Village.commune_id == _commune(ctx))
-            .order_by(col(Village.position), col(Village.id))
-        ).all()
-        return [ctx.reply(PICK_VILLAGE, [Choice(v.name, f"bc-group:village:{v.id}") for v in rows])]
-
-    @registry.action("bc-units")
-    def units(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(PickUnitChoice)
+    def units(ctx: Context, data: PickUnitChoice) -> list[Reply]:
         """List the units to pick one."""
         if not ctx.has_role(*ALL_GROUPS):
             return [ctx.reply(NOT_ALLOWED_GROUP)]
-        from sqlmodel import col, select
-
         rows = ctx.session.exec(
             select(Unit).where(Unit.commune_id == _commune(ctx)).order_by(col(Unit.id))
         ).all()
-        return [ctx.reply(PICK_UNIT, [Choice(u.name, f"bc-group:unit:{u.id}") for u in rows])]
+        choices = [Choice(u.name, GroupChoice(f"unit:{u.id}").pack()) for u in rows]
+        return [ctx.reply(PICK_UNIT, choices)]
 
-    @registry.action("bc-group")
-    def pick(ctx: Context, group: str) -> list[Reply]:
+    @registry.on_choice(GroupChoice)
+    def pick(ctx: Context, data: GroupChoice) -> list[Reply]:
         """A group was chosen: ask for the text."""
         if not ctx.has_role(*SENDERS):
             return [ctx.reply(NOT_ALLOWED_GROUP)]
-        return _ask_text(ctx, group)
+        return _ask_text(ctx, data.group)
 
-    @registry.step(FLOW, "text")
+    @registry.step(BroadcastFlow.text)
     def typed(ctx: Context, text: str) -> list[Reply]:
         """The announcement's text: show the preview."""
         return _preview(ctx, text)
 
-    @registry.step(FLOW, "confirm")
+    @registry.step(BroadcastFlow.confirm)
     def retyped(ctx: Context, text: str) -> list[Reply]:
         """Typing again at the preview replaces the text."""
         return _preview(ctx, text)
 
-    @registry.action("bc-edit")
-    def edit(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(RewriteChoice)
+    def edit(ctx: Context, data: RewriteChoice) -> list[Reply]:
         """Type the text again."""
-        if ctx.state.flow != FLOW:
+        if not ctx.in_flow(BroadcastFlow):
             return [ctx.reply(STALE)]
         return _ask_text(ctx, str(ctx.data.get("group", "")))
 
-    @registry.action("bc-cancel")
-    def cancel(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(DropChoice)
+    def cancel(ctx: Context, data: DropChoice) -> list[Reply]:
         """Drop the announcement."""
         ctx.finish()
         return [ctx.reply(CANCELLED)]
 
-    @registry.action("bc-send")
-    def send(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(SendChoice)
+    def send(ctx: Context, data: SendChoice) -> list[Reply]:
         """Confirmed: record the broadcast and queue one message per recipient."""
-        if ctx.state.flow != FLOW or ctx.state.step != "confirm":
+        if not ctx.at(BroadcastFlow.confirm):
             return [ctx.reply(STALE)]
         group = str(ctx.data.get("group", ""))
         if not _allowed(ctx, group):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
+
 from bot.core.context import Context
+from bot.core.flows import Action
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
 from bot.i18n import N_
@@ -12,22 +16,38 @@ from bot.web.access import DASHBOARD_ROLES, Page, Viewer, can_open
 from bot.web.auth import LOGIN_TTL, create_login_link, dashboard_base_url
 from bot.web.exports import export
 
-EXPORT_CHOICES: tuple[tuple[str, Page, str], ...] = (
-    ("indicators", Page.EXPORT_INDICATORS, N_("📊 Indicator appendix (Excel)")),
-    ("tasks", Page.EXPORT_TASKS, N_("📋 Task list with status and evidence (Excel)")),
-    ("tallies", Page.EXPORT_TALLIES, N_("🏘 Village figures by month (CSV)")),
+
+class ExportKind(enum.StrEnum):
+    """The report files a person can download (``bot.web.exports.export`` kinds)."""
+
+    INDICATORS = "indicators"
+    TASKS = "tasks"
+    TALLIES = "tallies"
+
+
+@dataclass(frozen=True)
+class ExportChoice(Action, prefix="dashx"):
+    """Send one report file."""
+
+    kind: ExportKind
+
+
+EXPORT_CHOICES: tuple[tuple[ExportKind, Page, str], ...] = (
+    (ExportKind.INDICATORS, Page.EXPORT_INDICATORS, N_("📊 Indicator appendix (Excel)")),
+    (ExportKind.TASKS, Page.EXPORT_TASKS, N_("📋 Task list with status and evidence (Excel)")),
+    (ExportKind.TALLIES, Page.EXPORT_TALLIES, N_("🏘 Village figures by month (CSV)")),
 )
 # Words typed after /xuatbaocao that pick a file directly (folded).
 EXPORT_WORDS = {
-    "indicators": "indicators",
-    "chi tieu": "indicators",
-    "chitieu": "indicators",
-    "tasks": "tasks",
-    "nhiem vu": "tasks",
-    "nhiemvu": "tasks",
-    "tallies": "tallies",
-    "so lieu": "tallies",
-    "solieu": "tallies",
+    "indicators": ExportKind.INDICATORS,
+    "chi tieu": ExportKind.INDICATORS,
+    "chitieu": ExportKind.INDICATORS,
+    "tasks": ExportKind.TASKS,
+    "nhiem vu": ExportKind.TASKS,
+    "nhiemvu": ExportKind.TASKS,
+    "tallies": ExportKind.TALLIES,
+    "so lieu": ExportKind.TALLIES,
+    "solieu": ExportKind.TALLIES,
 }
 
 LINK = N_(
@@ -93,7 +113,7 @@ def register(registry: Registry) -> None:
             return send_export(ctx, kind)
         viewer = viewer_of(ctx)
         choices = [
-            Choice(ctx._(label), f"dashx:{name}")
+            Choice(ctx._(label), ExportChoice(name).pack())
             for name, page, label in EXPORT_CHOICES
             if can_open(viewer, page)
         ]
@@ -101,13 +121,13 @@ def register(registry: Registry) -> None:
             return [ctx.reply(NOTHING_TO_EXPORT)]
         return [ctx.reply(PICK_EXPORT, choices)]
 
-    @registry.action("dashx")
-    def export_action(ctx: Context, kind: str) -> list[Reply]:
+    @registry.on_choice(ExportChoice)
+    def export_choice(ctx: Context, data: ExportChoice) -> list[Reply]:
         """Send the chosen report file."""
-        return send_export(ctx, kind)
+        return send_export(ctx, data.kind)
 
 
-def send_export(ctx: Context, kind: str) -> list[Reply]:
+def send_export(ctx: Context, kind: ExportKind) -> list[Reply]:
     """Build one report file for this person and send it (a link on Zalo)."""
     viewer = viewer_of(ctx)
     page = next((page for name, page, _label in EXPORT_CHOICES if name == kind), None)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from bot.content.guides import CATEGORIES, Guide
 from bot.content.questions import record_feedback, record_unanswered
 from bot.content.search import is_greeting
 from bot.core.context import Context
+from bot.core.flows import Action
 from bot.core.messages import TEXT_LIMITS, Choice, Reply
 from bot.core.registry import Registry
 from bot.handlers.start import menu_choices
@@ -20,6 +22,48 @@ NO = N_("👎 Not yet")
 
 
 TAIL_ROOM = 400  # room kept on the last page for "see also" and the feedback question
+
+
+@dataclass(frozen=True)
+class CategoryChoice(Action, prefix="gcat"):
+    """List the guides of one category."""
+
+    category: str
+
+
+@dataclass(frozen=True)
+class GuideChoice(Action, prefix="guide"):
+    """Open a guide chosen from a list."""
+
+    slug: str
+
+
+@dataclass(frozen=True)
+class GuideLink(Action, prefix="deeplink-g"):
+    """A guide opened from a poster's QR code or link (/start g_<slug>)."""
+
+    slug: str
+
+
+@dataclass(frozen=True)
+class PageChoice(Action, prefix="gpage"):
+    """Another page of a long guide."""
+
+    slug: str
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class FeedbackChoice(Action, prefix="gfb"):
+    """👍 or 👎 on a guide."""
+
+    slug: str
+    helpful: bool
+
+
+@dataclass(frozen=True)
+class NoneFitChoice(Action, prefix="gnone"):
+    """None of the suggested guides fits the question."""
 
 
 def _pages(ctx: Context, guide: Guide) -> list[str]:
@@ -44,7 +88,9 @@ def show_guide(ctx: Context, slug: str, page: int = 1) -> list[Reply]:
         parts[0] += f"\n({page}/{len(pages)})"
     if page < len(pages):
         return [
-            Reply(text=parts[0], choices=[Choice(ctx._(NEXT_PAGE), f"gpage:{slug}:{page + 1}")])
+            Reply(
+                text=parts[0], choices=[Choice(ctx._(NEXT_PAGE), PageChoice(slug, page + 1).pack())]
+            )
         ]
     related = [ctx.services.guides[s] for s in guide.related if s in ctx.services.guides]
     if related:
@@ -52,7 +98,10 @@ def show_guide(ctx: Context, slug: str, page: int = 1) -> list[Reply]:
         lines += [f"• {item.title}" for item in related]
         parts.append("\n".join(lines))
     parts.append(ctx._(FEEDBACK_QUESTION))
-    choices = [Choice(ctx._(YES), f"gfb:{slug}:1"), Choice(ctx._(NO), f"gfb:{slug}:0")]
+    choices = [
+        Choice(ctx._(YES), FeedbackChoice(slug, helpful=True).pack()),
+        Choice(ctx._(NO), FeedbackChoice(slug, helpful=False).pack()),
+    ]
     text = "\n\n".join(parts)
     if len(text) + TAIL_ROOM // 4 > TEXT_LIMITS.get(ctx.message.channel, 2000):
         # An unusually long "see also": keep the guide whole and ask in a second message.
@@ -71,7 +120,7 @@ def no_guide(ctx: Context) -> list[Reply]:
 
 
 def category_choices(ctx: Context) -> list[Choice]:
-    return [Choice(title, f"gcat:{slug}") for slug, title in CATEGORIES.items()]
+    return [Choice(title, CategoryChoice(slug).pack()) for slug, title in CATEGORIES.items()]
 
 
 def answer_question(ctx: Context, text: str) -> list[Reply]:
@@ -93,8 +142,11 @@ def answer_question(ctx: Context, text: str) -> list[Reply]:
         return show_guide(ctx, result.best)
     suggestions = result.suggestions()
     if suggestions:
-        choices = [Choice(ctx.services.guides[slug].title, f"guide:{slug}") for slug in suggestions]
-        choices.append(Choice(ctx._("None of these"), "gnone:"))
+        choices = [
+            Choice(ctx.services.guides[slug].title, GuideChoice(slug).pack())
+            for slug in suggestions
+        ]
+        choices.append(Choice(ctx._("None of these"), NoneFitChoice().pack()))
         return [Reply(text=ctx._("Did you mean…?"), choices=choices)]
     record_unanswered(ctx.session, text, ctx.now, ctx.services.settings.unanswered_retention_days)
     return no_guide(ctx)
@@ -111,38 +163,36 @@ def register(registry: Registry) -> None:
             return answer_question(ctx, argument)
         return [ctx.reply(N_("Pick a topic:"), category_choices(ctx))]
 
-    @registry.action("gcat")
-    def category(ctx: Context, slug: str) -> list[Reply]:
+    @registry.on_choice(CategoryChoice)
+    def category(ctx: Context, data: CategoryChoice) -> list[Reply]:
         """List the guides of one category."""
-        guides = [g for g in ctx.services.guides.values() if g.category == slug]
+        guides = [g for g in ctx.services.guides.values() if g.category == data.category]
         if not guides:
             return [ctx.reply(N_("Pick a topic:"), category_choices(ctx))]
-        choices = [Choice(g.title, f"guide:{g.slug}") for g in guides]
-        return [Reply(text=CATEGORIES.get(slug, slug), choices=choices)]
+        choices = [Choice(g.title, GuideChoice(g.slug).pack()) for g in guides]
+        return [Reply(text=CATEGORIES.get(data.category, data.category), choices=choices)]
 
-    @registry.action("guide")
-    def open_guide(ctx: Context, slug: str) -> list[Reply]:
+    @registry.on_choice(GuideChoice)
+    def open_guide(ctx: Context, data: GuideChoice) -> list[Reply]:
         """Open a guide chosen from a list."""
-        return show_guide(ctx, slug)
+        return show_guide(ctx, data.slug)
 
-    @registry.action("deeplink-g")
-    def deep_link(ctx: Context, slug: str) -> list[Reply]:
+    @registry.on_choice(GuideLink)
+    def deep_link(ctx: Context, data: GuideLink) -> list[Reply]:
         """Open a guide from a poster's QR code or link (/start g_<slug>)."""
-        return show_guide(ctx, slug.lower())
+        return show_guide(ctx, data.slug.lower())
 
-    @registry.action("gpage")
-    def next_page(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(PageChoice)
+    def next_page(ctx: Context, data: PageChoice) -> list[Reply]:
         """Show another page of a long guide."""
-        slug, _, page = argument.partition(":")
-        return show_guide(ctx, slug, int(page) if page.isdigit() else 1)
+        return show_guide(ctx, data.slug, data.page)
 
-    @registry.action("gfb")
-    def feedback(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(FeedbackChoice)
+    def feedback(ctx: Context, data: FeedbackChoice) -> list[Reply]:
         """Record 👍/👎 on a guide."""
-        slug, _, value = argument.partition(":")
+        slug, helpful = data.slug, data.helpful
         if slug not in ctx.services.guides:
             return [ctx.reply(N_("Thank you!"))]
-        helpful = value == "1"
         query = str(ctx.state.data.get("q", "")) if ctx.state.flow is None else ""
         record_feedback(ctx.session, slug, helpful, query, ctx.now)
         if helpful:
@@ -157,8 +207,8 @@ def register(registry: Registry) -> None:
             )
         ]
 
-    @registry.action("gnone")
-    def none_fit(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(NoneFitChoice)
+    def none_fit(ctx: Context, data: NoneFitChoice) -> list[Reply]:
         """The person said none of the suggested guides fits."""
         query = str(ctx.state.data.get("q", ""))
         if query:

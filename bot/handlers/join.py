@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import logging
+from dataclasses import dataclass
 
 from sqlmodel import col, select
 
@@ -17,7 +19,9 @@ from bot.admin.invites import (
     record_failure,
     redeem,
 )
+from bot.communes import villages_of
 from bot.core.context import Context
+from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
 from bot.core.people import roles_of
 from bot.core.registry import Registry
@@ -60,6 +64,48 @@ VILLAGE_FIXED = N_(
 )
 
 
+class JoinFlow(Flow, name="join"):
+    """/lienket without a code: the next message is the code."""
+
+    code = Step()
+
+
+class InviteStep(enum.StrEnum):
+    ROLE = "role"  # the role is chosen: ask for the village or unit if it needs one
+    VILLAGE = "vil"
+    UNIT = "unit"
+
+
+@dataclass(frozen=True)
+class InviteChoice(Action, prefix="inv"):
+    """The admin's choices while making an invite: "inv:role:team", "inv:vil:team:12"."""
+
+    step: InviteStep
+    role: Role
+    place_id: int | None = None  # the village or unit
+
+
+@dataclass(frozen=True)
+class ResidentVillageChoice(Action, prefix="thon"):
+    """A resident says which village they live in."""
+
+    village_id: int
+
+
+@dataclass(frozen=True)
+class JoinLink(Action, prefix="deeplink-j"):
+    """A Telegram deep link that redeems an invite code (/start j_CODE)."""
+
+    code: str
+
+
+def _role_choices(ctx: Context) -> list[Choice]:
+    return [
+        Choice(_cap(ctx._(ROLE_NAMES[role])), InviteChoice(InviteStep.ROLE, role).pack())
+        for role in INVITABLE_ROLES
+    ]
+
+
 def register(registry: Registry) -> None:
     """Register joining, chat invites and the residents' village."""
 
@@ -67,76 +113,67 @@ def register(registry: Registry) -> None:
     def join(ctx: Context, argument: str) -> list[Reply]:
         """Redeem the code given, or ask for it."""
         if not argument.strip():
-            ctx.begin("join", "code")
+            ctx.begin(JoinFlow.code)
             return [ctx.reply(ASK_CODE)]
         return _redeem(ctx, argument)
 
-    @registry.step("join", "code")
+    @registry.step(JoinFlow.code)
     def join_code(ctx: Context, text: str) -> list[Reply]:
         """Read the invite code typed after /lienket."""
         return _redeem(ctx, text)
 
-    @registry.action("deeplink-j")
-    def join_link(ctx: Context, code: str) -> list[Reply]:
+    @registry.on_choice(JoinLink)
+    def join_link(ctx: Context, data: JoinLink) -> list[Reply]:
         """Redeem a code from a Telegram deep link (/start j_CODE)."""
-        return _redeem(ctx, code)
+        return _redeem(ctx, data.code)
 
     @registry.command(
         "moi", "invite", description=N_("Create an invite code"), roles=frozenset({Role.ADMIN})
     )
     def invite(ctx: Context, argument: str) -> list[Reply]:
         """Ask which role the new invite is for."""
-        choices = [
-            Choice(_cap(ctx._(ROLE_NAMES[role])), f"inv:role:{role}") for role in INVITABLE_ROLES
-        ]
-        return [ctx.reply(PICK_ROLE, choices)]
+        return [ctx.reply(PICK_ROLE, _role_choices(ctx))]
 
-    @registry.action("inv")
-    def invite_action(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(InviteChoice)
+    def invite_choice(ctx: Context, data: InviteChoice) -> list[Reply]:
         """Walk the admin through role, then village or unit, then print the code."""
         if not ctx.has_role(Role.ADMIN):
             return [ctx.reply(N_("Only the commune admin can create invite codes."))]
         commune_id = ctx.person.commune_id
         if commune_id is None:
             return [ctx.reply(NO_PLACES)]
-        verb, _, rest = argument.partition(":")
-        if verb == "role" and rest in INVITABLE_ROLES:
-            if rest in VILLAGE_ROLES:
-                villages = ctx.session.exec(
-                    select(Village)
-                    .where(Village.commune_id == commune_id)
-                    .order_by(Village.position, Village.id)  # type: ignore[arg-type]
-                ).all()
+        role = data.role
+        if data.step is InviteStep.ROLE and role in INVITABLE_ROLES:
+            if role in VILLAGE_ROLES:
+                villages = villages_of(ctx.session, commune_id)
                 if not villages:
                     return [ctx.reply(NO_PLACES)]
-                return [
-                    ctx.reply(
-                        PICK_VILLAGE, [Choice(v.name, f"inv:vil:{rest}:{v.id}") for v in villages]
-                    )
+                choices = [
+                    Choice(v.name, InviteChoice(InviteStep.VILLAGE, role, v.id).pack())
+                    for v in villages
                 ]
-            if rest == Role.UNIT:
+                return [ctx.reply(PICK_VILLAGE, choices)]
+            if role == Role.UNIT:
                 units = ctx.session.exec(
                     select(Unit).where(Unit.commune_id == commune_id).order_by(col(Unit.id))
                 ).all()
                 if not units:
                     return [ctx.reply(NO_PLACES)]
-                return [ctx.reply(PICK_UNIT, [Choice(u.name, f"inv:unit:{u.id}") for u in units])]
-            return [_make(ctx, commune_id, rest)]
-        if verb == "vil":
-            role, _, raw_id = rest.partition(":")
-            village = ctx.session.get(Village, int(raw_id)) if raw_id.isdigit() else None
-            if role in VILLAGE_ROLES and village is not None and village.commune_id == commune_id:
+                choices = [
+                    Choice(u.name, InviteChoice(InviteStep.UNIT, role, u.id).pack()) for u in units
+                ]
+                return [ctx.reply(PICK_UNIT, choices)]
+            return [_make(ctx, commune_id, role)]
+        place = data.place_id
+        if data.step is InviteStep.VILLAGE and role in VILLAGE_ROLES and place is not None:
+            village = ctx.session.get(Village, place)
+            if village is not None and village.commune_id == commune_id:
                 return [_make(ctx, commune_id, role, village_id=village.id, place=village.name)]
-        if verb == "unit" and rest.isdigit():
-            unit = ctx.session.get(Unit, int(rest))
+        if data.step is InviteStep.UNIT and role == Role.UNIT and place is not None:
+            unit = ctx.session.get(Unit, place)
             if unit is not None and unit.commune_id == commune_id:
                 return [_make(ctx, commune_id, Role.UNIT, unit_id=unit.id, place=unit.name)]
-        return [
-            ctx.reply(
-                PICK_ROLE,
-                [Choice(_cap(ctx._(ROLE_NAMES[r])), f"inv:role:{r}") for r in INVITABLE_ROLES],
-            )
-        ]
+        return [ctx.reply(PICK_ROLE, _role_choices(ctx))]
 
     @registry.command("thon", "village", description=N_("Tell which village you live in"))
     def own_village(ctx: Context, argument: str) -> list[Reply]:
@@ -144,19 +181,18 @@ def register(registry: Registry) -> None:
         own = ctx.village
         if ctx.has_role(Role.TEAM, Role.LEADER) and own is not None:
             return [ctx.reply(VILLAGE_FIXED, village=own.name)]
-        villages = ctx.session.exec(
-            select(Village)
-            .where(Village.commune_id == ctx.person.commune_id)
-            .order_by(Village.position, Village.id)  # type: ignore[arg-type]
-        ).all()
+        villages = villages_of(ctx.session, ctx.person.commune_id)
         if not villages:
             return [ctx.reply(NO_PLACES)]
-        return [ctx.reply(PICK_OWN_VILLAGE, [Choice(v.name, f"thon:{v.id}") for v in villages])]
+        choices = [
+            Choice(v.name, ResidentVillageChoice(v.id).pack()) for v in villages if v.id is not None
+        ]
+        return [ctx.reply(PICK_OWN_VILLAGE, choices)]
 
-    @registry.action("thon")
-    def set_village(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(ResidentVillageChoice)
+    def set_village(ctx: Context, data: ResidentVillageChoice) -> list[Reply]:
         """Record the resident's village."""
-        village = ctx.session.get(Village, int(argument)) if argument.isdigit() else None
+        village = ctx.session.get(Village, data.village_id)
         if village is None or village.commune_id != ctx.person.commune_id:
             return [ctx.reply(PICK_OWN_VILLAGE)]
         current = ctx.village
@@ -183,7 +219,7 @@ def _redeem(ctx: Context, code: str) -> list[Reply]:
             record_failure(ctx.session, channel, chat_id, ctx.now)
             log.info("join failed kind=%s channel=%s chat=%s", error.kind, channel, chat_id)
         ctx.finish()
-        return [ctx.reply(error.message_id, **error.params)]
+        return [Reply(text=error.render(ctx.t))]
     ctx.finish()
     ctx.person = result.person
     ctx.roles = roles_of(ctx.session, ctx.person_id)

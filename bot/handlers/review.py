@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
+from bot.handlers.start import CommandChoice
 from bot.i18n import N_
 from bot.plans import store
 from bot.plans.evidence import read_stored
+from bot.text import shorten
 from db.models import Role
 
 REVIEW_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
@@ -20,20 +25,36 @@ MSG_NOT_ALLOWED = N_(
 )
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+class RejectFlow(Flow, name="revno"):
+    """Sending evidence back: the next message is the reason."""
+
+    reason = Step()
+
+
+@dataclass(frozen=True)
+class EvidenceChoice(Action, prefix="rev"):
+    """Open a piece of evidence waiting for review."""
+
+    evidence_id: int
+
+
+@dataclass(frozen=True)
+class ApproveChoice(Action, prefix="revok"):
+    """Approve a piece of evidence."""
+
+    evidence_id: int
+
+
+@dataclass(frozen=True)
+class RejectChoice(Action, prefix="revno"):
+    """Send a piece of evidence back (the reason is asked next)."""
+
+    evidence_id: int
 
 
 def _reviewer(ctx: Context) -> None:
     if not ctx.has_role(*REVIEW_ROLES):
         raise UserError(MSG_NOT_ALLOWED)
-
-
-def _evidence_id(argument: str) -> int:
-    try:
-        return int(argument)
-    except ValueError:
-        raise UserError(store.MSG_NO_EVIDENCE) from None
 
 
 def _what(ctx: Context, view: store.EvidenceView) -> str:
@@ -62,14 +83,15 @@ def pending_list(ctx: Context, message: str | None = None) -> list[Reply]:
                 "Task {number} ({unit}) – {what}, sent by {person} at {sent}",
                 number=view.task.number,
                 unit=view.unit or "—",
-                what=_short(_what(ctx, view), 60),
+                what=shorten(_what(ctx, view), 60),
                 person=view.uploader or "—",
                 sent=sent,
             )
         )
         choices.append(
             Choice(
-                f"{view.task.number} · {_short(view.unit or '—', 30)}", f"rev:{view.evidence.id}"
+                f"{view.task.number} · {shorten(view.unit or '—', 30)}",
+                EvidenceChoice(view.id).pack(),
             )
         )
     replies.append(Reply(text="\n".join(lines), choices=choices))
@@ -87,15 +109,15 @@ def register(registry: Registry) -> None:
         ctx.finish()
         return pending_list(ctx)
 
-    @registry.action("rev")
-    def open_evidence(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(EvidenceChoice)
+    def open_evidence(ctx: Context, data: EvidenceChoice) -> list[Reply]:
         """Show one piece of evidence with the file, and the decisions."""
         _reviewer(ctx)
         ctx.finish()
-        view = store.evidence_for_review(ctx.session, _evidence_id(argument), ctx.person.commune_id)
+        view = store.evidence_for_review(ctx.session, data.evidence_id, ctx.person.commune_id)
         evidence, task = view.evidence, view.task
         lines = [
-            ctx._("📋 Task {number}: {text}", number=task.number, text=_short(task.text, 300)),
+            ctx._("📋 Task {number}: {text}", number=task.number, text=shorten(task.text, 300)),
             ctx._("Lead unit: {unit}", unit=view.unit or "—"),
             ctx._(
                 "Sent by {person} at {sent}",
@@ -109,41 +131,43 @@ def register(registry: Registry) -> None:
         reply = Reply(
             text="\n".join(lines),
             choices=[
-                Choice(ctx._("✅ Approve"), f"revok:{evidence.id}"),
-                Choice(ctx._("↩️ Send back with a reason"), f"revno:{evidence.id}"),
-                Choice(ctx._("📋 Waiting list"), "cmd:duyet"),
+                Choice(ctx._("✅ Approve"), ApproveChoice(data.evidence_id).pack()),
+                Choice(ctx._("↩️ Send back with a reason"), RejectChoice(data.evidence_id).pack()),
+                Choice(ctx._("📋 Waiting list"), CommandChoice("duyet").pack()),
             ],
         )
         if evidence.storage_path:
-            data = read_stored(ctx.services.settings.effective_evidence_dir, evidence.storage_path)
-            if data is not None and evidence.kind == "photo":
-                reply.image, reply.image_name = data, evidence.file_name or "minh-chung.jpg"
-            elif data is not None:
-                reply.file, reply.file_name = data, evidence.file_name or "minh-chung"
+            stored = read_stored(
+                ctx.services.settings.effective_evidence_dir, evidence.storage_path
+            )
+            if stored is not None and evidence.kind == "photo":
+                reply.image, reply.image_name = stored, evidence.file_name or "minh-chung.jpg"
+            elif stored is not None:
+                reply.file, reply.file_name = stored, evidence.file_name or "minh-chung"
         return [reply]
 
-    @registry.action("revok")
-    def approve(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(ApproveChoice)
+    def approve(ctx: Context, data: ApproveChoice) -> list[Reply]:
         """Approve: the task (or its period) is done."""
         _reviewer(ctx)
         evidence = store.review_evidence(
-            ctx.session, _evidence_id(argument), reviewer=ctx.person, approve=True, now=ctx.now
+            ctx.session, data.evidence_id, reviewer=ctx.person, approve=True, now=ctx.now
         )
         task = store.task_view(ctx.session, evidence.task_id, ctx.today).task
         ctx.finish()
         return pending_list(ctx, ctx._("Approved. Task {number} is done.", number=task.number))
 
-    @registry.action("revno")
-    def start_reject(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(RejectChoice)
+    def start_reject(ctx: Context, data: RejectChoice) -> list[Reply]:
         """Ask why the evidence is sent back."""
         _reviewer(ctx)
-        view = store.evidence_for_review(ctx.session, _evidence_id(argument), ctx.person.commune_id)
-        ctx.begin("revno", "reason", evidence_id=view.evidence.id)
+        view = store.evidence_for_review(ctx.session, data.evidence_id, ctx.person.commune_id)
+        ctx.begin(RejectFlow.reason, evidence_id=view.id)
         return [
             ctx.reply(N_("What must the unit complete? Write the reason; it is sent to the unit."))
         ]
 
-    @registry.step("revno", "reason")
+    @registry.step(RejectFlow.reason)
     def reject(ctx: Context, text: str) -> list[Reply]:
         """Reject with the reason: the task goes back to "needs completing" and turns red."""
         _reviewer(ctx)

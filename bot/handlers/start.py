@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.core.context import Context
+from bot.core.flows import Action
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
-from bot.i18n import N_, SUPPORTED_LOCALES
+from bot.i18n import N_, SUPPORTED_LOCALES, translator
 from db.models import Role
 
 # Menu entries in display order: (command name, label msgid, roles that see it or None).
@@ -41,6 +44,20 @@ ROLE_INTROS = {
 }
 
 
+@dataclass(frozen=True)
+class CommandChoice(Action, prefix="cmd"):
+    """Run a command from a button (a menu entry, "all tasks"…)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class LanguageChoice(Action, prefix="lang"):
+    """Switch the person's language."""
+
+    locale: str
+
+
 def menu_choices(ctx: Context) -> list[Choice]:
     """The menu entries this person may use, as choices."""
     registry = ctx.services.registry
@@ -52,7 +69,7 @@ def menu_choices(ctx: Context) -> list[Choice]:
         allowed = entry.roles if entry.roles is not None else roles
         if allowed is not None and not ctx.has_role(*allowed):
             continue
-        choices.append(Choice(ctx._(label), f"cmd:{name}"))
+        choices.append(Choice(ctx._(label), CommandChoice(name).pack()))
     return choices
 
 
@@ -69,10 +86,16 @@ def register(registry: Registry) -> None:
         """Greet the person for their role and show the menu, or open a deep link."""
         payload = argument.strip()
         if payload:
+            # A deep link "/start j_CODE" is handled as the choice "deeplink-j:CODE".
             prefix, _, value = payload.partition("_")
-            handler = registry.actions.get(f"deeplink-{prefix}")
-            if handler is not None and value:
-                return handler(ctx, value)
+            entry = registry.typed_actions.get(f"deeplink-{prefix}")
+            if entry is not None and value:
+                try:
+                    data = entry.data.unpack(value)
+                except (ValueError, TypeError):
+                    data = None
+                if data is not None:
+                    return entry.handler(ctx, data)
         ctx.finish()
         name = ctx.person.display_name.split(" ")[-1] if ctx.person.display_name else ""
         lines = [
@@ -123,24 +146,22 @@ def register(registry: Registry) -> None:
     def language(ctx: Context, argument: str) -> list[Reply]:
         """Offer the supported languages."""
         labels = {"vi": "Tiếng Việt", "en": "English"}
-        choices = [Choice(labels[code], f"lang:{code}") for code in SUPPORTED_LOCALES]
+        choices = [Choice(labels[code], LanguageChoice(code).pack()) for code in SUPPORTED_LOCALES]
         return [ctx.reply(N_("Choose your language:"), choices)]
 
-    @registry.action("lang")
-    def set_language(ctx: Context, code: str) -> list[Reply]:
+    @registry.on_choice(LanguageChoice)
+    def set_language(ctx: Context, data: LanguageChoice) -> list[Reply]:
         """Switch the person's language."""
-        if code in SUPPORTED_LOCALES:
-            ctx.person.locale = code
+        if data.locale in SUPPORTED_LOCALES:
+            ctx.person.locale = data.locale
             ctx.session.add(ctx.person)
-            from bot.i18n import translator
-
-            ctx.t = translator(code)
+            ctx.t = translator(data.locale)
         return [menu_reply(ctx, N_("Language changed."))]
 
-    @registry.action("cmd")
-    def run_command(ctx: Context, name: str) -> list[Reply]:
+    @registry.on_choice(CommandChoice)
+    def run_command(ctx: Context, data: CommandChoice) -> list[Reply]:
         """Run a menu entry's command."""
-        entry = registry.commands.get(name)
+        entry = registry.commands.get(data.name)
         if entry is None:
             return [menu_reply(ctx)]
         if entry.roles is not None and not ctx.has_role(*entry.roles):

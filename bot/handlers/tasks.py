@@ -1,4 +1,4 @@
-"""Unit officers: their unit's plan tasks, progress updates, evidence, and indicator values."""
+"""Unit officers: their unit's plan tasks, progress updates and evidence (/nhiemvu)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,19 @@ import re
 
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.flows import Flow, Step
 from bot.core.messages import Choice, Reply
 from bot.core.registry import Registry
+from bot.handlers.start import CommandChoice
 from bot.i18n import N_
 from bot.plans import store
+from bot.plans.choices import (
+    TaskChoice,
+    TaskDoneChoice,
+    TaskEvidenceChoice,
+    TaskPageChoice,
+    TaskProgressChoice,
+)
 from bot.plans.evidence import (
     MAX_BYTES,
     MSG_NOT_FETCHED,
@@ -19,14 +28,13 @@ from bot.plans.evidence import (
     link_evidence,
     store_file,
 )
-from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS, Status
-from bot.text import fold
+from bot.plans.status import REASON_LABELS, STATUS_LABELS, Status
+from bot.text import fold, shorten
 from db.models import Role, Unit
 
 PAGE = 8
 UNIT_ROLES = frozenset({Role.UNIT})
 _PERCENT = re.compile(r"^\s*(\d{1,3})(?:[.,]\d+)?\s*%?\s*$")
-_NUMBER = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*%?\s*$")
 _SKIP = {"bo qua", "-", "khong", "skip", "k", "ko", "khong co"}
 
 MSG_NO_UNIT = N_(
@@ -41,8 +49,17 @@ MSG_ASK_EVIDENCE = N_(
 MSG_ASK_EVIDENCE_AGAIN = N_("Please send a photo, a document or a link. Type /huy to stop.")
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+class ProgressFlow(Flow, name="taskprog"):
+    """A progress report: the percentage, then a short note."""
+
+    percent = Step()
+    note = Step()
+
+
+class EvidenceFlow(Flow, name="taskev"):
+    """Evidence for a task (and the 100% report that waits for it)."""
+
+    file = Step()
 
 
 def _percent(ctx: Context, value: float) -> str:
@@ -86,7 +103,7 @@ def task_card(ctx: Context, view: store.TaskView) -> Reply:
     if view.unit:
         lines.append(ctx._("Lead unit: {unit}", unit=view.unit))
     if task.output:
-        lines.append(ctx._("Expected output: {output}", output=_short(task.output, 300)))
+        lines.append(ctx._("Expected output: {output}", output=shorten(task.output, 300)))
     written = task.deadline_raw or "—"
     lines.append(
         ctx._("Completion time: {written} → {due}", written=written, due=deadline_label(ctx, view))
@@ -107,36 +124,30 @@ def task_card(ctx: Context, view: store.TaskView) -> Reply:
         reasons = "; ".join(ctx._(REASON_LABELS[r]) for r in view.status.reasons)
         lines.append(ctx._("🔴 Red alert: {reasons}", reasons=reasons))
     choices = [
-        Choice(ctx._("📈 Update progress"), f"taskprog:{view.id}"),
-        Choice(ctx._("📎 Send evidence"), f"taskev:{view.id}"),
-        Choice(ctx._("✅ Report done"), f"taskdone:{view.id}"),
-        Choice(ctx._("📋 All tasks"), "cmd:nhiemvu"),
+        Choice(ctx._("📈 Update progress"), TaskProgressChoice(view.id).pack()),
+        Choice(ctx._("📎 Send evidence"), TaskEvidenceChoice(view.id).pack()),
+        Choice(ctx._("✅ Report done"), TaskDoneChoice(view.id).pack()),
+        Choice(ctx._("📋 All tasks"), CommandChoice("nhiemvu").pack()),
     ]
     return Reply(text="\n".join(lines), choices=choices)
 
 
-def _officer(ctx: Context) -> None:
+def require_officer(ctx: Context) -> None:
+    """Refuse anyone but an officer linked to a unit."""
     if not ctx.has_role(Role.UNIT):
         raise UserError(MSG_NOT_ALLOWED)
     if ctx.person.unit_id is None:
         raise UserError(MSG_NO_UNIT)
 
 
-def _task_id(argument: str) -> int:
-    try:
-        return int(argument)
-    except ValueError:
-        raise UserError(store.MSG_NO_TASK) from None
-
-
-def _officer_task(ctx: Context, argument: str | int) -> store.TaskView:
-    _officer(ctx)
-    return store.task_for_officer(ctx.session, _task_id(str(argument)), ctx.person, ctx.today)
+def _officer_task(ctx: Context, task_id: int) -> store.TaskView:
+    require_officer(ctx)
+    return store.task_for_officer(ctx.session, task_id, ctx.person, ctx.today)
 
 
 def list_tasks(ctx: Context, offset: int = 0) -> list[Reply]:
     """The unit's tasks, most urgent first, one page at a time."""
-    _officer(ctx)
+    require_officer(ctx)
     assert ctx.person.unit_id is not None
     unit = ctx.session.get(Unit, ctx.person.unit_id)
     views = store.unit_tasks(ctx.session, ctx.person.unit_id, ctx.today)
@@ -156,22 +167,23 @@ def list_tasks(ctx: Context, offset: int = 0) -> list[Reply]:
     due_word = ctx._("Due")
     for view in page:
         lines.append(
-            f"{_icon(view)} {view.task.number}. {_short(view.task.text, 90)}\n"
+            f"{_icon(view)} {view.task.number}. {shorten(view.task.text, 90)}\n"
             f"   {due_word}: {deadline_label(ctx, view)} · {status_line(ctx, view)}"
         )
         choices.append(
             Choice(
-                f"{_icon(view)} {view.task.number}. {_short(view.task.text, 36)}", f"task:{view.id}"
+                f"{_icon(view)} {view.task.number}. {shorten(view.task.text, 36)}",
+                TaskChoice(view.id).pack(),
             )
         )
     if offset + PAGE < len(views):
-        choices.append(Choice(ctx._("➡️ More tasks"), f"taskpage:{offset + PAGE}"))
-    choices.append(Choice(ctx._("📊 Our indicators"), "cmd:chitieu"))
+        choices.append(Choice(ctx._("➡️ More tasks"), TaskPageChoice(offset + PAGE).pack()))
+    choices.append(Choice(ctx._("📊 Our indicators"), CommandChoice("chitieu").pack()))
     lines.append(ctx._("Pick a task to update its progress or send evidence."))
     return [Reply(text="\n".join(lines), choices=choices)]
 
 
-def _stored_from_message(ctx: Context, text: str) -> StoredEvidence | None:
+def evidence_from_message(ctx: Context, text: str) -> StoredEvidence | None:
     """Evidence from the message: a file, a photo URL (Zalo) or a pasted link."""
     attachment = ctx.message.attachment
     if attachment is not None:
@@ -194,19 +206,8 @@ def _stored_from_message(ctx: Context, text: str) -> StoredEvidence | None:
     return link_evidence(link) if link else None
 
 
-def _parse_number(text: str) -> float | None:
-    match = _NUMBER.match(text)
-    if not match:
-        return None
-    return float(
-        match.group(1).replace(".", "").replace(",", ".")
-        if "," in match.group(1)
-        else match.group(1)
-    )
-
-
 def register(registry: Registry) -> None:
-    """Register /nhiemvu, /chitieu and the task flows."""
+    """Register /nhiemvu and the task flows."""
 
     @registry.command(
         "nhiemvu",
@@ -219,22 +220,22 @@ def register(registry: Registry) -> None:
         ctx.finish()
         return list_tasks(ctx)
 
-    @registry.action("taskpage")
-    def tasks_page(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(TaskPageChoice)
+    def tasks_page(ctx: Context, data: TaskPageChoice) -> list[Reply]:
         """Show another page of the unit's tasks."""
-        return list_tasks(ctx, max(0, int(argument) if argument.isdigit() else 0))
+        return list_tasks(ctx, max(0, data.offset))
 
-    @registry.action("task")
-    def open_task(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(TaskChoice)
+    def open_task(ctx: Context, data: TaskChoice) -> list[Reply]:
         """Show one task with its actions."""
         ctx.finish()
-        return [task_card(ctx, _officer_task(ctx, argument))]
+        return [task_card(ctx, _officer_task(ctx, data.task_id))]
 
-    @registry.action("taskprog")
-    def start_progress(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(TaskProgressChoice)
+    def start_progress(ctx: Context, data: TaskProgressChoice) -> list[Reply]:
         """Ask for the new progress percentage."""
-        view = _officer_task(ctx, argument)
-        ctx.begin("taskprog", "percent", task_id=view.id)
+        view = _officer_task(ctx, data.task_id)
+        ctx.begin(ProgressFlow.percent, task_id=view.id)
         return [
             ctx.reply(
                 N_(
@@ -245,10 +246,10 @@ def register(registry: Registry) -> None:
             )
         ]
 
-    @registry.step("taskprog", "percent")
+    @registry.step(ProgressFlow.percent)
     def progress_percent(ctx: Context, text: str) -> list[Reply]:
         """Read the percentage; 100% needs evidence."""
-        view = _officer_task(ctx, ctx.data["task_id"])
+        view = _officer_task(ctx, int(ctx.data["task_id"]))
         match = _PERCENT.match(text)
         percent = int(match.group(1)) if match else -1
         if not 0 <= percent <= 100:
@@ -256,18 +257,18 @@ def register(registry: Registry) -> None:
         if percent == 100 and not store.has_evidence(
             ctx.session, view.id, store.period_now(view, ctx.today).key
         ):
-            ctx.begin("taskev", "file", task_id=view.id, percent=100, note="")
+            ctx.begin(EvidenceFlow.file, task_id=view.id, percent=100, note="")
             return [
                 ctx.reply(N_("A task can be reported done only with evidence.")),
                 ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number),
             ]
-        ctx.goto("note", percent=percent)
+        ctx.goto(ProgressFlow.note, percent=percent)
         return [ctx.reply(N_("Write a short note on what was done (or type “bỏ qua” to skip)."))]
 
-    @registry.step("taskprog", "note")
+    @registry.step(ProgressFlow.note)
     def progress_note(ctx: Context, text: str) -> list[Reply]:
         """Save the progress report with its note."""
-        view = _officer_task(ctx, ctx.data["task_id"])
+        view = _officer_task(ctx, int(ctx.data["task_id"]))
         note = "" if fold(text) in _SKIP else text
         percent = int(ctx.data["percent"])
         store.record_progress(
@@ -287,17 +288,17 @@ def register(registry: Registry) -> None:
         )
         return [saved, task_card(ctx, store.task_view(ctx.session, view.id, ctx.today))]
 
-    @registry.action("taskev")
-    def start_evidence(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(TaskEvidenceChoice)
+    def start_evidence(ctx: Context, data: TaskEvidenceChoice) -> list[Reply]:
         """Ask for a photo, a document or a link."""
-        view = _officer_task(ctx, argument)
-        ctx.begin("taskev", "file", task_id=view.id, percent=None, note="")
+        view = _officer_task(ctx, data.task_id)
+        ctx.begin(EvidenceFlow.file, task_id=view.id, percent=None, note="")
         return [ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number)]
 
-    @registry.action("taskdone")
-    def report_done(ctx: Context, argument: str) -> list[Reply]:
+    @registry.on_choice(TaskDoneChoice)
+    def report_done(ctx: Context, data: TaskDoneChoice) -> list[Reply]:
         """Report a task done: straight away if evidence was sent, else ask for it."""
-        view = _officer_task(ctx, argument)
+        view = _officer_task(ctx, data.task_id)
         if store.has_evidence(ctx.session, view.id, store.period_now(view, ctx.today).key):
             store.record_progress(
                 ctx.session,
@@ -318,17 +319,17 @@ def register(registry: Registry) -> None:
                 ),
                 task_card(ctx, store.task_view(ctx.session, view.id, ctx.today)),
             ]
-        ctx.begin("taskev", "file", task_id=view.id, percent=100, note="")
+        ctx.begin(EvidenceFlow.file, task_id=view.id, percent=100, note="")
         return [
             ctx.reply(N_("A task can be reported done only with evidence.")),
             ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number),
         ]
 
-    @registry.step("taskev", "file")
+    @registry.step(EvidenceFlow.file)
     def evidence_file(ctx: Context, text: str) -> list[Reply]:
         """Store the evidence (and the 100% report that waited for it)."""
-        view = _officer_task(ctx, ctx.data["task_id"])
-        stored = _stored_from_message(ctx, text)
+        view = _officer_task(ctx, int(ctx.data["task_id"]))
+        stored = evidence_from_message(ctx, text)
         if stored is None:
             return [ctx.reply(MSG_ASK_EVIDENCE_AGAIN)]
         store.record_evidence(
@@ -353,96 +354,3 @@ def register(registry: Registry) -> None:
             number=view.task.number,
         )
         return [thanks, task_card(ctx, store.task_view(ctx.session, view.id, ctx.today))]
-
-    # ------------------------------------------------------------ indicators
-
-    @registry.command(
-        "chitieu",
-        "indicators",
-        description=N_("My unit's indicators: enter actual values"),
-        roles=UNIT_ROLES,
-    )
-    def indicators_command(ctx: Context, argument: str) -> list[Reply]:
-        """List the unit's indicators with actual value, target and verdict."""
-        ctx.finish()
-        _officer(ctx)
-        assert ctx.person.unit_id is not None
-        views = store.unit_indicators(ctx.session, ctx.person.unit_id, ctx.today)
-        if not views:
-            return [ctx.reply(N_("Your unit leads no plan indicator."))]
-        lines = [ctx._("Indicators your unit leads:")]
-        choices = []
-        for view in views[:20]:
-            status = view.status
-            actual = ctx.t.number(status.actual) if status.actual is not None else "—"
-            target = f"{status.raw} ({status.year})" if status.raw else "—"
-            lines.append(
-                f"{view.indicator.number}. {_short(view.indicator.text, 90)}\n   "
-                + ctx._(
-                    "Actual: {actual} · Target: {target} · {verdict}",
-                    actual=actual,
-                    target=target,
-                    verdict=ctx._(VERDICT_LABELS[status.verdict]),
-                )
-            )
-            if not view.indicator.tally_code:
-                choices.append(
-                    Choice(
-                        f"{view.indicator.number}. {_short(view.indicator.text, 36)}",
-                        f"indval:{view.id}",
-                    )
-                )
-        if choices:
-            lines.append(ctx._("Pick an indicator to enter its actual value (with evidence)."))
-        return [Reply(text="\n".join(lines), choices=choices)]
-
-    @registry.action("indval")
-    def start_indicator_value(ctx: Context, argument: str) -> list[Reply]:
-        """Ask for an indicator's actual value."""
-        _officer(ctx)
-        view = store.indicator_for_officer(ctx.session, _task_id(argument), ctx.person, ctx.today)
-        ctx.begin("indval", "value", indicator_id=view.id)
-        unit = view.indicator.unit_of_measure or ""
-        return [
-            ctx.reply(
-                N_("Indicator {number}: {text}\nType the actual value now ({unit})."),
-                number=view.indicator.number,
-                text=_short(view.indicator.text, 200),
-                unit=unit,
-            )
-        ]
-
-    @registry.step("indval", "value")
-    def indicator_value(ctx: Context, text: str) -> list[Reply]:
-        """Read the value, then ask for evidence."""
-        _officer(ctx)
-        value = _parse_number(text)
-        if value is None:
-            return [ctx.reply(N_("Please type a number, for example 75 or 12,5."))]
-        ctx.goto("evidence", value=value)
-        return [
-            ctx.reply(N_("Now send the evidence for this value: a photo, a document or a link."))
-        ]
-
-    @registry.step("indval", "evidence")
-    def indicator_evidence(ctx: Context, text: str) -> list[Reply]:
-        """Store the evidence and the value."""
-        _officer(ctx)
-        view = store.indicator_for_officer(
-            ctx.session, int(ctx.data["indicator_id"]), ctx.person, ctx.today
-        )
-        stored = _stored_from_message(ctx, text)
-        if stored is None:
-            return [ctx.reply(MSG_ASK_EVIDENCE_AGAIN)]
-        value = float(ctx.data["value"])
-        store.record_indicator_value(
-            ctx.session, view, value, stored, person=ctx.person, now=ctx.now
-        )
-        ctx.finish()
-        return [
-            ctx.reply(
-                N_("Saved: indicator {number} is now {value}."),
-                number=view.indicator.number,
-                value=ctx.t.number(value),
-            )
-        ]

@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.errors import ReadableError
 from bot.i18n import N_
-from bot.text import fold
+from bot.text import fold, shorten
 
 Kind = Literal["once", "recurring", "ongoing", "on_event"]
 Repeat = Literal["monthly", "quarterly", "half_yearly", "yearly"]
@@ -48,13 +49,8 @@ MSG_BAD_RANGE = N_("The period “{value}” ends before it starts. Check the ye
 _MAX_QUOTE = 60
 
 
-class DeadlineParseError(ValueError):
+class DeadlineParseError(ReadableError, ValueError):
     """A completion time that cannot be read, with a translatable explanation."""
-
-    def __init__(self, message_id: str, params: dict[str, Any] | None = None):
-        self.message_id = message_id
-        self.params: dict[str, Any] = dict(params or {})
-        super().__init__(message_id.format(**self.params))
 
 
 @dataclass(frozen=True)
@@ -173,11 +169,6 @@ _OCR_FIXES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1] + "…"
-
-
 def _number(token: str, what: str) -> int:
     """Read an Arabic or Roman month/quarter number (OCR "lll" for "III" included)."""
     token = token.strip()
@@ -186,7 +177,7 @@ def _number(token: str, what: str) -> int:
     value = _ROMAN.get(token.replace("l", "i"))
     if value is None:
         raise DeadlineParseError(
-            MSG_BAD_QUARTER if what == "quarter" else MSG_BAD_MONTH, {"value": token.upper()}
+            MSG_BAD_QUARTER if what == "quarter" else MSG_BAD_MONTH, value=token.upper()
         )
     return value
 
@@ -196,13 +187,13 @@ def _check_year(raw: str | None, today: dt.date) -> int:
         return today.year
     year = int(raw)
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise DeadlineParseError(MSG_BAD_YEAR, {"value": raw})
+        raise DeadlineParseError(MSG_BAD_YEAR, value=raw)
     return year
 
 
 def _month_end(year: int, month: int) -> dt.date:
     if not 1 <= month <= 12:
-        raise DeadlineParseError(MSG_BAD_MONTH, {"value": month})
+        raise DeadlineParseError(MSG_BAD_MONTH, value=month)
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
@@ -210,7 +201,7 @@ def _day(year: int, month: int, day: int, written: str) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise DeadlineParseError(MSG_BAD_DATE, {"value": _quote(written)}) from None
+        raise DeadlineParseError(MSG_BAD_DATE, value=shorten(written, _MAX_QUOTE)) from None
 
 
 def _list_numbers(listing: str, what: str) -> list[int]:
@@ -248,7 +239,7 @@ def _dates(folded: str, today: dt.date) -> list[dt.date]:
             year = _check_year(g["quarter_y"], today)
             for quarter in _list_numbers(g["quarters"], "quarter"):
                 if not 1 <= quarter <= 4:
-                    raise DeadlineParseError(MSG_BAD_QUARTER, {"value": quarter})
+                    raise DeadlineParseError(MSG_BAD_QUARTER, value=quarter)
                 found.append(_month_end(year, quarter * 3))
         elif g["month"]:
             year = _check_year(g["month_y"], today)
@@ -260,7 +251,7 @@ def _dates(folded: str, today: dt.date) -> list[dt.date]:
         elif g["range"]:
             start, end = _check_year(g["range_a"], today), _check_year(g["range_b"], today)
             if end < start:
-                raise DeadlineParseError(MSG_BAD_RANGE, {"value": _quote(g["range"])})
+                raise DeadlineParseError(MSG_BAD_RANGE, value=shorten(g["range"], _MAX_QUOTE))
             found.append(dt.date(end, 12, 31))
         elif g["year"]:
             found.append(dt.date(_check_year(g["year"], today), 12, 31))
@@ -277,12 +268,12 @@ def _repeat(folded: str) -> Repeat | None:
     for m in _EVERY_N_MONTHS.finditer(folded):
         months = _count(m.group("n")) if m.group("n") else 1
         if months not in _BY_MONTHS:
-            raise DeadlineParseError(MSG_BAD_REPEAT, {"value": _quote(m.group())})
+            raise DeadlineParseError(MSG_BAD_REPEAT, value=shorten(m.group(), _MAX_QUOTE))
         found.add(_BY_MONTHS[months])
     for m in _TIMES_A_YEAR.finditer(folded):
         times = _count(m.group("n"))
         if times not in _BY_TIMES:
-            raise DeadlineParseError(MSG_BAD_REPEAT, {"value": _quote(m.group())})
+            raise DeadlineParseError(MSG_BAD_REPEAT, value=shorten(m.group(), _MAX_QUOTE))
         found.add(_BY_TIMES[times])
     for repeat, pattern in _REPEATS:
         if pattern.search(folded):
@@ -296,7 +287,7 @@ def parse_deadline(text: str, today: dt.date | None = None) -> Deadline:
     ``today`` supplies the year when the text names none ("Quý IV", "ngày 15/02").
     """
     if len(text) > MAX_LENGTH:  # a completion time is a short phrase, never a page
-        raise DeadlineParseError(MSG_UNREADABLE, {"text": _quote(text)})
+        raise DeadlineParseError(MSG_UNREADABLE, text=shorten(text, _MAX_QUOTE))
     folded = fold(text)
     if not re.search(r"\w", folded):
         raise DeadlineParseError(MSG_EMPTY)
@@ -321,4 +312,4 @@ def parse_deadline(text: str, today: dt.date | None = None) -> Deadline:
         return Deadline("on_event", None, None, clean)
     if _KEEP_UP.search(folded):
         return Deadline("ongoing", None, None, clean)
-    raise DeadlineParseError(MSG_UNREADABLE, {"text": _quote(text)})
+    raise DeadlineParseError(MSG_UNREADABLE, text=shorten(text, _MAX_QUOTE))

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from bot.core.errors import UserError
 from bot.i18n import N_
-from bot.text import clean
+from bot.text import clean, shorten
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_URL = 1000
@@ -173,7 +173,10 @@ def check_file(data: bytes, file_name: str = "", mime_type: str = "") -> str:
         if not claimed:
             raise UserError(MSG_NOT_ALLOWED)
         raise UserError(
-            MSG_LYING, name=_short(file_name or mime_type), claimed=label, actual=TYPES[kind][2]
+            MSG_LYING,
+            name=shorten(file_name or mime_type, 60),
+            claimed=label,
+            actual=TYPES[kind][2],
         )
     return kind
 
@@ -254,7 +257,3 @@ def read_stored(directory: Path, storage_path: str) -> bytes | None:
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}".replace(".", ",")
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 60 else text[:59] + "…"

@@ -24,8 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.dates import add_months
 from bot.i18n import N_
-from bot.plans.target import Target, target_met
+from bot.plans.target import TargetSpec, target_met
+from db.models import EvidenceStatus
 
 MAX_PERIODS = 120  # ten years of months: a bound on the work, far beyond any plan
 
@@ -106,10 +108,10 @@ class ProgressEntry:
 
 @dataclass(frozen=True)
 class EvidenceEntry:
-    """One piece of evidence and its review state (pending | approved | rejected)."""
+    """One piece of evidence and its review state."""
 
     period: str
-    status: str
+    status: EvidenceStatus
     at: dt.datetime  # when it was uploaded
 
 
@@ -152,16 +154,6 @@ def calendar_bounds(repeat: str, day: dt.date) -> tuple[dt.date, dt.date]:
     return dt.date(day.year, first_month, 1), dt.date(day.year, last_month, last)
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    """Move by whole months, keeping month ends at month ends."""
-    month_end = day.day == calendar.monthrange(day.year, day.month)[1]
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    last = calendar.monthrange(year, month)[1]
-    return dt.date(year, month, last if month_end else min(day.day, last))
-
-
 def _repeat_of(schedule: Schedule) -> str | None:
     if schedule.kind == "recurring":
         return schedule.repeat or "yearly"
@@ -185,7 +177,7 @@ def periods(schedule: Schedule, today: dt.date) -> list[Period]:
             found.append(Period(period_key(repeat, due), start, due))
             if due >= today:
                 break
-            start, due = due + dt.timedelta(days=1), _add_months(due, step)
+            start, due = due + dt.timedelta(days=1), add_months(due, step)
         return found[-MAX_PERIODS:]
     # Calendar periods; an ongoing task may end at its due date ("Thường xuyên đến 2030").
     first, last = calendar_bounds(repeat, schedule.start)
@@ -247,7 +239,7 @@ def _elapsed_share(period: Period, today: dt.date) -> float | None:
     return min(1.0, max(0.0, (today - period.start).days / total)) if total > 0 else 1.0
 
 
-def period_status(
+def task_period_status(
     period: Period,
     progress: Iterable[ProgressEntry],
     evidence: Iterable[EvidenceEntry],
@@ -260,9 +252,9 @@ def period_status(
     share = _elapsed_share(period, today)
     past_due = period.due is not None and today > period.due
     reasons: list[Reason] = []
-    if any(e.status == "approved" for e in proofs):
+    if any(e.status == EvidenceStatus.APPROVED for e in proofs):
         return PeriodStatus(period, Status.DONE, 100, False, (), share)
-    pending = [e for e in proofs if e.status == "pending"]
+    pending = [e for e in proofs if e.status == EvidenceStatus.PENDING]
     if pending:
         # The unit did its part; it is late only if the evidence itself came late.
         sent_on = pending[0].at.date()
@@ -270,7 +262,7 @@ def period_status(
         if late:
             reasons.append(Reason.OVERDUE)
         return PeriodStatus(period, Status.AWAITING_REVIEW, percent, late, tuple(reasons), share)
-    if proofs and proofs[-1].status == "rejected":
+    if proofs and proofs[-1].status == EvidenceStatus.REJECTED:
         status = Status.NEEDS_WORK
         reasons.append(Reason.REJECTED)
     elif past_due:
@@ -293,7 +285,9 @@ def task_status(
     today: dt.date,
 ) -> TaskStatus:
     """A task's status and red flag from its schedule, progress history and evidence."""
-    statuses = tuple(period_status(p, progress, evidence, today) for p in periods(schedule, today))
+    statuses = tuple(
+        task_period_status(p, progress, evidence, today) for p in periods(schedule, today)
+    )
     headline = statuses[-1]
     if len(statuses) > 1 and statuses[-2].status not in (Status.DONE, Status.AWAITING_REVIEW):
         previous = statuses[-2]
@@ -326,13 +320,13 @@ class IndicatorStatus:
     actual: float | None
     year: int | None
     raw: str | None
-    target: Target | None
+    target: TargetSpec | None
     verdict: Verdict
 
 
 def pick_target(
-    targets: Mapping[int, tuple[str, Target]], today: dt.date
-) -> tuple[int, str, Target] | None:
+    targets: Mapping[int, tuple[str, TargetSpec]], today: dt.date
+) -> tuple[int, str, TargetSpec] | None:
     """This year's target, else the next future one, else the last past one."""
     if not targets:
         return None
@@ -344,7 +338,7 @@ def pick_target(
 
 
 def indicator_status(
-    targets: Mapping[int, tuple[str, Target]],
+    targets: Mapping[int, tuple[str, TargetSpec]],
     actual: float | None,
     today: dt.date,
     start: dt.date | None = None,

@@ -15,7 +15,9 @@ from sqlmodel import Session, col, select
 from bot import audit
 from bot.core.errors import UserError
 from bot.core.messages import Choice, Reply
+from bot.dates import month_start
 from bot.i18n import N_, translator
+from bot.plans.choices import TaskChoice
 from bot.plans.evidence import StoredEvidence
 from bot.plans.status import (
     EvidenceEntry,
@@ -30,12 +32,13 @@ from bot.plans.status import (
     task_status,
     urgency,
 )
-from bot.plans.target import Target
+from bot.plans.target import TargetSpec
 from bot.reminders.outbox import enqueue
 from bot.tallies.store import commune_view
-from bot.tallies.validation import month_start
+from bot.text import shorten
 from db.models import (
     Evidence,
+    EvidenceStatus,
     Indicator,
     IndicatorTarget,
     IndicatorValue,
@@ -183,7 +186,7 @@ def has_evidence(session: Session, task_id: int, period: str) -> bool:
         select(Evidence.id).where(
             Evidence.task_id == task_id,
             Evidence.period == period,
-            col(Evidence.status).in_(("pending", "approved")),
+            col(Evidence.status).in_((EvidenceStatus.PENDING, EvidenceStatus.APPROVED)),
         )
     ).first()
     return found is not None
@@ -271,6 +274,11 @@ class EvidenceView:
     unit: str | None
     uploader: str
 
+    @property
+    def id(self) -> int:
+        assert self.evidence.id is not None
+        return self.evidence.id
+
 
 def pending_evidence(session: Session, commune_id: int | None) -> list[EvidenceView]:
     """Evidence awaiting review in a commune, oldest first."""
@@ -280,7 +288,7 @@ def pending_evidence(session: Session, commune_id: int | None) -> list[EvidenceV
         .join(Plan, col(Plan.id) == Task.plan_id)
         .outerjoin(Unit, col(Unit.id) == Task.lead_unit_id)
         .outerjoin(Person, col(Person.id) == Evidence.uploaded_by)
-        .where(Evidence.status == "pending")
+        .where(Evidence.status == EvidenceStatus.PENDING)
         .order_by(col(Evidence.uploaded_at), col(Evidence.id))
     )
     if commune_id is not None:
@@ -308,7 +316,7 @@ def evidence_for_review(session: Session, evidence_id: int, commune_id: int | No
         evidence is None
         or task is None
         or plan is None
-        or evidence.status != "pending"
+        or evidence.status != EvidenceStatus.PENDING
         or (commune_id is not None and plan.commune_id != commune_id)
     ):
         raise UserError(MSG_NO_EVIDENCE)
@@ -338,7 +346,7 @@ def review_evidence(
     """Approve or reject evidence, audit it, and tell the unit's officers through the outbox."""
     view = evidence_for_review(session, evidence_id, reviewer.commune_id)
     evidence, task = view.evidence, view.task
-    decision = "approved" if approve else "rejected"
+    decision = EvidenceStatus.APPROVED if approve else EvidenceStatus.REJECTED
     evidence.status = decision
     evidence.reviewed_by = reviewer.id
     evidence.reviewed_at = now
@@ -351,21 +359,23 @@ def review_evidence(
         entity="evidence",
         entity_id=evidence.id,
         actor=reviewer,
-        old={"status": "pending"},
-        new={"status": decision, "task_id": task.id, "period": evidence.period},
+        old={"status": EvidenceStatus.PENDING.value},
+        new={"status": decision.value, "task_id": task.id, "period": evidence.period},
         reason=reason,
         at=now,
     )
     if task.lead_unit_id is not None:
         for officer in unit_officers(session, task.lead_unit_id):
-            assert officer.id is not None
+            assert officer.id is not None and task.id is not None
             t = translator(officer.locale)
-            text = _short(task.text, 120)
+            text = shorten(task.text, 120)
             if approve:
                 body = t.gettext(MSG_APPROVED_NOTICE, number=task.number, text=text)
             else:
                 body = t.gettext(MSG_REJECTED_NOTICE, number=task.number, text=text, reason=reason)
-            reply = Reply(text=body, choices=[Choice(t.gettext(MSG_OPEN_TASK), f"task:{task.id}")])
+            reply = Reply(
+                text=body, choices=[Choice(t.gettext(MSG_OPEN_TASK), TaskChoice(task.id).pack())]
+            )
             enqueue(
                 session,
                 person_id=officer.id,
@@ -377,10 +387,6 @@ def review_evidence(
             )
     session.flush()
     return evidence
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # ------------------------------------------------------------------ indicators
@@ -423,7 +429,7 @@ def indicator_views(
         p.id: p
         for p in session.exec(select(Plan).where(col(Plan.id).in_({i.plan_id for i in indicators})))
     }
-    targets: dict[int, dict[int, tuple[str, Target]]] = defaultdict(dict)
+    targets: dict[int, dict[int, tuple[str, TargetSpec]]] = defaultdict(dict)
     for row in session.exec(
         select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids))
     ):
@@ -454,8 +460,8 @@ def indicator_views(
     return views
 
 
-def _target(row: IndicatorTarget) -> Target:
-    return Target(op=row.op, value=row.value, low=row.low, high=row.high)  # type: ignore[arg-type]
+def _target(row: IndicatorTarget) -> TargetSpec:
+    return TargetSpec(op=row.op, value=row.value, low=row.low, high=row.high)  # type: ignore[arg-type]
 
 
 def unit_indicators(session: Session, unit_id: int, today: dt.date) -> list[IndicatorView]:

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.errors import ReadableError
 from bot.i18n import N_
-from bot.text import fold
+from bot.text import fold, shorten
 
 Op = Literal[">=", ">", "<=", "<", "between", "rank_top", "achieved"]
 
@@ -31,20 +32,15 @@ _MAX_QUOTE = 60
 _EPSILON = 1e-9
 
 
-class TargetParseError(ValueError):
+class TargetParseError(ReadableError, ValueError):
     """A target that cannot be read, with a translatable explanation."""
-
-    def __init__(self, message_id: str, params: dict[str, Any] | None = None):
-        self.message_id = message_id
-        self.params: dict[str, Any] = dict(params or {})
-        super().__init__(message_id.format(**self.params))
 
 
 Number = int | float
 
 
 @dataclass(frozen=True)
-class Target:
+class TargetSpec:
     """A parsed target: a comparison with a value, a range, a top-N rank or "achieved"."""
 
     op: Op
@@ -151,11 +147,6 @@ _MEANINGLESS = frozenset(
 )
 
 
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1] + "…"
-
-
 def _normalise(text: str) -> str:
     for pattern, replacement in _LATEX:
         text = pattern.sub(replacement, text)
@@ -175,40 +166,42 @@ def _number(raw: str) -> Number:
     return int(value) if value.is_integer() else value
 
 
-def parse_target(text: str) -> Target:
+def parse_target(text: str) -> TargetSpec:
     """Read a Vietnamese target; raise TargetParseError when it cannot be read."""
     if len(text) > MAX_LENGTH:  # a target is a short phrase, never a page
-        raise TargetParseError(MSG_UNREADABLE, {"text": _quote(text)})
+        raise TargetParseError(MSG_UNREADABLE, text=shorten(text, _MAX_QUOTE))
     normal = _normalise(text)
     if not normal or not re.search(r"[^\W_]", normal):
-        raise TargetParseError(MSG_EMPTY if not normal else MSG_UNREADABLE, {"text": _quote(text)})
+        raise TargetParseError(
+            MSG_EMPTY if not normal else MSG_UNREADABLE, text=shorten(text, _MAX_QUOTE)
+        )
     if normal in _MEANINGLESS:
-        raise TargetParseError(MSG_UNREADABLE, {"text": _quote(text)})
+        raise TargetParseError(MSG_UNREADABLE, text=shorten(text, _MAX_QUOTE))
 
     try:
         return _parse(normal, text)
     except OverflowError:  # a number too large to mean anything
-        raise TargetParseError(MSG_UNREADABLE, {"text": _quote(text)}) from None
+        raise TargetParseError(MSG_UNREADABLE, text=shorten(text, _MAX_QUOTE)) from None
 
 
-def _parse(normal: str, text: str) -> Target:
+def _parse(normal: str, text: str) -> TargetSpec:
     rank = _RANK.search(normal)
     if rank:
         value = _number(rank.group("a") or rank.group("b") or rank.group("c"))
         if not isinstance(value, int) or value < 1:
-            raise TargetParseError(MSG_BAD_RANK, {"text": _quote(text)})
-        return Target("rank_top", value)
+            raise TargetParseError(MSG_BAD_RANK, text=shorten(text, _MAX_QUOTE))
+        return TargetSpec("rank_top", value)
 
     first = _NUMBER.search(normal)
     if first is None:
-        return Target("achieved")
+        return TargetSpec("achieved")
 
     span = _RANGE.match(normal, first.start())
     if span:
         low, high = _number(span.group("low")), _number(span.group("high"))
         if low > high:
-            raise TargetParseError(MSG_BAD_RANGE, {"text": _quote(text)})
-        return Target("between", low=low, high=high)
+            raise TargetParseError(MSG_BAD_RANGE, text=shorten(text, _MAX_QUOTE))
+        return TargetSpec("between", low=low, high=high)
 
     value = _number(first.group())
     before = normal[max(0, first.start() - 24) : first.start()]
@@ -219,10 +212,10 @@ def _parse(normal: str, text: str) -> Target:
         op = "<="
     elif _AT_LEAST_AFTER.match(after) and op in (">", ">="):
         op = ">="
-    return Target(op, value)
+    return TargetSpec(op, value)
 
 
-def target_met(target: Target, actual: float | None) -> bool | None:
+def target_met(target: TargetSpec, actual: float | None) -> bool | None:
     """Tell whether an actual value meets a target; None when there is nothing to judge.
 
     For ``rank_top`` the actual value is the rank (1 is best); for ``achieved`` it is

@@ -117,6 +117,7 @@ CODES: tuple[TallyCode, ...] = (
 )
 
 CODE_NAMES: tuple[str, ...] = tuple(c.code for c in CODES)
+DENOMINATOR_OF: dict[str, str] = {c.code: c.denominator for c in CODES}  # code: denominator
 
 _BY_CODE: dict[str, TallyCode] = {c.code: c for c in CODES}
 _BY_ALIAS: dict[str, TallyCode] = {fold(alias): c for c in CODES for alias in (c.code, *c.aliases)}

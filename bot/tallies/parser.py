@@ -14,9 +14,10 @@ import re
 import unicodedata
 from typing import Any
 
+from bot.errors import ReadableError
 from bot.i18n import N_
 from bot.tallies.codes import folded_aliases
-from bot.text import fold
+from bot.text import fold, shorten
 
 MAX_VALUE = 10_000_000
 _MAX_DIGITS = len(str(MAX_VALUE))
@@ -74,21 +75,19 @@ MESSAGES: dict[str, str] = {
 }
 
 
-class TallyParseError(ValueError):
+class TallyParseError(ReadableError, ValueError):
     """A tally message that cannot be recorded, with a translatable explanation.
 
-    ``message_id`` is an English gettext id; ``params`` fill its ``{placeholders}``.
+    ``kind`` (one of ``KINDS``) says what is wrong, for tests and logs.
     """
 
-    def __init__(self, kind: str, message_id: str, params: dict[str, Any] | None = None):
+    def __init__(self, kind: str, message_id: str, **params: Any) -> None:
+        super().__init__(message_id, **params)
         self.kind = kind
-        self.message_id = message_id
-        self.params: dict[str, Any] = dict(params or {})
-        super().__init__(message_id.format(**self.params))
 
 
 def _error(kind: str, **params: Any) -> TallyParseError:
-    return TallyParseError(kind, MESSAGES[kind], params)
+    return TallyParseError(kind, MESSAGES[kind], **params)
 
 
 # --- folding with a map back to the original text ---------------------------------
@@ -171,22 +170,18 @@ _QUESTION_WORDS = re.compile(
 )
 
 
-def _quote(raw: str) -> str:
-    return raw if len(raw) <= _MAX_QUOTE else raw[: _MAX_QUOTE - 1] + "…"
-
-
 def _value_of(raw: str, label: str) -> int:
     """Turn a number token into a count, or raise the matching error."""
     if raw[0] in "-−–":
-        raise _error("negative", label=label, number=_quote(raw))
+        raise _error("negative", label=label, number=shorten(raw, _MAX_QUOTE))
     if "," in raw or ("." in raw and not _THOUSANDS.fullmatch(raw)):
-        raise _error("not_integer", label=label, number=_quote(raw))
+        raise _error("not_integer", label=label, number=shorten(raw, _MAX_QUOTE))
     plain = raw.replace(".", "").lstrip("0") or "0"
     if len(plain) > _MAX_DIGITS:
-        raise _error("too_large", label=label, number=_quote(raw), limit="10.000.000")
+        raise _error("too_large", label=label, number=shorten(raw, _MAX_QUOTE), limit="10.000.000")
     value = int(plain)
     if value > MAX_VALUE:
-        raise _error("too_large", label=label, number=_quote(raw), limit="10.000.000")
+        raise _error("too_large", label=label, number=shorten(raw, _MAX_QUOTE), limit="10.000.000")
     return value
 
 
@@ -197,8 +192,7 @@ def parse_tally(text: str) -> dict[str, int]:
     def original(start: int, end: int) -> str:
         if start >= end:
             return ""
-        quoted = " ".join(text[positions[start] : positions[end - 1] + 1].split())
-        return quoted if len(quoted) <= _MAX_QUOTE else quoted[: _MAX_QUOTE - 1] + "…"
+        return shorten(text[positions[start] : positions[end - 1] + 1], _MAX_QUOTE)
 
     start = 0
     prefix = _PREFIX.match(folded)

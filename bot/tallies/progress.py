@@ -13,11 +13,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.tallies.codes import CODES
-from bot.tallies.validation import add_months
+from bot.dates import add_months
+from bot.tallies.codes import DENOMINATOR_OF
 
 TREND_MONTHS = 6  # the trend shows this many months before the current one, plus it
-DENOMINATOR_OF: dict[str, str] = {c.code: c.denominator for c in CODES}
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class CommuneProgress:
 
 
 @dataclass(frozen=True)
-class Target:
+class CodeTarget:
     """A rate target for one code (0..1) and the year it is for."""
 
     rate: float
@@ -110,7 +109,7 @@ def code_progress(
     code: str,
     trend: Sequence[int | None],
     denominator: int | None,
-    target: Target | None,
+    target: CodeTarget | None,
     period: dt.date,
 ) -> CodeProgress:
     """Combine a trend, a denominator and a target into one code's progress."""
@@ -139,7 +138,7 @@ def code_progress(
 def village_progress(
     village: VillageInput,
     period: dt.date,
-    targets: Mapping[str, Target],
+    targets: Mapping[str, CodeTarget],
     months: int = TREND_MONTHS,
 ) -> VillageProgress:
     """One village's progress on every code for a month."""
@@ -157,7 +156,7 @@ def village_progress(
 def commune_progress(
     villages: Sequence[VillageInput],
     period: dt.date,
-    targets: Mapping[str, Target],
+    targets: Mapping[str, CodeTarget],
     months: int = TREND_MONTHS,
 ) -> CommuneProgress:
     """Every village's progress, the commune totals and the ranking of villages."""
@@ -179,7 +178,7 @@ def commune_progress(
 def rollup(
     communes: Sequence[CommuneProgress],
     period: dt.date,
-    targets: Mapping[str, Target] | None = None,
+    targets: Mapping[str, CodeTarget] | None = None,
 ) -> dict[str, CodeProgress]:
     """Province (or district) totals over many communes."""
     return {
@@ -189,7 +188,7 @@ def rollup(
 
 
 def _total(
-    code: str, parts: Sequence[CodeProgress], target: Target | None, period: dt.date
+    code: str, parts: Sequence[CodeProgress], target: CodeTarget | None, period: dt.date
 ) -> CodeProgress:
     width = max((len(p.trend) for p in parts), default=1)
     trend: list[int | None] = []

@@ -18,9 +18,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot import audit
-from bot.tallies.codes import CODE_NAMES, CODES
-from bot.tallies.progress import CommuneProgress, Target, VillageInput, commune_progress
-from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, add_months, rises_of
+from bot.dates import add_months
+from bot.tallies.codes import CODE_NAMES, DENOMINATOR_OF
+from bot.tallies.progress import CodeTarget, CommuneProgress, VillageInput, commune_progress
+from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, rises_of
 from db.models import (
     AuditEntry,
     Commune,
@@ -34,7 +35,6 @@ from db.models import (
 )
 
 HISTORY_MONTHS = 12  # months of history the plausibility band learns from
-_DENOMINATOR_OF = {c.code: c.denominator for c in CODES}
 _DENOMINATOR_KEYS = ("population", "adults", "aged15", "households", "businesses")
 
 # The statements every report runs, built once: building a select costs more than
@@ -126,7 +126,7 @@ def load_facts(
             if last is not None:
                 monthly.append(last)
         facts[code] = CodeFacts(
-            denominator=counts.get(_DENOMINATOR_OF[code]) if counts else None,
+            denominator=counts.get(DENOMINATOR_OF[code]) if counts else None,
             previous=monthly[-1] if monthly else None,
             rises=rises_of(monthly),
         )
@@ -210,14 +210,14 @@ def record_report(
 # ------------------------------------------------------------------ progress inputs
 
 
-def load_targets(session: Session, commune_id: int, year: int) -> dict[str, Target]:
+def load_targets(session: Session, commune_id: int, year: int) -> dict[str, CodeTarget]:
     """Rate targets per tally code from the commune's plans: this year's, else the next set."""
     return load_all_targets(session, [commune_id], year).get(commune_id, {})
 
 
 def load_all_targets(
     session: Session, commune_ids: Iterable[int] | None, year: int
-) -> dict[int, dict[str, Target]]:
+) -> dict[int, dict[str, CodeTarget]]:
     """Rate targets per commune and tally code, in one query."""
     query = (
         sa_select(  # type: ignore[call-overload]
@@ -235,11 +235,11 @@ def load_all_targets(
     )
     if commune_ids is not None:
         query = query.where(Plan.commune_id.in_(list(commune_ids)))  # type: ignore[attr-defined]
-    best: dict[int, dict[str, Target]] = defaultdict(dict)
+    best: dict[int, dict[str, CodeTarget]] = defaultdict(dict)
     for commune_id, code, target_year, op, value, low in session.connection().execute(query):
         number = low if op == "between" else value
         if (
-            code not in _DENOMINATOR_OF
+            code not in DENOMINATOR_OF
             or number is None
             or op not in (">=", ">", "between")
             or number > 100
@@ -247,7 +247,7 @@ def load_all_targets(
             continue
         current = best[commune_id].get(code)
         if current is None or (current.year != year and target_year == year):
-            best[commune_id][code] = Target(rate=float(number) / 100, year=int(target_year))
+            best[commune_id][code] = CodeTarget(rate=float(number) / 100, year=int(target_year))
     return dict(best)
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import statistics
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
-from bot.i18n import N_
+from bot.dates import add_months, month_start
+from bot.i18n import N_, Translator
+from bot.tallies.codes import CODE_LABELS, DENOMINATOR_OF
 
 DEFAULT_GRACE_DAY = 5  # the previous month stays open until this day of the month
 HISTORY_MIN_STEPS = 3  # monthly rises needed before the village's own band is used
@@ -50,7 +51,16 @@ DENOMINATOR_NAMES: dict[str, str] = {
 }
 
 IssueKind = Literal["over_denominator", "drop", "jump"]
-PeriodStatus = Literal["open", "grace", "locked", "future"]
+_NUMBER_PARAMS = ("value", "previous", "rise", "limit", "denominator")
+
+
+class ReportingWindow(StrEnum):
+    """Whether figures for a month can be sent today."""
+
+    OPEN = "open"  # the current month
+    GRACE = "grace"  # last month, until the commune's grace day
+    LOCKED = "locked"  # an older month: only an admin may change it
+    FUTURE = "future"
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,18 @@ class Issue:
     def blocking(self) -> bool:
         return self.kind == "over_denominator"
 
+    def render(self, t: Translator) -> str:
+        """The issue in the translator's language: the code's name, numbers as written there."""
+        params = dict(self.params)
+        if self.code in CODE_LABELS:
+            params["name"] = t.gettext(CODE_LABELS[self.code])
+        for key in _NUMBER_PARAMS:
+            if isinstance(params.get(key), int):
+                params[key] = t.number(params[key])
+        key = str(params.pop("denominator_key", ""))
+        params["denominator_name"] = t.gettext(DENOMINATOR_NAMES.get(key, "population"))
+        return t.gettext(self.message_id, **params)
+
 
 @dataclass(frozen=True)
 class CodeFacts:
@@ -76,44 +98,33 @@ class CodeFacts:
     rises: tuple[int, ...] = ()  # recent month-to-month rises, oldest first
 
 
-def month_start(day: dt.date) -> dt.date:
-    """The first day of the month containing ``day``."""
-    return day.replace(day=1)
-
-
-def add_months(period: dt.date, months: int) -> dt.date:
-    """The first day of the month ``months`` after (or before) ``period``."""
-    index = period.year * 12 + period.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def month_label(period: dt.date) -> str:
     """Vietnamese-style month label, e.g. 3/2026."""
     return f"{period.month}/{period.year}"
 
 
-def period_status(
+def reporting_window(
     period: dt.date, today: dt.date, grace_day: int = DEFAULT_GRACE_DAY
-) -> PeriodStatus:
+) -> ReportingWindow:
     """Whether a month can be reported today: open, in grace, locked or in the future."""
     current = month_start(today)
     if period > current:
-        return "future"
+        return ReportingWindow.FUTURE
     if period == current:
-        return "open"
+        return ReportingWindow.OPEN
     if period == add_months(current, -1) and today.day <= grace_day:
-        return "grace"
-    return "locked"
+        return ReportingWindow.GRACE
+    return ReportingWindow.LOCKED
 
 
 def period_problem(
     period: dt.date, today: dt.date, *, grace_day: int = DEFAULT_GRACE_DAY, is_admin: bool = False
 ) -> tuple[str, dict[str, Any]] | None:
     """The message (id, params) refusing a report for this month, or None if allowed."""
-    status = period_status(period, today, grace_day)
-    if status == "future":
+    window = reporting_window(period, today, grace_day)
+    if window is ReportingWindow.FUTURE:
         return MSG_PERIOD_FUTURE, {"month": month_label(period)}
-    if status == "locked" and not is_admin:
+    if window is ReportingWindow.LOCKED and not is_admin:
         return MSG_PERIOD_LOCKED, {"month": month_label(period)}
     return None
 
@@ -132,11 +143,18 @@ def check_values(
     values: Mapping[str, int],
     facts: Mapping[str, CodeFacts],
     *,
-    names: Mapping[str, str],
-    denominator_of: Mapping[str, str],
     village: str,
+    names: Mapping[str, str] | None = None,
+    denominator_of: Mapping[str, str] | None = None,
 ) -> list[Issue]:
-    """Every issue with a report, in the order the codes were given."""
+    """Every issue with a report, in the order the codes were given.
+
+    ``names`` (by code) fill the messages' ``{name}`` for a caller that renders them
+    itself; ``Issue.render`` names the known codes in the reader's language anyway.
+    ``denominator_of`` defaults to each code's own denominator.
+    """
+    names = names or {}
+    denominator_of = denominator_of or DENOMINATOR_OF
     issues: list[Issue] = []
     for code, value in values.items():
         fact = facts.get(code, CodeFacts())
@@ -192,25 +210,3 @@ def check_values(
 def rises_of(series: Sequence[int]) -> tuple[int, ...]:
     """Month-to-month differences of a chronological series of values."""
     return tuple(b - a for a, b in zip(series, series[1:], strict=False))
-
-
-_PERIOD = re.compile(
-    r"^\s*(?:(?:bc|b[aá]o\s*c[aá]o)[\s:,;.-]+)?(?:t|th[aá]ng)\s*(\d{1,2})"
-    r"(?:\s*[/.-]\s*(\d{4}))?(?![\d/])[\s:,;.-]*",
-    re.IGNORECASE,
-)
-
-
-def split_period(text: str, today: dt.date) -> tuple[dt.date | None, str]:
-    """Read a leading "tháng 2" / "tháng 2/2026" / "T2" from a report and return the rest."""
-    text = unicodedata.normalize("NFC", text)
-    match = _PERIOD.match(text)
-    if match is None:
-        return None, text
-    month = int(match.group(1))
-    if not 1 <= month <= 12:
-        return None, text
-    year = int(match.group(2)) if match.group(2) else today.year
-    if match.group(2) is None and dt.date(year, month, 1) > month_start(today):
-        year -= 1  # "tháng 12" written in January means last December
-    return dt.date(year, month, 1), text[match.end() :]

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.content.questions import feedback_summary, unanswered
 from bot.core.people import roles_of
+from bot.dates import add_months, month_start
 from bot.plans.status import DUE_SOON_DAYS, Status, TaskStatus, Verdict, due_within, is_open
 from bot.plans.store import (
     EvidenceView,
@@ -34,7 +35,6 @@ from bot.plans.store import (
 from bot.tallies.codes import CODE_NAMES
 from bot.tallies.progress import CodeProgress, CommuneProgress
 from bot.tallies.store import commune_view
-from bot.tallies.validation import add_months, month_start
 from bot.web.access import Viewer, can_see_task, task_unit_scope, village_scope
 from db.models import (
     AuditEntry,

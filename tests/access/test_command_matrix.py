@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from db.models import AuditEntry, Role
-from tests.helpers import Chat, add_person
+from tests.factories import add_person
+from tests.helpers import Chat
 
 ROLES = {
     "resident": {"roles": ("resident",)},

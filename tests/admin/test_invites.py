@@ -11,7 +11,6 @@ from bot.admin.invites import (
     MAX_FAILURES,
     InviteError,
     check_rate_limit,
-    create_invite,
     deep_link,
     hash_code,
     normalise,
@@ -19,29 +18,22 @@ from bot.admin.invites import (
     record_failure,
     redeem,
 )
-from bot.core.people import default_commune_id, roles_of
+from bot.core.people import roles_of
 from bot.services import Services
-from db.models import InviteCode, Person
+from db.models import ChatIdentity, InviteCode, Person
 from tests.conftest import START
-from tests.helpers import add_person, village_id
+from tests.factories import add_person, make_invite, village_id
 
 
-def _invite(session: Session, services: Services, **kwargs: object) -> str:
-    commune_id = default_commune_id(session)
-    assert commune_id is not None
-    values: dict[str, object] = {
-        "role": "team",
-        "village_id": village_id(services, "Xóm 3"),
-        **kwargs,
-    }
-    return create_invite(session, commune_id=commune_id, now=START, **values)  # type: ignore[arg-type]
+def _team_invite(session: Session, services: Services, **extra: object) -> str:
+    return make_invite(session, "team", now=START, village=village_id(services, "Xóm 3"), **extra)
 
 
 def test_code_is_stored_hashed_and_single_use(services: Services) -> None:
     first = add_person(services, name="A")
     second = add_person(services, name="B")
     with Session(services.engine) as session:
-        code = _invite(session, services)
+        code = _team_invite(session, services)
         stored = session.exec(select(InviteCode)).one()
         assert stored.code_hash == hash_code(code) and code not in stored.code_hash
         person = session.get(Person, first)
@@ -59,7 +51,7 @@ def test_code_is_stored_hashed_and_single_use(services: Services) -> None:
 def test_expired_and_unknown_codes(services: Services) -> None:
     person_id = add_person(services)
     with Session(services.engine) as session:
-        code = _invite(session, services, ttl=dt.timedelta(hours=1))
+        code = _team_invite(session, services, ttl=dt.timedelta(hours=1))
         person = session.get(Person, person_id)
         assert person is not None
         with pytest.raises(InviteError) as expired:
@@ -86,9 +78,7 @@ def test_preregistered_person_takes_over_the_chat(services: Services) -> None:
     registered = add_person(services, name="Phạm Thị Dung")
     newcomer = add_person(services, name="Dung", chat_id="777")
     with Session(services.engine) as session:
-        from db.models import ChatIdentity
-
-        code = _invite(session, services, role="office", village_id=None, person_id=registered)
+        code = make_invite(session, "office", now=START, person_id=registered)
         identity = session.exec(select(ChatIdentity).where(ChatIdentity.chat_id == "777")).one()
         person = session.get(Person, newcomer)
         assert person is not None
@@ -110,4 +100,4 @@ def test_helpers() -> None:
 
 def test_roles_needing_a_place(services: Services) -> None:
     with Session(services.engine) as session, pytest.raises(ValueError):
-        _invite(session, services, village_id=None)
+        make_invite(session, "team", now=START)

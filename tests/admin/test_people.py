@@ -12,17 +12,19 @@ from bot.admin.people import (
     MSG_NO_ROLES_COLUMN,
     MSG_UNKNOWN_ROLE,
     MSG_UNKNOWN_VILLAGE,
-    ImportResult,
+    PeopleImportResult,
     import_people,
     read_people_csv,
 )
-from bot.admin.setup import Problem
+from bot.admin.setup import SetupProblem
 from bot.core.dispatcher import Dispatcher
 from bot.core.people import default_commune_id, roles_of
-from bot.i18n import load_catalog
+from bot.i18n import load_catalog, translator
 from bot.services import Services
 from db.models import ChatIdentity, Person
 from tests.helpers import Chat
+
+VI = translator("vi")
 
 GOOD = (
     "Họ và tên;Vai trò;Thôn/Xóm;Đơn vị;Telegram ID;Zalo ID\n"
@@ -37,10 +39,10 @@ GOOD = (
 ENGLISH = ("line ", "unknown", "must", "empty", "expected", "need", "also on", "column")
 
 
-def assert_vietnamese(problems: list[Problem]) -> list[str]:
+def assert_vietnamese(problems: list[SetupProblem]) -> list[str]:
     """Every problem has a Vietnamese catalog entry and reads as Vietnamese; the texts."""
     catalog = load_catalog("vi")
-    texts = [problem.text() for problem in problems]
+    texts = [problem.text(VI) for problem in problems]
     for problem, text in zip(problems, texts, strict=True):
         entry = catalog.get(problem.message_id)
         assert entry is not None and entry.string, problem.message_id
@@ -48,7 +50,7 @@ def assert_vietnamese(problems: list[Problem]) -> list[str]:
     return texts
 
 
-def _import(services: Services, raw: str) -> ImportResult:
+def _import(services: Services, raw: str) -> PeopleImportResult:
     with Session(services.engine) as session:
         commune_id = default_commune_id(session)
         assert commune_id is not None
@@ -118,7 +120,7 @@ def test_missing_columns_and_duplicate_ids(services: Services) -> None:
     assert assert_vietnamese(problems) == [
         "Thiếu cột vai trò. Hãy thêm cột “Vai trò” ở dòng đầu tiên."
     ]
-    assert problems[0].to_json() == {  # about the whole file: no location
+    assert problems[0].to_json(VI) == {  # about the whole file: no location
         "message_id": MSG_NO_ROLES_COLUMN,
         "params": {},
         "message": "Thiếu cột vai trò. Hãy thêm cột “Vai trò” ở dòng đầu tiên.",

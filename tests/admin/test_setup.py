@@ -18,9 +18,12 @@ from bot.admin.setup import (
 )
 from bot.cli import main
 from bot.core.errors import UserError
+from bot.i18n import translator
 from bot.services import Services
 from db.models import Commune, InviteCode, Unit, Village, VillageDenominator
 from tests.conftest import START
+
+VI = translator("vi")
 
 YAML = """
 commune: {slug: an-binh, name: "Xã An Bình", province: "Bình Dương"}
@@ -115,7 +118,7 @@ def test_setup_problems_are_vietnamese(services: Services) -> None:
         result = apply_setup(session, data, today=START.date())
         shapes = apply_setup(session, shape, today=START.date())
         assert not (session.new or session.dirty)
-    assert [p.text() for p in result.problems] == [
+    assert [p.text(VI) for p in result.problems] == [
         "Chưa có tên xã. Hãy ghi tên, ví dụ “Xã An Bình”.",
         "Thôn/xóm thứ 1 (Ấp 1): Dân số còn trống. Hãy ghi một số nguyên (ghi 0 nếu không có).",
         "Thôn/xóm thứ 1 (Ấp 1): Số người trưởng thành “1,5” không phải số nguyên. "
@@ -125,7 +128,7 @@ def test_setup_problems_are_vietnamese(services: Services) -> None:
         "Thôn/xóm thứ 2: Hãy ghi tên thôn/xóm và các số liệu (dân số, số người trưởng thành…).",
         "Đơn vị thứ 1: Chưa có tên đơn vị.",
     ]
-    assert [p.text() for p in shapes.problems] == [
+    assert [p.text(VI) for p in shapes.problems] == [
         "Phần thông tin xã cần có tên (name), mã (slug) và tỉnh (province).",
         "Chưa có tên xã. Hãy ghi tên, ví dụ “Xã An Bình”.",
         "Phần thôn/xóm (villages) phải là một danh sách, mỗi thôn/xóm một mục.",

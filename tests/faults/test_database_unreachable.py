@@ -21,7 +21,7 @@ from bot.app import build_services
 from bot.core.dispatcher import DB_ATTEMPTS, Dispatcher
 from bot.core.messages import Incoming, Reply
 from bot.core.people import default_commune_id
-from bot.plans.importer import from_yaml, import_plan
+from bot.plans.imports import from_yaml, import_plan
 from bot.reminders.outbox import enqueue
 from bot.reminders.runner import ReminderRunner
 from bot.services import Services

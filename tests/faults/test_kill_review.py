@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from bot.core.people import default_commune_id
 from bot.plans import store
 from bot.plans.evidence import StoredEvidence
-from bot.plans.importer import from_yaml, import_plan
+from bot.plans.imports import from_yaml, import_plan
 from bot.plans.status import Status
 from bot.services import Services
 from db.models import AuditEntry, Evidence, OutboxMessage, Plan, ProcessedUpdate, Task, TaskProgress

@@ -82,7 +82,7 @@ def assert_vietnamese(message_id: str, rendered: str) -> None:
     assert entry is not None and entry.string, f"no Vietnamese text for {message_id!r}"
     assert rendered.strip()
     assert "Traceback" not in rendered
-    assert not rendered.startswith(("<", "Problem(", "{'"))
+    assert not rendered.startswith(("<", "PlanProblem(", "SetupProblem(", "{'"))
 
 
 def is_clean_stored(value: str, limit: int) -> bool:

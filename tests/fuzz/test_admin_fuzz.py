@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 
 from bot.admin.invites import MSG_RATE_LIMITED, MSG_UNKNOWN, InviteError, parse_duration
 from bot.admin.people import HEADERS, import_people, read_people_csv
-from bot.admin.setup import COLUMN_LABELS, Problem, apply_setup, read_setup_file
+from bot.admin.setup import COLUMN_LABELS, SetupProblem, apply_setup, read_setup_file
 from bot.core.dispatcher import Dispatcher
 from bot.core.errors import UserError
 from bot.core.people import default_commune_id
@@ -74,11 +74,11 @@ def _counts(session: Session, models: tuple[type, ...]) -> dict[str, int]:
 ENGLISH = (" line ", "unknown", " must ", " is not ", "expected", "required", " need")
 
 
-def _check_problems(problems: list[Problem]) -> None:
+def _check_problems(problems: list[SetupProblem]) -> None:
     """Each problem renders as a short Vietnamese catalog entry, quoting values short."""
     t = translator("vi")
     for problem in problems:
-        assert isinstance(problem, Problem)
+        assert isinstance(problem, SetupProblem)
         text = problem.text(t)
         assert_vietnamese(problem.message_id, text)
         assert "object at 0x" not in text

@@ -29,7 +29,17 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.core.people import default_commune_id
-from bot.plans.importer import (
+from bot.i18n import translator
+from bot.plans.imports import (
+    PlanProblem,
+    RawPlan,
+    from_csv,
+    from_xlsx,
+    from_yaml,
+    import_plan,
+    validate,
+)
+from bot.plans.imports.layout import (
     INDICATOR_COLUMNS,
     KIND_COLUMN,
     SHEET_INDICATORS,
@@ -38,16 +48,8 @@ from bot.plans.importer import (
     SHEET_UNITS,
     TASK_COLUMNS,
     UNIT_COLUMNS,
-    Problem,
-    RawPlan,
-    from_csv,
-    from_xlsx,
-    from_yaml,
-    import_plan,
-    parse_budget,
-    parse_date,
-    validate,
 )
+from bot.plans.imports.validate import parse_budget, parse_date
 from bot.services import Services
 from bot.text import clean
 from db.models import AuditEntry, Indicator, IndicatorTarget, Plan, Task, Unit, UnitAlias
@@ -237,9 +239,9 @@ def _to_yaml(doc: Any) -> str:
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-def _check_problem(problem: Problem) -> None:
-    assert isinstance(problem, Problem)
-    assert_vietnamese(problem.message_id, problem.text())
+def _check_problem(problem: PlanProblem) -> None:
+    assert isinstance(problem, PlanProblem)
+    assert_vietnamese(problem.message_id, problem.text(translator("vi")))
 
 
 def _check_spec_clean(raw: RawPlan) -> None:

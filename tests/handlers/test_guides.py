@@ -7,6 +7,8 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from bot.content.questions import anonymise, record_unanswered
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import TEXT_LIMITS
 from bot.services import Services
 from db.models import GuideFeedback, UnansweredQuestion
 from tests.helpers import Chat, FakeClock
@@ -63,9 +65,6 @@ def test_feedback_recorded(chat: Chat, services: Services) -> None:
 
 
 def test_paging_on_telegram_limit(services: Services) -> None:
-    from bot.core.dispatcher import Dispatcher
-    from bot.core.messages import TEXT_LIMITS
-
     chat = Chat(Dispatcher(services), channel="zalo", chat_id="z-9")
     for slug in services.guides:
         for reply in chat.send(f"/start g_{slug}"):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlmodel import Session, select
 
 from bot.services import Services
 from db.models import AuditEntry, ChatIdentity, ConversationState, Person, PersonRole, Tally
-from tests.helpers import Chat, add_person, village_id
+from tests.factories import add_person, village_id
+from tests.helpers import Chat
 
 
 def test_erase_asks_then_deletes(services: Services, chat: Chat) -> None:
@@ -36,8 +39,6 @@ def test_erase_keeps_reports_without_name(services: Services, dispatcher) -> Non
         services, name="Phạm Thị Dung", roles=("team",), village="Xóm 2", chat_id="3001"
     )
     with Session(services.engine) as session:
-        import datetime as dt
-
         session.add(
             Tally(
                 village_id=village_id(services, "Xóm 2"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
 from bot.cli import main
+from db.models import AuditEntry, Task
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -76,12 +79,6 @@ def test_batches_match_the_dev_examples(
 def test_set_due_of_an_on_event_task(
     services, monkeypatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import datetime as dt
-
-    from sqlmodel import Session, select
-
-    from db.models import AuditEntry, Task
-
     monkeypatch.setenv("TOCNS_DATABASE_URL", services.settings.effective_database_url)
     monkeypatch.setenv("TOCNS_DATA_DIR", str(services.settings.data_dir))
     assert main(["plan", "set-due", "--plan", "trung-hoi", "43", "2026-12-31"]) == 0

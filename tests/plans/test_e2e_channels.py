@@ -8,15 +8,14 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
-from bot.admin.invites import create_invite
-from bot.core.people import default_commune_id
+from bot.app import prepare_database
 from bot.plans import store
-from bot.plans.importer import from_yaml, import_plan
 from bot.plans.status import Status
 from bot.services import Services
 from bot.settings import Settings
-from db.models import Evidence, OutboxMessage, Plan, Task, Unit
+from db.models import Evidence, OutboxMessage
 from tests.conftest import START, channel_settings
+from tests.factories import import_plan_yaml, make_invite, unit_id
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
 
@@ -37,32 +36,15 @@ IDS: dict[str, int] = {}
 
 
 def _prepare(services: Services) -> None:
-    from bot.app import prepare_database
-
     prepare_database(services)
+    IDS.update(import_plan_yaml(services, PLAN, today=START.date()))
+    police, youth = unit_id(services, "Công an xã"), unit_id(services, "Đoàn Thanh niên")
     with Session(services.engine) as session:
-        commune_id = default_commune_id(session)
-        assert commune_id is not None
-        result = import_plan(
-            session, from_yaml(PLAN), commune_id=commune_id, today=START.date(), now=START
-        )
-        assert result.problems == []
-        units = {u.name: u.id for u in session.exec(select(Unit))}
-        CODES["police"] = create_invite(
-            session, commune_id=commune_id, role="unit", unit_id=units["Công an xã"], now=START
-        )
-        CODES["youth"] = create_invite(
-            session, commune_id=commune_id, role="unit", unit_id=units["Đoàn Thanh niên"], now=START
-        )
-        CODES["youth2"] = create_invite(
-            session, commune_id=commune_id, role="unit", unit_id=units["Đoàn Thanh niên"], now=START
-        )
-        CODES["office"] = create_invite(session, commune_id=commune_id, role="office", now=START)
+        CODES["police"] = make_invite(session, "unit", now=START, unit=police)
+        CODES["youth"] = make_invite(session, "unit", now=START, unit=youth)
+        CODES["youth2"] = make_invite(session, "unit", now=START, unit=youth)
+        CODES["office"] = make_invite(session, "office", now=START)
         session.commit()
-        plan_id = session.exec(select(Plan.id).where(Plan.slug == "e2e")).one()
-        for task in session.exec(select(Task).where(Task.plan_id == plan_id)):
-            assert task.id is not None
-            IDS[task.number] = task.id
 
 
 class Watch:

@@ -10,11 +10,10 @@ from sqlmodel import Session, select
 from bot.core.dispatcher import Dispatcher
 from bot.core.errors import UserError
 from bot.core.messages import Attachment, Reply
-from bot.core.people import default_commune_id
 from bot.plans import store
-from bot.plans.importer import from_yaml, import_plan
 from bot.plans.status import Reason, Status
 from bot.services import Services
+from bot.tallies.store import commune_view
 from db.models import (
     AuditEntry,
     Evidence,
@@ -23,10 +22,12 @@ from db.models import (
     OutboxMessage,
     Person,
     Plan,
-    Task,
+    Tally,
     TaskProgress,
+    Village,
 )
-from tests.helpers import Chat, add_person
+from tests.factories import add_person, import_plan_yaml, person_of_chat
+from tests.helpers import Chat
 
 PDF = b"%PDF-1.7\n" + b"0" * 200
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
@@ -53,22 +54,7 @@ def values_of(replies: list[Reply]) -> list[str]:
 @pytest.fixture
 def plan(services: Services) -> dict[str, int]:
     """Import the small test plan; return task and indicator ids by number."""
-    with Session(services.engine) as session:
-        commune_id = default_commune_id(session)
-        assert commune_id is not None
-        now = services.clock()
-        result = import_plan(
-            session, from_yaml(PLAN), commune_id=commune_id, today=now.date(), now=now
-        )
-        assert result.problems == []
-        session.commit()
-        plan_id = session.exec(select(Plan.id).where(Plan.slug == "thu-nghiem")).one()
-        ids = {t.number: t.id for t in session.exec(select(Task).where(Task.plan_id == plan_id))}
-        ids |= {
-            f"I{i.number}": i.id
-            for i in session.exec(select(Indicator).where(Indicator.plan_id == plan_id))
-        }
-        return ids  # type: ignore[return-value]
+    return import_plan_yaml(services, PLAN)
 
 
 @pytest.fixture
@@ -87,15 +73,6 @@ def office(services: Services, dispatcher: Dispatcher) -> Chat:
         chat_id="3002",
     )
     return Chat(dispatcher, chat_id="3002", name="Phạm Thị Vân")
-
-
-def person_id(services: Services, chat_id: str) -> int:
-    from db.models import ChatIdentity
-
-    with Session(services.engine) as session:
-        return session.exec(
-            select(ChatIdentity.person_id).where(ChatIdentity.chat_id == chat_id)
-        ).one()
 
 
 def status_of(services: Services, task_id: int) -> store.TaskView:
@@ -147,7 +124,7 @@ def test_officer_lists_updates_and_sends_evidence(
         assert (
             services.settings.effective_evidence_dir / evidence.storage_path
         ).read_bytes() == PDF
-        assert evidence.uploaded_by == person_id(services, "3001")
+        assert evidence.uploaded_by == person_of_chat(services, "3001")
         percents = session.exec(
             select(TaskProgress.percent)
             .where(TaskProgress.task_id == task)
@@ -227,7 +204,7 @@ def test_office_rejects_then_approves(
     view = status_of(services, task)
     assert view.status.status == Status.NEEDS_WORK
     assert view.status.red and Reason.REJECTED in view.status.reasons
-    officer_id = person_id(services, "3001")
+    officer_id = person_of_chat(services, "3001")
     with Session(services.engine) as session:
         [row] = session.exec(
             select(OutboxMessage).where(OutboxMessage.person_id == officer_id)
@@ -280,7 +257,7 @@ def test_other_unit_cannot_touch_the_task(
         assert "thuộc đơn vị khác" in text_of(other.press(value))
     with Session(services.engine) as session:
         assert session.exec(select(TaskProgress).where(TaskProgress.task_id == task)).all() == []
-        person = session.get(Person, person_id(services, "3003"))
+        person = session.get(Person, person_of_chat(services, "3003"))
         assert person is not None
         with pytest.raises(UserError):
             store.task_for_officer(session, task, person, dt.date(2026, 3, 10))
@@ -329,8 +306,6 @@ def test_indicator_value_with_evidence(
 def test_tally_indicator_actual_is_the_commune_rate(
     services: Services, plan: dict[str, int]
 ) -> None:
-    from db.models import Tally, Village
-
     with Session(services.engine) as session:
         villages = session.exec(select(Village)).all()
         for village in villages:
@@ -346,8 +321,6 @@ def test_tally_indicator_actual_is_the_commune_rate(
         assert view.status.actual == pytest.approx(round(100 * 1200 / population, 2))
         assert view.status.year == 2026
         # One rule: the dashboard's indicator and /tiendo's commune total agree.
-        from bot.tallies.store import commune_view
-
         total = commune_view(session, indicator_commune(session, plan), dt.date(2026, 3, 1))
         assert view.status.actual == round(100 * (total.totals["vneid"].rate or 0), 2)
         assert (

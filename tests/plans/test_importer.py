@@ -15,10 +15,9 @@ from sqlmodel import Session, col, select
 
 from bot.cli import main
 from bot.core.people import default_commune_id
-from bot.plans.importer import (
-    INDICATOR_COLUMNS,
+from bot.i18n import translator
+from bot.plans.imports import (
     PLANS_DIR,
-    TASK_COLUMNS,
     RawPlan,
     from_yaml,
     import_plan,
@@ -27,6 +26,7 @@ from bot.plans.importer import (
     write_csv,
     write_xlsx,
 )
+from bot.plans.imports.layout import INDICATOR_COLUMNS, TASK_COLUMNS
 from bot.services import Services
 from db.models import Evidence, Indicator, IndicatorTarget, Plan, Task, TaskProgress, Unit
 
@@ -234,7 +234,7 @@ def test_a_file_with_errors_is_refused_whole(services: Services, tmp_path: Path)
         ("Nhiệm vụ", 5),  # start date
         ("Nhiệm vụ", 6),  # no text
     ]
-    texts = [p.text() for p in result.problems]
+    texts = [p.text(translator("vi")) for p in result.problems]
     assert "Chỉ tiêu, dòng 3: Số thứ tự 1 bị trùng (đã có ở dòng 2)." in texts
     assert any(t.startswith("Nhiệm vụ, dòng 5: Kinh phí “nhiều tiền”") for t in texts)
     with Session(services.engine) as session:

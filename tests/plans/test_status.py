@@ -22,6 +22,7 @@ from bot.plans.status import (
     urgency,
 )
 from bot.plans.target import parse_target
+from db.models import EvidenceStatus
 
 START = dt.date(2026, 1, 1)
 DUE = dt.date(2026, 12, 31)  # 364 days after START
@@ -40,7 +41,7 @@ def progress(percent: int, day: dt.date, period: str = "") -> ProgressEntry:
 
 
 def evidence(status: str, day: dt.date, period: str = "") -> EvidenceEntry:
-    return EvidenceEntry(period, status, at(day))
+    return EvidenceEntry(period, EvidenceStatus(status), at(day))
 
 
 def test_not_started_before_start() -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.i18n import load_catalog, translator
 from bot.plans import target as target_module
-from bot.plans.target import Target, TargetParseError, parse_target, target_met
+from bot.plans.target import TargetParseError, TargetSpec, parse_target, target_met
 
 DATA = Path(__file__).parent.parent / "data"
 DEV = [json.loads(line) for line in (DATA / "targets_dev.jsonl").read_text().splitlines() if line]
@@ -176,28 +176,28 @@ def test_errors(text: str, message_id: str) -> None:
 @pytest.mark.parametrize(
     ("target", "actual", "met"),
     [
-        (Target(">=", 70), 70.0, True),
-        (Target(">=", 70), 69.9, False),
-        (Target(">=", 0.725), 0.725, True),
-        (Target(">", 0.8), 0.8, False),
-        (Target(">", 0.8), 0.81, True),
-        (Target("<=", 5), 5, True),
-        (Target("<=", 5), 5.1, False),
-        (Target("<", 5), 5, False),
-        (Target("<", 5), 4.9, True),
-        (Target("between", low=15, high=17), 16, True),
-        (Target("between", low=15, high=17), 17, True),
-        (Target("between", low=15, high=17), 17.5, False),
-        (Target("rank_top", 20), 20, True),
-        (Target("rank_top", 20), 21, False),
-        (Target("rank_top", 20), 1, True),
-        (Target("achieved"), 1, True),
-        (Target("achieved"), 0, False),
-        (Target(">=", 70), None, None),
-        (Target("achieved"), None, None),
+        (TargetSpec(">=", 70), 70.0, True),
+        (TargetSpec(">=", 70), 69.9, False),
+        (TargetSpec(">=", 0.725), 0.725, True),
+        (TargetSpec(">", 0.8), 0.8, False),
+        (TargetSpec(">", 0.8), 0.81, True),
+        (TargetSpec("<=", 5), 5, True),
+        (TargetSpec("<=", 5), 5.1, False),
+        (TargetSpec("<", 5), 5, False),
+        (TargetSpec("<", 5), 4.9, True),
+        (TargetSpec("between", low=15, high=17), 16, True),
+        (TargetSpec("between", low=15, high=17), 17, True),
+        (TargetSpec("between", low=15, high=17), 17.5, False),
+        (TargetSpec("rank_top", 20), 20, True),
+        (TargetSpec("rank_top", 20), 21, False),
+        (TargetSpec("rank_top", 20), 1, True),
+        (TargetSpec("achieved"), 1, True),
+        (TargetSpec("achieved"), 0, False),
+        (TargetSpec(">=", 70), None, None),
+        (TargetSpec("achieved"), None, None),
     ],
 )
-def test_target_met(target: Target, actual: float | None, met: bool | None) -> None:
+def test_target_met(target: TargetSpec, actual: float | None, met: bool | None) -> None:
     assert target_met(target, actual) is met
 
 

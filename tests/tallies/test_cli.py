@@ -33,6 +33,18 @@ def test_parse_one_json_and_human(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == "cks (Chữ ký số): 12"
 
 
+def test_parse_reads_a_month_and_bc_as_the_chat_does(capsys: pytest.CaptureFixture[str]) -> None:
+    # The chat reads "tháng 2 vneid 45" as a February report (tests/tallies/test_flow.py);
+    # the CLI used to answer that it did not understand "tháng".
+    assert main(["tally", "parse", "tháng 2/2026 vneid 45", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"period": "2026-02", "values": {"vneid": 45}}
+    assert main(["tally", "parse", "tháng 2 vneid 45", "--json"]) == 0
+    read = json.loads(capsys.readouterr().out)
+    assert read["values"] == {"vneid": 45} and read["period"].endswith("-02")
+    assert main(["tally", "parse", "bc T12/2025: cks 12"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Tháng 12/2025", "cks (Chữ ký số): 12"]
+
+
 def test_status_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

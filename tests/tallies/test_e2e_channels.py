@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
-from bot.admin.invites import create_invite
-from bot.core.people import default_commune_id
+from bot.app import prepare_database
 from bot.services import Services
 from bot.settings import Settings
 from db.models import AuditEntry, Tally, Village
 from tests.conftest import START, channel_settings
+from tests.factories import add_person, make_invite, record_figure, village_id
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
 
@@ -22,26 +23,17 @@ CODES: dict[str, str] = {}
 
 def _prepare(services: Services) -> None:
     """Invites for Xóm 3 and Xóm 7, and last month's figure for Xóm 3 (for a drop)."""
-    from bot.app import prepare_database
-
     prepare_database(services)
     with Session(services.engine) as session:
-        commune_id = default_commune_id(session)
-        assert commune_id is not None
-        villages = {v.name: v.id for v in session.exec(select(Village))}
         for name in ("Xóm 3", "Xóm 7"):
-            CODES[name] = create_invite(
-                session, commune_id=commune_id, role="team", village_id=villages[name], now=START
+            CODES[name] = make_invite(
+                session, "team", now=START, village=village_id(services, name)
             )
-        session.add(
-            Tally(village_id=villages["Xóm 3"], period=dt.date(2026, 2, 1), code="ssk", value=90)
-        )
         session.commit()
+    record_figure(services, dt.date(2026, 2, 1), "ssk", 90, "Xóm 3")
 
 
 def _values(settings: Settings, village: str) -> dict[str, int]:
-    from sqlalchemy import create_engine
-
     engine = create_engine(
         settings.database_url or f"sqlite:///{settings.data_dir / 'tocns.sqlite3'}"
     )
@@ -111,8 +103,6 @@ async def test_telegram_join_report_errors_drop_and_progress(
         third = await fake_telegram.wait_sent(count=3, chat_id=TG_USER, method="sendPhoto")
         assert [upload.data[:4] for upload in third[-1].files.values()] == [b"\x89PNG"]
     assert _values(settings, "Xóm 3") == {"cks": 40, "vneid": 45, "ssk": 80, "kns": 12}
-    from sqlalchemy import create_engine
-
     engine = create_engine(settings.database_url)
     with Session(engine) as session:
         audits = session.exec(select(AuditEntry).where(AuditEntry.entity == "tally")).all()
@@ -161,8 +151,6 @@ async def test_telegram_replayed_update_is_not_counted_twice(
 ) -> None:
     def prepare(services: Services) -> None:
         _prepare(services)
-        from tests.helpers import add_person
-
         add_person(
             services,
             name="Lê Văn Ba",

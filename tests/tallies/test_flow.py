@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from db.models import AuditEntry, Person, Tally
-from tests.helpers import Chat, FakeClock, add_person, village_id
+from tests.factories import add_person, record_figure, village_id
+from tests.helpers import Chat, FakeClock
 
 MARCH = dt.date(2026, 3, 1)
 FEB = dt.date(2026, 2, 1)
@@ -27,16 +28,6 @@ def _tallies(services: Services, village: str = "Xóm 3") -> dict[tuple[dt.date,
 def _team(services: Services, chat_id: str = "2001", village: str = "Xóm 3") -> Chat:
     add_person(services, name="Lê Văn Ba", roles=("team",), village=village, chat_id=chat_id)
     return Chat(Dispatcher(services), chat_id=chat_id)
-
-
-def _seed(
-    services: Services, period: dt.date, code: str, value: int, village: str = "Xóm 3"
-) -> None:
-    with Session(services.engine) as session:
-        session.add(
-            Tally(village_id=village_id(services, village), period=period, code=code, value=value)
-        )
-        session.commit()
 
 
 def test_invite_join_guided_and_one_line_report(services: Services) -> None:
@@ -99,7 +90,7 @@ def test_each_validation_error_is_explained_in_vietnamese(services: Services) ->
 
 
 def test_confirmed_drop_is_flagged_and_audited(services: Services) -> None:
-    _seed(services, FEB, "vneid", 200)
+    record_figure(services, FEB, "vneid", 200)
     member = _team(services)
     ask = member.send("vneid 150")[0]
     assert "VNeID mức 2: 150 thấp hơn tháng trước (200)" in ask.text
@@ -117,7 +108,7 @@ def test_confirmed_drop_is_flagged_and_audited(services: Services) -> None:
 
 
 def test_jump_asks_and_cancel_records_nothing(services: Services) -> None:
-    _seed(services, FEB, "kns", 10)
+    record_figure(services, FEB, "kns", 10)
     member = _team(services)
     assert "nhiều hơn hẳn mức thường thấy" in member.say("kns 500")
     assert "Đã hủy" in member.say("3")
@@ -179,7 +170,7 @@ def test_team_member_question_goes_to_the_guides(services: Services) -> None:
 
 
 def test_progress_for_team_member_and_officer(services: Services) -> None:
-    _seed(services, FEB, "vneid", 100, "Xóm 1")
+    record_figure(services, FEB, "vneid", 100, "Xóm 1")
     member = _team(services)
     member.say("vneid 54 cks 40")
     [mine] = member.send("/tiendo")

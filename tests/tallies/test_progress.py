@@ -6,9 +6,10 @@ import datetime as dt
 
 from sqlmodel import Session
 
+from bot.core.people import default_commune_id
 from bot.services import Services
 from bot.tallies.progress import (
-    Target,
+    CodeTarget,
     VillageInput,
     commune_progress,
     pace_of,
@@ -17,7 +18,7 @@ from bot.tallies.progress import (
 )
 from bot.tallies.store import commune_view
 from db.models import Indicator, IndicatorTarget, Plan, Tally
-from tests.helpers import village_id
+from tests.factories import village_id
 
 MARCH = dt.date(2026, 3, 1)
 DENOMS = {"population": 1000, "adults": 700, "aged15": 800, "households": 250, "businesses": 10}
@@ -43,7 +44,7 @@ def test_village_rate_gap_projection_and_ranking() -> None:
     a = VillageInput(1, "Xóm 1", DENOMS, {"vneid": {dt.date(2025, 9, 1): 100, MARCH: 400}})
     b = VillageInput(2, "Xóm 2", DENOMS, {"vneid": {dt.date(2026, 2, 1): 600}})
     c = VillageInput(3, "Xóm 3", None, {})
-    view = commune_progress([a, b, c], MARCH, {"vneid": Target(0.7, 2026)})
+    view = commune_progress([a, b, c], MARCH, {"vneid": CodeTarget(0.7, 2026)})
     first = view.villages[0].codes["vneid"]
     assert (first.value, first.denominator, first.rate) == (400, 1000, 0.4)
     assert first.gap == 300
@@ -58,7 +59,7 @@ def test_village_rate_gap_projection_and_ranking() -> None:
     total = view.totals["vneid"]
     assert (total.value, total.denominator) == (1000, 2000)
     assert total.gap == 400
-    reached = commune_progress([b], MARCH, {"vneid": Target(0.5, 2026)}).totals["vneid"]
+    reached = commune_progress([b], MARCH, {"vneid": CodeTarget(0.5, 2026)}).totals["vneid"]
     assert reached.reached and reached.projected is None
 
 
@@ -72,8 +73,6 @@ def test_rollup_sums_communes() -> None:
 def test_commune_view_reads_tallies_and_plan_targets(services: Services) -> None:
     xom3 = village_id(services, "Xóm 3")
     with Session(services.engine) as session:
-        from bot.core.people import default_commune_id
-
         commune_id = default_commune_id(session)
         assert commune_id is not None
         plan = Plan(commune_id=commune_id, slug="test-plan", title="Kế hoạch thử")

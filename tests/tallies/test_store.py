@@ -10,7 +10,7 @@ from bot.services import Services
 from bot.tallies.store import audit_trail, load_facts, missing_codes, record_report
 from db.models import Person, Tally, Village
 from tests.conftest import START
-from tests.helpers import add_person, village_id
+from tests.factories import add_person, village_id
 
 MARCH = dt.date(2026, 3, 1)
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.dates import add_months
 from bot.tallies.validation import (
     MSG_PERIOD_FUTURE,
     MSG_PERIOD_LOCKED,
     NO_HISTORY_CAP,
     CodeFacts,
-    add_months,
     check_values,
     period_problem,
-    period_status,
     plausible_rise,
+    reporting_window,
     rises_of,
-    split_period,
 )
 
 NAMES = {"vneid": "VNeID", "cks": "CKS"}
@@ -86,25 +85,15 @@ def test_period_rules() -> None:
     march = dt.date(2026, 3, 1)
     feb = dt.date(2026, 2, 1)
     jan = dt.date(2026, 1, 1)
-    assert period_status(march, dt.date(2026, 3, 4)) == "open"
-    assert period_status(feb, dt.date(2026, 3, 5)) == "grace"
-    assert period_status(feb, dt.date(2026, 3, 6)) == "locked"
-    assert period_status(feb, dt.date(2026, 3, 6), grace_day=10) == "grace"
-    assert period_status(jan, dt.date(2026, 3, 1)) == "locked"
-    assert period_status(dt.date(2026, 4, 1), dt.date(2026, 3, 31)) == "future"
+    assert reporting_window(march, dt.date(2026, 3, 4)) == "open"
+    assert reporting_window(feb, dt.date(2026, 3, 5)) == "grace"
+    assert reporting_window(feb, dt.date(2026, 3, 6)) == "locked"
+    assert reporting_window(feb, dt.date(2026, 3, 6), grace_day=10) == "grace"
+    assert reporting_window(jan, dt.date(2026, 3, 1)) == "locked"
+    assert reporting_window(dt.date(2026, 4, 1), dt.date(2026, 3, 31)) == "future"
     assert period_problem(feb, dt.date(2026, 3, 10)) == (MSG_PERIOD_LOCKED, {"month": "2/2026"})
     assert period_problem(feb, dt.date(2026, 3, 10), is_admin=True) is None
     assert period_problem(dt.date(2026, 4, 1), dt.date(2026, 3, 10), is_admin=True) == (
         MSG_PERIOD_FUTURE,
         {"month": "4/2026"},
     )
-
-
-def test_split_period() -> None:
-    today = dt.date(2026, 3, 3)
-    assert split_period("tháng 2 vneid 45", today) == (dt.date(2026, 2, 1), "vneid 45")
-    assert split_period("T2: cks 12", today) == (dt.date(2026, 2, 1), "cks 12")
-    assert split_period("bc Tháng 12/2025, vneid 4", today) == (dt.date(2025, 12, 1), "vneid 4")
-    assert split_period("thang 12 vneid 1", today) == (dt.date(2025, 12, 1), "vneid 1")
-    assert split_period("tknh 70", today) == (None, "tknh 70")
-    assert split_period("tháng 13 vneid 1", today) == (None, "tháng 13 vneid 1")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, col, select
 
+from bot.dates import add_months
 from bot.plans.evidence import store_file
 from bot.plans.store import record_evidence, record_progress, review_evidence, task_view
 from bot.services import Services
-from bot.tallies.validation import add_months
 from db.models import Person, Plan, Tally, Task, Unit, Village, VillageDenominator
 from tests.helpers import add_person
 
@@ -62,7 +62,7 @@ def ensure_plan(services: Services) -> Plan:
     with Session(services.engine) as session:
         plan = session.exec(select(Plan)).first()
     if plan is None:
-        from bot.plans.importer import load_sample_plan
+        from bot.plans.sample import load_sample_plan
 
         load_sample_plan(services)
         with Session(services.engine) as session:

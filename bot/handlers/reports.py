@@ -1,0 +1,406 @@
+"""Village reports by chat: /baocao (guided, or one line after it) and one-line reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.communes import villages_of
+from bot.core.context import Context
+from bot.core.flows import Action, Flow, Step
+from bot.core.messages import Choice, Reply
+from bot.core.registry import Registry
+from bot.dates import add_months, month_start
+from bot.errors import ReadableError
+from bot.i18n import N_
+from bot.tallies.codes import CODE_LABELS, CODE_NAMES
+from bot.tallies.parser import TallyParseError, looks_like_tally, parse_tally
+from bot.tallies.reading import VillageNames, looks_like_report, read_report
+from bot.tallies.store import Recorded, grace_day, load_facts
+from bot.tallies.submission import (
+    NeedsConfirmation,
+    Refused,
+    Saved,
+    SubmitOutcome,
+    check_report,
+    submit_report,
+)
+from bot.tallies.validation import (
+    Issue,
+    ReportingWindow,
+    month_label,
+    period_problem,
+    reporting_window,
+)
+from bot.text import fold
+from db.models import Role, Village
+
+REPORTERS = frozenset({Role.TEAM, Role.LEADER})
+
+NO_VILLAGE = N_(
+    "Your account is not linked to a village yet, so I cannot record figures. "
+    "Ask the commune admin for an invite code for your village."
+)
+OTHER_VILLAGE = N_(
+    "You can only report for your own village ({village}). "
+    "Send the figures again without the name of {other}."
+)
+PICK_PERIOD = N_("Which month are you reporting for?")
+PERIOD_THIS = N_("Month {month} (this month)")
+PERIOD_LAST = N_("Month {month} (last month, open until day {day})")
+PICK_CODE = N_("{village}, month {month}. Choose what to report:")
+ASK_NUMBER = N_(
+    "Type the number of people in {village} who have: {name}, in total up to the end of "
+    "month {month}. For example: 45"
+)
+ASK_NUMBER_CURRENT = N_("Recorded so far this month: {value}.")
+SUMMARY = N_("Please check before I record, {village}, month {month}:")
+SUMMARY_HINT = N_("Is this right?")
+CONFIRM = N_("✅ Confirm")
+EDIT = N_("✏️ Change / add")
+CANCEL = N_("❌ Cancel")
+CONFIRM_ODD = N_("✅ Yes, it is right")
+ODD_INTRO = N_("Please check these numbers:")
+ODD_QUESTION = N_(
+    "If the numbers are right, press “Yes, it is right” and they will be recorded and marked "
+    "for the office to review. If not, press “Change”."
+)
+RECORDED = N_("✅ Recorded for {village}, month {month}:")
+CORRECTED = N_("{name}: {new} (changed from {old})")
+UNCHANGED = N_("These numbers were already recorded. Nothing changed.")
+STILL_MISSING = N_("Still missing this month: {names}.")
+ALL_DONE = N_("All figures for this month are in. Thank you!")
+CANCELLED = N_("Cancelled. Nothing was recorded.")
+NOTHING_PENDING = N_("There is nothing waiting to be recorded. Send /baocao to start a report.")
+NUMBER_ONLY = N_("Type only the number, for example: 45. Or type /huy to stop.")
+NO_VALUES = N_("You have not entered any number yet. Choose what to report first.")
+
+_JUST_A_NUMBER = re.compile(r"[\s\d.,\-−–]+")
+
+
+class ReportFlow(Flow, name="report"):
+    """The guided report: pick the month (in grace days), a code, type its number, confirm."""
+
+    period = Step()
+    code = Step()
+    number = Step()
+    summary = Step()
+    odd = Step()  # a drop or a jump waits for "yes, it is right"
+
+
+class ReportVerb(enum.StrEnum):
+    PERIOD = "period"  # value: the month, 2026-03-01
+    CODE = "code"  # value: the tally code
+    MORE = "more"
+    OK = "ok"
+    FORCE = "force"  # confirm a drop or a jump
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class ReportChoice(Action, prefix="rep"):
+    """A button of the report flow ("rep:code:vneid", "rep:ok")."""
+
+    verb: ReportVerb
+    value: str = ""
+
+
+def register(registry: Registry) -> None:
+    """Register reporting."""
+
+    @registry.command("baocao", "report", description=N_("Report village figures"), roles=REPORTERS)
+    def report(ctx: Context, argument: str) -> list[Reply]:
+        """Start the guided report, or record a one-line report given after the command."""
+        village = ctx.village
+        if village is None:
+            return [ctx.reply(NO_VILLAGE)]
+        if argument.strip():
+            return _one_line(ctx, village, argument)
+        current = month_start(ctx.today)
+        previous = add_months(current, -1)
+        day = grace_day(ctx.session, village.commune_id)
+        if reporting_window(previous, ctx.today, day) is ReportingWindow.GRACE:
+            ctx.begin(ReportFlow.period, values={})
+            choices = [
+                Choice(
+                    ctx._(PERIOD_THIS, month=month_label(current)),
+                    ReportChoice(ReportVerb.PERIOD, current.isoformat()).pack(),
+                ),
+                Choice(
+                    ctx._(PERIOD_LAST, month=month_label(previous), day=day),
+                    ReportChoice(ReportVerb.PERIOD, previous.isoformat()).pack(),
+                ),
+            ]
+            return [ctx.reply(PICK_PERIOD, choices)]
+        ctx.begin(ReportFlow.code, period=current.isoformat(), values={})
+        return [_pick_code(ctx, village)]
+
+    @registry.on_choice(ReportChoice)
+    def report_choice(ctx: Context, data: ReportChoice) -> list[Reply]:
+        """Handle the report flow's buttons."""
+        if not ctx.has_role(*REPORTERS):
+            return [ctx.reply(NO_VILLAGE)]
+        village = ctx.village
+        if village is None:
+            return [ctx.reply(NO_VILLAGE)]
+        if data.verb is ReportVerb.CANCEL:
+            ctx.finish()
+            return [ctx.reply(CANCELLED)]
+        if not ctx.in_flow(ReportFlow):
+            return [ctx.reply(NOTHING_PENDING)]
+        if data.verb is ReportVerb.PERIOD:
+            try:
+                period = dt.date.fromisoformat(data.value)
+            except ValueError:
+                return [ctx.reply(NOTHING_PENDING)]
+            problem = period_problem(
+                period,
+                ctx.today,
+                grace_day=grace_day(ctx.session, village.commune_id),
+                is_admin=ctx.has_role(Role.ADMIN),
+            )
+            if problem is not None:
+                return [ctx.reply(problem[0], **problem[1])]
+            ctx.goto(ReportFlow.code, period=period.isoformat())
+            return [_pick_code(ctx, village)]
+        if data.verb is ReportVerb.CODE and data.value in CODE_NAMES:
+            ctx.goto(ReportFlow.number, code=data.value)
+            return [_ask_number(ctx, village, data.value)]
+        if data.verb is ReportVerb.MORE:
+            ctx.goto(ReportFlow.code)
+            return [_pick_code(ctx, village)]
+        values = _pending(ctx)
+        if not values:
+            ctx.goto(ReportFlow.code)
+            return [ctx.reply(NO_VALUES), _pick_code(ctx, village)]
+        if data.verb is ReportVerb.OK:
+            return _submit(ctx, village, _period(ctx), values, confirmed=False)
+        if data.verb is ReportVerb.FORCE:
+            return _submit(ctx, village, _period(ctx), values, confirmed=True)
+        return [ctx.reply(NOTHING_PENDING)]
+
+    @registry.step(ReportFlow.number)
+    def number_step(ctx: Context, text: str) -> list[Reply]:
+        """Read the number typed for the chosen code (or a whole one-line report)."""
+        village = ctx.village
+        if village is None:
+            ctx.finish()
+            return [ctx.reply(NO_VILLAGE)]
+        code = str(ctx.data.get("code") or "")
+        if code not in CODE_NAMES:
+            ctx.goto(ReportFlow.code)
+            return [_pick_code(ctx, village)]
+        if not _JUST_A_NUMBER.fullmatch(text) and looks_like_tally(text):
+            return _one_line(ctx, village, text)
+        if not text.strip():
+            return [ctx.reply(NUMBER_ONLY)]
+        try:
+            parsed = parse_tally(f"{code} {text}")
+        except TallyParseError as error:
+            return [Reply(text=error.render(ctx.t))]
+        if list(parsed) != [code]:
+            return [ctx.reply(NUMBER_ONLY)]
+        period = _period(ctx)
+        blocking = [i for i in check_report(ctx.session, village, period, parsed) if i.blocking]
+        if blocking:
+            return [_reasons_reply(ctx, blocking)]
+        values = {**_pending(ctx), code: parsed[code]}
+        ctx.goto(ReportFlow.summary, values=values)
+        return [_summary(ctx, village, period, values)]
+
+    @registry.step(ReportFlow.summary)
+    @registry.step(ReportFlow.code)
+    @registry.step(ReportFlow.period)
+    @registry.step(ReportFlow.odd)
+    def other_steps(ctx: Context, text: str) -> list[Reply]:
+        """Typed text while buttons are expected: a one-line report, or the buttons again."""
+        village = ctx.village
+        if village is None:
+            ctx.finish()
+            return [ctx.reply(NO_VILLAGE)]
+        if looks_like_report(text, ctx.today, _village_names(ctx, village)):
+            return _one_line(ctx, village, text)
+        offered = [Choice(str(c["label"]), str(c["value"])) for c in ctx.state.choices]
+        if not offered:
+            return [_pick_code(ctx, village)]
+        hint = ctx._(NUMBER_ONLY) if ctx.at(ReportFlow.number) else ""
+        return [Reply(text=hint, choices=offered)]
+
+    @registry.text
+    def one_line(ctx: Context, text: str) -> list[Reply] | None:
+        """Record a one-line report from a team member; leave everything else to others."""
+        if not ctx.has_role(*REPORTERS):
+            return None
+        village = ctx.village
+        if village is None:
+            return [ctx.reply(NO_VILLAGE)] if looks_like_tally(text) else None
+        if not looks_like_report(text, ctx.today, _village_names(ctx, village)):
+            return None
+        return _one_line(ctx, village, text)
+
+
+# ------------------------------------------------------------------ the flow's data
+
+
+def _period(ctx: Context) -> dt.date:
+    raw = ctx.data.get("period")
+    return dt.date.fromisoformat(raw) if raw else month_start(ctx.today)
+
+
+def _pending(ctx: Context) -> dict[str, int]:
+    """The figures entered in the guided flow so far."""
+    return {code: int(value) for code, value in (ctx.data.get("values") or {}).items()}
+
+
+def _village_names(ctx: Context, village: Village) -> VillageNames:
+    """The commune's village names, loaded only if the reading needs them."""
+
+    def names() -> Sequence[str]:
+        return [v.name for v in villages_of(ctx.session, village.commune_id)]
+
+    return names
+
+
+def label(ctx: Context, code: str) -> str:
+    """A tally code's name in the person's language."""
+    return ctx._(CODE_LABELS[code])
+
+
+# ------------------------------------------------------------------ replies
+
+
+def _pick_code(ctx: Context, village: Village) -> Reply:
+    assert village.id is not None
+    period = _period(ctx)
+    _facts, current = load_facts(ctx.session, village.id, period)
+    pending = ctx.data.get("values") or {}
+    choices = []
+    for code in CODE_NAMES:
+        text = label(ctx, code)
+        value = pending.get(code, current.get(code))
+        if value is not None:
+            text = f"{text} ({ctx.t.number(int(value))})"
+        choices.append(Choice(text, ReportChoice(ReportVerb.CODE, code).pack()))
+    if pending:
+        choices.append(Choice(ctx._(CONFIRM), ReportChoice(ReportVerb.OK).pack()))
+    choices.append(Choice(ctx._(CANCEL), ReportChoice(ReportVerb.CANCEL).pack()))
+    return ctx.reply(PICK_CODE, choices, village=village.name, month=month_label(period))
+
+
+def _ask_number(ctx: Context, village: Village, code: str) -> Reply:
+    assert village.id is not None
+    period = _period(ctx)
+    _facts, current = load_facts(ctx.session, village.id, period)
+    text = ctx._(ASK_NUMBER, village=village.name, name=label(ctx, code), month=month_label(period))
+    if code in current:
+        text += "\n" + ctx._(ASK_NUMBER_CURRENT, value=ctx.t.number(current[code]))
+    return Reply(text=text)
+
+
+def _summary(ctx: Context, village: Village, period: dt.date, values: dict[str, int]) -> Reply:
+    lines = [ctx._(SUMMARY, village=village.name, month=month_label(period))]
+    lines += [f"• {label(ctx, code)}: {ctx.t.number(value)}" for code, value in values.items()]
+    lines.append(ctx._(SUMMARY_HINT))
+    choices = [
+        Choice(ctx._(CONFIRM), ReportChoice(ReportVerb.OK).pack()),
+        Choice(ctx._(EDIT), ReportChoice(ReportVerb.MORE).pack()),
+        Choice(ctx._(CANCEL), ReportChoice(ReportVerb.CANCEL).pack()),
+    ]
+    return Reply(text="\n".join(lines), choices=choices)
+
+
+def _reasons_reply(ctx: Context, reasons: Sequence[Issue | ReadableError]) -> Reply:
+    return Reply(text="\n".join(reason.render(ctx.t) for reason in reasons))
+
+
+# ------------------------------------------------------------------ submitting
+
+
+def _one_line(ctx: Context, village: Village, text: str) -> list[Reply]:
+    """Read, validate and record (or ask to confirm) a one-line report."""
+    report = read_report(text, ctx.today, _village_names(ctx, village))
+    other = _other_village(village, report.villages)
+    if other is not None:
+        return [ctx.reply(OTHER_VILLAGE, village=village.name, other=other)]
+    if report.error is not None:
+        return [Reply(text=report.error.render(ctx.t))]
+    period = report.period or (_period(ctx) if ctx.in_flow(ReportFlow) else month_start(ctx.today))
+    return _submit(ctx, village, period, report.values, confirmed=False)
+
+
+def _other_village(village: Village, named: Sequence[str]) -> str | None:
+    """The first village named that is not the reporter's own."""
+    return next((name for name in named if fold(name) != fold(village.name)), None)
+
+
+def _submit(
+    ctx: Context, village: Village, period: dt.date, values: dict[str, int], *, confirmed: bool
+) -> list[Reply]:
+    """Submit the figures and say what happened."""
+    outcome = submit_report(
+        ctx.session,
+        village=village,
+        period=period,
+        values=values,
+        actor=ctx.person,
+        now=ctx.now,
+        today=ctx.today,
+        is_admin=ctx.has_role(Role.ADMIN),
+        confirmed=confirmed,
+    )
+    return _render(ctx, outcome)
+
+
+def _render(ctx: Context, outcome: SubmitOutcome) -> list[Reply]:
+    """What a submission's outcome means for the flow, and the reply that says it."""
+    if isinstance(outcome, Refused):
+        if outcome.period_closed:
+            ctx.finish()
+        elif ctx.in_flow(ReportFlow):
+            ctx.goto(ReportFlow.code, values=outcome.kept)
+        return [_reasons_reply(ctx, outcome.reasons)]
+    if isinstance(outcome, NeedsConfirmation):
+        ctx.begin(ReportFlow.odd, period=outcome.period.isoformat(), values=outcome.values)
+        lines = [
+            ctx._(ODD_INTRO),
+            *(issue.render(ctx.t) for issue in outcome.warnings),
+            ctx._(ODD_QUESTION),
+        ]
+        choices = [
+            Choice(ctx._(CONFIRM_ODD), ReportChoice(ReportVerb.FORCE).pack()),
+            Choice(ctx._(EDIT), ReportChoice(ReportVerb.MORE).pack()),
+            Choice(ctx._(CANCEL), ReportChoice(ReportVerb.CANCEL).pack()),
+        ]
+        return [Reply(text="\n".join(lines), choices=choices)]
+    assert isinstance(outcome, Saved)
+    ctx.finish()
+    return [_saved_reply(ctx, outcome.recorded)]
+
+
+def _saved_reply(ctx: Context, recorded: Recorded) -> Reply:
+    if not recorded.recorded:
+        lines = [ctx._(UNCHANGED)]
+    else:
+        lines = [ctx._(RECORDED, village=recorded.village, month=month_label(recorded.period))]
+        for code, value in recorded.recorded.items():
+            if code in recorded.corrected:
+                old, new = recorded.corrected[code]
+                corrected = ctx._(
+                    CORRECTED,
+                    name=label(ctx, code),
+                    new=ctx.t.number(new),
+                    old=ctx.t.number(old),
+                )
+                lines.append(f"• {corrected}")
+            else:
+                lines.append(f"• {label(ctx, code)}: {ctx.t.number(value)}")
+    lines.append(missing_line(ctx, recorded.missing) if recorded.missing else ctx._(ALL_DONE))
+    return Reply(text="\n".join(lines))
+
+
+def missing_line(ctx: Context, missing: Sequence[str]) -> str:
+    """ "Still missing this month: …" with the codes' names."""
+    return ctx._(STILL_MISSING, names=", ".join(label(ctx, code) for code in missing))
