@@ -5,7 +5,14 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from bot.settings import Settings
+
 MEDIA_ROUTE = "/media"
+
+
+def media_dir(settings: Settings) -> Path:
+    """Where shared files are kept."""
+    return settings.data_dir / "media"
 
 
 def save_media(media_dir: Path, payload: bytes, suffix: str) -> str:

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from bot.audit import ENTITY_LABELS, AuditLine, describe
 from bot.content.questions import feedback_summary, unanswered
 from bot.core.people import roles_of
+from bot.i18n import Translator
 from bot.plans.status import DUE_SOON_DAYS, Status, TaskStatus, Verdict, due_within, is_open
 from bot.plans.store import (
     EvidenceView,
@@ -402,7 +404,7 @@ class TaskPageData:
     coordinating: list[str]
     progress: list[ProgressRow]
     evidence: list[EvidenceRow]
-    audit: list[AuditEntry]
+    audit: list[AuditLine]
 
 
 def find_task(session: Session, task_id: int) -> tuple[Task, Plan] | None:
@@ -414,7 +416,7 @@ def find_task(session: Session, task_id: int) -> tuple[Task, Plan] | None:
     return (task, plan) if plan is not None else None
 
 
-def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
+def task_page(session: Session, task: Task, today: dt.date, t: Translator) -> TaskPageData:
     """Everything about one task (the caller checked the viewer may see it)."""
     assert task.id is not None
     view = task_views(session, [task], today)[0]
@@ -470,7 +472,7 @@ def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
             EvidenceRow(e, people.get(e.uploaded_by or 0, ""), people.get(e.reviewed_by or 0, ""))
             for e in evidence_rows
         ],
-        audit=audit,
+        audit=describe(session, audit, t),
     )
 
 
@@ -603,17 +605,19 @@ def units_page(
 
 @dataclass
 class AuditData:
-    entries: list[AuditEntry]
+    lines: list[AuditLine]
     page: int
     has_more: bool
     kind: str
     kinds: list[str] = field(default_factory=list)
 
 
-AUDIT_KINDS = ("tally", "evidence", "task", "indicator", "plan", "admin")
+AUDIT_KINDS = tuple(ENTITY_LABELS)  # "admin" last: every other entity
 
 
-def audit_page(session: Session, viewer: Viewer, page: int = 1, kind: str = "") -> AuditData:
+def audit_page(
+    session: Session, viewer: Viewer, t: Translator, page: int = 1, kind: str = ""
+) -> AuditData:
     """The commune's audit log, newest first, optionally one kind of entity."""
     page = max(1, page)
     query = select(AuditEntry).where(AuditEntry.commune_id == viewer.commune_id)
@@ -631,7 +635,11 @@ def audit_page(session: Session, viewer: Viewer, page: int = 1, kind: str = "") 
         )
     )
     return AuditData(
-        rows[:AUDIT_PAGE_SIZE], page, len(rows) > AUDIT_PAGE_SIZE, kind, list(AUDIT_KINDS)
+        describe(session, rows[:AUDIT_PAGE_SIZE], t),
+        page,
+        len(rows) > AUDIT_PAGE_SIZE,
+        kind,
+        list(AUDIT_KINDS),
     )
 
 

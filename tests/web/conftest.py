@@ -5,15 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, col, select
 
+from bot.core.dispatcher import Dispatcher
 from bot.plans.evidence import store_file
+from bot.plans.importer import load_sample_plan
 from bot.plans.store import record_evidence, record_progress, review_evidence, task_view
 from bot.services import Services
 from bot.tallies.validation import add_months
+from bot.web.auth import create_login_link
+from bot.web.server import build_web_app
 from db.models import Person, Plan, Tally, Task, Unit, Village, VillageDenominator
 from tests.helpers import add_person
 
@@ -62,8 +69,6 @@ def ensure_plan(services: Services) -> Plan:
     with Session(services.engine) as session:
         plan = session.exec(select(Plan)).first()
     if plan is None:
-        from bot.plans.importer import load_sample_plan
-
         load_sample_plan(services)
         with Session(services.engine) as session:
             plan = session.exec(select(Plan)).one()
@@ -190,3 +195,28 @@ def seed(services: Services) -> Seeded:
 @pytest.fixture
 def seeded(services: Services) -> Seeded:
     return seed(services)
+
+
+Client = TestClient[web.Request, web.Application]
+SignIn = Callable[[int], Awaitable[Client]]
+
+
+@pytest.fixture
+async def sign_in(services: Services) -> AsyncIterator[SignIn]:
+    """Open a signed-in HTTP client for a person (each person gets their own cookie jar)."""
+    clients: list[Client] = []
+
+    async def open_for(person_id: int) -> Client:
+        client: Client = TestClient(TestServer(build_web_app(services, Dispatcher(services))))
+        await client.start_server()
+        clients.append(client)
+        with Session(services.engine) as session:
+            link = create_login_link(session, person_id, services.clock(), "")
+            session.commit()
+        response = await client.post(link, allow_redirects=False)
+        assert response.status == 303
+        return client
+
+    yield open_for
+    for client in clients:
+        await client.close()
