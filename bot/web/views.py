@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from bot.audit import ENTITY_LABELS, AuditLine, describe
 from bot.content.questions import feedback_summary, unanswered
 from bot.core.people import roles_of
+from bot.dates import add_months, month_start
 from bot.i18n import Translator
 from bot.plans.status import DUE_SOON_DAYS, Status, TaskStatus, Verdict, due_within, is_open
 from bot.plans.store import (
@@ -36,7 +37,6 @@ from bot.plans.store import (
 from bot.tallies.codes import CODE_NAMES
 from bot.tallies.progress import CodeProgress, CommuneProgress
 from bot.tallies.store import commune_view
-from bot.tallies.validation import add_months, month_start
 from bot.web.access import Viewer, can_see_task, task_unit_scope, village_scope
 from db.models import (
     AuditEntry,

@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, col, select
 
 from bot.core.dispatcher import Dispatcher
+from bot.dates import add_months
 from bot.plans.evidence import store_file
 from bot.plans.importer import load_sample_plan
 from bot.plans.store import record_evidence, record_progress, review_evidence, task_view
 from bot.services import Services
-from bot.tallies.validation import add_months
 from bot.web.auth import create_login_link
 from bot.web.server import build_web_app
 from db.models import Person, Plan, Tally, Task, Unit, Village, VillageDenominator
