@@ -273,8 +273,8 @@ def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
     assert viewer.commune_id is not None
     villages = select(Village.id).where(Village.commune_id == viewer.commune_id)
     scope = village_scope(viewer)
-    if scope is not None:
-        villages = villages.where(Village.id == scope)
+    if not scope.everything:
+        villages = villages.where(col(Village.id).in_(scope.ids or {-1}))
     rows = session.exec(
         select(col(Tally.period), col(Village.name), col(Tally.code), col(Tally.value))
         .join(Village, col(Village.id) == Tally.village_id)

@@ -37,7 +37,7 @@ from bot.plans.store import (
 from bot.tallies.codes import CODE_NAMES
 from bot.tallies.progress import CodeProgress, CommuneProgress
 from bot.tallies.store import commune_view
-from bot.web.access import Viewer, can_see_task, task_unit_scope, village_scope
+from bot.web.access import Scope, Viewer, can_see_task, unit_scope, village_scope
 from db.models import (
     AuditEntry,
     Evidence,
@@ -96,8 +96,11 @@ def choose_plan(
 
 def visible_tasks(session: Session, viewer: Viewer, plan: Plan, today: dt.date) -> list[TaskView]:
     """The plan's active tasks this viewer may see, most urgent first."""
+    scope = unit_scope(viewer)
+    if scope.empty:
+        return []
     views = plan_tasks(session, plan.id or 0, today)
-    if task_unit_scope(viewer) is None:
+    if scope.everything:
         return views
     return [
         v
@@ -173,9 +176,9 @@ class Completeness:
         return self.reported / self.total if self.total else 0.0
 
 
-def completeness(progress: CommuneProgress, village_id: int | None = None) -> Completeness:
-    """Villages that reported this month (optionally just one village)."""
-    rows = [v for v in progress.villages if village_id is None or v.village_id == village_id]
+def completeness(progress: CommuneProgress, scope: Scope) -> Completeness:
+    """Villages (of those in scope) that reported this month."""
+    rows = [v for v in progress.villages if scope.allows(v.village_id)]
     return Completeness(
         reported=sum(1 for v in rows if v.reported),
         total=len(rows),
@@ -187,13 +190,13 @@ def completeness_history(
     session: Session,
     commune_id: int,
     period: dt.date,
+    scope: Scope,
     months: int = COMPLETENESS_MONTHS,
-    village_id: int | None = None,
 ) -> list[tuple[dt.date, int, int]]:
-    """(month, villages that reported, villages) for the last ``months`` months, oldest first."""
+    """(month, villages that reported, villages in scope) for the last months, oldest first."""
     villages = select(Village.id).where(Village.commune_id == commune_id)
-    if village_id is not None:
-        villages = villages.where(Village.id == village_id)
+    if not scope.everything:
+        villages = villages.where(col(Village.id).in_(scope.ids or {-1}))
     total = len(session.exec(villages).all())
     start = add_months(period, -(months - 1))
     rows = session.exec(
@@ -226,6 +229,7 @@ class OverviewData:
     pending: list[EvidenceView]
     units: dict[int, str]
     month: dt.date
+    shows_tasks: bool  # False for viewers who may see no task (team members)
 
 
 def overview(
@@ -241,11 +245,12 @@ def overview(
     for view in tasks:
         status_counts[view.status.status] += 1
     month = month_start(today)
-    progress = commune_view(session, commune_id, month, months=1)
-    village = village_scope(viewer)
+    villages = village_scope(viewer)
+    progress = None if villages.empty else commune_view(session, commune_id, month, months=1)
+    shows_tasks = not unit_scope(viewer).empty
     pending = [
         e
-        for e in pending_evidence(session, commune_id)
+        for e in (pending_evidence(session, commune_id) if shows_tasks else [])
         if can_see_task(viewer, commune_id, e.task.lead_unit_id, e.task.coordinating)
     ]
     return OverviewData(
@@ -260,10 +265,11 @@ def overview(
         ),
         task_count=len(tasks),
         status_counts=status_counts,
-        completeness=completeness(progress, village) if progress.villages else None,
+        completeness=completeness(progress, villages) if progress and progress.villages else None,
         pending=pending,
         units=unit_names(session, commune_id),
         month=month,
+        shows_tasks=shows_tasks,
     )
 
 
@@ -311,7 +317,7 @@ def villages(
             ranking.get(v.village_id) if v.codes[code].rate is not None else None,
         )
         for v in progress.villages
-        if scope is None or v.village_id == scope
+        if scope.allows(v.village_id)
     ]
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.name))
     return VillagesData(
@@ -321,8 +327,8 @@ def villages(
         totals=progress.totals,
         village_count=len(progress.villages),
         completeness=completeness(progress, scope),
-        history=completeness_history(session, viewer.commune_id, period, village_id=scope),
-        show_totals=scope is None,
+        history=completeness_history(session, viewer.commune_id, period, scope),
+        show_totals=scope.everything,
     )
 
 
@@ -596,7 +602,7 @@ def units_page(
         plan,
         plans,
         rank_units(entries, names, today),
-        viewer.unit_id if not viewer.sees_all else None,
+        None if viewer.sees_all else viewer.unit_id,
     )
 
 
