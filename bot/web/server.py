@@ -1,11 +1,18 @@
 """The one aiohttp application of a tocns process: webhooks, health check, media, dashboard.
 
 ``build_web_app`` is the factory: it fills the typed keys (``bot.web.keys``), then
-``setup_routes`` lists every route in one place. Route modules never import each other
-or this module; they read what they share from the keys.
+``setup_routes`` lists every route in one place, and the cleanup contexts own the
+background work the server starts (the media sweep), so stopping the server stops it.
+Route modules never import each other or this module; they read what they share from
+the keys.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -16,7 +23,7 @@ from bot.web.auth import LOGIN_PATH
 from bot.web.context import page_route
 from bot.web.exports import KINDS
 from bot.web.keys import DISPATCHER, SERVICES, TEMPLATES, WEBHOOKS
-from bot.web.media import MEDIA_ROUTE
+from bot.web.media import MEDIA_ROUTE, media_dir, sweep_media
 from bot.web.render import STATIC_DIR, make_environment
 from bot.web.routes import (
     audit_log,
@@ -35,6 +42,8 @@ from bot.web.routes import (
 from bot.web.routes.webhooks import MAX_UPDATE_BYTES, Webhooks
 
 __all__ = ["Webhooks", "build_web_app", "setup_routes"]
+
+MEDIA_SWEEP_EVERY = dt.timedelta(hours=1)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -64,6 +73,24 @@ def setup_routes(app: web.Application) -> None:
     router.add_static("/static", STATIC_DIR, append_version=False)
 
 
+async def media_sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired shared files at start-up, then every hour until the server stops."""
+    services = app[SERVICES]
+    directory = media_dir(services.settings)
+    await asyncio.to_thread(sweep_media, directory, services.clock())
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(MEDIA_SWEEP_EVERY.total_seconds())
+            await asyncio.to_thread(sweep_media, directory, services.clock())
+
+    task = asyncio.create_task(sweep_forever(), name="media-sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def build_web_app(
     services: Services, dispatcher: Dispatcher, webhooks: Webhooks | None = None
 ) -> web.Application:
@@ -73,5 +100,6 @@ def build_web_app(
     app[DISPATCHER] = dispatcher
     app[WEBHOOKS] = webhooks or Webhooks()
     app[TEMPLATES] = make_environment(services.settings.locale)
+    app.cleanup_ctx.append(media_sweeper)
     setup_routes(app)
     return app
