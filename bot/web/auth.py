@@ -15,7 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
 from db.models import Person, WebLoginToken, WebSession
 
@@ -72,14 +72,28 @@ def peek_login_token(session: Session, token: str, now: dt.datetime) -> WebLogin
 
 
 def redeem_login_token(session: Session, token: str, now: dt.datetime) -> int | None:
-    """Spend a sign-in token; return its person id, or None if unknown, used or expired."""
-    row = peek_login_token(session, token, now)
-    if row is None:
+    """Spend a sign-in token; return its person id, or None if unknown, used or expired.
+
+    One conditional UPDATE spends it, so of two requests racing with the same token only
+    one changes the row (the other waits for the row lock, then finds it used).
+    """
+    if not token or len(token) > 200:
         return None
-    row.used_at = now
-    session.add(row)
-    session.flush()
-    return row.person_id
+    digest = _hash(token)
+    spent = session.exec(
+        update(WebLoginToken)  # type: ignore[call-overload]
+        .where(
+            col(WebLoginToken.token_hash) == digest,
+            col(WebLoginToken.used_at).is_(None),
+            col(WebLoginToken.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        return None
+    return session.exec(
+        select(WebLoginToken.person_id).where(WebLoginToken.token_hash == digest)
+    ).one()
 
 
 @dataclass(frozen=True)

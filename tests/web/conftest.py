@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import struct
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, col, select
 
@@ -199,6 +200,21 @@ def seeded(services: Services) -> Seeded:
 
 Client = TestClient[web.Request, web.Application]
 SignIn = Callable[[int], Awaitable[Client]]
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the first form of a page ("" when the page has none)."""
+    match = CSRF_FIELD.search(html)
+    return match.group(1) if match else ""
+
+
+async def submit_login(client: Client, link: str) -> ClientResponse:
+    """Open a sign-in link and press its button, as a browser does."""
+    page = await client.get(link)
+    return await client.post(
+        link, data={"csrf": form_token(await page.text())}, allow_redirects=False
+    )
 
 
 @pytest.fixture
@@ -213,7 +229,7 @@ async def sign_in(services: Services) -> AsyncIterator[SignIn]:
         with Session(services.engine) as session:
             link = create_login_link(session, person_id, services.clock(), "")
             session.commit()
-        response = await client.post(link, allow_redirects=False)
+        response = await submit_login(client, link)
         assert response.status == 303
         return client
 

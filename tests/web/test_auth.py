@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -28,6 +29,7 @@ from bot.web.auth import (
 from bot.web.server import build_web_app
 from db.models import WebLoginToken, WebSession
 from tests.helpers import FakeClock, add_person
+from tests.web.conftest import form_token
 
 
 def _link(services: Services, person_id: int, base: str = "") -> str:
@@ -168,3 +170,22 @@ async def test_session_expiry_on_the_injected_clock(
     assert (await client.get("/")).status == 200
     clock.advance(hours=12, minutes=1)
     assert (await client.get("/")).status == 401
+
+
+async def test_a_link_is_spent_once_under_concurrent_posts(
+    services: Services, client: TestClient[web.Request, web.Application]
+) -> None:
+    """Twenty presses of the same link at once open exactly one session."""
+    for attempt in range(5):
+        person = add_person(services, name=f"Cán bộ {attempt}", roles=("office",))
+        link = _link(services, person)
+        page = await client.get(link)
+        token = form_token(await page.text())
+        responses = await asyncio.gather(
+            *(client.post(link, data={"csrf": token}, allow_redirects=False) for _ in range(20))
+        )
+        statuses = sorted(r.status for r in responses)
+        assert statuses == [303] + [403] * 19, statuses
+        with Session(services.engine) as session:
+            opened = session.exec(select(WebSession).where(WebSession.person_id == person)).all()
+        assert len(opened) == 1
