@@ -25,7 +25,7 @@ from bot.services import Services
 from bot.web import views
 from bot.web.access import Page, Viewer, can_open, may_sign_in
 from bot.web.auth import COOKIE_NAME, check_session
-from bot.web.keys import SERVICES, TEMPLATES
+from bot.web.keys import CSRF_TOKEN, SERVICES, TEMPLATES
 from bot.web.render import (
     MSG_FORBIDDEN_BODY,
     MSG_FORBIDDEN_TITLE,
@@ -65,6 +65,7 @@ class PageContext:
     query: Mapping[str, str]
     match: Mapping[str, str]
     base_url: str
+    csrf_token: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -97,6 +98,7 @@ class PageContext:
             local=self.local,
             query=self.query,
             url=url,
+            csrf_token=self.csrf_token,
             **context,
         )
 
@@ -109,7 +111,7 @@ class PageContext:
 
     def message(self, status: int, title: str, body: str) -> web.Response:
         """A one-message page for the signed-in viewer (title and body are message ids)."""
-        return message(self.env, status, title, body, self.viewer)
+        return message(self.env, status, title, body, self.viewer, csrf_token=self.csrf_token)
 
     def forbidden(self) -> web.Response:
         return self.message(403, MSG_FORBIDDEN_TITLE, MSG_FORBIDDEN_BODY)
@@ -129,6 +131,7 @@ async def serve(request: web.Request, page: Page | None, build: Builder) -> web.
     query = dict(request.query.items())
     match = dict(request.match_info)
     base_url = base_url_of(request, services)
+    csrf_token = request.get(CSRF_TOKEN, "")
 
     def work() -> web.StreamResponse:
         now = services.clock()
@@ -138,7 +141,9 @@ async def serve(request: web.Request, page: Page | None, build: Builder) -> web.
             session.commit()
             if viewer is None:
                 return message(env, 401, MSG_SIGN_IN_TITLE, MSG_SIGN_IN_BODY)
-            ctx = PageContext(session, viewer, services, env, now, query, match, base_url)
+            ctx = PageContext(
+                session, viewer, services, env, now, query, match, base_url, csrf_token
+            )
             if not may_sign_in(viewer.roles) or (page is not None and not can_open(viewer, page)):
                 return ctx.forbidden()
             response = build(ctx)

@@ -22,3 +22,5 @@ SERVICES: web.AppKey[Services] = web.AppKey("services")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 WEBHOOKS: web.AppKey[Webhooks] = web.AppKey("webhooks")
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates")
+# The CSRF token of the browser making a request (set by the CSRF middleware).
+CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token", str)

@@ -27,6 +27,7 @@ from bot.tallies.codes import CODE_LABELS, CODE_NAMES
 from bot.text import shorten
 from bot.web import charts
 from bot.web.access import Page, Viewer, visible_pages
+from bot.web.csrf import csrf_field
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,7 +36,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # our own forms send their Origin; no other site learns a URL
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -129,6 +130,7 @@ def make_environment(locale: str) -> jinja2.Environment:
         Status=Status,
         Verdict=Verdict,
     )
+    env.globals["csrf_field"] = csrf_field
     env.globals["expected_of"] = expected_of
     env.globals["file_size"] = lambda size: file_size(t, size)
     env.filters["short"] = shorten

@@ -1,7 +1,8 @@
 """The one aiohttp application of a tocns process: webhooks, health check, media, dashboard.
 
 ``build_web_app`` is the factory: it fills the typed keys (``bot.web.keys``), then
-``setup_routes`` lists every route in one place, and the cleanup contexts own the
+``setup_routes`` lists every route in one place, ``setup_middlewares`` installs what
+every request goes through (``bot.web.middlewares``), and the cleanup contexts own the
 background work the server starts (the media sweep), so stopping the server stops it.
 Route modules never import each other or this module; they read what they share from
 the keys.
@@ -24,6 +25,7 @@ from bot.web.context import page_route
 from bot.web.exports import KINDS
 from bot.web.keys import DISPATCHER, SERVICES, TEMPLATES, WEBHOOKS
 from bot.web.media import MEDIA_ROUTE, media_dir, sweep_media
+from bot.web.middlewares import setup_middlewares
 from bot.web.render import STATIC_DIR, make_environment
 from bot.web.routes import (
     audit_log,
@@ -102,4 +104,5 @@ def build_web_app(
     app[TEMPLATES] = make_environment(services.settings.locale)
     app.cleanup_ctx.append(media_sweeper)
     setup_routes(app)
+    setup_middlewares(app)
     return app

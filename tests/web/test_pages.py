@@ -15,7 +15,7 @@ from bot.services import Services
 from bot.web.auth import create_login_link
 from bot.web.server import build_web_app
 from db.models import PersonRole, Plan, Unit
-from tests.web.conftest import OTHER_UNIT, OWN_UNIT, Seeded, SignIn, tiny_png
+from tests.web.conftest import OTHER_UNIT, OWN_UNIT, Seeded, SignIn, submit_login, tiny_png
 
 
 async def test_office_sees_every_page(seeded: Seeded, sign_in: SignIn) -> None:
@@ -112,7 +112,7 @@ async def test_nobody_without_a_dashboard_role(seeded: Seeded, services: Service
         with Session(services.engine) as session:
             link = create_login_link(session, seeded.resident, services.clock(), "")
             session.commit()
-        assert (await client.post(link, allow_redirects=False)).status == 403
+        assert (await submit_login(client, link)).status == 403
 
 
 async def test_role_removed_after_sign_in(

@@ -18,7 +18,7 @@ from bot.web.auth import (
     peek_login_token,
     redeem_login_token,
 )
-from bot.web.keys import SERVICES, TEMPLATES
+from bot.web.keys import CSRF_TOKEN, SERVICES, TEMPLATES
 from bot.web.render import (
     MSG_FORBIDDEN_BODY,
     MSG_FORBIDDEN_TITLE,
@@ -55,6 +55,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
                 page=None,
                 commune_name="",
                 action=request.path,
+                csrf_token=request[CSRF_TOKEN],
             )
 
     return await asyncio.to_thread(work)
