@@ -26,11 +26,10 @@ from bot.web import views
 from bot.web.access import Page, Viewer, can_open, may_sign_in
 from bot.web.auth import COOKIE_NAME, check_session
 from bot.web.keys import CSRF_TOKEN, SERVICES, TEMPLATES
+from bot.web.params import MSG_NOT_FOUND_BODY, MSG_NOT_FOUND_TITLE, BadInput, query_text
 from bot.web.render import (
     MSG_FORBIDDEN_BODY,
     MSG_FORBIDDEN_TITLE,
-    MSG_NOT_FOUND_BODY,
-    MSG_NOT_FOUND_TITLE,
     MSG_SIGN_IN_BODY,
     MSG_SIGN_IN_TITLE,
     html,
@@ -113,6 +112,16 @@ class PageContext:
         """A one-message page for the signed-in viewer (title and body are message ids)."""
         return message(self.env, status, title, body, self.viewer, csrf_token=self.csrf_token)
 
+    def plan_slug(self) -> str | None:
+        """The ``?plan=`` of the request: None when absent, BadInput when no such plan."""
+        slug = query_text(self.query, "plan")
+        if not slug:
+            return None
+        assert self.viewer.commune_id is not None
+        if not views.plan_known(self.session, self.viewer.commune_id, slug):
+            raise BadInput(404, "plan")
+        return slug
+
     def forbidden(self) -> web.Response:
         return self.message(403, MSG_FORBIDDEN_TITLE, MSG_FORBIDDEN_BODY)
 
@@ -146,7 +155,11 @@ async def serve(request: web.Request, page: Page | None, build: Builder) -> web.
             )
             if not may_sign_in(viewer.roles) or (page is not None and not can_open(viewer, page)):
                 return ctx.forbidden()
-            response = build(ctx)
+            try:
+                response = build(ctx)
+            except BadInput as bad:
+                session.rollback()
+                return ctx.message(bad.status, bad.title, bad.body)
             session.commit()
             return response
 

@@ -13,12 +13,35 @@ from bot.i18n import N_
 from bot.web import csrf
 from bot.web.auth import COOKIE_NAME, cookie_options
 from bot.web.keys import CSRF_TOKEN, SERVICES, TEMPLATES
+from bot.web.params import (
+    MSG_BAD_BODY,
+    MSG_BAD_TITLE,
+    MSG_NOT_FOUND_BODY,
+    MSG_NOT_FOUND_TITLE,
+    BadInput,
+)
 from bot.web.render import message
 
 log = logging.getLogger(__name__)
 
 # Machine-to-machine routes authenticated otherwise (a secret header), never by cookie.
 NOT_FORMS = ("/webhook/",)
+
+MSG_METHOD_TITLE = N_("This cannot be done here")
+MSG_METHOD_BODY = N_("This address does not accept this kind of request. Go back to the overview.")
+MSG_TOO_BIG_TITLE = N_("Too large")
+MSG_TOO_BIG_BODY = N_("What was sent is larger than the dashboard accepts.")
+MSG_ERROR_TITLE = N_("Something went wrong")
+MSG_ERROR_BODY = N_(
+    "The server could not open this page. The error was recorded; please try again in a few minutes."
+)
+ERROR_MESSAGES = {
+    400: (MSG_BAD_TITLE, MSG_BAD_BODY),
+    404: (MSG_NOT_FOUND_TITLE, MSG_NOT_FOUND_BODY),
+    405: (MSG_METHOD_TITLE, MSG_METHOD_BODY),
+    413: (MSG_TOO_BIG_TITLE, MSG_TOO_BIG_BODY),
+    500: (MSG_ERROR_TITLE, MSG_ERROR_BODY),
+}
 
 MSG_CSRF_TITLE = N_("This form has expired")
 MSG_CSRF_BODY = N_(
@@ -30,6 +53,24 @@ MSG_CSRF_BODY = N_(
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer errors with a Vietnamese page; log unexpected ones with their traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or request.path.startswith(NOT_FORMS):
+            raise
+        title, body = ERROR_MESSAGES.get(error.status, ERROR_MESSAGES[400])
+        return message(request.app[TEMPLATES], error.status, title, body)
+    except BadInput as bad:
+        return message(request.app[TEMPLATES], bad.status, bad.title, bad.body)
+    except Exception:
+        log.exception("error answering %s %s", request.method, request.path)
+        title, body = ERROR_MESSAGES[500]
+        return message(request.app[TEMPLATES], 500, title, body)
 
 
 @web.middleware
@@ -75,4 +116,5 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
 
 def setup_middlewares(app: web.Application) -> None:
     """Install the middlewares, outermost first."""
+    app.middlewares.append(error_pages)
     app.middlewares.append(csrf_protect)

@@ -94,8 +94,6 @@ MSG_FORBIDDEN_BODY = N_(
     "Your account does not give access to this page. "
     "If you think this is a mistake, ask the standing office or the commune admin."
 )
-MSG_NOT_FOUND_TITLE = N_("Not found")
-MSG_NOT_FOUND_BODY = N_("This page does not exist or was removed.")
 
 
 def make_environment(locale: str) -> jinja2.Environment:

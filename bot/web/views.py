@@ -38,6 +38,7 @@ from bot.tallies.codes import CODE_NAMES
 from bot.tallies.progress import CodeProgress, CommuneProgress
 from bot.tallies.store import commune_view
 from bot.web.access import Scope, Viewer, can_see_task, unit_scope, village_scope
+from bot.web.params import BadInput
 from db.models import (
     AuditEntry,
     Evidence,
@@ -89,6 +90,11 @@ def choose_plan(
     plans = commune_plans(session, commune_id)
     chosen = next((p for p in plans if slug and p.slug == slug), None)
     return chosen or (plans[0] if plans else None), plans
+
+
+def plan_known(session: Session, commune_id: int, slug: str) -> bool:
+    """Whether the commune has a plan with this slug."""
+    return any(p.slug == slug for p in commune_plans(session, commune_id))
 
 
 # ------------------------------------------------------------------ tasks
@@ -301,9 +307,9 @@ class VillagesData:
 def villages(
     session: Session, viewer: Viewer, today: dt.date, code: str = "", month: dt.date | None = None
 ) -> VillagesData:
-    """Rates, trend, ranking and completeness per village for one tally code."""
+    """Rates, trend, ranking and completeness per village for one tally code ("": the first)."""
     assert viewer.commune_id is not None
-    code = code if code in CODE_NAMES else CODE_NAMES[0]
+    code = code or CODE_NAMES[0]
     period = month_start(month or today)
     progress = commune_view(session, viewer.commune_id, period)
     scope = village_scope(viewer)
@@ -348,19 +354,21 @@ class TasksData:
 
 
 def tasks_page(
-    session: Session, viewer: Viewer, today: dt.date, query: Mapping[str, str]
+    session: Session,
+    viewer: Viewer,
+    today: dt.date,
+    plan_slug: str | None = None,
+    unit_filter: int | None = None,
+    status_filter: str = "",
+    deadline_filter: str = "",
 ) -> TasksData:
-    """The tasks a viewer may see, filtered by unit, status and deadline."""
+    """The tasks a viewer may see, filtered by unit, status and deadline (already checked)."""
     assert viewer.commune_id is not None
-    plan, plans = choose_plan(session, viewer.commune_id, query.get("plan"))
+    plan, plans = choose_plan(session, viewer.commune_id, plan_slug)
     views = visible_tasks(session, viewer, plan, today) if plan else []
     units = unit_names(session, viewer.commune_id)
-    raw_unit = query.get("unit", "")
-    unit_filter = int(raw_unit) if raw_unit.isdigit() and int(raw_unit) in units else None
-    status_filter = query.get("status", "") if query.get("status", "") in STATUS_FILTERS else ""
-    deadline_filter = (
-        query.get("deadline", "") if query.get("deadline", "") in DEADLINE_FILTERS else ""
-    )
+    if unit_filter is not None and unit_filter not in units:
+        raise BadInput(400, "unit")
     shown = filter_tasks(
         views, today, unit_id=unit_filter, status=status_filter, deadline=deadline_filter
     )

@@ -142,8 +142,12 @@ async def test_task_filters(seeded: Seeded, sign_in: SignIn, services: Services)
     html = await (await client.get("/tasks?status=awaiting_review")).text()
     assert f"{review}/{len(views)} nhiệm vụ" in html and review >= 1
     none = sum(1 for v in views if v.status.due is None)
-    html = await (await client.get("/tasks?deadline=none&status=nonsense&unit=abc")).text()
+    html = await (await client.get("/tasks?deadline=none&status=&unit=")).text()
     assert f"{none}/{len(views)} nhiệm vụ" in html
+    refused = await client.get(
+        "/tasks?deadline=none&status=nonsense&unit=abc"
+    )  # see test_bad_input
+    assert refused.status == 400
 
 
 async def test_units_ranking_and_content(

@@ -7,16 +7,16 @@ from aiohttp import web
 from bot.web import views
 from bot.web.access import Page
 from bot.web.context import PageContext
+from bot.web.params import parse_page, query_choice
 
 
 def audit_log(ctx: PageContext) -> web.StreamResponse:
     """Show one page of the commune's audit log, optionally one kind of entry."""
-    raw = ctx.query.get("page", "1")
     data = views.audit_page(
         ctx.session,
         ctx.viewer,
         ctx.t,
-        int(raw) if raw.isdigit() else 1,
-        ctx.query.get("kind", ""),
+        parse_page(ctx.query.get("page", "")),
+        query_choice(ctx.query, "kind", views.AUDIT_KINDS),
     )
     return ctx.render("audit.html", Page.AUDIT, data=data)

@@ -11,15 +11,15 @@ from bot.plans.evidence import read_stored
 from bot.web import views
 from bot.web.access import can_see_task
 from bot.web.context import PageContext
-from bot.web.render import INLINE_TYPES, MSG_NOT_FOUND_TITLE, SECURITY_HEADERS, disposition
+from bot.web.params import MSG_NOT_FOUND_TITLE, parse_id, query_choice
+from bot.web.render import INLINE_TYPES, SECURITY_HEADERS, disposition
 
 MSG_FILE_MISSING = N_("The file of this evidence is missing on the server.")
 
 
 def evidence(ctx: PageContext) -> web.StreamResponse:
     """Send an evidence file to someone who may see its task."""
-    raw = ctx.match.get("evidence_id", "")
-    found = views.find_evidence(ctx.session, int(raw)) if raw.isdigit() else None
+    found = views.find_evidence(ctx.session, parse_id(ctx.match["evidence_id"], "evidence_id"))
     if found is None:
         return ctx.not_found()
     item, task, plan = found
@@ -32,7 +32,7 @@ def evidence(ctx: PageContext) -> web.StreamResponse:
     data = read_stored(ctx.services.settings.effective_evidence_dir, item.storage_path)
     if data is None:
         return ctx.message(404, MSG_NOT_FOUND_TITLE, MSG_FILE_MISSING)
-    inline = ctx.query.get("view") == "1" and item.mime_type in INLINE_TYPES
+    inline = query_choice(ctx.query, "view", ("1",)) == "1" and item.mime_type in INLINE_TYPES
     name = item.file_name or Path(item.storage_path).name
     return web.Response(
         body=data,

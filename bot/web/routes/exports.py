@@ -27,7 +27,7 @@ def download(kind: str) -> Builder:
 
     def build(ctx: PageContext) -> web.StreamResponse:
         file = export(
-            kind, ctx.session, ctx.viewer, ctx.t, ctx.today, ctx.base_url, ctx.query.get("plan")
+            kind, ctx.session, ctx.viewer, ctx.t, ctx.today, ctx.base_url, ctx.plan_slug()
         )
         return web.Response(
             body=file.data,

@@ -7,7 +7,8 @@ from aiohttp import web
 from bot.i18n import N_
 from bot.web.keys import SERVICES, TEMPLATES
 from bot.web.media import media_dir, stored_media
-from bot.web.render import MSG_NOT_FOUND_BODY, MSG_NOT_FOUND_TITLE, message
+from bot.web.params import MSG_NOT_FOUND_BODY, MSG_NOT_FOUND_TITLE
+from bot.web.render import message
 
 MSG_EXPIRED_TITLE = N_("This link has expired")
 MSG_EXPIRED_BODY = N_(

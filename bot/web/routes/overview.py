@@ -11,5 +11,5 @@ from bot.web.context import PageContext
 
 def overview(ctx: PageContext) -> web.StreamResponse:
     """Show the commune's plan at a glance."""
-    data = views.overview(ctx.session, ctx.viewer, ctx.today, ctx.query.get("plan"))
+    data = views.overview(ctx.session, ctx.viewer, ctx.today, ctx.plan_slug())
     return ctx.render("overview.html", Page.OVERVIEW, data=data)

@@ -11,5 +11,5 @@ from bot.web.context import PageContext
 
 def units(ctx: PageContext) -> web.StreamResponse:
     """Rank the units of the chosen plan."""
-    data = views.units_page(ctx.session, ctx.viewer, ctx.today, ctx.tz, ctx.query.get("plan"))
+    data = views.units_page(ctx.session, ctx.viewer, ctx.today, ctx.tz, ctx.plan_slug())
     return ctx.render("units.html", Page.UNITS, data=data)

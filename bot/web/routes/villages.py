@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from aiohttp import web
 
 from bot.i18n import N_
@@ -12,6 +10,7 @@ from bot.tallies.validation import DENOMINATOR_NAMES
 from bot.web import charts, views
 from bot.web.access import Page
 from bot.web.context import PageContext
+from bot.web.params import parse_month, query_choice
 
 CHART_CAPTION = N_("{name}: rate by village, month {month}")
 TARGET_CAPTION = N_("Target {year}: {rate}")
@@ -20,13 +19,9 @@ HISTORY_CAPTION = N_("Villages that reported, by month")
 
 def villages(ctx: PageContext) -> web.StreamResponse:
     """Show rates, trends and ranking of the villages for one figure."""
-    month = None
-    raw = ctx.query.get("month", "")
-    try:
-        month = dt.date.fromisoformat(raw + "-01") if raw else None
-    except ValueError:
-        month = None
-    data = views.villages(ctx.session, ctx.viewer, ctx.today, ctx.query.get("code", ""), month)
+    month = parse_month(ctx.query.get("month", ""), ctx.today)
+    code = query_choice(ctx.query, "code", CODE_NAMES)
+    data = views.villages(ctx.session, ctx.viewer, ctx.today, code, month)
     target = data.totals[data.code].target
     t = ctx.t
     bars = [

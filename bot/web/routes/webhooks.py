@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.channels.security import secret_matches
 from bot.web.keys import WEBHOOKS
+from bot.web.params import json_depth_ok
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,13 @@ async def _read_update(
         return web.Response(status=401, text="unauthorized")
     if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
         return web.Response(status=413)
+    body = await request.read()
+    if not json_depth_ok(body):
+        log.warning("webhook %s refused: JSON nested too deep", request.path)
+        return web.Response(status=400, text="bad json")
     try:
-        payload = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return web.Response(status=400, text="bad json")
     if not isinstance(payload, dict):
         return web.Response(status=400, text="bad update")
