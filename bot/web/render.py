@@ -32,16 +32,6 @@ from bot.web.csrf import csrf_field
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",  # our own forms send their Origin; no other site learns a URL
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 INLINE_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
 PAGE_TITLES: dict[Page, str] = {
@@ -164,7 +154,6 @@ def html(env: jinja2.Environment, name: str, status: int = 200, **context: Any) 
         status=status,
         content_type="text/html",
         charset="utf-8",
-        headers=SECURITY_HEADERS,
     )
 
 

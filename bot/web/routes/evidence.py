@@ -12,8 +12,9 @@ from bot.web import views
 from bot.web.access import can_see_task
 from bot.web.context import PageContext
 from bot.web.params import MSG_NOT_FOUND_TITLE, parse_id, query_choice
-from bot.web.render import INLINE_TYPES, SECURITY_HEADERS, disposition
+from bot.web.render import INLINE_TYPES, disposition
 
+FILE_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
 MSG_FILE_MISSING = N_("The file of this evidence is missing on the server.")
 
 
@@ -38,8 +39,8 @@ def evidence(ctx: PageContext) -> web.StreamResponse:
         body=data,
         content_type=item.mime_type or "application/octet-stream",
         headers={
-            **SECURITY_HEADERS,
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+            # A file is shown alone, in a sandbox: no script, no form, no framing.
+            "Content-Security-Policy": FILE_CSP,
             "Content-Disposition": disposition("inline" if inline else "attachment", name),
         },
     )

@@ -7,7 +7,7 @@ from aiohttp import web
 from bot.web.access import Page
 from bot.web.context import Builder, PageContext
 from bot.web.exports import KINDS, export
-from bot.web.render import SECURITY_HEADERS, disposition
+from bot.web.render import disposition
 
 EXPORT_PAGES = {
     "indicators": Page.EXPORT_INDICATORS,
@@ -32,7 +32,6 @@ def download(kind: str) -> Builder:
         return web.Response(
             body=file.data,
             headers={
-                **SECURITY_HEADERS,
                 "Content-Type": file.mime_type,
                 "Content-Disposition": disposition("attachment", file.file_name),
             },

@@ -22,7 +22,6 @@ from bot.web.keys import CSRF_TOKEN, SERVICES, TEMPLATES
 from bot.web.render import (
     MSG_FORBIDDEN_BODY,
     MSG_FORBIDDEN_TITLE,
-    SECURITY_HEADERS,
     html,
     message,
 )
@@ -80,7 +79,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 return message(env, 403, MSG_FORBIDDEN_TITLE, MSG_FORBIDDEN_BODY)
             opened = open_session(session, person_id, now)
             session.commit()
-        response = web.Response(status=303, headers={**SECURITY_HEADERS, "Location": "/"})
+        response = web.Response(status=303, headers={"Location": "/"})
         options = cookie_options(services.settings.public_base_url)
         response.set_cookie(COOKIE_NAME, opened.token, **options)  # type: ignore[arg-type]
         return response
