@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from bot.audit import EVIDENCE_STATUS_LABELS
 from bot.i18n import N_, Translator
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS
 from bot.tallies.codes import CODE_NAMES
+from bot.text import shorten
 from bot.web.access import Viewer, village_scope
 from bot.web.views import choose_plan, plan_indicators, unit_names, visible_tasks
 from db.models import Evidence, Plan, Tally, Village
@@ -67,6 +69,7 @@ TITLE_TASKS = N_("APPENDIX II: PROGRESS OF THE TASKS")
 AS_OF = N_("(Figures as of {date})")
 TARGET_OTHER_YEAR = N_("{target} (year {year})")
 RED_YES = N_("Red: {reasons}")
+REJECTED_BECAUSE = N_("{label} ({reason})")
 # What a spreadsheet may read as the start of a formula (with full-width variants).
 FORMULA_STARTS = frozenset("=+-@\t\r\n＝＋－＠")
 
@@ -156,6 +159,14 @@ def _row(sheet: object, row: int, values: list[object], bold: bool = False) -> N
         cell.alignment = _xl().wrap
         if bold:
             cell.font = _xl().Font(bold=True)
+
+
+def evidence_line(t: Translator, item: Evidence, link: str) -> str:
+    """One piece of evidence in the task list: its review, then its address."""
+    label = t.gettext(EVIDENCE_STATUS_LABELS.get(item.status, item.status))
+    if item.status == "rejected" and item.review_reason:
+        label = t.gettext(REJECTED_BECAUSE, label=label, reason=shorten(item.review_reason, 120))
+    return f"{label}: {link}"
 
 
 def _slug(plan: Plan | None) -> str:
@@ -263,9 +274,11 @@ def tasks_xlsx(
     base = base_url.rstrip("/")
     for view in views:
         task, status = view.task, view.status
-        links = [
-            e.url if e.kind == "link" and e.url else f"{base}/evidence/{e.id}"
-            for e in evidence[view.id]
+        # Every piece through the dashboard (outside links behind its warning page), each
+        # marked with its review, so rejected evidence is never read as proof.
+        links = [f"{base}/evidence/{e.id}" for e in evidence[view.id]]
+        lines = [
+            evidence_line(t, e, link) for e, link in zip(evidence[view.id], links, strict=True)
         ]
         reasons = (
             "; ".join(t.gettext(REASON_LABELS[r]) for r in status.reasons) if status.red else ""
@@ -285,7 +298,7 @@ def tasks_xlsx(
                 t.gettext(STATUS_LABELS[status.status]),
                 status.percent,
                 t.gettext(RED_YES, reasons=reasons) if reasons else "",
-                "\n".join(links),
+                "\n".join(lines),
             ],
         )
         if status.due is not None:

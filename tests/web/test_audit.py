@@ -11,6 +11,7 @@ from bot.admin.invites import create_invite
 from bot.audit import ACTION_LABELS, FIELD_LABELS, HIDDEN_FIELDS, describe, record
 from bot.i18n import translator
 from bot.services import Services
+from bot.web.auth import create_login_link
 from db.models import AuditEntry, Person, Unit, Village
 from tests.web.conftest import OWN_UNIT, Seeded, SignIn
 
@@ -60,7 +61,7 @@ def audit_calls() -> list[tuple[str, list[str], list[str]]]:
 
 def test_every_audited_action_and_field_has_a_label() -> None:
     calls = audit_calls()
-    assert len(calls) >= 8
+    assert len(calls) >= 10
     unlabelled = []
     for where, actions, fields in calls:
         for action in actions:
@@ -133,3 +134,27 @@ async def test_audit_page_shows_labels(seeded: Seeded, sign_in: SignIn, services
         assert raw not in html, raw
     admin = await (await client.get("/audit?kind=admin")).text()
     assert "Tạo mã mời" in admin and "Trả lại minh chứng" not in admin
+
+
+async def test_sign_in_links_and_sign_ins_are_audited(
+    seeded: Seeded, sign_in: SignIn, services: Services
+) -> None:
+    with Session(services.engine) as session:
+        create_login_link(session, seeded.officer, services.clock(), "", via="cli")
+        session.commit()
+    client = await sign_in(seeded.office)  # a link asked in the chat, then a sign-in
+    with Session(services.engine) as session:
+        entries = list(
+            session.exec(
+                select(AuditEntry).where(AuditEntry.entity == "web").order_by(AuditEntry.id)  # type: ignore[arg-type]
+            )
+        )
+    assert [(e.action, e.actor_id, e.entity_id) for e in entries] == [
+        ("web.link", None, str(seeded.officer)),
+        ("web.link", seeded.office, str(seeded.office)),
+        ("web.sign_in", seeded.office, str(seeded.office)),
+    ]
+    html = await (await client.get("/audit?kind=web")).text()
+    assert html.count("Nhận đường dẫn đăng nhập bảng điều khiển") == 2
+    assert "Đăng nhập bảng điều khiển" in html and "Qua: dòng lệnh" in html
+    assert "web.sign_in" not in html

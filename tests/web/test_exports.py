@@ -9,6 +9,7 @@ import zipfile
 from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
+from bot.audit import EVIDENCE_STATUS_LABELS
 from bot.i18n import translator
 from bot.plans.status import STATUS_LABELS, VERDICT_LABELS
 from bot.plans.store import indicator_views, plan_tasks
@@ -114,8 +115,14 @@ def test_task_list_matches_the_database(seeded: Seeded, services: Services) -> N
         assert bool(row[9]) == view.status.red
         due = row[6]
         assert (due.date() if due is not None else None) == view.status.due  # type: ignore[attr-defined]
-        links = [f"http://dash.example/evidence/{e.id}" for e in evidence if e.task_id == view.id]
-        assert (row[10] or "") == "\n".join(links)
+        lines = [
+            f"{T.gettext(EVIDENCE_STATUS_LABELS[e.status])}"
+            + (f" ({e.review_reason})" if e.status == "rejected" else "")
+            + f": http://dash.example/evidence/{e.id}"
+            for e in evidence
+            if e.task_id == view.id
+        ]
+        assert (row[10] or "") == "\n".join(lines)
     own = next(
         row for row in rows if row[10] and f"/evidence/{seeded.own_evidence}" in str(row[10])
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -18,6 +19,14 @@ FILE_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
 MSG_FILE_MISSING = N_("The file of this evidence is missing on the server.")
 
 
+def outside_host(url: str) -> str | None:
+    """The host of an http(s) link (None for anything else: javascript:, data:, …)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.hostname
+
+
 def evidence(ctx: PageContext) -> web.StreamResponse:
     """Send an evidence file to someone who may see its task."""
     found = views.find_evidence(ctx.session, parse_id(ctx.match["evidence_id"], "evidence_id"))
@@ -27,9 +36,11 @@ def evidence(ctx: PageContext) -> web.StreamResponse:
     if not can_see_task(ctx.viewer, plan.commune_id, task.lead_unit_id, task.coordinating):
         return ctx.forbidden()
     if item.kind == "link" or not item.storage_path:
-        if item.url.startswith(("http://", "https://")):
-            raise web.HTTPFound(item.url)
-        return ctx.not_found()
+        host = outside_host(item.url)
+        if host is None:
+            return ctx.not_found()
+        # Never a redirect: the person sees where the link goes before leaving.
+        return ctx.render("external.html", None, address=item.url, host=host, task_id=task.id)
     data = read_stored(ctx.services.settings.effective_evidence_dir, item.storage_path)
     if data is None:
         return ctx.message(404, MSG_NOT_FOUND_TITLE, MSG_FILE_MISSING)
