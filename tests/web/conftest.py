@@ -23,8 +23,10 @@ from bot.services import Services
 from bot.web.auth import create_login_link
 from bot.web.server import build_web_app
 from db.models import Person, Plan, Tally, Task, Unit, Village, VillageDenominator
+from tests.conftest import make_settings
 from tests.helpers import add_person
 
+PUBLIC_HTTPS = "https://tocns.example.vn"
 OWN_UNIT = "Công an xã"
 OTHER_UNIT = "Văn phòng - Thống kê"
 
@@ -191,6 +193,16 @@ def seed(services: Services) -> Seeded:
             own_evidence.id,
             rejected.id,
         )
+
+
+def behind_https(services: Services) -> Services:
+    """The same database and clock, served at a public HTTPS address."""
+    settings = make_settings(
+        services.settings.data_dir, services.settings.database_url, public_base_url=PUBLIC_HTTPS
+    )
+    return Services(
+        settings=settings, engine=services.engine, registry=services.registry, clock=services.clock
+    )
 
 
 @pytest.fixture

@@ -29,9 +29,8 @@ from bot.web.auth import (
 from bot.web.csrf import PRE_COOKIE, token_for
 from bot.web.server import build_web_app
 from db.models import WebLoginToken, WebSession
-from tests.conftest import make_settings
 from tests.helpers import FakeClock, add_person
-from tests.web.conftest import form_token, submit_login
+from tests.web.conftest import behind_https, form_token, submit_login
 
 
 def _link(services: Services, person_id: int, base: str = "") -> str:
@@ -150,14 +149,7 @@ async def test_resident_cannot_sign_in(
 
 
 async def test_secure_cookie_over_https(services: Services, tmp_path: object) -> None:
-    settings = make_settings(
-        services.settings.data_dir,
-        services.settings.database_url,
-        public_base_url="https://tocns.example.vn",
-    )
-    https = Services(
-        settings=settings, engine=services.engine, registry=services.registry, clock=services.clock
-    )
+    https = behind_https(services)
     link = _link(https, add_person(services, roles=("office",)), "https://tocns.example.vn")
     assert link.startswith("https://tocns.example.vn/login/")
     path = link.removeprefix("https://tocns.example.vn")

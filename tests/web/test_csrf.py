@@ -17,9 +17,8 @@ from bot.web.csrf import PRE_COOKIE, csrf_field, same_origin, token_for
 from bot.web.routes.webhooks import TELEGRAM_SECRET_HEADER, Webhooks
 from bot.web.server import build_web_app
 from db.models import WebLoginToken, WebSession
-from tests.conftest import make_settings
 from tests.helpers import add_person
-from tests.web.conftest import Client, form_token, submit_login
+from tests.web.conftest import Client, behind_https, form_token, submit_login
 
 EVIL = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 
@@ -98,14 +97,7 @@ async def test_a_cross_site_form_cannot_sign_a_victim_out(
 
 
 async def test_the_public_address_is_a_valid_origin(services: Services) -> None:
-    settings = make_settings(
-        services.settings.data_dir,
-        services.settings.database_url,
-        public_base_url="https://tocns.example.vn",
-    )
-    public = Services(
-        settings=settings, engine=services.engine, registry=services.registry, clock=services.clock
-    )
+    public = behind_https(services)
     async with TestClient(TestServer(build_web_app(public, Dispatcher(public)))) as client:
         link = link_for(services, "Cán Bộ")
         # Over https the pre-session cookie is Secure, and the plain-HTTP test client would

@@ -14,8 +14,7 @@ from bot.web.auth import create_login_link
 from bot.web.media import link_expiry, media_dir, save_media
 from bot.web.routes.webhooks import Webhooks
 from bot.web.server import build_web_app
-from tests.conftest import make_settings
-from tests.web.conftest import Seeded, SignIn, submit_login
+from tests.web.conftest import Seeded, SignIn, behind_https, submit_login
 
 
 def check(headers: Any, where: str) -> None:
@@ -89,14 +88,7 @@ async def test_errors_and_crashes_carry_the_headers(services: Services) -> None:
 
 
 async def test_hsts_when_the_public_address_is_https(services: Services) -> None:
-    settings = make_settings(
-        services.settings.data_dir,
-        services.settings.database_url,
-        public_base_url="https://tocns.example.vn",
-    )
-    https = Services(
-        settings=settings, engine=services.engine, registry=services.registry, clock=services.clock
-    )
+    https = behind_https(services)
     async with TestClient(TestServer(build_web_app(https, Dispatcher(https)))) as client:
         for path in ("/", "/static/dashboard.css", "/no/such/page", "/healthz"):
             response = await client.get(path)
