@@ -28,7 +28,8 @@ from bot.plans.sample import load_sample_plan
 from bot.reminders.runner import ReminderRunner
 from bot.services import Services
 from bot.settings import Settings
-from bot.web.server import TELEGRAM_WEBHOOK_PATH, ZALO_WEBHOOK_PATH, Webhooks, build_web_app
+from bot.web.routes.webhooks import TELEGRAM_WEBHOOK_PATH, ZALO_WEBHOOK_PATH
+from bot.web.server import Webhooks, build_web_app
 from db.engine import make_engine, upgrade
 from db.models import Commune, Plan
 from db.types import utcnow

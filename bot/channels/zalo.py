@@ -13,7 +13,7 @@ from bot.channels.zalo_client import ZaloAPIError, ZaloClient, ZaloNetworkError,
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Attachment, Incoming, Reply
 from bot.services import Services
-from bot.web.media import media_url, save_media
+from bot.web.media import link_expiry, media_url, save_media
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ class ZaloSender:
         base = self.services.settings.public_base_url
         if not base:
             return ""
-        return media_url(base, save_media(self._media_dir, payload, suffix))
+        expires = link_expiry(self.services.settings, self.services.clock())
+        return media_url(base, save_media(self._media_dir, payload, suffix, expires_at=expires))
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Send one reply in as many messages as Zalo's limits need."""

@@ -81,7 +81,7 @@ def cmd_link(args: CliArgs) -> int:
             settings.listen_port,
         )
         person_id, name = person.id, person.display_name
-        link = create_login_link(session, person_id, now, base)
+        link = create_login_link(session, person_id, now, base, via="cli")
         session.commit()
     expires = (now + LOGIN_TTL).astimezone(services.tz)
     if args.json:

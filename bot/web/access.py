@@ -4,6 +4,9 @@
 * unit officers see the tasks their unit leads or coordinates, and their evidence;
 * team members and team leaders see their own village's figures;
 * residents (and anyone else) see nothing.
+
+Every query of a page is narrowed by a ``Scope``: everything, or only rows with these
+ids — possibly none. There is no "None means all": a viewer without a unit sees no task.
 """
 
 from __future__ import annotations
@@ -76,9 +79,45 @@ def can_open(viewer: Viewer, page: Page) -> bool:
     return False  # the audit log is for the office, leaders and admins
 
 
-def task_unit_scope(viewer: Viewer) -> int | None:
-    """The unit whose tasks a viewer is limited to, or None when they see every task."""
-    return None if viewer.sees_all else viewer.unit_id
+@dataclass(frozen=True)
+class Scope:
+    """The rows of the viewer's commune a query may return: all, or those with these ids."""
+
+    everything: bool = False
+    ids: frozenset[int] = frozenset()
+
+    def allows(self, row_id: int | None) -> bool:
+        return self.everything or (row_id is not None and row_id in self.ids)
+
+    @property
+    def empty(self) -> bool:
+        return not self.everything and not self.ids
+
+
+EVERYTHING = Scope(everything=True)
+NOTHING = Scope()
+
+
+def unit_scope(viewer: Viewer) -> Scope:
+    """The units whose tasks (led or coordinated) a viewer sees."""
+    if viewer.commune_id is None or not may_sign_in(viewer.roles):
+        return NOTHING
+    if viewer.sees_all:
+        return EVERYTHING
+    if viewer.is_unit_officer and viewer.unit_id is not None:
+        return Scope(ids=frozenset({viewer.unit_id}))
+    return NOTHING
+
+
+def village_scope(viewer: Viewer) -> Scope:
+    """The villages whose figures a viewer sees."""
+    if viewer.commune_id is None or not may_sign_in(viewer.roles):
+        return NOTHING
+    if viewer.sees_all:
+        return EVERYTHING
+    if viewer.is_village_member and viewer.village_id is not None:
+        return Scope(ids=frozenset({viewer.village_id}))
+    return NOTHING
 
 
 def can_see_task(
@@ -87,23 +126,13 @@ def can_see_task(
     """Whether a viewer may open a task (and its evidence)."""
     if viewer.commune_id is None or viewer.commune_id != commune_id:
         return False
-    if viewer.sees_all:
-        return True
-    if not viewer.is_unit_officer:
-        return False
-    return viewer.unit_id == lead_unit_id or viewer.unit_id in set(coordinating)
-
-
-def village_scope(viewer: Viewer) -> int | None:
-    """The village a viewer is limited to, or None when they see every village."""
-    return None if viewer.sees_all else viewer.village_id
+    scope = unit_scope(viewer)
+    return scope.everything or any(scope.allows(u) for u in (lead_unit_id, *coordinating))
 
 
 def can_see_village(viewer: Viewer, village_id: int) -> bool:
     """Whether a viewer may see one village's figures."""
-    if viewer.sees_all:
-        return True
-    return viewer.is_village_member and viewer.village_id == village_id
+    return village_scope(viewer).allows(village_id)
 
 
 def visible_pages(viewer: Viewer) -> list[Page]:

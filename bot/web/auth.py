@@ -14,9 +14,11 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
+from bot import audit
 from db.models import Person, WebLoginToken, WebSession
 
 LOGIN_TTL = dt.timedelta(minutes=15)
@@ -26,6 +28,7 @@ SESSION_MAX = dt.timedelta(days=7)
 TOUCH_EVERY = dt.timedelta(minutes=5)
 COOKIE_NAME = "tocns_session"
 LOGIN_PATH = "/login"
+Via = Literal["chat", "cli"]  # where a sign-in link was asked for
 
 
 def _hash(token: str) -> str:
@@ -37,13 +40,29 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def create_login_token(session: Session, person_id: int, now: dt.datetime) -> str:
-    """Store a one-time sign-in token for a person and return it (only its hash is kept)."""
-    if session.get(Person, person_id) is None:
+def create_login_token(
+    session: Session, person_id: int, now: dt.datetime, *, via: Via = "chat"
+) -> str:
+    """Store a one-time sign-in token for a person and return it (only its hash is kept).
+
+    Audited: asked in the chat, the person asked for it; on the command line, "CLI".
+    """
+    person = session.get(Person, person_id)
+    if person is None:
         raise ValueError(f"no person {person_id}")
     token = new_token()
     session.add(
         WebLoginToken(token_hash=_hash(token), person_id=person_id, expires_at=now + LOGIN_TTL)
+    )
+    audit.record(
+        session,
+        commune_id=person.commune_id,
+        action="web.link",
+        entity="web",
+        entity_id=person_id,
+        actor=person if via == "chat" else None,
+        new={"person_id": person_id, "via": via},
+        at=now,
     )
     session.flush()
     return token
@@ -54,9 +73,11 @@ def login_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{LOGIN_PATH}/{token}"
 
 
-def create_login_link(session: Session, person_id: int, now: dt.datetime, base_url: str) -> str:
+def create_login_link(
+    session: Session, person_id: int, now: dt.datetime, base_url: str, *, via: Via = "chat"
+) -> str:
     """A one-time sign-in link for a person, valid 15 minutes (the caller commits)."""
-    return login_url(base_url, create_login_token(session, person_id, now))
+    return login_url(base_url, create_login_token(session, person_id, now, via=via))
 
 
 def peek_login_token(session: Session, token: str, now: dt.datetime) -> WebLoginToken | None:
@@ -72,14 +93,28 @@ def peek_login_token(session: Session, token: str, now: dt.datetime) -> WebLogin
 
 
 def redeem_login_token(session: Session, token: str, now: dt.datetime) -> int | None:
-    """Spend a sign-in token; return its person id, or None if unknown, used or expired."""
-    row = peek_login_token(session, token, now)
-    if row is None:
+    """Spend a sign-in token; return its person id, or None if unknown, used or expired.
+
+    One conditional UPDATE spends it, so of two requests racing with the same token only
+    one changes the row (the other waits for the row lock, then finds it used).
+    """
+    if not token or len(token) > 200:
         return None
-    row.used_at = now
-    session.add(row)
-    session.flush()
-    return row.person_id
+    digest = _hash(token)
+    spent = session.exec(
+        update(WebLoginToken)  # type: ignore[call-overload]
+        .where(
+            col(WebLoginToken.token_hash) == digest,
+            col(WebLoginToken.used_at).is_(None),
+            col(WebLoginToken.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        return None
+    return session.exec(
+        select(WebLoginToken.person_id).where(WebLoginToken.token_hash == digest)
+    ).one()
 
 
 @dataclass(frozen=True)
@@ -92,11 +127,21 @@ class NewSession:
 
 
 def open_session(session: Session, person_id: int, now: dt.datetime) -> NewSession:
-    """Open a dashboard session for a person (the caller commits)."""
+    """Open a dashboard session for a person: a sign-in, audited (the caller commits)."""
     token = new_token()
     expires = session_expiry(now, now)
     session.add(
         WebSession(token_hash=_hash(token), person_id=person_id, created_at=now, expires_at=expires)
+    )
+    person = session.get(Person, person_id)
+    audit.record(
+        session,
+        commune_id=person.commune_id if person is not None else None,
+        action="web.sign_in",
+        entity="web",
+        entity_id=person_id,
+        actor=person,
+        at=now,
     )
     session.flush()
     return NewSession(token, person_id, expires)

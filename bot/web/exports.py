@@ -4,6 +4,10 @@ The indicator sheet follows the appendix layout of the seed plans (TT, Chỉ ti�
 tính, Chỉ tiêu năm …, Kết quả, Đơn vị chủ trì, Đơn vị phối hợp) with the current results
 filled in, so the standing office can attach it to its monthly or quarterly report.
 What a file contains follows the same access rules as the dashboard.
+
+No text from the database ever becomes a live formula: every text cell of a workbook
+is written as a string with Excel's quote prefix when it starts like a formula, and CSV
+cells starting like one get a leading apostrophe (OWASP's CSV-injection advice).
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from bot.audit import EVIDENCE_STATUS_LABELS
 from bot.i18n import N_, Translator
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS
 from bot.tallies.codes import CODE_NAMES
+from bot.text import shorten
 from bot.web.access import Viewer, village_scope
 from bot.web.views import choose_plan, plan_indicators, unit_names, visible_tasks
 from db.models import Evidence, Plan, Tally, Village
@@ -63,6 +69,21 @@ TITLE_TASKS = N_("APPENDIX II: PROGRESS OF THE TASKS")
 AS_OF = N_("(Figures as of {date})")
 TARGET_OTHER_YEAR = N_("{target} (year {year})")
 RED_YES = N_("Red: {reasons}")
+REJECTED_BECAUSE = N_("{label} ({reason})")
+# What a spreadsheet may read as the start of a formula (with full-width variants).
+FORMULA_STARTS = frozenset("=+-@\t\r\n＝＋－＠")
+
+
+def formula_like(text: str) -> bool:
+    """Whether Excel, LibreOffice or Google Sheets could run this text as a formula."""
+    return bool(text) and (
+        text[0] in FORMULA_STARTS or text.lstrip(" \u00a0\u3000")[:1] in FORMULA_STARTS
+    )
+
+
+def csv_text(text: str) -> str:
+    """A text for a CSV cell that no spreadsheet runs as a formula."""
+    return "'" + text if formula_like(text) else text
 
 
 @functools.cache
@@ -99,10 +120,21 @@ def _workbook_bytes(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
+def _put(sheet: object, row: int, column: int, value: object) -> Any:
+    """Write one cell; a text is always a string cell, never a formula."""
+    cell = sheet.cell(row=row, column=column)  # type: ignore[attr-defined]
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if formula_like(value):
+            cell.quotePrefix = True
+    return cell
+
+
 def _title(sheet: object, lines: list[str], width: int) -> int:
     """Write centred title lines; return the next free row."""
     for row, text in enumerate(lines, 1):
-        cell = sheet.cell(row=row, column=1, value=text)  # type: ignore[attr-defined]
+        cell = _put(sheet, row, 1, text)
         cell.font = _xl().Font(bold=row == 1, size=13 if row == 1 else 11)
         cell.alignment = _xl().Alignment(horizontal="center", wrap_text=True)
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)  # type: ignore[attr-defined]
@@ -111,7 +143,7 @@ def _title(sheet: object, lines: list[str], width: int) -> int:
 
 def _header(sheet: object, row: int, headers: list[str], widths: list[int]) -> None:
     for column, (text, width) in enumerate(zip(headers, widths, strict=True), 1):
-        cell = sheet.cell(row=row, column=column, value=text)  # type: ignore[attr-defined]
+        cell = _put(sheet, row, column, text)
         cell.font = _xl().Font(bold=True)
         cell.fill = _xl().head_fill
         cell.border = _xl().border
@@ -122,11 +154,19 @@ def _header(sheet: object, row: int, headers: list[str], widths: list[int]) -> N
 
 def _row(sheet: object, row: int, values: list[object], bold: bool = False) -> None:
     for column, value in enumerate(values, 1):
-        cell = sheet.cell(row=row, column=column, value=value)  # type: ignore[attr-defined]
+        cell = _put(sheet, row, column, value)
         cell.border = _xl().border
         cell.alignment = _xl().wrap
         if bold:
             cell.font = _xl().Font(bold=True)
+
+
+def evidence_line(t: Translator, item: Evidence, link: str) -> str:
+    """One piece of evidence in the task list: its review, then its address."""
+    label = t.gettext(EVIDENCE_STATUS_LABELS.get(item.status, item.status))
+    if item.status == "rejected" and item.review_reason:
+        label = t.gettext(REJECTED_BECAUSE, label=label, reason=shorten(item.review_reason, 120))
+    return f"{label}: {link}"
 
 
 def _slug(plan: Plan | None) -> str:
@@ -234,9 +274,11 @@ def tasks_xlsx(
     base = base_url.rstrip("/")
     for view in views:
         task, status = view.task, view.status
-        links = [
-            e.url if e.kind == "link" and e.url else f"{base}/evidence/{e.id}"
-            for e in evidence[view.id]
+        # Every piece through the dashboard (outside links behind its warning page), each
+        # marked with its review, so rejected evidence is never read as proof.
+        links = [f"{base}/evidence/{e.id}" for e in evidence[view.id]]
+        lines = [
+            evidence_line(t, e, link) for e, link in zip(evidence[view.id], links, strict=True)
         ]
         reasons = (
             "; ".join(t.gettext(REASON_LABELS[r]) for r in status.reasons) if status.red else ""
@@ -256,7 +298,7 @@ def tasks_xlsx(
                 t.gettext(STATUS_LABELS[status.status]),
                 status.percent,
                 t.gettext(RED_YES, reasons=reasons) if reasons else "",
-                "\n".join(links),
+                "\n".join(lines),
             ],
         )
         if status.due is not None:
@@ -273,8 +315,8 @@ def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
     assert viewer.commune_id is not None
     villages = select(Village.id).where(Village.commune_id == viewer.commune_id)
     scope = village_scope(viewer)
-    if scope is not None:
-        villages = villages.where(Village.id == scope)
+    if not scope.everything:
+        villages = villages.where(col(Village.id).in_(scope.ids or {-1}))
     rows = session.exec(
         select(col(Tally.period), col(Village.name), col(Tally.code), col(Tally.value))
         .join(Village, col(Village.id) == Tally.village_id)
@@ -288,7 +330,9 @@ def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(TALLY_HEADERS)
     for (period, name), values in table.items():
-        writer.writerow([f"{period:%Y-%m}", name, *(values.get(code, "") for code in CODE_NAMES)])
+        writer.writerow(
+            [f"{period:%Y-%m}", csv_text(name), *(values.get(code, "") for code in CODE_NAMES)]
+        )
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return ExportFile(data, f"so-lieu-{today:%Y-%m-%d}.csv", CSV_MIME)
 

@@ -1,108 +1,96 @@
-"""One aiohttp server: Telegram and Zalo webhooks, health check, media (and the dashboard)."""
+"""The one aiohttp application of a tocns process: webhooks, health check, media, dashboard.
+
+``build_web_app`` is the factory: it fills the typed keys (``bot.web.keys``), then
+``setup_routes`` lists every route in one place, ``setup_middlewares`` installs what
+every request goes through (``bot.web.middlewares``), and the cleanup contexts own the
+background work the server starts (the media sweep), so stopping the server stops it.
+Route modules never import each other or this module; they read what they share from
+the keys.
+"""
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.channels.security import secret_matches
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
-from bot.web.media import MEDIA_ROUTE
-from db.engine import ping
+from bot.web.access import Page
+from bot.web.auth import LOGIN_PATH
+from bot.web.context import page_route
+from bot.web.exports import KINDS
+from bot.web.keys import DISPATCHER, SERVICES, TEMPLATES, WEBHOOKS
+from bot.web.media import MEDIA_ROUTE, media_dir, sweep_media
+from bot.web.middlewares import setup_middlewares
+from bot.web.render import STATIC_DIR, make_environment
+from bot.web.routes import (
+    audit_log,
+    content,
+    evidence,
+    exports,
+    health,
+    media,
+    overview,
+    signin,
+    tasks,
+    units,
+    villages,
+    webhooks,
+)
+from bot.web.routes.webhooks import MAX_UPDATE_BYTES, Webhooks
 
-log = logging.getLogger(__name__)
+__all__ = ["Webhooks", "build_web_app", "setup_routes"]
 
-TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
-ZALO_WEBHOOK_PATH = "/webhook/zalo"
-TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
-MAX_UPDATE_BYTES = 1024 * 1024
-
-
-@dataclass
-class Webhooks:
-    """What the webhook routes hand updates to, and the secrets they check."""
-
-    telegram: Callable[[dict[str, Any]], Awaitable[None]] | None = None
-    telegram_secret: str = ""
-    zalo: Callable[[dict[str, Any]], Awaitable[None]] | None = None
-    zalo_secret: str = ""
-
-
-SERVICES = web.AppKey("services", Services)
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-WEBHOOKS = web.AppKey("webhooks", Webhooks)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """Report whether the database answers."""
-    services = request.app[SERVICES]
-    import asyncio
-
-    ok = await asyncio.to_thread(ping, services.engine)
-    return web.json_response(
-        {"ok": ok, "database": "ok" if ok else "unreachable"}, status=200 if ok else 503
-    )
+MEDIA_SWEEP_EVERY = dt.timedelta(hours=1)
 
 
-async def _read_update(
-    request: web.Request, header: str, secret: str
-) -> dict[str, Any] | web.Response:
-    if not secret:
-        return web.Response(status=403, text="webhook secret not configured")
-    if not secret_matches(secret, request.headers.get(header)):
-        log.warning("webhook %s refused: wrong or missing secret", request.path)
-        return web.Response(status=401, text="unauthorized")
-    if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
-        return web.Response(status=413)
-    try:
-        payload = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        return web.Response(status=400, text="bad json")
-    if not isinstance(payload, dict):
-        return web.Response(status=400, text="bad update")
-    return payload
+def setup_routes(app: web.Application) -> None:
+    """Every route of the web server, in one place."""
+    router = app.router
+    router.add_get("/healthz", health.healthz)
+    router.add_post(webhooks.TELEGRAM_WEBHOOK_PATH, webhooks.telegram_webhook)
+    router.add_post(webhooks.ZALO_WEBHOOK_PATH, webhooks.zalo_webhook)
+    router.add_get(MEDIA_ROUTE + "/{name}", media.media)
+    # The dashboard.
+    router.add_get("/", page_route(Page.OVERVIEW, overview.overview))
+    router.add_get("/villages", page_route(Page.VILLAGES, villages.villages))
+    router.add_get("/tasks", page_route(Page.TASKS, tasks.task_list))
+    router.add_get("/tasks/{task_id}", page_route(None, tasks.task))
+    router.add_get("/evidence/{evidence_id}", page_route(None, evidence.evidence))
+    router.add_get("/units", page_route(Page.UNITS, units.units))
+    router.add_get("/content", page_route(Page.CONTENT, content.content))
+    router.add_get("/audit", page_route(Page.AUDIT, audit_log.audit_log))
+    for kind in KINDS:
+        router.add_get(
+            exports.export_path(kind),
+            page_route(exports.EXPORT_PAGES[kind], exports.download(kind)),
+        )
+    router.add_get(LOGIN_PATH + "/{token}", signin.login_form)
+    router.add_post(LOGIN_PATH + "/{token}", signin.login_submit)
+    router.add_post("/logout", signin.logout)
+    router.add_static("/static", STATIC_DIR, append_version=False)
 
 
-async def telegram_webhook(request: web.Request) -> web.Response:
-    """Accept a Telegram update after checking the secret header; process it asynchronously."""
-    hooks = request.app[WEBHOOKS]
-    if hooks.telegram is None:
-        return web.Response(status=404)
-    payload = await _read_update(request, TELEGRAM_SECRET_HEADER, hooks.telegram_secret)
-    if isinstance(payload, web.Response):
-        return payload
-    await hooks.telegram(payload)
-    return web.Response(text="ok")
+async def media_sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired shared files at start-up, then every hour until the server stops."""
+    services = app[SERVICES]
+    directory = media_dir(services.settings)
+    await asyncio.to_thread(sweep_media, directory, services.clock())
 
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(MEDIA_SWEEP_EVERY.total_seconds())
+            await asyncio.to_thread(sweep_media, directory, services.clock())
 
-async def zalo_webhook(request: web.Request) -> web.Response:
-    """Accept a Zalo update after checking the secret header; process it asynchronously."""
-    hooks = request.app[WEBHOOKS]
-    if hooks.zalo is None:
-        return web.Response(status=404)
-    payload = await _read_update(request, ZALO_SECRET_HEADER, hooks.zalo_secret)
-    if isinstance(payload, web.Response):
-        return payload
-    await hooks.zalo(payload)
-    return web.json_response({"ok": True})
-
-
-async def media(request: web.Request) -> web.StreamResponse:
-    """Serve a stored chart or export by its unguessable name."""
-    name = request.match_info["name"]
-    if "/" in name or name.startswith("."):
-        raise web.HTTPNotFound()
-    path = request.app[SERVICES].settings.data_dir / "media" / name
-    if not path.is_file():
-        raise web.HTTPNotFound()
-    return web.FileResponse(path)
+    task = asyncio.create_task(sweep_forever(), name="media-sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def build_web_app(
@@ -113,13 +101,8 @@ def build_web_app(
     app[SERVICES] = services
     app[DISPATCHER] = dispatcher
     app[WEBHOOKS] = webhooks or Webhooks()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_post(TELEGRAM_WEBHOOK_PATH, telegram_webhook)
-    app.router.add_post(ZALO_WEBHOOK_PATH, zalo_webhook)
-    app.router.add_get(MEDIA_ROUTE + "/{name}", media)
-    from bot.web.dashboard import (
-        setup_dashboard,  # imported here: the dashboard imports this module
-    )
-
-    setup_dashboard(app)
+    app[TEMPLATES] = make_environment(services.settings.locale)
+    app.cleanup_ctx.append(media_sweeper)
+    setup_routes(app)
+    setup_middlewares(app)
     return app

@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from bot.audit import ENTITY_LABELS, AuditLine, describe
 from bot.content.questions import feedback_summary, unanswered
 from bot.core.people import roles_of
 from bot.dates import add_months, month_start
+from bot.i18n import Translator
 from bot.plans.status import DUE_SOON_DAYS, Status, TaskStatus, Verdict, due_within, is_open
 from bot.plans.store import (
     EvidenceView,
@@ -35,7 +37,8 @@ from bot.plans.store import (
 from bot.tallies.codes import CODE_NAMES
 from bot.tallies.progress import CodeProgress, CommuneProgress
 from bot.tallies.store import commune_view
-from bot.web.access import Viewer, can_see_task, task_unit_scope, village_scope
+from bot.web.access import Scope, Viewer, can_see_task, unit_scope, village_scope
+from bot.web.params import BadInput
 from db.models import (
     AuditEntry,
     Evidence,
@@ -89,13 +92,21 @@ def choose_plan(
     return chosen or (plans[0] if plans else None), plans
 
 
+def plan_known(session: Session, commune_id: int, slug: str) -> bool:
+    """Whether the commune has a plan with this slug."""
+    return any(p.slug == slug for p in commune_plans(session, commune_id))
+
+
 # ------------------------------------------------------------------ tasks
 
 
 def visible_tasks(session: Session, viewer: Viewer, plan: Plan, today: dt.date) -> list[TaskView]:
     """The plan's active tasks this viewer may see, most urgent first."""
+    scope = unit_scope(viewer)
+    if scope.empty:
+        return []
     views = plan_tasks(session, plan.id or 0, today)
-    if task_unit_scope(viewer) is None:
+    if scope.everything:
         return views
     return [
         v
@@ -171,9 +182,9 @@ class Completeness:
         return self.reported / self.total if self.total else 0.0
 
 
-def completeness(progress: CommuneProgress, village_id: int | None = None) -> Completeness:
-    """Villages that reported this month (optionally just one village)."""
-    rows = [v for v in progress.villages if village_id is None or v.village_id == village_id]
+def completeness(progress: CommuneProgress, scope: Scope) -> Completeness:
+    """Villages (of those in scope) that reported this month."""
+    rows = [v for v in progress.villages if scope.allows(v.village_id)]
     return Completeness(
         reported=sum(1 for v in rows if v.reported),
         total=len(rows),
@@ -185,13 +196,13 @@ def completeness_history(
     session: Session,
     commune_id: int,
     period: dt.date,
+    scope: Scope,
     months: int = COMPLETENESS_MONTHS,
-    village_id: int | None = None,
 ) -> list[tuple[dt.date, int, int]]:
-    """(month, villages that reported, villages) for the last ``months`` months, oldest first."""
+    """(month, villages that reported, villages in scope) for the last months, oldest first."""
     villages = select(Village.id).where(Village.commune_id == commune_id)
-    if village_id is not None:
-        villages = villages.where(Village.id == village_id)
+    if not scope.everything:
+        villages = villages.where(col(Village.id).in_(scope.ids or {-1}))
     total = len(session.exec(villages).all())
     start = add_months(period, -(months - 1))
     rows = session.exec(
@@ -224,6 +235,7 @@ class OverviewData:
     pending: list[EvidenceView]
     units: dict[int, str]
     month: dt.date
+    shows_tasks: bool  # False for viewers who may see no task (team members)
 
 
 def overview(
@@ -239,11 +251,12 @@ def overview(
     for view in tasks:
         status_counts[view.status.status] += 1
     month = month_start(today)
-    progress = commune_view(session, commune_id, month, months=1)
-    village = village_scope(viewer)
+    villages = village_scope(viewer)
+    progress = None if villages.empty else commune_view(session, commune_id, month, months=1)
+    shows_tasks = not unit_scope(viewer).empty
     pending = [
         e
-        for e in pending_evidence(session, commune_id)
+        for e in (pending_evidence(session, commune_id) if shows_tasks else [])
         if can_see_task(viewer, commune_id, e.task.lead_unit_id, e.task.coordinating)
     ]
     return OverviewData(
@@ -258,10 +271,11 @@ def overview(
         ),
         task_count=len(tasks),
         status_counts=status_counts,
-        completeness=completeness(progress, village) if progress.villages else None,
+        completeness=completeness(progress, villages) if progress and progress.villages else None,
         pending=pending,
         units=unit_names(session, commune_id),
         month=month,
+        shows_tasks=shows_tasks,
     )
 
 
@@ -293,9 +307,9 @@ class VillagesData:
 def villages(
     session: Session, viewer: Viewer, today: dt.date, code: str = "", month: dt.date | None = None
 ) -> VillagesData:
-    """Rates, trend, ranking and completeness per village for one tally code."""
+    """Rates, trend, ranking and completeness per village for one tally code ("": the first)."""
     assert viewer.commune_id is not None
-    code = code if code in CODE_NAMES else CODE_NAMES[0]
+    code = code or CODE_NAMES[0]
     period = month_start(month or today)
     progress = commune_view(session, viewer.commune_id, period)
     scope = village_scope(viewer)
@@ -309,7 +323,7 @@ def villages(
             ranking.get(v.village_id) if v.codes[code].rate is not None else None,
         )
         for v in progress.villages
-        if scope is None or v.village_id == scope
+        if scope.allows(v.village_id)
     ]
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.name))
     return VillagesData(
@@ -319,8 +333,8 @@ def villages(
         totals=progress.totals,
         village_count=len(progress.villages),
         completeness=completeness(progress, scope),
-        history=completeness_history(session, viewer.commune_id, period, village_id=scope),
-        show_totals=scope is None,
+        history=completeness_history(session, viewer.commune_id, period, scope),
+        show_totals=scope.everything,
     )
 
 
@@ -340,19 +354,21 @@ class TasksData:
 
 
 def tasks_page(
-    session: Session, viewer: Viewer, today: dt.date, query: Mapping[str, str]
+    session: Session,
+    viewer: Viewer,
+    today: dt.date,
+    plan_slug: str | None = None,
+    unit_filter: int | None = None,
+    status_filter: str = "",
+    deadline_filter: str = "",
 ) -> TasksData:
-    """The tasks a viewer may see, filtered by unit, status and deadline."""
+    """The tasks a viewer may see, filtered by unit, status and deadline (already checked)."""
     assert viewer.commune_id is not None
-    plan, plans = choose_plan(session, viewer.commune_id, query.get("plan"))
+    plan, plans = choose_plan(session, viewer.commune_id, plan_slug)
     views = visible_tasks(session, viewer, plan, today) if plan else []
     units = unit_names(session, viewer.commune_id)
-    raw_unit = query.get("unit", "")
-    unit_filter = int(raw_unit) if raw_unit.isdigit() and int(raw_unit) in units else None
-    status_filter = query.get("status", "") if query.get("status", "") in STATUS_FILTERS else ""
-    deadline_filter = (
-        query.get("deadline", "") if query.get("deadline", "") in DEADLINE_FILTERS else ""
-    )
+    if unit_filter is not None and unit_filter not in units:
+        raise BadInput(400, "unit")
     shown = filter_tasks(
         views, today, unit_id=unit_filter, status=status_filter, deadline=deadline_filter
     )
@@ -402,7 +418,7 @@ class TaskPageData:
     coordinating: list[str]
     progress: list[ProgressRow]
     evidence: list[EvidenceRow]
-    audit: list[AuditEntry]
+    audit: list[AuditLine]
 
 
 def find_task(session: Session, task_id: int) -> tuple[Task, Plan] | None:
@@ -414,7 +430,7 @@ def find_task(session: Session, task_id: int) -> tuple[Task, Plan] | None:
     return (task, plan) if plan is not None else None
 
 
-def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
+def task_page(session: Session, task: Task, today: dt.date, t: Translator) -> TaskPageData:
     """Everything about one task (the caller checked the viewer may see it)."""
     assert task.id is not None
     view = task_views(session, [task], today)[0]
@@ -470,7 +486,7 @@ def task_page(session: Session, task: Task, today: dt.date) -> TaskPageData:
             EvidenceRow(e, people.get(e.uploaded_by or 0, ""), people.get(e.reviewed_by or 0, ""))
             for e in evidence_rows
         ],
-        audit=audit,
+        audit=describe(session, audit, t),
     )
 
 
@@ -594,7 +610,7 @@ def units_page(
         plan,
         plans,
         rank_units(entries, names, today),
-        viewer.unit_id if not viewer.sees_all else None,
+        None if viewer.sees_all else viewer.unit_id,
     )
 
 
@@ -603,17 +619,19 @@ def units_page(
 
 @dataclass
 class AuditData:
-    entries: list[AuditEntry]
+    lines: list[AuditLine]
     page: int
     has_more: bool
     kind: str
     kinds: list[str] = field(default_factory=list)
 
 
-AUDIT_KINDS = ("tally", "evidence", "task", "indicator", "plan", "admin")
+AUDIT_KINDS = tuple(ENTITY_LABELS)  # "admin" last: every other entity
 
 
-def audit_page(session: Session, viewer: Viewer, page: int = 1, kind: str = "") -> AuditData:
+def audit_page(
+    session: Session, viewer: Viewer, t: Translator, page: int = 1, kind: str = ""
+) -> AuditData:
     """The commune's audit log, newest first, optionally one kind of entity."""
     page = max(1, page)
     query = select(AuditEntry).where(AuditEntry.commune_id == viewer.commune_id)
@@ -631,7 +649,11 @@ def audit_page(session: Session, viewer: Viewer, page: int = 1, kind: str = "") 
         )
     )
     return AuditData(
-        rows[:AUDIT_PAGE_SIZE], page, len(rows) > AUDIT_PAGE_SIZE, kind, list(AUDIT_KINDS)
+        describe(session, rows[:AUDIT_PAGE_SIZE], t),
+        page,
+        len(rows) > AUDIT_PAGE_SIZE,
+        kind,
+        list(AUDIT_KINDS),
     )
 
 

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import struct
 import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, col, select
 
+from bot.core.dispatcher import Dispatcher
 from bot.dates import add_months
 from bot.plans.evidence import store_file
+from bot.plans.sample import load_sample_plan
 from bot.plans.store import record_evidence, record_progress, review_evidence, task_view
 from bot.services import Services
+from bot.web.auth import create_login_link
+from bot.web.server import build_web_app
 from db.models import Person, Plan, Tally, Task, Unit, Village, VillageDenominator
+from tests.conftest import make_settings
 from tests.helpers import add_person
 
+PUBLIC_HTTPS = "https://tocns.example.vn"
 OWN_UNIT = "Công an xã"
 OTHER_UNIT = "Văn phòng - Thống kê"
 
@@ -62,8 +72,6 @@ def ensure_plan(services: Services) -> Plan:
     with Session(services.engine) as session:
         plan = session.exec(select(Plan)).first()
     if plan is None:
-        from bot.plans.sample import load_sample_plan
-
         load_sample_plan(services)
         with Session(services.engine) as session:
             plan = session.exec(select(Plan)).one()
@@ -187,6 +195,56 @@ def seed(services: Services) -> Seeded:
         )
 
 
+def behind_https(services: Services) -> Services:
+    """The same database and clock, served at a public HTTPS address."""
+    settings = make_settings(
+        services.settings.data_dir, services.settings.database_url, public_base_url=PUBLIC_HTTPS
+    )
+    return Services(
+        settings=settings, engine=services.engine, registry=services.registry, clock=services.clock
+    )
+
+
 @pytest.fixture
 def seeded(services: Services) -> Seeded:
     return seed(services)
+
+
+Client = TestClient[web.Request, web.Application]
+SignIn = Callable[[int], Awaitable[Client]]
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the first form of a page ("" when the page has none)."""
+    match = CSRF_FIELD.search(html)
+    return match.group(1) if match else ""
+
+
+async def submit_login(client: Client, link: str) -> ClientResponse:
+    """Open a sign-in link and press its button, as a browser does."""
+    page = await client.get(link)
+    return await client.post(
+        link, data={"csrf": form_token(await page.text())}, allow_redirects=False
+    )
+
+
+@pytest.fixture
+async def sign_in(services: Services) -> AsyncIterator[SignIn]:
+    """Open a signed-in HTTP client for a person (each person gets their own cookie jar)."""
+    clients: list[Client] = []
+
+    async def open_for(person_id: int) -> Client:
+        client: Client = TestClient(TestServer(build_web_app(services, Dispatcher(services))))
+        await client.start_server()
+        clients.append(client)
+        with Session(services.engine) as session:
+            link = create_login_link(session, person_id, services.clock(), "")
+            session.commit()
+        response = await submit_login(client, link)
+        assert response.status == 303
+        return client
+
+    yield open_for
+    for client in clients:
+        await client.close()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot.web.access import (
+    EVERYTHING,
+    NOTHING,
     Page,
+    Scope,
     Viewer,
     can_open,
     can_see_task,
     can_see_village,
     may_sign_in,
-    task_unit_scope,
+    unit_scope,
     village_scope,
     visible_pages,
 )
@@ -31,7 +34,7 @@ def test_office_leaders_and_admins_see_everything(role: str) -> None:
     assert all(can_open(v, page) for page in Page)
     assert can_see_task(v, COMMUNE, lead_unit_id=7, coordinating=[])
     assert can_see_village(v, 99)
-    assert task_unit_scope(v) is None and village_scope(v) is None
+    assert unit_scope(v) == EVERYTHING and village_scope(v) == EVERYTHING
     assert visible_pages(v) == [
         Page.OVERVIEW,
         Page.VILLAGES,
@@ -49,7 +52,7 @@ def test_unit_officer_sees_own_unit_tasks_only() -> None:
     assert not can_see_task(v, COMMUNE, lead_unit_id=6, coordinating=[7])
     assert not can_see_task(v, COMMUNE, lead_unit_id=None, coordinating=[])
     assert not can_see_task(v, 2, lead_unit_id=5, coordinating=[])  # another commune
-    assert task_unit_scope(v) == 5
+    assert unit_scope(v) == Scope(ids=frozenset({5})) and village_scope(v) == NOTHING
     assert can_open(v, Page.TASKS) and can_open(v, Page.EXPORT_TASKS) and can_open(v, Page.UNITS)
     assert (
         not can_open(v, Page.VILLAGES)
@@ -60,6 +63,7 @@ def test_unit_officer_sees_own_unit_tasks_only() -> None:
 
 def test_unit_role_without_a_unit_sees_no_tasks() -> None:
     v = viewer("unit")
+    assert unit_scope(v) == NOTHING and unit_scope(v).empty
     assert not can_open(v, Page.TASKS)
     assert not can_see_task(v, COMMUNE, lead_unit_id=5, coordinating=[])
 
@@ -68,7 +72,8 @@ def test_unit_role_without_a_unit_sees_no_tasks() -> None:
 def test_team_members_see_their_village(role: str) -> None:
     v = viewer(role, village=3)
     assert can_see_village(v, 3) and not can_see_village(v, 4)
-    assert village_scope(v) == 3
+    assert village_scope(v) == Scope(ids=frozenset({3}))
+    assert unit_scope(v) == NOTHING  # no unit: no task at all, never "every task"
     assert (
         can_open(v, Page.VILLAGES)
         and can_open(v, Page.EXPORT_TALLIES)
@@ -82,6 +87,8 @@ def test_residents_and_people_without_a_commune_see_nothing() -> None:
     assert not may_sign_in({"resident"})
     assert not any(can_open(viewer("resident"), page) for page in Page)
     assert not any(can_open(viewer("office", commune=None), page) for page in Page)
+    assert unit_scope(viewer("resident")) == NOTHING == village_scope(viewer("resident"))
+    assert unit_scope(viewer("office", commune=None)) == NOTHING
     assert visible_pages(viewer("resident")) == []
 
 

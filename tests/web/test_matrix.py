@@ -1,0 +1,175 @@
+"""Role × route: who may open what, and what each page and file shows them.
+
+Statuses alone prove little (the overview is open to everyone with a dashboard role):
+each page is read and the tasks, villages and evidence it names are compared with what
+the role may see, computed here from the database and the rules of PRODUCT.md, not
+from ``bot.web.access``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import Session, col, select
+
+from bot.services import Services
+from db.models import Evidence, Plan, Task, Unit, Village
+from tests.helpers import add_person
+from tests.web.conftest import OTHER_UNIT, OWN_UNIT, Seeded, SignIn
+
+OVERSEERS = {"office", "commune_leader", "admin"}
+DASHBOARD = OVERSEERS | {"unit", "team", "leader"}
+
+
+@dataclass(frozen=True)
+class Who:
+    roles: tuple[str, ...]
+    unit: str | None = None
+    village: str | None = None  # "LAST": the village that has not reported this month
+
+
+WHO = {
+    "office": Who(("office",)),
+    "commune_leader": Who(("commune_leader",)),
+    "admin": Who(("admin",)),
+    "unit_officer": Who(("unit",), unit=OWN_UNIT),
+    "unit_role_without_unit": Who(("unit",)),
+    "team_member": Who(("team",), village="Xóm 3"),
+    "team_leader_of_late_village": Who(("leader",), village="LAST"),
+    "team_member_and_officer": Who(("team", "unit"), unit=OTHER_UNIT, village="Xóm 3"),
+    "resident": Who(("resident",)),
+}
+
+
+@dataclass
+class World:
+    """What a role may see, computed from the database."""
+
+    tasks: dict[int, str]  # id -> number
+    villages: set[str]
+    all_villages: list[str]
+    evidence: set[int]
+    sees_all: bool
+    unit_id: int | None
+    village: str | None
+
+
+def world(services: Services, who: Who) -> World:
+    with Session(services.engine) as session:
+        plan = session.exec(select(Plan)).one()
+        villages = list(session.exec(select(Village).order_by(col(Village.position))))
+        names = [v.name for v in villages]
+        unit = session.exec(select(Unit).where(Unit.name == who.unit)).first() if who.unit else None
+        tasks = list(session.exec(select(Task).where(Task.plan_id == plan.id, col(Task.active))))
+        evidence = list(session.exec(select(Evidence)))
+    village = names[-1] if who.village == "LAST" else who.village
+    roles = set(who.roles)
+    sees_all = bool(roles & OVERSEERS)
+    unit_id = unit.id if unit is not None and "unit" in roles else None
+    if sees_all:
+        visible = tasks
+    elif unit_id is not None:
+        visible = [t for t in tasks if t.lead_unit_id == unit_id or unit_id in t.coordinating]
+    else:
+        visible = []
+    task_ids = {t.id: t.number for t in visible if t.id is not None}
+    own_village = village if roles & {"team", "leader"} else None
+    return World(
+        tasks=task_ids,
+        villages=set(names) if sees_all else ({own_village} if own_village else set()),
+        all_villages=names,
+        evidence={e.id for e in evidence if e.task_id in task_ids and e.id is not None},
+        sees_all=sees_all,
+        unit_id=unit_id,
+        village=own_village,
+    )
+
+
+def task_links(html: str) -> set[int]:
+    return {int(n) for n in re.findall(r'href="/tasks/(\d+)"', html)}
+
+
+def evidence_links(html: str) -> set[int]:
+    return {int(n) for n in re.findall(r"/evidence/(\d+)", html)}
+
+
+def villages_named(html: str, names: list[str]) -> set[str]:
+    return {n for n in names if re.search(re.escape(n) + r"(?!\d)", html)}
+
+
+@pytest.mark.parametrize("name", list(WHO))
+async def test_role_route_matrix(
+    name: str, seeded: Seeded, sign_in: SignIn, services: Services
+) -> None:
+    who = WHO[name]
+    expected = world(services, who)
+    village = expected.village if who.village == "LAST" else who.village
+    person = add_person(
+        services, name=f"Người {name}", roles=who.roles, unit=who.unit, village=village
+    )
+    if not set(who.roles) & DASHBOARD:
+        with pytest.raises(AssertionError):
+            await sign_in(person)  # refused at sign-in (403)
+        return
+    client = await sign_in(person)
+    may_tasks = expected.sees_all or expected.unit_id is not None
+    may_villages = expected.sees_all or expected.village is not None
+
+    async def page(path: str, allowed: bool) -> str:
+        response = await client.get(path)
+        body = await response.read()
+        assert response.status == (200 if allowed else 403), path
+        html = response.content_type == "text/html"
+        return body.decode("utf-8") if allowed and html else ""
+
+    # The overview: open to all, but it names only what the role may see.
+    overview = await page("/", True)
+    assert task_links(overview) <= set(expected.tasks), "overview names tasks of other units"
+    assert evidence_links(overview) <= expected.evidence
+    assert villages_named(overview, expected.all_villages) <= expected.villages
+    if expected.sees_all:
+        assert task_links(overview) and expected.all_villages[-1] in overview  # not vacuous
+    if not may_tasks:
+        assert "Nhiệm vụ cảnh báo đỏ" not in overview and "Minh chứng chờ duyệt" not in overview
+    # The task list, one task, one piece of evidence.
+    tasks = await page("/tasks", may_tasks)
+    if may_tasks:
+        assert task_links(tasks) == set(expected.tasks)
+        assert evidence_links(tasks) <= expected.evidence
+    for task_id in (seeded.own_task, seeded.other_task):
+        await page(f"/tasks/{task_id}", task_id in expected.tasks)
+    for evidence_id in (seeded.own_evidence, seeded.other_evidence):
+        await page(f"/evidence/{evidence_id}", evidence_id in expected.evidence)
+    # Villages, units, guides, audit log.
+    villages = await page("/villages", may_villages)
+    if may_villages:
+        rows = re.findall(
+            r"<tr[^>]*>\s*<td class=\"num-col\">[^<]*</td>\s*<td>([^<]+)</td>", villages
+        )
+        assert set(rows) == expected.villages
+        assert villages_named(villages, expected.all_villages) == expected.villages
+    units = await page("/units", may_tasks)
+    assert task_links(units) == set()
+    await page("/content", True)
+    await page("/audit", expected.sees_all)
+    # The files follow the same rules.
+    indicators = await client.get("/export/indicators.xlsx")
+    assert indicators.status == 200
+    sheet = await client.get("/export/tasks.xlsx")
+    assert sheet.status == (200 if may_tasks else 403)
+    if may_tasks:
+        rows_ = list(
+            load_workbook(io.BytesIO(await sheet.read())).active.iter_rows(values_only=True)
+        )  # type: ignore[union-attr]
+        start = next(i for i, row in enumerate(rows_) if row[0] == "TT")
+        assert {str(row[0]) for row in rows_[start + 1 :]} == set(expected.tasks.values())
+    tallies = await client.get("/export/tallies.csv")
+    assert tallies.status == (200 if may_villages else 403)
+    if may_villages:
+        reader = csv.reader(io.StringIO((await tallies.read()).decode("utf-8-sig")))
+        assert {row[1] for row in list(reader)[1:]} == expected.villages
