@@ -929,7 +929,8 @@ class ZaloClient:
         results: list[dict[str, Any]] = []
         mode = parse_mode
         for piece in pieces:
-            if mode is not None and len(pieces) > 1 and not _balanced(piece):
+            if parse_mode is not None and (mode is None or not _balanced(piece)):
+                # Markup refused earlier, or cut in half by the split: the words alone.
                 results.append(await self._send_text(chat_id, plain_text(piece), None))
                 continue
             try:
