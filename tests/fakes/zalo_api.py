@@ -205,6 +205,7 @@ class FakeZaloAPI(FakeHTTPServer):
         self.rejected_text_too_long = 0
         self.undelivered_voice: list[SentCall] = []
         self.webhook_calls: list[WebhookCall] = []
+        self.content_types: list[str] = []  # of every method call, to see how clients post
         # Modes (see the module docstring for why each exists).
         self.image_field = image_field  # "photo" as documented, "photo_url" as sent
         self.http_status_errors = http_status_errors
@@ -429,7 +430,7 @@ class FakeZaloAPI(FakeHTTPServer):
     async def _params(request: web.Request) -> dict[str, Any]:
         """Read parameters from JSON, a form, multipart or the query string, as Zalo does."""
         params: dict[str, Any] = dict(request.query)
-        content_type = request.content_type
+        content_type = request.content_type if request.body_exists else ""
         if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
@@ -444,6 +445,7 @@ class FakeZaloAPI(FakeHTTPServer):
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         self.counts[method] += 1
+        self.content_types.append(request.content_type if request.body_exists else "")
         if self.token is not None and request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
         try:
