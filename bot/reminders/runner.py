@@ -87,6 +87,7 @@ class ReminderRunner:
         """Recover interrupted sends, catch up, and wake every minute from now on."""
         await self.dispatcher.recover()
         loop = asyncio.get_running_loop()
+
         def wake_from_any_thread() -> None:
             loop.call_soon_threadsafe(self.wake)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -9,6 +10,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import aiohttp
@@ -37,7 +39,21 @@ from bot.channels.zalo_client import (
     strip_mention,
     zalo_length,
 )
+from bot.channels.zalo_doctor import (
+    Finding,
+    Problem,
+    diagnose_check,
+    explain_probe,
+    probe_webhook,
+    render,
+    run_doctor,
+)
+from bot.commands import doctor
 from bot.core.messages import Reply
+from bot.i18n import Translator
+from bot.settings import Settings
+from tests.conftest import channel_settings
+from tests.fakes.fixtures import ZALO_TEST_TOKEN
 from tests.fakes.zalo_api import FakeZaloAPI, text_event
 
 TOKEN = "1459232241454765289:TEST-zalo-token-abcdefghijklmnop"
@@ -813,3 +829,171 @@ def test_secret_matches() -> None:
 
 async def _no_wait(_delay: float) -> None:
     return None
+
+
+# -- tocns doctor --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("check", "problem"),
+    [
+        (WebhookCheck(ok=True, status_code=200), Problem.OK),
+        (WebhookCheck(ok=False, status_code=401), Problem.WRONG_SECRET),
+        (WebhookCheck(ok=False, status_code=403), Problem.WAF),
+        (WebhookCheck(ok=False, status_code=404), Problem.NOT_FOUND),
+        (WebhookCheck(ok=False, status_code=400), Problem.BAD_REQUEST),
+        (WebhookCheck(ok=False, status_code=502), Problem.PROXY_CANNOT_REACH_TOCNS),
+        (WebhookCheck(ok=False, status_code=500), Problem.SERVER_ERROR),
+        (WebhookCheck(ok=False, description="PKIX path building failed"), Problem.TLS),
+        (WebhookCheck(ok=False, description="SSL handshake failed"), Problem.TLS),
+        (WebhookCheck(ok=False, description="Read timed out"), Problem.TIMEOUT),
+        (WebhookCheck(ok=False, description="Connection refused"), Problem.UNREACHABLE),
+        (WebhookCheck(ok=False, description="UnknownHostException"), Problem.UNREACHABLE),
+        (WebhookCheck(ok=False, description="???"), Problem.UNKNOWN),
+        (WebhookCheck(ok=False, status_code=418), Problem.UNKNOWN),
+    ],
+)
+def test_diagnose_check(check: WebhookCheck, problem: Problem) -> None:
+    assert diagnose_check(check) is problem
+
+
+VI = Translator("vi")
+
+
+def _lines(findings: list[Finding]) -> str:
+    return "\n".join(render(findings, VI))
+
+
+async def test_doctor_polling_mode_without_webhook(client: ZaloClient) -> None:
+    findings = await run_doctor(client, webhook_url=None)
+    assert [f.level for f in findings] == ["ok", "ok"]
+    assert "Zalo chấp nhận mã bot: bot.tocns" in _lines(findings)
+    assert "polling" in _lines(findings)
+
+
+async def test_doctor_bad_token(fake_zalo: FakeZaloAPI) -> None:
+    async with ZaloClient("wrong", base_url=fake_zalo.base_url) as client:
+        findings = await run_doctor(client, webhook_url=PUBLIC_URL)
+    [finding] = findings
+    assert finding.level == "problem"
+    assert "TOCNS_ZALO_TOKEN" in _lines(findings) and "(401)" in _lines(findings)
+
+
+async def test_doctor_webhook_mode_without_webhook(client: ZaloClient) -> None:
+    findings = await run_doctor(client, webhook_url=PUBLIC_URL, secret="short")
+    text = _lines(findings)
+    assert [f.level for f in findings] == ["ok", "problem", "problem"]
+    assert "TOCNS_ZALO_WEBHOOK_SECRET phải dài từ 8 đến 256" in text
+    assert "Chưa có webhook nào được đăng ký" in text
+
+
+async def test_doctor_test_call_reaches_tocns(
+    fake_zalo: FakeZaloAPI, client: ZaloClient, receiver: Receiver
+) -> None:
+    fake_zalo.route_webhooks(receiver.origin)
+    await client.set_webhook(PUBLIC_URL, SECRET)
+    without_test = await run_doctor(client, webhook_url=PUBLIC_URL, secret=SECRET)
+    assert without_test[-1].level == "info" and "--test" in _lines(without_test)
+    assert fake_zalo.counts["testWebhook"] == 0  # it has a daily limit: only when asked
+    findings = await run_doctor(client, webhook_url=PUBLIC_URL, secret=SECRET, test=True)
+    assert [f.level for f in findings] == ["ok", "ok", "ok"]
+    assert findings[-1].problem is Problem.OK
+
+
+@pytest.mark.parametrize(
+    ("setup", "problem", "words"),
+    [
+        ("waf", Problem.WAF, ['"Java/"', "/webhook/zalo", "X-Bot-Api-Secret-Token"]),
+        ("secret", Problem.WRONG_SECRET, ["TOCNS_ZALO_WEBHOOK_SECRET", "(401)"]),
+        ("404", Problem.NOT_FOUND, ["/webhook/zalo", "(404)"]),
+        ("502", Problem.PROXY_CANNOT_REACH_TOCNS, ["502"]),
+        ("tls", Problem.TLS, ["chứng chỉ"]),
+        ("unreachable", Problem.UNREACHABLE, ["443", "DNS"]),
+        ("timeout", Problem.TIMEOUT, ["quá lâu"]),
+    ],
+)
+async def test_doctor_explains_why_zalo_cannot_reach_us(
+    fake_zalo: FakeZaloAPI,
+    client: ZaloClient,
+    receiver: Receiver,
+    setup: str,
+    problem: Problem,
+    words: list[str],
+) -> None:
+    fake_zalo.route_webhooks(receiver.origin)
+    await client.set_webhook(PUBLIC_URL, SECRET)
+    if setup == "waf":
+        receiver.status = lambda r: 403 if r.headers["User-Agent"].startswith("Java/") else 200
+    elif setup == "secret":
+        receiver.status = lambda r: 200 if r.headers.get("X-Bot-Api-Secret-Token") == "old" else 401
+    elif setup in ("404", "502"):
+        receiver.status = lambda r: int(setup)
+    else:
+        fake_zalo.fail_verification(setup)
+    findings = await run_doctor(client, webhook_url=PUBLIC_URL, secret=SECRET, test=True)
+    assert findings[-1].level == "problem" and findings[-1].problem is problem
+    line = findings[-1].render(VI)
+    assert all(word in line for word in words), line
+
+
+async def test_doctor_daily_limit_and_other_url(
+    fake_zalo: FakeZaloAPI, client: ZaloClient, receiver: Receiver
+) -> None:
+    fake_zalo.route_webhooks(receiver.origin)
+    fake_zalo.test_webhook_daily_limit = 0
+    await client.set_webhook("https://old.example.vn/webhook/zalo", SECRET)
+    findings = await run_doctor(client, webhook_url=PUBLIC_URL, secret=SECRET, test=True)
+    assert [f.level for f in findings] == ["ok", "warning", "warning"]
+    text = _lines(findings)
+    assert "https://old.example.vn/webhook/zalo" in text and PUBLIC_URL in text
+    assert "Đã hết lượt kiểm tra webhook trong ngày" in text
+
+
+async def test_probe_tells_a_waf_from_tocns(receiver: Receiver) -> None:
+    url = receiver.origin + "/webhook/zalo"
+    receiver.status = lambda r: 403 if r.headers["User-Agent"].startswith("Java/") else 200
+    finding = explain_probe(await probe_webhook(url, SECRET), url)
+    assert finding.problem is Problem.WAF and '"Java/"' in finding.render(VI)
+    [(headers, body), _browser] = receiver.requests
+    assert headers["X-Bot-Api-Secret-Token"] == SECRET and body == b""
+    receiver.status = lambda r: 200
+    assert explain_probe(await probe_webhook(url, SECRET), url).problem is Problem.OK
+
+
+async def test_doctor_command(
+    settings: Settings, capsys: pytest.CaptureFixture[str], receiver: Receiver
+) -> None:
+    """``tocns doctor`` as the lead will wire it: its group added to the parser explicitly."""
+    parser = argparse.ArgumentParser(prog="tocns")
+    doctor.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["doctor", "--test", "--probe"])
+    assert args.handler is doctor.cmd_doctor
+    async with FakeZaloAPI(token=ZALO_TEST_TOKEN) as fake:
+        fake.route_webhooks(receiver.origin)
+        app_settings = channel_settings(
+            settings,
+            zalo=fake,
+            webhook_mode=True,
+            public_base_url="https://tocns.example.vn",
+            zalo_webhook_secret=SECRET,
+        )
+        async with ZaloClient(ZALO_TEST_TOKEN, base_url=fake.base_url) as client:
+            await client.set_webhook(PUBLIC_URL, SECRET)
+        receiver.status = lambda r: 403 if r.headers["User-Agent"].startswith("Java/") else 200
+        code = await doctor.diagnose(args, app_settings, VI)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "✓ Zalo chấp nhận mã bot" in out and "✗ Tường lửa hoặc WAF" in out
+    assert "Java/" in out
+
+
+def test_doctor_without_zalo(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("TOCNS_ZALO_TOKEN", raising=False)
+    parser = argparse.ArgumentParser(prog="tocns")
+    doctor.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["doctor"])
+    assert args.handler(args) == 1
+    assert "TOCNS_ZALO_TOKEN" in capsys.readouterr().out
