@@ -87,7 +87,6 @@ class ReminderRunner:
         """Recover interrupted sends, catch up, and wake every minute from now on."""
         await self.dispatcher.recover()
         loop = asyncio.get_running_loop()
-
         def wake_from_any_thread() -> None:
             loop.call_soon_threadsafe(self.wake)
 
