@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
-from bot.channels.zalo_client import ZaloAPIError, ZaloClient, ZaloNetworkError, ZaloUpdate
+from bot.channels.zalo_client import Verdict, ZaloAPIError, ZaloClient, ZaloNetworkError, ZaloUpdate
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Attachment, Incoming, Reply
 from bot.services import Services
@@ -118,15 +118,17 @@ async def poll_forever(
 
 # --- outbox delivery ------------------------------------------------------------------
 
-ZALO_BLOCKED_CODES = frozenset({403, -201, -230})  # forbidden / user not reachable by this bot
-
 
 class ZaloOutboxSender:
     """The outbox's Zalo sender: ZaloSender with errors mapped for the outbox delivery.
 
-    The Zalo client already retries 429 and 5xx answers itself; what is left when it gives
-    up is passed on as ``RetryLater`` (429), ``TransientError`` (5xx), ``DeliveryUnknown``
-    (timeouts and dropped connections: the message may have gone out) or ``Blocked``.
+    The Zalo client already retries 429, 403 (an internal error, says the docs) and 5xx
+    itself; what is left when it gives up is mapped by its ``Verdict``
+    (``bot.channels.zalo_client.classify_error``): ``RetryLater`` when Zalo asked to slow
+    down or our token/URL is wrong (kept until an admin fixes it), ``TransientError`` for
+    passing failures, ``DeliveryUnknown`` when the message may have gone out, ``Blocked``
+    only when Zalo said the chat cannot be reached (404 on a send), and the error itself
+    (a permanent failure) for a request Zalo will never accept (400).
     """
 
     channel = "zalo"
@@ -143,10 +145,13 @@ class ZaloOutboxSender:
                 raise TransientError(error.description) from error
             raise DeliveryUnknown(error.description) from error
         except ZaloAPIError as error:
-            if error.error_code == 429:
-                raise RetryLater(5.0) from error
-            if error.error_code >= 500:
-                raise TransientError(error.description) from error
-            if error.error_code in ZALO_BLOCKED_CODES:
+            verdict = error.verdict
+            if verdict is Verdict.RATE_LIMITED:
+                raise RetryLater(error.retry_after or 5.0) from error
+            if verdict is Verdict.CONFIG:
+                raise RetryLater(600.0) from error
+            if verdict is Verdict.UNREACHABLE:
                 raise Blocked(error.description) from error
-            raise
+            if verdict is Verdict.REJECTED:
+                raise
+            raise TransientError(f"{error.error_code} {error.description}") from error

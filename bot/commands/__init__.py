@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from bot.commands import admin, guides, maintenance, plans, reminders, run, tallies, web
+from bot.commands import (
+    admin,
+    doctor,
+    guides,
+    maintenance,
+    plans,
+    reminders,
+    run,
+    tallies,
+    web,
+)
 from bot.commands.base import CommandGroup
 
 
@@ -17,4 +27,5 @@ def command_groups() -> list[CommandGroup]:
         reminders.register,
         web.register,
         maintenance.register,
+        doctor.register,
     ]

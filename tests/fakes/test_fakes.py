@@ -242,8 +242,10 @@ async def test_wait_sent_times_out_with_a_clear_message(fake_telegram: FakeTeleg
         await fake_telegram.wait_sent(chat_id=USER, timeout=0.05)
 
 
-async def test_zalo_fake_speaks_json() -> None:
-    async with FakeZaloAPI(token="t:1") as fake, aiohttp.ClientSession() as http:
+@pytest.mark.parametrize("http_status_errors", [False, True])
+async def test_zalo_fake_speaks_json(http_status_errors: bool) -> None:
+    fake_api = FakeZaloAPI(token="t:1", http_status_errors=http_status_errors)
+    async with fake_api as fake, aiohttp.ClientSession() as http:
         url = f"{fake.base_url}/bott:1"
         fake.push_text("u1", "Xin chào", display_name="Bà Tư")
         async with http.post(f"{url}/getUpdates", json={"timeout": "1"}) as resp:
@@ -254,9 +256,76 @@ async def test_zalo_fake_speaks_json() -> None:
         async with http.post(f"{url}/getUpdates", json={"timeout": "0"}) as resp:
             assert resp.status == 408
         async with http.post(
-            f"{url}/sendMessage", json={"chat_id": "u1", "text": "x" * 2001}
-        ) as resp:
-            assert resp.status == 200
+            f"{url}/sendMessage", json={"chat_id": "u1", "text": "😊" * 1001}
+        ) as resp:  # 1,001 characters, 2,002 UTF-16 units
+            assert resp.status == (400 if http_status_errors else 200)
             assert (await resp.json())["ok"] is False
+        async with http.post(f"{url}/getWebhookInfo") as resp:  # none set
+            assert resp.status == (404 if http_status_errors else 200)
+            assert (await resp.json())["error_code"] == 404
+        async with http.get(f"{url}/sendMessage?chat_id=u1&text=hi") as resp:  # query string
+            assert (await resp.json())["ok"] is True
         async with http.post(f"{fake.base_url}/botWRONG/getMe") as resp:
             assert (await resp.json())["error_code"] == 401
+
+
+async def test_zalo_fake_events_and_modes() -> None:
+    async with FakeZaloAPI(token="t:1", image_field="photo_url") as fake:
+        fake.push_image("u1", "https://x.vn/a.jpg", caption="c")
+        fake.push_image("u1", "https://x.vn/b.jpg", field="photo")
+        fake.push_voice("u1")
+        fake.push_sticker("u1")
+        fake.push_unsupported("u1")
+        fake.push_group_text("g1", "u2", "vneid 45")
+        events = list(fake.events)
+    messages = [e["message"] for e in events]
+    assert messages[0]["photo_url"] == "https://x.vn/a.jpg" and "photo" not in messages[0]
+    assert messages[1]["photo"] == "https://x.vn/b.jpg"
+    assert messages[2]["voice_url"].endswith(".aac")
+    assert set(messages[4]) == {"from", "chat", "message_id", "date"}  # no content at all
+    assert messages[5]["chat"] == {"id": "g1", "chat_type": "GROUP"}
+    assert messages[5]["from"]["id"] == "u2" and messages[5]["text"] == "@Bot Tổ CNS vneid 45"
+    assert [e["event_name"] for e in events] == [
+        "message.image.received",
+        "message.image.received",
+        "message.voice.received",
+        "message.sticker.received",
+        "message.unsupported.received",
+        "message.text.received",
+    ]
+
+
+@pytest.mark.parametrize("duplicate_server_headers", [False, True])
+async def test_python_zalo_bot_talks_to_the_fake(duplicate_server_headers: bool) -> None:
+    """The SDK Zalo's docs link to (python-zalo-bot, written by others) against our fake."""
+    import zalo_bot
+
+    zalo_token = "1459232241454765289:TEST-zalo-token"
+    fake_api = FakeZaloAPI(
+        token=zalo_token,
+        image_field="photo_url",  # what python-zalo-bot 0.1.9 reads
+        duplicate_server_headers=duplicate_server_headers,
+    )
+    async with fake_api as fake, zalo_bot.Bot(zalo_token, base_url=fake.base_url) as bot:
+        me = await bot.get_me()
+        assert (me.id, me.account_name) == ("1459232241454765289", "bot.tocns")
+        fake.push_text("u1", "Xin chào", display_name="Bà Tư")
+        update = await bot.get_update(timeout=1)
+        assert update is not None and update.message is not None
+        assert (update.message.text, update.message.chat.id) == ("Xin chào", "u1")
+        assert update.effective_user is not None
+        assert update.effective_user.display_name == "Bà Tư"
+        fake.push_image("u1", "https://photo.zdn.vn/a.jpg", caption="minh chứng")
+        image = await bot.get_update(timeout=1)
+        assert image is not None and image.message is not None
+        assert image.message.photo_url == "https://photo.zdn.vn/a.jpg"
+        sent = await bot.send_message("u1", "Chào bà Tư")
+        assert sent is not None and sent.message_id
+        photo = await bot.send_photo("u1", "Mã QR", "https://example.org/qr.png")
+        assert photo is not None and photo.message_id
+    assert [(c.method, c.params) for c in fake.sent] == [
+        ("sendMessage", {"chat_id": "u1", "text": "Chào bà Tư"}),
+        ("sendPhoto", {"chat_id": "u1", "photo": "https://example.org/qr.png", "caption": "Mã QR"}),
+    ]
+    # The SDK posts forms, not JSON: the fake reads both, as the docs say Zalo does.
+    assert "application/x-www-form-urlencoded" in fake.content_types

@@ -111,7 +111,7 @@ def _check_zalo(update: ZaloUpdate | None) -> None:
     assert isinstance(update.chat_id, str) and update.chat_id.strip()
     assert len(update.chat_id) <= 64 and update.chat_id.isprintable()
     assert len(update.dedupe_key) <= 120
-    assert update.kind in ("text", "image", "unsupported")
+    assert update.kind in ("text", "image", "sticker", "voice", "unsupported")
     assert update.text is None or isinstance(update.text, str)
     assert update.kind != "text" or isinstance(update.text, str)
     assert isinstance(update.display_name, str) and isinstance(update.user_id, str)
