@@ -115,7 +115,10 @@ _TEAM_PHRASES = re.compile(
 # "Press" verbs: Zalo and the console show numbered choices, not buttons.
 _PRESS = re.compile(r"\b(bấm|nhấn|click|nhấp)\b", re.IGNORECASE)
 # The bot's own choices ("Tiếp", "Có/Chưa") are the chat's business, not the guide's.
-_BOT_BUTTONS = re.compile(r"(chọn|nút)\s+[\"“]?(tiếp|tiếp theo|👍|👎)[\"”]?(?=[\s.,:;!?)]|$)", re.I)
+_BOT_BUTTONS = re.compile(
+    r"(chọn|nút)\s+(?:[\"“](?:tiếp|tiếp theo|👍|👎)[\"”]|(?:tiếp|👍|👎)(?!\s*tục)(?=[\s.,:;!?)]|$))",
+    re.IGNORECASE,
+)
 # A quoted label after an action verb is a screen label the resident is told to choose.
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _ACTION_BEFORE = re.compile(
@@ -447,6 +450,9 @@ def _check_facts(guide: Guide, text: str) -> list[str]:
             continue
         # A legal reference like "69/2024/NĐ-CP" is backed by "69/2024" in a source.
         if any(key.startswith(f"{s}/") for s in supported if "/" in s):
+            continue
+        # ...and "69/2024" in the text by "69/2024/NĐ-CP" in a source.
+        if "/" in key and any(s.startswith(f"{key}/") for s in supported):
             continue
         reported.add(key)
         problems.append(

@@ -212,18 +212,21 @@ class Guide:
         if sections.prepare:
             packer.add(_block(SECTION_TITLES["prepare"], sections.prepare))
         packer.flush()
-        first = True
+        chunks: list[str] = []
         for author_page in sections.steps:
-            packer.flush()
             lines = list(author_page)
             while lines:
-                heading = f"{SECTION_TITLES['steps']}:" if first else STEPS_CONTINUED
+                heading = f"{SECTION_TITLES['steps']}:" if not chunks else STEPS_CONTINUED
                 taken = [lines.pop(0)]
                 while lines and fits("\n".join([heading, *taken, lines[0]])):
                     taken.append(lines.pop(0))
-                packer.add("\n".join([heading, *taken]), alone=True)
-                first = False
-        packer.flush()
+                chunks.append("\n".join([heading, *taken]))
+        # Steps always start a page; the notes may follow the last steps on theirs.
+        for chunk in chunks[:-1]:
+            packer.add(chunk, alone=True)
+        if chunks:
+            packer.flush()
+            packer.add(chunks[-1])
         for title, lines in sections.blocks():
             block = _block(title, lines)
             if fits(block):
