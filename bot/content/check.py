@@ -160,9 +160,11 @@ def check_guides(
         if slug not in slugs:
             problems.append(f"{slug}: thiếu hướng dẫn bắt buộc (đã in trên áp phích)")
     problems.extend(check_library_size(guides))
+    titles = {guide.title for guide in guides}
     for guide in guides:
         name = guide.slug or str(guide.path)
         problems.extend(f"{name}: {p}" for p in check_guide(guide, set(slugs), today))
+        problems.extend(f"{name}: {p}" for p in _check_references(guide, titles))
     if offices is None and OFFICES_FILE.exists():
         offices = load_offices()
     problems.extend(f"offices.yaml: {p}" for p in check_offices(offices or (), today))
@@ -240,6 +242,21 @@ def _check_front_matter(guide: Guide, slugs: set[str], today: dt.date) -> list[s
         if related == guide.slug:
             problems.append("một hướng dẫn không thể liên quan đến chính nó")
     return problems
+
+
+_GUIDE_REFERENCE = re.compile(r"hướng dẫn [\"“]([^\"”]+)[\"”]")
+
+
+def _check_references(guide: Guide, titles: set[str]) -> list[str]:
+    """A guide named in the text ("xem hướng dẫn "…"") must exist under that exact title.
+
+    Residents open it by typing the title, so a near miss leads nowhere.
+    """
+    return [
+        f"nhắc đến hướng dẫn \"{title}\" nhưng không có hướng dẫn nào mang đúng tên này"
+        for title in dict.fromkeys(_GUIDE_REFERENCE.findall(guide.resident_text()))
+        if title not in titles
+    ]
 
 
 def freshness_class(guide: Guide) -> str:

@@ -399,6 +399,16 @@ def test_steps_are_numbered_and_sections_known() -> None:
     )
 
 
+def test_a_guide_named_in_the_text_must_exist_by_that_title() -> None:
+    text = GUIDE_TEXT.replace("3. Gửi yêu cầu.", '3. Xem hướng dẫn "Không có bài này".')
+    guide = guide_from(text)
+    problems = check_guides([guide], today=TODAY, offices=[])
+    assert (
+        'thu-nghiem: nhắc đến hướng dẫn "Không có bài này" nhưng không có hướng dẫn nào '
+        "mang đúng tên này"
+    ) in problems
+
+
 def test_related_guides_and_reviewed_date_are_checked() -> None:
     problems = problems_of(guide_from(related=("khong-co",), reviewed=dt.date(2027, 1, 1)))
     assert "hướng dẫn liên quan 'khong-co' không tồn tại" in problems
