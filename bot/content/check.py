@@ -21,6 +21,7 @@ content team. The rules, in short:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -36,7 +37,7 @@ from bot.content.guides import (
     TELEGRAM_LIMIT,
     ZALO_LIMIT,
     Guide,
-    Office,
+    OfficeTable,
     Source,
     load_offices,
     newest_source,
@@ -143,7 +144,7 @@ _UNIT_NUMBER = re.compile(
 def check_guides(
     guides: Sequence[Guide],
     today: dt.date | None = None,
-    offices: Sequence[Office] | None = None,
+    offices: OfficeTable | None = None,
 ) -> list[str]:
     """Return every problem found in the library (an empty list means all is well).
 
@@ -167,7 +168,7 @@ def check_guides(
         problems.extend(f"{name}: {p}" for p in _check_references(guide, titles))
     if offices is None and OFFICES_FILE.exists():
         offices = load_offices()
-    problems.extend(f"offices.yaml: {p}" for p in check_offices(offices or (), today))
+    problems.extend(f"offices.yaml: {p}" for p in check_offices(offices or OfficeTable(), today))
     return problems
 
 
@@ -495,32 +496,57 @@ def _check_pages(guide: Guide) -> list[str]:
     return problems
 
 
-def check_offices(offices: Sequence[Office], today: dt.date) -> list[str]:
-    """Problems of the out-of-scope office table."""
+def check_offices(table: OfficeTable, today: dt.date) -> list[str]:
+    """Problems of the out-of-scope office table, in Vietnamese."""
     problems: list[str] = []
-    topics = Counter(office.topic for office in offices)
-    for topic, count in topics.items():
-        if count > 1:
-            problems.append(f"chủ đề '{topic}' lặp {count} lần")
-    for office in offices:
-        name = office.topic or "(không tên)"
-        if not office.topic:
-            problems.append("một mục thiếu 'topic'")
-        if not office.keywords:
-            problems.append(f"{name}: thiếu từ khóa")
-        if not office.office:
-            problems.append(f"{name}: thiếu cơ quan giải quyết (office)")
-        if not office.sources:
-            problems.append(f"{name}: thiếu nguồn")
-        for number, source in enumerate(office.sources, 1):
-            problems += [f"{name}: nguồn {number}: {p}" for p in _check_source(source)]
-        newest = newest_source(office.sources)
-        if office.sources and newest is None:
-            problems.append(f"{name}: không nguồn nào có ngày")
-        elif newest and _months_between(newest, today) > FRESHNESS_MONTHS["normal"]:
-            problems.append(f"{name}: nguồn mới nhất ({newest:%m/%Y}) đã cũ")
-        if _PRESS.search(office.office + " " + office.note):
+    for kind, ids in (
+        ("cơ quan", Counter(office.id for office in table.offices)),
+        ("chủ đề", Counter(topic.id for topic in table.topics)),
+    ):
+        for item_id, count in ids.items():
+            if count > 1:
+                problems.append(f"{kind} '{item_id}' lặp {count} lần")
+    for office in table.offices:
+        name = office.id or "(không có id)"
+        if not office.id:
+            problems.append("một cơ quan thiếu 'id'")
+        if not office.name:
+            problems.append(f"{name}: thiếu tên cơ quan (name)")
+        elif _PRESS.search(office.name):
             problems.append(f"{name}: không viết 'bấm'/'nhấn'")
+        if office.checked is None:
+            problems.append(f"{name}: thiếu ngày kiểm tra (checked)")
+        problems += [f"{name}: {p}" for p in _check_office_source(office.source, today)]
+        problems += [f"{name}: {p}" for p in _unsourced(office.name, office.source)]
+    known = {office.id for office in table.offices}
+    for topic in table.topics:
+        name = topic.id or "(không có id)"
+        if not topic.id:
+            problems.append("một chủ đề thiếu 'id'")
+        if topic.office not in known:
+            problems.append(f"{name}: cơ quan '{topic.office}' không có trong danh sách 'offices'")
+        if not topic.keywords:
+            problems.append(f"{name}: thiếu từ khóa")
+        if _PRESS.search(topic.note):
+            problems.append(f"{name}: không viết 'bấm'/'nhấn'")
+        problems += [f"{name}: {p}" for p in _check_office_source(topic.source, today)]
+        problems += [f"{name}: {p}" for p in _unsourced(topic.note, topic.source)]
+    return problems
+
+
+def _unsourced(text: str, source: Source | None) -> list[str]:
+    """Numbers (phone numbers, fees, dates) in an office's text that its source lacks."""
+    holder = Guide(slug="", title="", category="", summary="", body="")
+    sources = (source,) if source else ()
+    return _check_facts(dataclasses.replace(holder, sources=sources), text)
+
+
+def _check_office_source(source: Source | None, today: dt.date) -> list[str]:
+    if source is None:
+        return ["thiếu nguồn (source)"]
+    problems = [f"nguồn: {p}" for p in _check_source(source)]
+    if source.day is not None and _months_between(source.day, today) > FRESHNESS_MONTHS["normal"]:
+        problems.append(f"nguồn ({source.day:%m/%Y}) đã cũ")
     return problems
 
 
