@@ -37,6 +37,7 @@ from bot.content.guides import (
     TELEGRAM_LIMIT,
     ZALO_LIMIT,
     Guide,
+    GuideError,
     OfficeTable,
     Source,
     load_offices,
@@ -167,7 +168,10 @@ def check_guides(
         problems.extend(f"{name}: {p}" for p in check_guide(guide, set(slugs), today))
         problems.extend(f"{name}: {p}" for p in _check_references(guide, titles))
     if offices is None and OFFICES_FILE.exists():
-        offices = load_offices()
+        try:
+            offices = load_offices()
+        except GuideError as error:
+            problems.append(f"offices.yaml: không đọc được: {error}")
     problems.extend(f"offices.yaml: {p}" for p in check_offices(offices or OfficeTable(), today))
     return problems
 
@@ -254,7 +258,7 @@ def _check_references(guide: Guide, titles: set[str]) -> list[str]:
     Residents open it by typing the title, so a near miss leads nowhere.
     """
     return [
-        f"nhắc đến hướng dẫn \"{title}\" nhưng không có hướng dẫn nào mang đúng tên này"
+        f'nhắc đến hướng dẫn "{title}" nhưng không có hướng dẫn nào mang đúng tên này'
         for title in dict.fromkeys(_GUIDE_REFERENCE.findall(guide.resident_text()))
         if title not in titles
     ]
@@ -374,8 +378,10 @@ def ui_labels(text: str) -> list[str]:
         for match in _QUOTED.finditer(line):
             before = line[: match.start()]
             after = line[match.end() :]
-            if _ACTION_BEFORE.search(before) or before.rstrip().endswith("→") or (
-                after.lstrip().startswith("→")
+            if (
+                _ACTION_BEFORE.search(before)
+                or before.rstrip().endswith("→")
+                or (after.lstrip().startswith("→"))
             ):
                 labels.append(match.group(1))
         if "→" in line:

@@ -227,13 +227,13 @@ class Guide:
         if chunks:
             packer.flush()
             packer.add(chunks[-1])
-        for title, lines in sections.blocks():
-            block = _block(title, lines)
+        for title, block_lines in sections.blocks():
+            block = _block(title, block_lines)
             if fits(block):
                 packer.add(block)
                 continue
             # A long block is split between its lines, the heading repeated.
-            pending = list(lines)
+            pending = list(block_lines)
             while pending:
                 taken = [pending.pop(0)]
                 while pending and fits(_block(title, [*taken, pending[0]])):
@@ -348,11 +348,8 @@ def parse_sections(markdown: str) -> Sections:
 
 
 def _plain_line(line: str) -> str:
-    if _BULLET.match(line):
-        line = "• " + _BULLET.sub("", line, count=1)
-    else:
-        line = line.strip()
-    return _inline(line).rstrip()
+    bulleted = "• " + _BULLET.sub("", line, count=1) if _BULLET.match(line) else line.strip()
+    return _inline(bulleted).rstrip()
 
 
 def render_body(markdown: str) -> str:

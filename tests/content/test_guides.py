@@ -188,8 +188,7 @@ def test_render_is_plain_text_with_sources_and_never_team_notes() -> None:
     assert "**" not in text and "##" not in text and "](" not in text and "---" not in text
     assert "Cần chuẩn bị:\n• Căn cước gắn chip." in text
     assert text.endswith(
-        "Nguồn: Cổng thông tin thử (13/09/2025); Báo Ví dụ (09/2023)."
-        " Kiểm tra lại ngày 23/11/2026"
+        "Nguồn: Cổng thông tin thử (13/09/2025); Báo Ví dụ (09/2023). Kiểm tra lại ngày 23/11/2026"
     )
     assert "Chưa đọc được" not in text
 
@@ -205,7 +204,9 @@ def test_phone_pages_open_with_the_answer_and_honour_page_breaks() -> None:
 
 
 def test_long_step_lists_are_paged_without_splitting_a_step() -> None:
-    steps = "\n".join(f"{n}. Chọn mục số {n} rồi đợi màn hình tiếp theo hiện ra." for n in range(1, 13))
+    steps = "\n".join(
+        f"{n}. Chọn mục số {n} rồi đợi màn hình tiếp theo hiện ra." for n in range(1, 13)
+    )
     text = GUIDE_TEXT.split("## Các bước")[0] + "## Các bước\n" + steps + "\n"
     guide = guide_from(text)
     step_pages = [page for page in guide.phone_pages() if page.startswith("Các bước")]
@@ -397,9 +398,7 @@ def test_steps_are_numbered_and_sections_known() -> None:
     odd = GUIDE_TEXT.replace("## Chi phí", "## Giá tiền")
     assert any(p.startswith("mục '## Giá tiền' không thuộc") for p in problems_of(guide_from(odd)))
     nothing = GUIDE_TEXT.replace("- **Căn cước** gắn chip.", "- Không cần chuẩn bị gì.")
-    assert "mục 'Cần chuẩn bị' chỉ viết khi có thứ cần chuẩn bị" in problems_of(
-        guide_from(nothing)
-    )
+    assert "mục 'Cần chuẩn bị' chỉ viết khi có thứ cần chuẩn bị" in problems_of(guide_from(nothing))
 
 
 def test_a_guide_named_in_the_text_must_exist_by_that_title() -> None:
