@@ -46,7 +46,10 @@ DATA = ROOT / "tests" / "data"
 SYNTHETIC_SIZE = 1000
 NOTES = "## Notes"
 FEATURES = ("score", "margin", "known", "nearest", "unknown", "short", "log_words", "rules")
-TARGET_PRECISION = 0.97  # aimed at on the tuning sets, so the hold-out keeps ≥ 95 %
+# Lower bounds of the confident answers' precision the threshold must reach: on all tuning
+# sets together, and on the (few) real tuning questions alone.
+TARGET_PRECISION = 0.95
+TARGET_PRECISION_REAL = 0.85
 
 
 def question_sets() -> dict[str, list[dict[str, object]]]:
@@ -114,8 +117,12 @@ def samples(index: GuideIndex, sets: dict[str, list[dict[str, object]]]) -> list
     out: list[Sample] = []
     for name in TUNING_SETS:
         for row in sets[name]:
+            if name != "real tune" and not row.get("slug"):
+                # The written sets' out-of-scope labels predate the library's new guides
+                # ("đổi căn cước hết hạn" has one now): not reliable enough to fit on.
+                continue
             query = str(row["q"])
-            label = resolve(row, index.slugs)
+            label = resolve(row, index.slugs, successors=name != "real tune")
             result = index.search(query)
             ranking = index.rank(query)
             ranked = [slug for slug, _ in result.results]
@@ -198,6 +205,11 @@ def choose_threshold(data: Sequence[Sample], model: dict[str, float]) -> float:
     scored = [(s, p(s)) for s in data]
 
     def precision(threshold: float, real_only: bool) -> float:
+        """Wilson lower bound (z = 1.28, 80 % one-sided) of the confident answers' precision.
+
+        A point estimate over the few dozen confident real questions would let chance pick
+        the threshold; the lower bound asks for more evidence before lowering it.
+        """
         confident = [
             s
             for s, prob in scored
@@ -207,12 +219,19 @@ def choose_threshold(data: Sequence[Sample], model: dict[str, float]) -> float:
             and not s.close
             and prob >= threshold
         ]
-        return sum(s.right for s in confident) / len(confident) if confident else 1.0
+        n = len(confident)
+        if not n:
+            return 1.0
+        share = sum(s.right for s in confident) / n
+        z = 1.28
+        centre = share + z * z / (2 * n)
+        spread = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+        return (centre - spread) / (1 + z * z / n)
 
     for step in range(5, 100):
         threshold = step / 100
         if (
-            precision(threshold, real_only=True) >= TARGET_PRECISION
+            precision(threshold, real_only=True) >= TARGET_PRECISION_REAL
             and precision(threshold, real_only=False) >= TARGET_PRECISION
         ):
             return threshold
@@ -304,7 +323,7 @@ def bench_tocns(
                 runs.append((time.perf_counter() - started) * 1000)
             timings.extend(runs)
             typical.append(statistics.median(runs))
-            record(figures, resolve(row, index.slugs), result, query)
+            record(figures, resolve(row, index.slugs, not name.startswith("real")), result, query)
         rows.append(_row("tocns", lib, name, figures, timings, typical, build_s, memory))
     return rows
 
@@ -329,7 +348,7 @@ def bench_baseline(
             scores = bm25.get_scores(str(row["q"]).split())
             timings.append((time.perf_counter() - started) * 1000)
             ranked = sorted(range(len(slugs)), key=lambda i: -scores[i])[:3]
-            label = resolve(row, slugs)
+            label = resolve(row, slugs, not name.startswith("real"))
             _record_ranking(figures, label, [slugs[i] for i in ranked if scores[i] > 0])
         rows.append(_row("rank_bm25 raw", lib, name, figures, timings, timings, build_s, memory))
     return rows

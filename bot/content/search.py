@@ -76,6 +76,7 @@ class SearchData:
     synonyms: dict[str, str]
     phrases: dict[str, str]
     stopwords: frozenset[str]
+    entities: frozenset[str]
     greeting_start: re.Pattern[str]
     greeting_filler: frozenset[str]
     chitchat: re.Pattern[str]
@@ -116,6 +117,7 @@ def search_data() -> SearchData:
         synonyms={str(k): str(v or "") for k, v in lexicon["synonyms"].items()},
         phrases={str(k): str(v or "") for k, v in lexicon["phrases"].items()},
         stopwords=_words(lexicon["stopwords"]),
+        entities=_words(lexicon.get("entities", "")),
         greeting_start=_pattern(greeting["start"]),
         greeting_filler=_words(greeting["filler"]),
         chitchat=re.compile(rf"\b(?:{_pattern(greeting['chitchat']).pattern})\b"),
@@ -290,7 +292,13 @@ def read_message(text: str) -> MessageSignals:
     if official is not None:
         return MessageSignals(greeting=greeting, official=official)
     scam = _scam_pattern(folded)
+    foreign = [host for host in _hosts(text) if not host.endswith(".gov.vn")]
+    if scam is None and foreign:
+        # A web address that is not a state portal's (look-alikes included: "vneid-gov.vn",
+        # "dichvucongg.top"): the link warning.
+        scam = "link_otp"
     own = bool(data.own_problem.search(folded)) and not data.stranger.search(folded)
+    own = own and not foreign
     if own and scam not in ("victim", "relative", "job"):
         # "Đổi điện thoại, mã OTP gửi về máy cũ": their own phone, not a scam.
         scam = None
@@ -325,6 +333,9 @@ FIELD_WEIGHTS: dict[str, float] = {
 K1 = 1.2
 B = 0.5
 BIGRAM_WEIGHT = 0.6  # a matched word pair counts this much relative to a word
+COMPOUND_PAIR = 1.0  # … a pair the guides use as a word ("hộ chiếu") counts as a word
+COMPOUND_PART = 0.6  # … and each of its syllables this much
+ENTITY_WEIGHT = 2.0  # the name of an app or service (lexicon.yaml: entities) counts double
 FUZZY_WEIGHT = 0.75  # a corrected word counts this much relative to an exact one
 ISOLATED_WEIGHT = 0.4  # a compound-bound syllable standing alone counts this much
 LOOSE_WEIGHT = 0.8  # any other syllable standing alone counts this much
@@ -347,7 +358,10 @@ CLEAR_SCORE = 0.62  # score from which the best guide can be a clear winner
 CLEAR_MARGIN = 0.15  # lead over the runner-up a clear winner needs
 PRESENT = 0.3  # saturated weight from which a term counts as "in" a guide (not a body aside)
 MIN_SCORE = 0.12  # below this a guide is not offered at all
-SUGGEST_SCORE = 0.4  # below this a guide is not worth offering as "Ý bạn là…?" in the chat
+GENERIC_IDF = 1.0  # a question whose every word is this common names no single guide
+SUGGEST_SCORE = 0.4  # from this score the best guide is worth offering as "Ý bạn là…?"
+SUGGEST_PROBABILITY = 0.2  # … or from this calibrated chance of being right
+SUGGEST_SHARE = 0.7  # the other suggestions score at least this share of the best
 
 
 class Answer(enum.StrEnum):
@@ -421,9 +435,10 @@ class SearchResult:
         """Slugs worth offering as "did you mean" choices when not confident."""
         if self.kind is Answer.CLOSE and self.close:
             return list(self.close)
-        if self.kind is not Answer.SUGGEST:
+        if self.kind is not Answer.SUGGEST or not self.results:
             return []
-        return [slug for slug, score in self.results if score >= SUGGEST_SCORE]
+        floor = SUGGEST_SHARE * self.results[0][1]
+        return [slug for slug, score in self.results if score >= floor]
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape printed by ``tocns guides search --json``."""
@@ -469,6 +484,7 @@ class Ranking:
     words: int
     unknown_share: float  # share of the query's idf mass no guide knows
     nearest: dict[int, float]  # doc → best example overlap (Dice)
+    specific: float = 0.0  # idf of the query's rarest known word: low for "vneid" alone
 
     def features(self, order: Sequence[tuple[int, float]] | None = None) -> dict[str, float]:
         """The calibration features (see calibration.yaml) of this ranking.
@@ -517,6 +533,7 @@ class GuideIndex:
     deletes: dict[str, list[str]]
     bound: frozenset[str]  # syllables used (almost) only inside one compound word
     known_terms: list[frozenset[str]]  # per guide: words of title, keywords, examples
+    compounds: frozenset[str] = frozenset()  # word pairs used in titles, keywords, examples
     offices: tuple[_Office, ...] = ()
     doc: dict[str, int] = field(default_factory=dict)  # slug → position
 
@@ -543,7 +560,7 @@ class GuideIndex:
                 "title": [guide.title, guide.slug.replace("-", " ")],
                 "keywords": list(guide.keywords),
                 "examples": list(guide.examples),
-                "summary": [guide.summary],
+                "summary": [guide.summary, getattr(guide, "answer", "")],
                 "body": [guide.body],
             }
             for name, parts in texts.items():
@@ -580,6 +597,7 @@ class GuideIndex:
                 df[term] += 1
             for term in set(per_field["body"]):
                 body_df[term] += 1
+        fielded = frozenset(df)  # terms of titles, keywords, examples, summaries
         for term, count in body_df.items():
             df.setdefault(term, count)
         idf = {term: _idf(n_docs, count) for term, count in df.items()}
@@ -638,6 +656,7 @@ class GuideIndex:
             deletes=dict(deletes),
             bound=bound,
             known_terms=known_terms,
+            compounds=frozenset(t for t in fielded if "_" in t),
             offices=_compile_offices(_default_offices() if offices is None else offices),
         )
 
@@ -659,7 +678,8 @@ class GuideIndex:
         scores, share, nearest, total = self._score(parsed)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.slugs[item[0]]))
         unknown_share = parsed.unknown / total if total else 0.0
-        return Ranking(ranked, share, parsed.words, unknown_share, nearest)
+        specific = max((self.idf.get(t, 0.0) for t in parsed.weights if "_" not in t), default=0.0)
+        return Ranking(ranked, share, parsed.words, unknown_share, nearest, specific)
 
     def search(self, query: str, top: int = 3) -> SearchResult:
         """Rank guides for a free-text question and decide what to answer."""
@@ -703,7 +723,8 @@ class GuideIndex:
         if not results:
             return SearchResult([], False, kind=Answer.NONE, probability=p, reason=reason)
         close = _close_pair(results, calibration)
-        if p >= calibration.threshold and close is None:
+        generic = ranking.specific < GENERIC_IDF  # "vneid", "ngân hàng": which guide?
+        if p >= calibration.threshold and close is None and not generic:
             return SearchResult(
                 results[:top], True, kind=Answer.GUIDE, probability=p, reason=reason
             )
@@ -711,7 +732,8 @@ class GuideIndex:
             return SearchResult(
                 results[:top], False, kind=Answer.CLOSE, close=close, probability=p, reason=reason
             )
-        kind = Answer.SUGGEST if results[0][1] >= SUGGEST_SCORE else Answer.NONE
+        worth = p >= SUGGEST_PROBABILITY or results[0][1] >= SUGGEST_SCORE
+        kind = Answer.SUGGEST if worth else Answer.NONE
         return SearchResult(results[:top], False, kind=kind, probability=p, reason=reason)
 
     # -- internals -----------------------------------------------------------------------
@@ -772,12 +794,25 @@ class GuideIndex:
             else:
                 parsed.unknown += self.unknown_idf
                 corrected.append("")  # breaks word pairs across the unknown word
+        entities = search_data().entities
         for word in corrected:
             if word:
                 parsed.weights[word] = parsed.weights.get(word, 0.0) + 1.0
+                if word in entities:
+                    # An app or paper's own name ("VssID", "SmartCA") decides the topic.
+                    parsed.factor[word] = ENTITY_WEIGHT
         for pair in _bigrams(corrected):
             if not pair.startswith("_") and not pair.endswith("_") and pair in self.idf:
                 parsed.weights[pair] = BIGRAM_WEIGHT
+        # Vietnamese words are written syllable by syllable: "dịch vụ công" would count as
+        # three words against one for "hộ chiếu". A pair the guides use as a word (in a
+        # title, keyword, example or summary) counts as that word, its syllables less.
+        for a, b in zip(corrected, corrected[1:], strict=False):
+            pair = f"{a}_{b}"
+            if a and b and pair in self.compounds:
+                parsed.weights[pair] = COMPOUND_PAIR
+                for word in (a, b):
+                    parsed.factor[word] = min(parsed.factor.get(word, 1.0), COMPOUND_PART)
         # A syllable the library only uses inside one compound ("khỏe" in "sức khỏe",
         # "dịch" in "dịch vụ") means something else when it stands alone ("bạn khỏe
         # không", "dịch tiếng Anh"): folding merged the words, so trust it less.
@@ -830,7 +865,7 @@ class GuideIndex:
         example_doc = self.example_doc
         example_mass = self.example_mass
         for ex_id, shared in overlap.items():
-            dice = 2 * shared / (total + example_mass[ex_id])
+            dice = min(1.0, 2 * shared / (total + example_mass[ex_id]))
             doc = example_doc[ex_id]
             if dice > nearest.get(doc, 0.0):
                 nearest[doc] = dice
