@@ -21,6 +21,7 @@ content team. The rules, in short:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -36,7 +37,7 @@ from bot.content.guides import (
     TELEGRAM_LIMIT,
     ZALO_LIMIT,
     Guide,
-    Office,
+    OfficeTable,
     Source,
     load_offices,
     newest_source,
@@ -115,7 +116,10 @@ _TEAM_PHRASES = re.compile(
 # "Press" verbs: Zalo and the console show numbered choices, not buttons.
 _PRESS = re.compile(r"\b(bấm|nhấn|click|nhấp)\b", re.IGNORECASE)
 # The bot's own choices ("Tiếp", "Có/Chưa") are the chat's business, not the guide's.
-_BOT_BUTTONS = re.compile(r"(chọn|nút)\s+[\"“]?(tiếp|tiếp theo|👍|👎)[\"”]?(?=[\s.,:;!?)]|$)", re.I)
+_BOT_BUTTONS = re.compile(
+    r"(chọn|nút)\s+(?:[\"“](?:tiếp|tiếp theo|👍|👎)[\"”]|(?:tiếp|👍|👎)(?!\s*tục)(?=[\s.,:;!?)]|$))",
+    re.IGNORECASE,
+)
 # A quoted label after an action verb is a screen label the resident is told to choose.
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _ACTION_BEFORE = re.compile(
@@ -140,7 +144,7 @@ _UNIT_NUMBER = re.compile(
 def check_guides(
     guides: Sequence[Guide],
     today: dt.date | None = None,
-    offices: Sequence[Office] | None = None,
+    offices: OfficeTable | None = None,
 ) -> list[str]:
     """Return every problem found in the library (an empty list means all is well).
 
@@ -157,12 +161,14 @@ def check_guides(
         if slug not in slugs:
             problems.append(f"{slug}: thiếu hướng dẫn bắt buộc (đã in trên áp phích)")
     problems.extend(check_library_size(guides))
+    titles = {guide.title for guide in guides}
     for guide in guides:
         name = guide.slug or str(guide.path)
         problems.extend(f"{name}: {p}" for p in check_guide(guide, set(slugs), today))
+        problems.extend(f"{name}: {p}" for p in _check_references(guide, titles))
     if offices is None and OFFICES_FILE.exists():
         offices = load_offices()
-    problems.extend(f"offices.yaml: {p}" for p in check_offices(offices or (), today))
+    problems.extend(f"offices.yaml: {p}" for p in check_offices(offices or OfficeTable(), today))
     return problems
 
 
@@ -237,6 +243,21 @@ def _check_front_matter(guide: Guide, slugs: set[str], today: dt.date) -> list[s
         if related == guide.slug:
             problems.append("một hướng dẫn không thể liên quan đến chính nó")
     return problems
+
+
+_GUIDE_REFERENCE = re.compile(r"hướng dẫn [\"“]([^\"”]+)[\"”]")
+
+
+def _check_references(guide: Guide, titles: set[str]) -> list[str]:
+    """A guide named in the text ("xem hướng dẫn "…"") must exist under that exact title.
+
+    Residents open it by typing the title, so a near miss leads nowhere.
+    """
+    return [
+        f"nhắc đến hướng dẫn \"{title}\" nhưng không có hướng dẫn nào mang đúng tên này"
+        for title in dict.fromkeys(_GUIDE_REFERENCE.findall(guide.resident_text()))
+        if title not in titles
+    ]
 
 
 def freshness_class(guide: Guide) -> str:
@@ -448,6 +469,9 @@ def _check_facts(guide: Guide, text: str) -> list[str]:
         # A legal reference like "69/2024/NĐ-CP" is backed by "69/2024" in a source.
         if any(key.startswith(f"{s}/") for s in supported if "/" in s):
             continue
+        # ...and "69/2024" in the text by "69/2024/NĐ-CP" in a source.
+        if "/" in key and any(s.startswith(f"{key}/") for s in supported):
+            continue
         reported.add(key)
         problems.append(
             f"'{token}' (số, ngày, mức tiền, số điện thoại hay văn bản) không có trong "
@@ -472,32 +496,57 @@ def _check_pages(guide: Guide) -> list[str]:
     return problems
 
 
-def check_offices(offices: Sequence[Office], today: dt.date) -> list[str]:
-    """Problems of the out-of-scope office table."""
+def check_offices(table: OfficeTable, today: dt.date) -> list[str]:
+    """Problems of the out-of-scope office table, in Vietnamese."""
     problems: list[str] = []
-    topics = Counter(office.topic for office in offices)
-    for topic, count in topics.items():
-        if count > 1:
-            problems.append(f"chủ đề '{topic}' lặp {count} lần")
-    for office in offices:
-        name = office.topic or "(không tên)"
-        if not office.topic:
-            problems.append("một mục thiếu 'topic'")
-        if not office.keywords:
-            problems.append(f"{name}: thiếu từ khóa")
-        if not office.office:
-            problems.append(f"{name}: thiếu cơ quan giải quyết (office)")
-        if not office.sources:
-            problems.append(f"{name}: thiếu nguồn")
-        for number, source in enumerate(office.sources, 1):
-            problems += [f"{name}: nguồn {number}: {p}" for p in _check_source(source)]
-        newest = newest_source(office.sources)
-        if office.sources and newest is None:
-            problems.append(f"{name}: không nguồn nào có ngày")
-        elif newest and _months_between(newest, today) > FRESHNESS_MONTHS["normal"]:
-            problems.append(f"{name}: nguồn mới nhất ({newest:%m/%Y}) đã cũ")
-        if _PRESS.search(office.office + " " + office.note):
+    for kind, ids in (
+        ("cơ quan", Counter(office.id for office in table.offices)),
+        ("chủ đề", Counter(topic.id for topic in table.topics)),
+    ):
+        for item_id, count in ids.items():
+            if count > 1:
+                problems.append(f"{kind} '{item_id}' lặp {count} lần")
+    for office in table.offices:
+        name = office.id or "(không có id)"
+        if not office.id:
+            problems.append("một cơ quan thiếu 'id'")
+        if not office.name:
+            problems.append(f"{name}: thiếu tên cơ quan (name)")
+        elif _PRESS.search(office.name):
             problems.append(f"{name}: không viết 'bấm'/'nhấn'")
+        if office.checked is None:
+            problems.append(f"{name}: thiếu ngày kiểm tra (checked)")
+        problems += [f"{name}: {p}" for p in _check_office_source(office.source, today)]
+        problems += [f"{name}: {p}" for p in _unsourced(office.name, office.source)]
+    known = {office.id for office in table.offices}
+    for topic in table.topics:
+        name = topic.id or "(không có id)"
+        if not topic.id:
+            problems.append("một chủ đề thiếu 'id'")
+        if topic.office not in known:
+            problems.append(f"{name}: cơ quan '{topic.office}' không có trong danh sách 'offices'")
+        if not topic.keywords:
+            problems.append(f"{name}: thiếu từ khóa")
+        if _PRESS.search(topic.note):
+            problems.append(f"{name}: không viết 'bấm'/'nhấn'")
+        problems += [f"{name}: {p}" for p in _check_office_source(topic.source, today)]
+        problems += [f"{name}: {p}" for p in _unsourced(topic.note, topic.source)]
+    return problems
+
+
+def _unsourced(text: str, source: Source | None) -> list[str]:
+    """Numbers (phone numbers, fees, dates) in an office's text that its source lacks."""
+    holder = Guide(slug="", title="", category="", summary="", body="")
+    sources = (source,) if source else ()
+    return _check_facts(dataclasses.replace(holder, sources=sources), text)
+
+
+def _check_office_source(source: Source | None, today: dt.date) -> list[str]:
+    if source is None:
+        return ["thiếu nguồn (source)"]
+    problems = [f"nguồn: {p}" for p in _check_source(source)]
+    if source.day is not None and _months_between(source.day, today) > FRESHNESS_MONTHS["normal"]:
+        problems.append(f"nguồn ({source.day:%m/%Y}) đã cũ")
     return problems
 
 

@@ -212,18 +212,21 @@ class Guide:
         if sections.prepare:
             packer.add(_block(SECTION_TITLES["prepare"], sections.prepare))
         packer.flush()
-        first = True
+        chunks: list[str] = []
         for author_page in sections.steps:
-            packer.flush()
             lines = list(author_page)
             while lines:
-                heading = f"{SECTION_TITLES['steps']}:" if first else STEPS_CONTINUED
+                heading = f"{SECTION_TITLES['steps']}:" if not chunks else STEPS_CONTINUED
                 taken = [lines.pop(0)]
                 while lines and fits("\n".join([heading, *taken, lines[0]])):
                     taken.append(lines.pop(0))
-                packer.add("\n".join([heading, *taken]), alone=True)
-                first = False
-        packer.flush()
+                chunks.append("\n".join([heading, *taken]))
+        # Steps always start a page; the notes may follow the last steps on theirs.
+        for chunk in chunks[:-1]:
+            packer.add(chunk, alone=True)
+        if chunks:
+            packer.flush()
+            packer.add(chunks[-1])
         for title, lines in sections.blocks():
             block = _block(title, lines)
             if fits(block):
@@ -475,39 +478,94 @@ def load_guides(directory: Path | None = None) -> list[Guide]:
 
 @dataclass(frozen=True)
 class Office:
-    """Which office handles a topic no guide covers (for an honest "no guide yet")."""
+    """An office that handles topics no guide covers (e.g. the commune police)."""
 
-    topic: str
-    keywords: tuple[str, ...]
-    office: str  # Vietnamese, shown to the resident
-    sources: tuple[Source, ...] = ()
-    note: str = ""  # Vietnamese, shown after the office (optional)
+    id: str
+    name: str  # Vietnamese, shown to the resident
+    name_en: str = ""
+    source: Source | None = None
+    checked: dt.date | None = None
 
 
-def load_offices(path: Path | None = None) -> list[Office]:
-    """Read the topic → office table (default: ``guides/offices.yaml``)."""
+@dataclass(frozen=True)
+class OfficeTopic:
+    """A topic no guide covers and the office that handles it, found by keywords."""
+
+    id: str
+    office: str  # an Office.id
+    keywords: tuple[str, ...] = ()
+    source: Source | None = None
+    note: str = ""  # Vietnamese, shown after the office's name (optional)
+
+
+@dataclass(frozen=True)
+class OfficeTable:
+    """``guides/offices.yaml``: the offices and the out-of-scope topics they handle."""
+
+    offices: tuple[Office, ...] = ()
+    topics: tuple[OfficeTopic, ...] = ()
+
+    def office(self, office_id: str) -> Office | None:
+        """The office with this id, if any."""
+        return next((office for office in self.offices if office.id == office_id), None)
+
+
+def load_offices(path: Path | None = None) -> OfficeTable:
+    """Read the office table (default: ``guides/offices.yaml``)."""
     path = path or OFFICES_FILE
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise GuideError(f"{path}: invalid YAML: {exc}") from exc
-    entries = data.get("offices") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise GuideError(f"{path}: expected a mapping with an 'offices' list")
+    if not isinstance(data, dict):
+        raise GuideError(f"{path}: expected a mapping with 'offices' and 'topics'")
     offices: list[Office] = []
-    for item in entries:
-        if not isinstance(item, dict):
-            raise GuideError(f"{path}: every office entry must be a mapping")
+    for item in _mappings(data.get("offices"), path, "offices"):
         offices.append(
             Office(
-                topic=_text(item.get("topic")),
-                keywords=_strings(item.get("keywords")),
+                id=_text(item.get("id")),
+                name=_text(item.get("name")),
+                name_en=_text(item.get("name_en")),
+                source=_source_of(item),
+                checked=_date(item.get("checked")),
+            )
+        )
+    topics: list[OfficeTopic] = []
+    for item in _mappings(data.get("topics"), path, "topics"):
+        topics.append(
+            OfficeTopic(
+                id=_text(item.get("id")),
                 office=_text(item.get("office")),
-                sources=_sources(item.get("sources")),
+                keywords=_strings(item.get("keywords")),
+                source=_source_of(item),
                 note=_text(item.get("note")),
             )
         )
-    return offices
+    return OfficeTable(offices=tuple(offices), topics=tuple(topics))
+
+
+def _mappings(value: Any, path: Path, key: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise GuideError(f"{path}: '{key}' must be a list of mappings")
+    return value
+
+
+def _source_of(item: dict[str, Any]) -> Source | None:
+    """An entry's ``source`` (a URL) with its optional publisher, date and supports."""
+    ref = _text(item.get("source"))
+    if not ref:
+        return None
+    date = item.get("date")
+    if isinstance(date, dt.date):
+        date = date.isoformat()
+    return Source(
+        ref=ref,
+        date=_text(date) or None,
+        publisher=_text(item.get("publisher")),
+        supports=_text(item.get("supports")),
+    )
 
 
 def _text(value: Any) -> str:

@@ -156,9 +156,11 @@ def test_fixed_facts_stay_fixed(guides: list[Guide]) -> None:
 
 
 def test_offices_table_is_valid() -> None:
-    offices = load_offices()
-    assert len(offices) >= 10
-    assert all(office.keywords and office.office and office.sources for office in offices)
+    table = load_offices()
+    assert len(table.offices) >= 8 and len(table.topics) >= 10
+    assert all(office.source and office.name for office in table.offices)
+    assert {topic.office for topic in table.topics} <= {office.id for office in table.offices}
+    assert all(topic.keywords and topic.source for topic in table.topics)
 
 
 # Loading and pages
@@ -196,7 +198,8 @@ def test_phone_pages_open_with_the_answer_and_honour_page_breaks() -> None:
     pages = guide_from().phone_pages()
     assert pages[0].startswith("Hướng dẫn thử: một, hai\n\nMở VNeID và chọn mục cần dùng.")
     assert pages[1].startswith("Các bước:\n1. ")
-    assert pages[2] == "Các bước (tiếp):\n3. Gửi yêu cầu."
+    # The last steps may share their page with the notes that follow.
+    assert pages[2].startswith("Các bước (tiếp):\n3. Gửi yêu cầu.\n\nChi phí:")
     assert pages[-1].endswith("Kiểm tra lại ngày 23/11/2026")
     assert all(phone_lines(page) <= PAGE_LINES for page in pages)
 
@@ -399,6 +402,16 @@ def test_steps_are_numbered_and_sections_known() -> None:
     )
 
 
+def test_a_guide_named_in_the_text_must_exist_by_that_title() -> None:
+    text = GUIDE_TEXT.replace("3. Gửi yêu cầu.", '3. Xem hướng dẫn "Không có bài này".')
+    guide = guide_from(text)
+    problems = check_guides([guide], today=TODAY, offices=[])
+    assert (
+        'thu-nghiem: nhắc đến hướng dẫn "Không có bài này" nhưng không có hướng dẫn nào '
+        "mang đúng tên này"
+    ) in problems
+
+
 def test_related_guides_and_reviewed_date_are_checked() -> None:
     problems = problems_of(guide_from(related=("khong-co",), reviewed=dt.date(2027, 1, 1)))
     assert "hướng dẫn liên quan 'khong-co' không tồn tại" in problems
@@ -409,22 +422,26 @@ def test_offices_file_rules(tmp_path: Path) -> None:
     path = tmp_path / "offices.yaml"
     path.write_text(
         "offices:\n"
-        "  - topic: dat-dai\n"
-        "    keywords: [sổ đỏ]\n"
-        "    office: Bấm vào đây\n"
-        "  - topic: dat-dai\n"
-        "    keywords: []\n"
-        "    office: Trung tâm Phục vụ hành chính công xã\n"
-        "    sources:\n"
-        "      - url: https://example.gov.vn/a\n"
-        "        publisher: Cổng thử\n"
-        "        date: 2020-01\n"
-        "        supports: thủ tục đất đai ở xã\n",
+        "  - id: ubnd-xa\n"
+        "    name: Bấm vào đây, gọi 0123.456.789\n"
+        "    source: https://example.gov.vn/a\n"
+        "    publisher: Cổng thử\n"
+        "    date: 2020-01\n"
+        "    supports: thủ tục đất đai ở xã\n"
+        "  - id: ubnd-xa\n"
+        "    name: UBND xã\n"
+        "topics:\n"
+        "  - id: dat-dai\n"
+        "    office: khong-co\n"
+        "    keywords: []\n",
         encoding="utf-8",
     )
     problems = check_offices_file(path, TODAY)
-    assert "chủ đề 'dat-dai' lặp 2 lần" in problems
-    assert "dat-dai: thiếu nguồn" in problems
-    assert "dat-dai: không viết 'bấm'/'nhấn'" in problems
+    assert "cơ quan 'ubnd-xa' lặp 2 lần" in problems
+    assert "ubnd-xa: không viết 'bấm'/'nhấn'" in problems
+    assert "ubnd-xa: thiếu ngày kiểm tra (checked)" in problems
+    assert "ubnd-xa: nguồn (01/2020) đã cũ" in problems
+    assert "ubnd-xa: thiếu nguồn (source)" in problems
+    assert any(p.startswith("ubnd-xa: '0123.456.789'") for p in problems)
+    assert "dat-dai: cơ quan 'khong-co' không có trong danh sách 'offices'" in problems
     assert "dat-dai: thiếu từ khóa" in problems
-    assert "dat-dai: nguồn mới nhất (01/2020) đã cũ" in problems
