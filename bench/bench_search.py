@@ -217,7 +217,7 @@ def choose_threshold(data: Sequence[Sample], model: dict[str, float]) -> float:
             and not s.ruled
             and not s.greeting
             and not s.close
-            and prob >= threshold
+            and (prob >= threshold or s.features["rules"] == 1.0)
         ]
         n = len(confident)
         if not n:

@@ -724,7 +724,9 @@ class GuideIndex:
             return SearchResult([], False, kind=Answer.NONE, probability=p, reason=reason)
         close = _close_pair(results, calibration)
         generic = ranking.specific < GENERIC_IDF  # "vneid", "ngân hàng": which guide?
-        if p >= calibration.threshold and close is None and not generic:
+        features = ranking.features(order)
+        sure = p >= calibration.threshold or features["rules"] == 1.0
+        if sure and close is None and not generic:
             return SearchResult(
                 results[:top], True, kind=Answer.GUIDE, probability=p, reason=reason
             )
@@ -878,15 +880,27 @@ class GuideIndex:
         return scores, share, nearest, total
 
 
+@dataclass(frozen=True)
+class _OfficeEntry:
+    topic: str
+    keywords: tuple[str, ...]
+    office: str
+    note: str = ""
+
+
 def _default_offices() -> list[OfficeEntry]:
     """The library's office table (guides/offices.yaml), or none when it does not exist."""
-    from bot.content import guides as library
+    from bot.content.guides import OFFICES_FILE, load_offices
 
-    loader = getattr(library, "load_offices", None)
-    path = getattr(library, "OFFICES_FILE", None)
-    if loader is None or path is None or not Path(path).exists():
+    if not OFFICES_FILE.exists():
         return []
-    return list(loader())
+    table = load_offices()
+    entries: list[OfficeEntry] = []
+    for topic in table.topics:
+        office = table.office(topic.office)
+        if office is not None:
+            entries.append(_OfficeEntry(topic.id, topic.keywords, office.name, topic.note))
+    return entries
 
 
 def _compile_offices(entries: Iterable[OfficeEntry]) -> tuple[_Office, ...]:

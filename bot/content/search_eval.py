@@ -41,12 +41,11 @@ SUCCESSORS: dict[str, tuple[str, ...]] = {
     "cu-tru-luu-tru": ("xac-nhan-cu-tru",),
     "dvc-thanh-toan": ("nop-phat-giao-thong",),
     "sinh-trac-hoc-ngan-hang": ("vneid-loi-nfc", "ngan-hang-doi-dien-thoai"),
+    "vneid-tich-hop-giay-to": ("the-bhyt-dien-tu", "vneid-thong-tin-sai"),
 }
 
 
-def resolve(
-    row: dict[str, object], library: Iterable[str], successors: bool = False
-) -> Label:
+def resolve(row: dict[str, object], library: Iterable[str], successors: bool = False) -> Label:
     """Resolve a row's label against the guides a library has.
 
     ``successors`` (for the written sets) also accepts the guides that took over part of
