@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import enum
 import functools
+import heapq
 import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -357,6 +359,9 @@ CLEAR_MATCHED = 0.6  # share of informative words a clear winner must know
 CLEAR_SCORE = 0.62  # score from which the best guide can be a clear winner
 CLEAR_MARGIN = 0.15  # lead over the runner-up a clear winner needs
 PRESENT = 0.3  # saturated weight from which a term counts as "in" a guide (not a body aside)
+POSTING_LIMIT = 40  # guides kept per word, those using it most
+CANDIDATES = 15  # guides (best BM25 first) whose example questions are compared
+RANKED = 20  # guides kept in a ranking (the chat shows three)
 MIN_SCORE = 0.12  # below this a guide is not offered at all
 GENERIC_IDF = 1.0  # a question whose every word is this common names no single guide
 SUGGEST_SCORE = 0.4  # from this score the best guide is worth offering as "Ý bạn là…?"
@@ -526,8 +531,8 @@ class GuideIndex:
     idf: dict[str, float]
     unknown_idf: float
     postings: dict[str, list[tuple[int, float]]]  # term → (doc, saturated weight in [0, 1))
-    example_postings: dict[str, list[int]]  # term → example ids
-    example_doc: list[int]
+    example_terms: list[frozenset[str]]  # example id → its terms
+    doc_examples: list[list[int]]  # guide → its example ids
     example_mass: list[float]
     vocabulary: frozenset[str]
     deletes: dict[str, list[str]]
@@ -620,15 +625,17 @@ class GuideIndex:
                     weighted[term] += FIELD_WEIGHTS[name] * count / norm
             for term, wtf in weighted.items():
                 postings[term].append((doc, wtf / (K1 + wtf)))
+        # A word used by hundreds of guides says little about any of them: keep the guides
+        # that use it most (impact-ordered lists keep a 1,000-guide library fast).
+        for term, docs in postings.items():
+            if len(docs) > POSTING_LIMIT:
+                postings[term] = heapq.nlargest(POSTING_LIMIT, docs, key=itemgetter(1))
 
-        example_postings: dict[str, list[int]] = defaultdict(list)
-        example_doc: list[int] = []
+        doc_examples: list[list[int]] = [[] for _ in guides]
         example_mass: list[float] = []
         for ex_id, (doc, ex_terms) in enumerate(example_terms):
-            example_doc.append(doc)
+            doc_examples[doc].append(ex_id)
             example_mass.append(sum(_term_weight(t, idf) for t in ex_terms))
-            for term in ex_terms:
-                example_postings[term].append(ex_id)
 
         vocabulary = frozenset(t for t in df if "_" not in t)
         deletes: dict[str, list[str]] = defaultdict(list)
@@ -649,8 +656,8 @@ class GuideIndex:
             idf=idf,
             unknown_idf=_idf(n_docs, 0),
             postings=dict(postings),
-            example_postings=dict(example_postings),
-            example_doc=example_doc,
+            example_terms=[frozenset(terms) for _, terms in example_terms],
+            doc_examples=doc_examples,
             example_mass=example_mass,
             vocabulary=vocabulary,
             deletes=dict(deletes),
@@ -676,7 +683,10 @@ class GuideIndex:
         if not parsed.weights:
             return Ranking([], {}, parsed.words, 1.0 if parsed.unknown else 0.0, {})
         scores, share, nearest, total = self._score(parsed)
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], self.slugs[item[0]]))
+        slugs = self.slugs
+        ranked = heapq.nsmallest(
+            RANKED, scores.items(), key=lambda item: (-item[1], slugs[item[0]])
+        )
         unknown_share = parsed.unknown / total if total else 0.0
         specific = max((self.idf.get(t, 0.0) for t in parsed.weights if "_" not in t), default=0.0)
         return Ranking(ranked, share, parsed.words, unknown_share, nearest, specific)
@@ -857,23 +867,31 @@ class GuideIndex:
             return {}, {}, {}, 0.0
         share = {doc: mass / word_total for doc, mass in matched.items()} if word_total else {}
 
-        overlap: dict[int, float] = defaultdict(float)
-        example_postings = self.example_postings
-        for term, weight in parsed.weights.items():
-            term_weight = min(weight, 1.0) * idf.get(term, 0.0) * parsed.factor.get(term, 1.0)
-            for ex_id in example_postings.get(term, ()):
-                overlap[ex_id] += term_weight
+        # The nearest example question, looked for among the guides BM25 already likes
+        # (the rest cannot win): this keeps a 1,000-guide library fast.
+        query = {
+            term: min(weight, 1.0) * idf.get(term, 0.0) * parsed.factor.get(term, 1.0)
+            for term, weight in parsed.weights.items()
+        }
+        asked = query.keys()
         nearest: dict[int, float] = {}
-        example_doc = self.example_doc
+        example_terms = self.example_terms
         example_mass = self.example_mass
-        for ex_id, shared in overlap.items():
-            dice = min(1.0, 2 * shared / (total + example_mass[ex_id]))
-            doc = example_doc[ex_id]
-            if dice > nearest.get(doc, 0.0):
-                nearest[doc] = dice
+        leaders = heapq.nlargest(max(CANDIDATES, RANKED), bm25.items(), key=itemgetter(1))
+        for doc, _ in leaders[:CANDIDATES]:
+            best = 0.0
+            for ex_id in self.doc_examples[doc]:
+                terms = example_terms[ex_id]
+                common = terms & asked
+                if not common:
+                    continue
+                shared = sum(query[term] for term in common)
+                best = max(best, min(1.0, 2 * shared / (total + example_mass[ex_id])))
+            if best:
+                nearest[doc] = best
 
         scale = BLEND_BM25 / total
-        scores = {doc: min(BLEND_BM25, value * scale) for doc, value in bm25.items()}
+        scores = {doc: min(BLEND_BM25, value * scale) for doc, value in leaders}
         rest = 1 - BLEND_BM25
         for doc, value in nearest.items():
             scores[doc] = scores.get(doc, 0.0) + rest * value
