@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bot.content.guides import CATEGORIES, Guide, load_guides  # noqa: E402
 from bot.content.search import (  # noqa: E402
     DATA_DIR,
+    RULES_WORDS,
     GuideIndex,
     _close_pair,
     read_message,
@@ -109,6 +110,7 @@ class Sample:
     close: bool  # the two best guides are too close to pick one
     greeting: bool
     real: bool
+    words: int = 0
 
 
 def samples(index: GuideIndex, sets: dict[str, list[dict[str, object]]]) -> list[Sample]:
@@ -136,6 +138,7 @@ def samples(index: GuideIndex, sets: dict[str, list[dict[str, object]]]) -> list
                     close=_close_pair(result.results, calibration) is not None,
                     greeting=signals.greeting and result.reason not in ("scam", "official"),
                     real=name == "real tune",
+                    words=ranking.words,
                 )
             )
     return out
@@ -217,7 +220,7 @@ def choose_threshold(data: Sequence[Sample], model: dict[str, float]) -> float:
             and not s.ruled
             and not s.greeting
             and not s.close
-            and (prob >= threshold or s.features["rules"] == 1.0)
+            and (prob >= threshold or (s.features["rules"] == 1.0 and s.words <= RULES_WORDS))
         ]
         n = len(confident)
         if not n:
