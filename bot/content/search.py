@@ -1,9 +1,10 @@
-"""Find the right guide for whatever a resident types.
+"""Find the right guide for whatever a resident types, and say how sure we are.
 
-Pure, in-memory and dependency-free. Text is folded (no diacritics, lower case),
-abbreviations are expanded (``cks`` → ``chu ky so``), unknown words are corrected
-against the library's vocabulary when they are one or two edits away ("kick" →
-"kich"), then two signals are blended:
+Pure, in-memory and dependency-free; its word lists and patterns live in
+``bot/content/search_data/`` and are read once. Text is folded (no diacritics, lower
+case), abbreviations are expanded (``cks`` → ``chu ky so``), unknown words are corrected
+against the library's vocabulary when they are one or two edits away ("kick" → "kich"),
+then two signals are blended:
 
 * a BM25F score over weighted fields (title, keywords, examples, summary, body),
   normalised by what a perfect match of the query would score, so that words no guide
@@ -11,28 +12,159 @@ against the library's vocabulary when they are one or two edits away ("kick" →
 * the best weighted overlap with one of the guide's example questions (a
   nearest-neighbour signal that rewards questions phrased like real ones).
 
-The blended score lies in [0, 1]; ``confident`` comes from the top score and its
-margin over the runner-up. Greetings and scam signals are detected separately so the
-chat layer can answer a greeting and always put the scam warning first.
+The blended scores rank the guides. Whether the best one is *the* answer is a separate,
+calibrated decision: a logistic model over the ranking's shape (top score, lead over the
+runner-up, share of the question the guide knows, length…) estimates the chance that the
+best guide is right, and "confident" means that chance clears a threshold chosen on real
+residents' questions so that confident answers are right at least 95 % of the time
+(``search_data/calibration.yaml``, written by ``bench/bench_search.py --calibrate``).
+
+Before any of that the message itself is read (``read_message``): a greeting, a scam signal
+(the scam warning then comes first), a problem with the person's own account or phone (never
+answered with a scam warning unless a stranger, a link, a call or money is mentioned), a
+genuine official message forwarded to ask what it means (answered by the guide that says it
+is genuine), and a subject that belongs to an office rather than a guide.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
+import heapq
 import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
 
 from bot.content.guides import Guide
 from bot.text import fold
+
+DATA_DIR = Path(__file__).parent / "search_data"
+
+# --- data files -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfficialMessage:
+    """A genuine message residents forward: its pattern, its web addresses, its guides."""
+
+    name: str
+    pattern: re.Pattern[str]
+    domains: tuple[str, ...]
+    guides: tuple[str, ...]  # the first one in the library answers
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The confidence model: logistic weights per feature, the threshold, the tie rule."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float  # P(best guide is right) from which search is confident
+    close_margin: float  # two guides this close in score are offered together
+    close_floor: float  # … if the second one scores at least this
+
+
+@dataclass(frozen=True)
+class SearchData:
+    """Everything search reads from ``search_data/``, parsed and compiled."""
+
+    synonyms: dict[str, str]
+    phrases: dict[str, str]
+    stopwords: frozenset[str]
+    entities: frozenset[str]
+    greeting_start: re.Pattern[str]
+    greeting_filler: frozenset[str]
+    chitchat: re.Pattern[str]
+    chitchat_filler: frozenset[str]
+    scam: dict[str, re.Pattern[str]]
+    scam_guides: dict[str, tuple[str, ...]]
+    own_problem: re.Pattern[str]
+    stranger: re.Pattern[str]
+    official: tuple[OfficialMessage, ...]
+    calibration: Calibration
+
+
+def _pattern(value: str | Sequence[str]) -> re.Pattern[str]:
+    parts = [value] if isinstance(value, str) else list(value)
+    return re.compile("|".join(f"(?:{' '.join(part.split())})" for part in parts))
+
+
+def _words(value: str) -> frozenset[str]:
+    return frozenset(value.split())
+
+
+def _yaml(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((DATA_DIR / name).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{DATA_DIR / name}: expected a mapping")
+    return data
+
+
+@functools.cache
+def search_data() -> SearchData:
+    """Read and compile the data files once per process."""
+    lexicon = _yaml("lexicon.yaml")
+    signals = _yaml("signals.yaml")
+    calibration = _yaml("calibration.yaml")
+    greeting = signals["greeting"]
+    scam = signals["scam"]
+    return SearchData(
+        synonyms={str(k): str(v or "") for k, v in lexicon["synonyms"].items()},
+        phrases={str(k): str(v or "") for k, v in lexicon["phrases"].items()},
+        stopwords=_words(lexicon["stopwords"]),
+        entities=_words(lexicon.get("entities", "")),
+        greeting_start=_pattern(greeting["start"]),
+        greeting_filler=_words(greeting["filler"]),
+        chitchat=re.compile(rf"\b(?:{_pattern(greeting['chitchat']).pattern})\b"),
+        chitchat_filler=_words(greeting["chitchat_filler"]),
+        scam={name: _pattern(scam[name]) for name in SCAM_PATTERNS},
+        scam_guides={kind: tuple(slugs) for kind, slugs in signals["scam_guides"].items()},
+        own_problem=_pattern(signals["own_problem"]),
+        stranger=_pattern(signals["stranger"]),
+        official=tuple(
+            OfficialMessage(
+                name=item["name"],
+                pattern=_pattern(item["pattern"]),
+                domains=tuple(item.get("domains", ())),
+                guides=tuple(item["guides"]),
+            )
+            for item in signals.get("official_messages", ())
+        ),
+        calibration=Calibration(
+            weights={str(k): float(v) for k, v in calibration["weights"].items()},
+            bias=float(calibration["bias"]),
+            threshold=float(calibration["threshold"]),
+            close_margin=float(calibration["close_margin"]),
+            close_floor=float(calibration["close_floor"]),
+        ),
+    )
+
+
+SCAM_PATTERNS = (
+    "victim",
+    "lost_money",
+    "impersonation",
+    "link_otp",
+    "money_request",
+    "otp_trouble",
+    "state_officer",
+    "relative",
+    "job",
+)
 
 # --- normalisation --------------------------------------------------------------------
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MIXED = re.compile(r"[0-9][a-z]|[a-z][0-9]")
 _DIGITS = re.compile(r"([0-9]+)")
+_HOST = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
 # A well-formed Vietnamese syllable once folded: onset, one to three vowels, coda.
 # A real syllable that the library does not know ("tiếng") is a different word, not a
 # typo of a known one ("tiền"), so it is only corrected when a neighbour confirms it.
@@ -41,235 +173,39 @@ _SYLLABLE = re.compile(
 )
 
 
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Abbreviations, chat shorthand and spelling variants → canonical folded words.
-# Applied to guides and queries alike, so either side may use any form.
-SYNONYMS: dict[str, str] = {
-    "vnid": "vneid",
-    "vneid": "vneid",
-    "vnied": "vneid",
-    "vneld": "vneid",
-    "veneid": "vneid",
-    "cks": "chu ky so",
-    "ckso": "chu ky so",
-    "dvc": "dich vu cong",
-    "dvcqg": "dich vu cong quoc gia",
-    "dichvucong": "dich vu cong",
-    "bhyt": "bao hiem y te",
-    "bhxh": "bao hiem xa hoi",
-    "bh": "bao hiem",
-    "gplx": "giay phep lai xe",
-    "blx": "bang lai xe",
-    "lltp": "ly lich tu phap",
-    "tk": "tai khoan",
-    "tknh": "tai khoan ngan hang",
-    "stk": "so tai khoan",
-    "nh": "ngan hang",
-    "sskdt": "so suc khoe dien tu",
-    "ssk": "so suc khoe",
-    "dkx": "dang ky xe",
-    "dk": "dang ky",
-    "dki": "dang ky",
-    "dky": "dang ky",
-    "ki": "ky",
-    "cccd": "can cuoc",
-    "cmnd": "can cuoc",
-    "cmt": "can cuoc",
-    "mk": "mat khau",
-    "pass": "mat khau",
-    "password": "mat khau",
-    "pw": "mat khau",
-    "dt": "dien thoai",
-    "dth": "dien thoai",
-    "sdt": "so dien thoai",
-    "ck": "chuyen khoan",
-    "hs": "ho so",
-    "tmdt": "thuong mai dien tu",
-    "kns": "ky nang so",
-    "bdhvs": "binh dan hoc vu so",
-    "gks": "giay khai sinh",
-    "tthc": "thu tuc hanh chinh",
-    "online": "truc tuyen",
-    "onl": "truc tuyen",
-    "app": "ung dung",
-    "apps": "ung dung",
-    "ap": "ung dung",
-    "fb": "facebook",
-    "face": "facebook",
-    "zl": "zalo",
-    "chatgpt": "chatgpt",
-    "gpt": "chatgpt",
-    "ntn": "",
-    "ntnao": "",
-    "lm": "lam",
-    "lmj": "lam gi",
-    "ko": "khong",
-    "k": "khong",
-    "kg": "khong",
-    "kh": "khong",
-    "hok": "khong",
-    "hong": "khong",
-    "dc": "duoc",
-    "dx": "duoc",
-    "hk": "khong",
-    "hem": "khong",
-    "e": "em",
-    "mik": "minh",
-    "mjk": "minh",
-    "mn": "",
-    "mng": "",
-    "ng": "nguoi",
-    "r": "roi",
-    "oy": "roi",
-    "ak": "a",
-    "ah": "a",
-    "vs": "voi",
-    "cx": "cung",
-    "ms": "moi",
-    "bn": "bao nhieu",
-    "tr": "trieu",
-    "trd": "trieu dong",
-    "wa": "qua",
-    "wen": "quen",
-    "fai": "phai",
-    "kq": "ket qua",
-    "xn": "xac nhan",
-    "ntin": "nhan tin",
-    "ib": "nhan tin",
-    "vk": "vo",
-    "csgt": "canh sat giao thong",
-    "ubnd": "uy ban nhan dan",
-    "momo": "momo vi dien tu",
-    "zalopay": "vi dien tu",
-    "vnpay": "vi dien tu",
-    "viettelmoney": "vi dien tu",
-    "shopeepay": "vi dien tu",
-    "atm": "the ngan hang",
-    "samsung": "dien thoai",
-    "oppo": "dien thoai",
-    "xiaomi": "dien thoai",
-    "vivo": "dien thoai",
-    "nokia": "dien thoai",
-    "smartphone": "dien thoai",
-    "dtdd": "dien thoai",
-    "khoi": "khong can",
-    "dk2": "dang ky muc 2",
-    "j": "gi",
-    "z": "vay",
-    "v": "vay",
-    "dz": "vay",
-    "sms": "tin nhan",
-    "qrcode": "qr",
-    "vietqr": "qr",
-    "fanpage": "facebook",
-    "2fa": "xac thuc 2 lop",
-    "otp": "otp",
-}
-
-# Phrases rewritten before word-level synonyms (folded, whole words).
-PHRASES: dict[str, str] = {
-    # Question fillers: "như thế nào" must not leave "the" (thẻ) behind.
-    "nhu the nao": "",
-    "the nao": "",
-    "ra sao": "",
-    "kieu gi": "",
-    "bang cach nao": "",
-    "moi nguoi": "",
-    "bay gio": "",
-    "cho hoi": "",
-    # Cost questions: "mất bao lâu", "mất phí" are not "mật khẩu" or "mất tiền".
-    "mat bao lau": "bao lau",
-    "mat phi": "phi",
-    "moi de": "moi sinh",
-    "chao ban": "chao",
-    "cam on ban": "cam on",
-    "ban oi": "oi",
-    "vn id": "vneid",
-    "vne id": "vneid",
-    "chat gpt": "chatgpt",
-    "vss id": "vssid",
-    "qr code": "qr",
-    "dang ki": "dang ky",
-    "muc mot": "muc 1",
-    "muc hai": "muc 2",
-    "muc do 1": "muc 1",
-    "muc do 2": "muc 2",
-    "2 lop": "2 lop",
-    "hai lop": "2 lop",
-    "hai buoc": "2 lop",
-    "2 buoc": "2 lop",
-    "tri tue nhan tao": "tri tue nhan tao ai",
-    "tien an tien su": "tien an tien su ly lich tu phap",
-}
-
-# Filler words that carry no topic: politeness, question words, pronouns. They are
-# dropped from queries and guides so they neither help nor hurt a match. Folding merges
-# words, so some look like filler but are not and stay out of this list: "ban" (bán),
-# "chu" (chữ), "dang" (đăng), "ma" (mã), "vi" (ví), "van" (văn), "the" (thẻ),
-# "can" (căn), "bang" (bằng lái), "tai" (tài khoản, tải).
-STOPWORDS: frozenset[str] = _wordset(
-    """
-    a ah oi nhe nha nhi vay day do ha hay u uh uhm um ok oke okie
-    chao hello hi hey alo helo thanks thank you
-    ad admin bot shop em anh chi bac co ong ba toi minh tui chau me
-    la thi va voi cua de o vao ra len cho khi nao sao gi nhu
-    lam cach duoc khong phai muon hoi xin vui long giup huong
-    nay kia roi chua da se cung nhung cac mot nhieu it rat qua
-    tren duoi trong ngoai neu hoac
-    biet nua luon ne nhen thoi hihi haha hehe hix huhu
-    """
-)
-
-_GREETING_CORE = re.compile(
-    r"^(?:xin chao|chao|hello|helo|hi|hey|alo|a lo|cam on|thank|thanks|thank you|tks|thanks you"
-    r"|ok|oke|okie|okay|good morning|chuc ngu ngon|tam biet|bye)\b"
-)
-# Small talk addressed to the bot ("bạn tên gì", "bạn khỏe không"): answered like a
-# greeting. Matched as whole phrases so "sổ sức khỏe" is never small talk.
-_CHITCHAT = re.compile(
-    r"\b(?:(?:ban|bot|em|anh|chi) (?:co )?khoe (?:khong|ko|k|hong|hok|chu|ha|a)"
-    r"|(?:ban|bot|em) ten (?:la )?(?:gi|j)|ten (?:ban|bot|em) la (?:gi|j)"
-    r"|(?:ban|bot|em) la (?:ai|gi|nguoi hay may|nguoi that)"
-    r"|(?:ban|bot|em) (?:bao nhieu|may) tuoi|an (?:com|sang|trua|toi) chua"
-    r"|(?:ban|bot|em) (?:dang )?lam gi (?:do|the|vay|day)|co ai (?:o )?(?:(?:do|day) )?(?:khong|ko|k|hong|hok))\b"
-)
-_CHITCHAT_FILLER = _wordset("co khong ko k hong hok oi vay v z day do roi chua the ha")
-_GREETING_FILLER = _wordset(
-    "xin chao hello helo hi hey alo a lo cam on thank thanks you tks ok oke okie okay ban bot "
-    "ad admin em anh chi bac co chu ong ba ca nha nhe nhieu rat a oi shop moi nguoi buoi sang "
-    "trua chieu toi tot lanh good morning chuc ngu ngon tam biet bye nhe nhen minh toi da vang "
-    "day rang ha"
-)
+def folded_words(text: str) -> str:
+    """Fold text and turn every run of non-letters into one space."""
+    return " ".join(_NON_WORD.sub(" ", fold(text)).split())
 
 
 def normalise(text: str) -> list[str]:
     """Fold text and return canonical words (synonyms expanded, punctuation dropped)."""
-    folded = " ".join(_NON_WORD.sub(" ", fold(text)).split())
+    folded = folded_words(text)
     if not folded:
         return []
+    data = search_data()
     padded = f" {folded} "
-    for phrase, replacement in PHRASES.items():
+    for phrase, replacement in data.phrases.items():
         if f" {phrase} " in padded:
             padded = padded.replace(f" {phrase} ", f" {replacement} ")
     words: list[str] = []
+    synonyms = data.synonyms
     for word in padded.split():
-        if word in SYNONYMS:
-            words.extend(SYNONYMS[word].split())
+        if word in synonyms:
+            words.extend(synonyms[word].split())
         elif _MIXED.search(word):
             # "10tr" → "10 triệu", "ron95" → "ron 95": split digits from letters.
             for part in _DIGITS.split(word):
                 if part:
-                    words.extend(SYNONYMS.get(part, part).split())
+                    words.extend(synonyms.get(part, part).split())
         else:
             words.append(word)
     return words
 
 
 def _content_words(words: Sequence[str]) -> list[str]:
-    return [w for w in words if w not in STOPWORDS]
+    stopwords = search_data().stopwords
+    return [w for w in words if w not in stopwords]
 
 
 def _bigrams(words: Sequence[str]) -> list[str]:
@@ -281,93 +217,113 @@ def _terms(text: str) -> tuple[list[str], list[str]]:
     return words, _bigrams(words)
 
 
-# --- greetings and scams --------------------------------------------------------------
+# --- reading the message --------------------------------------------------------------
 
 
 def is_greeting(text: str) -> bool:
     """Tell whether a message is only a greeting, a thank-you or small talk (not a guide)."""
-    folded = " ".join(_NON_WORD.sub(" ", fold(text)).split())
+    folded = folded_words(text)
     if not folded:
         return False
-    if _CHITCHAT.search(folded):
-        rest = _CHITCHAT.sub(" ", folded).split()
-        return all(word in _GREETING_FILLER or word in _CHITCHAT_FILLER for word in rest)
-    if not _GREETING_CORE.match(folded):
+    data = search_data()
+    if data.chitchat.search(folded):
+        rest = data.chitchat.sub(" ", folded).split()
+        return all(w in data.greeting_filler or w in data.chitchat_filler for w in rest)
+    if not data.greeting_start.match(folded):
         return False
-    return all(word in _GREETING_FILLER for word in folded.split())
+    return all(word in data.greeting_filler for word in folded.split())
 
 
-_VICTIM = re.compile(
-    r"(?<!khong )(?<!tranh )(?<!chua )\b(?:bi lua|da bi lua|mat het tien|lo chuyen|lo dua|lo doc|lo cai|lo bam|lo cho"
-    r"|bi chiem|bi hack|bi tru tien|tru het tien|to giac|trinh bao|lay lai tien|da chuyen tien)\b"
-)
-# "có mất tiền không" asks about a cost; "bị mất tiền" reports a loss.
-_LOST_MONEY = re.compile(
-    r"(?<!khong )(?<!co )\bmat tien\b(?! (?:khong|ko|k|kg|hok|hong|gi|j|bao nhieu|nhieu)\b)"
-)
-_IMPERSONATION = re.compile(
-    r"\b(?:gia danh|mao danh|gia lam|xung la|tu xung|xung (?:cong an|can bo)"
-    r"|(?:cong an|can bo|canh sat|nhan vien|nguoi la)\b.{0,40}\b(?:goi|nhan tin|bao|yeu cau|bat)"
-    r"|goi dien\b.{0,40}\b(?:cong an|can bo|cap nhat|dong bo|vneid|dinh danh|can cuoc)"
-    r"|(?:cap nhat|dong bo|xac thuc lai|lam lai)\b.{0,30}\b(?:vneid|vnid|dinh danh|can cuoc|cccd)"
-    r"\b.{0,30}\b(?:qua dien thoai|qua dt|qua zalo|qua mang|qua link|tai nha)"
-    r"|(?:dong bo)\b.{0,20}\b(?:vneid|vnid|dinh danh|can cuoc|cccd)"
-    r"|(?:muc 2|muc do 2)\b.{0,20}\bqua dien thoai)"
-)
-_LINK_OTP = re.compile(
-    r"\b(?:otp|ma xac nhan|ma xac thuc|link la|duong link|duong dan la|bam link|bam vao link"
-    r"|click link|link gia|app la|ung dung la|app gia|ung dung gia|gia mao|file apk|apk"
-    r"|trang web gia|web gia|trung thuong|qua link|qua duong link|link zalo|link facebook|link fb"
-    r"|link tin nhan|gui link)\b"
-)
-_MONEY_REQUEST = re.compile(
-    r"\b(?:yeu cau|bao|bat|doi|doc|nho|xin|huong dan)\b.{0,30}\bchuyen (?:tien|khoan)\b"
-    r"|\bchuyen (?:tien|khoan)\b.{0,30}\b(?:nguoi la|de duoc|de nhan|coc|gap|ngay"
-    # "chuyển phí để nhận quà" is a demand; "chuyển khoản có mất phí không" asks a price.
-    r"|(?<!mat )(?<!co )phi(?! (?:khong|ko|k|bao nhieu|the nao|nhu the nao)\b))\b"
-)
-# "I did not receive the OTP", "the OTP is wrong": a technical question, not a warning sign.
-_OTP_TROUBLE = re.compile(
-    r"\b(?:khong|chua|ko|k) (?:nhan|thay|toi|ve)\b|\b(?:sai|nhap|het han|gui lai) (?:ma )?otp\b"
-    r"|\botp (?:sai|het han|khong ve|cham|bi loi|loi)\b"
-)
-# Impersonation of a bank clerk asking for the OTP is answered by the OTP warning.
-_STATE_OFFICER = re.compile(r"\b(?:cong an|can bo|canh sat|vneid|dinh danh|can cuoc|cccd)\b")
+def _hosts(text: str) -> list[str]:
+    """Web addresses named in a message ("vneid.gov.vn", "dichvucongg.top")."""
+    return [host.removeprefix("www.") for host in _HOST.findall(text.lower())]
 
-SCAM_SLUGS = ("lua-dao-gia-danh", "lua-dao-link-otp", "bi-lua-dao")
+
+def _official(text: str, folded: str) -> OfficialMessage | None:
+    """The genuine official message this text is, if it is one (its own addresses only)."""
+    for message in search_data().official:
+        if not message.pattern.search(folded):
+            continue
+        hosts = _hosts(text)
+        if all(any(h == d or h.endswith("." + d) for d in message.domains) for h in hosts):
+            return message
+    return None
+
+
+def _scam_pattern(folded: str) -> str | None:
+    """Which scam a folded message shows (a key of ``scam_guides``), or None."""
+    pattern = search_data().scam
+    if pattern["victim"].search(folded) or pattern["lost_money"].search(folded):
+        return "victim"
+    if pattern["relative"].search(folded):
+        return "relative"
+    if pattern["job"].search(folded):
+        return "job"
+    link = pattern["link_otp"].search(folded)
+    if link and link.group(0) == "otp" and pattern["otp_trouble"].search(folded):
+        link = None
+    if pattern["impersonation"].search(folded) and not (
+        link and link.group(0) == "otp" and not pattern["state_officer"].search(folded)
+    ):
+        return "impersonation"
+    if link:
+        return "link_otp"
+    if pattern["money_request"].search(folded):
+        return "impersonation" if re.search(r"\b(?:goi|cong an|can bo)\b", folded) else "link_otp"
+    return None
+
+
+@dataclass(frozen=True)
+class MessageSignals:
+    """What a message is, besides its topic."""
+
+    greeting: bool = False
+    scam: str | None = None  # a key of scam_guides: "victim", "impersonation", …
+    own_problem: bool = False  # the person's own account or phone (and no stranger)
+    official: OfficialMessage | None = None  # a genuine official message, forwarded
+
+
+def read_message(text: str) -> MessageSignals:
+    """Read greetings, scam signals, own-account problems and official messages."""
+    folded = folded_words(text)
+    if not folded:
+        return MessageSignals()
+    data = search_data()
+    greeting = is_greeting(text)
+    official = _official(text, folded)
+    if official is not None:
+        return MessageSignals(greeting=greeting, official=official)
+    scam = _scam_pattern(folded)
+    foreign = [host for host in _hosts(text) if not host.endswith(".gov.vn")]
+    if scam is None and foreign:
+        # A web address that is not a state portal's (look-alikes included: "vneid-gov.vn",
+        # "dichvucongg.top"): the link warning.
+        scam = "link_otp"
+    own = bool(data.own_problem.search(folded)) and not data.stranger.search(folded)
+    own = own and not foreign
+    if own and scam not in ("victim", "relative", "job"):
+        # "Đổi điện thoại, mã OTP gửi về máy cũ": their own phone, not a scam.
+        scam = None
+    return MessageSignals(greeting=greeting, scam=scam, own_problem=own)
 
 
 def scam_kind(text: str) -> str | None:
     """Return the scam guide a message calls for (victim, impersonation, link/OTP) or None."""
-    folded = " ".join(_NON_WORD.sub(" ", fold(text)).split())
-    if not folded:
-        return None
-    if _VICTIM.search(folded) or _LOST_MONEY.search(folded):
-        return "bi-lua-dao"
-    link = _LINK_OTP.search(folded)
-    if link and link.group(0) == "otp" and _OTP_TROUBLE.search(folded):
-        link = None
-    if _IMPERSONATION.search(folded) and not (
-        link and link.group(0) == "otp" and not _STATE_OFFICER.search(folded)
-    ):
-        return "lua-dao-gia-danh"
-    if link:
-        return "lua-dao-link-otp"
-    if _MONEY_REQUEST.search(folded):
-        return (
-            "lua-dao-gia-danh"
-            if re.search(r"\b(?:goi|cong an|can bo)\b", folded)
-            else ("lua-dao-link-otp")
-        )
-    return None
+    kind = read_message(text).scam
+    return search_data().scam_guides[kind][0] if kind else None
 
 
 def scam_signal(text: str) -> bool:
     """Tell whether a message shows a scam signal (OTP, strange link, fake officer, money)."""
-    return scam_kind(text) is not None
+    return read_message(text).scam is not None
 
 
-# --- the index ------------------------------------------------------------------------
+def scam_slugs() -> frozenset[str]:
+    """Every scam-warning guide (never the answer to a problem with one's own account)."""
+    return frozenset(slug for slugs in search_data().scam_guides.values() for slug in slugs)
+
+
+# --- results --------------------------------------------------------------------------
 
 FIELD_WEIGHTS: dict[str, float] = {
     "title": 3.0,
@@ -379,16 +335,21 @@ FIELD_WEIGHTS: dict[str, float] = {
 K1 = 1.2
 B = 0.5
 BIGRAM_WEIGHT = 0.6  # a matched word pair counts this much relative to a word
+COMPOUND_PAIR = 1.0  # … a pair the guides use as a word ("hộ chiếu") counts as a word
+COMPOUND_PART = 0.6  # … and each of its syllables this much
+ENTITY_WEIGHT = 2.0  # the name of an app or service (lexicon.yaml: entities) counts double
 FUZZY_WEIGHT = 0.75  # a corrected word counts this much relative to an exact one
 ISOLATED_WEIGHT = 0.4  # a compound-bound syllable standing alone counts this much
 LOOSE_WEIGHT = 0.8  # any other syllable standing alone counts this much
 BOUND_SHARE = 0.75  # share of a syllable's uses inside its usual compound to call it bound
 BOUND_MIN = 3  # uses below which a syllable is never called bound
 BLEND_BM25 = 0.55  # share of the BM25F coverage in the final score (rest: nearest example)
+# The hand-set rules of confidence the calibration starts from (feature "rules"): a high
+# score well ahead of the runner-up, on a question whose informative words the guide knows.
 CONFIDENT_SCORE = 0.42
 CONFIDENT_MARGIN = 0.06
 CONFIDENT_ALONE = 0.6  # above this, no margin is needed
-TIE = 0.02  # two guides this close are a tie: ask "Ý bạn là…?"
+TIE = 0.02  # two guides this close are a tie
 CONFIDENT_MATCHED = 0.7  # share of the query's informative words the best guide must know
 CONFIDENT_MATCHED_SHORT = 0.85  # the same for a short query
 SHORT_QUERY = 4  # informative words up to which a query is short
@@ -398,34 +359,111 @@ CLEAR_MATCHED = 0.6  # share of informative words a clear winner must know
 CLEAR_SCORE = 0.62  # score from which the best guide can be a clear winner
 CLEAR_MARGIN = 0.15  # lead over the runner-up a clear winner needs
 PRESENT = 0.3  # saturated weight from which a term counts as "in" a guide (not a body aside)
+POSTING_LIMIT = 40  # guides kept per word, those using it most
+CANDIDATES = 15  # guides (best BM25 first) whose example questions are compared
+RANKED = 20  # guides kept in a ranking (the chat shows three)
 MIN_SCORE = 0.12  # below this a guide is not offered at all
-SUGGEST_SCORE = 0.4  # below this a guide is not worth offering as "Ý bạn là…?" in the chat
+RULES_WORDS = 0  # words up to which the hand rules decide alone (0: only the model does;
+# at 6 or more they answer 4–5 real tuning questions confidently and wrongly)
+GENERIC_IDF = 1.0  # a question whose every word is this common names no single guide
+SUGGEST_SCORE = 0.4  # from this score the best guide is worth offering as "Ý bạn là…?"
+SUGGEST_PROBABILITY = 0.5  # … or from this calibrated chance of being right
+SUGGEST_SHARE = 0.7  # the other suggestions score at least this share of the best
+
+
+class Answer(enum.StrEnum):
+    """What the chat should do with a search."""
+
+    GUIDE = "guide"  # one guide, confidently: show it
+    CLOSE = "close"  # two guides equally likely: ask which one, with both
+    SUGGEST = "suggest"  # not sure: offer the suggestions, record if none fits
+    NONE = "none"  # no guide: say so, name the office if known, record the question
+    GREETING = "greeting"  # a greeting or small talk
+
+
+class OfficeEntry(Protocol):
+    """A subject no guide covers and who handles it (``guides/offices.yaml``)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def keywords(self) -> tuple[str, ...]: ...
+
+    @property
+    def office(self) -> str: ...
+
+    @property
+    def note(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class OfficeHint:
+    """Who handles a question no guide answers (Vietnamese texts from offices.yaml)."""
+
+    topic: str
+    office: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Ranked guides for one query, best first, and whether the best one can be trusted."""
+    """Ranked guides for one query, best first, and what to do with them.
+
+    ``results`` holds up to ``top`` (slug, score) pairs; ``kind`` says whether the best
+    guide is the answer (``GUIDE``), two guides are equally likely (``CLOSE``, ``close``
+    names them), the guides are only suggestions (``SUGGEST``) or no guide answers
+    (``NONE``, with ``office`` when offices.yaml knows who handles the subject).
+    ``probability`` is the calibrated chance that the best guide is right; ``reason``
+    names the rule that decided, when one did ("scam", "official", "own-problem", "office").
+    """
 
     results: list[tuple[str, float]]
     confident: bool
     scam: bool = False
     greeting: bool = False
+    kind: Answer = Answer.NONE
+    close: tuple[str, str] | None = None
+    office: OfficeHint | None = None
+    probability: float = 0.0
+    reason: str = ""
 
     @property
     def best(self) -> str | None:
         """The slug of the best guide, if any."""
         return self.results[0][0] if self.results else None
 
+    @property
+    def guide(self) -> str | None:
+        """The guide to show without asking, if search is confident."""
+        return self.best if self.kind is Answer.GUIDE else None
+
     def suggestions(self) -> list[str]:
         """Slugs worth offering as "did you mean" choices when not confident."""
-        return [slug for slug, score in self.results if score >= SUGGEST_SCORE]
+        if self.kind is Answer.CLOSE and self.close:
+            return list(self.close)
+        if self.kind is not Answer.SUGGEST or not self.results:
+            return []
+        floor = SUGGEST_SHARE * self.results[0][1]
+        return [slug for slug, score in self.results if score >= floor]
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape printed by ``tocns guides search --json``."""
-        return {
+        shape: dict[str, object] = {
             "results": [{"slug": slug, "score": round(score, 4)} for slug, score in self.results],
             "confident": self.confident,
+            "kind": self.kind.value,
+            "probability": round(self.probability, 4),
         }
+        if self.close:
+            shape["close"] = list(self.close)
+        if self.office:
+            shape["office"] = {"topic": self.office.topic, "office": self.office.office}
+            if self.office.note:
+                shape["office"] = {**shape["office"], "note": self.office.note}  # type: ignore[dict-item]
+        if self.reason:
+            shape["reason"] = self.reason
+        return shape
 
 
 @dataclass
@@ -434,6 +472,56 @@ class _Query:
     factor: dict[str, float] = field(default_factory=dict)  # term → trust (< 1: corrected…)
     unknown: float = 0.0  # idf mass of words the library does not know
     words: int = 0  # informative words in the query (known or not)
+
+
+@dataclass(frozen=True)
+class _Office:
+    topic: str
+    office: str
+    note: str
+    phrases: tuple[tuple[str, ...], ...]  # folded keywords, as word tuples
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A scored query before any decision: ranked (doc, score) and what the best knows."""
+
+    ranked: list[tuple[int, float]]
+    share: dict[int, float]
+    words: int
+    unknown_share: float  # share of the query's idf mass no guide knows
+    nearest: dict[int, float]  # doc → best example overlap (Dice)
+    specific: float = 0.0  # idf of the query's rarest known word: low for "vneid" alone
+
+    def features(self, order: Sequence[tuple[int, float]] | None = None) -> dict[str, float]:
+        """The calibration features (see calibration.yaml) of this ranking.
+
+        ``order`` is the final order when rules moved guides (default: the ranking).
+        """
+        order = self.ranked if order is None else order
+        s1 = order[0][1] if order else 0.0
+        s2 = order[1][1] if len(order) > 1 else 0.0
+        best = order[0][0] if order else -1
+        known = self.share.get(best, 0.0)
+        return {
+            "score": s1,
+            "margin": s1 - s2,
+            "known": known,
+            "nearest": self.nearest.get(best, 0.0),
+            "unknown": self.unknown_share,
+            "short": 1.0 if self.words <= SHORT_QUERY else 0.0,
+            "log_words": math.log1p(self.words),
+            "rules": 1.0 if _rules_confident(s1, s2, known, self.words) else 0.0,
+        }
+
+
+def probability(features: dict[str, float], calibration: Calibration | None = None) -> float:
+    """The calibrated chance that the best guide is right."""
+    calibration = calibration or search_data().calibration
+    z = calibration.bias + sum(
+        weight * features.get(name, 0.0) for name, weight in calibration.weights.items()
+    )
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
 @dataclass(repr=False)
@@ -445,28 +533,41 @@ class GuideIndex:
     idf: dict[str, float]
     unknown_idf: float
     postings: dict[str, list[tuple[int, float]]]  # term → (doc, saturated weight in [0, 1))
-    example_postings: dict[str, list[int]]  # term → example ids
-    example_doc: list[int]
+    example_terms: list[frozenset[str]]  # example id → its terms
+    doc_examples: list[list[int]]  # guide → its example ids
     example_mass: list[float]
     vocabulary: frozenset[str]
     deletes: dict[str, list[str]]
     bound: frozenset[str]  # syllables used (almost) only inside one compound word
+    known_terms: list[frozenset[str]]  # per guide: words of title, keywords, examples
+    compounds: frozenset[str] = frozenset()  # word pairs used in titles, keywords, examples
+    offices: tuple[_Office, ...] = ()
+    doc: dict[str, int] = field(default_factory=dict)  # slug → position
+
+    def __post_init__(self) -> None:
+        self.doc = {slug: position for position, slug in enumerate(self.slugs)}
 
     @classmethod
-    def build(cls, guides: Iterable[Guide]) -> GuideIndex:
-        """Index guides (titles, keywords, examples, summaries, bodies)."""
+    def build(
+        cls, guides: Iterable[Guide], offices: Iterable[OfficeEntry] | None = None
+    ) -> GuideIndex:
+        """Index guides (titles, keywords, examples, summaries, bodies) and office topics.
+
+        ``offices`` defaults to the library's ``guides/offices.yaml`` when it exists.
+        """
         guides = list(guides)
         fields: list[dict[str, list[str]]] = []
         example_terms: list[tuple[int, set[str]]] = []
         occurrences: dict[str, int] = defaultdict(int)
         partners: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        known_terms: list[frozenset[str]] = []
         for doc, guide in enumerate(guides):
             per_field: dict[str, list[str]] = {}
             texts = {
                 "title": [guide.title, guide.slug.replace("-", " ")],
                 "keywords": list(guide.keywords),
                 "examples": list(guide.examples),
-                "summary": [guide.summary],
+                "summary": [guide.summary, getattr(guide, "answer", "")],
                 "body": [guide.body],
             }
             for name, parts in texts.items():
@@ -477,6 +578,9 @@ class GuideIndex:
                     terms.extend(pairs)
                 per_field[name] = terms
             fields.append(per_field)
+            known_terms.append(
+                frozenset(t for name in ("title", "keywords", "examples") for t in per_field[name])
+            )
             for text in [guide.title, *guide.examples, *guide.keywords]:
                 words, pairs = _terms(text)
                 if words:
@@ -500,6 +604,7 @@ class GuideIndex:
                 df[term] += 1
             for term in set(per_field["body"]):
                 body_df[term] += 1
+        fielded = frozenset(df)  # terms of titles, keywords, examples, summaries
         for term, count in body_df.items():
             df.setdefault(term, count)
         idf = {term: _idf(n_docs, count) for term, count in df.items()}
@@ -522,15 +627,17 @@ class GuideIndex:
                     weighted[term] += FIELD_WEIGHTS[name] * count / norm
             for term, wtf in weighted.items():
                 postings[term].append((doc, wtf / (K1 + wtf)))
+        # A word used by hundreds of guides says little about any of them: keep the guides
+        # that use it most (impact-ordered lists keep a 1,000-guide library fast).
+        for term, docs in postings.items():
+            if len(docs) > POSTING_LIMIT:
+                postings[term] = heapq.nlargest(POSTING_LIMIT, docs, key=itemgetter(1))
 
-        example_postings: dict[str, list[int]] = defaultdict(list)
-        example_doc: list[int] = []
+        doc_examples: list[list[int]] = [[] for _ in guides]
         example_mass: list[float] = []
         for ex_id, (doc, ex_terms) in enumerate(example_terms):
-            example_doc.append(doc)
+            doc_examples[doc].append(ex_id)
             example_mass.append(sum(_term_weight(t, idf) for t in ex_terms))
-            for term in ex_terms:
-                example_postings[term].append(ex_id)
 
         vocabulary = frozenset(t for t in df if "_" not in t)
         deletes: dict[str, list[str]] = defaultdict(list)
@@ -551,12 +658,15 @@ class GuideIndex:
             idf=idf,
             unknown_idf=_idf(n_docs, 0),
             postings=dict(postings),
-            example_postings=dict(example_postings),
-            example_doc=example_doc,
+            example_terms=[frozenset(terms) for _, terms in example_terms],
+            doc_examples=doc_examples,
             example_mass=example_mass,
             vocabulary=vocabulary,
             deletes=dict(deletes),
             bound=bound,
+            known_terms=known_terms,
+            compounds=frozenset(t for t in fielded if "_" in t),
+            offices=_compile_offices(_default_offices() if offices is None else offices),
         )
 
     def __repr__(self) -> str:
@@ -569,29 +679,118 @@ class GuideIndex:
             return candidate
         return self.titles.get(fold(candidate))
 
-    def search(self, query: str, top: int = 3) -> SearchResult:
-        """Rank guides for a free-text question; scam warnings come first when signalled."""
-        top = max(1, top)
-        scam = scam_kind(query)
-        greeting = is_greeting(query)
+    def rank(self, query: str) -> Ranking:
+        """Score every guide for a query (no decision yet)."""
         parsed = self._parse(query)
-        scores, share = self._score(parsed) if parsed.weights else ({}, {})
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], self.slugs[item[0]]))
-        results = [(self.slugs[doc], score) for doc, score in ranked if score >= MIN_SCORE]
-        known = share.get(ranked[0][0], 0.0) if ranked else 0.0
-        # A short question has no incidental words: one the guide does not know
-        # ("học lái xe", "mua xe máy") means it asks about something else.
-        needed = CONFIDENT_MATCHED_SHORT if parsed.words <= SHORT_QUERY else CONFIDENT_MATCHED
-        clear = parsed.words > SHORT_QUERY and known >= CLEAR_MATCHED and _clear_winner(results)
-        confident = (known >= needed or clear) and self._confident(results)
-        if scam and scam in self.slugs:
-            results = _promote(results, scam)
-            confident = True
-        if greeting and not scam:
-            confident = False
-        return SearchResult(results[:top], confident, scam=scam is not None, greeting=greeting)
+        if not parsed.weights:
+            return Ranking([], {}, parsed.words, 1.0 if parsed.unknown else 0.0, {})
+        scores, share, nearest, total = self._score(parsed)
+        slugs = self.slugs
+        ranked = heapq.nsmallest(
+            RANKED, scores.items(), key=lambda item: (-item[1], slugs[item[0]])
+        )
+        unknown_share = parsed.unknown / total if total else 0.0
+        specific = max((self.idf.get(t, 0.0) for t in parsed.weights if "_" not in t), default=0.0)
+        return Ranking(ranked, share, parsed.words, unknown_share, nearest, specific)
+
+    def search(self, query: str, top: int = 3) -> SearchResult:
+        """Rank guides for a free-text question and decide what to answer."""
+        top = max(1, top)
+        signals = read_message(query)
+        ranking = self.rank(query)
+        results = [(self.slugs[doc], score) for doc, score in ranking.ranked if score >= MIN_SCORE]
+        rule = self._rule(signals)
+        if rule is not None:
+            slug, reason = rule
+            return SearchResult(
+                _promote(results, slug)[:top],
+                True,
+                scam=reason == "scam",
+                greeting=signals.greeting,
+                kind=Answer.GUIDE,
+                probability=1.0,
+                reason=reason,
+            )
+        reason = ""
+        if signals.own_problem:
+            # Their own phone or password: a scam warning would accuse the wrong person.
+            before = [slug for slug, _ in results[:1]]
+            results = _demote(results, scam_slugs())
+            reason = "own-problem" if before != [slug for slug, _ in results[:1]] else ""
+        if signals.greeting:
+            return SearchResult(results[:top], False, greeting=True, kind=Answer.GREETING)
+        calibration = search_data().calibration
+        order = [(self.doc[slug], score) for slug, score in results]
+        p = probability(ranking.features(order), calibration) if results else 0.0
+        office = self._office(query, results)
+        if office is not None:
+            return SearchResult(
+                results[:top],
+                False,
+                kind=Answer.NONE,
+                office=office,
+                probability=p,
+                reason="office",
+            )
+        if not results:
+            return SearchResult([], False, kind=Answer.NONE, probability=p, reason=reason)
+        close = _close_pair(results, calibration)
+        generic = ranking.specific < GENERIC_IDF  # "vneid", "ngân hàng": which guide?
+        features = ranking.features(order)
+        # The hand-set rules were written for short chat questions and stay precise there;
+        # on long, story-like messages only the calibrated model decides.
+        rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
+        sure = p >= calibration.threshold or rules
+        if sure and close is None and not generic:
+            return SearchResult(
+                results[:top], True, kind=Answer.GUIDE, probability=p, reason=reason
+            )
+        if close is not None and p >= calibration.threshold / 2:
+            return SearchResult(
+                results[:top], False, kind=Answer.CLOSE, close=close, probability=p, reason=reason
+            )
+        worth = p >= SUGGEST_PROBABILITY or results[0][1] >= SUGGEST_SCORE
+        kind = Answer.SUGGEST if worth else Answer.NONE
+        return SearchResult(results[:top], False, kind=kind, probability=p, reason=reason)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _rule(self, signals: MessageSignals) -> tuple[str, str] | None:
+        """The guide a message's signal decides (official message, scam), and why."""
+        if signals.official is not None:
+            slug = next((s for s in signals.official.guides if s in self.slugs), None)
+            return (slug, "official") if slug else None
+        if signals.scam is not None:
+            chain = search_data().scam_guides[signals.scam]
+            slug = next((s for s in chain if s in self.slugs), None)
+            return (slug, "scam") if slug else None
+        return None
+
+    def _office(self, query: str, results: list[tuple[str, float]]) -> OfficeHint | None:
+        """The office for a subject no guide covers, when the question names one.
+
+        A topic counts only if the best guide does not itself know the words that named
+        it ("thuế" in a household-business guide keeps that guide in play).
+        """
+        if not self.offices:
+            return None
+        words = _content_words(normalise(query))
+        if not words:
+            return None
+        text = f" {' '.join(words)} "
+        best_doc = self.doc[results[0][0]] if results else -1
+        known = self.known_terms[best_doc] if best_doc >= 0 else frozenset()
+        found: tuple[int, _Office] | None = None
+        for entry in self.offices:
+            for phrase in entry.phrases:
+                if f" {' '.join(phrase)} " not in text or all(w in known for w in phrase):
+                    continue
+                if found is None or len(phrase) > found[0]:
+                    found = (len(phrase), entry)
+        if found is None:
+            return None
+        entry = found[1]
+        return OfficeHint(topic=entry.topic, office=entry.office, note=entry.note)
 
     def _parse(self, query: str) -> _Query:
         words, _ = _terms(query)
@@ -612,12 +811,25 @@ class GuideIndex:
             else:
                 parsed.unknown += self.unknown_idf
                 corrected.append("")  # breaks word pairs across the unknown word
+        entities = search_data().entities
         for word in corrected:
             if word:
                 parsed.weights[word] = parsed.weights.get(word, 0.0) + 1.0
+                if word in entities:
+                    # An app or paper's own name ("VssID", "SmartCA") decides the topic.
+                    parsed.factor[word] = ENTITY_WEIGHT
         for pair in _bigrams(corrected):
             if not pair.startswith("_") and not pair.endswith("_") and pair in self.idf:
                 parsed.weights[pair] = BIGRAM_WEIGHT
+        # Vietnamese words are written syllable by syllable: "dịch vụ công" would count as
+        # three words against one for "hộ chiếu". A pair the guides use as a word (in a
+        # title, keyword, example or summary) counts as that word, its syllables less.
+        for a, b in zip(corrected, corrected[1:], strict=False):
+            pair = f"{a}_{b}"
+            if a and b and pair in self.compounds:
+                parsed.weights[pair] = COMPOUND_PAIR
+                for word in (a, b):
+                    parsed.factor[word] = min(parsed.factor.get(word, 1.0), COMPOUND_PART)
         # A syllable the library only uses inside one compound ("khỏe" in "sức khỏe",
         # "dịch" in "dịch vụ") means something else when it stands alone ("bạn khỏe
         # không", "dịch tiếng Anh"): folding merged the words, so trust it less.
@@ -634,7 +846,9 @@ class GuideIndex:
     def _correct(self, word: str, before: str, after: str) -> str | None:
         return _correct(word, self.vocabulary, self.deletes, self.idf, before, after)
 
-    def _score(self, parsed: _Query) -> tuple[dict[int, float], dict[int, float]]:
+    def _score(
+        self, parsed: _Query
+    ) -> tuple[dict[int, float], dict[int, float], dict[int, float], float]:
         idf = self.idf
         postings = self.postings
         total = parsed.unknown
@@ -653,48 +867,108 @@ class GuideIndex:
             for doc, saturated in postings.get(term, ()):
                 bm25[doc] += trusted * saturated
                 if saturated >= PRESENT:
-                    matched[doc] += trusted
+                    matched[doc] += mass  # words known, however much each one weighs
         if total <= 0:
-            return {}, {}
+            return {}, {}, {}, 0.0
         share = {doc: mass / word_total for doc, mass in matched.items()} if word_total else {}
 
-        overlap: dict[int, float] = defaultdict(float)
-        example_postings = self.example_postings
-        for term, weight in parsed.weights.items():
-            term_weight = min(weight, 1.0) * idf.get(term, 0.0) * parsed.factor.get(term, 1.0)
-            for ex_id in example_postings.get(term, ()):
-                overlap[ex_id] += term_weight
+        # The nearest example question, looked for among the guides BM25 already likes
+        # (the rest cannot win): this keeps a 1,000-guide library fast.
+        query = {
+            term: min(weight, 1.0) * idf.get(term, 0.0) * parsed.factor.get(term, 1.0)
+            for term, weight in parsed.weights.items()
+        }
+        asked = query.keys()
         nearest: dict[int, float] = {}
-        example_doc = self.example_doc
+        example_terms = self.example_terms
         example_mass = self.example_mass
-        for ex_id, shared in overlap.items():
-            dice = 2 * shared / (total + example_mass[ex_id])
-            doc = example_doc[ex_id]
-            if dice > nearest.get(doc, 0.0):
-                nearest[doc] = dice
+        leaders = heapq.nlargest(max(CANDIDATES, RANKED), bm25.items(), key=itemgetter(1))
+        for doc, _ in leaders[:CANDIDATES]:
+            best = 0.0
+            for ex_id in self.doc_examples[doc]:
+                terms = example_terms[ex_id]
+                common = terms & asked
+                if not common:
+                    continue
+                shared = sum(query[term] for term in common)
+                best = max(best, min(1.0, 2 * shared / (total + example_mass[ex_id])))
+            if best:
+                nearest[doc] = best
 
         scale = BLEND_BM25 / total
-        scores = {doc: min(BLEND_BM25, value * scale) for doc, value in bm25.items()}
+        scores = {doc: min(BLEND_BM25, value * scale) for doc, value in leaders}
         rest = 1 - BLEND_BM25
         for doc, value in nearest.items():
             scores[doc] = scores.get(doc, 0.0) + rest * value
-        return scores, share
-
-    @staticmethod
-    def _confident(results: list[tuple[str, float]]) -> bool:
-        if not results:
-            return False
-        best = results[0][1]
-        second = results[1][1] if len(results) > 1 else 0.0
-        if best >= CONFIDENT_ALONE and best - second >= TIE:
-            return True
-        return best >= CONFIDENT_SCORE and best - second >= CONFIDENT_MARGIN
+        return scores, share, nearest, total
 
 
-def _clear_winner(results: list[tuple[str, float]]) -> bool:
-    best = results[0][1] if results else 0.0
-    second = results[1][1] if len(results) > 1 else 0.0
-    return best >= CLEAR_SCORE and best - second >= CLEAR_MARGIN
+@dataclass(frozen=True)
+class _OfficeEntry:
+    topic: str
+    keywords: tuple[str, ...]
+    office: str
+    note: str = ""
+
+
+def _default_offices() -> list[OfficeEntry]:
+    """The library's office table (guides/offices.yaml), or none when it does not exist."""
+    from bot.content.guides import OFFICES_FILE, load_offices
+
+    if not OFFICES_FILE.exists():
+        return []
+    table = load_offices()
+    entries: list[OfficeEntry] = []
+    for topic in table.topics:
+        office = table.office(topic.office)
+        if office is not None:
+            entries.append(_OfficeEntry(topic.id, topic.keywords, office.name, topic.note))
+    return entries
+
+
+def _compile_offices(entries: Iterable[OfficeEntry]) -> tuple[_Office, ...]:
+    compiled: list[_Office] = []
+    for entry in entries:
+        phrases = tuple(
+            tuple(words)
+            for words in (_content_words(normalise(k)) for k in entry.keywords)
+            if words
+        )
+        if phrases and entry.office:
+            compiled.append(_Office(entry.topic, entry.office, entry.note, phrases))
+    return tuple(compiled)
+
+
+def _rules_confident(s1: float, s2: float, known: float, words: int) -> bool:
+    """The hand-set confidence rules (one feature of the calibrated model)."""
+    # A short question has no incidental words: one the guide does not know ("học lái
+    # xe", "mua xe máy") means it asks about something else.
+    needed = CONFIDENT_MATCHED_SHORT if words <= SHORT_QUERY else CONFIDENT_MATCHED
+    clear = (
+        words > SHORT_QUERY
+        and known >= CLEAR_MATCHED
+        and s1 >= CLEAR_SCORE
+        and s1 - s2 >= CLEAR_MARGIN
+    )
+    if not (known >= needed or clear):
+        return False
+    if s1 >= CONFIDENT_ALONE and s1 - s2 >= TIE:
+        return True
+    return s1 >= CONFIDENT_SCORE and s1 - s2 >= CONFIDENT_MARGIN
+
+
+def _close_pair(
+    results: list[tuple[str, float]], calibration: Calibration
+) -> tuple[str, str] | None:
+    """The two best guides when they are too close to pick one (and a third is not)."""
+    if len(results) < 2:
+        return None
+    (first, s1), (second, s2) = results[0], results[1]
+    if s2 < calibration.close_floor or s1 - s2 > calibration.close_margin:
+        return None
+    if len(results) > 2 and s2 - results[2][1] <= calibration.close_margin:
+        return None  # three alike: that is a list of suggestions, not a pair
+    return first, second
 
 
 def _promote(results: list[tuple[str, float]], slug: str) -> list[tuple[str, float]]:
@@ -702,6 +976,14 @@ def _promote(results: list[tuple[str, float]], slug: str) -> list[tuple[str, flo
     others = [(s, score) for s, score in results if s != slug]
     own = dict(results).get(slug, 0.0)
     return [(slug, max(best, own, 0.5)), *others]
+
+
+def _demote(results: list[tuple[str, float]], slugs: frozenset[str]) -> list[tuple[str, float]]:
+    """Move the given guides after all others (keeping scores sorted for display)."""
+    kept = [(s, score) for s, score in results if s not in slugs]
+    moved = [(s, score) for s, score in results if s in slugs]
+    floor = kept[-1][1] if kept else 1.0
+    return kept + [(s, min(score, floor)) for s, score in moved]
 
 
 def _idf(n_docs: int, df: int) -> float:
