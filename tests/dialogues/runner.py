@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import itertools
 import os
 import shlex
@@ -31,7 +32,9 @@ from bot.channels.zalo import ZaloSender
 from bot.channels.zalo_client import ZaloClient
 from bot.content.questions import unanswered
 from bot.core.people import default_commune_id
+from bot.dates import month_start
 from bot.services import Services
+from db.engine import make_engine
 from db.models import Unit, Village
 from tests.dialogues.channels import (
     TURN_TIMEOUT,
@@ -45,7 +48,7 @@ from tests.dialogues.channels import (
     ZaloDriver,
     numbered_options,
 )
-from tests.dialogues.script import INVITE_ROLES, Checks, Dialogue, Persona, Turn, fold
+from tests.dialogues.script import DEFAULT_NOW, INVITE_ROLES, Checks, Dialogue, Persona, Turn, fold
 from tests.fakes.fixtures import ZALO_TEST_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -66,32 +69,50 @@ class SetupError(RuntimeError):
 
 
 class Database:
-    """The database the running app uses, replaced by a fresh copy before each dialogue."""
+    """The database the running app uses, replaced by a fresh copy before each dialogue.
+
+    Two starting points: the migrated sample commune, and the same with four months of
+    sample tallies (``state: {history: yes}``) loaded by the sample's own code at the
+    suite's usual date, so that dialogues needing history do not load it each time.
+    """
 
     url: str
 
-    def reset(self) -> None:
+    def reset(self, history: bool = False) -> None:
         raise NotImplementedError
 
     def drop(self) -> None:
         pass
 
 
+def load_history(url: str, today: dt.date) -> None:
+    """Load the sample commune's past tallies, as `make run` does, into a database."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            load_sample_history(session, today)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
 class SqliteDatabase(Database):
     def __init__(self, template: Path, work: Path) -> None:
-        self.template = template
+        self.templates = {False: template, True: work.with_name("history.sqlite3")}
+        shutil.copyfile(template, self.templates[True])
+        load_history(f"sqlite:///{self.templates[True]}", DEFAULT_NOW.date())
         self.work = work
         self.url = f"sqlite:///{work}"
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, history: bool = False) -> None:
         for suffix in ("-wal", "-shm"):
             Path(f"{self.work}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(self.template, self.work)
+        shutil.copyfile(self.templates[history], self.work)
 
 
 class PostgresDatabase(Database):
-    """A database copied from the session's template; the next copies are made ahead.
+    """A database copied from a template; the next copies are made ahead.
 
     ``CREATE DATABASE … TEMPLATE`` takes a few tenths of a second (it copies the system
     catalogs too), longer than most dialogues: spare copies are made in a thread while
@@ -103,35 +124,41 @@ class PostgresDatabase(Database):
     def __init__(self, server: str, name: str) -> None:
         self.admin = create_engine(server, isolation_level="AUTOCOMMIT")
         self.name = name
-        self.url = server.rsplit("/", 1)[0] + f"/{name}"
+        base = server.rsplit("/", 1)[0]
+        self.url = f"{base}/{name}"
+        self.templates = {False: "tocns_template", True: f"{name}_history"}
         self._numbers = itertools.count(1)
         self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialogue-db")
-        self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self._copy(name)
-        self._spares: list[Future[str]] = [self._ahead() for _ in range(self.SPARES)]
+        self._copy(self.templates[True], False)
+        load_history(f"{base}/{self.templates[True]}", DEFAULT_NOW.date())
+        self._copy(name, False)
+        self._spares: dict[bool, list[Future[str]]] = {
+            history: [self._ahead(history) for _ in range(self.SPARES)] for history in (False, True)
+        }
 
     def _execute(self, statement: str) -> None:
         with self.admin.connect() as conn:
             conn.execute(text(statement))
 
-    def _copy(self, name: str) -> str:
+    def _copy(self, name: str, history: bool) -> str:
         self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self._execute(f"CREATE DATABASE {name} TEMPLATE tocns_template")
+        self._execute(f"CREATE DATABASE {name} TEMPLATE {self.templates[history]}")
         return name
 
-    def _ahead(self) -> Future[str]:
-        return self._maker.submit(self._copy, f"{self.name}_spare{next(self._numbers)}")
+    def _ahead(self, history: bool) -> Future[str]:
+        spare = f"{self.name}_spare{next(self._numbers)}"
+        return self._maker.submit(self._copy, spare, history)
 
-    def reset(self) -> None:
-        spare = self._spares.pop(0).result()
-        self._spares.append(self._ahead())
+    def reset(self, history: bool = False) -> None:
+        spare = self._spares[history].pop(0).result()
+        self._spares[history].append(self._ahead(history))
         self._execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
         self._execute(f"ALTER DATABASE {spare} RENAME TO {self.name}")
 
     def drop(self) -> None:
-        names = [future.result() for future in self._spares]
+        names = [future.result() for futures in self._spares.values() for future in futures]
         self._maker.shutdown()
-        for name in [self.name, *names]:
+        for name in [self.name, self.templates[True], *names]:
             self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self.admin.dispose()
 
@@ -161,9 +188,14 @@ class Stage:
     def fresh(self, dialogue: Dialogue) -> None:
         """A fresh copy of the sample commune, the clock at the dialogue's date."""
         self_dispose(self.services)
-        self.database.reset()
-        self.clock.set(dialogue.state.now)
-        if dialogue.state.history:
+        state = dialogue.state
+        # The prepared history is for the suite's usual month; another month loads its own.
+        prepared = state.history and month_start(state.now.date()) == month_start(
+            DEFAULT_NOW.date()
+        )
+        self.database.reset(history=prepared)
+        self.clock.set(state.now)
+        if state.history and not prepared:
             with Session(self.services.engine) as session:
                 load_sample_history(session, self.services.today())
                 session.commit()
@@ -175,9 +207,7 @@ class Stage:
             assert commune_id is not None
             village_id = unit_id = None
             if role in ("team", "leader"):
-                village_id = session.exec(
-                    select(Village.id).where(Village.name == village)
-                ).first()
+                village_id = session.exec(select(Village.id).where(Village.name == village)).first()
                 if village_id is None:
                     raise SetupError(f"there is no village called {village!r}")
             if role == "unit":
@@ -544,4 +574,3 @@ class CommandLineDriver(Driver):
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
-

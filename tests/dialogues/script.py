@@ -402,7 +402,7 @@ def read_file(path: Path) -> list[Dialogue]:
             )
         xfail = raw.get("xfail")
         if xfail is not None and not str(xfail).startswith("#13: "):
-            raise ScriptError(f"{what}: xfail names the issue item, e.g. \"#13: choices\"")
+            raise ScriptError(f'{what}: xfail names the issue item, e.g. "#13: choices"')
         dialogue_channels = _channels(raw["channels"], what) if "channels" in raw else channels
         launch = raw.get("launch")
         if launch is not None and dialogue_channels != ("console",):
