@@ -12,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import itertools
 import os
 import shlex
 import shutil
 import sys
 from collections.abc import AsyncIterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlmodel import Session, select
 
 from bot.admin.invites import create_invite
@@ -77,6 +75,7 @@ class Database:
     """
 
     url: str
+    file_based = False  # the app's connections must be closed before a reset
 
     def reset(self, history: bool = False) -> None:
         raise NotImplementedError
@@ -97,6 +96,8 @@ def load_history(url: str, today: dt.date) -> None:
 
 
 class SqliteDatabase(Database):
+    file_based = True
+
     def __init__(self, template: Path, work: Path) -> None:
         self.templates = {False: template, True: work.with_name("history.sqlite3")}
         shutil.copyfile(template, self.templates[True])
@@ -112,54 +113,75 @@ class SqliteDatabase(Database):
 
 
 class PostgresDatabase(Database):
-    """A database copied from a template; the next copies are made ahead.
+    """One database copied once from the session's template, put back before each dialogue.
 
-    ``CREATE DATABASE … TEMPLATE`` takes a few tenths of a second (it copies the system
-    catalogs too), longer than most dialogues: spare copies are made in a thread while
-    dialogues run, and a reset drops the used database and renames a spare in its place.
+    ``CREATE DATABASE … TEMPLATE`` copies the system catalogs too and takes longer than
+    most dialogues on a busy machine. Instead the prepared rows are kept in two schemas
+    of the same database (``dialogue_plain``, ``dialogue_history``, outside the app's
+    search path) and a reset is one server-side script: empty every table (children
+    first), copy the prepared rows back (parents first), restore the sequences.
     """
 
-    SPARES = 2
+    SCHEMAS = {False: "dialogue_plain", True: "dialogue_history"}
 
     def __init__(self, server: str, name: str) -> None:
         self.admin = create_engine(server, isolation_level="AUTOCOMMIT")
         self.name = name
-        base = server.rsplit("/", 1)[0]
-        self.url = f"{base}/{name}"
-        self.templates = {False: "tocns_template", True: f"{name}_history"}
-        self._numbers = itertools.count(1)
-        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialogue-db")
-        self._copy(self.templates[True], False)
-        load_history(f"{base}/{self.templates[True]}", DEFAULT_NOW.date())
-        self._copy(name, False)
-        self._spares: dict[bool, list[Future[str]]] = {
-            history: [self._ahead(history) for _ in range(self.SPARES)] for history in (False, True)
-        }
-
-    def _execute(self, statement: str) -> None:
+        self.url = server.rsplit("/", 1)[0] + f"/{name}"
         with self.admin.connect() as conn:
-            conn.execute(text(statement))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE tocns_template"))
+        self.engine = create_engine(self.url)
+        self.scripts = {False: self._keep(False)}
+        load_history(self.url, DEFAULT_NOW.date())
+        self.scripts[True] = self._keep(True)
+        self.reset()
 
-    def _copy(self, name: str, history: bool) -> str:
-        self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self._execute(f"CREATE DATABASE {name} TEMPLATE {self.templates[history]}")
-        return name
-
-    def _ahead(self, history: bool) -> Future[str]:
-        spare = f"{self.name}_spare{next(self._numbers)}"
-        return self._maker.submit(self._copy, spare, history)
+    def _keep(self, history: bool) -> str:
+        """Copy every table's rows into a schema; return the script that puts them back."""
+        schema = self.SCHEMAS[history]
+        metadata = MetaData()
+        metadata.reflect(self.engine)
+        tables = [t.name for t in metadata.sorted_tables if t.name != "alembic_version"]
+        with self.engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+            for table in tables:
+                conn.execute(text(f'CREATE TABLE {schema}."{table}" AS TABLE public."{table}"'))
+            sequences = conn.execute(
+                text(
+                    "SELECT pg_get_serial_sequence(format('public.%I', table_name), column_name)"
+                    " FROM information_schema.columns WHERE table_schema = 'public'"
+                    " AND pg_get_serial_sequence(format('public.%I', table_name), column_name)"
+                    " IS NOT NULL"
+                )
+            ).scalars()
+            values = [
+                (
+                    sequence,
+                    *conn.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one(),
+                )
+                for sequence in sequences
+            ]
+        statements = [f'DELETE FROM public."{table}"' for table in reversed(tables)]
+        statements += [
+            f'INSERT INTO public."{table}" OVERRIDING SYSTEM VALUE SELECT * FROM {schema}."{table}"'
+            for table in tables
+        ]
+        statements += [
+            f"SELECT setval('{sequence}', {value}, {'true' if called else 'false'})"
+            for sequence, value, called in values
+        ]
+        return ";\n".join(statements)
 
     def reset(self, history: bool = False) -> None:
-        spare = self._spares[history].pop(0).result()
-        self._spares[history].append(self._ahead(history))
-        self._execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-        self._execute(f"ALTER DATABASE {spare} RENAME TO {self.name}")
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(self.scripts[history])
 
     def drop(self) -> None:
-        names = [future.result() for futures in self._spares.values() for future in futures]
-        self._maker.shutdown()
-        for name in [self.name, self.templates[True], *names]:
-            self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.engine.dispose()
+        with self.admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
         self.admin.dispose()
 
 
@@ -187,7 +209,8 @@ class Stage:
 
     def fresh(self, dialogue: Dialogue) -> None:
         """A fresh copy of the sample commune, the clock at the dialogue's date."""
-        self_dispose(self.services)
+        if self.database.file_based:
+            self_dispose(self.services)
         state = dialogue.state
         # The prepared history is for the suite's usual month; another month loads its own.
         prepared = state.history and month_start(state.now.date()) == month_start(
