@@ -366,7 +366,7 @@ class Player:
                 person: Driver = CommandLineDriver(self.stage, dialogue.launch)
                 self.drivers.append(person)
                 await person.open()
-                self._note(dialogue.launch, person.seen, setup=True, who="$")
+                self._note(dialogue.launch, list(person.seen), setup=True, who="$")
             else:
                 for other in dialogue.state.others:
                     driver = await self._join(other.who)
