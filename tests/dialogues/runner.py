@@ -407,7 +407,7 @@ class Player:
         if persona.village and not any(r in ("team", "leader") for r in persona.roles):
             bubbles = await driver.type("/thon")
             self._note("/thon", bubbles, setup=True, who=who)
-            option = _find_option(driver.options(), persona.village)
+            option = find_option(driver.options(), persona.village)
             if option is None:
                 raise SetupError(self.transcript.render())
             bubbles = await driver.press(option)
@@ -415,7 +415,7 @@ class Player:
         if persona.locale == "en":
             bubbles = await driver.type("/ngonngu")
             self._note("/ngonngu", bubbles, setup=True, who=who)
-            option = _find_option(driver.options(), "English")
+            option = find_option(driver.options(), "English")
             if option is None:
                 raise SetupError(self.transcript.render())
             bubbles = await driver.press(option)
@@ -432,7 +432,7 @@ class Player:
         checks = turn.checks_on(self.channel)
         before = self.stage.unanswered_count() if checks.unanswered is not None else 0
         if turn.action == "pick":
-            option = _find_option(driver.options(), turn.value)
+            option = find_option(driver.options(), turn.value)
             if option is None:
                 line = self._note(turn.describe(), [], who=who)
                 offered = ", ".join(f"{o.number}. {o.label}" for o in driver.options())
@@ -496,7 +496,7 @@ def _answer(bubbles: list[Bubble]) -> str:
     return "\n\n".join(bubble.render() for bubble in bubbles)
 
 
-def _find_option(options: list[Option], wanted: str) -> Option | None:
+def find_option(options: list[Option], wanted: str) -> Option | None:
     """The choice picked by its number ("2") or by (part of) its label ("Sửa")."""
     if wanted.strip().isdigit():
         number = int(wanted)
