@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import shlex
 import shutil
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -75,7 +76,6 @@ class Database:
     """
 
     url: str
-    file_based = False  # the app's connections must be closed before a reset
 
     def reset(self, history: bool = False) -> None:
         raise NotImplementedError
@@ -96,7 +96,12 @@ def load_history(url: str, today: dt.date) -> None:
 
 
 class SqliteDatabase(Database):
-    file_based = True
+    """A file the app keeps open; a reset copies the prepared file into it.
+
+    SQLite's online backup writes the prepared pages through a connection of its own,
+    in one transaction, so the app's pooled connections stay valid and simply see the
+    fresh commune at their next transaction.
+    """
 
     def __init__(self, template: Path, work: Path) -> None:
         self.templates = {False: template, True: work.with_name("history.sqlite3")}
@@ -107,9 +112,13 @@ class SqliteDatabase(Database):
         self.reset()
 
     def reset(self, history: bool = False) -> None:
-        for suffix in ("-wal", "-shm"):
-            Path(f"{self.work}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(self.templates[history], self.work)
+        source = sqlite3.connect(self.templates[history])
+        target = sqlite3.connect(self.work)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
 
 
 class PostgresDatabase(Database):
@@ -209,8 +218,6 @@ class Stage:
 
     def fresh(self, dialogue: Dialogue) -> None:
         """A fresh copy of the sample commune, the clock at the dialogue's date."""
-        if self.database.file_based:
-            self_dispose(self.services)
         state = dialogue.state
         # The prepared history is for the suite's usual month; another month loads its own.
         prepared = state.history and month_start(state.now.date()) == month_start(

@@ -75,6 +75,9 @@ _STATE_KEYS = {"history", "date", "others"}
 _FILE_KEYS = {"about", "who", "state", "channels", "unanswered", "dialogues"}
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
+
+
 class ScriptError(ValueError):
     """A dialogue file that does not follow the format (a mistake in the test, not the bot)."""
 
@@ -389,7 +392,7 @@ def read_file(path: Path, root: Path = CASES) -> list[Dialogue]:
     """All dialogues of one file, defaults applied."""
     relative = path.relative_to(root).with_suffix("").as_posix()
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as error:
         raise ScriptError(f"{relative}: not valid YAML: {error}") from error
     if not isinstance(document, dict) or "dialogues" not in document:
