@@ -297,12 +297,12 @@ async def open_stage(
             )
     finally:
         await app.stop()
-        self_dispose(services)
+        close_connections(services)
         database.drop()
 
 
-def self_dispose(services: Services) -> None:
-    """Close every connection of the app's engines (the database file is about to change)."""
+def close_connections(services: Services) -> None:
+    """Close every pooled connection of the app's engines (before the database is dropped)."""
     services.engine.dispose()
     if "quick_engine" in vars(services):
         services.quick_engine.dispose()
@@ -551,7 +551,6 @@ class CommandLineDriver(Driver):
             PYTHONPATH=str(REPO),
         )
         script = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
-        self.stage_dispose()
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -564,9 +563,6 @@ class CommandLineDriver(Driver):
             cwd=str(data_dir),
         )
         self.seen.append(Bubble(await self._read(), []))
-
-    def stage_dispose(self) -> None:
-        self_dispose(self.stage.services)
 
     async def _read(self) -> str:
         """Everything printed until the next "> " prompt (or the end of the program)."""
