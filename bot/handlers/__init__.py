@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.handlers import broadcast, dashboard, guides, join, privacy, review, start, tallies, tasks
+from bot.handlers import (
+    broadcast,
+    dashboard,
+    feedback,
+    guides,
+    join,
+    privacy,
+    review,
+    start,
+    tallies,
+    tasks,
+)
 
 # The order is the order of /trogiup and of free-text handlers; guides stays last:
 # its free-text handler answers everything the others leave.
@@ -20,5 +31,6 @@ FEATURES: tuple[ModuleType, ...] = (
     broadcast,
     dashboard,
     privacy,
+    feedback,
     guides,
 )

@@ -1,0 +1,173 @@
+"""Does a free-text message look like a report ("đường xóm 3 bị ngập")? Conservatively.
+
+A message is read as a possible report only when it is not a question (guides answer
+questions: "làm sao báo lừa đảo" is about scams, not a report of one) and either says so
+("phản ánh", "báo tin", "kiến nghị") or names something a category covers together with a
+problem. A keyword that is itself a problem ("mất điện", "ngập", "lừa đảo") is enough; a
+plain subject ("đường", "đèn đường", "rác") needs a problem word beside it ("hỏng", "bị",
+"vỡ"…). Even then the chat only *offers* to start a report. Pure: strings in, ids out.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.text import fold
+
+# Folded, matched as whole words.
+QUESTION_MARKERS = (
+    "lam sao",
+    "lam the nao",
+    "nhu the nao",
+    "the nao",
+    "ra sao",
+    "nhu nao",
+    "cach nao",
+    "cach de",
+    "cach lam",
+    "huong dan",
+    "o dau",
+    "bao nhieu",
+    "bao gio",
+    "khi nao",
+    "tai sao",
+    "vi sao",
+    "la gi",
+    "phai lam gi",
+    "lam gi",
+    "duoc khong",
+    "co phai",
+    "co nen",
+    "nen lam",
+    "xin hoi",
+    "cho hoi",
+    "how",
+    "what",
+)
+REPORT_VERBS = ("phan anh", "kien nghi", "bao tin", "to giac", "trinh bao", "bao su co")
+PROBLEM_MARKERS = (
+    "bi",
+    "hong",
+    "vo",
+    "nut",
+    "lun",
+    "sut",
+    "gay",
+    "tac",
+    "ngap",
+    "tran",
+    "chap",
+    "ro ri",
+    "khong sang",
+    "boc mui",
+    "hoi thoi",
+    "bua bai",
+    "nguy hiem",
+    "chan loi",
+    "chan duong",
+    "o nhiem",
+    "khong thu gom",
+    "khong co",
+    "cham",
+    "tre hen",
+    "xuong cap",
+    "sap do",
+)
+# Keywords that name a problem by themselves (folded); any other keyword is a subject.
+PROBLEM_WORDS = frozenset(
+    {
+        "o ga",
+        "o voi",
+        "sut lun",
+        "mat dien",
+        "chap dien",
+        "mat nuoc",
+        "vo ong",
+        "nuoc ban",
+        "xa thai",
+        "o nhiem",
+        "boc mui",
+        "dot rac",
+        "ngap",
+        "ngap ung",
+        "ung",
+        "tac cong",
+        "lua dao",
+        "trom",
+        "mat trom",
+        "cuop",
+        "danh nhau",
+        "gay roi",
+        "ma tuy",
+        "co bac",
+        "chay",
+        "chay no",
+        "hoa hoan",
+        "sat lo",
+        "lu",
+        "loc",
+        "cay do",
+        "dien giat",
+        "tre hen",
+        "cham tra",
+        "gay kho khan",
+        "hach dich",
+        "nhung nhieu",
+        "dich benh",
+        "sot xuat huyet",
+        "ngo doc",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Detected:
+    """A message that may be a report, and the category it most likely belongs to."""
+
+    category_id: int | None
+
+
+@functools.lru_cache(maxsize=1024)
+def _word(phrase: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w]){re.escape(phrase)}(?![\w])")
+
+
+def _has(folded: str, phrases: Sequence[str]) -> bool:
+    return any(_word(phrase).search(folded) for phrase in phrases)
+
+
+def is_question(text: str) -> bool:
+    """Whether a message asks something (a guide's business, not a report)."""
+    return "?" in text or _has(fold(text), QUESTION_MARKERS)
+
+
+def detect(text: str, categories: Sequence[tuple[int, Sequence[str]]]) -> Detected | None:
+    """A possible report in ``text``, given each category's (id, keywords); None if not one.
+
+    The category is the one whose matching keyword is a problem word, else the longest
+    matching subject; None when the message says "phản ánh" but names nothing known.
+    """
+    folded = fold(text or "")
+    if not folded or is_question(text):
+        return None
+    explicit = _has(folded, REPORT_VERBS)
+    problem = _has(folded, PROBLEM_MARKERS)
+    best: tuple[bool, int] | None = None
+    chosen: int | None = None
+    for category_id, keywords in categories:
+        for keyword in keywords:
+            phrase = fold(keyword)
+            if not phrase or not _word(phrase).search(folded):
+                continue
+            strong = phrase in PROBLEM_WORDS
+            if not strong and not problem and not explicit:
+                continue
+            rank = (strong, len(phrase))
+            if best is None or rank > best:
+                best, chosen = rank, category_id
+    if chosen is None and not explicit:
+        return None
+    return Detected(chosen)
