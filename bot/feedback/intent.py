@@ -15,38 +15,41 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.text import fold
+from bot.text import clean, fold
 
-# Folded, matched as whole words.
+# Matched as whole words with their diacritics ("ở đâu" asks, "ở đầu ngõ" does not); a
+# message typed without any diacritics is matched on the folded forms instead.
 QUESTION_MARKERS = (
-    "lam sao",
-    "lam the nao",
-    "nhu the nao",
-    "the nao",
+    "làm sao",
+    "làm thế nào",
+    "như thế nào",
+    "thế nào",
     "ra sao",
-    "nhu nao",
-    "cach nao",
-    "cach de",
-    "cach lam",
-    "huong dan",
-    "o dau",
-    "bao nhieu",
-    "bao gio",
-    "khi nao",
-    "tai sao",
-    "vi sao",
-    "la gi",
-    "phai lam gi",
-    "lam gi",
-    "duoc khong",
-    "co phai",
-    "co nen",
-    "nen lam",
-    "xin hoi",
-    "cho hoi",
+    "như nào",
+    "cách nào",
+    "cách để",
+    "cách làm",
+    "hướng dẫn",
+    "ở đâu",
+    "bao nhiêu",
+    "bao giờ",
+    "khi nào",
+    "tại sao",
+    "vì sao",
+    "là gì",
+    "phải làm gì",
+    "làm gì",
+    "được không",
+    "có phải",
+    "có nên",
+    "nên làm",
+    "xin hỏi",
+    "cho hỏi",
     "how",
     "what",
 )
+# "… có … không" at the end asks yes or no ("mất điện có được hoàn tiền không").
+_YES_NO = re.compile(r"(?<!\w)co(?!\w).*(?<!\w)(khong|ko)\W*$")
 REPORT_VERBS = ("phan anh", "kien nghi", "bao tin", "to giac", "trinh bao", "bao su co")
 PROBLEM_MARKERS = (
     "bi",
@@ -141,7 +144,16 @@ def _has(folded: str, phrases: Sequence[str]) -> bool:
 
 def is_question(text: str) -> bool:
     """Whether a message asks something (a guide's business, not a report)."""
-    return "?" in text or _has(fold(text), QUESTION_MARKERS)
+    if "?" in text:
+        return True
+    lowered = " ".join(clean(text).lower().split())
+    if _has(lowered, QUESTION_MARKERS):
+        return True
+    folded = fold(text)
+    if _YES_NO.search(folded):
+        return True
+    typed_plain = folded == lowered.replace("đ", "d")
+    return typed_plain and _has(folded, tuple(fold(m) for m in QUESTION_MARKERS))
 
 
 def detect(text: str, categories: Sequence[tuple[int, Sequence[str]]]) -> Detected | None:

@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
-from bot.feedback.status import OPEN_STATUSES, WITH_OFFICE, WITH_UNIT, Status
+from bot.feedback import open311
+from bot.feedback.places import Point
+from bot.feedback.policy import load_feedback_policy
+from bot.feedback.status import OPEN_STATUSES, STATUS_LABELS, WITH_OFFICE, WITH_UNIT, Status
 from bot.feedback.store import MSG_NO_REPORT
+from bot.i18n import N_, Translator
 from db.models import (
+    Commune,
     FeedbackCategory,
     FeedbackEvent,
     FeedbackPhoto,
@@ -236,3 +241,95 @@ def units_of(session: Session, commune_id: int) -> list[Unit]:
     return list(
         session.exec(select(Unit).where(Unit.commune_id == commune_id).order_by(col(Unit.id))).all()
     )
+
+
+# ------------------------------------------------------------------ Open311
+
+NOTICE = N_("First answer within {answer} working day(s); settled within {close} working day(s).")
+
+
+def jurisdiction_id(commune: Commune) -> str:
+    """The commune's Open311 jurisdiction_id: as configured, else its slug."""
+    return load_feedback_policy(commune.settings).jurisdiction_id or commune.slug
+
+
+def services(session: Session, commune_id: int) -> list[open311.Service]:
+    """The commune's active categories as Open311 services."""
+    from bot.feedback.store import active_categories, keywords_of
+
+    return [
+        open311.Service(
+            code=c.code,
+            name=c.name,
+            description=c.description,
+            group=c.group,
+            keywords=keywords_of(c),
+        )
+        for c in active_categories(session, commune_id)
+    ]
+
+
+def public_request(view: ReportView, commune: Commune, t: Translator) -> open311.PublicRequest:
+    """A report as the outside sees it: no person, no internal notes, nothing identifying."""
+    report = view.report
+    answers = [e for e in view.public_events() if e.kind in ("answered", "closed") and e.text]
+    notes = answers[-1].text if answers else t.gettext(STATUS_LABELS[view.status])
+    point = (
+        Point(report.latitude, report.longitude)
+        if report.latitude is not None and report.longitude is not None
+        else None
+    )
+    address = ", ".join(
+        part
+        for part in (report.landmark, view.village, commune.name, commune.province or "")
+        if part
+    )
+    return open311.PublicRequest(
+        service_request_id=report.code,
+        status=view.status,
+        service_code=view.category.code,
+        service_name=view.category.name,
+        description=report.text,
+        requested=report.created_at,
+        updated=report.updated_at,
+        expected=report.close_due_at if view.status is not Status.CLOSED else None,
+        status_notes=notes,
+        agency_responsible=view.unit or None,
+        service_notice=t.gettext(
+            NOTICE, answer=view.category.answer_days, close=view.category.close_days
+        ),
+        address=address or None,
+        point=point,
+    )
+
+
+def public_requests(
+    session: Session, commune: Commune, query: open311.RequestQuery, t: Translator
+) -> list[open311.PublicRequest]:
+    """GET Service Requests for a commune: the newest first, at most 1,000."""
+    statement = select(FeedbackReport).where(FeedbackReport.commune_id == commune.id)
+    if query.ids:
+        numbers = [n for n in (_number(i) for i in query.ids) if n is not None]
+        statement = statement.where(col(FeedbackReport.number).in_(numbers or [0]))
+    else:
+        if query.start is not None:
+            statement = statement.where(col(FeedbackReport.created_at) >= query.start)
+        if query.end is not None:
+            statement = statement.where(col(FeedbackReport.created_at) <= query.end)
+    statement = statement.order_by(col(FeedbackReport.created_at).desc()).limit(
+        open311.REQUESTS_LIMIT * 2
+    )
+    found = []
+    for report in session.exec(statement).all():
+        assert report.id is not None
+        request = public_request(report_view(session, report.id), commune, t)
+        if query.matches(request):
+            found.append(request)
+        if len(found) >= open311.REQUESTS_LIMIT:
+            break
+    return found
+
+
+def _number(code: str) -> int | None:
+    digits = code.rpartition("-")[2]
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 10 else None

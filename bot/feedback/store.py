@@ -24,8 +24,9 @@ from bot.core.errors import UserError
 from bot.core.people import roles_of
 from bot.feedback import notify
 from bot.feedback.categories import DEFAULT_CATEGORIES
+from bot.feedback.open311 import Submission
 from bot.feedback.photos import StoredPhoto
-from bot.feedback.places import Point
+from bot.feedback.places import Point, guess_village
 from bot.feedback.policy import due_at, load_feedback_policy, reference
 from bot.feedback.status import (
     MAX_REOPEN,
@@ -854,3 +855,36 @@ def _restart_deadlines(
     report.answer_due_at = due_at(now, answer_days, calendar, tz, policy.day_ends)
     report.close_due_at = due_at(now, close_days, calendar, tz, policy.day_ends)
     report.answered_at = None
+
+
+def submit_open311(
+    session: Session,
+    *,
+    commune: Commune,
+    submission: Submission,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+) -> FeedbackReport:
+    """Store a report POSTed by an Open311 client (anonymous: clients are not residents).
+
+    The village is read from ``address_string`` when it names one; the address itself is
+    kept as the landmark. ``parse_submission`` has already checked the service code.
+    """
+    assert commune.id is not None
+    categories = {c.code: c for c in active_categories(session, commune.id)}
+    category = categories.get(submission.service_code)
+    if category is None or category.id is None:
+        raise UserError(MSG_NO_CATEGORY)
+    villages = session.exec(select(Village).where(Village.commune_id == commune.id)).all()
+    village_id = guess_village(
+        submission.address_string, [(v.id, v.name) for v in villages if v.id is not None]
+    )
+    new = NewReport(
+        category_id=category.id,
+        text=submission.description,
+        village_id=village_id,
+        landmark=submission.address_string,
+        point=submission.point,
+        source="open311",
+    )
+    return submit(session, commune=commune, reporter_id=None, new=new, now=now, tz=tz).report
