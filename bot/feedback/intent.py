@@ -3,7 +3,7 @@
 A message is read as a possible report only when it is not a question (guides answer
 questions: "làm sao báo lừa đảo" is about scams, not a report of one) and either says so
 ("phản ánh", "báo tin", "kiến nghị") or names something a category covers together with a
-problem. A keyword that is itself a problem ("mất điện", "ngập", "lừa đảo") is enough; a
+problem, or asks where to report one ("đèn đường hỏng thì báo ai?"). A keyword that is itself a problem ("mất điện", "ngập", "lừa đảo") is enough; a
 plain subject ("đường", "đèn đường", "rác") needs a problem word beside it ("hỏng", "bị",
 "vỡ"…). Even then the chat only *offers* to start a report. Pure: strings in, ids out.
 """
@@ -50,6 +50,10 @@ QUESTION_MARKERS = (
 )
 # "… có … không" at the end asks yes or no ("mất điện có được hoàn tiền không").
 _YES_NO = re.compile(r"(?<!\w)co(?!\w).*(?<!\w)(khong|ko)\W*$")
+# "đèn đường hỏng thì báo ai?" asks where to report: the answer is a report, so it is offered.
+_WHERE_TO_REPORT = re.compile(
+    r"(?<!\w)(bao|phan anh|kien nghi)( cho| voi| len| den)? (ai|o dau|dau|cho ai|voi ai)(?!\w)"
+)
 REPORT_VERBS = ("phan anh", "kien nghi", "bao tin", "to giac", "trinh bao", "bao su co")
 PROBLEM_MARKERS = (
     "bi",
@@ -131,6 +135,7 @@ class Detected:
     """A message that may be a report, and the category it most likely belongs to."""
 
     category_id: int | None
+    asked: bool = False  # it asked where to report ("… báo ai?")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -163,10 +168,13 @@ def detect(text: str, categories: Sequence[tuple[int, Sequence[str]]]) -> Detect
     matching subject; None when the message says "phản ánh" but names nothing known.
     """
     folded = fold(text or "")
-    if not folded or is_question(text):
+    if not folded:
+        return None
+    asked = bool(_WHERE_TO_REPORT.search(folded))
+    if is_question(text) and not asked:
         return None
     explicit = _has(folded, REPORT_VERBS)
-    problem = _has(folded, PROBLEM_MARKERS)
+    problem = _has(folded, PROBLEM_MARKERS) or asked
     best: tuple[bool, int] | None = None
     chosen: int | None = None
     for category_id, keywords in categories:
@@ -180,6 +188,6 @@ def detect(text: str, categories: Sequence[tuple[int, Sequence[str]]]) -> Detect
             rank = (strong, len(phrase))
             if best is None or rank > best:
                 best, chosen = rank, category_id
-    if chosen is None and not explicit:
+    if chosen is None and (asked or not explicit):
         return None
-    return Detected(chosen)
+    return Detected(chosen, asked)

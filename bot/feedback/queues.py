@@ -316,9 +316,9 @@ def public_requests(
             statement = statement.where(col(FeedbackReport.created_at) >= query.start)
         if query.end is not None:
             statement = statement.where(col(FeedbackReport.created_at) <= query.end)
-    statement = statement.order_by(col(FeedbackReport.created_at).desc()).limit(
-        open311.REQUESTS_LIMIT * 2
-    )
+    statement = statement.order_by(
+        col(FeedbackReport.created_at).desc(), col(FeedbackReport.id).desc()
+    ).limit(open311.REQUESTS_LIMIT * 2)
     found = []
     for report in session.exec(statement).all():
         assert report.id is not None

@@ -66,6 +66,10 @@ _NO_WORDS = {"khong", "ko", "k", "no", "khong duoc", "giau ten", "an danh"}
 
 MSG_NO_COMMUNE = N_("tocns is not set up for a commune yet, so reports cannot be received.")
 MSG_OFFER = N_("Do you want to send this to the commune as a report (phản ánh)?\n“{text}”")
+MSG_OFFER_ASKED = N_(
+    "You can report it to the commune right here: the unit in charge gets it and answers you. "
+    "Send a report about this?\n“{text}”"
+)
 MSG_OFFER_YES = N_("📣 Yes, send a report")
 MSG_OFFER_NO = N_("❓ No, I have a question")
 MSG_NOTHING = N_("Type your question, or type /menu.")
@@ -1132,7 +1136,7 @@ def register(registry: Registry) -> None:
         )
         return [
             Reply(
-                text=ctx._(MSG_OFFER, text=shorten(text, 200)),
+                text=ctx._(MSG_OFFER_ASKED if found.asked else MSG_OFFER, text=shorten(text, 200)),
                 choices=[
                     Choice(ctx._(MSG_OFFER_YES), DraftChoice(Draft.YES).pack()),
                     Choice(ctx._(MSG_OFFER_NO), DraftChoice(Draft.NO).pack()),

@@ -58,9 +58,13 @@ def test_questions_and_other_text_are_left_to_the_guides(text: str) -> None:
     assert detect(text, CATEGORIES) is None
 
 
-def test_a_question_mark_is_a_question() -> None:
-    assert is_question("đèn đường hỏng thì báo ai?")
-    assert detect("đèn đường hỏng thì báo ai?", CATEGORIES) is None
+def test_a_question_mark_is_a_question_but_where_to_report_is_offered_a_report() -> None:
+    assert is_question("đèn đường hỏng thì sửa thế nào?")
+    assert detect("đèn đường hỏng thì sửa thế nào?", CATEGORIES) is None
+    asked = detect("đèn đường hỏng thì báo ai?", CATEGORIES)
+    assert asked is not None and asked.asked and CODE[asked.category_id or 0] == "dien"
+    assert detect("mất nước phản ánh ở đâu", CATEGORIES) is not None
+    assert detect("báo ai bây giờ?", CATEGORIES) is None  # about nothing the commune handles
 
 
 def test_the_named_village_is_guessed_and_the_longest_name_wins() -> None:
