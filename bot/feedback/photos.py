@@ -36,6 +36,11 @@ CLEANABLE = ("jpeg", "png", "webp")
 _ORIENTATION = 0x0112
 
 
+def photo_dir(data_dir: Path) -> Path:
+    """Where report photos are stored (beside the evidence, under the data directory)."""
+    return data_dir / "feedback"
+
+
 class BrokenImage(ValueError):
     """The file says it is an image but its structure cannot be followed."""
 

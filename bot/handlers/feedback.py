@@ -12,6 +12,7 @@ restart carries on where it was.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.core.context import Context
@@ -31,7 +32,7 @@ from bot.feedback.choices import (
     VillageChoice,
 )
 from bot.feedback.intent import detect
-from bot.feedback.photos import StoredPhoto, link_photo, store_photo
+from bot.feedback.photos import StoredPhoto, link_photo, photo_dir, store_photo
 from bot.feedback.places import Point, guess_village, map_link, parse_point, valid_point
 from bot.feedback.policy import load_feedback_policy
 from bot.feedback.status import (
@@ -44,7 +45,16 @@ from bot.feedback.status import (
 from bot.i18n import N_
 from bot.plans.evidence import MAX_BYTES, MSG_NOT_FETCHED, MSG_TOO_LARGE, read_stored
 from bot.text import fold, shorten
-from db.models import Commune, FeedbackCategory, FeedbackEvent, FeedbackReport, Role, Unit, Village
+from db.models import (
+    Commune,
+    FeedbackCategory,
+    FeedbackEvent,
+    FeedbackPhoto,
+    FeedbackReport,
+    Role,
+    Unit,
+    Village,
+)
 
 QUEUE_PAGE = 8
 OWN_PAGE = 8
@@ -267,8 +277,8 @@ def _commune(ctx: Context) -> Commune:
     return commune
 
 
-def _photo_dir(ctx: Context) -> Any:
-    return ctx.services.settings.data_dir / "feedback"
+def _photo_dir(ctx: Context) -> Path:
+    return photo_dir(ctx.services.settings.data_dir)
 
 
 def _wake(ctx: Context) -> None:
@@ -633,7 +643,7 @@ def _resident_view(ctx: Context, view: queues.ReportView) -> list[Reply]:
     return [reply]
 
 
-def _attach(ctx: Context, reply: Reply, photos: list[Any]) -> None:
+def _attach(ctx: Context, reply: Reply, photos: list[FeedbackPhoto]) -> None:
     """Show the first stored photo with the reply (links are listed in its text)."""
     for photo in photos:
         if photo.kind == "photo" and photo.storage_path:
