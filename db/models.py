@@ -467,3 +467,117 @@ class JobMark(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=80)
     at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+# ---------------------------------------------------------------- residents' feedback
+# Phản ánh, kiến nghị (bot/feedback). Owned by the feedback feature; see bot/feedback/store.py.
+
+
+class FeedbackCategory(SQLModel, table=True):
+    """A kind of report a commune accepts, with the unit it goes to and its deadlines."""
+
+    __table_args__ = (UniqueConstraint("commune_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    code: str = Field(max_length=40)  # stable: the Open311 service_code
+    name: str = Field(max_length=200)
+    group: str = Field(default="", max_length=100)
+    description: str = Field(default="", max_length=500)
+    keywords: str = Field(default="", max_length=1000)  # comma separated
+    lead_unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    urgent: bool = False  # its notifications ignore quiet hours
+    answer_days: int = Field(default=2, ge=0, le=60)  # working days to the first answer
+    close_days: int = Field(default=10, ge=0, le=120)  # working days to closing
+    position: int = 0
+    active: bool = True
+
+
+class FeedbackReport(SQLModel, table=True):
+    """One resident's report (phản ánh), from receipt to closing."""
+
+    __table_args__ = (
+        UniqueConstraint("commune_id", "number"),
+        Index("ix_feedbackreport_commune_status", "commune_id", "status"),
+        Index("ix_feedbackreport_reporter_text", "reporter_id", "text_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    number: int = Field(ge=1)
+    code: str = Field(max_length=20, index=True)  # "PA-0427"
+    category_id: int = Field(foreign_key="feedbackcategory.id", index=True)
+    text: str = Field(max_length=4000)
+    text_key: str = Field(max_length=64)  # checksum of the folded text (duplicates)
+    village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
+    landmark: str = Field(default="", max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
+    contact_allowed: bool = False
+    reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    source: str = Field(default="chat", max_length=20)  # chat | open311 | web | sample
+    channel: str = Field(default="", max_length=20)
+    status: str = Field(default="received", max_length=12)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    urgent: bool = False
+    reopened: int = Field(default=0, ge=0)
+    created_at: dt.datetime = _ts(index=True)
+    updated_at: dt.datetime = _ts()
+    answered_at: dt.datetime | None = _ts_opt()
+    closed_at: dt.datetime | None = _ts_opt()
+    answer_due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    close_due_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class FeedbackEvent(SQLModel, table=True):
+    """Every change to a report, in order; internal notes are never shown to the resident."""
+
+    __table_args__ = (UniqueConstraint("report_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="feedbackreport.id", index=True)
+    seq: int = Field(ge=1)
+    kind: str = Field(max_length=20)
+    actor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    actor_role: str = Field(default="system", max_length=12)  # resident|unit|office|system
+    from_status: str | None = Field(default=None, max_length=12)
+    to_status: str | None = Field(default=None, max_length=12)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    text: str = Field(default="", max_length=4000)
+    internal: bool = False
+    at: dt.datetime = _ts(index=True)
+
+
+class FeedbackPhoto(SQLModel, table=True):
+    """A photo of a report: the resident's, or the unit's proof of the fix."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="feedbackreport.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="feedbackevent.id")
+    purpose: str = Field(default="report", max_length=12)  # report | info | fix
+    kind: str = Field(default="photo", max_length=12)  # photo | link
+    mime_type: str = Field(default="", max_length=120)
+    size: int = 0
+    sha256: str = Field(default="", max_length=64)
+    storage_path: str = Field(default="", max_length=500)
+    url: str = Field(default="", max_length=1000)
+    metadata_removed: bool = False  # EXIF location and camera details stripped
+    uploaded_by: int | None = Field(default=None, foreign_key="person.id", index=True)
+    at: dt.datetime = _ts()
+
+
+class FeedbackRating(SQLModel, table=True):
+    """The resident's verdict on an answer: one per round (before and after a reopening)."""
+
+    __table_args__ = (UniqueConstraint("report_id", "round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="feedbackreport.id", index=True)
+    round: int = Field(default=0, ge=0)
+    satisfied: bool
+    comment: str = Field(default="", max_length=1000)
+    rated_by: int | None = Field(default=None, foreign_key="person.id")
+    at: dt.datetime = _ts()
+
+
+# ---------------------------------------------------------------- end of residents' feedback

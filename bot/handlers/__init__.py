@@ -10,6 +10,7 @@ from types import ModuleType
 from bot.handlers import (
     broadcast,
     dashboard,
+    feedback,
     guides,
     indicators,
     join,
@@ -34,5 +35,6 @@ FEATURES: tuple[ModuleType, ...] = (
     broadcast,
     dashboard,
     privacy,
+    feedback,
     guides,
 )
