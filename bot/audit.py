@@ -72,6 +72,7 @@ ACTION_LABELS: dict[str, str] = {
     "people.import": N_("Imported the list of people"),
     "web.link": N_("Got a dashboard sign-in link"),
     "web.sign_in": N_("Signed in to the dashboard"),
+    "feedback.category": N_("Changed a feedback category"),
 }
 # What an entry is about; the audit page filters by these (anything else is "admin").
 ENTITY_LABELS: dict[str, str] = {
@@ -81,6 +82,7 @@ ENTITY_LABELS: dict[str, str] = {
     "indicator": N_("Indicators"),
     "plan": N_("Plans"),
     "web": N_("Dashboard sign-ins"),
+    "feedbackcategory": N_("Feedback categories"),
     "admin": N_("Administration"),
 }
 FIELD_LABELS: dict[str, str] = {
@@ -106,6 +108,12 @@ FIELD_LABELS: dict[str, str] = {
     "updated": N_("Updated"),
     "evidence": N_("Evidence"),
     "via": N_("Through"),
+    "name": N_("Name"),
+    "lead_unit_id": N_("Lead unit"),
+    "urgent": N_("Urgent"),
+    "answer_days": N_("Days to answer"),
+    "close_days": N_("Days to close"),
+    "active": N_("In use"),
 }
 # Details kept for the record but meaningless to a reader (internal ids, file paths).
 HIDDEN_FIELDS = frozenset({"indicator_value_id", "sha256", "storage_path"})

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Enum, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Re-exported: their home is db.enums, importable by pure rules.
+from db.enums import EvidenceStatus as EvidenceStatus
+from db.enums import OutboxStatus as OutboxStatus
+from db.enums import Role as Role
 from db.types import UTCDateTime, utcnow
-
-
-class Role(StrEnum):
-    """What a person may do; one person can hold several roles."""
-
-    RESIDENT = "resident"
-    TEAM = "team"
-    LEADER = "leader"
-    UNIT = "unit"
-    OFFICE = "office"
-    COMMUNE_LEADER = "commune_leader"
-    ADMIN = "admin"
 
 
 def _ts(**kwargs: Any) -> Any:
@@ -329,14 +320,6 @@ class TaskProgress(SQLModel, table=True):
     at: dt.datetime = _ts(index=True)
 
 
-class EvidenceStatus(StrEnum):
-    """Where a piece of evidence stands in the standing office's review."""
-
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
 class Evidence(SQLModel, table=True):
     """A file or link proving a task's result, with its review decision."""
 
@@ -370,25 +353,6 @@ class Evidence(SQLModel, table=True):
 
 
 # ---------------------------------------------------------------- delivery
-
-
-class OutboxStatus(StrEnum):
-    """Where an outbox row stands (``bot/reminders/delivery.py`` explains the moves).
-
-    pending → claimed → sending → sent; or failed, missed, blocked, cancelled (by the
-    planner, when the reason to send went away) or unknown (interrupted mid-send: may
-    or may not have arrived, never resent automatically).
-    """
-
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    MISSED = "missed"
-    BLOCKED = "blocked"
-    CANCELLED = "cancelled"
-    UNKNOWN = "unknown"
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -46,8 +46,6 @@ MATPLOTLIB = (
     "matplotlib and numpy (+47 MB resident) stay out of the bot process: charts are drawn in "
     "a helper process that exits when idle (bot/charts/process.py, BENCHMARKS.md footprint)"
 )
-PENDING_FEAT = "feat's file: its imports move in feat's part of #12"
-PENDING_WEB = "web's file: the web split of #12 (a keys module) removes it"
 
 LAZY_IMPORTS: dict[str, dict[str, str]] = {
     "bot/app.py": {
@@ -64,11 +62,15 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "db.models": CLI_START,
     },
     "bot/commands/base.py": {"bot.app": CLI_START},
+    "bot/commands/doctor.py": {
+        "bot.channels.zalo_client": CHANNELS,
+        "bot.channels.zalo_doctor": CHANNELS,
+    },
     "bot/commands/guides.py": {"bot.content.qr": CLI_START, "bot.content.questions": CLI_START},
     "bot/commands/maintenance.py": {"bot.maintenance": CLI_START},
     "bot/commands/plans.py": {
         "bot.core.people": CLI_START,
-        "bot.plans.importer": CLI_START,
+        "bot.plans.imports": CLI_START,
         "bot.plans.store": CLI_START,
         "db.models": CLI_START,
     },
@@ -93,12 +95,9 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "bot.web.exports": CLI_START,
         "db.models": CLI_START,
     },
-    "bot/handlers/start.py": {"bot.i18n": PENDING_FEAT},
-    "bot/plans/importer.py": {"bot.core.people": PENDING_FEAT, "db.models": PENDING_FEAT},
-    "bot/web/server.py": {"bot.web.dashboard": PENDING_WEB},
 }
-# Cycles other helpers are removing in their part of #12; the lead empties this at merge.
-KNOWN_CYCLES: list[set[str]] = [{"bot.web.dashboard", "bot.web.server"}]
+# Import cycles still to untangle (none).
+KNOWN_CYCLES: list[set[str]] = []
 
 # Modules of plain functions over plain data (STYLE.md: "pure logic has no framework import").
 PURE = [

@@ -19,7 +19,13 @@ def _webhook_url(settings: Any) -> str | None:
 async def diagnose(args: argparse.Namespace, settings: Any, t: Translator) -> int:
     """Run the checks ``args`` ask for against ``settings`` and print the findings."""
     from bot.channels.zalo_client import ZaloClient
-    from bot.channels.zalo_doctor import explain_probe, probe_webhook, render, run_doctor
+    from bot.channels.zalo_doctor import (
+        Finding,
+        explain_probe,
+        probe_webhook,
+        render,
+        run_doctor,
+    )
 
     secret_value = settings.zalo_webhook_secret
     secret = secret_value.get_secret_value() if secret_value is not None else None
@@ -29,8 +35,6 @@ async def diagnose(args: argparse.Namespace, settings: Any, t: Translator) -> in
     ) as client:
         findings = await run_doctor(client, webhook_url=url, secret=secret or None, test=args.test)
     if args.probe:
-        from bot.channels.zalo_doctor import Finding
-
         if url is None:
             findings.append(
                 Finding("info", N_("--probe needs webhook mode and TOCNS_PUBLIC_BASE_URL."))

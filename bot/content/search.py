@@ -42,7 +42,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from bot.content.guides import Guide
+from bot.content.guides import OFFICES_FILE, Guide, load_offices
 from bot.text import fold
 
 DATA_DIR = Path(__file__).parent / "search_data"
@@ -913,8 +913,6 @@ class _OfficeEntry:
 
 def _default_offices() -> list[OfficeEntry]:
     """The library's office table (guides/offices.yaml), or none when it does not exist."""
-    from bot.content.guides import OFFICES_FILE, load_offices
-
     if not OFFICES_FILE.exists():
         return []
     table = load_offices()

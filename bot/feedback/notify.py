@@ -39,6 +39,7 @@ from bot.feedback.choices import RateChoice, ReportChoice, Verb
 from bot.feedback.policy import notify_at
 from bot.feedback.status import MAX_REOPEN
 from bot.i18n import N_, Translator, translator
+from bot.plans.store import unit_officers as plan_unit_officers
 from bot.reminders.outbox import enqueue
 from bot.reminders.policy import load_policy
 from bot.text import shorten
@@ -286,9 +287,7 @@ def unit_officers(session: Session, unit_id: int | None) -> list[Person]:
     """The people who hear for a unit (unit-officer role, linked to the unit)."""
     if unit_id is None:
         return []
-    from bot.plans.store import unit_officers as officers
-
-    return officers(session, unit_id)
+    return plan_unit_officers(session, unit_id)
 
 
 def office_people(session: Session, commune_id: int) -> list[Person]:

@@ -18,7 +18,7 @@ from bot.feedback import open311
 from bot.feedback.places import Point
 from bot.feedback.policy import load_feedback_policy
 from bot.feedback.status import OPEN_STATUSES, STATUS_LABELS, WITH_OFFICE, WITH_UNIT, Status
-from bot.feedback.store import MSG_NO_REPORT
+from bot.feedback.store import MSG_NO_REPORT, active_categories, keywords_of
 from bot.i18n import N_, Translator
 from db.models import (
     Commune,
@@ -255,8 +255,6 @@ def jurisdiction_id(commune: Commune) -> str:
 
 def services(session: Session, commune_id: int) -> list[open311.Service]:
     """The commune's active categories as Open311 services."""
-    from bot.feedback.store import active_categories, keywords_of
-
     return [
         open311.Service(
             code=c.code,

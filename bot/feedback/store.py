@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import audit
+from bot.admin.setup import find_unit
 from bot.core.errors import UserError
 from bot.core.people import roles_of
 from bot.feedback import notify
@@ -100,7 +101,6 @@ def ensure_categories(session: Session, commune_id: int) -> list[FeedbackCategor
     )
     if existing:
         return existing
-    from bot.admin.setup import find_unit
 
     created = []
     for position, default in enumerate(DEFAULT_CATEGORIES, 1):
@@ -174,8 +174,6 @@ def update_category(
         if lead_unit is None:
             category.lead_unit_id = None
         else:
-            from bot.admin.setup import find_unit
-
             unit = find_unit(session, commune_id, str(lead_unit))
             if unit is None:
                 raise UserError(MSG_NO_UNIT)

@@ -27,7 +27,7 @@ from enum import StrEnum
 from bot.dates import add_months
 from bot.i18n import N_
 from bot.plans.target import TargetSpec, target_met
-from db.models import EvidenceStatus
+from db.enums import EvidenceStatus
 
 MAX_PERIODS = 120  # ten years of months: a bound on the work, far beyond any plan
 
