@@ -165,7 +165,8 @@ def test_lone_surrogates_in_text_and_name_get_a_normal_answer(services: Services
         Incoming("console", "sur-1", "Hà \udfff", text="cach kich hoat vneid \ud800 muc 2")
     )
     assert replies and not replies[0].text.startswith(APOLOGY_START)
-    assert "VNeID" in replies[0].text
+    offered = replies[0].text + " ".join(choice.label for choice in replies[0].choices)
+    assert "Kích hoạt tài khoản VNeID mức 2" in offered  # the guide, or it offered first
 
 
 def test_logs_never_contain_message_text(

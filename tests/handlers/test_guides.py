@@ -22,8 +22,8 @@ def _to_last_page(chat: Chat, replies: list[Reply]) -> list[Reply]:
 
 
 def test_question_without_diacritics_gets_the_guide(chat: Chat) -> None:
-    replies = chat.send("cach kich hoat vneid muc 2")
-    assert replies[0].text.startswith("Kích hoạt tài khoản VNeID mức 2")
+    replies = chat.send("cach dang ky chu ky so ca nhan")
+    assert replies[0].text.startswith("Đăng ký chữ ký số cá nhân")
     replies = _to_last_page(chat, replies)
     assert replies[-1].text.endswith("Hướng dẫn này có giúp được bạn không?")
     assert [c.label for c in replies[-1].choices] == ["👍 Có", "👎 Chưa"]
@@ -64,12 +64,12 @@ def test_scam_signal_surfaces_warning_first(chat: Chat) -> None:
 
 
 def test_feedback_recorded(chat: Chat, services: Services) -> None:
-    _to_last_page(chat, chat.send("cach dang ky chu ky so"))
+    _to_last_page(chat, chat.send("cach dang ky chu ky so ca nhan"))
     chat.send("2")  # 👎
     with Session(services.engine) as session:
         [feedback] = session.exec(select(GuideFeedback)).all()
         assert feedback.slug == "chu-ky-so-dang-ky" and feedback.helpful is False
-        assert feedback.query == "cach dang ky chu ky so"
+        assert feedback.query == "cach dang ky chu ky so ca nhan"
 
 
 def test_paging_on_telegram_limit(services: Services) -> None:

@@ -30,9 +30,9 @@ async def _zalo_last_page(fake: FakeZaloAPI, chat_id: str, sent: list) -> list: 
 
 async def test_guides_on_telegram(running, settings, fake_telegram: FakeTelegramAPI) -> None:
     async with running(channel_settings(settings, fake_telegram)) as app:
-        fake_telegram.push_text(USER, "cach kich hoat vneid muc 2")
+        fake_telegram.push_text(USER, "so suc khoe dien tu")
         sent = await fake_telegram.wait_sent(count=1, chat_id=USER, method="sendMessage")
-        assert sent[0].text.startswith("Kích hoạt tài khoản VNeID mức 2")
+        assert sent[0].text.startswith("Sổ sức khỏe điện tử trên VNeID")
         sent = await _telegram_last_page(fake_telegram, sent)
         guide = sent[-1]
         assert guide.button_texts == ["👍 Có", "👎 Chưa"]
@@ -65,7 +65,7 @@ async def test_guides_on_telegram(running, settings, fake_telegram: FakeTelegram
         assert "chưa có hướng dẫn" in sent[-1].text
         with Session(app.services.engine) as session:
             assert [f.slug for f in session.exec(select(GuideFeedback)).all()] == [
-                "vneid-kich-hoat"
+                "so-suc-khoe-dien-tu"
             ]
             assert [q.text for q in session.exec(select(UnansweredQuestion)).all()] == [
                 "kết quả bóng đá tối qua"
