@@ -118,7 +118,9 @@ def test_mistakes_in_a_file_are_reported(tmp_path: Path, body: str, message: str
 def test_every_dialogue_file_reads_and_every_issue_item_has_a_dialogue() -> None:
     dialogues = list(all_dialogues())
     assert len(dialogues) >= 120
-    expected = {d.xfail.removeprefix("#13: ") for d in dialogues if d.xfail}
+    expected = {
+        d.xfail.removeprefix("#13: ") for d in dialogues if d.xfail and d.xfail.startswith("#13: ")
+    }
     assert expected == set(ISSUE_ITEMS)
 
 
