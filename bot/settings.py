@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     zalo_token: SecretStr | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_poll_timeout: int = Field(default=30, ge=1)
+    # Group chats (a village's Zalo or Telegram group). Zalo groups are in beta: Zalo
+    # delivers only messages that @mention the bot or reply to it.
+    group_chats: bool = True
+    # The names people type after "@" to address the Zalo bot in a group, besides the
+    # display name getMe reports, comma-separated.
+    zalo_bot_names: str = ""
 
     webhook_mode: bool = False
     public_base_url: str = ""

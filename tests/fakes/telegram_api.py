@@ -532,6 +532,30 @@ class FakeTelegramAPI(FakeHTTPServer):
             ]
         return self.push_message(user_id, **content)
 
+    def push_group_text(
+        self, group_id: int, user_id: int, text: str, *, mention: bool = True
+    ) -> int:
+        """Queue a text written by ``user_id`` in the group ``group_id`` (a negative id).
+
+        With ``mention`` it starts with ``@bot_username``, as people address the bot in a
+        group (privacy mode aside, Telegram delivers other group messages too).
+        """
+        assert group_id < 0, "Telegram group ids are negative"
+        if mention:
+            text = f"@{self.bot_user['username']} {text}"
+        content: dict[str, Any] = {"text": text}
+        if mention:
+            length = utf16_len(str(self.bot_user["username"])) + 1
+            content["entities"] = [{"type": "mention", "offset": 0, "length": length}]
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._private_chat(group_id),
+            "from": self._user(user_id),
+            **content,
+        }
+        return self.push_update({"update_id": self._next_update_id(), "message": message})
+
     def push_callback(self, user_id: int, data: str, message_id: int | None = None) -> int:
         """Queue a button press on ``message_id`` (default: the bot's last message to the user)."""
         if message_id is None:
