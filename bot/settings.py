@@ -72,6 +72,20 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
         return value
 
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret_zalo_accepts(cls, value: SecretStr | None) -> SecretStr | None:
+        # setWebhook accepts 8 to 256 characters; it travels in an HTTP header.
+        secret = value.get_secret_value() if value is not None else ""
+        if secret and not (
+            8 <= len(secret) <= 256 and all(0x21 <= ord(ch) <= 0x7E for ch in secret)
+        ):
+            raise ValueError(
+                "TOCNS_ZALO_WEBHOOK_SECRET must be 8 to 256 printable ASCII characters "
+                "without spaces (Zalo refuses other secrets)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.mode != "production" or not self.webhook_mode:

@@ -14,6 +14,7 @@ from db.models import (
     ChatIdentity,
     Commune,
     ConversationState,
+    GroupChat,
     Person,
     PersonRole,
     Role,
@@ -134,3 +135,16 @@ def grant(session: Session, person_id: int, role: str) -> None:
     ).first()
     if exists is None:
         session.add(PersonRole(person_id=person_id, role=role))
+
+
+def village_groups(session: Session, village_ids: list[int]) -> list[GroupChat]:
+    """The group chats linked to these villages (reminders and announcements go there too)."""
+    if not village_ids:
+        return []
+    return list(
+        session.exec(
+            select(GroupChat)
+            .where(col(GroupChat.village_id).in_(village_ids))
+            .order_by(col(GroupChat.id))
+        ).all()
+    )

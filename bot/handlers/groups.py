@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.admin.invites import InviteError, check_rate_limit, normalise, record_failure, redeem
 from bot.communes import villages_of
@@ -165,15 +165,6 @@ def group_of(ctx: Context) -> GroupChat | None:
             GroupChat.channel == message.channel, GroupChat.chat_id == message.chat_id
         )
     ).first()
-
-
-def groups_of_village(session: Session, village_id: int) -> list[GroupChat]:
-    """Every group chat linked to a village (for announcements and reminders)."""
-    return list(
-        session.exec(
-            select(GroupChat).where(GroupChat.village_id == village_id).order_by(col(GroupChat.id))
-        ).all()
-    )
 
 
 # ------------------------------------------------------------------ linking

@@ -59,6 +59,11 @@ TALLY_LEADER = N_(
     "📝 Team leader: {village} has not sent this month's figures yet ({month}). "
     "Please remind your team."
 )
+TALLY_GROUP = N_(
+    "📝 {village} has not sent this month's figures yet ({month}). "
+    "Team members can send them right here: mention me, then the figures, "
+    "for example: vneid 45 cks 12"
+)
 TALLY_OFFICE = N_("📝 Last day of {month}: villages still without figures ({count}): {names}")
 BROADCAST_HEAD = N_("📢 Announcement from {sender}:")
 
@@ -222,6 +227,11 @@ def tally_reminder(t: Translator, village: str, period: dt.date, leader: bool) -
     """The tally-cycle reminder for a village that has not reported."""
     message = TALLY_LEADER if leader else TALLY_TEAM
     return Reply(text=t.gettext(message, village=village, month=month_label(period)))
+
+
+def tally_group(t: Translator, village: str, period: dt.date) -> Reply:
+    """The tally-cycle reminder in a village's group chat (no names, only the village)."""
+    return Reply(text=t.gettext(TALLY_GROUP, village=village, month=month_label(period)))
 
 
 def tally_office(t: Translator, villages: Sequence[str], period: dt.date) -> Reply:

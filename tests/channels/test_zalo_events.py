@@ -189,3 +189,11 @@ async def test_webhook_setup_passes_zalos_verification_call(
         assert call.status_code == 200
         [welcome] = await fake_zalo.wait_sent(chat_id=USER, method="sendMessage")
         assert "Xin chào" in (welcome.text or "")
+
+
+@pytest.mark.parametrize("secret", ["short", "x" * 257, "has spaces in it"])
+def test_settings_refuse_a_zalo_secret_zalo_would_refuse(tmp_path, secret: str) -> None:
+    from bot.settings import Settings
+
+    with pytest.raises(ValueError, match="ZALO_WEBHOOK_SECRET"):
+        Settings(_env_file=None, data_dir=tmp_path, zalo_webhook_secret=secret)  # type: ignore[call-arg]
