@@ -194,6 +194,11 @@ async def to_incoming(update: Update, bot: Bot, *, groups: bool = True) -> Incom
         )
     text = message.text if message.text is not None else message.caption
     unsupported = text is None and attachment is None
+    kind = ""
+    if unsupported and message.sticker is not None:
+        kind = "sticker"
+    elif unsupported and (message.voice is not None or message.video_note is not None):
+        kind = "voice"
     return Incoming(
         channel="telegram",
         chat_id=str(message.chat.id),
@@ -202,6 +207,7 @@ async def to_incoming(update: Update, bot: Bot, *, groups: bool = True) -> Incom
         attachment=attachment,
         update_key=key,
         unsupported=unsupported,
+        kind=kind,
     )
 
 

@@ -48,6 +48,10 @@ DIGEST_NO_DUE = N_("📅 Nothing due in the next 14 days.")
 DIGEST_VILLAGES = N_("📝 Villages without figures this month ({count}): {names}")
 DIGEST_ALL_VILLAGES = N_("📝 Every village has reported this month.")
 DIGEST_EVIDENCE = N_("📎 Evidence awaiting review: {count}.")
+DIGEST_UNREADABLE = N_(
+    "🎤 Last 7 days, messages I could not read: {voice} voice notes, "
+    "{protected} from protected accounts (children, people who cannot read)."
+)
 DIGEST_MORE = N_("… and {count} more.")
 NO_UNIT = N_("(no unit)")
 
@@ -172,6 +176,8 @@ class Digest:
     due_soon: Sequence[ReminderTask] = ()
     villages_missing: Sequence[str] = ()
     evidence_pending: int = 0
+    # Messages of the last 7 days the bot could not read: {"voice": 3, "protected": 1}.
+    unreadable: Mapping[str, int] = field(default_factory=dict)
 
 
 def _listing(t: Translator, items: Sequence[str], limit: int) -> list[str]:
@@ -215,6 +221,14 @@ def digest(t: Translator, data: Digest, limit: int = 10) -> Reply:
     else:
         lines.append(t.gettext(DIGEST_ALL_VILLAGES))
     lines.append(t.gettext(DIGEST_EVIDENCE, count=data.evidence_pending))
+    if any(data.unreadable.values()):
+        lines.append(
+            t.gettext(
+                DIGEST_UNREADABLE,
+                voice=data.unreadable.get("voice", 0),
+                protected=data.unreadable.get("protected", 0),
+            )
+        )
     return Reply(text="\n".join(lines))
 
 

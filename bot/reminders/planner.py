@@ -57,6 +57,7 @@ from db.models import (
     Commune,
     Evidence,
     JobMark,
+    MessageKindCount,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -487,12 +488,18 @@ def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
             )
         ).all()
     )
+    unreadable: dict[str, int] = defaultdict(int)
+    for row in session.exec(
+        select(MessageKindCount).where(col(MessageKindCount.day) > on - dt.timedelta(days=7))
+    ).all():
+        unreadable[row.kind] += row.count  # the deployment's, as the counts have no commune
     content = messages.Digest(
         on=on,
         red_by_unit=dict(sorted(red.items())),
         due_soon=due_soon,
         villages_missing=missing,
         evidence_pending=pending_evidence,
+        unreadable=dict(unreadable),
     )
 
     def reply_for(person: Person | None) -> Reply:

@@ -197,3 +197,23 @@ def test_settings_refuse_a_zalo_secret_zalo_would_refuse(tmp_path, secret: str) 
 
     with pytest.raises(ValueError, match="ZALO_WEBHOOK_SECRET"):
         Settings(_env_file=None, data_dir=tmp_path, zalo_webhook_secret=secret)  # type: ignore[call-arg]
+
+
+async def test_telegram_voice_and_sticker_get_the_same_answers(
+    running, settings, fake_telegram
+) -> None:
+    async with running(channel_settings(settings, fake_telegram)) as app:
+        fake_telegram.push_message(
+            7100, voice={"file_id": "v1", "file_unique_id": "v1", "duration": 3}
+        )
+        [voice] = await fake_telegram.wait_sent(chat_id=7100, method="sendMessage")
+        assert "tin nhắn thoại" in (voice.text or "") and voice.button_texts
+        sticker = {
+            "file_id": "s1", "file_unique_id": "s1", "type": "regular",
+            "width": 512, "height": 512, "is_animated": False, "is_video": False,
+        }  # fmt: skip
+        fake_telegram.push_message(7100, sticker=sticker)
+        sent = await fake_telegram.wait_sent(count=2, chat_id=7100, method="sendMessage")
+        assert "Cảm ơn" in (sent[-1].text or "")
+        with Session(app.services.engine) as session:
+            assert message_counts(session, dt.date(2000, 1, 1)) == {("telegram", "voice"): 1}

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlmodel import Session
 
 from bot.core.messages import Reply
+from bot.handlers.nontext import count_message
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.policy import DeliveryLimits
 from bot.reminders.ratelimit import RateLimiter
@@ -122,3 +123,19 @@ async def test_outbox_paces_rows_to_a_linked_group(services: Services, clock: Fa
     await delivery.run_until_idle()
     assert [chat for chat, _text in sender.delivered].count("zgr-xom2") == 3
     assert fake_time.now - 1000 >= 10.0  # 12 a minute: 5 s between the group's messages
+
+
+def test_the_monday_digest_counts_unreadable_messages(services: Services, clock: FakeClock) -> None:
+    only_test_plan(services)
+    add_person(services, name="Văn phòng", roles=("office",), chat_id="4001")
+    with Session(services.engine) as session:
+        count_message(session, dt.date(2026, 3, 12), "zalo", "voice")
+        count_message(session, dt.date(2026, 3, 13), "zalo", "voice")
+        count_message(session, dt.date(2026, 3, 13), "telegram", "voice")
+        count_message(session, dt.date(2026, 3, 14), "zalo", "protected")
+        count_message(session, dt.date(2026, 3, 1), "zalo", "voice")  # more than 7 days ago
+        session.commit()
+    clock.set(local(2026, 3, 16, 8))  # Monday
+    run_pass(services)
+    [digest] = rows(services, kind="digest")
+    assert "3 tin nhắn thoại, 1 tin từ tài khoản được bảo vệ" in digest.content["text"]
