@@ -150,3 +150,40 @@ async def test_group_message_keeps_the_private_conversation(
         fake_zalo.push_text("zu-an", "1")  # still the private flow's first choice
         sent = await fake_zalo.wait_sent(count=2, chat_id="zu-an", method="sendMessage")
         assert "Ví dụ: 45" in (sent[-1].text or "") or "45" in (sent[-1].text or "")
+
+
+async def test_linking_by_invite_code_and_by_an_officer(
+    running, settings, fake_zalo: FakeZaloAPI
+) -> None:
+    from bot.admin.invites import create_invite
+    from bot.core.people import default_commune_id
+
+    async with running(channel_settings(settings, zalo=fake_zalo)) as app:
+        services = app.services
+        add_person(services, name="Văn phòng", roles=("office",), channel="zalo", chat_id="zu-vp")
+        with Session(services.engine) as session:
+            commune = default_commune_id(session)
+            assert commune is not None
+            code = create_invite(
+                session,
+                commune_id=commune,
+                role="team",
+                village_id=village_id(services, "Xóm 2"),
+                now=services.clock(),
+            )
+            session.commit()
+        group = Group(fake_zalo, "zgr-x", {"Dũng": "zu-dung", "VP": "zu-vp"}, "zalo")
+        group.say("Dũng", f"/lienket {code}")
+        joined = await group.answer(1)
+        assert "Xóm 2" in joined and "nhóm của Xóm 2" in joined
+        group.say("Dũng", f"/lienket {code}")  # used: refused, the link stays
+        assert "Xóm 2" not in await group.answer(2)
+        group.say("VP", "/lienket")
+        assert "/lienket Xóm" in await group.answer(3)
+        group.say("VP", "/lienket Xóm 1")
+        assert "nhóm của Xóm 1" in await group.answer(4)
+        group.say("Dũng", "/lienket")  # a team member cannot move it back
+        assert "Chỉ cán bộ xã" in await group.answer(5)
+        with Session(services.engine) as session:
+            [link] = session.exec(select(GroupChat)).all()
+            assert link.village_id == village_id(services, "Xóm 1")
