@@ -16,6 +16,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    ReplyParameters,
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -57,10 +58,23 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send_reply(
-    bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None
+    bot: Any,
+    chat_id: int | str,
+    reply: Reply,
+    edit_message_id: int | None = None,
+    reply_to: int | None = None,
 ) -> None:
-    """Send one reply: text in chunks (buttons on the last), then its image and file."""
+    """Send one reply: text in chunks (buttons on the last), then its image and file.
+
+    ``reply_to`` (in a group) makes the first message an answer to the person's message,
+    so everyone sees whom the bot answers without it naming anybody.
+    """
     markup = keyboard(reply)
+    threading = (
+        {"reply_parameters": ReplyParameters(reply_to, allow_sending_without_reply=True)}
+        if reply_to is not None
+        else {}
+    )
     if reply.text:
         chunks = split_text(reply.text, TELEGRAM_LIMIT)
         for index, chunk in enumerate(chunks):
@@ -74,7 +88,10 @@ async def send_reply(
                 except BadRequest:
                     pass  # too old to edit, or unchanged: send a new message instead
             await bot.send_message(
-                chat_id=chat_id, text=chunk, reply_markup=markup if last else None
+                chat_id=chat_id,
+                text=chunk,
+                reply_markup=markup if last else None,
+                **(threading if index == 0 else {}),
             )
     if reply.image is not None:
         await _send_image(bot, chat_id, reply, None if reply.text else markup)
@@ -231,6 +248,7 @@ def _group_incoming(message: Any, bot: Bot, key: str) -> Incoming | None:
         update_key=key,
         sender_id=str(user.id),
         group=True,
+        message_id=str(message.message_id),
     )
 
 
@@ -282,9 +300,16 @@ def build_application(
         edit_id = None
         if update.callback_query is not None and update.callback_query.message is not None:
             edit_id = update.callback_query.message.message_id
-        for reply in replies:
+        reply_to = int(incoming.message_id) if incoming.message_id.isdigit() else None
+        for index, reply in enumerate(replies):
             try:
-                await answer(context.bot, incoming.chat_id, reply, edit_id if reply.edit else None)
+                await answer(
+                    context.bot,
+                    incoming.chat_id,
+                    reply,
+                    edit_id if reply.edit else None,
+                    reply_to if index == 0 else None,
+                )
             except Forbidden:
                 log.info("chat %s blocked the bot", incoming.chat_id)
                 return
@@ -368,7 +393,11 @@ MAX_REPLY_WAIT = 30.0  # a person is waiting: longer flood waits are given up an
 
 
 async def answer(
-    bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None
+    bot: Any,
+    chat_id: int | str,
+    reply: Reply,
+    edit_message_id: int | None = None,
+    reply_to: int | None = None,
 ) -> None:
     """Send a reply to someone who just wrote, retrying what Telegram surely did not take.
 
@@ -378,7 +407,7 @@ async def answer(
     for attempt in range(1, REPLY_ATTEMPTS + 1):
         recorder = _RecordingBot(bot)
         try:
-            await send_reply(recorder, chat_id, reply, edit_message_id)
+            await send_reply(recorder, chat_id, reply, edit_message_id, reply_to)
             return
         except RetryAfter as error:
             wait = _retry_seconds(error)

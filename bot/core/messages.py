@@ -40,6 +40,7 @@ class Incoming:
     kind: str = ""  # what a non-text message was: "sticker" | "voice" | "protected" | ""
     sender_id: str = ""  # in a group: the person who wrote (``chat_id`` is the group)
     group: bool = False  # written in a group chat: replies go to everyone in it
+    message_id: str = ""  # in a group, the message answered (Telegram threads the reply)
 
     @property
     def person_chat_id(self) -> str:

@@ -84,6 +84,9 @@ async def _conversation(group: Group, services: Services, person_ids: dict[str, 
         assert "1." not in text  # no numbered choices: nobody chooses in a group
     for user in group.people.values():
         assert group.fake.sent_to(user) == []  # nothing went to anyone privately
+    if group.channel == "telegram":  # each answer is a reply to the message it answers
+        calls = group.fake.sent_to(group.chat, "sendMessage")
+        assert all(call.params["reply_parameters"]["message_id"] for call in calls)
     with Session(services.engine) as session:
         tallies = {t.code: (t.value, t.reported_by) for t in session.exec(select(Tally)).all()}
         assert tallies == {"vneid": (47, person_ids["An"]), "cks": (12, person_ids["An"])}

@@ -781,11 +781,22 @@ class FakeTelegramAPI(FakeHTTPServer):
             raise FakeAPIError(400, "Bad Request: message text is empty")
         if utf16_len(text) > TEXT_LIMIT:
             raise FakeAPIError(400, "Bad Request: message is too long")
+        answered = params.get("reply_parameters")
+        answered_id = answered.get("message_id") if isinstance(answered, dict) else None
         return self._outgoing_message(
             chat_id,
             text=text,
             entities=params.get("entities"),
             reply_markup=self._inline_markup(params),
+            reply_to_message=(
+                {
+                    "message_id": answered_id,
+                    "date": int(time.time()),
+                    "chat": self._private_chat(chat_id),
+                }
+                if answered_id is not None
+                else None
+            ),
         )
 
     def _upload(
