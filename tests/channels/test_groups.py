@@ -190,3 +190,21 @@ async def test_linking_by_invite_code_and_by_an_officer(
         with Session(services.engine) as session:
             [link] = session.exec(select(GroupChat)).all()
             assert link.village_id == village_id(services, "Xóm 1")
+
+
+async def test_erasing_my_data_also_forgets_me_in_groups(
+    running, settings, fake_zalo: FakeZaloAPI
+) -> None:
+    async with running(channel_settings(settings, zalo=fake_zalo)) as app:
+        add_person(app.services, roles=("team",), village="Xóm 3", channel="zalo", chat_id="zu-an")
+        fake_zalo.push_group_text("zgr-1", "zu-an", "/lienket")
+        await fake_zalo.wait_sent(chat_id="zgr-1", method="sendMessage")
+        fake_zalo.push_text("zu-an", "/xoadulieu")
+        await fake_zalo.wait_sent(chat_id="zu-an", method="sendMessage")
+        fake_zalo.push_text("zu-an", "1")
+        [_ask, done] = await fake_zalo.wait_sent(count=2, chat_id="zu-an", method="sendMessage")
+        assert "Đã xóa dữ liệu" in (done.text or "")
+        with Session(app.services.engine) as session:
+            assert session.exec(select(ConversationState)).all() == []
+            [link] = session.exec(select(GroupChat)).all()
+            assert (link.chat_id, link.linked_by) == ("zgr-1", None)  # the village's, kept
