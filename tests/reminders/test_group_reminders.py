@@ -139,3 +139,33 @@ def test_the_monday_digest_counts_unreadable_messages(services: Services, clock:
     run_pass(services)
     [digest] = rows(services, kind="digest")
     assert "3 tin nhắn thoại, 1 tin từ tài khoản được bảo vệ" in digest.content["text"]
+
+
+def test_an_announcement_can_go_to_a_village_group_chat(services: Services) -> None:
+    from bot.core.people import default_commune_id
+    from bot.reminders.broadcasts import create_broadcast, group_label, parse_group
+
+    _link(services, "Xóm 3", "zgr-xom3")
+    _link(services, "Xóm 3", "-100333", channel="telegram")
+    _link(services, "Xóm 1", "zgr-xom1")
+    with Session(services.engine) as session:
+        commune = default_commune_id(session)
+        assert commune is not None
+        group = parse_group(session, commune, "nhom:Xóm 3")
+        assert group_label(session, group, "vi") == "nhóm chat của Xóm 3"
+        _broadcast, queued = create_broadcast(
+            session,
+            commune_id=commune,
+            group=group,
+            text="Chủ nhật họp thôn lúc 8 giờ.",
+            sender_name="UBND xã",
+            now=services.clock(),
+        )
+        session.commit()
+    assert queued == 2
+    sent = rows(services, kind="broadcast_group")
+    assert sorted((r.channel, r.chat_id, r.person_id) for r in sent) == [
+        ("telegram", "-100333", None),
+        ("zalo", "zgr-xom3", None),
+    ]
+    assert "Chủ nhật họp thôn" in sent[0].content["text"]
