@@ -208,3 +208,19 @@ async def test_erasing_my_data_also_forgets_me_in_groups(
             assert session.exec(select(ConversationState)).all() == []
             [link] = session.exec(select(GroupChat)).all()
             assert (link.chat_id, link.linked_by) == ("zgr-1", None)  # the village's, kept
+
+
+async def test_telegram_privacy_mode_report_by_command(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
+    """With privacy mode on, a member reports with /baocao@bot (commands always arrive)."""
+    async with running(channel_settings(settings, fake_telegram)) as app:
+        add_person(
+            app.services, roles=("team",), village="Xóm 3", channel="telegram", chat_id="7001"
+        )
+        username = fake_telegram.bot_user["username"]
+        fake_telegram.push_group_text(-1007, 7001, f"/lienket@{username}", mention=False)
+        await fake_telegram.wait_sent(chat_id=-1007, method="sendMessage")
+        fake_telegram.push_group_text(-1007, 7001, f"/baocao@{username} vneid 45", mention=False)
+        sent = await fake_telegram.wait_sent(count=2, chat_id=-1007, method="sendMessage")
+        assert "Đã ghi cho Xóm 3" in (sent[-1].text or "") and "45" in (sent[-1].text or "")
