@@ -176,7 +176,8 @@ def link_group(ctx: Context, argument: str) -> list[Reply]:
     argument = argument.strip()
     code = normalise(argument)
     village: Village | None = None
-    if len(code) == CODE_LENGTH and code.isalnum() and " " not in argument:
+    named = fold(argument) in {fold(v.name) for v in _villages(ctx)}
+    if not named and len(code) == CODE_LENGTH and code.isascii() and code.isalnum():
         joined = _redeem(ctx, code)
         if isinstance(joined, Reply):
             return [joined]
