@@ -25,7 +25,14 @@ from bot.core.people import roles_of
 from bot.core.registry import Registry
 from bot.dates import month_start
 from bot.handlers.join import JOINED, JOINED_VILLAGE, ROLE_NAMES
-from bot.handlers.reports import CORRECTED, RECORDED, UNCHANGED, label, missing_line
+from bot.handlers.reports import (
+    CORRECTED,
+    OTHER_VILLAGE,
+    RECORDED,
+    UNCHANGED,
+    label,
+    missing_line,
+)
 from bot.i18n import N_
 from bot.tallies.parser import looks_like_tally
 from bot.tallies.reading import looks_like_report, read_report
@@ -273,8 +280,9 @@ def group_report(ctx: Context, text: str) -> list[Reply]:
                 ctx.reply(REPORT_OTHER_VILLAGE, village=village.name, own=own.name if own else "—")
             ]
     report = read_report(text, ctx.today, lambda: _names(ctx))
-    if any(fold(name) != fold(village.name) for name in report.villages):
-        return [ctx.reply(REPORT_OTHER_VILLAGE, village=village.name, own=village.name)]
+    other = next((name for name in report.villages if fold(name) != fold(village.name)), None)
+    if other is not None:
+        return [ctx.reply(OTHER_VILLAGE, village=village.name, other=other)]
     if report.error is not None:
         return [Reply(text=report.error.render(ctx.t))]
     period = report.period or month_start(ctx.today)
