@@ -119,6 +119,12 @@ async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: Zalo
         return  # another bot in a group (or an echo of our own message)
     if update.is_group and not sender.services.settings.group_chats:
         return  # group chats are switched off (TOCNS_GROUP_CHATS=false)
+    if update.is_group and not update.mentioned and (update.text or "").startswith("@"):
+        log.warning(
+            "zalo group message starts with an @name that is not the bot's: "
+            "set TOCNS_ZALO_BOT_NAMES to the bot's display name (chat=%s)",
+            update.chat_id,
+        )
     incoming = to_incoming(update)
     try:
         replies = await dispatcher.handle_async(incoming)

@@ -130,6 +130,9 @@ def _route(ctx: Context) -> list[Reply]:
     if message.choice is not None or message.unsupported or not message.text:
         return []  # stickers, voice notes, old buttons: nothing the group needs to read
     text = clean(message.text)
+    if text.startswith("@") and " /" in text:
+        # A mention the channel did not know (a renamed bot): the command after it counts.
+        text = text[text.index(" /") + 1 :]
     command = _command(text)
     if command is not None:
         name, argument = command

@@ -224,3 +224,14 @@ async def test_telegram_privacy_mode_report_by_command(
         fake_telegram.push_group_text(-1007, 7001, f"/baocao@{username} vneid 45", mention=False)
         sent = await fake_telegram.wait_sent(count=2, chat_id=-1007, method="sendMessage")
         assert "Đã ghi cho Xóm 3" in (sent[-1].text or "") and "45" in (sent[-1].text or "")
+
+
+async def test_zalo_group_command_after_an_unknown_mention(
+    running, settings, fake_zalo: FakeZaloAPI, caplog
+) -> None:
+    """A bot renamed on Zalo: the name is not known, the command after it still counts."""
+    async with running(channel_settings(settings, zalo=fake_zalo, zalo_bot_names="")):
+        fake_zalo.push_group_text("zgr-2", "zu-1", "@Trợ lý Xã /trogiup", mention=False)
+        [help_text] = await fake_zalo.wait_sent(chat_id="zgr-2", method="sendMessage")
+        assert "Trong nhóm này bạn có thể" in (help_text.text or "")
+    assert "TOCNS_ZALO_BOT_NAMES" in caplog.text
