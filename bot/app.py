@@ -287,7 +287,7 @@ class TocnsApp:
         stack.push_async_callback(updater.stop)
 
     async def _start_zalo(self, stack: contextlib.AsyncExitStack) -> None:
-        from bot.channels.zalo import ZaloSender, handle_update
+        from bot.channels.zalo import ZaloSender, handle_update, learn_bot_names
         from bot.channels.zalo_client import ZaloClient, parse_update
 
         settings = self.services.settings
@@ -298,10 +298,12 @@ class TocnsApp:
         self.zalo_client = client
         self.zalo_sender = sender = ZaloSender(client, self.services)
         stack.callback(self._forget_zalo)
+        if settings.group_chats:
+            await learn_bot_names(client, settings.zalo_bot_names)
         if settings.webhook_mode:
 
             async def enqueue(payload: dict[str, Any]) -> None:
-                update = parse_update(payload)
+                update = parse_update(payload, client.bot_names)
                 if update is not None:
                     self.background.spawn(handle_update(self.dispatcher, sender, update))
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, delete, or_, select, update
 
 from db.models import (
     AuditEntry,
     ChatIdentity,
     ConversationState,
+    GroupChat,
     InviteCode,
     JoinAttempt,
     OutboxMessage,
@@ -42,7 +43,11 @@ def erase_person(session: Session, person_id: int) -> Erasure:
         for state in session.exec(
             select(ConversationState).where(
                 ConversationState.channel == identity.channel,
-                ConversationState.chat_id == identity.chat_id,
+                or_(
+                    col(ConversationState.chat_id) == identity.chat_id,
+                    # their state in group chats: "<group>|<their chat>" (Incoming.state_chat_id)
+                    col(ConversationState.chat_id).endswith(f"|{identity.chat_id}"),
+                ),
             )
         ).all():
             session.delete(state)
@@ -66,6 +71,9 @@ def erase_person(session: Session, person_id: int) -> Erasure:
         update(InviteCode)  # type: ignore[call-overload]
         .where(col(InviteCode.person_id) == person_id, col(InviteCode.used_at).is_(None))
         .values(person_id=None)
+    )
+    session.exec(
+        update(GroupChat).where(col(GroupChat.linked_by) == person_id).values(linked_by=None)  # type: ignore[call-overload]
     )
     session.exec(
         update(AuditEntry).where(col(AuditEntry.actor_id) == person_id).values(actor_name="")  # type: ignore[call-overload]

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     zalo_token: SecretStr | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_poll_timeout: int = Field(default=30, ge=1)
+    # Group chats (a village's Zalo or Telegram group). Zalo groups are in beta: Zalo
+    # delivers only messages that @mention the bot or reply to it.
+    group_chats: bool = True
+    # The names people type after "@" to address the Zalo bot in a group, besides the
+    # display name getMe reports, comma-separated.
+    zalo_bot_names: str = ""
 
     webhook_mode: bool = False
     public_base_url: str = ""
@@ -64,6 +70,20 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value[len("postgres://") :]
         elif value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret_zalo_accepts(cls, value: SecretStr | None) -> SecretStr | None:
+        # setWebhook accepts 8 to 256 characters; it travels in an HTTP header.
+        secret = value.get_secret_value() if value is not None else ""
+        if secret and not (
+            8 <= len(secret) <= 256 and all(0x21 <= ord(ch) <= 0x7E for ch in secret)
+        ):
+            raise ValueError(
+                "TOCNS_ZALO_WEBHOOK_SECRET must be 8 to 256 printable ASCII characters "
+                "without spaces (Zalo refuses other secrets)"
+            )
         return value
 
     @model_validator(mode="after")

@@ -129,6 +129,34 @@ class ConversationState(SQLModel, table=True):
     updated_at: dt.datetime = _ts()
 
 
+class GroupChat(SQLModel, table=True):
+    """A group chat (a village's Zalo or Telegram group) linked to its village."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    linked_by: int | None = Field(default=None, foreign_key="person.id")
+    linked_at: dt.datetime = _ts()
+
+
+class MessageKindCount(SQLModel, table=True):
+    """How many messages of a kind the bot cannot read (voice notes...) came in a day.
+
+    Only the count: officers see how many people try voice, never what they said.
+    """
+
+    __table_args__ = (UniqueConstraint("day", "channel", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: dt.date
+    channel: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    count: int = 0
+
+
 class ProcessedUpdate(SQLModel, table=True):
     """An update already handled, so a duplicate delivery is ignored."""
 

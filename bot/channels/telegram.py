@@ -16,6 +16,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    ReplyParameters,
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -57,10 +58,23 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send_reply(
-    bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None
+    bot: Any,
+    chat_id: int | str,
+    reply: Reply,
+    edit_message_id: int | None = None,
+    reply_to: int | None = None,
 ) -> None:
-    """Send one reply: text in chunks (buttons on the last), then its image and file."""
+    """Send one reply: text in chunks (buttons on the last), then its image and file.
+
+    ``reply_to`` (in a group) makes the first message an answer to the person's message,
+    so everyone sees whom the bot answers without it naming anybody.
+    """
     markup = keyboard(reply)
+    threading = (
+        {"reply_parameters": ReplyParameters(reply_to, allow_sending_without_reply=True)}
+        if reply_to is not None
+        else {}
+    )
     if reply.text:
         chunks = split_text(reply.text, TELEGRAM_LIMIT)
         for index, chunk in enumerate(chunks):
@@ -74,7 +88,10 @@ async def send_reply(
                 except BadRequest:
                     pass  # too old to edit, or unchanged: send a new message instead
             await bot.send_message(
-                chat_id=chat_id, text=chunk, reply_markup=markup if last else None
+                chat_id=chat_id,
+                text=chunk,
+                reply_markup=markup if last else None,
+                **(threading if index == 0 else {}),
             )
     if reply.image is not None:
         await _send_image(bot, chat_id, reply, None if reply.text else markup)
@@ -117,25 +134,63 @@ async def _send_image(
             _PHOTO_IDS.popitem(last=False)
 
 
-async def to_incoming(update: Update, bot: Bot) -> Incoming | None:
-    """Translate a Telegram update into the channel-neutral model."""
+GROUP_TYPES = ("group", "supergroup")
+
+
+def addressed_text(text: str, bot_username: str, bot_id: int | None, reply_to: Any) -> str | None:
+    """A group text meant for the bot, without its leading @mention; None if not for us.
+
+    In a group the bot answers a message that starts with @its_username, a /command, or
+    a reply to one of its own messages, and stays silent on everything else people say.
+    """
+    stripped = text.lstrip()
+    mention = f"@{bot_username}".casefold() if bot_username else ""
+    if mention and stripped.casefold().startswith(mention):
+        rest = stripped[len(mention) :]
+        if not rest or not (rest[0].isalnum() or rest[0] == "_"):
+            return rest.lstrip(" \t,:;.-–—").lstrip()
+    if stripped.startswith("/"):
+        head = stripped.split(maxsplit=1)[0]
+        addressee = head.partition("@")[2]
+        if addressee and addressee.casefold() != bot_username.casefold():
+            return None  # a command for another bot in the group
+        return stripped
+    author = getattr(reply_to, "from_user", None) if reply_to is not None else None
+    if author is not None and bot_id is not None and author.id == bot_id:
+        return stripped
+    return None
+
+
+async def to_incoming(update: Update, bot: Bot, *, groups: bool = True) -> Incoming | None:
+    """Translate a Telegram update into the channel-neutral model.
+
+    In a group (when ``groups`` is on) the person is ``from`` and replies go to the
+    group; only texts addressed to the bot come in, without their @mention.
+    """
     key = str(update.update_id)
     query = update.callback_query
     if query is not None:
         chat = query.message.chat if query.message is not None else None
         chat_id = str(chat.id) if chat is not None else str(query.from_user.id)
+        in_group = chat is not None and chat.type in GROUP_TYPES
+        if in_group and not groups:
+            return None
         return Incoming(
             channel="telegram",
             chat_id=chat_id,
             display_name=query.from_user.full_name or "",  # None when the first name is empty
             choice=query.data or "",
             update_key=key,
+            sender_id=str(query.from_user.id) if in_group else "",
+            group=in_group,
         )
     message = update.effective_message
     if message is None or message.chat is None:
         return None
+    if message.chat.type in GROUP_TYPES:
+        return _group_incoming(message, bot, key) if groups else None
     if message.chat.type != "private":
-        return None  # tocns talks to people one to one
+        return None  # channels: tocns talks to people
     user = message.from_user
     name = (user.full_name or "") if user is not None else ""
     attachment = None
@@ -156,6 +211,11 @@ async def to_incoming(update: Update, bot: Bot) -> Incoming | None:
         )
     text = message.text if message.text is not None else message.caption
     unsupported = text is None and attachment is None
+    kind = ""
+    if unsupported and message.sticker is not None:
+        kind = "sticker"
+    elif unsupported and (message.voice is not None or message.video_note is not None):
+        kind = "voice"
     return Incoming(
         channel="telegram",
         chat_id=str(message.chat.id),
@@ -164,6 +224,31 @@ async def to_incoming(update: Update, bot: Bot) -> Incoming | None:
         attachment=attachment,
         update_key=key,
         unsupported=unsupported,
+        kind=kind,
+    )
+
+
+def _group_incoming(message: Any, bot: Bot, key: str) -> Incoming | None:
+    """A group message addressed to the bot (texts only: files stay private)."""
+    user = message.from_user
+    if user is None or user.is_bot or message.text is None:
+        return None
+    try:
+        username, bot_id = bot.username, bot.id
+    except RuntimeError:  # the bot was never initialised (getMe): only commands reach us
+        username, bot_id = "", None
+    text = addressed_text(message.text, username, bot_id, message.reply_to_message)
+    if text is None:
+        return None
+    return Incoming(
+        channel="telegram",
+        chat_id=str(message.chat.id),
+        display_name=user.full_name or "",
+        text=text,
+        update_key=key,
+        sender_id=str(user.id),
+        group=True,
+        message_id=str(message.message_id),
     )
 
 
@@ -203,7 +288,7 @@ def build_application(
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand every update to the core and send back its replies."""
-        incoming = await to_incoming(update, context.bot)
+        incoming = await to_incoming(update, context.bot, groups=settings.group_chats)
         if incoming is None:
             return
         if update.callback_query is not None:
@@ -215,9 +300,16 @@ def build_application(
         edit_id = None
         if update.callback_query is not None and update.callback_query.message is not None:
             edit_id = update.callback_query.message.message_id
-        for reply in replies:
+        reply_to = int(incoming.message_id) if incoming.message_id.isdigit() else None
+        for index, reply in enumerate(replies):
             try:
-                await answer(context.bot, incoming.chat_id, reply, edit_id if reply.edit else None)
+                await answer(
+                    context.bot,
+                    incoming.chat_id,
+                    reply,
+                    edit_id if reply.edit else None,
+                    reply_to if index == 0 else None,
+                )
             except Forbidden:
                 log.info("chat %s blocked the bot", incoming.chat_id)
                 return
@@ -301,7 +393,11 @@ MAX_REPLY_WAIT = 30.0  # a person is waiting: longer flood waits are given up an
 
 
 async def answer(
-    bot: Any, chat_id: int | str, reply: Reply, edit_message_id: int | None = None
+    bot: Any,
+    chat_id: int | str,
+    reply: Reply,
+    edit_message_id: int | None = None,
+    reply_to: int | None = None,
 ) -> None:
     """Send a reply to someone who just wrote, retrying what Telegram surely did not take.
 
@@ -311,7 +407,7 @@ async def answer(
     for attempt in range(1, REPLY_ATTEMPTS + 1):
         recorder = _RecordingBot(bot)
         try:
-            await send_reply(recorder, chat_id, reply, edit_message_id)
+            await send_reply(recorder, chat_id, reply, edit_message_id, reply_to)
             return
         except RetryAfter as error:
             wait = _retry_seconds(error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,17 @@ from bot.web.media import link_expiry, media_url, save_media
 log = logging.getLogger(__name__)
 
 
+# Zalo events without text, as the core's ``Incoming.kind``.
+_KINDS = {"sticker": "sticker", "voice": "voice", "unsupported": "protected"}
+
+
 def to_incoming(update: ZaloUpdate) -> Incoming:
-    """Translate a Zalo update into the channel-neutral model."""
+    """Translate a Zalo update into the channel-neutral model.
+
+    In a group, the person is ``from.id`` and replies go to the group (``chat.id``).
+    ``message.unsupported.received`` is what Zalo sends for a protected person's message
+    (a child, someone with a disability or who cannot read): kind "protected".
+    """
     attachment = None
     if update.photo_url:
         attachment = Attachment(kind="photo", url=update.photo_url, file_name="photo.jpg")
@@ -33,7 +43,28 @@ def to_incoming(update: ZaloUpdate) -> Incoming:
         attachment=attachment,
         update_key=update.dedupe_key,
         unsupported=unsupported,
+        kind=_KINDS.get(update.kind, "") if unsupported else "",
+        sender_id=str(update.user_id) if update.is_group else "",
+        group=update.is_group,
     )
+
+
+# A short line ending with a colon, followed by a numbered or bulleted line: a heading
+# ("Các bước:") that Zalo's markdown can make bold for an older reader.
+_HEADING = re.compile(r"^([^\n:]{2,40}:)(?=\n\s*(?:\d+[.)]|[-•]) )", re.M)
+# Characters that mean something in markdown: a text holding any is sent as it is.
+_MARKDOWN_SIGNS = re.compile(r"[*_~`{}#\[\]]")
+
+
+def zalo_markdown(text: str) -> str | None:
+    """The text with its list headings in bold, or None when markdown would not help.
+
+    A text that already holds markdown signs (a star in a phone menu path, an
+    underscore in a link) is left plain, so that Zalo never eats a character of it.
+    """
+    if _MARKDOWN_SIGNS.search(text) or not _HEADING.search(text):
+        return None
+    return _HEADING.sub(r"**\1**", text)
 
 
 class ZaloSender:
@@ -55,7 +86,12 @@ class ZaloSender:
         return media_url(base, save_media(self._media_dir, payload, suffix, expires_at=expires))
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        """Send one reply in as many messages as Zalo's limits need."""
+        """Send one reply in as few messages as Zalo's limits allow.
+
+        A photo carries the text as its caption when it fits (one message, not two);
+        list headings are bold through ``parse_mode`` markdown, with the client's
+        plain-text fallback if Zalo refuses the markup.
+        """
         text = reply.numbered_text()
         if reply.file is not None or reply.file_url:
             link = reply.file_url or self._public_url(
@@ -63,17 +99,32 @@ class ZaloSender:
             )
             if link:
                 text = f"{text}\n{link}" if text else link
-        if text:
-            await self.client.send_message(chat_id, text)
         photo = reply.image_url
         if not photo and reply.image is not None:
             photo = self._public_url(reply.image, Path(reply.image_name).suffix or ".png")
         if photo:
-            await self.client.send_photo(chat_id, photo)
+            await self.client.send_photo(chat_id, photo, caption=text or None)
+            return
+        if text:
+            markdown = zalo_markdown(text)
+            if markdown is not None:
+                await self.client.send_message(chat_id, markdown, parse_mode="markdown")
+            else:
+                await self.client.send_message(chat_id, text)
 
 
 async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: ZaloUpdate) -> None:
     """Process one Zalo update end to end; failures are logged, never raised."""
+    if update.sender.is_bot:
+        return  # another bot in a group (or an echo of our own message)
+    if update.is_group and not sender.services.settings.group_chats:
+        return  # group chats are switched off (TOCNS_GROUP_CHATS=false)
+    if update.is_group and not update.mentioned and (update.text or "").startswith("@"):
+        log.warning(
+            "zalo group message starts with an @name that is not the bot's: "
+            "set TOCNS_ZALO_BOT_NAMES to the bot's display name (chat=%s)",
+            update.chat_id,
+        )
     incoming = to_incoming(update)
     try:
         replies = await dispatcher.handle_async(incoming)
@@ -155,3 +206,24 @@ class ZaloOutboxSender:
             if verdict is Verdict.REJECTED:
                 raise
             raise TransientError(f"{error.error_code} {error.description}") from error
+
+
+async def learn_bot_names(client: ZaloClient, configured: str = "") -> tuple[str, ...]:
+    """Tell the client the names people type after "@" for the bot in a group.
+
+    Zalo shows the bot by its display name (getMe's ``display_name`` or ``name`` when
+    present, else ``account_name``); ``configured`` adds more, comma-separated. Without
+    a name, a group text keeps its mention and reads as a question starting with "@".
+    """
+    names = [name.strip() for name in configured.split(",") if name.strip()]
+    try:
+        me = await client.get_me()
+    except ZaloAPIError:
+        log.warning("zalo getMe failed: group mentions use the configured names only")
+        me = {}
+    for key in ("display_name", "name", "account_name"):
+        value = me.get(key)
+        if isinstance(value, str) and value.strip():
+            names.append(value.strip())
+    client.bot_names = tuple(dict.fromkeys(names))
+    return client.bot_names

@@ -214,13 +214,14 @@ class Dispatcher:
             chat = load_chat(
                 session,
                 message.channel,
-                message.chat_id,
+                message.person_chat_id,
                 message.display_name,
                 self.services.settings.locale,
+                message.state_chat_id,
             )
             person, identity, state = chat.person, chat.identity, chat.state
             if state is None:
-                state = ConversationState(channel=message.channel, chat_id=message.chat_id)
+                state = ConversationState(channel=message.channel, chat_id=message.state_chat_id)
                 session.add(state)
             before = _state_snapshot(state)
             assert person.id is not None
@@ -272,7 +273,7 @@ class Dispatcher:
             person, _identity = identify(
                 session,
                 message.channel,
-                message.chat_id,
+                message.person_chat_id,
                 message.display_name,
                 self.services.settings.locale,
             )
@@ -294,6 +295,10 @@ class Dispatcher:
     def _route(self, ctx: Context) -> list[Reply]:
         registry = self.services.registry
         message = ctx.message
+        for first in registry.first_handlers:  # group chats, stickers, voice notes
+            replies = first(ctx)
+            if replies is not None:
+                return replies
         if message.unsupported:
             return [ctx.reply(UNSUPPORTED)]
         text = clean(message.text or "")[:MAX_TEXT]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from bot.charts.spec import ChartSpec
@@ -36,6 +37,33 @@ class Incoming:
     attachment: Attachment | None = None
     update_key: str | None = None  # the channel's id of this delivery, for dedupe
     unsupported: bool = False  # a sticker, a voice note...
+    kind: str = ""  # what a non-text message was: "sticker" | "voice" | "protected" | ""
+    sender_id: str = ""  # in a group: the person who wrote (``chat_id`` is the group)
+    group: bool = False  # written in a group chat: replies go to everyone in it
+    message_id: str = ""  # in a group, the message answered (Telegram threads the reply)
+
+    @property
+    def person_chat_id(self) -> str:
+        """The chat that identifies the person: their own (private) chat id.
+
+        On Telegram and Zalo a person's private chat id is their user id, so someone
+        writing in a group is the same person as in their private chat with the bot.
+        """
+        return (self.sender_id or self.chat_id) if self.group else self.chat_id
+
+    @property
+    def state_chat_id(self) -> str:
+        """Where this person's conversation state is kept: per person, and per group.
+
+        A group message never moves the person's private conversation along, and two
+        members of one group never share a state.
+        """
+        if not self.group:
+            return self.chat_id
+        key = f"{self.chat_id}|{self.person_chat_id}"
+        if len(key) <= 64:
+            return key
+        return "g#" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from db.models import (
     ChatIdentity,
     Commune,
     ConversationState,
+    GroupChat,
     Person,
     PersonRole,
     Role,
@@ -32,7 +33,7 @@ _CHAT = (
         ConversationState,
         and_(
             col(ConversationState.channel) == ChatIdentity.channel,
-            col(ConversationState.chat_id) == ChatIdentity.chat_id,
+            col(ConversationState.chat_id) == bindparam("state_chat_id"),
         ),
     )
     .outerjoin(PersonRole, col(PersonRole.person_id) == Person.id)
@@ -77,14 +78,24 @@ class ChatContext:
 
 
 def load_chat(
-    session: Session, channel: str, chat_id: str, display_name: str, locale: str
+    session: Session,
+    channel: str,
+    chat_id: str,
+    display_name: str,
+    locale: str,
+    state_chat_id: str | None = None,
 ) -> ChatContext:
     """The person, identity, roles and conversation state of a chat, in one query.
 
+    ``chat_id`` is the person's own chat; ``state_chat_id`` where their conversation
+    state is kept when it is not that chat (a group: see ``Incoming.state_chat_id``).
     A chat seen for the first time becomes a new resident. This runs for every
     message, hence one round trip (one row per role) instead of three queries.
     """
-    rows = session.execute(_CHAT, {"channel": channel, "chat_id": chat_id}).all()
+    rows = session.execute(
+        _CHAT,
+        {"channel": channel, "chat_id": chat_id, "state_chat_id": state_chat_id or chat_id},
+    ).all()
     if rows:
         identity, person, state, _role, village = rows[0]
         now = utcnow()
@@ -124,3 +135,16 @@ def grant(session: Session, person_id: int, role: str) -> None:
     ).first()
     if exists is None:
         session.add(PersonRole(person_id=person_id, role=role))
+
+
+def village_groups(session: Session, village_ids: list[int]) -> list[GroupChat]:
+    """The group chats linked to these villages (reminders and announcements go there too)."""
+    if not village_ids:
+        return []
+    return list(
+        session.exec(
+            select(GroupChat)
+            .where(col(GroupChat.village_id).in_(village_ids))
+            .order_by(col(GroupChat.id))
+        ).all()
+    )

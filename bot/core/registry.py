@@ -16,6 +16,7 @@ Replies = list["Reply"]
 CommandHandler = Callable[["Context", str], Replies]
 StepHandler = Callable[["Context", str], Replies]
 TextHandler = Callable[["Context", str], "Replies | None"]
+FirstHandler = Callable[["Context"], "Replies | None"]
 A = TypeVar("A", bound=Action)
 TypedActionHandler = Callable[["Context", Any], Replies]
 
@@ -48,6 +49,7 @@ class Registry:
     typed_actions: dict[str, TypedAction] = field(default_factory=dict)
     steps: dict[tuple[str, str], StepHandler] = field(default_factory=dict)
     text_handlers: list[TextHandler] = field(default_factory=list)
+    first_handlers: list[FirstHandler] = field(default_factory=list)
 
     def command(
         self,
@@ -99,4 +101,13 @@ class Registry:
     def text(self, handler: TextHandler) -> TextHandler:
         """Register a free-text handler; the first that returns replies wins."""
         self.text_handlers.append(handler)
+        return handler
+
+    def first(self, handler: FirstHandler) -> FirstHandler:
+        """Register a handler that sees every message before routing (None: route as usual).
+
+        For what changes the rules of a whole conversation: a group chat, where most
+        commands and flows are not allowed, and messages without text.
+        """
+        self.first_handlers.append(handler)
         return handler

@@ -11,9 +11,11 @@ from bot.handlers import (
     broadcast,
     dashboard,
     feedback,
+    groups,
     guides,
     indicators,
     join,
+    nontext,
     privacy,
     progress,
     reports,
@@ -25,6 +27,8 @@ from bot.handlers import (
 # The order is the order of /trogiup and of free-text handlers; guides stays last:
 # its free-text handler answers everything the others leave.
 FEATURES: tuple[ModuleType, ...] = (
+    groups,  # first: a group chat changes what every other feature may do
+    nontext,  # then stickers, voice notes and protected people's messages
     start,
     join,
     reports,

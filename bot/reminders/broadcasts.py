@@ -8,11 +8,12 @@ from sqlmodel import Session, col, select
 
 from bot.admin.setup import find_unit
 from bot.core.errors import UserError
+from bot.core.people import village_groups
 from bot.i18n import DEFAULT_LOCALE, N_, translator
 from bot.reminders import messages
 from bot.reminders.outbox import enqueue
 from bot.text import clean, fold
-from db.models import Broadcast, Person, PersonRole, Role, Unit, Village
+from db.models import Broadcast, OutboxMessage, Person, PersonRole, Role, Unit, Village
 
 MAX_TEXT = 3500
 GROUP_TEAM = "team"
@@ -22,6 +23,8 @@ LABEL_TEAM = N_("all team members")
 LABEL_RESIDENTS = N_("residents who signed up for announcements")
 LABEL_VILLAGE = N_("the team of {village}")
 LABEL_UNIT = N_("the officers of {unit}")
+LABEL_CHATS = N_("the group chat of {village}")
+GROUP_CHATS = "chats"  # "chats:<village id>": the village's group chats, not its people
 UNKNOWN_GROUP = N_(
     "I don't know the group “{group}”. Use: team, residents, village:NAME or unit:NAME."
 )
@@ -52,6 +55,8 @@ def group_members(session: Session, commune_id: int, group: str) -> list[int]:
         team = _ids_with_roles(session, commune_id, {Role.TEAM, Role.LEADER})
         rows = session.exec(select(Person.id).where(Person.village_id == int(value))).all()
         return sorted(team & {int(r) for r in rows if r is not None})
+    if kind == GROUP_CHATS and value.isdigit():
+        return []  # a group chat is not a person: see create_broadcast
     if kind == "unit" and value.isdigit():
         officers = _ids_with_roles(session, commune_id, {Role.UNIT})
         rows = session.exec(select(Person.id).where(Person.unit_id == int(value))).all()
@@ -74,6 +79,10 @@ def parse_group(session: Session, commune_id: int, text: str) -> str:
         for village in session.exec(select(Village).where(Village.commune_id == commune_id)).all():
             if fold(village.name) == fold(value):
                 return f"village:{village.id}"
+    if kind in ("chats", "nhom", "group"):
+        for village in session.exec(select(Village).where(Village.commune_id == commune_id)).all():
+            if fold(village.name) == fold(value) or value == str(village.id):
+                return f"{GROUP_CHATS}:{village.id}"
     if kind in ("unit", "donvi"):
         if value.isdigit():
             return f"unit:{int(value)}"
@@ -94,6 +103,9 @@ def group_label(session: Session, group: str, locale: str) -> str:
     if kind == "village" and value.isdigit():
         village = session.get(Village, int(value))
         return t.gettext(LABEL_VILLAGE, village=village.name if village else value)
+    if kind == GROUP_CHATS and value.isdigit():
+        village = session.get(Village, int(value))
+        return t.gettext(LABEL_CHATS, village=village.name if village else value)
     if kind == "unit" and value.isdigit():
         unit = session.get(Unit, int(value))
         return t.gettext(LABEL_UNIT, unit=unit.name if unit else value)
@@ -148,6 +160,36 @@ def create_broadcast(
             due_at=now,
         )
         queued += row is not None
+    kind, _, value = group.partition(":")
+    if kind == GROUP_CHATS and value.isdigit():
+        queued += _queue_group_chats(session, broadcast, int(value), sender_name, text, now)
     broadcast.recipients = queued
     session.add(broadcast)
     return broadcast, queued
+
+
+def _queue_group_chats(
+    session: Session,
+    broadcast: Broadcast,
+    village_id: int,
+    sender: str,
+    text: str,
+    now: dt.datetime,
+) -> int:
+    """Queue the announcement to each group chat linked to the village."""
+    reply = messages.broadcast(translator(DEFAULT_LOCALE), sender, text)
+    queued = 0
+    for chat in village_groups(session, [village_id]):
+        session.add(
+            OutboxMessage(
+                commune_id=broadcast.commune_id,
+                channel=chat.channel,
+                chat_id=chat.chat_id,
+                kind="broadcast_group",
+                content=reply.to_dict(),
+                dedupe_key=f"broadcast:{broadcast.id}:g{chat.id}",
+                due_at=now,
+            )
+        )
+        queued += 1
+    return queued

@@ -47,7 +47,7 @@ from bot.core.messages import Reply
 from bot.reminders.policy import EXPIRING_KINDS, DeliveryLimits, ReminderPolicy, load_policy
 from bot.reminders.ratelimit import RateLimiter
 from db.engine import rowcount
-from db.models import ChatIdentity, Commune, OutboxMessage, OutboxStatus
+from db.models import ChatIdentity, Commune, GroupChat, OutboxMessage, OutboxStatus
 from db.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,15 @@ class OutboxDelivery:
         self.concurrency = concurrency
         self.stats = DeliveryStats()
         self.limiters = {
-            channel: RateLimiter(*self.limits.rate(channel), monotonic=monotonic, sleep=sleep)
+            channel: RateLimiter(
+                *self.limits.rate(channel),
+                monotonic=monotonic,
+                sleep=sleep,
+                group_per_minute=self.limits.group_rate(channel),
+            )
             for channel in self.senders
         }
+        self._group_chats: set[tuple[str, str]] = set()  # among the chats of claimed rows
         self.postgres = engine.dialect.name == "postgresql"
         self._stopping = False
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -290,7 +296,28 @@ class OutboxDelivery:
             session.commit()
         rows = [(int(r[0]), str(r[1]), str(r[2]), dict(r[3] or {})) for r in claimed]
         rows.sort(key=lambda r: r[0])
+        if len(self._group_chats) > 10_000:
+            self._group_chats.clear()
+        self._group_chats |= self._groups_among(rows)
         return rows
+
+    def _groups_among(
+        self, rows: list[tuple[int, str, str, dict[str, Any]]]
+    ) -> set[tuple[str, str]]:
+        """Which of these rows' chats are group chats (paced by the group limit)."""
+        chats = {(channel, chat_id) for _id, channel, chat_id, _content in rows}
+        if not chats:
+            return set()
+        with Session(self.engine) as session:
+            linked = session.execute(
+                select(col(GroupChat.channel), col(GroupChat.chat_id)).where(
+                    col(GroupChat.chat_id).in_(sorted({chat for _c, chat in chats}))
+                )
+            ).all()
+        groups = {(str(channel), str(chat)) for channel, chat in linked}
+        # Telegram group and supergroup ids are negative, linked or not.
+        groups |= {(c, chat) for c, chat in chats if c == "telegram" and chat.startswith("-")}
+        return groups & chats
 
     def _guarded(self, session: Session, row_id: int, status: OutboxStatus) -> Any:
         return (
@@ -427,7 +454,7 @@ class OutboxDelivery:
     ) -> None:
         sender = self.senders[channel]
         limiter = self.limiters[channel]
-        await limiter.acquire(chat_id)
+        await limiter.acquire(chat_id, group=(channel, chat_id) in self._group_chats)
         if not await self._db(self._start_sending, row_id):
             self.stats.lost_lease += 1
             return

@@ -48,6 +48,10 @@ DIGEST_NO_DUE = N_("📅 Nothing due in the next 14 days.")
 DIGEST_VILLAGES = N_("📝 Villages without figures this month ({count}): {names}")
 DIGEST_ALL_VILLAGES = N_("📝 Every village has reported this month.")
 DIGEST_EVIDENCE = N_("📎 Evidence awaiting review: {count}.")
+DIGEST_UNREADABLE = N_(
+    "🎤 Last 7 days, messages I could not read: {voice} voice notes, "
+    "{protected} from protected accounts (children, people who cannot read)."
+)
 DIGEST_MORE = N_("… and {count} more.")
 NO_UNIT = N_("(no unit)")
 
@@ -58,6 +62,11 @@ TALLY_TEAM = N_(
 TALLY_LEADER = N_(
     "📝 Team leader: {village} has not sent this month's figures yet ({month}). "
     "Please remind your team."
+)
+TALLY_GROUP = N_(
+    "📝 {village} has not sent this month's figures yet ({month}). "
+    "Team members can send them right here: mention me, then the figures, "
+    "for example: vneid 45 cks 12"
 )
 TALLY_OFFICE = N_("📝 Last day of {month}: villages still without figures ({count}): {names}")
 BROADCAST_HEAD = N_("📢 Announcement from {sender}:")
@@ -167,6 +176,8 @@ class Digest:
     due_soon: Sequence[ReminderTask] = ()
     villages_missing: Sequence[str] = ()
     evidence_pending: int = 0
+    # Messages of the last 7 days the bot could not read: {"voice": 3, "protected": 1}.
+    unreadable: Mapping[str, int] = field(default_factory=dict)
 
 
 def _listing(t: Translator, items: Sequence[str], limit: int) -> list[str]:
@@ -210,6 +221,14 @@ def digest(t: Translator, data: Digest, limit: int = 10) -> Reply:
     else:
         lines.append(t.gettext(DIGEST_ALL_VILLAGES))
     lines.append(t.gettext(DIGEST_EVIDENCE, count=data.evidence_pending))
+    if any(data.unreadable.values()):
+        lines.append(
+            t.gettext(
+                DIGEST_UNREADABLE,
+                voice=data.unreadable.get("voice", 0),
+                protected=data.unreadable.get("protected", 0),
+            )
+        )
     return Reply(text="\n".join(lines))
 
 
@@ -222,6 +241,11 @@ def tally_reminder(t: Translator, village: str, period: dt.date, leader: bool) -
     """The tally-cycle reminder for a village that has not reported."""
     message = TALLY_LEADER if leader else TALLY_TEAM
     return Reply(text=t.gettext(message, village=village, month=month_label(period)))
+
+
+def tally_group(t: Translator, village: str, period: dt.date) -> Reply:
+    """The tally-cycle reminder in a village's group chat (no names, only the village)."""
+    return Reply(text=t.gettext(TALLY_GROUP, village=village, month=month_label(period)))
 
 
 def tally_office(t: Translator, villages: Sequence[str], period: dt.date) -> Reply:

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
+from bot.core.people import village_groups
 from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from bot.plans.status import (
     REASON_LABELS,
@@ -55,6 +57,7 @@ from db.models import (
     Commune,
     Evidence,
     JobMark,
+    MessageKindCount,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -69,6 +72,8 @@ from db.models import (
 )
 
 log = logging.getLogger(__name__)
+
+TALLY_GROUP_KIND = "tally_group"  # the tally reminder in a village's group chat
 
 
 # ------------------------------------------------------------------ loading plain data
@@ -483,12 +488,18 @@ def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
             )
         ).all()
     )
+    unreadable: dict[str, int] = defaultdict(int)
+    for row in session.exec(
+        select(MessageKindCount).where(col(MessageKindCount.day) > on - dt.timedelta(days=7))
+    ).all():
+        unreadable[row.kind] += row.count  # the deployment's, as the counts have no commune
     content = messages.Digest(
         on=on,
         red_by_unit=dict(sorted(red.items())),
         due_soon=due_soon,
         villages_missing=missing,
         evidence_pending=pending_evidence,
+        unreadable=dict(unreadable),
     )
 
     def reply_for(person: Person | None) -> Reply:
@@ -526,6 +537,40 @@ def _tally_step(session: Session, data: CommuneData, queue: _Queue, step: Any) -
         key = f"tally:{month}:{step.stage}:{pid}"
         kind = "tally_leader" if leader else "tally"
         count += queue.put(person_id=pid, kind=kind, reply=reply, key=key, at=step.at) == "queued"
+    if not step.leaders:  # the first reminder of the cycle also goes to the village's group
+        count += _tally_groups(session, data, queue, step, by_village)
+    return count
+
+
+def _tally_groups(
+    session: Session, data: CommuneData, queue: _Queue, step: Any, missing: dict[Any, Village]
+) -> int:
+    """Queue the reminder to the group chats of villages that have not reported."""
+    month = f"{step.period.year}-{step.period.month:02d}"
+    t = translator(DEFAULT_LOCALE)
+    count = 0
+    for group in village_groups(session, [vid for vid in missing if vid is not None]):
+        key = f"tally:{month}:{step.stage}:v{group.village_id}:g{group.id}"
+        queue.preload([key])
+        if key in queue.existing or step.at < queue.now - queue.catchup:
+            continue  # queued already, or too late to remind a whole group
+        row = OutboxMessage(
+            commune_id=data.commune.id,
+            channel=group.channel,
+            chat_id=group.chat_id,
+            kind=TALLY_GROUP_KIND,
+            content=messages.tally_group(t, missing[group.village_id].name, step.period).to_dict(),
+            dedupe_key=key,
+            due_at=step.at,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            continue  # queued concurrently by another process
+        queue.existing[key] = row
+        queue.stats.queued += 1
+        count += 1
     return count
 
 
@@ -534,26 +579,40 @@ def cancel_stale_tally(session: Session, now: dt.datetime) -> int:
     rows = session.exec(
         select(OutboxMessage).where(
             OutboxMessage.status == OutboxStatus.PENDING,
-            col(OutboxMessage.kind).in_(["tally", "tally_leader"]),
+            col(OutboxMessage.kind).in_(["tally", "tally_leader", TALLY_GROUP_KIND]),
         )
     ).all()
     cancelled = 0
     missing: dict[tuple[int, dt.date], set[int | None]] = {}
     for row in rows:
-        person = session.get(Person, row.person_id) if row.person_id else None
-        if person is None or person.village_id is None or person.commune_id is None:
+        where = _tally_village(session, row)
+        if where is None:
             continue
+        commune_id, village = where
         month = row.dedupe_key.split(":")[1]
         period = dt.date(int(month[:4]), int(month[5:7]), 1)
-        key = (person.commune_id, period)
+        key = (commune_id, period)
         if key not in missing:
-            missing[key] = {v.id for v in missing_villages(session, person.commune_id, period)}
-        if person.village_id not in missing[key]:
+            missing[key] = {v.id for v in missing_villages(session, commune_id, period)}
+        if village not in missing[key]:
             row.status = OutboxStatus.CANCELLED
             row.last_error = "the village reported"
             session.add(row)
             cancelled += 1
     return cancelled
+
+
+def _tally_village(session: Session, row: OutboxMessage) -> tuple[int, int] | None:
+    """The (commune, village) a queued tally reminder is about."""
+    if row.kind == TALLY_GROUP_KIND:  # tally:<month>:<stage>:v<village>:g<group>
+        part = row.dedupe_key.split(":")[3]
+        if row.commune_id is None or not part[1:].isdigit():
+            return None
+        return row.commune_id, int(part[1:])
+    person = session.get(Person, row.person_id) if row.person_id else None
+    if person is None or person.village_id is None or person.commune_id is None:
+        return None
+    return person.commune_id, person.village_id
 
 
 def plan_pass(engine: Any, now: dt.datetime, tz: ZoneInfo) -> PassStats:

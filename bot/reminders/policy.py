@@ -66,10 +66,21 @@ class DeliveryLimits(BaseModel):
     telegram_per_chat_per_second: float = Field(default=1, gt=0)
     zalo_per_second: float = Field(default=10, gt=0)
     zalo_per_chat_per_second: float = Field(default=1, gt=0)
+    # Group chats: Telegram allows 20 messages a minute in a group; Zalo does not say.
+    telegram_per_group_per_minute: float = Field(default=20, gt=0)
+    zalo_per_group_per_minute: float = Field(default=20, gt=0)
     console_per_second: float = Field(default=1000, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=50)
     backoff_seconds: float = Field(default=30, gt=0)
     lease_seconds: int = Field(default=120, ge=10)
+
+    def group_rate(self, channel: str) -> float | None:
+        """Messages a minute to one group chat on a channel (None: no group limit)."""
+        if channel == "telegram":
+            return self.telegram_per_group_per_minute
+        if channel == "zalo":
+            return self.zalo_per_group_per_minute
+        return None
 
     def rate(self, channel: str) -> tuple[float, float]:
         """(overall per second, per chat per second) for a channel."""

@@ -25,7 +25,9 @@ def channel_values(
             telegram_base_file_url=telegram.base_file_url,
         )
     if zalo is not None:
-        values.update(zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url)
+        values.update(
+            zalo_token=ZALO_TEST_TOKEN, zalo_base_url=zalo.base_url, zalo_bot_names=zalo.bot_name
+        )
     return values
 
 

@@ -532,6 +532,30 @@ class FakeTelegramAPI(FakeHTTPServer):
             ]
         return self.push_message(user_id, **content)
 
+    def push_group_text(
+        self, group_id: int, user_id: int, text: str, *, mention: bool = True
+    ) -> int:
+        """Queue a text written by ``user_id`` in the group ``group_id`` (a negative id).
+
+        With ``mention`` it starts with ``@bot_username``, as people address the bot in a
+        group (privacy mode aside, Telegram delivers other group messages too).
+        """
+        assert group_id < 0, "Telegram group ids are negative"
+        if mention:
+            text = f"@{self.bot_user['username']} {text}"
+        content: dict[str, Any] = {"text": text}
+        if mention:
+            length = utf16_len(str(self.bot_user["username"])) + 1
+            content["entities"] = [{"type": "mention", "offset": 0, "length": length}]
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._private_chat(group_id),
+            "from": self._user(user_id),
+            **content,
+        }
+        return self.push_update({"update_id": self._next_update_id(), "message": message})
+
     def push_callback(self, user_id: int, data: str, message_id: int | None = None) -> int:
         """Queue a button press on ``message_id`` (default: the bot's last message to the user)."""
         if message_id is None:
@@ -757,11 +781,22 @@ class FakeTelegramAPI(FakeHTTPServer):
             raise FakeAPIError(400, "Bad Request: message text is empty")
         if utf16_len(text) > TEXT_LIMIT:
             raise FakeAPIError(400, "Bad Request: message is too long")
+        answered = params.get("reply_parameters")
+        answered_id = answered.get("message_id") if isinstance(answered, dict) else None
         return self._outgoing_message(
             chat_id,
             text=text,
             entities=params.get("entities"),
             reply_markup=self._inline_markup(params),
+            reply_to_message=(
+                {
+                    "message_id": answered_id,
+                    "date": int(time.time()),
+                    "chat": self._private_chat(chat_id),
+                }
+                if answered_id is not None
+                else None
+            ),
         )
 
     def _upload(

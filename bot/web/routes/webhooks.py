@@ -44,6 +44,8 @@ async def _read_update(
     if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
         return web.Response(status=413)
     body = await request.read()
+    if not body.strip():
+        return {}  # Zalo's check when a webhook is saved has no body: answer it, do nothing
     if not json_depth_ok(body):
         log.warning("webhook %s refused: JSON nested too deep", request.path)
         return web.Response(status=400, text="bad json")
@@ -64,6 +66,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     payload = await _read_update(request, TELEGRAM_SECRET_HEADER, hooks.telegram_secret)
     if isinstance(payload, web.Response):
         return payload
+    if not payload:
+        return web.Response(status=400, text="bad update")
     await hooks.telegram(payload)
     return web.Response(text="ok")
 
@@ -76,5 +80,6 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     payload = await _read_update(request, ZALO_SECRET_HEADER, hooks.zalo_secret)
     if isinstance(payload, web.Response):
         return payload
-    await hooks.zalo(payload)
+    if payload:
+        await hooks.zalo(payload)
     return web.json_response({"ok": True})
