@@ -492,6 +492,12 @@ class Ranking:
     unknown_share: float  # share of the query's idf mass no guide knows
     nearest: dict[int, float]  # doc → best example overlap (Dice)
     specific: float = 0.0  # idf of the query's rarest known word: low for "vneid" alone
+    # The query's known words with their idf mass, and per guide the words of its title,
+    # keywords and examples: a word only a guide's body mentions ("thuế: hỏi cơ quan
+    # thuế") is weak evidence that the guide answers it.
+    terms: tuple[tuple[str, float], ...] = ()
+    core_terms: Sequence[frozenset[str]] = ()
+    max_idf: float = 1.0
 
     def features(self, order: Sequence[tuple[int, float]] | None = None) -> dict[str, float]:
         """The calibration features (see calibration.yaml) of this ranking.
@@ -503,11 +509,27 @@ class Ranking:
         s2 = order[1][1] if len(order) > 1 else 0.0
         best = order[0][0] if order else -1
         known = self.share.get(best, 0.0)
+        nearest = self.nearest.get(best, 0.0)
+        rivals = [self.nearest.get(doc, 0.0) for doc, _ in order[1:3]]
+        core = self.core_terms[best] if 0 <= best < len(self.core_terms) else frozenset()
+        mass = sum(m for _, m in self.terms)
+        covered = sum(m for t, m in self.terms if t in core)
+        missing = max((m for t, m in self.terms if t not in core), default=0.0)
+        if self.unknown_share > 0:
+            missing = self.max_idf  # a word no guide knows at all is the rarest
         return {
             "score": s1,
             "margin": s1 - s2,
+            # The runner-up's share of the best score: low when one guide stands alone.
+            "ratio": s2 / s1 if s1 > 0 else 1.0,
             "known": known,
-            "nearest": self.nearest.get(best, 0.0),
+            "nearest": nearest,
+            # How much nearer the best guide's closest example is than the rivals' ones.
+            "nearest_lead": nearest - max(rivals, default=0.0),
+            # Share of the query's known words in the best guide's title, keywords or
+            # examples, and the rarest known word they lack (relative to the rarest possible).
+            "core": covered / mass if mass else 0.0,
+            "missing": missing / self.max_idf if self.max_idf else 0.0,
             "unknown": self.unknown_share,
             "short": 1.0 if self.words <= SHORT_QUERY else 0.0,
             "log_words": math.log1p(self.words),
@@ -691,7 +713,20 @@ class GuideIndex:
         )
         unknown_share = parsed.unknown / total if total else 0.0
         specific = max((self.idf.get(t, 0.0) for t in parsed.weights if "_" not in t), default=0.0)
-        return Ranking(ranked, share, parsed.words, unknown_share, nearest, specific)
+        terms = tuple(
+            (t, self.idf.get(t, 0.0)) for t in parsed.weights if "_" not in t and t in self.idf
+        )
+        return Ranking(
+            ranked,
+            share,
+            parsed.words,
+            unknown_share,
+            nearest,
+            specific,
+            terms=terms,
+            core_terms=self.known_terms,
+            max_idf=self.unknown_idf,
+        )
 
     def search(self, query: str, top: int = 3) -> SearchResult:
         """Rank guides for a free-text question and decide what to answer."""
