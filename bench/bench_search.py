@@ -59,6 +59,7 @@ FEATURES = (
     "rules",
     "core",
     "missing",
+    "missing_short",
 )
 # Precision the confident answers must reach on the tuning data: on all tuning sets
 # together, and on the real tuning questions alone (the bar: at most 1 wrong in 50).

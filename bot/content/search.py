@@ -530,6 +530,11 @@ class Ranking:
             # examples, and the rarest known word they lack (relative to the rarest possible).
             "core": covered / mass if mass else 0.0,
             "missing": missing / self.max_idf if self.max_idf else 0.0,
+            # … in a short question, where no word is incidental ("hộ kinh doanh phải nộp
+            # thuế" is not about registering one).
+            "missing_short": (missing / self.max_idf if self.max_idf else 0.0)
+            if self.words <= SHORT_QUERY + 2
+            else 0.0,
             "unknown": self.unknown_share,
             "short": 1.0 if self.words <= SHORT_QUERY else 0.0,
             "log_words": math.log1p(self.words),
