@@ -343,7 +343,8 @@ ISOLATED_WEIGHT = 0.4  # a compound-bound syllable standing alone counts this mu
 LOOSE_WEIGHT = 0.8  # any other syllable standing alone counts this much
 BOUND_SHARE = 0.75  # share of a syllable's uses inside its usual compound to call it bound
 BOUND_MIN = 3  # uses below which a syllable is never called bound
-BLEND_BM25 = 0.55  # share of the BM25F coverage in the final score (rest: nearest example)
+BLEND_BM25 = 0.55  # share of the BM25F coverage in the blend (rest: nearest example)
+BLEND_CORE = 0.2  # share of the title/keywords/examples coverage in the final score
 # The hand-set rules of confidence the calibration starts from (feature "rules"): a high
 # score well ahead of the runner-up, on a question whose informative words the guide knows.
 CONFIDENT_SCORE = 0.42
@@ -931,7 +932,11 @@ class GuideIndex:
                 if not common:
                     continue
                 shared = sum(query[term] for term in common)
-                best = max(best, min(1.0, 2 * shared / (total + example_mass[ex_id])))
+                # Ochiai (cosine of the two term sets): a long story that contains a
+                # short example question still comes close to it, where Dice would
+                # divide by the whole story.
+                overlap = shared / math.sqrt(total * example_mass[ex_id])
+                best = max(best, min(1.0, overlap))
             if best:
                 nearest[doc] = best
 
@@ -940,6 +945,14 @@ class GuideIndex:
         rest = 1 - BLEND_BM25
         for doc, value in nearest.items():
             scores[doc] = scores.get(doc, 0.0) + rest * value
+        # Last, how much of the question the guide's own title, keywords and examples
+        # name (not its body, which mentions neighbouring topics in passing).
+        words = [(t, w * idf.get(t, 0.0)) for t, w in parsed.weights.items() if "_" not in t]
+        known_terms = self.known_terms
+        for doc, value in scores.items():
+            core = known_terms[doc]
+            covered = sum(m for t, m in words if t in core) / word_total if word_total else 0.0
+            scores[doc] = (1 - BLEND_CORE) * value + BLEND_CORE * covered
         return scores, share, nearest, total
 
 
