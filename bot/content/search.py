@@ -561,9 +561,10 @@ class GuideIndex:
     idf: dict[str, float]
     unknown_idf: float
     postings: dict[str, list[tuple[int, float]]]  # term → (doc, saturated weight in [0, 1))
-    example_terms: list[frozenset[str]]  # example id → its terms
-    doc_examples: list[list[int]]  # guide → its example ids
-    example_mass: list[float]
+    # Per guide, its example questions (title, keywords, examples) as an inverted list:
+    # term → positions of the examples using it, and each example's idf mass.
+    example_index: list[dict[str, tuple[int, ...]]]
+    example_mass: list[list[float]]
     vocabulary: frozenset[str]
     deletes: dict[str, list[str]]
     bound: frozenset[str]  # syllables used (almost) only inside one compound word
@@ -661,11 +662,16 @@ class GuideIndex:
             if len(docs) > POSTING_LIMIT:
                 postings[term] = heapq.nlargest(POSTING_LIMIT, docs, key=itemgetter(1))
 
-        doc_examples: list[list[int]] = [[] for _ in guides]
-        example_mass: list[float] = []
-        for ex_id, (doc, ex_terms) in enumerate(example_terms):
-            doc_examples[doc].append(ex_id)
-            example_mass.append(sum(_term_weight(t, idf) for t in ex_terms))
+        example_lists: list[dict[str, list[int]]] = [defaultdict(list) for _ in guides]
+        example_mass: list[list[float]] = [[] for _ in guides]
+        for doc, ex_terms in example_terms:
+            position = len(example_mass[doc])
+            example_mass[doc].append(sum(_term_weight(t, idf) for t in ex_terms))
+            for term in ex_terms:
+                example_lists[doc][term].append(position)
+        example_index = [
+            {term: tuple(positions) for term, positions in lists.items()} for lists in example_lists
+        ]
 
         vocabulary = frozenset(t for t in df if "_" not in t)
         deletes: dict[str, list[str]] = defaultdict(list)
@@ -686,8 +692,7 @@ class GuideIndex:
             idf=idf,
             unknown_idf=_idf(n_docs, 0),
             postings=dict(postings),
-            example_terms=[frozenset(terms) for _, terms in example_terms],
-            doc_examples=doc_examples,
+            example_index=example_index,
             example_mass=example_mass,
             vocabulary=vocabulary,
             deletes=dict(deletes),
@@ -821,9 +826,12 @@ class GuideIndex:
         text = f" {' '.join(words)} "
         best_doc = self.doc[results[0][0]] if results else -1
         known = self.known_terms[best_doc] if best_doc >= 0 else frozenset()
+        present = set(words)
         found: tuple[int, _Office] | None = None
         for entry in self.offices:
             for phrase in entry.phrases:
+                if phrase[0] not in present:
+                    continue
                 if f" {' '.join(phrase)} " not in text or all(w in known for w in phrase):
                     continue
                 if found is None or len(phrase) > found[0]:
@@ -919,26 +927,24 @@ class GuideIndex:
             term: min(weight, 1.0) * idf.get(term, 0.0) * parsed.factor.get(term, 1.0)
             for term, weight in parsed.weights.items()
         }
-        asked = query.keys()
         nearest: dict[int, float] = {}
-        example_terms = self.example_terms
-        example_mass = self.example_mass
         leaders = heapq.nlargest(max(CANDIDATES, RANKED), bm25.items(), key=itemgetter(1))
         for doc, _ in leaders[:CANDIDATES]:
-            best = 0.0
-            for ex_id in self.doc_examples[doc]:
-                terms = example_terms[ex_id]
-                common = terms & asked
-                if not common:
-                    continue
-                shared = sum(query[term] for term in common)
-                # Ochiai (cosine of the two term sets): a long story that contains a
-                # short example question still comes close to it, where Dice would
-                # divide by the whole story.
-                overlap = shared / math.sqrt(total * example_mass[ex_id])
-                best = max(best, min(1.0, overlap))
+            lists = self.example_index[doc]
+            masses = self.example_mass[doc]
+            shared = [0.0] * len(masses)
+            for term, weight in query.items():
+                for position in lists.get(term, ()):
+                    shared[position] += weight
+            # Ochiai (cosine of the two term sets): a long story that contains a short
+            # example question still comes close to it, where Dice would divide by the
+            # whole story.
+            best = max(
+                (value / math.sqrt(total * masses[i]) for i, value in enumerate(shared) if value),
+                default=0.0,
+            )
             if best:
-                nearest[doc] = best
+                nearest[doc] = min(1.0, best)
 
         scale = BLEND_BM25 / total
         scores = {doc: min(BLEND_BM25, value * scale) for doc, value in leaders}
