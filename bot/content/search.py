@@ -768,6 +768,29 @@ class GuideIndex:
         calibration = search_data().calibration
         order = [(self.doc[slug], score) for slug, score in results]
         p = probability(ranking.features(order), calibration) if results else 0.0
+        if not results:
+            office = self._office(query, results)
+            return SearchResult(
+                [],
+                False,
+                kind=Answer.NONE,
+                office=office,
+                probability=p,
+                reason="office" if office else reason,
+            )
+        close = _close_pair(results, calibration)
+        generic = ranking.specific < GENERIC_IDF  # "vneid", "ngân hàng": which guide?
+        features = ranking.features(order)
+        # The hand-set rules were written for short chat questions and stay precise there;
+        # on long, story-like messages only the calibrated model decides.
+        rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
+        sure = p >= calibration.threshold or rules
+        if sure and close is None and not generic:
+            # A confident guide answers even if the question also names an office's
+            # subject in passing ("… phần An sinh xã hội báo lỗi" is a VNeID error).
+            return SearchResult(
+                results[:top], True, kind=Answer.GUIDE, probability=p, reason=reason
+            )
         office = self._office(query, results)
         if office is not None:
             return SearchResult(
@@ -777,19 +800,6 @@ class GuideIndex:
                 office=office,
                 probability=p,
                 reason="office",
-            )
-        if not results:
-            return SearchResult([], False, kind=Answer.NONE, probability=p, reason=reason)
-        close = _close_pair(results, calibration)
-        generic = ranking.specific < GENERIC_IDF  # "vneid", "ngân hàng": which guide?
-        features = ranking.features(order)
-        # The hand-set rules were written for short chat questions and stay precise there;
-        # on long, story-like messages only the calibrated model decides.
-        rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
-        sure = p >= calibration.threshold or rules
-        if sure and close is None and not generic:
-            return SearchResult(
-                results[:top], True, kind=Answer.GUIDE, probability=p, reason=reason
             )
         if close is not None and p >= calibration.threshold / 2:
             return SearchResult(
