@@ -67,8 +67,8 @@ def test_real_questions_hold_out(index: GuideIndex) -> None:
 
 
 # What the current library and method reach (see BENCHMARKS.md); raise towards REAL_BARS.
-TUNE_FLOOR = {"top1": 0.93, "top3": 0.97, "refused": 0.95, "hit_confident": 0.45}
-HOLDOUT_FLOOR = {"top1": 0.82, "top3": 0.88, "refused": 0.90, "hit_confident": 0.30}
+TUNE_FLOOR = {"top1": 0.93, "top3": 0.97, "refused": 0.95, "hit_confident": 0.40}
+HOLDOUT_FLOOR = {"top1": 0.83, "top3": 0.90, "refused": 0.90, "hit_confident": 0.27}
 HOLDOUT_MAX_WRONG = 3
 
 
@@ -77,7 +77,7 @@ def test_dev_set_does_not_regress(index: GuideIndex) -> None:
     assert figures["top1"] >= 0.95, figures
     assert figures["top3"] >= 0.99, figures
     assert figures["refused"] >= 0.90, figures
-    assert figures["hit_confident"] >= 0.15, figures
+    assert figures["hit_confident"] >= 0.6, figures
 
 
 def test_extra_questions_written_apart_from_the_guides(index: GuideIndex) -> None:
@@ -85,7 +85,7 @@ def test_extra_questions_written_apart_from_the_guides(index: GuideIndex) -> Non
     assert figures["top1"] >= 0.93, figures
     assert figures["top3"] >= 0.97, figures
     assert figures["refused"] >= 0.85, figures
-    assert figures["hit_confident"] >= 0.12, figures
+    assert figures["hit_confident"] >= 0.6, figures
 
 
 def test_written_holdout_halves(index: GuideIndex) -> None:
@@ -97,7 +97,7 @@ def test_written_holdout_halves(index: GuideIndex) -> None:
         assert figures["top1"] >= top1, figures
         assert figures["top3"] >= 0.97, figures
         assert figures["refused"] >= 0.80, figures
-        assert figures["hit_confident"] >= 0.08, figures
+        assert figures["hit_confident"] >= 0.5, figures
 
 
 @pytest.mark.parametrize(
