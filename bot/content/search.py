@@ -69,6 +69,7 @@ class Calibration:
     threshold: float  # P(best guide is right) from which search is confident
     close_margin: float  # two guides this close in score are offered together
     close_floor: float  # … if the second one scores at least this
+    close_ratio: float = 1.0  # … as are two whose second scores this share of the first
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ def search_data() -> SearchData:
             threshold=float(calibration["threshold"]),
             close_margin=float(calibration["close_margin"]),
             close_floor=float(calibration["close_floor"]),
+            close_ratio=float(calibration.get("close_ratio", 1.0)),
         ),
     )
 
@@ -515,6 +517,9 @@ class Ranking:
         core = self.core_terms[best] if 0 <= best < len(self.core_terms) else frozenset()
         mass = sum(m for _, m in self.terms)
         covered = sum(m for t, m in self.terms if t in core)
+        second = order[1][0] if len(order) > 1 else -1
+        rival = self.core_terms[second] if 0 <= second < len(self.core_terms) else frozenset()
+        rival_covered = sum(m for t, m in self.terms if t in rival)
         missing = max((m for t, m in self.terms if t not in core), default=0.0)
         if self.unknown_share > 0:
             missing = self.max_idf  # a word no guide knows at all is the rarest
@@ -530,6 +535,8 @@ class Ranking:
             # Share of the query's known words in the best guide's title, keywords or
             # examples, and the rarest known word they lack (relative to the rarest possible).
             "core": covered / mass if mass else 0.0,
+            # … and how much more of it than the runner-up's.
+            "core_lead": (covered - rival_covered) / mass if mass else 0.0,
             "missing": missing / self.max_idf if self.max_idf else 0.0,
             # … in a short question, where no word is incidental ("hộ kinh doanh phải nộp
             # thuế" is not about registering one).
@@ -1031,10 +1038,14 @@ def _close_pair(
     if len(results) < 2:
         return None
     (first, s1), (second, s2) = results[0], results[1]
-    if s2 < calibration.close_floor or s1 - s2 > calibration.close_margin:
+    if s2 < calibration.close_floor:
         return None
-    if len(results) > 2 and s2 - results[2][1] <= calibration.close_margin:
-        return None  # three alike: that is a list of suggestions, not a pair
+    if s1 - s2 > calibration.close_margin and s2 < calibration.close_ratio * s1:
+        return None
+    if len(results) > 2:
+        s3 = results[2][1]
+        if s2 - s3 <= calibration.close_margin or s3 >= calibration.close_ratio * s1:
+            return None  # three alike: that is a list of suggestions, not a pair
     return first, second
 
 
