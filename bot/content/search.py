@@ -4,20 +4,26 @@ Pure, in-memory and dependency-free; its word lists and patterns live in
 ``bot/content/search_data/`` and are read once. Text is folded (no diacritics, lower
 case), abbreviations are expanded (``cks`` → ``chu ky so``), unknown words are corrected
 against the library's vocabulary when they are one or two edits away ("kick" → "kich"),
-then two signals are blended:
+then three signals are blended:
 
 * a BM25F score over weighted fields (title, keywords, examples, summary, body),
   normalised by what a perfect match of the query would score, so that words no guide
   knows ("giá vàng") pull the score down instead of being ignored;
-* the best weighted overlap with one of the guide's example questions (a
-  nearest-neighbour signal that rewards questions phrased like real ones).
+* the best weighted overlap (Ochiai) with one of the guide's example questions (a
+  nearest-neighbour signal that rewards questions phrased like real ones, and still finds
+  a short example inside a long story);
+* the share of the question that the guide's own title, keywords and examples name (a
+  word only a guide's body mentions in passing is weak evidence).
 
 The blended scores rank the guides. Whether the best one is *the* answer is a separate,
 calibrated decision: a logistic model over the ranking's shape (top score, lead over the
-runner-up, share of the question the guide knows, length…) estimates the chance that the
-best guide is right, and "confident" means that chance clears a threshold chosen on real
-residents' questions so that confident answers are right at least 95 % of the time
-(``search_data/calibration.yaml``, written by ``bench/bench_search.py --calibrate``).
+runner-up, nearest example, share of the question the guide names, the rarest word it
+lacks, length) estimates the chance that the best guide is right, and "confident" means
+that chance clears a threshold fitted on the tuning sets so that, out of fold on real
+residents' questions, at most 1 question in 50 gets a confident wrong answer and
+confident answers are right at least 98 % of the time (``search_data/calibration.yaml``,
+written by ``bench/bench_search.py --calibrate``). Two guides that score alike (within
+80 % of each other) are offered together instead.
 
 Before any of that the message itself is read (``read_message``): a greeting, a scam signal
 (the scam warning then comes first), a problem with the person's own account or phone (never
