@@ -4,20 +4,26 @@ Pure, in-memory and dependency-free; its word lists and patterns live in
 ``bot/content/search_data/`` and are read once. Text is folded (no diacritics, lower
 case), abbreviations are expanded (``cks`` → ``chu ky so``), unknown words are corrected
 against the library's vocabulary when they are one or two edits away ("kick" → "kich"),
-then two signals are blended:
+then three signals are blended:
 
 * a BM25F score over weighted fields (title, keywords, examples, summary, body),
   normalised by what a perfect match of the query would score, so that words no guide
   knows ("giá vàng") pull the score down instead of being ignored;
-* the best weighted overlap with one of the guide's example questions (a
-  nearest-neighbour signal that rewards questions phrased like real ones).
+* the best weighted overlap (Ochiai) with one of the guide's example questions (a
+  nearest-neighbour signal that rewards questions phrased like real ones, and still finds
+  a short example inside a long story);
+* the share of the question that the guide's own title, keywords and examples name (a
+  word only a guide's body mentions in passing is weak evidence).
 
 The blended scores rank the guides. Whether the best one is *the* answer is a separate,
 calibrated decision: a logistic model over the ranking's shape (top score, lead over the
-runner-up, share of the question the guide knows, length…) estimates the chance that the
-best guide is right, and "confident" means that chance clears a threshold chosen on real
-residents' questions so that confident answers are right at least 95 % of the time
-(``search_data/calibration.yaml``, written by ``bench/bench_search.py --calibrate``).
+runner-up, nearest example, share of the question the guide names, the rarest word it
+lacks, length) estimates the chance that the best guide is right, and "confident" means
+that chance clears a threshold fitted on the tuning sets so that, out of fold on real
+residents' questions, at most 1 question in 50 gets a confident wrong answer and
+confident answers are right at least 98 % of the time (``search_data/calibration.yaml``,
+written by ``bench/bench_search.py --calibrate``). Two guides that score alike (within
+80 % of each other) are offered together instead.
 
 Before any of that the message itself is read (``read_message``): a greeting, a scam signal
 (the scam warning then comes first), a problem with the person's own account or phone (never
@@ -69,6 +75,7 @@ class Calibration:
     threshold: float  # P(best guide is right) from which search is confident
     close_margin: float  # two guides this close in score are offered together
     close_floor: float  # … if the second one scores at least this
+    close_ratio: float = 1.0  # … as are two whose second scores this share of the first
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ def search_data() -> SearchData:
             threshold=float(calibration["threshold"]),
             close_margin=float(calibration["close_margin"]),
             close_floor=float(calibration["close_floor"]),
+            close_ratio=float(calibration.get("close_ratio", 1.0)),
         ),
     )
 
@@ -343,7 +351,8 @@ ISOLATED_WEIGHT = 0.4  # a compound-bound syllable standing alone counts this mu
 LOOSE_WEIGHT = 0.8  # any other syllable standing alone counts this much
 BOUND_SHARE = 0.75  # share of a syllable's uses inside its usual compound to call it bound
 BOUND_MIN = 3  # uses below which a syllable is never called bound
-BLEND_BM25 = 0.55  # share of the BM25F coverage in the final score (rest: nearest example)
+BLEND_BM25 = 0.55  # share of the BM25F coverage in the blend (rest: nearest example)
+BLEND_CORE = 0.2  # share of the title/keywords/examples coverage in the final score
 # The hand-set rules of confidence the calibration starts from (feature "rules"): a high
 # score well ahead of the runner-up, on a question whose informative words the guide knows.
 CONFIDENT_SCORE = 0.42
@@ -492,6 +501,12 @@ class Ranking:
     unknown_share: float  # share of the query's idf mass no guide knows
     nearest: dict[int, float]  # doc → best example overlap (Dice)
     specific: float = 0.0  # idf of the query's rarest known word: low for "vneid" alone
+    # The query's known words with their idf mass, and per guide the words of its title,
+    # keywords and examples: a word only a guide's body mentions ("thuế: hỏi cơ quan
+    # thuế") is weak evidence that the guide answers it.
+    terms: tuple[tuple[str, float], ...] = ()
+    core_terms: Sequence[frozenset[str]] = ()
+    max_idf: float = 1.0
 
     def features(self, order: Sequence[tuple[int, float]] | None = None) -> dict[str, float]:
         """The calibration features (see calibration.yaml) of this ranking.
@@ -503,11 +518,37 @@ class Ranking:
         s2 = order[1][1] if len(order) > 1 else 0.0
         best = order[0][0] if order else -1
         known = self.share.get(best, 0.0)
+        nearest = self.nearest.get(best, 0.0)
+        rivals = [self.nearest.get(doc, 0.0) for doc, _ in order[1:3]]
+        core = self.core_terms[best] if 0 <= best < len(self.core_terms) else frozenset()
+        mass = sum(m for _, m in self.terms)
+        covered = sum(m for t, m in self.terms if t in core)
+        second = order[1][0] if len(order) > 1 else -1
+        rival = self.core_terms[second] if 0 <= second < len(self.core_terms) else frozenset()
+        rival_covered = sum(m for t, m in self.terms if t in rival)
+        missing = max((m for t, m in self.terms if t not in core), default=0.0)
+        if self.unknown_share > 0:
+            missing = self.max_idf  # a word no guide knows at all is the rarest
         return {
             "score": s1,
             "margin": s1 - s2,
+            # The runner-up's share of the best score: low when one guide stands alone.
+            "ratio": s2 / s1 if s1 > 0 else 1.0,
             "known": known,
-            "nearest": self.nearest.get(best, 0.0),
+            "nearest": nearest,
+            # How much nearer the best guide's closest example is than the rivals' ones.
+            "nearest_lead": nearest - max(rivals, default=0.0),
+            # Share of the query's known words in the best guide's title, keywords or
+            # examples, and the rarest known word they lack (relative to the rarest possible).
+            "core": covered / mass if mass else 0.0,
+            # … and how much more of it than the runner-up's.
+            "core_lead": (covered - rival_covered) / mass if mass else 0.0,
+            "missing": missing / self.max_idf if self.max_idf else 0.0,
+            # … in a short question, where no word is incidental ("hộ kinh doanh phải nộp
+            # thuế" is not about registering one).
+            "missing_short": (missing / self.max_idf if self.max_idf else 0.0)
+            if self.words <= SHORT_QUERY + 2
+            else 0.0,
             "unknown": self.unknown_share,
             "short": 1.0 if self.words <= SHORT_QUERY else 0.0,
             "log_words": math.log1p(self.words),
@@ -533,9 +574,10 @@ class GuideIndex:
     idf: dict[str, float]
     unknown_idf: float
     postings: dict[str, list[tuple[int, float]]]  # term → (doc, saturated weight in [0, 1))
-    example_terms: list[frozenset[str]]  # example id → its terms
-    doc_examples: list[list[int]]  # guide → its example ids
-    example_mass: list[float]
+    # Per guide, its example questions (title, keywords, examples) as an inverted list:
+    # term → positions of the examples using it, and each example's idf mass.
+    example_index: list[dict[str, tuple[int, ...]]]
+    example_mass: list[list[float]]
     vocabulary: frozenset[str]
     deletes: dict[str, list[str]]
     bound: frozenset[str]  # syllables used (almost) only inside one compound word
@@ -633,11 +675,16 @@ class GuideIndex:
             if len(docs) > POSTING_LIMIT:
                 postings[term] = heapq.nlargest(POSTING_LIMIT, docs, key=itemgetter(1))
 
-        doc_examples: list[list[int]] = [[] for _ in guides]
-        example_mass: list[float] = []
-        for ex_id, (doc, ex_terms) in enumerate(example_terms):
-            doc_examples[doc].append(ex_id)
-            example_mass.append(sum(_term_weight(t, idf) for t in ex_terms))
+        example_lists: list[dict[str, list[int]]] = [defaultdict(list) for _ in guides]
+        example_mass: list[list[float]] = [[] for _ in guides]
+        for doc, ex_terms in example_terms:
+            position = len(example_mass[doc])
+            example_mass[doc].append(sum(_term_weight(t, idf) for t in ex_terms))
+            for term in ex_terms:
+                example_lists[doc][term].append(position)
+        example_index = [
+            {term: tuple(positions) for term, positions in lists.items()} for lists in example_lists
+        ]
 
         vocabulary = frozenset(t for t in df if "_" not in t)
         deletes: dict[str, list[str]] = defaultdict(list)
@@ -658,8 +705,7 @@ class GuideIndex:
             idf=idf,
             unknown_idf=_idf(n_docs, 0),
             postings=dict(postings),
-            example_terms=[frozenset(terms) for _, terms in example_terms],
-            doc_examples=doc_examples,
+            example_index=example_index,
             example_mass=example_mass,
             vocabulary=vocabulary,
             deletes=dict(deletes),
@@ -691,7 +737,20 @@ class GuideIndex:
         )
         unknown_share = parsed.unknown / total if total else 0.0
         specific = max((self.idf.get(t, 0.0) for t in parsed.weights if "_" not in t), default=0.0)
-        return Ranking(ranked, share, parsed.words, unknown_share, nearest, specific)
+        terms = tuple(
+            (t, self.idf.get(t, 0.0)) for t in parsed.weights if "_" not in t and t in self.idf
+        )
+        return Ranking(
+            ranked,
+            share,
+            parsed.words,
+            unknown_share,
+            nearest,
+            specific,
+            terms=terms,
+            core_terms=self.known_terms,
+            max_idf=self.unknown_idf,
+        )
 
     def search(self, query: str, top: int = 3) -> SearchResult:
         """Rank guides for a free-text question and decide what to answer."""
@@ -722,6 +781,29 @@ class GuideIndex:
         calibration = search_data().calibration
         order = [(self.doc[slug], score) for slug, score in results]
         p = probability(ranking.features(order), calibration) if results else 0.0
+        if not results:
+            office = self._office(query, results)
+            return SearchResult(
+                [],
+                False,
+                kind=Answer.NONE,
+                office=office,
+                probability=p,
+                reason="office" if office else reason,
+            )
+        close = _close_pair(results, calibration)
+        generic = ranking.specific < GENERIC_IDF  # "vneid", "ngân hàng": which guide?
+        features = ranking.features(order)
+        # The hand-set rules were written for short chat questions and stay precise there;
+        # on long, story-like messages only the calibrated model decides.
+        rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
+        sure = p >= calibration.threshold or rules
+        if sure and close is None and not generic:
+            # A confident guide answers even if the question also names an office's
+            # subject in passing ("… phần An sinh xã hội báo lỗi" is a VNeID error).
+            return SearchResult(
+                results[:top], True, kind=Answer.GUIDE, probability=p, reason=reason
+            )
         office = self._office(query, results)
         if office is not None:
             return SearchResult(
@@ -731,19 +813,6 @@ class GuideIndex:
                 office=office,
                 probability=p,
                 reason="office",
-            )
-        if not results:
-            return SearchResult([], False, kind=Answer.NONE, probability=p, reason=reason)
-        close = _close_pair(results, calibration)
-        generic = ranking.specific < GENERIC_IDF  # "vneid", "ngân hàng": which guide?
-        features = ranking.features(order)
-        # The hand-set rules were written for short chat questions and stay precise there;
-        # on long, story-like messages only the calibrated model decides.
-        rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
-        sure = p >= calibration.threshold or rules
-        if sure and close is None and not generic:
-            return SearchResult(
-                results[:top], True, kind=Answer.GUIDE, probability=p, reason=reason
             )
         if close is not None and p >= calibration.threshold / 2:
             return SearchResult(
@@ -780,9 +849,12 @@ class GuideIndex:
         text = f" {' '.join(words)} "
         best_doc = self.doc[results[0][0]] if results else -1
         known = self.known_terms[best_doc] if best_doc >= 0 else frozenset()
+        present = set(words)
         found: tuple[int, _Office] | None = None
         for entry in self.offices:
             for phrase in entry.phrases:
+                if phrase[0] not in present:
+                    continue
                 if f" {' '.join(phrase)} " not in text or all(w in known for w in phrase):
                     continue
                 if found is None or len(phrase) > found[0]:
@@ -878,28 +950,38 @@ class GuideIndex:
             term: min(weight, 1.0) * idf.get(term, 0.0) * parsed.factor.get(term, 1.0)
             for term, weight in parsed.weights.items()
         }
-        asked = query.keys()
         nearest: dict[int, float] = {}
-        example_terms = self.example_terms
-        example_mass = self.example_mass
         leaders = heapq.nlargest(max(CANDIDATES, RANKED), bm25.items(), key=itemgetter(1))
         for doc, _ in leaders[:CANDIDATES]:
-            best = 0.0
-            for ex_id in self.doc_examples[doc]:
-                terms = example_terms[ex_id]
-                common = terms & asked
-                if not common:
-                    continue
-                shared = sum(query[term] for term in common)
-                best = max(best, min(1.0, 2 * shared / (total + example_mass[ex_id])))
+            lists = self.example_index[doc]
+            masses = self.example_mass[doc]
+            shared = [0.0] * len(masses)
+            for term, weight in query.items():
+                for position in lists.get(term, ()):
+                    shared[position] += weight
+            # Ochiai (cosine of the two term sets): a long story that contains a short
+            # example question still comes close to it, where Dice would divide by the
+            # whole story.
+            best = max(
+                (value / math.sqrt(total * masses[i]) for i, value in enumerate(shared) if value),
+                default=0.0,
+            )
             if best:
-                nearest[doc] = best
+                nearest[doc] = min(1.0, best)
 
         scale = BLEND_BM25 / total
         scores = {doc: min(BLEND_BM25, value * scale) for doc, value in leaders}
         rest = 1 - BLEND_BM25
         for doc, value in nearest.items():
             scores[doc] = scores.get(doc, 0.0) + rest * value
+        # Last, how much of the question the guide's own title, keywords and examples
+        # name (not its body, which mentions neighbouring topics in passing).
+        words = [(t, w * idf.get(t, 0.0)) for t, w in parsed.weights.items() if "_" not in t]
+        known_terms = self.known_terms
+        for doc, value in scores.items():
+            core = known_terms[doc]
+            covered = sum(m for t, m in words if t in core) / word_total if word_total else 0.0
+            scores[doc] = (1 - BLEND_CORE) * value + BLEND_CORE * covered
         return scores, share, nearest, total
 
 
@@ -962,10 +1044,14 @@ def _close_pair(
     if len(results) < 2:
         return None
     (first, s1), (second, s2) = results[0], results[1]
-    if s2 < calibration.close_floor or s1 - s2 > calibration.close_margin:
+    if s2 < calibration.close_floor:
         return None
-    if len(results) > 2 and s2 - results[2][1] <= calibration.close_margin:
-        return None  # three alike: that is a list of suggestions, not a pair
+    if s1 - s2 > calibration.close_margin and s2 < calibration.close_ratio * s1:
+        return None
+    if len(results) > 2:
+        s3 = results[2][1]
+        if s2 - s3 <= calibration.close_margin or s3 >= calibration.close_ratio * s1:
+            return None  # three alike: that is a list of suggestions, not a pair
     return first, second
 
 

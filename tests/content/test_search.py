@@ -67,9 +67,11 @@ def test_real_questions_hold_out(index: GuideIndex) -> None:
 
 
 # What the current library and method reach (see BENCHMARKS.md); raise towards REAL_BARS.
-TUNE_FLOOR = {"top1": 0.83, "top3": 0.95, "refused": 0.95, "hit_confident": 0.15}
-HOLDOUT_FLOOR = {"top1": 0.80, "top3": 0.88, "refused": 0.90, "hit_confident": 0.12}
-HOLDOUT_MAX_WRONG = 3
+TUNE_FLOOR = {"top1": 0.93, "top3": 0.97, "refused": 0.95, "hit_confident": 0.50}
+HOLDOUT_FLOOR = {"top1": 0.83, "top3": 0.90, "refused": 0.90, "hit_confident": 0.30}
+# 3 when 15 % of right answers were confident, 4 now with 34 % (BENCHMARKS.md); the bar
+# is 1 in 50.
+HOLDOUT_MAX_WRONG = 4
 
 
 def test_dev_set_does_not_regress(index: GuideIndex) -> None:
@@ -77,7 +79,7 @@ def test_dev_set_does_not_regress(index: GuideIndex) -> None:
     assert figures["top1"] >= 0.95, figures
     assert figures["top3"] >= 0.99, figures
     assert figures["refused"] >= 0.90, figures
-    assert figures["hit_confident"] >= 0.15, figures
+    assert figures["hit_confident"] >= 0.6, figures
 
 
 def test_extra_questions_written_apart_from_the_guides(index: GuideIndex) -> None:
@@ -85,7 +87,7 @@ def test_extra_questions_written_apart_from_the_guides(index: GuideIndex) -> Non
     assert figures["top1"] >= 0.93, figures
     assert figures["top3"] >= 0.97, figures
     assert figures["refused"] >= 0.85, figures
-    assert figures["hit_confident"] >= 0.12, figures
+    assert figures["hit_confident"] >= 0.6, figures
 
 
 def test_written_holdout_halves(index: GuideIndex) -> None:
@@ -97,7 +99,7 @@ def test_written_holdout_halves(index: GuideIndex) -> None:
         assert figures["top1"] >= top1, figures
         assert figures["top3"] >= 0.97, figures
         assert figures["refused"] >= 0.80, figures
-        assert figures["hit_confident"] >= 0.08, figures
+        assert figures["hit_confident"] >= 0.5, figures
 
 
 @pytest.mark.parametrize(
@@ -386,6 +388,11 @@ def test_two_close_guides_are_offered_as_a_pair() -> None:
     assert _close_pair([("a", 0.61), ("b", 0.60), ("c", 0.30)], calibration) == ("a", "b")
     assert _close_pair([("a", 0.61), ("b", 0.60), ("c", 0.59)], calibration) is None
     assert _close_pair([("a", 0.70), ("b", 0.60)], calibration) is None
+    # With a ratio rule, a runner-up at 80 % of the best is close too (unless a third is).
+    ratio = Calibration({}, 0.0, 0.9, close_margin=0.02, close_floor=0.4, close_ratio=0.8)
+    assert _close_pair([("a", 0.70), ("b", 0.60), ("c", 0.40)], ratio) == ("a", "b")
+    assert _close_pair([("a", 0.70), ("b", 0.60), ("c", 0.58)], ratio) is None
+    assert _close_pair([("a", 0.70), ("b", 0.50)], ratio) is None
 
 
 def test_search_data_is_read_once() -> None:
