@@ -390,6 +390,17 @@ class Broadcast(SQLModel, table=True):
     recipients: int = 0
 
 
+class SendSlot(SQLModel, table=True):
+    """The last moment reserved to send on a channel, or to one chat of it.
+
+    Several workers pace their sends through these rows (PostgreSQL), so together they
+    stay within a platform's limit instead of each one using all of it.
+    """
+
+    key: str = Field(primary_key=True, max_length=100)  # "telegram" or "telegram:chat:123"
+    next_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
 # ---------------------------------------------------------------- dashboard
 
 

@@ -46,6 +46,7 @@ from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, Sender, Tran
 from bot.core.messages import Reply
 from bot.reminders.policy import EXPIRING_KINDS, DeliveryLimits, ReminderPolicy, load_policy
 from bot.reminders.ratelimit import RateLimiter
+from bot.reminders.sendslots import SharedRateLimiter
 from db.engine import rowcount
 from db.models import ChatIdentity, Commune, OutboxMessage, OutboxStatus
 from db.types import utcnow
@@ -121,11 +122,18 @@ class OutboxDelivery:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.stats = DeliveryStats()
-        self.limiters = {
-            channel: RateLimiter(*self.limits.rate(channel), monotonic=monotonic, sleep=sleep)
+        self.postgres = engine.dialect.name == "postgresql"
+        # Several workers on PostgreSQL share the platforms' limits through the database;
+        # an injected clock (tests, simulations) paces in process.
+        self.shared_limits = self.postgres and self.database_clock
+        self.limiters: dict[str, RateLimiter | SharedRateLimiter] = {
+            channel: (
+                SharedRateLimiter(engine, channel, *self.limits.rate(channel), run=self._db)
+                if self.shared_limits
+                else RateLimiter(*self.limits.rate(channel), monotonic=monotonic, sleep=sleep)
+            )
             for channel in self.senders
         }
-        self.postgres = engine.dialect.name == "postgresql"
         self._stopping = False
         self._in_flight: set[asyncio.Task[None]] = set()
         # Rows this process has claimed and still handles (not stale whatever their age),
@@ -265,6 +273,9 @@ class OutboxDelivery:
                     path.unlink(missing_ok=True)
         elif self.journal_dir is not None:
             self._forget_dead_journals(set(started))
+        for limiter in self.limiters.values():
+            if isinstance(limiter, SharedRateLimiter):
+                limiter.forget_idle_chats()
         if unsure:
             log.warning(
                 "%d outbox rows were interrupted mid-send and are marked unknown", len(unsure)
@@ -558,7 +569,10 @@ class OutboxDelivery:
         try:
             result = await sender.send(chat_id, reply)
         except RetryLater as error:
-            limiter.pause(error.seconds)
+            if isinstance(limiter, SharedRateLimiter):
+                await limiter.pause_all(error.seconds)
+            else:
+                limiter.pause(error.seconds)
             self.stats.rate_limited += 1
             await self._db(
                 self._finish,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from bot.core.messages import Reply
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.outbox import enqueue
 from bot.reminders.policy import DeliveryLimits
+from bot.reminders.sendslots import SharedRateLimiter
 from bot.services import Services
 from db.models import OutboxMessage
 from db.types import utcnow
@@ -182,3 +184,56 @@ async def test_journals_of_dead_workers_are_cleaned_up(
     left = {p.name for p in journals.iterdir()}
     assert not any("deadbeef" in name for name in left), "the dead worker's journal is gone"
     assert any("0a11fe00" in name for name in left), "a live worker's journal stays"
+
+
+def _postgres_only(services: Services) -> None:
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("the shared rate limit is PostgreSQL's (SQLite runs one sender)")
+
+
+async def test_two_workers_together_keep_to_one_platform_rate(services: Services) -> None:
+    """At 20 messages/s the slots both workers reserve are 1/20 s apart, as one sender's
+    (each pacing itself alone, two would send at twice the platform's rate)."""
+    _postgres_only(services)
+    _queue(services, 30, utcnow() - dt.timedelta(minutes=1))
+    limits = DeliveryLimits(console_per_second=20)
+    senders = [RecordingSender(), RecordingSender()]
+    workers = [
+        OutboxDelivery(
+            services.engine,
+            {"console": sender},
+            limits=limits,
+            worker_id=f"w{n}",
+            concurrency=4,
+            batch_size=5,
+        )
+        for n, sender in enumerate(senders)
+    ]
+    assert all(w.shared_limits for w in workers)
+    await asyncio.gather(*(w.run_until_idle() for w in workers))
+    delivered = senders[0].delivered + senders[1].delivered
+    assert len(delivered) == 30 and len(set(delivered)) == 30
+    assert senders[0].delivered and senders[1].delivered, "both workers sent"
+    slots = sorted(
+        slot
+        for worker in workers
+        for slot in worker.limiters["console"].slots  # type: ignore[union-attr]
+    )
+    assert len(slots) == 30
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert min(gaps) >= 1 / 20 - 1e-6, "the two workers' sends are spaced as one sender's"
+
+
+async def test_a_429_seen_by_one_worker_pauses_the_others(services: Services) -> None:
+    _postgres_only(services)
+    limits = DeliveryLimits(console_per_second=20)
+    one, other = (
+        OutboxDelivery(services.engine, {"console": RecordingSender()}, limits=limits)
+        for _ in range(2)
+    )
+    first, second = one.limiters["console"], other.limiters["console"]
+    assert isinstance(first, SharedRateLimiter) and isinstance(second, SharedRateLimiter)
+    await second.acquire("1")
+    await first.pause_all(0.5)  # Telegram said "retry after 0.5 s" to the first worker
+    await second.acquire("2")
+    assert 0.4 <= second.waits[-1] <= 0.6

@@ -1,4 +1,4 @@
-"""at most one open red episode per task (several workers planning at once)
+"""several workers: one open red episode per task, send slots shared by the senders
 
 Revision ID: open_red_episode_unique
 Revises: feedback_tables
@@ -6,12 +6,16 @@ Create Date: 2026-12-02
 
 Before the index exists, duplicate open episodes left by concurrent planning passes
 are closed (the oldest one of each task stays open), so the index can be built.
+``sendslot`` holds the rate limits the outbox senders of all workers share.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
+
+import db.types
 
 revision: str = "open_red_episode_unique"
 down_revision: str | None = "feedback_tables"
@@ -36,7 +40,14 @@ def upgrade() -> None:
         sqlite_where=OPEN,
         postgresql_where=OPEN,
     )
+    op.create_table(
+        "sendslot",
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("next_at", db.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sendslot")
     op.drop_index("uq_redepisode_open_task", table_name="redepisode")
