@@ -5,42 +5,21 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel, select
 
 from bot.app import TocnsApp, build_services
 from bot.services import Services
 from db.models import Commune, JobMark, Plan
-from tests.conftest import REQUIRE_POSTGRES, START, make_settings
+from tests.conftest import START, make_settings
 from tests.helpers import FakeClock
 
 WORKERS = 3
-
-
-@pytest.fixture
-def empty_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A new PostgreSQL database with nothing in it (not even the schema)."""
-    server = request.getfixturevalue("_postgres")
-    if server is None:
-        if REQUIRE_POSTGRES:
-            pytest.fail("PostgreSQL is required (TOCNS_REQUIRE_POSTGRES=1) but not installed")
-        pytest.skip("PostgreSQL not installed")
-    name = f"e_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield server.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def start_worker(url: str, data_dir: str, barrier: object) -> str:
