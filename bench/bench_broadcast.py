@@ -6,12 +6,17 @@ again at once. The fake server records every message it accepted: duplicates and
 are counted per chat, the rate from the accepted messages' timestamps.
 
     .venv/bin/python bench/bench_broadcast.py [--recipients 10000] [--kill none|sigterm|sigkill] [--seed N]
+
+With ``--postgres --workers N`` the database is a throwaway PostgreSQL server
+(``tests/postgres.py``) and N sending processes drain the same outbox at once, sharing
+the platform's limit through the database; ``--kill`` then kills the first of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -36,13 +41,14 @@ LIMIT = 30  # messages per second the fake accepts
 # ------------------------------------------------------------------ the benchmark
 
 
-def prepare(directory: Path, recipients: int) -> tuple[str, float]:
-    """A SQLite database with the sample commune, ``recipients`` team members and one broadcast."""
+def prepare(directory: Path, recipients: int, url: str | None = None) -> tuple[str, float]:
+    """A database (SQLite unless ``url``) with the sample commune, ``recipients`` team
+    members and one broadcast."""
     from bot.app import build_services, prepare_database
     from bot.settings import Settings
     from tests.faults.broadcast_worker import add_recipients_and_broadcast
 
-    url = f"sqlite:///{directory}/tocns.sqlite3"
+    url = url or f"sqlite:///{directory}/tocns.sqlite3"
     settings = Settings(
         _env_file=None, data_dir=directory, database_url=url, telegram_token=None, zalo_token=None
     )  # type: ignore[call-arg]
@@ -53,7 +59,32 @@ def prepare(directory: Path, recipients: int) -> tuple[str, float]:
     return url, seconds
 
 
-async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
+def _postgres_database(stack: contextlib.ExitStack) -> str:
+    from sqlalchemy import create_engine, text
+
+    from tests.postgres import postgres_server
+
+    server = stack.enter_context(postgres_server())
+    if server is None:
+        raise SystemExit("PostgreSQL is not installed (see tests/postgres.py)")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE bench_broadcast"))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + "/bench_broadcast"
+
+
+async def bench(
+    recipients: int, kill: str, seed: int, *, workers: int = 1, postgres: bool = False
+) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        url = _postgres_database(stack) if postgres else None
+        return await _bench(recipients, kill, seed, workers, url)
+
+
+async def _bench(
+    recipients: int, kill: str, seed: int, workers: int, database_url: str | None
+) -> dict[str, Any]:
     from sqlmodel import Session, select
 
     from db.engine import make_engine
@@ -62,11 +93,13 @@ async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
     from tests.fakes.telegram_api import FakeTelegramAPI
 
     directory = Path(tempfile.mkdtemp(prefix="tocns-broadcast-"))
-    url, enqueue_seconds = await asyncio.to_thread(prepare, directory, recipients)
+    url, enqueue_seconds = await asyncio.to_thread(prepare, directory, recipients, database_url)
     rng = random.Random(seed)
     expected = recipients / LIMIT
     kill_at = rng.uniform(0.1, 0.8) * expected if kill != "none" else None
     runs: list[dict[str, Any]] = []
+    killed = False
+    sent_at_kill = 0
     async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
         fake.rate_limit(per_second=LIMIT, per_chat_per_second=1)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
@@ -81,33 +114,40 @@ async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
             TELEGRAM_TEST_TOKEN,
         ]
         started = time.perf_counter()
-        killed = False
-        while True:
-            process = await asyncio.create_subprocess_exec(
-                *command, env=env, stdout=asyncio.subprocess.PIPE
-            )
-            waited = asyncio.create_task(process.communicate())
-            if kill_at is not None and not killed:
-                remaining = kill_at - (time.perf_counter() - started)
-                done, _ = await asyncio.wait({waited}, timeout=max(0.0, remaining))
-                if not done:
-                    process.send_signal(signal.SIGKILL if kill == "sigkill" else signal.SIGTERM)
-                    killed = True
-                    sent_at_kill = len(fake.sent)
-            out, _ = await waited
-            runs.append(
-                {
-                    "returncode": process.returncode,
-                    "output": [
-                        json.loads(line)
-                        for line in out.decode().splitlines()
-                        if line.startswith("{")
-                    ],
-                }
-            )
-            if killed and len(runs) == 1:
-                continue  # restart at once after the kill
-            break
+
+        async def slot(number: int) -> None:
+            nonlocal killed, sent_at_kill
+            while True:
+                process = await asyncio.create_subprocess_exec(
+                    *command, env=env, stdout=asyncio.subprocess.PIPE
+                )
+                waited = asyncio.create_task(process.communicate())
+                victim = number == 0 and kill_at is not None and not killed
+                if victim:
+                    assert kill_at is not None
+                    remaining = kill_at - (time.perf_counter() - started)
+                    done, _ = await asyncio.wait({waited}, timeout=max(0.0, remaining))
+                    if not done:
+                        process.send_signal(signal.SIGKILL if kill == "sigkill" else signal.SIGTERM)
+                        killed = True
+                        sent_at_kill = len(fake.sent)
+                out, _ = await waited
+                runs.append(
+                    {
+                        "worker": number,
+                        "returncode": process.returncode,
+                        "output": [
+                            json.loads(line)
+                            for line in out.decode().splitlines()
+                            if line.startswith("{")
+                        ],
+                    }
+                )
+                if victim and killed:
+                    continue  # restart at once after the kill
+                break
+
+        await asyncio.gather(*(slot(n) for n in range(workers)))
         wall = time.perf_counter() - started
         sends = [c for c in fake.sent if c.method == "sendMessage"]
         per_chat = Counter(int(c.chat_id) for c in sends)
@@ -125,6 +165,8 @@ async def bench(recipients: int, kill: str, seed: int) -> dict[str, Any]:
     active_rate = (len(times) - 1) / (span - downtime) if span else float("nan")
     return {
         "recipients": recipients,
+        "workers": workers,
+        "database": "postgresql" if database_url else "sqlite",
         "kill": kill,
         "seed": seed,
         "kill_after_s": round(kill_at, 1) if kill_at is not None else None,
@@ -154,13 +196,20 @@ def main() -> int:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--kill", choices=["none", "sigterm", "sigkill"], default="none")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 10_000)
+    parser.add_argument("--workers", type=int, default=1, help="sending processes at once")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL server")
     args = parser.parse_args()
-    result = asyncio.run(bench(args.recipients, args.kill, args.seed))
+    if args.workers > 1 and not args.postgres:
+        parser.error("several workers need --postgres (SQLite deployments run one sender)")
+    result = asyncio.run(
+        bench(args.recipients, args.kill, args.seed, workers=args.workers, postgres=args.postgres)
+    )
     print(json.dumps(result, ensure_ascii=False, indent=1))
     ok = (
         result["duplicates"] == 0
         and result["losses"] == 0
         and result["rate_excluding_restart_share"] >= 0.95
+        and result["http_429"] == 0
     )
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -30,7 +30,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.web.routes.webhooks import TELEGRAM_WEBHOOK_PATH, ZALO_WEBHOOK_PATH
 from bot.web.server import Webhooks, build_web_app
-from db.engine import make_engine, upgrade
+from db.engine import make_engine, setup_lock, upgrade
 from db.models import Commune, Plan
 from db.types import utcnow
 
@@ -66,6 +66,12 @@ def prepare_database(services: Services, *, sample: bool = True) -> None:
     A sample commune left without a plan (by a version that loaded the plan only when
     the chat handlers had been imported) gets it now.
     """
+    # Several workers may start together on an empty database: one sets it up at a time.
+    with setup_lock(services.engine):
+        _prepare(services, sample=sample)
+
+
+def _prepare(services: Services, *, sample: bool) -> None:
     upgrade(services.engine)
     if not sample:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Enum, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Enum, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # Re-exported: their home is db.enums, importable by pure rules.
@@ -418,6 +418,17 @@ class Broadcast(SQLModel, table=True):
     recipients: int = 0
 
 
+class SendSlot(SQLModel, table=True):
+    """The last moment reserved to send on a channel, or to one chat of it.
+
+    Several workers pace their sends through these rows (PostgreSQL), so together they
+    stay within a platform's limit instead of each one using all of it.
+    """
+
+    key: str = Field(primary_key=True, max_length=100)  # "telegram" or "telegram:chat:123"
+    next_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
 # ---------------------------------------------------------------- dashboard
 
 
@@ -444,7 +455,21 @@ class WebSession(SQLModel, table=True):
 
 
 class RedEpisode(SQLModel, table=True):
-    """A period during which a task is red; its unit is alerted once per episode."""
+    """A period during which a task is red; its unit is alerted once per episode.
+
+    At most one episode per task is open (``ended_at`` is NULL): two planning passes
+    running at once (several workers) share it instead of alerting twice.
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_redepisode_open_task",
+            "task_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)

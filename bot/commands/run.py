@@ -120,9 +120,12 @@ def cmd_chat(args: CliArgs) -> int:
 
 def cmd_db_upgrade(args: CliArgs) -> int:
     """Apply database migrations."""
-    from db.engine import make_engine, upgrade
+    from db.engine import make_engine, setup_lock, upgrade
 
-    upgrade(make_engine(args.settings.effective_database_url))
+    engine = make_engine(args.settings.effective_database_url)
+    with setup_lock(engine):  # not while a starting worker migrates
+        upgrade(engine)
+    engine.dispose()
     print(args.t.gettext(MSG_DB_UPGRADED))
     return 0
 

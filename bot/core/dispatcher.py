@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -84,6 +85,32 @@ class Handled:
 
 # Built once: it runs for every update (see bench/bench_updates.py).
 MARK_PROCESSED = insert(ProcessedUpdate)
+DUPLICATE_RUN = 10  # this many "already processed" updates in a row is not a redelivery
+_KEY_LENGTH = 120  # ProcessedUpdate.update_key
+
+
+def bot_identity(services: Services, channel: str) -> str:
+    """The id of the bot an update came to: the numeric prefix of its token ("" if none).
+
+    Telegram and Zalo bot tokens both read ``<bot id>:<secret>`` (the id getMe reports).
+    """
+    token = getattr(services.settings, f"{channel}_token", None)
+    if token is None:
+        return ""
+    prefix = token.get_secret_value().partition(":")[0]
+    return prefix if prefix.isdigit() else ""
+
+
+def processed_key(bot: str, update_key: str) -> str:
+    """The dedupe key of an update: the platform's id for it, qualified by the bot's id.
+
+    Update ids are only unique per bot: after a token change, or with a test bot on the
+    same database, a bare id would match an old bot's update and be dropped.
+    """
+    key = f"{bot}:{update_key}" if bot else update_key
+    if len(key) > _KEY_LENGTH:
+        key = f"{bot}:sha256:{hashlib.sha256(update_key.encode()).hexdigest()}"
+    return key
 
 
 class Dispatcher:
@@ -98,6 +125,8 @@ class Dispatcher:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self._bots = {channel: bot_identity(services, channel) for channel in ("telegram", "zalo")}
+        self._duplicates: dict[str, int] = {}  # channel → "already processed" in a row
 
     async def handle_async(self, message: Incoming) -> list[Reply]:
         """Handle a message, one at a time per chat, never waiting for the database on the loop."""
@@ -179,6 +208,29 @@ class Dispatcher:
         self._mark_processed(message, engine)
         return [Reply(text=translator(self._locale_hint(message)).gettext(APOLOGY))]
 
+    def _processed_key(self, message: Incoming) -> str:
+        assert message.update_key
+        return processed_key(self._bots.get(message.channel, ""), message.update_key)
+
+    def _count_duplicate(self, message: Incoming, duplicate: bool) -> None:
+        """Warn loudly when updates keep arriving as "already processed"."""
+        run = self._duplicates.get(message.channel, 0)
+        if not duplicate:
+            if run >= DUPLICATE_RUN:
+                log.warning("%s: the run of %d duplicate updates ended", message.channel, run)
+            self._duplicates[message.channel] = 0
+            return
+        self._duplicates[message.channel] = run = run + 1
+        if run == DUPLICATE_RUN:
+            log.error(
+                "%s: %d updates in a row were already processed and are being ignored "
+                "(bot id %r). Did the bot's token change, or does another bot share this "
+                "database? People get no answer while this lasts.",
+                message.channel,
+                run,
+                self._bots.get(message.channel, ""),
+            )
+
     def _locale_hint(self, message: Incoming) -> str:
         return self.services.settings.locale
 
@@ -187,7 +239,11 @@ class Dispatcher:
             return
         try:
             with Session(engine) as session:
-                session.add(ProcessedUpdate(channel=message.channel, update_key=message.update_key))
+                session.add(
+                    ProcessedUpdate(
+                        channel=message.channel, update_key=self._processed_key(message)
+                    )
+                )
                 session.commit()
         except Exception:  # noqa: BLE001 - best effort; the failure is already logged
             log.warning("could not mark update %s processed", message.update_key, exc_info=True)
@@ -200,7 +256,7 @@ class Dispatcher:
                         MARK_PROCESSED,
                         {
                             "channel": message.channel,
-                            "update_key": message.update_key,
+                            "update_key": self._processed_key(message),
                             "processed_at": utcnow(),
                         },
                     )
@@ -210,7 +266,9 @@ class Dispatcher:
                         log.info("update %s was committed before the error", message.update_key)
                         return unsure[-1].finish()
                     log.info("duplicate update %s ignored", message.update_key)
+                    self._count_duplicate(message, True)
                     return []
+                self._count_duplicate(message, False)
             chat = load_chat(
                 session,
                 message.channel,

@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, Sender, TransientError
 from bot.core.messages import Reply
 from bot.reminders.policy import EXPIRING_KINDS, DeliveryLimits, ReminderPolicy, load_policy
 from bot.reminders.ratelimit import RateLimiter
+from bot.reminders.sendslots import SharedRateLimiter
 from db.engine import rowcount
 from db.models import ChatIdentity, Commune, GroupChat, OutboxMessage, OutboxStatus
 from db.types import utcnow
@@ -57,6 +58,21 @@ MAX_BACKOFF = 3600.0
 
 def _journal_name(worker_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in worker_id) + ".journal"
+
+
+def _dead_on_this_host(journal_stem: str) -> bool:
+    """Whether a journal's sender ran on this host (``host:pid:nonce``) and has exited."""
+    host, _, rest = journal_stem.rpartition("_")  # "…_pid_nonce" → ("…_pid", "nonce")
+    host, _, pid = host.rpartition("_")
+    if not pid.isdigit() or host != _journal_name(socket.gethostname())[: -len(".journal")]:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 @dataclass
@@ -92,29 +108,52 @@ class OutboxDelivery:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         journal_dir: Path | None = None,
+        database_clock: bool | None = None,
     ) -> None:
         self.engine = engine
         self.senders = dict(senders)
         self.clock = clock
+        # Leases and due times are compared on one clock, the database's: workers' own
+        # clocks drift apart. An injected clock (tests, simulations) is used as is.
+        self.database_clock = clock is utcnow if database_clock is None else database_clock
         self._policy = policy
         self.limits = limits or (policy.delivery if policy else self._load_policy().delivery)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.stats = DeliveryStats()
-        self.limiters = {
-            channel: RateLimiter(
-                *self.limits.rate(channel),
-                monotonic=monotonic,
-                sleep=sleep,
-                group_per_minute=self.limits.group_rate(channel),
+        self.postgres = engine.dialect.name == "postgresql"
+        # Several workers on PostgreSQL share the platforms' limits through the database;
+        # an injected clock (tests, simulations) paces in process.
+        self.shared_limits = self.postgres and self.database_clock
+        self.limiters: dict[str, RateLimiter | SharedRateLimiter] = {
+            channel: (
+                SharedRateLimiter(
+                    engine,
+                    channel,
+                    *self.limits.rate(channel),
+                    run=self._db,
+                    group_per_minute=self.limits.group_rate(channel),
+                )
+                if self.shared_limits
+                else RateLimiter(
+                    *self.limits.rate(channel),
+                    monotonic=monotonic,
+                    sleep=sleep,
+                    group_per_minute=self.limits.group_rate(channel),
+                )
             )
             for channel in self.senders
         }
         self._group_chats: set[tuple[str, str]] = set()  # among the chats of claimed rows
-        self.postgres = engine.dialect.name == "postgresql"
         self._stopping = False
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Rows this process has claimed and still handles (not stale whatever their age),
+        # and outcomes it could not record (the database was unreachable): replayed by the
+        # next recovery.
+        self._held: set[int] = set()
+        self._unrecorded: dict[int, dict[str, Any]] = {}
+        self._handed: set[int] = set()  # given to the network, outcome not yet recorded
         self._executor = ThreadPoolExecutor(
             max_workers=concurrency + 2, thread_name_prefix="outbox"
         )
@@ -131,6 +170,15 @@ class OutboxDelivery:
         return await loop.run_in_executor(
             self._executor, functools.partial(function, *args, **kwargs)
         )
+
+    def _now(self, session: Session) -> dt.datetime:
+        """Now by the clock leases and due times are compared on (see ``database_clock``)."""
+        if not self.database_clock:
+            return self.clock()
+        if self.postgres:
+            value = session.execute(select(func.now())).scalar_one()
+            return value.astimezone(dt.UTC)
+        return utcnow()  # SQLite runs in this process: its clock is this host's
 
     def _journal_started(self) -> dict[str, set[int]]:
         """Rows each (other) sender process of this host had handed to the network, by worker."""
@@ -171,12 +219,21 @@ class OutboxDelivery:
         sender's journal on this host shows it never handed the row to the network,
         else → unknown (it may have been delivered: never resent automatically).
         """
-        now = self.clock()
-        expired = now - dt.timedelta(seconds=self.limits.lease_seconds)
-        foreign = col(OutboxMessage.claimed_by) != self.worker_id
-        stale = foreign if all_foreign else and_(foreign, col(OutboxMessage.claimed_at) < expired)
         started = self._journal_started()
         with Session(self.engine) as session:
+            self._replay_unrecorded(session)
+            expired = self._now(session) - dt.timedelta(seconds=self.limits.lease_seconds)
+            foreign = col(OutboxMessage.claimed_by) != self.worker_id
+            # Our own rows too, once their lease expired and this process no longer handles
+            # them (a database outage broke the batch they were claimed in).
+            mine = and_(
+                col(OutboxMessage.claimed_by) == self.worker_id,
+                col(OutboxMessage.id).not_in(sorted(self._held)),
+            )
+            stale = or_(
+                foreign if all_foreign else and_(foreign, col(OutboxMessage.claimed_at) < expired),
+                and_(mine, col(OutboxMessage.claimed_at) < expired),
+            )
             back = rowcount(
                 session.execute(
                     update(OutboxMessage)
@@ -192,8 +249,7 @@ class OutboxDelivery:
             safe = [
                 int(row_id)
                 for row_id, worker in interrupted
-                if _journal_name(str(worker))[: -len(".journal")] in started
-                and int(row_id) not in started[_journal_name(str(worker))[: -len(".journal")]]
+                if self._never_handed(int(row_id), str(worker), started)
             ]
             unsure = [int(row_id) for row_id, _ in interrupted if int(row_id) not in safe]
             if safe:
@@ -227,17 +283,58 @@ class OutboxDelivery:
             for path in self.journal_dir.glob("*.journal"):
                 if path.name != _journal_name(self.worker_id):
                     path.unlink(missing_ok=True)
+        elif self.journal_dir is not None:
+            self._forget_dead_journals(set(started))
+        for limiter in self.limiters.values():
+            if isinstance(limiter, SharedRateLimiter):
+                limiter.forget_idle_chats()
         if unsure:
             log.warning(
                 "%d outbox rows were interrupted mid-send and are marked unknown", len(unsure)
             )
         return back + len(interrupted)
 
+    def _never_handed(self, row_id: int, worker: str, started: dict[str, set[int]]) -> bool:
+        """Whether a row left "sending" surely never reached the network."""
+        if worker == self.worker_id:  # ours: this process knows (a claim's reply was lost)
+            return row_id not in self._handed and row_id not in self._unrecorded
+        stem = _journal_name(worker)[: -len(".journal")]
+        return stem in started and row_id not in started[stem]
+
+    def _replay_unrecorded(self, session: Session) -> None:
+        """Record the outcomes of sends whose result could not be written at the time."""
+        for row_id, values in list(self._unrecorded.items()):
+            session.execute(self._guarded(row_id, OutboxStatus.SENDING).values(**values))
+            session.commit()
+            del self._unrecorded[row_id]
+
+    def _forget_dead_journals(self, workers: set[str]) -> None:
+        """Delete the journals of this host's senders that died, once none of their rows
+        is left claimed or sending (recovery has read what it needed from them)."""
+        assert self.journal_dir is not None
+        dead = {w for w in workers if _dead_on_this_host(w)}
+        if not dead:
+            return
+        with Session(self.engine) as session:
+            busy = {
+                _journal_name(str(worker))[: -len(".journal")]
+                for worker in session.execute(
+                    select(col(OutboxMessage.claimed_by))
+                    .where(
+                        col(OutboxMessage.status).in_([OutboxStatus.CLAIMED, OutboxStatus.SENDING]),
+                        col(OutboxMessage.claimed_by) != self.worker_id,
+                    )
+                    .distinct()
+                ).scalars()
+            }
+        for worker in sorted(dead - busy):
+            (self.journal_dir / f"{worker}.journal").unlink(missing_ok=True)
+            log.info("removed the outbox journal of dead sender %s", worker)
+
     def _expire(self) -> int:
         """Reminder-like rows too old to be worth sending become "missed"."""
-        now = self.clock()
-        cutoff = now - dt.timedelta(hours=self.policy.catchup_hours)
         with Session(self.engine) as session:
+            cutoff = self._now(session) - dt.timedelta(hours=self.policy.catchup_hours)
             count = rowcount(
                 session.execute(
                     update(OutboxMessage)
@@ -257,20 +354,20 @@ class OutboxDelivery:
 
     def _claim(self) -> list[tuple[int, str, str, dict[str, Any]]]:
         """Claim up to one batch of due rows for this worker."""
-        now = self.clock()
-        due = (
-            select(col(OutboxMessage.id))
-            .where(
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
-                col(OutboxMessage.due_at) <= now,
-                col(OutboxMessage.channel).in_(sorted(self.senders)),
-            )
-            .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
-            .limit(self.batch_size)
-        )
-        if self.postgres:
-            due = due.with_for_update(skip_locked=True)
         with Session(self.engine) as session:
+            now = self._now(session)
+            due = (
+                select(col(OutboxMessage.id))
+                .where(
+                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                    col(OutboxMessage.due_at) <= now,
+                    col(OutboxMessage.channel).in_(sorted(self.senders)),
+                )
+                .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+                .limit(self.batch_size)
+            )
+            if self.postgres:
+                due = due.with_for_update(skip_locked=True)
             # Two steps in one transaction: PostgreSQL keeps the picked rows locked until the
             # commit, so another sender's SKIP LOCKED passes them by. (A LIMIT inside
             # "UPDATE … WHERE id IN (subquery)" may be re-evaluated and claim too many.)
@@ -299,6 +396,7 @@ class OutboxDelivery:
         if len(self._group_chats) > 10_000:
             self._group_chats.clear()
         self._group_chats |= self._groups_among(rows)
+        self._held.update(r[0] for r in rows)
         return rows
 
     def _groups_among(
@@ -319,7 +417,7 @@ class OutboxDelivery:
         groups |= {(c, chat) for c, chat in chats if c == "telegram" and chat.startswith("-")}
         return groups & chats
 
-    def _guarded(self, session: Session, row_id: int, status: OutboxStatus) -> Any:
+    def _guarded(self, row_id: int, status: OutboxStatus) -> Any:
         return (
             update(OutboxMessage)
             .where(
@@ -335,9 +433,9 @@ class OutboxDelivery:
         with Session(self.engine) as session:
             count = rowcount(
                 session.execute(
-                    self._guarded(session, row_id, OutboxStatus.CLAIMED).values(
+                    self._guarded(row_id, OutboxStatus.CLAIMED).values(
                         status=OutboxStatus.SENDING,
-                        claimed_at=self.clock(),
+                        claimed_at=self._now(session),
                         attempts=OutboxMessage.attempts + 1,  # type: ignore[operator]
                     )
                 )
@@ -345,16 +443,38 @@ class OutboxDelivery:
             session.commit()
         return bool(count)
 
-    def _finish(self, row_id: int, values: dict[str, Any]) -> None:
-        with Session(self.engine) as session:
-            session.execute(self._guarded(session, row_id, OutboxStatus.SENDING).values(**values))
-            session.commit()
+    def _finish(
+        self, row_id: int, values: dict[str, Any], *, retry_in: float | None = None
+    ) -> None:
+        """Record a send's outcome; ``retry_in`` seconds from now it is due again.
+
+        If the database cannot be reached, the outcome is kept and the next recovery
+        writes it (the row stays "sending" meanwhile, so nobody sends it again).
+        """
+        try:
+            with Session(self.engine) as session:
+                values = dict(values)
+                if retry_in is not None:
+                    values["due_at"] = self._now(session) + dt.timedelta(seconds=retry_in)
+                if values.get("status") == OutboxStatus.SENT:
+                    values["sent_at"] = self._now(session)
+                session.execute(self._guarded(row_id, OutboxStatus.SENDING).values(**values))
+                session.commit()
+        except Exception:
+            if retry_in is not None:  # due again from the moment it is recorded
+                values["due_at"] = self.clock()
+            if values.get("status") == OutboxStatus.SENT:
+                values.setdefault("sent_at", self.clock())
+            self._unrecorded[row_id] = values
+            raise
+        finally:
+            self._handed.discard(row_id)
 
     def _release(self, row_id: int) -> None:
         """Give back a claimed row that was not sent (stopping)."""
         with Session(self.engine) as session:
             session.execute(
-                self._guarded(session, row_id, OutboxStatus.CLAIMED).values(
+                self._guarded(row_id, OutboxStatus.CLAIMED).values(
                     status=OutboxStatus.PENDING, claimed_by="", claimed_at=None
                 )
             )
@@ -368,9 +488,10 @@ class OutboxDelivery:
         return int(value or 0)
 
     def _mark_blocked(self, row_id: int, channel: str, chat_id: str, reason: str) -> None:
+        self._handed.discard(row_id)
         with Session(self.engine) as session:
             session.execute(
-                self._guarded(session, row_id, OutboxStatus.SENDING).values(
+                self._guarded(row_id, OutboxStatus.SENDING).values(
                     status=OutboxStatus.BLOCKED, last_error=reason[:500]
                 )
             )
@@ -400,8 +521,7 @@ class OutboxDelivery:
         if self._stopping:
             return 0
         self.stats.missed += await self._db(self._expire)
-        if self.postgres:
-            self.stats.recovered += await self._db(self._recover, all_foreign=False)
+        self.stats.recovered += await self._db(self._recover, all_foreign=False)
         queue: asyncio.Queue[tuple[int, str, str, dict[str, Any]]] = asyncio.Queue()
         claiming = asyncio.Lock()
         exhausted = False
@@ -426,20 +546,29 @@ class OutboxDelivery:
                     return
                 row = queue.get_nowait()
                 if self._stopping:
-                    await self._db(self._release, row[0])
+                    try:
+                        await self._db(self._release, row[0])
+                    finally:
+                        self._held.discard(row[0])
                     continue
                 await self._send_row(*row)
                 handled += 1
 
-        await refill()
-        if queue.empty():
-            return 0
-        workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
-        self._in_flight.update(workers)
         try:
-            await asyncio.gather(*workers)
+            await refill()
+            if queue.empty():
+                return 0
+            workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
+            self._in_flight.update(workers)
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                self._in_flight.difference_update(workers)
         finally:
-            self._in_flight.difference_update(workers)
+            # Rows still queued when a step failed (the database went away) are no longer
+            # handled here: their lease runs out and a recovery, ours included, frees them.
+            while not queue.empty():
+                self._held.discard(queue.get_nowait()[0])
         return handled
 
     async def run_until_idle(self, max_batches: int = 10_000) -> DeliveryStats:
@@ -452,6 +581,14 @@ class OutboxDelivery:
     async def _send_row(
         self, row_id: int, channel: str, chat_id: str, content: dict[str, Any]
     ) -> None:
+        try:
+            await self._send_held_row(row_id, channel, chat_id, content)
+        finally:
+            self._held.discard(row_id)
+
+    async def _send_held_row(
+        self, row_id: int, channel: str, chat_id: str, content: dict[str, Any]
+    ) -> None:
         sender = self.senders[channel]
         limiter = self.limiters[channel]
         await limiter.acquire(chat_id, group=(channel, chat_id) in self._group_chats)
@@ -459,24 +596,27 @@ class OutboxDelivery:
             self.stats.lost_lease += 1
             return
         reply = Reply.from_dict(content)
+        self._handed.add(row_id)
         if self._journal is not None:
             os.write(self._journal, b"%d\n" % row_id)  # survives a kill of this process
         try:
             result = await sender.send(chat_id, reply)
         except RetryLater as error:
-            limiter.pause(error.seconds)
+            if isinstance(limiter, SharedRateLimiter):
+                await limiter.pause_all(error.seconds)
+            else:
+                limiter.pause(error.seconds)
             self.stats.rate_limited += 1
-            due = self.clock() + dt.timedelta(seconds=error.seconds)
             await self._db(
                 self._finish,
                 row_id,
                 {
                     "status": OutboxStatus.PENDING,
-                    "due_at": due,
                     "claimed_by": "",
                     "attempts": OutboxMessage.attempts - 1,  # a 429 is not the message's fault
                     "last_error": f"rate limited: retry after {error.seconds:g}s",
                 },
+                retry_in=error.seconds,
             )
             return
         except Blocked as error:
@@ -499,16 +639,16 @@ class OutboxDelivery:
                     "status": OutboxStatus.FAILED,
                     "last_error": str(error)[:500],
                 }
+                delay = None
             else:
                 self.stats.retried += 1
                 delay = min(MAX_BACKOFF, self.limits.backoff_seconds * 2 ** (attempts - 1))
                 values = {
                     "status": OutboxStatus.PENDING,
                     "claimed_by": "",
-                    "due_at": self.clock() + dt.timedelta(seconds=delay),
                     "last_error": str(error)[:500],
                 }
-            await self._db(self._finish, row_id, values)
+            await self._db(self._finish, row_id, values, retry_in=delay)
             return
         except asyncio.CancelledError:
             raise
@@ -533,12 +673,7 @@ class OutboxDelivery:
         await self._db(
             self._finish,
             row_id,
-            {
-                "status": OutboxStatus.SENT,
-                "sent_at": self.clock(),
-                "last_error": "",
-                "content": sent_content,
-            },
+            {"status": OutboxStatus.SENT, "last_error": "", "content": sent_content},
         )
         self.stats.sent += 1
 

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
@@ -53,6 +55,7 @@ from bot.reminders.policy import (
     tally_steps,
 )
 from bot.tallies.store import commune_view
+from db.engine import AdvisoryLock, insert_unless_exists, rowcount, transaction_lock
 from db.models import (
     Commune,
     Evidence,
@@ -267,6 +270,49 @@ def _mark(session: Session, name: str) -> JobMark | None:
     return session.exec(select(JobMark).where(JobMark.name == name)).first()
 
 
+def advance_mark(session: Session, name: str, now: dt.datetime) -> None:
+    """Record that a job ran up to ``now``; never moves a mark back.
+
+    The mark is claimed (inserted unless another worker's pass inserted it first), never
+    inserted blindly: workers started together all run their first pass at once.
+    """
+    created = insert_unless_exists(
+        session,
+        JobMark.__table__,  # type: ignore[attr-defined]
+        {"name": name, "at": now},
+        conflict=["name"],
+    )
+    if not created:
+        session.execute(
+            update(JobMark)
+            .where(col(JobMark.name) == name, col(JobMark.at) < now)
+            .values(at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def guarded_update(
+    session: Session, row: OutboxMessage, expected: OutboxStatus, values: dict[str, Any]
+) -> bool:
+    """Change an outbox row read earlier only if its status is still ``expected``.
+
+    A pass reads rows at its start and writes much later; meanwhile a sender may have
+    claimed or delivered one. ``UPDATE … WHERE status = expected`` makes the write a
+    no-op then (a delivered row is never marked cancelled and queued again).
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not rowcount(result):
+        return False
+    for name, value in values.items():
+        set_committed_value(row, name, value)  # in step with the row, without a second write
+    return True
+
+
 class _Queue:
     """Queues rows for one pass: enqueue, re-time, reactivate or record as missed."""
 
@@ -303,18 +349,23 @@ class _Queue:
         row = self.existing.get(key)
         too_old = at < self.now - self.catchup
         if row is not None:
+            content = reply.to_dict()
             if row.status == OutboxStatus.CANCELLED and not too_old:
-                row.status, row.due_at, row.content = OutboxStatus.PENDING, at, reply.to_dict()
-                self.session.add(row)
-                self.stats.queued += 1
-                return "queued"
+                values = {"status": OutboxStatus.PENDING, "due_at": at, "content": content}
+                if guarded_update(self.session, row, OutboxStatus.CANCELLED, values):
+                    self.stats.queued += 1
+                    return "queued"
+                return "kept"
             if row.status == OutboxStatus.PENDING:
-                changed = row.due_at != at or row.content != reply.to_dict()
-                if changed:
-                    self.stats.retimed += row.due_at != at
-                    row.due_at, row.content = at, reply.to_dict()
-                    self.session.add(row)
-                return "retimed" if changed else "kept"
+                moved = row.due_at != at
+                if not moved and row.content == content:
+                    return "kept"
+                if not guarded_update(
+                    self.session, row, OutboxStatus.PENDING, {"due_at": at, "content": content}
+                ):
+                    return "kept"  # claimed or sent meanwhile by a sender: leave it be
+                self.stats.retimed += moved
+                return "retimed"
             return "kept"
         created = enqueue(
             self.session,
@@ -375,10 +426,15 @@ def plan_commune(
     wanted = {p.dedupe_key for p in planned}
     for row in pending:
         if row.dedupe_key not in wanted and row.due_at >= start:
-            row.status = OutboxStatus.CANCELLED
-            row.last_error = "no longer planned (deadline, officers or policy changed)"
-            session.add(row)
-            stats.cancelled += 1
+            stats.cancelled += guarded_update(
+                session,
+                row,
+                OutboxStatus.PENDING,
+                {
+                    "status": OutboxStatus.CANCELLED,
+                    "last_error": "no longer planned (deadline, officers or policy changed)",
+                },
+            )
     queue.preload(wanted)
     for item in planned:
         if item.person_id is None:
@@ -417,12 +473,40 @@ def plan_commune(
     for step in tally_steps(policy, since, now + dt.timedelta(seconds=1), tz=tz):
         stats.tally += _tally_step(session, data, queue, step)
 
-    if mark is None:
-        mark = JobMark(name=mark_name, at=now)
-    else:
-        mark.at = max(mark.at, now)
-    session.add(mark)
+    advance_mark(session, mark_name, now)
     return stats
+
+
+def red_alert_key(episode: RedEpisode, person_id: int) -> str:
+    """The alert's dedupe key from domain facts: the task, when it turned red, the officer.
+
+    Never the episode's surrogate id: two workers that each opened an episode for the
+    same task (before the open-episode index) would otherwise alert twice.
+    """
+    started = episode.started_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    return f"red:{episode.task_id}:{started}:{person_id}"
+
+
+def open_red_episode(session: Session, task_id: int, reason: str, now: dt.datetime) -> RedEpisode:
+    """The task's open red episode, opened now unless another pass opened it first.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` on the partial unique index of open episodes: on
+    PostgreSQL a concurrent pass's insert waits for the first one's commit, then finds
+    the episode it opened.
+    """
+    insert_unless_exists(
+        session,
+        RedEpisode.__table__,  # type: ignore[attr-defined]
+        {"task_id": task_id, "reason": reason, "started_at": now, "ended_at": None},
+        conflict=["task_id"],
+        where=col(RedEpisode.ended_at).is_(None),
+    )
+    episode = session.exec(
+        select(RedEpisode)
+        .where(RedEpisode.task_id == task_id, col(RedEpisode.ended_at).is_(None))
+        .execution_options(populate_existing=True)
+    ).one()
+    return episode
 
 
 def _red_alerts(
@@ -448,15 +532,15 @@ def _red_alerts(
             continue
         if episode is None:
             reasons = ",".join(r.value for r in record.status.reasons)
-            episode = RedEpisode(task_id=record.info.id, reason=reasons[:500], started_at=now)
-            session.add(episode)
-            session.flush()
+            episode = open_red_episode(session, record.info.id, reasons[:500], now)
         if policy.red_alerts:
             for pid in data.recipients.of(record.info.lead_unit_id):
-                wanted.append((record, episode, pid, f"red:{record.info.id}:{episode.id}:{pid}"))
-    queue.preload(key for *_, key in wanted)
+                wanted.append((record, episode, pid, red_alert_key(episode, pid)))
+    # Keys written before they were made of domain facts only carried the episode's id.
+    legacy = {key: f"red:{episode.task_id}:{episode.id}:{pid}" for _, episode, pid, key in wanted}
+    queue.preload([*legacy, *legacy.values()])
     for record, episode, pid, key in wanted:
-        if key in queue.existing:
+        if key in queue.existing or legacy[key] in queue.existing:
             continue  # told once per episode; never re-worded or re-timed
         at = policy.next_allowed(max(now, episode.started_at).astimezone(tz)).astimezone(dt.UTC)
         reply = messages.red_alert(
@@ -595,10 +679,12 @@ def cancel_stale_tally(session: Session, now: dt.datetime) -> int:
         if key not in missing:
             missing[key] = {v.id for v in missing_villages(session, commune_id, period)}
         if village not in missing[key]:
-            row.status = OutboxStatus.CANCELLED
-            row.last_error = "the village reported"
-            session.add(row)
-            cancelled += 1
+            cancelled += guarded_update(
+                session,
+                row,
+                OutboxStatus.PENDING,
+                {"status": OutboxStatus.CANCELLED, "last_error": "the village reported"},
+            )
     return cancelled
 
 
@@ -619,6 +705,10 @@ def plan_pass(engine: Any, now: dt.datetime, tz: ZoneInfo) -> PassStats:
     """One planning pass over every commune, in one transaction."""
     total = PassStats()
     with Session(engine) as session:
+        # Workers' passes take turns: each then sees what the previous one queued. (The
+        # dedupe keys and the open-episode index make overlapping passes safe anyway;
+        # the lock saves their wasted work and lock waits.)
+        transaction_lock(session, AdvisoryLock.PLANNER)
         for commune in session.exec(select(Commune).order_by(col(Commune.id))).all():
             total.add(plan_commune(session, commune, now, tz))
         total.cancelled += cancel_stale_tally(session, now)

@@ -1,0 +1,239 @@
+"""The outbox with several workers: one clock for leases, own stale claims recovered after
+an outage, dead workers' journals cleaned up."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import os
+import socket
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from bot.app import build_services
+from bot.core.messages import Reply
+from bot.reminders.delivery import OutboxDelivery
+from bot.reminders.outbox import enqueue
+from bot.reminders.policy import DeliveryLimits
+from bot.reminders.sendslots import SharedRateLimiter
+from bot.services import Services
+from db.models import OutboxMessage
+from db.types import utcnow
+from tests.faults.tcp_proxy import CuttableProxy
+from tests.helpers import FakeClock, add_person
+from tests.reminders.util import RecordingSender, rows
+
+LEASE = DeliveryLimits().lease_seconds
+
+
+def _queue(services: Services, count: int, due: dt.datetime) -> None:
+    people = [add_person(services, name=f"Người {n}", chat_id=str(7000 + n)) for n in range(count)]
+    with Session(services.engine) as session:
+        for n, person in enumerate(people):
+            enqueue(
+                session,
+                person_id=person,
+                kind="broadcast",
+                reply=Reply(text=f"tin {n}"),
+                dedupe_key=f"w:{n}",
+                due_at=due,
+            )
+        session.commit()
+
+
+class CuttingSender(RecordingSender):
+    """Delivers, and on the n-th send takes the database away (after the message went)."""
+
+    def __init__(self, proxy: CuttableProxy, cut_on: int) -> None:
+        super().__init__()
+        self.proxy = proxy
+        self.cut_on = cut_on
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        await super().send(chat_id, reply)
+        if self.started == self.cut_on:
+            self.proxy.cut()
+
+
+@pytest.fixture
+def proxied(services: Services) -> Iterator[tuple[CuttableProxy, Services]]:
+    """The same PostgreSQL database, reached through a proxy the test can cut."""
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("a database outage is PostgreSQL's (SQLite is a local file)")
+    url = make_url(services.settings.effective_database_url)
+    assert url.host is not None and url.port is not None
+    with CuttableProxy(url.host, url.port) as proxy:
+        through_url = url.set(host="127.0.0.1", port=proxy.port)
+        settings = services.settings.model_copy(
+            update={"database_url": through_url.render_as_string(hide_password=False)}
+        )
+        through = build_services(settings, services.clock)
+        try:
+            yield proxy, through
+        finally:
+            through.engine.dispose()
+
+
+async def test_leases_are_timed_by_the_database_clock_not_the_workers(
+    services: Services,
+) -> None:
+    """A sender whose clock is an hour slow claims; one whose clock is an hour fast must not
+    take the row over (its lease is fresh by the database's clock)."""
+    _queue(services, 1, utcnow() - dt.timedelta(minutes=1))
+    hanging = RecordingSender(hang_on=1)
+    slow = OutboxDelivery(
+        services.engine,
+        {"console": hanging},
+        clock=lambda: utcnow() - dt.timedelta(hours=1),
+        database_clock=True,
+        worker_id="slow",
+    )
+    run = asyncio.create_task(slow.run_once())
+    await asyncio.wait_for(hanging.hanging.wait(), 5)
+    fast = OutboxDelivery(
+        services.engine,
+        {"console": RecordingSender()},
+        clock=lambda: utcnow() + dt.timedelta(hours=1),
+        database_clock=True,
+        worker_id="fast",
+    )
+    assert await fast.recover(all_foreign=False) == 0
+    assert [(r.status, r.claimed_by) for r in rows(services)] == [("sending", "slow")]
+    claimed_at = rows(services)[0].claimed_at
+    assert claimed_at is not None and abs(claimed_at - utcnow()) < dt.timedelta(minutes=1)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+
+async def test_a_worker_recovers_its_own_claims_after_a_database_outage(
+    services: Services, clock: FakeClock, proxied: tuple[CuttableProxy, Services]
+) -> None:
+    proxy, through = proxied
+    _queue(services, 10, clock())
+    sender = CuttingSender(proxy, cut_on=3)
+    delivery = OutboxDelivery(
+        through.engine, {"console": sender}, clock=clock, batch_size=10, concurrency=1
+    )
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's error for a lost server
+        await delivery.run_once()
+    proxy.restore()
+    assert Counter(r.status for r in rows(services)) == {"sent": 2, "sending": 1, "claimed": 7}
+
+    assert await delivery.run_once() == 0  # the claims' lease still runs
+    assert Counter(r.status for r in rows(services)) == {"sent": 3, "claimed": 7}
+    clock.advance(seconds=LEASE + 1)
+    await delivery.run_until_idle()  # the same worker, no restart
+    assert Counter(r.status for r in rows(services)) == {"sent": 10}
+    assert sorted(sender.delivered) == sorted(set(sender.delivered)) and len(sender.delivered) == 10
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])  # noqa: S607 - a process that has ended
+    process.wait()
+    return process.pid
+
+
+async def test_journals_of_dead_workers_are_cleaned_up(
+    services: Services, clock: FakeClock, tmp_path: Path
+) -> None:
+    journals = tmp_path / "journals"
+    _queue(services, 2, clock())
+    host = socket.gethostname()
+    dead_id = f"{host}:{_dead_pid()}:deadbeef"
+    alive_id = f"{host}:{os.getpid()}:0a11fe00"
+    dead = OutboxDelivery(
+        services.engine,
+        {"console": RecordingSender()},
+        clock=clock,
+        worker_id=dead_id,
+        journal_dir=journals,
+    )
+    alive = OutboxDelivery(
+        services.engine,
+        {"console": RecordingSender()},
+        clock=clock,
+        worker_id=alive_id,
+        journal_dir=journals,
+    )
+    first, second = (r.id for r in rows(services))
+    with Session(services.engine) as session:
+        session.execute(
+            update(OutboxMessage).values(status="sending", claimed_by=dead_id, claimed_at=clock())
+        )
+        session.commit()
+    assert dead._journal is not None and alive._journal is not None
+    os.write(dead._journal, b"%d\n" % second)  # only the second had reached the network
+    names = sorted(p.name for p in journals.iterdir())
+    assert len(names) == 2
+
+    clock.advance(seconds=LEASE + 1)
+    recovering = OutboxDelivery(
+        services.engine, {"console": RecordingSender()}, clock=clock, journal_dir=journals
+    )
+    await recovering.recover(all_foreign=False)  # PostgreSQL's periodic recovery
+    assert {r.id: r.status for r in rows(services)} == {first: "pending", second: "unknown"}
+    left = {p.name for p in journals.iterdir()}
+    assert not any("deadbeef" in name for name in left), "the dead worker's journal is gone"
+    assert any("0a11fe00" in name for name in left), "a live worker's journal stays"
+
+
+def _postgres_only(services: Services) -> None:
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("the shared rate limit is PostgreSQL's (SQLite runs one sender)")
+
+
+async def test_two_workers_together_keep_to_one_platform_rate(services: Services) -> None:
+    """At 20 messages/s the slots both workers reserve are 1/20 s apart, as one sender's
+    (each pacing itself alone, two would send at twice the platform's rate)."""
+    _postgres_only(services)
+    _queue(services, 30, utcnow() - dt.timedelta(minutes=1))
+    limits = DeliveryLimits(console_per_second=20)
+    senders = [RecordingSender(), RecordingSender()]
+    workers = [
+        OutboxDelivery(
+            services.engine,
+            {"console": sender},
+            limits=limits,
+            worker_id=f"w{n}",
+            concurrency=4,
+            batch_size=5,
+        )
+        for n, sender in enumerate(senders)
+    ]
+    assert all(w.shared_limits for w in workers)
+    await asyncio.gather(*(w.run_until_idle() for w in workers))
+    delivered = senders[0].delivered + senders[1].delivered
+    assert len(delivered) == 30 and len(set(delivered)) == 30
+    assert senders[0].delivered and senders[1].delivered, "both workers sent"
+    slots = sorted(
+        slot
+        for worker in workers
+        for slot in worker.limiters["console"].slots  # type: ignore[union-attr]
+    )
+    assert len(slots) == 30
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert min(gaps) >= 1 / 20 - 1e-6, "the two workers' sends are spaced as one sender's"
+
+
+async def test_a_429_seen_by_one_worker_pauses_the_others(services: Services) -> None:
+    _postgres_only(services)
+    limits = DeliveryLimits(console_per_second=20)
+    one, other = (
+        OutboxDelivery(services.engine, {"console": RecordingSender()}, limits=limits)
+        for _ in range(2)
+    )
+    first, second = one.limiters["console"], other.limiters["console"]
+    assert isinstance(first, SharedRateLimiter) and isinstance(second, SharedRateLimiter)
+    await second.acquire("1")
+    await first.pause_all(0.5)  # Telegram said "retry after 0.5 s" to the first worker
+    await second.acquire("2")
+    assert 0.4 <= second.waits[-1] <= 0.6
