@@ -65,6 +65,7 @@ ACTION_LABELS: dict[str, str] = {
     "evidence.approve": N_("Approved evidence"),
     "evidence.reject": N_("Rejected evidence"),
     "task.set_due": N_("Set a task deadline"),
+    "task.set_lead": N_("Changed a task's lead unit"),
     "indicator.value": N_("Entered an indicator value"),
     "plan.import": N_("Imported a plan"),
     "invite.create": N_("Created an invite code"),
@@ -186,7 +187,12 @@ class _Names:
     tasks: dict[int, str]
 
 
-_ID_FIELDS = {"village_id": "villages", "unit_id": "units", "person_id": "people"}
+_ID_FIELDS = {
+    "village_id": "villages",
+    "unit_id": "units",
+    "lead_unit_id": "units",
+    "person_id": "people",
+}
 
 
 def _ids(entries: Iterable[AuditEntry], field: str) -> set[int]:
@@ -200,7 +206,9 @@ def _ids(entries: Iterable[AuditEntry], field: str) -> set[int]:
 
 
 def _lookup(session: Session, entries: Sequence[AuditEntry]) -> _Names:
-    villages, units, people = (_ids(entries, f) for f in _ID_FIELDS)
+    villages = _ids(entries, "village_id")
+    units = _ids(entries, "unit_id") | _ids(entries, "lead_unit_id")
+    people = _ids(entries, "person_id")
     tasks = _ids(entries, "task_id") | {
         int(e.entity_id)
         for e in entries

@@ -18,7 +18,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.core.dispatcher import Dispatcher
+from bot.plans.evidence import MAX_BYTES as MAX_EVIDENCE_BYTES
 from bot.services import Services
+from bot.web import uploads
 from bot.web.access import Page
 from bot.web.auth import LOGIN_PATH
 from bot.web.context import page_route
@@ -35,17 +37,21 @@ from bot.web.routes import (
     health,
     media,
     overview,
+    plan,
+    review,
     signin,
     tasks,
     units,
     villages,
     webhooks,
 )
-from bot.web.routes.webhooks import MAX_UPDATE_BYTES, Webhooks
+from bot.web.routes.webhooks import Webhooks
 
 __all__ = ["Webhooks", "build_web_app", "setup_routes"]
 
 MEDIA_SWEEP_EVERY = dt.timedelta(hours=1)
+# A dashboard form may upload one evidence file or plan; webhooks keep their own limit.
+MAX_FORM_BYTES = MAX_EVIDENCE_BYTES + 1024 * 1024
 
 
 def setup_routes(app: web.Application) -> None:
@@ -64,6 +70,16 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/units", page_route(Page.UNITS, units.units))
     router.add_get("/content", page_route(Page.CONTENT, content.content))
     router.add_get("/audit", page_route(Page.AUDIT, audit_log.audit_log))
+    # The officer's workplace: every change is a POST form, answered by a redirect.
+    router.add_get("/review", page_route(Page.REVIEW, review.review_queue))
+    router.add_post("/review/{evidence_id}/approve", page_route(Page.REVIEW, review.approve))
+    router.add_post("/review/{evidence_id}/return", page_route(Page.REVIEW, review.send_back))
+    router.add_get("/plan", page_route(Page.PLAN, plan.plan_page))
+    router.add_get("/plan/template.xlsx", page_route(Page.PLAN, plan.plan_template))
+    router.add_post("/plan/check", page_route(Page.PLAN, plan.check_plan))
+    router.add_post("/plan/import", page_route(Page.PLAN, plan.import_checked))
+    router.add_post("/plan/deadlines", page_route(Page.PLAN, plan.set_deadlines))
+    router.add_post("/tasks/{task_id}/edit", page_route(Page.PLAN, tasks.edit_task))
     for kind in KINDS:
         router.add_get(
             exports.export_path(kind),
@@ -76,15 +92,21 @@ def setup_routes(app: web.Application) -> None:
 
 
 async def media_sweeper(app: web.Application) -> AsyncIterator[None]:
-    """Delete expired shared files at start-up, then every hour until the server stops."""
+    """Delete expired shared files and staged uploads at start-up, then every hour until the server stops."""
     services = app[SERVICES]
     directory = media_dir(services.settings)
-    await asyncio.to_thread(sweep_media, directory, services.clock())
+    data_dir = services.settings.data_dir
+
+    def sweep() -> None:
+        sweep_media(directory, services.clock())
+        uploads.sweep(data_dir, services.clock())
+
+    await asyncio.to_thread(sweep)
 
     async def sweep_forever() -> None:
         while True:
             await asyncio.sleep(MEDIA_SWEEP_EVERY.total_seconds())
-            await asyncio.to_thread(sweep_media, directory, services.clock())
+            await asyncio.to_thread(sweep)
 
     task = asyncio.create_task(sweep_forever(), name="media-sweeper")
     yield
@@ -97,7 +119,7 @@ def build_web_app(
     services: Services, dispatcher: Dispatcher, webhooks: Webhooks | None = None
 ) -> web.Application:
     """The aiohttp application shared by webhooks, health check, media and dashboard."""
-    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app = web.Application(client_max_size=MAX_FORM_BYTES)
     app[SERVICES] = services
     app[DISPATCHER] = dispatcher
     app[WEBHOOKS] = webhooks or Webhooks()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
 
-from bot.web import views
+from aiohttp import web
+from sqlmodel import col, select
+
+from bot.i18n import N_
+from bot.plans import store
+from bot.web import forms, views
 from bot.web.access import Page, can_see_task
 from bot.web.context import PageContext
 from bot.web.params import parse_id, query_choice, query_id
 from bot.web.render import INLINE_TYPES
+from db.models import Task, Unit
+
+MSG_TASK_SAVED = N_("Saved. The reminders follow the new lead unit and deadline.")
+MSG_NO_CHANGE = N_("Nothing was changed.")
+NOTICES = {"saved": MSG_TASK_SAVED}
 
 
 def task_list(ctx: PageContext) -> web.StreamResponse:
@@ -25,6 +35,33 @@ def task_list(ctx: PageContext) -> web.StreamResponse:
     return ctx.render("tasks.html", Page.TASKS, data=data)
 
 
+def _units(ctx: PageContext) -> list[Unit]:
+    return list(
+        ctx.session.exec(
+            select(Unit).where(Unit.commune_id == ctx.viewer.commune_id).order_by(col(Unit.name))
+        )
+    )
+
+
+def _task_page(ctx: PageContext, task: Task, status: int = 200, **extra: Any) -> web.StreamResponse:
+    data = views.task_page(ctx.session, task, ctx.today, ctx.t)
+    values = {
+        "lead_unit": str(task.lead_unit_id or ""),
+        "due": task.due.isoformat() if task.due else "",
+    }
+    context: dict[str, Any] = {"errors": {}, "values": values, **extra}
+    return ctx.render(
+        "task.html",
+        Page.TASKS,
+        status,
+        data=data,
+        inline_types=INLINE_TYPES,
+        units=[(u.id, u.name) for u in _units(ctx)] if ctx.viewer.plans else [],
+        notice=NOTICES.get(query_choice(ctx.query, "done", tuple(NOTICES)), ""),
+        **context,
+    )
+
+
 def task(ctx: PageContext) -> web.StreamResponse:
     """Show one task: status per period, progress history, evidence, decisions."""
     found = views.find_task(ctx.session, parse_id(ctx.match["task_id"], "task_id"))
@@ -33,5 +70,30 @@ def task(ctx: PageContext) -> web.StreamResponse:
     task, plan = found
     if not can_see_task(ctx.viewer, plan.commune_id, task.lead_unit_id, task.coordinating):
         return ctx.forbidden()
-    data = views.task_page(ctx.session, task, ctx.today, ctx.t)
-    return ctx.render("task.html", Page.TASKS, data=data, inline_types=INLINE_TYPES)
+    return _task_page(ctx, task)
+
+
+def edit_task(ctx: PageContext) -> web.StreamResponse:
+    """Change a task's lead unit or deadline (the standing office and admins; audited)."""
+    found = views.find_task(ctx.session, parse_id(ctx.match["task_id"], "task_id"))
+    if found is None or found[1].commune_id != ctx.viewer.commune_id:
+        return ctx.not_found()
+    task, _plan = found
+    units = {u.id: u for u in _units(ctx) if u.id is not None}
+    errors = forms.FormErrors()
+    unit_id = forms.row_id(ctx.form, "lead_unit", units, errors)
+    due = forms.date(ctx.form, "due", errors, today=ctx.today, required=False)
+    if errors:
+        values = {k: v for k, v in ctx.form.items() if isinstance(v, str)}
+        return _task_page(ctx, task, 400, errors=errors.texts(ctx.t), values=values)
+    actor = ctx.person()
+    changed = False
+    if unit_id is not None and unit_id != task.lead_unit_id:
+        store.set_lead_unit(ctx.session, task, units[unit_id], actor=actor, now=ctx.now)
+        changed = True
+    if due is not None and due != task.due:
+        store.set_due(ctx.session, task, due, actor=actor, now=ctx.now)
+        changed = True
+    if not changed:
+        return _task_page(ctx, task, 400, errors={"form": ctx.t.gettext(MSG_NO_CHANGE)})
+    return ctx.redirect(f"/tasks/{task.id}?done=saved")
