@@ -69,6 +69,9 @@ ACTION_LABELS: dict[str, str] = {
     "indicator.value": N_("Entered an indicator value"),
     "plan.import": N_("Imported a plan"),
     "invite.create": N_("Created an invite code"),
+    "person.add": N_("Added a person"),
+    "person.update": N_("Changed a person's roles"),
+    "person.deactivate": N_("Deactivated a person"),
     "commune.setup": N_("Set up the commune"),
     "people.import": N_("Imported the list of people"),
     "web.link": N_("Got a dashboard sign-in link"),
@@ -84,6 +87,7 @@ ENTITY_LABELS: dict[str, str] = {
     "plan": N_("Plans"),
     "web": N_("Dashboard sign-ins"),
     "feedbackcategory": N_("Feedback categories"),
+    "person": N_("Officers and members"),
     "admin": N_("Administration"),
 }
 FIELD_LABELS: dict[str, str] = {
@@ -115,6 +119,7 @@ FIELD_LABELS: dict[str, str] = {
     "answer_days": N_("Days to answer"),
     "close_days": N_("Days to close"),
     "active": N_("In use"),
+    "sessions": N_("Dashboard sessions ended"),
 }
 # Details kept for the record but meaningless to a reader (internal ids, file paths).
 HIDDEN_FIELDS = frozenset({"indicator_value_id", "sha256", "storage_path"})
@@ -230,6 +235,8 @@ def _lookup(session: Session, entries: Sequence[AuditEntry]) -> _Names:
 
 
 def _value(t: Translator, names: _Names, field: str, value: Any) -> str:
+    if isinstance(value, list | tuple):  # e.g. the roles a person holds
+        return ", ".join(_value(t, names, field, item) for item in value)
     if field in _ID_FIELDS and isinstance(value, int):
         table: dict[int, str] = getattr(names, _ID_FIELDS[field])
         return table.get(value) or t.gettext(GONE)
@@ -253,8 +260,6 @@ def _value(t: Translator, names: _Names, field: str, value: Any) -> str:
         except ValueError:
             return value
         return f"{day.month}/{day.year}" if field == "period" else t.date(day)
-    if isinstance(value, list | tuple):
-        return ", ".join(_value(t, names, field, item) for item in value)
     return str(value)
 
 

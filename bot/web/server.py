@@ -37,6 +37,7 @@ from bot.web.routes import (
     health,
     media,
     overview,
+    people,
     plan,
     review,
     signin,
@@ -80,6 +81,12 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/plan/import", page_route(Page.PLAN, plan.import_checked))
     router.add_post("/plan/deadlines", page_route(Page.PLAN, plan.set_deadlines))
     router.add_post("/tasks/{task_id}/edit", page_route(Page.PLAN, tasks.edit_task))
+    router.add_get("/people", page_route(Page.PEOPLE, people.people))
+    router.add_post("/people", page_route(Page.PEOPLE, people.add))
+    router.add_post("/people/invites", page_route(Page.PEOPLE, people.print_invites))
+    router.add_get("/people/{person_id}", page_route(Page.PEOPLE, people.edit_form))
+    router.add_post("/people/{person_id}", page_route(Page.PEOPLE, people.update))
+    router.add_post("/people/{person_id}/deactivate", page_route(Page.PEOPLE, people.deactivate))
     for kind in KINDS:
         router.add_get(
             exports.export_path(kind),

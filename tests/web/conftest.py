@@ -264,6 +264,9 @@ async def post_form(
         if isinstance(value, tuple):  # (file name, bytes, content type)
             file_name, content, content_type = value
             form.add_field(name, content, filename=file_name, content_type=content_type)
+        elif isinstance(value, list):  # a field sent several times (check boxes)
+            for item in value:
+                form.add_field(name, str(item))
         else:
             form.add_field(name, str(value))
     return await client.post(action, data=form, allow_redirects=False)
