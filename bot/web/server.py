@@ -40,6 +40,7 @@ from bot.web.routes import (
     people,
     plan,
     review,
+    setup,
     signin,
     tasks,
     units,
@@ -81,6 +82,10 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/plan/import", page_route(Page.PLAN, plan.import_checked))
     router.add_post("/plan/deadlines", page_route(Page.PLAN, plan.set_deadlines))
     router.add_post("/tasks/{task_id}/edit", page_route(Page.PLAN, tasks.edit_task))
+    router.add_get("/setup", page_route(Page.SETUP, setup.setup_page))
+    router.add_get("/setup/template.xlsx", page_route(Page.SETUP, setup.setup_template))
+    router.add_post("/setup/check", page_route(Page.SETUP, setup.check_setup))
+    router.add_post("/setup/apply", page_route(Page.SETUP, setup.apply_checked))
     router.add_get("/people", page_route(Page.PEOPLE, people.people))
     router.add_post("/people", page_route(Page.PEOPLE, people.add))
     router.add_post("/people/invites", page_route(Page.PEOPLE, people.print_invites))

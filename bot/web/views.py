@@ -52,7 +52,9 @@ from db.models import (
     TaskProgress,
     UnansweredQuestion,
     Unit,
+    UnitAlias,
     Village,
+    VillageDenominator,
 )
 
 COMPLETENESS_MONTHS = 12
@@ -762,4 +764,40 @@ def commune_units(session: Session, commune_id: int) -> list[Unit]:
     """The commune's units by name."""
     return list(
         session.exec(select(Unit).where(Unit.commune_id == commune_id).order_by(col(Unit.name)))
+    )
+
+
+# ------------------------------------------------------------------ set-up
+
+
+@dataclass
+class SetupData:
+    """The commune as set up: villages with their latest denominators, units and spellings."""
+
+    villages: list[tuple[Village, VillageDenominator | None]]
+    units: list[tuple[Unit, list[str]]]
+
+
+def setup_page(session: Session, commune_id: int) -> SetupData:
+    """The villages (with the denominators in force, and since when) and units of a commune."""
+    villages = commune_villages(session, commune_id)
+    latest: dict[int, VillageDenominator] = {}
+    ids = [v.id for v in villages if v.id is not None]
+    if ids:
+        for row in session.exec(
+            select(VillageDenominator)
+            .where(col(VillageDenominator.village_id).in_(ids))
+            .order_by(col(VillageDenominator.valid_from))
+        ):
+            latest[row.village_id] = row  # the last one in date order wins
+    units = commune_units(session, commune_id)
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for alias in session.exec(select(UnitAlias).where(UnitAlias.commune_id == commune_id)):
+        aliases[alias.unit_id].append(alias.alias)
+    return SetupData(
+        villages=[(v, latest.get(v.id or 0)) for v in villages],
+        units=[
+            (u, sorted(a for a in aliases[u.id or 0] if a.casefold() != u.name.casefold()))
+            for u in units
+        ],
     )
