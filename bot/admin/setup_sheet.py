@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.admin.setup import DENOMINATORS, UNKNOWN_KEY, read_setup_text
 from bot.i18n import N_
-from bot.text import fold
+from bot.text import fold, formula_like
 from db.models import Commune, Unit, UnitAlias, Village, VillageDenominator
 
 SHEET_COMMUNE = "Xã"
@@ -103,6 +103,7 @@ def write_setup_xlsx(session: Session, commune_id: int | None) -> bytes:
             for cell in row:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"
+                    cell.quotePrefix = formula_like(cell.value)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -82,6 +82,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/plan/import", page_route(Page.PLAN, plan.import_checked))
     router.add_post("/plan/deadlines", page_route(Page.PLAN, plan.set_deadlines))
     router.add_post("/tasks/{task_id}/edit", page_route(Page.PLAN, tasks.edit_task))
+    router.add_post("/tasks/{task_id}/progress", page_route(None, tasks.report_progress))
     router.add_get("/setup", page_route(Page.SETUP, setup.setup_page))
     router.add_get("/setup/template.xlsx", page_route(Page.SETUP, setup.setup_template))
     router.add_post("/setup/check", page_route(Page.SETUP, setup.check_setup))

@@ -51,7 +51,7 @@ async def test_an_admin_adds_a_member_and_prints_the_village_sheet(
     codes = CODE.findall(html)
     assert len(codes) == 3  # the new member (no chat yet) and two spares
     assert "Nguyễn Văn Mới" in html and "/lienket " + codes[0] in html
-    assert html.count('src="data:image/png;base64,') == 3
+    assert html.count('src="data:image/svg+xml;base64,') == 3
     assert f"https://t.me/{services.settings.telegram_bot_username}?start=j_{codes[0]}" in html
     with Session(services.engine) as session:
         stored = {i.code_hash: i for i in session.exec(select(InviteCode))}

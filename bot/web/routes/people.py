@@ -7,7 +7,6 @@ once, on the sheet printed when it is made).
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aiohttp import web
@@ -15,12 +14,12 @@ from aiohttp import web
 from bot.admin import staff
 from bot.admin.invites import VILLAGE_ROLES, create_invite, deep_link
 from bot.audit import ROLE_LABELS
-from bot.content.qr import guide_qr_png
 from bot.i18n import N_
 from bot.web import forms, views
 from bot.web.access import Page
 from bot.web.context import PageContext
 from bot.web.params import parse_id, query_choice
+from bot.web.qr import qr_data_uri
 from db.models import Person, Role
 
 MAX_SPARE = 30
@@ -187,11 +186,6 @@ def deactivate(ctx: PageContext) -> web.StreamResponse:
     return ctx.redirect("/people?done=deactivated")
 
 
-def _qr(link: str, title: str) -> str:
-    png = guide_qr_png(link, title, box_size=6)
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def print_invites(ctx: PageContext) -> web.StreamResponse:
     """Make fresh codes for a village's unlinked members (and spares); show the A4 sheet."""
     choices = _choices(ctx)
@@ -239,7 +233,7 @@ def print_invites(ctx: PageContext) -> web.StreamResponse:
                 "role": ctx.t.gettext(ROLE_LABELS[role]),
                 "code": code,
                 "link": link,
-                "qr": _qr(link, name or village),
+                "qr": qr_data_uri(link),
             }
         )
     return ctx.render("invites.html", Page.PEOPLE, village=village, sheet=sheet, bot=bot)
