@@ -51,6 +51,51 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def current_setup(session: Session, commune_id: int) -> dict[str, Any] | None:
+    """The commune as set up today, in the structure of a setup file (None: no commune).
+
+    Applying it again changes nothing; a form changes one entry and applies the whole,
+    so every rule of ``apply_setup`` holds and the villages keep their order.
+    """
+    commune = session.get(Commune, commune_id)
+    if commune is None:
+        return None
+    villages = []
+    for village in session.exec(
+        select(Village).where(Village.commune_id == commune.id).order_by(col(Village.position))
+    ).all():
+        latest = session.exec(
+            select(VillageDenominator)
+            .where(VillageDenominator.village_id == village.id)
+            .order_by(col(VillageDenominator.valid_from).desc())
+        ).first()
+        entry: dict[str, Any] = {"name": village.name, "kind": village.kind}
+        for key in DENOMINATORS:
+            entry[key] = getattr(latest, key) if latest else None
+        entry["valid_from"] = latest.valid_from.isoformat() if latest else ""
+        villages.append(entry)
+    units = []
+    for unit in session.exec(
+        select(Unit).where(Unit.commune_id == commune.id).order_by(col(Unit.name))
+    ).all():
+        aliases = [
+            a.alias
+            for a in session.exec(select(UnitAlias).where(UnitAlias.unit_id == unit.id))
+            if fold(a.alias) != fold(unit.name)
+        ]
+        units.append({"name": unit.name, "aliases": aliases})
+    return {
+        "commune": {
+            "slug": commune.slug,
+            "name": commune.name,
+            "province": commune.province or "",
+            "sample": commune.is_sample,
+        },
+        "villages": villages,
+        "units": units,
+    }
+
+
 def write_setup_xlsx(session: Session, commune_id: int | None) -> bytes:
     """The template, filled with the commune's current villages and units (or empty)."""
     from openpyxl import Workbook
@@ -73,30 +118,17 @@ def write_setup_xlsx(session: Session, commune_id: int | None) -> bytes:
         sheet.freeze_panes = "A2"
         for index in range(len(headers)):
             sheet.column_dimensions[chr(ord("A") + index)].width = 22
-    commune = session.get(Commune, commune_id) if commune_id else None
-    if commune is not None:
-        commune_sheet.append([commune.slug, commune.name, commune.province or ""])
-        villages = session.exec(
-            select(Village).where(Village.commune_id == commune.id).order_by(col(Village.position))
-        ).all()
-        for village in villages:
-            latest = session.exec(
-                select(VillageDenominator)
-                .where(VillageDenominator.village_id == village.id)
-                .order_by(col(VillageDenominator.valid_from).desc())
-            ).first()
-            numbers = [getattr(latest, key) if latest else None for key in DENOMINATORS]
-            since = latest.valid_from.isoformat() if latest else ""
-            villages_sheet.append([village.name, village.kind, *numbers, since])
-        for unit in session.exec(
-            select(Unit).where(Unit.commune_id == commune.id).order_by(col(Unit.name))
-        ).all():
-            aliases = [
-                a.alias
-                for a in session.exec(select(UnitAlias).where(UnitAlias.unit_id == unit.id))
-                if fold(a.alias) != fold(unit.name)
-            ]
-            units_sheet.append([unit.name, " | ".join(aliases)])
+    data = current_setup(session, commune_id) if commune_id else None
+    if data is not None:
+        info = data["commune"]
+        commune_sheet.append([info["slug"], info["name"], info["province"]])
+        for village in data["villages"]:
+            numbers = [village[key] for key in DENOMINATORS]
+            villages_sheet.append(
+                [village["name"], village["kind"], *numbers, village["valid_from"]]
+            )
+        for unit in data["units"]:
+            units_sheet.append([unit["name"], " | ".join(unit["aliases"])])
     # Every cell is text as typed: a name starting with "=" stays a name.
     for sheet in (commune_sheet, villages_sheet, units_sheet):
         for row in sheet.iter_rows(min_row=2):

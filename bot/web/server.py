@@ -87,6 +87,8 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/setup/template.xlsx", page_route(Page.SETUP, setup.setup_template))
     router.add_post("/setup/check", page_route(Page.SETUP, setup.check_setup))
     router.add_post("/setup/apply", page_route(Page.SETUP, setup.apply_checked))
+    router.add_post("/setup/village", page_route(Page.SETUP, setup.save_village))
+    router.add_post("/setup/unit", page_route(Page.SETUP, setup.save_unit))
     router.add_get("/people", page_route(Page.PEOPLE, people.people))
     router.add_post("/people", page_route(Page.PEOPLE, people.add))
     router.add_post("/people/invites", page_route(Page.PEOPLE, people.print_invites))

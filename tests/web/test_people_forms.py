@@ -76,7 +76,10 @@ async def test_roles_need_their_village_or_unit(
     text = await empty.text()
     assert empty.status == 400 and "Vui lòng điền mục này" in text
     nobody = await post_form(client, "/people", "/people/invites", {"village": ""})
+    text = await nobody.text()
     assert nobody.status == 400
+    assert 'id="f-print-village" name="village" aria-invalid="true"' in text
+    assert 'id="f-village" name="village" aria-invalid' not in text
     assert _actions(services) == []
 
 

@@ -121,3 +121,42 @@ async def test_setup_is_for_admins_and_checks_csrf(
     assert (await office.get("/setup/template.xlsx")).status == 403
     response = await post_form(office, "/", "/setup/check", {"file": ("a.csv", b"x", "text/csv")})
     assert response.status == 403
+
+
+async def test_a_village_figures_and_a_unit_are_changed_in_forms(
+    services: Services, seeded: Seeded, sign_in: SignIn
+) -> None:
+    client = await sign_in(_admin(services))
+    figures = {
+        "village": "Xóm 3",
+        "population": "1600",
+        "adults": "1200",
+        "aged15": "1300",
+        "households": "400",
+        "businesses": "25",
+        "valid_from": "2027-01-01",
+    }
+    bad = await post_form(client, "/setup", "/setup/village", {**figures, "adults": "1.200,5"})
+    assert bad.status == 400 and "Viết một số nguyên" in await bad.text()
+    over = await post_form(client, "/setup", "/setup/village", {**figures, "adults": "9000"})
+    assert over.status == 400 and "không được lớn hơn dân số" in await over.text()
+    response = await post_form(client, "/setup", "/setup/village", figures)
+    assert response.status == 303
+    with Session(services.engine) as session:
+        villages = session.exec(select(Village).order_by(col(Village.position))).all()
+        xom3 = next(v for v in villages if v.name == "Xóm 3")
+        latest = session.exec(
+            select(VillageDenominator)
+            .where(VillageDenominator.village_id == xom3.id)
+            .order_by(col(VillageDenominator.valid_from).desc())
+        ).first()
+        assert latest is not None and (latest.population, latest.businesses) == (1600, 25)
+        assert [v.name for v in villages][:3] == ["Xóm 1", "Xóm 2", "Xóm 3"]  # order kept
+        assert session.exec(select(Commune)).one().is_sample  # still marked sample data
+    response = await post_form(
+        client, "/setup", "/setup/unit", {"unit_name": "Công an xã", "aliases": "CAX | Công an"}
+    )
+    assert response.status == 303
+    with Session(services.engine) as session:
+        unit = find_unit(session, _commune(services).id or 0, "cax")
+        assert unit is not None and unit.name == "Công an xã"

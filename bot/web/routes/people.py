@@ -205,8 +205,10 @@ def print_invites(ctx: PageContext) -> web.StreamResponse:
         ]
         if not waiting and spare == 0:
             errors.add("spare", MSG_NOBODY)
-    if errors:
-        return _list(ctx, 400, errors=errors.texts(ctx.t), values=_values(ctx))
+    if errors:  # shown on the print form's fields, not the add form's
+        texts = {f"print-{name}": text for name, text in errors.texts(ctx.t).items()}
+        values = {f"print-{name}": value for name, value in _values(ctx).items()}
+        return _list(ctx, 400, errors={**texts, "form": ""}, values=values)
     assert village_id is not None
     bot = ctx.services.settings.telegram_bot_username
     village = dict(choices["village_options"])[village_id]

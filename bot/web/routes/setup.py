@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.admin.setup import SetupResult, apply_setup
-from bot.admin.setup_sheet import XLSX, read_setup_upload, write_setup_xlsx
+from bot.admin.setup import DENOMINATORS, SetupResult, apply_setup
+from bot.admin.setup_sheet import XLSX, current_setup, read_setup_upload, write_setup_xlsx
 from bot.errors import ReadableError
 from bot.i18n import N_
 from bot.web import forms, uploads, views
@@ -27,6 +27,7 @@ from db.models import Commune
 MAX_SETUP_BYTES = 2 * 1024 * 1024
 SUFFIXES = (".xlsx", ".csv", ".yaml", ".yml")
 MSG_APPLIED = N_("The set-up was saved.")
+MSG_NEW_VILLAGE_NAME = N_("Write the new village's name, or choose a village.")
 MSG_FILE_KIND = N_("Upload the set-up as .xlsx (the template), .csv or .yaml.")
 MSG_TOO_BIG = N_("The file is larger than 2 MB. Is it really the set-up?")
 MSG_STAGED_GONE = N_("The checked file is no longer kept (older than a day). Upload it again.")
@@ -41,13 +42,21 @@ def _commune(ctx: PageContext) -> Commune:
 
 def _page(ctx: PageContext, status: int = 200, **extra: Any) -> web.Response:
     commune = _commune(ctx)
-    context: dict[str, Any] = {"errors": {}, "report": None, "problems": [], "staged": "", **extra}
+    context: dict[str, Any] = {
+        "errors": {},
+        "values": {"valid_from": ctx.today.isoformat()},
+        "report": None,
+        "problems": [],
+        "staged": "",
+        **extra,
+    }
     return ctx.render(
         "setup.html",
         Page.SETUP,
         status,
         commune=commune,
         data=views.setup_page(ctx.session, commune.id or 0),
+        denominators=DENOMINATORS,
         notice=NOTICES.get(query_choice(ctx.query, "done", tuple(NOTICES)), ""),
         **context,
     )
@@ -77,6 +86,8 @@ def _run(ctx: PageContext, name: str, data: bytes) -> tuple[SetupResult | None, 
         parsed = read_setup_upload(name, data)
     except ReadableError as error:
         return None, [ctx.error_text(error)]
+    if isinstance(parsed.get("commune"), dict):
+        parsed["commune"]["sample"] = commune.is_sample  # a file never unmarks sample data
     result = apply_setup(
         ctx.session, parsed, today=ctx.today, actor=ctx.person(), commune_slug=commune.slug
     )
@@ -132,3 +143,55 @@ def apply_checked(ctx: PageContext) -> web.StreamResponse:
         ctx.session.rollback()
         return _page(ctx, 400, report=result, problems=problems)
     return ctx.redirect("/setup?done=applied")
+
+
+def _apply_form(
+    ctx: PageContext, data: dict[str, Any], values: dict[str, Any]
+) -> web.StreamResponse:
+    result = apply_setup(
+        ctx.session, data, today=ctx.today, actor=ctx.person(), commune_slug=_commune(ctx).slug
+    )
+    if result.problems:
+        ctx.session.rollback()
+        problems = [p.text(ctx.t) for p in result.problems]
+        return _page(ctx, 400, errors={"form": " ".join(problems)}, values=values)
+    return ctx.redirect("/setup?done=applied")
+
+
+def save_village(ctx: PageContext) -> web.StreamResponse:
+    """Set one village's denominators from a given date (or add a village)."""
+    data = current_setup(ctx.session, _commune(ctx).id or 0)
+    assert data is not None
+    names = [v["name"] for v in data["villages"]]
+    errors = forms.FormErrors()
+    chosen = forms.choice(ctx.form, "village", names, errors, required=False)
+    new_name = forms.text(ctx.form, "new_name", errors, limit=200, required=False)
+    if not chosen and not new_name:
+        errors.add("new_name", MSG_NEW_VILLAGE_NAME)
+    numbers = {key: forms.count(ctx.form, key, errors) for key in DENOMINATORS}
+    since = forms.date(ctx.form, "valid_from", errors, today=ctx.today)
+    values = {k: v for k, v in ctx.form.items() if isinstance(v, str)}
+    if errors:
+        return _page(ctx, 400, errors=errors.texts(ctx.t), values=values)
+    assert since is not None
+    entry = {**numbers, "valid_from": since.isoformat()}
+    if chosen:
+        village = data["villages"][names.index(chosen)]
+        village.update(entry)
+    else:
+        data["villages"].append({"name": new_name, "kind": "thôn", **entry})
+    return _apply_form(ctx, {**data, "units": []}, values)
+
+
+def save_unit(ctx: PageContext) -> web.StreamResponse:
+    """Add a unit, or other spellings of one (separated by "|")."""
+    data = current_setup(ctx.session, _commune(ctx).id or 0)
+    assert data is not None
+    errors = forms.FormErrors()
+    name = forms.text(ctx.form, "unit_name", errors, limit=300)
+    aliases = forms.text(ctx.form, "aliases", errors, limit=1000, required=False)
+    values = {k: v for k, v in ctx.form.items() if isinstance(v, str)}
+    if errors:
+        return _page(ctx, 400, errors=errors.texts(ctx.t), values=values)
+    unit = {"name": name, "aliases": [a.strip() for a in aliases.split("|") if a.strip()]}
+    return _apply_form(ctx, {"commune": data["commune"], "villages": [], "units": [unit]}, values)
