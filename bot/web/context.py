@@ -183,6 +183,8 @@ async def serve(request: web.Request, page: Page | None, build: Builder) -> web.
                 session.rollback()
                 return ctx.message(bad.status, bad.title, bad.body)
             session.commit()
+            if request.method == "POST" and services.wake_outbox is not None:
+                services.wake_outbox()  # a review's message to the unit goes out now
             return response
 
     return await asyncio.to_thread(work)
