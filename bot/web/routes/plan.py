@@ -21,7 +21,7 @@ from bot.plans.imports import write_xlsx as write_plan_template
 from bot.plans.imports.read import EXTENSIONS
 from bot.web import forms, uploads, views
 from bot.web.access import Page
-from bot.web.context import PageContext
+from bot.web.context import PageContext, url
 from bot.web.params import query_choice
 from bot.web.render import disposition
 from db.models import Plan, Task
@@ -156,7 +156,7 @@ def import_checked(ctx: PageContext) -> web.StreamResponse:
         return _page(ctx, 400, report=result, problems=[p.text(ctx.t) for p in result.problems])
     plan = ctx.session.get(Plan, result.plan_id) if result.plan_id else None
     slug = plan.slug if plan else ""
-    return ctx.redirect(f"/plan?plan={slug}&done=imported#deadlines")
+    return ctx.redirect(url("/plan", plan=slug, done="imported") + "#deadlines")
 
 
 def set_deadlines(ctx: PageContext) -> web.StreamResponse:
@@ -181,4 +181,4 @@ def set_deadlines(ctx: PageContext) -> web.StreamResponse:
     actor = ctx.person()
     for task, due in chosen:
         store.set_due(ctx.session, task, due, actor=actor, now=ctx.now)
-    return ctx.redirect(f"/plan?plan={plan.slug}&done=deadlines#deadlines")
+    return ctx.redirect(url("/plan", plan=plan.slug, done="deadlines") + "#deadlines")
