@@ -65,9 +65,13 @@ ACTION_LABELS: dict[str, str] = {
     "evidence.approve": N_("Approved evidence"),
     "evidence.reject": N_("Rejected evidence"),
     "task.set_due": N_("Set a task deadline"),
+    "task.set_lead": N_("Changed a task's lead unit"),
     "indicator.value": N_("Entered an indicator value"),
     "plan.import": N_("Imported a plan"),
     "invite.create": N_("Created an invite code"),
+    "person.add": N_("Added a person"),
+    "person.update": N_("Changed a person's roles"),
+    "person.deactivate": N_("Deactivated a person"),
     "commune.setup": N_("Set up the commune"),
     "people.import": N_("Imported the list of people"),
     "web.link": N_("Got a dashboard sign-in link"),
@@ -83,6 +87,7 @@ ENTITY_LABELS: dict[str, str] = {
     "plan": N_("Plans"),
     "web": N_("Dashboard sign-ins"),
     "feedbackcategory": N_("Feedback categories"),
+    "person": N_("Officers and members"),
     "admin": N_("Administration"),
 }
 FIELD_LABELS: dict[str, str] = {
@@ -114,6 +119,7 @@ FIELD_LABELS: dict[str, str] = {
     "answer_days": N_("Days to answer"),
     "close_days": N_("Days to close"),
     "active": N_("In use"),
+    "sessions": N_("Dashboard sessions ended"),
 }
 # Details kept for the record but meaningless to a reader (internal ids, file paths).
 HIDDEN_FIELDS = frozenset({"indicator_value_id", "sha256", "storage_path"})
@@ -186,7 +192,12 @@ class _Names:
     tasks: dict[int, str]
 
 
-_ID_FIELDS = {"village_id": "villages", "unit_id": "units", "person_id": "people"}
+_ID_FIELDS = {
+    "village_id": "villages",
+    "unit_id": "units",
+    "lead_unit_id": "units",
+    "person_id": "people",
+}
 
 
 def _ids(entries: Iterable[AuditEntry], field: str) -> set[int]:
@@ -200,7 +211,9 @@ def _ids(entries: Iterable[AuditEntry], field: str) -> set[int]:
 
 
 def _lookup(session: Session, entries: Sequence[AuditEntry]) -> _Names:
-    villages, units, people = (_ids(entries, f) for f in _ID_FIELDS)
+    villages = _ids(entries, "village_id")
+    units = _ids(entries, "unit_id") | _ids(entries, "lead_unit_id")
+    people = _ids(entries, "person_id")
     tasks = _ids(entries, "task_id") | {
         int(e.entity_id)
         for e in entries
@@ -222,6 +235,8 @@ def _lookup(session: Session, entries: Sequence[AuditEntry]) -> _Names:
 
 
 def _value(t: Translator, names: _Names, field: str, value: Any) -> str:
+    if isinstance(value, list | tuple):  # e.g. the roles a person holds
+        return ", ".join(_value(t, names, field, item) for item in value)
     if field in _ID_FIELDS and isinstance(value, int):
         table: dict[int, str] = getattr(names, _ID_FIELDS[field])
         return table.get(value) or t.gettext(GONE)
@@ -245,8 +260,6 @@ def _value(t: Translator, names: _Names, field: str, value: Any) -> str:
         except ValueError:
             return value
         return f"{day.month}/{day.year}" if field == "period" else t.date(day)
-    if isinstance(value, list | tuple):
-        return ", ".join(_value(t, names, field, item) for item in value)
     return str(value)
 
 

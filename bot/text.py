@@ -59,3 +59,14 @@ def shorten(text: str | None, limit: int) -> str:
     if space and len(head) >= limit // 2:  # a word boundary not too far back
         cut = head
     return cut.rstrip(" ,;:.-") + "…"
+
+
+# What a spreadsheet may read as the start of a formula (with full-width variants).
+FORMULA_STARTS = frozenset("=+-@\t\r\n＝＋－＠")
+
+
+def formula_like(text: str) -> bool:
+    """Whether Excel, LibreOffice or Google Sheets could run this text as a formula."""
+    return bool(text) and (
+        text[0] in FORMULA_STARTS or text.lstrip(" \u00a0\u3000")[:1] in FORMULA_STARTS
+    )

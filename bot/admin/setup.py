@@ -25,7 +25,7 @@ from bot import audit
 from bot.core.errors import UserError
 from bot.i18n import N_, Translator
 from bot.text import clean, fold, shorten
-from db.models import Commune, Unit, UnitAlias, Village, VillageDenominator
+from db.models import Commune, Person, Unit, UnitAlias, Village, VillageDenominator
 
 DENOMINATORS = ("population", "adults", "aged15", "households", "businesses")
 UNIT_NAME_MAX = 300  # Unit.name, UnitAlias.alias and UnitAlias.folded
@@ -56,6 +56,9 @@ MSG_BAD_YAML_VALUE = N_(
 # The commune, its villages and units.
 MSG_COMMUNE_SHAPE = N_("The commune part must give its name, slug and province.")
 MSG_COMMUNE_NO_NAME = N_("The commune has no name. Write it, e.g. “Xã An Bình”.")
+MSG_OTHER_COMMUNE = N_(
+    "The file is for the commune “{value}”, but you set up “{own}”. Download your own template."
+)
 MSG_COMMUNE_NO_SLUG = N_("The commune has no short name (slug). Write one, e.g. an-binh.")
 MSG_VILLAGES_NOT_LIST = N_("The villages must be a list, one village per item.")
 MSG_UNITS_NOT_LIST = N_("The units must be a list, one unit per item.")
@@ -83,6 +86,12 @@ COLUMN_LABELS = {
 SECTION_LABELS = {"villages": (MSG_AT_VILLAGE, MSG_AT_VILLAGE_NAMED), "units": (MSG_AT_UNIT,) * 2}
 
 QUOTE_LIMIT = 60  # characters of a person's value quoted back in a problem
+# Rows or sheets a file reader could not place: (line or None, message id, value quoted).
+UNKNOWN_KEY = "unknown"
+MSG_UNKNOWN_ROW_KIND = N_(
+    "The row type “{value}” is unknown. In the column “loai” write xa, thon or don_vi."
+)
+MSG_NO_ROW_KIND = N_("The row has no type. In the column “loai” write xa, thon or don_vi.")
 
 
 @dataclass(frozen=True)
@@ -146,11 +155,16 @@ def read_setup_file(path: Path) -> dict[str, Any]:
     A file that cannot be read raises ``UserError`` saying what to fix (``OSError`` is
     left to the caller).
     """
+    return read_setup_text(path.name, path.read_bytes())
+
+
+def read_setup_text(name: str, data: bytes) -> dict[str, Any]:
+    """Read a YAML or CSV setup file's bytes (by its name's extension); UserError if unreadable."""
     try:
-        raw = path.read_text(encoding="utf-8-sig")
+        raw = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise UserError(MSG_NOT_UTF8) from error
-    if path.suffix.lower() == ".csv":
+    if Path(name).suffix.lower() == ".csv":
         try:
             return _from_csv(raw)
         except csv.Error as error:  # e.g. a field longer than the csv module accepts
@@ -174,17 +188,24 @@ def read_setup_file(path: Path) -> dict[str, Any]:
 
 
 def _from_csv(raw: str) -> dict[str, Any]:
-    rows = list(csv.DictReader(io.StringIO(raw)))
+    reader = csv.DictReader(io.StringIO(raw))
     commune: dict[str, Any] = {}
     villages, units = [], []
-    for row in rows:
+    unknown: list[tuple[int | None, str, str]] = []
+    for row in reader:
+        line = reader.line_num
         # Cells beyond the header come as a list under the key None: they are ignored.
         row = {
             fold(k).replace(" ", "_"): (v or "").strip()
             for k, v in row.items()
             if k is not None and not isinstance(v, list)
         }
-        kind = fold(row.get("loai", ""))
+        written = row.get("loai", "")
+        kind = fold(written).replace(" ", "_").replace("-", "_")  # "đơn vị" is don_vi
+        if not kind:
+            if any(row.values()):
+                unknown.append((line, MSG_NO_ROW_KIND, ""))
+            continue
         if kind in ("xa", "commune"):
             commune = {
                 "slug": row.get("ma", ""),
@@ -204,7 +225,12 @@ def _from_csv(raw: str) -> dict[str, Any]:
         elif kind in ("don_vi", "unit"):
             aliases = [a.strip() for a in row.get("ten_khac", "").split("|") if a.strip()]
             units.append({"name": row.get("ten", ""), "aliases": aliases})
-    return {"commune": commune, "villages": villages, "units": units}
+        else:  # never skipped silently
+            unknown.append((line, MSG_UNKNOWN_ROW_KIND, written))
+    data: dict[str, Any] = {"commune": commune, "villages": villages, "units": units}
+    if unknown:
+        data[UNKNOWN_KEY] = unknown
+    return data
 
 
 INT_MAX = 2**31 - 1  # the database's integer columns
@@ -251,11 +277,23 @@ def _aliases(value: Any) -> list[str]:
     return [name for name in (_str(v, UNIT_NAME_MAX) for v in value) if name]
 
 
-def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> SetupResult:
-    """Validate everything, then create or update the commune, villages and units."""
+def apply_setup(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    today: dt.date,
+    actor: Person | None = None,
+    commune_slug: str | None = None,
+) -> SetupResult:
+    """Validate everything, then create or update the commune, villages and units.
+
+    ``commune_slug``: the file must describe this commune (an admin sets up their own).
+    """
     info = data.get("commune") or {}
     result = SetupResult(commune="")
     problems = result.problems
+    for line, message_id, value in data.get(UNKNOWN_KEY) or []:
+        problems.append(SetupProblem(message_id, {"value": _quoted(value)}, line=line))
     if not isinstance(info, dict):
         problems.append(SetupProblem(MSG_COMMUNE_SHAPE))
         info = {}
@@ -266,6 +304,10 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
         problems.append(SetupProblem(MSG_COMMUNE_NO_NAME))
     elif not slug:
         problems.append(SetupProblem(MSG_COMMUNE_NO_SLUG))
+    elif commune_slug is not None and slug != commune_slug:
+        problems.append(
+            SetupProblem(MSG_OTHER_COMMUNE, {"value": _quoted(slug), "own": commune_slug})
+        )
     villages = data.get("villages") or []
     units = data.get("units") or []
     if not isinstance(villages, list):
@@ -348,6 +390,7 @@ def apply_setup(session: Session, data: dict[str, Any], *, today: dt.date) -> Se
         action="commune.setup",
         entity="commune",
         entity_id=commune.id,
+        actor=actor,
         new={"villages": result.villages, "units": result.units},
     )
     return result

@@ -262,7 +262,31 @@ def set_due(session: Session, task: Task, due: dt.date, *, actor: Person, now: d
     )
 
 
+def set_lead_unit(
+    session: Session, task: Task, unit: Unit, *, actor: Person, now: dt.datetime
+) -> None:
+    """Give a task another lead unit of its commune (audited); its officers get the reminders."""
+    if unit.commune_id != actor.commune_id:
+        raise ValueError("a task is led by a unit of its own commune")
+    old = task.lead_unit_id
+    task.lead_unit_id = unit.id
+    session.add(task)
+    audit.record(
+        session,
+        commune_id=actor.commune_id,
+        action="task.set_lead",
+        entity="task",
+        entity_id=task.id,
+        actor=actor,
+        old={"lead_unit_id": old},
+        new={"lead_unit_id": unit.id},
+        at=now,
+    )
+
+
 # ------------------------------------------------------------------ review
+
+MIN_REJECT_REASON = 3  # characters: the unit must learn what to fix
 
 
 @dataclass

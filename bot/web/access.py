@@ -19,6 +19,10 @@ OVERSEERS = frozenset({"office", "commune_leader", "admin"})
 UNIT_ROLES = frozenset({"unit"})
 VILLAGE_ROLES = frozenset({"team", "leader"})
 DASHBOARD_ROLES = OVERSEERS | UNIT_ROLES | VILLAGE_ROLES
+# Who may change things from the dashboard (the same roles as in the chat).
+REVIEWERS = frozenset({"office", "admin"})  # /duyet
+PLANNERS = frozenset({"office", "admin"})  # the plan: import, deadlines, lead units
+ADMINS = frozenset({"admin"})  # people, invites, the commune's set-up
 
 
 class Page(StrEnum):
@@ -30,6 +34,10 @@ class Page(StrEnum):
     UNITS = "units"
     CONTENT = "content"
     AUDIT = "audit"
+    REVIEW = "review"
+    PLAN = "plan"
+    PEOPLE = "people"
+    SETUP = "setup"
     EXPORT_INDICATORS = "export_indicators"
     EXPORT_TASKS = "export_tasks"
     EXPORT_TALLIES = "export_tallies"
@@ -51,6 +59,18 @@ class Viewer:
         return bool(self.roles & OVERSEERS)
 
     @property
+    def reviews(self) -> bool:
+        return bool(self.roles & REVIEWERS)
+
+    @property
+    def plans(self) -> bool:
+        return bool(self.roles & PLANNERS)
+
+    @property
+    def administers(self) -> bool:
+        return bool(self.roles & ADMINS)
+
+    @property
     def is_unit_officer(self) -> bool:
         return bool(self.roles & UNIT_ROLES) and self.unit_id is not None
 
@@ -68,6 +88,12 @@ def can_open(viewer: Viewer, page: Page) -> bool:
     """Whether a viewer may open a page (what it shows is narrowed by the rules below)."""
     if viewer.commune_id is None or not may_sign_in(viewer.roles):
         return False
+    if page == Page.REVIEW:
+        return viewer.reviews
+    if page == Page.PLAN:
+        return viewer.plans
+    if page in (Page.PEOPLE, Page.SETUP):
+        return viewer.administers
     if viewer.sees_all:
         return True
     if page in (Page.OVERVIEW, Page.CONTENT, Page.EXPORT_INDICATORS):
@@ -130,6 +156,16 @@ def can_see_task(
     return scope.everything or any(scope.allows(u) for u in (lead_unit_id, *coordinating))
 
 
+def can_update_task(viewer: Viewer, commune_id: int, lead_unit_id: int | None) -> bool:
+    """Whether a viewer may report progress and evidence on a task: its lead unit's officer."""
+    return (
+        viewer.commune_id == commune_id
+        and viewer.is_unit_officer
+        and lead_unit_id is not None
+        and viewer.unit_id == lead_unit_id
+    )
+
+
 def can_see_village(viewer: Viewer, village_id: int) -> bool:
     """Whether a viewer may see one village's figures."""
     return village_scope(viewer).allows(village_id)
@@ -137,5 +173,16 @@ def can_see_village(viewer: Viewer, village_id: int) -> bool:
 
 def visible_pages(viewer: Viewer) -> list[Page]:
     """The navigation entries a viewer may use, in menu order."""
-    menu = (Page.OVERVIEW, Page.VILLAGES, Page.TASKS, Page.UNITS, Page.CONTENT, Page.AUDIT)
+    menu = (
+        Page.OVERVIEW,
+        Page.VILLAGES,
+        Page.TASKS,
+        Page.UNITS,
+        Page.REVIEW,
+        Page.PLAN,
+        Page.PEOPLE,
+        Page.SETUP,
+        Page.CONTENT,
+        Page.AUDIT,
+    )
     return [page for page in menu if can_open(viewer, page)]

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 from sqlmodel import Session
 
+from bot.errors import ReadableError
 from bot.i18n import Translator, translator
 from bot.services import Services
 from bot.web import views
@@ -36,7 +38,7 @@ from bot.web.render import (
     message,
     nav_of,
 )
-from db.models import Commune
+from db.models import Commune, Person
 
 
 def url(path: str, query: Mapping[str, Any] | None = None, **changes: Any) -> str:
@@ -65,6 +67,8 @@ class PageContext:
     match: Mapping[str, str]
     base_url: str
     csrf_token: str = ""
+    # The submitted form of a POST (text fields and uploaded files), empty for a GET.
+    form: MultiDictProxy[Any] = field(default_factory=lambda: MultiDictProxy(MultiDict()))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -122,6 +126,20 @@ class PageContext:
             raise BadInput(404, "plan")
         return slug
 
+    def person(self) -> Person:
+        """The signed-in person's row (the actor named in audit entries)."""
+        person = self.session.get(Person, self.viewer.person_id)
+        assert person is not None  # the viewer was loaded from it in this session
+        return person
+
+    def redirect(self, location: str) -> web.Response:
+        """After a change, send the browser to a page with GET (post/redirect/get)."""
+        return web.Response(status=303, headers={"Location": location})
+
+    def error_text(self, error: ReadableError) -> str:
+        """A domain error in the dashboard's language."""
+        return error.render(self.t)
+
     def forbidden(self) -> web.Response:
         return self.message(403, MSG_FORBIDDEN_TITLE, MSG_FORBIDDEN_BODY)
 
@@ -133,8 +151,12 @@ Builder = Callable[[PageContext], web.StreamResponse]
 
 
 async def serve(request: web.Request, page: Page | None, build: Builder) -> web.StreamResponse:
-    """Answer one dashboard request with a page builder (signed-in viewers only)."""
+    """Answer one dashboard request with a page builder (signed-in viewers only).
+
+    A POST's form was already read (and its CSRF token checked) by the middleware.
+    """
     services = request.app[SERVICES]
+    form = await request.post() if request.method == "POST" else MultiDictProxy(MultiDict())
     env = request.app[TEMPLATES]
     cookie = request.cookies.get(COOKIE_NAME)
     query = dict(request.query.items())
@@ -151,7 +173,7 @@ async def serve(request: web.Request, page: Page | None, build: Builder) -> web.
             if viewer is None:
                 return message(env, 401, MSG_SIGN_IN_TITLE, MSG_SIGN_IN_BODY)
             ctx = PageContext(
-                session, viewer, services, env, now, query, match, base_url, csrf_token
+                session, viewer, services, env, now, query, match, base_url, csrf_token, form
             )
             if not may_sign_in(viewer.roles) or (page is not None and not can_open(viewer, page)):
                 return ctx.forbidden()
@@ -161,6 +183,8 @@ async def serve(request: web.Request, page: Page | None, build: Builder) -> web.
                 session.rollback()
                 return ctx.message(bad.status, bad.title, bad.body)
             session.commit()
+            if request.method == "POST" and services.wake_outbox is not None:
+                services.wake_outbox()  # a review's message to the unit goes out now
             return response
 
     return await asyncio.to_thread(work)

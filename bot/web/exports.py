@@ -27,7 +27,7 @@ from bot.audit import EVIDENCE_STATUS_LABELS
 from bot.i18n import N_, Translator
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS
 from bot.tallies.codes import CODE_NAMES
-from bot.text import shorten
+from bot.text import formula_like, shorten
 from bot.web.access import Viewer, village_scope
 from bot.web.views import choose_plan, plan_indicators, unit_names, visible_tasks
 from db.models import Evidence, Plan, Tally, Village
@@ -70,15 +70,6 @@ AS_OF = N_("(Figures as of {date})")
 TARGET_OTHER_YEAR = N_("{target} (year {year})")
 RED_YES = N_("Red: {reasons}")
 REJECTED_BECAUSE = N_("{label} ({reason})")
-# What a spreadsheet may read as the start of a formula (with full-width variants).
-FORMULA_STARTS = frozenset("=+-@\t\r\n＝＋－＠")
-
-
-def formula_like(text: str) -> bool:
-    """Whether Excel, LibreOffice or Google Sheets could run this text as a formula."""
-    return bool(text) and (
-        text[0] in FORMULA_STARTS or text.lstrip(" \u00a0\u3000")[:1] in FORMULA_STARTS
-    )
 
 
 def csv_text(text: str) -> str:

@@ -21,6 +21,7 @@ from bot.web.params import (
     BadInput,
 )
 from bot.web.render import message
+from bot.web.routes.webhooks import MAX_UPDATE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,14 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 @web.middleware
+async def body_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Keep webhook bodies to an update's size; dashboard forms may carry a file."""
+    if request.path.startswith(NOT_FORMS):
+        request = request.clone(client_max_size=MAX_UPDATE_BYTES)
+    return await handler(request)
+
+
+@web.middleware
 async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse state-changing requests without our CSRF token or from another origin."""
     if request.path.startswith(NOT_FORMS):
@@ -147,4 +156,5 @@ def setup_middlewares(app: web.Application) -> None:
     """Install the middlewares (outermost first) and the headers every response gets."""
     app.on_response_prepare.append(security_headers)
     app.middlewares.append(error_pages)
+    app.middlewares.append(body_limits)
     app.middlewares.append(csrf_protect)

@@ -41,6 +41,10 @@ PAGE_TITLES: dict[Page, str] = {
     Page.UNITS: N_("Units"),
     Page.CONTENT: N_("Guides"),
     Page.AUDIT: N_("Audit log"),
+    Page.REVIEW: N_("Review"),
+    Page.PLAN: N_("Plan"),
+    Page.PEOPLE: N_("People and invites"),
+    Page.SETUP: N_("Set-up"),
 }
 PAGE_PATHS: dict[Page, str] = {
     Page.OVERVIEW: "/",
@@ -49,6 +53,10 @@ PAGE_PATHS: dict[Page, str] = {
     Page.UNITS: "/units",
     Page.CONTENT: "/content",
     Page.AUDIT: "/audit",
+    Page.REVIEW: "/review",
+    Page.PLAN: "/plan",
+    Page.PEOPLE: "/people",
+    Page.SETUP: "/setup",
 }
 DEADLINE_LABELS: dict[str, str] = {
     "overdue": N_("Past the deadline"),

@@ -18,7 +18,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.core.dispatcher import Dispatcher
+from bot.plans.evidence import MAX_BYTES as MAX_EVIDENCE_BYTES
 from bot.services import Services
+from bot.web import uploads
 from bot.web.access import Page
 from bot.web.auth import LOGIN_PATH
 from bot.web.context import page_route
@@ -35,17 +37,23 @@ from bot.web.routes import (
     health,
     media,
     overview,
+    people,
+    plan,
+    review,
+    setup,
     signin,
     tasks,
     units,
     villages,
     webhooks,
 )
-from bot.web.routes.webhooks import MAX_UPDATE_BYTES, Webhooks
+from bot.web.routes.webhooks import Webhooks
 
 __all__ = ["Webhooks", "build_web_app", "setup_routes"]
 
 MEDIA_SWEEP_EVERY = dt.timedelta(hours=1)
+# A dashboard form may upload one evidence file or plan; webhooks keep their own limit.
+MAX_FORM_BYTES = MAX_EVIDENCE_BYTES + 1024 * 1024
 
 
 def setup_routes(app: web.Application) -> None:
@@ -64,6 +72,29 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/units", page_route(Page.UNITS, units.units))
     router.add_get("/content", page_route(Page.CONTENT, content.content))
     router.add_get("/audit", page_route(Page.AUDIT, audit_log.audit_log))
+    # The officer's workplace: every change is a POST form, answered by a redirect.
+    router.add_get("/review", page_route(Page.REVIEW, review.review_queue))
+    router.add_post("/review/{evidence_id}/approve", page_route(Page.REVIEW, review.approve))
+    router.add_post("/review/{evidence_id}/return", page_route(Page.REVIEW, review.send_back))
+    router.add_get("/plan", page_route(Page.PLAN, plan.plan_page))
+    router.add_get("/plan/template.xlsx", page_route(Page.PLAN, plan.plan_template))
+    router.add_post("/plan/check", page_route(Page.PLAN, plan.check_plan))
+    router.add_post("/plan/import", page_route(Page.PLAN, plan.import_checked))
+    router.add_post("/plan/deadlines", page_route(Page.PLAN, plan.set_deadlines))
+    router.add_post("/tasks/{task_id}/edit", page_route(Page.PLAN, tasks.edit_task))
+    router.add_post("/tasks/{task_id}/progress", page_route(None, tasks.report_progress))
+    router.add_get("/setup", page_route(Page.SETUP, setup.setup_page))
+    router.add_get("/setup/template.xlsx", page_route(Page.SETUP, setup.setup_template))
+    router.add_post("/setup/check", page_route(Page.SETUP, setup.check_setup))
+    router.add_post("/setup/apply", page_route(Page.SETUP, setup.apply_checked))
+    router.add_post("/setup/village", page_route(Page.SETUP, setup.save_village))
+    router.add_post("/setup/unit", page_route(Page.SETUP, setup.save_unit))
+    router.add_get("/people", page_route(Page.PEOPLE, people.people))
+    router.add_post("/people", page_route(Page.PEOPLE, people.add))
+    router.add_post("/people/invites", page_route(Page.PEOPLE, people.print_invites))
+    router.add_get("/people/{person_id}", page_route(Page.PEOPLE, people.edit_form))
+    router.add_post("/people/{person_id}", page_route(Page.PEOPLE, people.update))
+    router.add_post("/people/{person_id}/deactivate", page_route(Page.PEOPLE, people.deactivate))
     for kind in KINDS:
         router.add_get(
             exports.export_path(kind),
@@ -76,15 +107,21 @@ def setup_routes(app: web.Application) -> None:
 
 
 async def media_sweeper(app: web.Application) -> AsyncIterator[None]:
-    """Delete expired shared files at start-up, then every hour until the server stops."""
+    """Delete expired shared files and staged uploads at start-up, then every hour until the server stops."""
     services = app[SERVICES]
     directory = media_dir(services.settings)
-    await asyncio.to_thread(sweep_media, directory, services.clock())
+    data_dir = services.settings.data_dir
+
+    def sweep() -> None:
+        sweep_media(directory, services.clock())
+        uploads.sweep(data_dir, services.clock())
+
+    await asyncio.to_thread(sweep)
 
     async def sweep_forever() -> None:
         while True:
             await asyncio.sleep(MEDIA_SWEEP_EVERY.total_seconds())
-            await asyncio.to_thread(sweep_media, directory, services.clock())
+            await asyncio.to_thread(sweep)
 
     task = asyncio.create_task(sweep_forever(), name="media-sweeper")
     yield
@@ -97,7 +134,7 @@ def build_web_app(
     services: Services, dispatcher: Dispatcher, webhooks: Webhooks | None = None
 ) -> web.Application:
     """The aiohttp application shared by webhooks, health check, media and dashboard."""
-    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app = web.Application(client_max_size=MAX_FORM_BYTES)
     app[SERVICES] = services
     app[DISPATCHER] = dispatcher
     app[WEBHOOKS] = webhooks or Webhooks()

@@ -41,16 +41,20 @@ from bot.web.access import Scope, Viewer, can_see_task, unit_scope, village_scop
 from bot.web.params import BadInput
 from db.models import (
     AuditEntry,
+    ChatIdentity,
     Evidence,
     Indicator,
     Person,
+    PersonRole,
     Plan,
     Tally,
     Task,
     TaskProgress,
     UnansweredQuestion,
     Unit,
+    UnitAlias,
     Village,
+    VillageDenominator,
 )
 
 COMPLETENESS_MONTHS = 12
@@ -683,5 +687,117 @@ def content_page(session: Session, titles: Mapping[str, str]) -> ContentData:
         feedback=[
             FeedbackRow(slug, titles.get(slug, slug), yes, no)
             for slug, yes, no in feedback_summary(session)
+        ],
+    )
+
+
+# ------------------------------------------------------------------ people
+
+
+@dataclass
+class PersonRow:
+    """One person of the commune as the people page lists them."""
+
+    person: Person
+    roles: list[str]
+    village: str
+    unit: str
+    channels: list[str]
+
+    @property
+    def id(self) -> int:
+        assert self.person.id is not None
+        return self.person.id
+
+
+def people_rows(
+    session: Session, commune_id: int, village_id: int | None = None
+) -> list[PersonRow]:
+    """The commune's people (residents left out), by village then name; three queries."""
+    query = select(Person).where(Person.commune_id == commune_id)
+    if village_id is not None:
+        query = query.where(Person.village_id == village_id)
+    people = {p.id: p for p in session.exec(query.order_by(col(Person.display_name)))}
+    roles: dict[int, list[str]] = defaultdict(list)
+    channels: dict[int, list[str]] = defaultdict(list)
+    ids = [i for i in people if i is not None]
+    if ids:
+        for person_id, role in session.exec(
+            select(PersonRole.person_id, PersonRole.role).where(col(PersonRole.person_id).in_(ids))
+        ):
+            roles[person_id].append(role)
+        for person_id, channel in session.exec(
+            select(ChatIdentity.person_id, ChatIdentity.channel).where(
+                col(ChatIdentity.person_id).in_(ids)
+            )
+        ):
+            channels[person_id].append(channel)
+    villages = {
+        v.id: v.name for v in session.exec(select(Village).where(Village.commune_id == commune_id))
+    }
+    units = unit_names(session, commune_id)
+    rows = [
+        PersonRow(
+            person,
+            sorted(roles[pid]),
+            villages.get(person.village_id, "") if person.village_id else "",
+            units.get(person.unit_id, "") if person.unit_id else "",
+            sorted(set(channels[pid])),
+        )
+        for pid, person in people.items()
+        if pid is not None and set(roles[pid]) - {"resident"}
+    ]
+    rows.sort(key=lambda r: (r.village or "~", r.person.display_name))
+    return rows
+
+
+def commune_villages(session: Session, commune_id: int) -> list[Village]:
+    """The commune's villages in their order."""
+    return list(
+        session.exec(
+            select(Village).where(Village.commune_id == commune_id).order_by(col(Village.position))
+        )
+    )
+
+
+def commune_units(session: Session, commune_id: int) -> list[Unit]:
+    """The commune's units by name."""
+    return list(
+        session.exec(select(Unit).where(Unit.commune_id == commune_id).order_by(col(Unit.name)))
+    )
+
+
+# ------------------------------------------------------------------ set-up
+
+
+@dataclass
+class SetupData:
+    """The commune as set up: villages with their latest denominators, units and spellings."""
+
+    villages: list[tuple[Village, VillageDenominator | None]]
+    units: list[tuple[Unit, list[str]]]
+
+
+def setup_page(session: Session, commune_id: int) -> SetupData:
+    """The villages (with the denominators in force, and since when) and units of a commune."""
+    villages = commune_villages(session, commune_id)
+    latest: dict[int, VillageDenominator] = {}
+    ids = [v.id for v in villages if v.id is not None]
+    if ids:
+        for row in session.exec(
+            select(VillageDenominator)
+            .where(col(VillageDenominator.village_id).in_(ids))
+            .order_by(col(VillageDenominator.valid_from))
+        ):
+            latest[row.village_id] = row  # the last one in date order wins
+    units = commune_units(session, commune_id)
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for alias in session.exec(select(UnitAlias).where(UnitAlias.commune_id == commune_id)):
+        aliases[alias.unit_id].append(alias.alias)
+    return SetupData(
+        villages=[(v, latest.get(v.id or 0)) for v in villages],
+        units=[
+            (u, sorted(a for a in aliases[u.id or 0] if a.casefold() != u.name.casefold()))
+            for u in units
         ],
     )

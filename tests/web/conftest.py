@@ -8,7 +8,9 @@ import struct
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
@@ -248,3 +250,23 @@ async def sign_in(services: Services) -> AsyncIterator[SignIn]:
     yield open_for
     for client in clients:
         await client.close()
+
+
+async def post_form(
+    client: Client, page: str, action: str, data: dict[str, Any] | None = None
+) -> ClientResponse:
+    """Open a page, take its CSRF token and post one of its forms, as a browser does."""
+    token = form_token(await (await client.get(page)).text())
+    assert token, f"{page} has no form"
+    form = aiohttp.FormData()
+    form.add_field("csrf", token)
+    for name, value in (data or {}).items():
+        if isinstance(value, tuple):  # (file name, bytes, content type)
+            file_name, content, content_type = value
+            form.add_field(name, content, filename=file_name, content_type=content_type)
+        elif isinstance(value, list):  # a field sent several times (check boxes)
+            for item in value:
+                form.add_field(name, str(item))
+        else:
+            form.add_field(name, str(value))
+    return await client.post(action, data=form, allow_redirects=False)

@@ -28,21 +28,37 @@ def viewer(
     return Viewer(1, "A", commune, frozenset(roles), unit, village)
 
 
+WORKPLACE = {Page.REVIEW, Page.PLAN, Page.PEOPLE, Page.SETUP}
+MAY_CHANGE = {
+    "office": {Page.REVIEW, Page.PLAN},
+    "commune_leader": set(),
+    "admin": WORKPLACE,
+}
+
+
 @pytest.mark.parametrize("role", ["office", "commune_leader", "admin"])
 def test_office_leaders_and_admins_see_everything(role: str) -> None:
     v = viewer(role)
-    assert all(can_open(v, page) for page in Page)
+    assert all(can_open(v, page) for page in Page if page not in WORKPLACE)
+    assert {page for page in WORKPLACE if can_open(v, page)} == MAY_CHANGE[role]
     assert can_see_task(v, COMMUNE, lead_unit_id=7, coordinating=[])
     assert can_see_village(v, 99)
     assert unit_scope(v) == EVERYTHING and village_scope(v) == EVERYTHING
+    menu = [Page.REVIEW, Page.PLAN, Page.PEOPLE, Page.SETUP]
     assert visible_pages(v) == [
         Page.OVERVIEW,
         Page.VILLAGES,
         Page.TASKS,
         Page.UNITS,
+        *[page for page in menu if page in MAY_CHANGE[role]],
         Page.CONTENT,
         Page.AUDIT,
     ]
+
+
+def test_the_workplace_is_refused_to_units_and_villages() -> None:
+    for v in (viewer("unit", unit=5), viewer("team", village=3), viewer("leader", village=3)):
+        assert not any(can_open(v, page) for page in WORKPLACE)
 
 
 def test_unit_officer_sees_own_unit_tasks_only() -> None:

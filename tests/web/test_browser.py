@@ -18,10 +18,12 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.app import TocnsApp
+from bot.plans.imports import PLANS_DIR
+from bot.services import Services
 from bot.settings import Settings
 from tests.conftest import channel_settings
-from tests.helpers import Chat, FakeClock
-from tests.web.conftest import Seeded
+from tests.helpers import Chat, FakeClock, add_person
+from tests.web.conftest import PDF, Seeded
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -211,4 +213,98 @@ async def test_unit_officer_cannot_open_another_units_task(
     assert own.status == 200
     response = await page.goto(f"/tasks/{seeded.own_task}")
     assert response is not None and response.status == 200
+    await context.close()
+
+
+async def _no_sideways_scroll(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone"
+
+
+async def test_the_commune_runs_itself_from_the_dashboard(
+    app: TocnsApp,
+    browser: Browser,
+    seeded: Seeded,
+    services: Services,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    """Set-up from Excel, people and invites, plan and deadlines, progress, review: all web."""
+    suffix = request.node.callspec.id
+    add_person(services, name="Quản Trị Xã", roles=("admin",), chat_id="3009")
+    context, page = await signed_in(browser, app, "3009", PHONE)
+    # The commune's set-up through the Excel template.
+    await page.click("nav.tabs >> text=Thiết lập")
+    async with page.expect_download() as download_info:
+        await page.click("text=Tải mẫu Excel")
+    template = Path(await (await download_info.value).path())
+    book = load_workbook(io.BytesIO(template.read_bytes()))
+    book["Đơn vị"].append(["Hội Cựu chiến binh xã", "CCB"])
+    filled = tmp_path / "thiet-lap.xlsx"
+    book.save(filled)
+    await page.set_input_files("#f-file", str(filled))
+    await page.click("text=Kiểm tra tệp")
+    await expect(page.locator("#report-title + p")).to_contain_text("Không có lỗi")
+    await page.click("text=Xác nhận và lưu")
+    await expect(page.locator(".notice")).to_have_text("Đã lưu thiết lập.")
+    await expect(page.get_by_text("Hội Cựu chiến binh xã")).to_be_visible()
+    await _no_sideways_scroll(page)
+    await shot(page, f"setup-phone-{suffix}")
+    # A new team member, and the village's invite sheet.
+    await page.click("nav.tabs >> text=Người dùng và mã mời")
+    await page.fill("#f-name", "Nguyễn Thị Mới")
+    await page.check("input[name=roles][value=team]")
+    await page.select_option("#f-village", label="Xóm 3")
+    await page.click("#add-title ~ form button[type=submit]")
+    await expect(page.locator(".notice")).to_contain_text("Đã thêm")
+    await _no_sideways_scroll(page)
+    await page.select_option("#f-print-village", label="Xóm 3")
+    await page.fill("#f-print-spare", "1")
+    await page.click("#print-title ~ form button[type=submit]")
+    assert await page.locator(".invite-code").count() >= 2
+    await expect(page.get_by_text("Nguyễn Thị Mới")).to_be_visible()
+    await shot(page, f"invites-phone-{suffix}")
+    await page.emulate_media(media="print")
+    await shot(page, f"invites-print-{suffix}")
+    await page.emulate_media(media="screen")
+    # The Đồng Phú plan, then deadlines for its undated tasks, several at once.
+    await page.goto("/plan")
+    await page.set_input_files("#f-file", str(PLANS_DIR / "dong-phu.yaml"))
+    await page.click("text=Kiểm tra tệp")
+    await page.click("text=Xác nhận và nhập")
+    await expect(page.locator(".notice")).to_have_text("Đã nhập kế hoạch.")
+    dates = page.locator("#deadlines input[type=date]")
+    assert await dates.count() >= 2
+    await dates.nth(0).fill("2027-06-30")
+    await dates.nth(1).fill("2027-09-30")
+    await page.click("text=Lưu các hạn")
+    await expect(page.locator(".notice")).to_have_text("Đã lưu các hạn.")
+    await shot(page, f"plan-phone-{suffix}")
+    await context.close()
+    # A unit officer reports the task done with a PDF, from a desktop.
+    context, page = await signed_in(browser, app, "3002", DESKTOP)
+    await page.goto(f"/tasks/{seeded.own_task}")
+    await page.fill("#f-percent", "100")
+    await page.fill("#f-note", "Đã xong, gửi biên bản")
+    await page.set_input_files(
+        "#f-file", files=[{"name": "bien-ban.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    await page.click("#report-title ~ form button[type=submit]")
+    await expect(page.locator(".notice")).to_contain_text("Minh chứng chờ cơ quan thường trực")
+    await shot(page, f"progress-desktop-{suffix}")
+    await context.close()
+    # The office sends one back with the keyboard and approves the officer's PDF.
+    context, page = await signed_in(browser, app, "3001", PHONE)
+    await page.click("nav.tabs >> text=Duyệt")
+    await shot(page, f"review-queue-phone-{suffix}")
+    first = page.locator("li.evidence").first
+    await first.locator("textarea").focus()
+    await page.keyboard.type("Ảnh mờ, chụp lại")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".notice")).to_contain_text("Đã trả lại")
+    await page.locator("li.evidence", has_text="bien-ban.pdf").locator("button.good").click()
+    await expect(page.locator(".notice")).to_contain_text("Đã duyệt")
+    await _no_sideways_scroll(page)
+    await shot(page, f"review-phone-{suffix}")
     await context.close()

@@ -157,6 +157,22 @@ async def test_role_route_matrix(
     assert task_links(units) == set()
     await page("/content", True)
     await page("/audit", expected.sees_all)
+    # The workplace: changes only for the roles that make them (as in the chat).
+    roles = set(who.roles)
+    review = await page("/review", bool(roles & {"office", "admin"}))
+    assert evidence_links(review) <= expected.evidence
+    await page("/plan", bool(roles & {"office", "admin"}))
+    await page("/people", "admin" in roles)
+    await page("/setup", "admin" in roles)
+    for task_id in (seeded.own_task, seeded.other_task):
+        if task_id in expected.tasks:
+            html = await page(f"/tasks/{task_id}", True)
+            editable = f"/tasks/{task_id}/edit" in html
+            assert editable == bool(roles & {"office", "admin"})
+            with Session(services.engine) as session:
+                lead = session.get(Task, task_id).lead_unit_id  # type: ignore[union-attr]
+            reports = f"/tasks/{task_id}/progress" in html
+            assert reports == (expected.unit_id is not None and lead == expected.unit_id)
     # The files follow the same rules.
     indicators = await client.get("/export/indicators.xlsx")
     assert indicators.status == 200

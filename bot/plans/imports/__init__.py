@@ -19,6 +19,7 @@ from bot.plans.imports.read import (
     from_csv,
     from_xlsx,
     from_yaml,
+    read_plan_bytes,
     read_plan_file,
 )
 from bot.plans.imports.template import write_csv, write_xlsx
@@ -37,6 +38,7 @@ __all__ = [
     "from_xlsx",
     "from_yaml",
     "import_plan",
+    "read_plan_bytes",
     "read_plan_file",
     "validate",
     "write_csv",

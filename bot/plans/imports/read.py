@@ -56,17 +56,26 @@ class RawPlan:
 
 def read_plan_file(path: Path) -> RawPlan:
     """Read a YAML, XLSX or CSV plan file (problems reading it are in ``.problems``)."""
-    suffix = path.suffix.lower()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return RawPlan(problems=[PlanProblem("", None, MSG_FILE_UNREADABLE, {"error": str(error)})])
+    return read_plan_bytes(path.name, data)
+
+
+def read_plan_bytes(name: str, data: bytes) -> RawPlan:
+    """Read an uploaded plan by its file name's extension (.yaml, .xlsx or .csv)."""
+    suffix = Path(name).suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
-            return from_yaml(path.read_text(encoding="utf-8-sig"))
+            return from_yaml(data.decode("utf-8-sig"))
         if suffix == ".xlsx":
-            return from_xlsx(path.read_bytes())
+            return from_xlsx(data)
         if suffix == ".csv":
-            return from_csv(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as error:
+            return from_csv(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
         return RawPlan(problems=[PlanProblem("", None, MSG_FILE_UNREADABLE, {"error": str(error)})])
-    return RawPlan(problems=[PlanProblem("", None, MSG_FILE_TYPE, {"ext": suffix or path.name})])
+    return RawPlan(problems=[PlanProblem("", None, MSG_FILE_TYPE, {"ext": suffix or name})])
 
 
 def find_plan_file(slug: str, directory: Path = PLANS_DIR) -> Path | None:

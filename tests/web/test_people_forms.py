@@ -1,0 +1,133 @@
+"""People and invites on the web: add, change, deactivate (sessions end), print codes."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from bot.admin.invites import hash_code
+from bot.core.people import roles_of
+from bot.services import Services
+from db.models import AuditEntry, InviteCode, Person, WebSession
+from tests.factories import village_id
+from tests.helpers import add_person
+from tests.web.conftest import Seeded, SignIn, post_form
+
+CODE = re.compile(r'<p class="invite-code">([A-Z0-9]+)</p>')
+
+
+def _actions(services: Services) -> list[str]:
+    with Session(services.engine) as session:
+        return [
+            e.action for e in session.exec(select(AuditEntry)) if e.action.startswith("person.")
+        ]
+
+
+async def test_an_admin_adds_a_member_and_prints_the_village_sheet(
+    services: Services, seeded: Seeded, sign_in: SignIn
+) -> None:
+    admin = add_person(services, name="Quản Trị Xã", roles=("admin",))
+    client = await sign_in(admin)
+    xom3 = village_id(services, "Xóm 3")
+    response = await post_form(
+        client,
+        "/people",
+        "/people",
+        {"name": "Nguyễn Văn Mới", "roles": "team", "village": str(xom3)},
+    )
+    assert response.status == 303
+    with Session(services.engine) as session:
+        added = session.exec(select(Person).where(Person.display_name == "Nguyễn Văn Mới")).one()
+        assert added.id is not None and roles_of(session, added.id) == {"team"}
+        assert added.village_id == xom3
+    listing = await (await client.get(response.headers["Location"])).text()
+    assert "Nguyễn Văn Mới" in listing and "Đã thêm" in listing
+    sheet = await post_form(
+        client, "/people", "/people/invites", {"village": str(xom3), "spare": "2"}
+    )
+    html = await sheet.text()
+    assert sheet.status == 200
+    codes = CODE.findall(html)
+    assert len(codes) == 3  # the new member (no chat yet) and two spares
+    assert "Nguyễn Văn Mới" in html and "/lienket " + codes[0] in html
+    assert html.count('src="data:image/svg+xml;base64,') == 3
+    assert f"https://t.me/{services.settings.telegram_bot_username}?start=j_{codes[0]}" in html
+    with Session(services.engine) as session:
+        stored = {i.code_hash: i for i in session.exec(select(InviteCode))}
+    assert stored[hash_code(codes[0])].person_id == added.id
+    assert all(stored[hash_code(c)].village_id == xom3 for c in codes)
+    assert _actions(services) == ["person.add"]
+
+
+async def test_roles_need_their_village_or_unit(
+    services: Services, seeded: Seeded, sign_in: SignIn
+) -> None:
+    admin = add_person(services, name="Quản Trị Xã", roles=("admin",))
+    client = await sign_in(admin)
+    response = await post_form(
+        client, "/people", "/people", {"name": "Lê Văn Thiếu", "roles": "team"}
+    )
+    html = await response.text()
+    assert (
+        response.status == 400 and "phải thuộc một thôn" in html and 'value="Lê Văn Thiếu"' in html
+    )
+    empty = await post_form(client, "/people", "/people", {"name": "", "roles": "nope"})
+    text = await empty.text()
+    assert empty.status == 400 and "Vui lòng điền mục này" in text
+    nobody = await post_form(client, "/people", "/people/invites", {"village": ""})
+    text = await nobody.text()
+    assert nobody.status == 400
+    assert 'id="f-print-village" name="village" aria-invalid="true"' in text
+    assert 'id="f-village" name="village" aria-invalid' not in text
+    assert _actions(services) == []
+
+
+async def test_changing_roles_and_deactivating_end_access_at_once(
+    services: Services, seeded: Seeded, sign_in: SignIn
+) -> None:
+    admin = add_person(services, name="Quản Trị Xã", roles=("admin",))
+    client = await sign_in(admin)
+    officer = await sign_in(seeded.officer)
+    assert (await officer.get("/tasks")).status == 200
+    xom3 = village_id(services, "Xóm 3")
+    page = f"/people/{seeded.officer}"
+    response = await post_form(client, page, page, {"roles": ["team"], "village": str(xom3)})
+    assert response.status == 303
+    assert (await officer.get("/tasks")).status == 403  # no longer a unit officer
+    assert (await officer.get("/villages")).status == 200
+    response = await post_form(client, page, f"{page}/deactivate")
+    assert response.status == 303
+    assert (await officer.get("/")).status == 401  # the session was revoked
+    with Session(services.engine) as session:
+        assert roles_of(session, seeded.officer) == {"resident"}
+        sessions = session.exec(
+            select(WebSession).where(WebSession.person_id == seeded.officer)
+        ).all()
+        assert sessions and all(s.revoked for s in sessions)
+    assert _actions(services) == ["person.update", "person.deactivate"]
+    audit = await (await client.get("/audit")).text()
+    assert "Ngừng kích hoạt một người" in audit and "Vai trò: cán bộ đơn vị" in audit
+    # An admin cannot lock themselves out.
+    own = await post_form(client, f"/people/{admin}", f"/people/{admin}/deactivate")
+    assert own.status == 400 and "tự ngừng kích hoạt" in await own.text()
+
+
+async def test_people_forms_refuse_forgeries_and_non_admins(
+    services: Services, seeded: Seeded, sign_in: SignIn
+) -> None:
+    admin = add_person(services, name="Quản Trị Xã", roles=("admin",))
+    client = await sign_in(admin)
+    forged = await client.post(
+        f"/people/{seeded.officer}/deactivate",
+        data={"csrf": "x"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert forged.status == 403
+    office = await sign_in(seeded.office)
+    assert (await office.get("/people")).status == 403
+    response = await post_form(office, "/", f"/people/{seeded.officer}/deactivate")
+    assert response.status == 403
+    with Session(services.engine) as session:
+        assert roles_of(session, seeded.officer) == {"unit"}
+    assert _actions(services) == []
