@@ -34,6 +34,7 @@ from bot.web.routes import (
     exports,
     health,
     media,
+    open311,
     overview,
     signin,
     tasks,
@@ -55,6 +56,13 @@ def setup_routes(app: web.Application) -> None:
     router.add_post(webhooks.TELEGRAM_WEBHOOK_PATH, webhooks.telegram_webhook)
     router.add_post(webhooks.ZALO_WEBHOOK_PATH, webhooks.zalo_webhook)
     router.add_get(MEDIA_ROUTE + "/{name}", media.media)
+    # Open311 (#17): public reads, POST with an API key; no sign-in, no CSRF (NOT_FORMS).
+    router.add_get(open311.SERVICES_PATH, open311.service_list)
+    router.add_get(open311.SERVICE_PATH, open311.service_definition)
+    router.add_get(open311.REQUESTS_PATH, open311.request_list)
+    router.add_post(open311.REQUESTS_PATH, open311.post_request)
+    router.add_get(open311.REQUEST_PATH, open311.request_one)
+    router.add_route("*", open311.ANY_PATH, open311.not_served)
     # The dashboard.
     router.add_get("/", page_route(Page.OVERVIEW, overview.overview))
     router.add_get("/villages", page_route(Page.VILLAGES, villages.villages))
