@@ -90,9 +90,10 @@ def _names(
     return {int(row_id): str(name) for row_id, name in rows if row_id is not None}
 
 
-def _queue(
+def queue_items(
     session: Session, reports: Sequence[FeedbackReport], now: dt.datetime
 ) -> list[QueueItem]:
+    """Reports with the names a person reads, most urgent first."""
     categories = {
         c.id: c.name
         for c in session.exec(
@@ -127,7 +128,7 @@ def unit_queue(session: Session, unit_id: int, now: dt.datetime) -> list[QueueIt
             col(FeedbackReport.status).in_(sorted(WITH_UNIT)),
         )
     ).all()
-    return _queue(session, reports, now)
+    return queue_items(session, reports, now)
 
 
 def office_queue(session: Session, commune_id: int, now: dt.datetime) -> list[QueueItem]:
@@ -138,7 +139,7 @@ def office_queue(session: Session, commune_id: int, now: dt.datetime) -> list[Qu
             col(FeedbackReport.status).in_(sorted(WITH_OFFICE)),
         )
     ).all()
-    return _queue(session, reports, now)
+    return queue_items(session, reports, now)
 
 
 def open_counts(session: Session, commune_id: int, now: dt.datetime) -> tuple[int, int]:

@@ -32,6 +32,7 @@ from bot.web.routes import (
     content,
     evidence,
     exports,
+    feedback,
     health,
     media,
     open311,
@@ -69,6 +70,10 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/tasks", page_route(Page.TASKS, tasks.task_list))
     router.add_get("/tasks/{task_id}", page_route(None, tasks.task))
     router.add_get("/evidence/{evidence_id}", page_route(None, evidence.evidence))
+    # Residents' feedback (#17): the queue, its Excel file, one report.
+    router.add_get(feedback.QUEUE_PATH, page_route(Page.FEEDBACK, feedback.queue))
+    router.add_get(feedback.EXPORT_PATH, page_route(Page.EXPORT_FEEDBACK, feedback.export))
+    router.add_get(feedback.REPORT_PATH, page_route(Page.FEEDBACK, feedback.report))
     router.add_get("/units", page_route(Page.UNITS, units.units))
     router.add_get("/content", page_route(Page.CONTENT, content.content))
     router.add_get("/audit", page_route(Page.AUDIT, audit_log.audit_log))

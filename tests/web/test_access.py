@@ -39,6 +39,7 @@ def test_office_leaders_and_admins_see_everything(role: str) -> None:
         Page.OVERVIEW,
         Page.VILLAGES,
         Page.TASKS,
+        Page.FEEDBACK,
         Page.UNITS,
         Page.CONTENT,
         Page.AUDIT,
