@@ -12,13 +12,16 @@ from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from bot.feedback import store
+from bot.feedback.photos import StoredPhoto, photo_dir, store_photo
 from bot.services import Services
-from db.models import Village
+from db.models import FeedbackPhoto, Village
 from tests.feedback.conftest import VN, Cast, category, commune, in_session, person
 from tests.feedback.conftest import cast as cast  # noqa: F401 - the fixture
+from tests.feedback.photos import exif_of, jpeg_with_gps
 from tests.helpers import add_person
 from tests.web.conftest import SignIn
 
+GPS_IFD = 0x8825
 CODE = re.compile(r'href="/feedback/(\d+)">(PA-\d{4})</a>')
 
 
@@ -229,3 +232,48 @@ async def test_no_reports_yet(cast: Cast, sign_in: SignIn) -> None:
     assert "Không có phản ánh nào khớp với bộ lọc." in html
     with_filter = await client.get("/feedback", params={"status": "closed"})
     assert "Bỏ lọc" in await with_filter.text()
+
+
+async def test_a_reports_photos_are_served_only_to_who_may_see_it(
+    services: Services, reports: Reports, cast: Cast, sign_in: SignIn
+) -> None:
+    directory = photo_dir(services.settings.data_dir)
+
+    def work(session: Session) -> tuple[int, int]:
+        stored = store_photo(directory, jpeg_with_gps())
+        report_id = _submit_with_photo(session, cast.resident, stored, services.clock())
+        photo = session.exec(select(FeedbackPhoto).where(FeedbackPhoto.report_id == report_id))
+        return report_id, photo.one().id or 0
+
+    report_id, photo_id = in_session(services, work)
+    office = await sign_in(cast.office)
+    page = await (await office.get(f"/feedback/{report_id}")).text()
+    address = f"/feedback/{report_id}/photos/{photo_id}"
+    assert f'src="{address}"' in page
+    sent = await office.get(address)
+    assert sent.status == 200 and sent.headers["Content-Type"] == "image/jpeg"
+    assert "sandbox" in sent.headers["Content-Security-Policy"]
+    data = await sent.read()
+    assert GPS_IFD in exif_of(jpeg_with_gps())
+    assert data.startswith(b"\xff\xd8") and GPS_IFD not in exif_of(data)  # location removed
+    assert (await office.get(f"/feedback/{reports.road}/photos/{photo_id}")).status == 404
+    assert (await office.get(f"/feedback/{report_id}/photos/999999")).status == 404
+    police = await sign_in(cast.police)
+    assert (await police.get(address)).status == 403  # a road report: not the police's
+
+
+def _submit_with_photo(session: Session, who: int, photo: StoredPhoto, now: dt.datetime) -> int:
+    report = store.submit(
+        session,
+        commune=commune(session),
+        reporter_id=who,
+        new=store.NewReport(
+            category_id=category(session, "duong").id or 0,
+            text="Cống vỡ giữa đường",
+            photos=(photo,),
+        ),
+        now=now,
+        tz=VN,
+    ).report
+    assert report.id is not None
+    return report.id

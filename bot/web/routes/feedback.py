@@ -13,18 +13,24 @@ from aiohttp import web
 
 from bot.core.errors import UserError
 from bot.feedback import board
+from bot.feedback.photos import photo_dir
 from bot.feedback.status import EVENT_LABELS, STATUS_LABELS, Status
 from bot.i18n import Translator
+from bot.plans.evidence import read_stored
 from bot.web.access import Page, Viewer
 from bot.web.context import PageContext
 from bot.web.exports import XLSX_MIME, _header, _row, _title, _workbook_bytes, _xl
 from bot.web.params import parse_id, query_choice, query_id
 from bot.web.render import disposition
-from db.models import FeedbackReport
+from db.models import FeedbackPhoto, FeedbackReport
 
 QUEUE_PATH = "/feedback"
 EXPORT_PATH = "/feedback/export.xlsx"
 REPORT_PATH = "/feedback/{report_id}"
+PHOTO_PATH = "/feedback/{report_id}/photos/{photo_id}"
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+# A photo is shown alone, in a sandbox: no script, no form, no framing.
+FILE_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
 STATUS_TONES = {
     Status.RECEIVED: "warn",
     Status.ASSIGNED: "info",
@@ -109,8 +115,8 @@ def queue(ctx: PageContext) -> web.StreamResponse:
     )
 
 
-def report(ctx: PageContext) -> web.StreamResponse:
-    """Show one report: what, where, deadlines, its whole history (staff notes marked)."""
+def _visible(ctx: PageContext) -> FeedbackReport | web.Response:
+    """The report of the path, or the page saying it is not there or not the viewer's."""
     report_id = parse_id(ctx.match["report_id"], "report_id")
     found = ctx.session.get(FeedbackReport, report_id)
     if found is None or found.commune_id != ctx.viewer.commune_id:
@@ -118,6 +124,16 @@ def report(ctx: PageContext) -> web.StreamResponse:
     unit = only_unit(ctx.viewer)
     if unit is not None and found.unit_id != unit:
         return ctx.forbidden()
+    return found
+
+
+def report(ctx: PageContext) -> web.StreamResponse:
+    """Show one report: what, where, deadlines, its whole history (staff notes marked)."""
+    found = _visible(ctx)
+    if isinstance(found, web.Response):
+        return found
+    assert found.id is not None
+    report_id = found.id
     try:
         page = board.report_page(ctx.session, report_id, ctx.now)
     except UserError:
@@ -129,6 +145,33 @@ def report(ctx: PageContext) -> web.StreamResponse:
         EVENT_LABELS=EVENT_LABELS,
         FEEDBACK_LABELS=STATUS_LABELS,
         FEEDBACK_TONES=STATUS_TONES,
+        photo_types=PHOTO_TYPES,
+    )
+
+
+def photo(ctx: PageContext) -> web.StreamResponse:
+    """Send a stored photo of a report to someone who may see the report."""
+    found = _visible(ctx)
+    if isinstance(found, web.Response):
+        return found
+    item = ctx.session.get(FeedbackPhoto, parse_id(ctx.match["photo_id"], "photo_id"))
+    if (
+        item is None
+        or item.report_id != found.id
+        or not item.storage_path
+        or item.mime_type not in PHOTO_TYPES
+    ):
+        return ctx.not_found()
+    data = read_stored(photo_dir(ctx.services.settings.data_dir), item.storage_path)
+    if data is None:
+        return ctx.not_found()
+    return web.Response(
+        body=data,
+        content_type=item.mime_type,
+        headers={
+            "Content-Security-Policy": FILE_CSP,
+            "Content-Disposition": disposition("inline", f"{found.code}-{item.id}"),
+        },
     )
 
 
