@@ -11,6 +11,7 @@ answers must have exactly the examples' field names, value types and error shape
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -454,3 +455,15 @@ async def test_the_personal_fields_are_not_kept_on_the_person_table(
     assert response.status == 200
     with Session(services.engine) as session:
         assert len(session.exec(select(Person)).all()) == people
+
+
+async def test_a_body_too_large_is_a_spec_error(client: Client) -> None:
+    response = await client.post(
+        f"{BASE}/requests.json",
+        data=io.BytesIO(b"description=" + b"x" * (1024 * 1024 + 10)),
+        headers=FORM,
+    )
+    assert (response.status, await read(response)) == (
+        400,
+        [{"code": 400, "description": "The request is larger than this server accepts"}],
+    )

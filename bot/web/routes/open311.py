@@ -174,6 +174,8 @@ async def post_request(request: web.Request) -> web.Response:
         return _error(problem)
     except ValueError:  # a body aiohttp cannot decode
         return _error(Open311Error(400, "The request body could not be read"))
+    except web.HTTPRequestEntityTooLarge:
+        return _error(Open311Error(400, "The request is larger than this server accepts"))
 
     def work(session: Session, services: Services) -> web.Response:
         commune = _commune(session, form)
