@@ -58,6 +58,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_post(webhooks.ZALO_WEBHOOK_PATH, webhooks.zalo_webhook)
     router.add_get(MEDIA_ROUTE + "/{name}", media.media)
     # Open311 (#17): public reads, POST with an API key; no sign-in, no CSRF (NOT_FORMS).
+    router.add_get(open311.DISCOVERY_PATH, open311.discovery)
     router.add_get(open311.SERVICES_PATH, open311.service_list)
     router.add_get(open311.SERVICE_PATH, open311.service_definition)
     router.add_get(open311.REQUESTS_PATH, open311.request_list)

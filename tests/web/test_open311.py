@@ -96,6 +96,22 @@ SPEC_ERROR_STATUS = 403
 SPEC_ERROR = [
     {"code": 403, "description": "Invalid api_key received -- can't proceed with create_request."}
 ]
+# Service Discovery (http://wiki.open311.org/Service_Discovery), example (JSON tab), first
+# endpoint.
+SPEC_DISCOVERY = {
+    "changeset": "2011-02-03 14:18",
+    "contact": "You can email or call for assistance api@mycity.org +1 (555) 555-5555",
+    "key_service": "You can request a key here: http://api.mycity.gov/api_key/request",
+    "endpoints": [
+        {
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": "http://open311.mycity.gov/v2",
+            "changeset": "2010-11-23 09:01",
+            "type": "production",
+            "formats": ["text/xml"],
+        }
+    ],
+}
 # A w3 date and time with a time zone, as the spec's examples write them.
 W3 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
 SPEC_TYPES = {"metadata": bool, "lat": float, "long": float, "code": int}
@@ -171,6 +187,21 @@ def issue_key(services: Services) -> str:
 
 
 # ------------------------------------------------------------------ services
+
+
+async def test_service_discovery_points_at_the_json_endpoint(client: Client) -> None:
+    response = await client.get("/open311/discovery.json")
+    found = await read(response)
+    same_shape(found, SPEC_DISCOVERY)
+    [endpoint] = found["endpoints"]
+    same_shape(endpoint, SPEC_DISCOVERY["endpoints"][0])
+    assert endpoint["specification"] == SPEC
+    assert endpoint["url"] == f"http://{client.host}:{client.port}/open311/v2"
+    assert endpoint["formats"] == ["application/json"]  # no XML: see the README
+    services = await client.get(
+        endpoint["url"].removeprefix(f"http://{client.host}:{client.port}") + "/services.json"
+    )
+    assert services.status == 200
 
 
 async def test_the_service_list_has_the_spec_shape(client: Client) -> None:
@@ -398,6 +429,9 @@ async def test_post_needs_a_valid_api_key_and_is_outside_csrf(
         headers=cross_site,
     )
     assert good.status == 200  # no CSRF token, another origin: clients are programs
+    # The exemption is for /open311/ only: the dashboard's forms stay protected.
+    logout = await client.post("/logout", data="x=1", headers=cross_site)
+    assert logout.status == 403 and logout.headers["Content-Type"].startswith("text/html")
     with Session(services.engine) as session:
         assert len(session.exec(select(FeedbackReport)).all()) == 1
         assert key not in json.dumps(commune(session).settings)  # only its hash is kept

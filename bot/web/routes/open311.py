@@ -28,12 +28,16 @@ from bot.feedback.apikeys import key_hashes
 from bot.feedback.open311 import Open311Error
 from bot.i18n import translator
 from bot.services import Services
+from bot.web.context import base_url_of
 from bot.web.keys import SERVICES
 from db.models import Commune, FeedbackCategory
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/open311/v2"
+DISCOVERY_PATH = "/open311/discovery.json"
+# When the shape of these endpoints last changed (Service Discovery's sortable changeset).
+CHANGESET = "2026-12-02 00:00"
 SERVICES_PATH = PREFIX + "/services.json"
 SERVICE_PATH = PREFIX + "/services/{service_code}.json"
 REQUESTS_PATH = PREFIX + "/requests.json"
@@ -95,6 +99,29 @@ async def _answer(request: web.Request, work: Work) -> web.Response:
 
 def _params(request: web.Request) -> dict[str, str]:
     return dict(request.query.items())
+
+
+async def discovery(request: web.Request) -> web.Response:
+    """Service Discovery: where the GeoReport v2 endpoint is and what it speaks (JSON)."""
+    base = base_url_of(request, request.app[SERVICES])
+    return _json(
+        {
+            "changeset": CHANGESET,
+            "contact": "The commune's standing office (Văn phòng thường trực), through the "
+            "community digital technology team.",
+            "key_service": "API keys for POST requests are issued by the commune's admin "
+            "(tocns feedback key new); ask the standing office.",
+            "endpoints": [
+                {
+                    "specification": open311.SPECIFICATION,
+                    "url": base + PREFIX,
+                    "changeset": CHANGESET,
+                    "type": "production",
+                    "formats": ["application/json"],
+                }
+            ],
+        }
+    )
 
 
 async def service_list(request: web.Request) -> web.Response:
