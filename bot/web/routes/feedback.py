@@ -11,7 +11,6 @@ import datetime as dt
 
 from aiohttp import web
 
-from bot.core.errors import UserError
 from bot.feedback import board
 from bot.feedback.photos import photo_dir
 from bot.feedback.status import EVENT_LABELS, STATUS_LABELS, Status
@@ -133,11 +132,7 @@ def report(ctx: PageContext) -> web.StreamResponse:
     if isinstance(found, web.Response):
         return found
     assert found.id is not None
-    report_id = found.id
-    try:
-        page = board.report_page(ctx.session, report_id, ctx.now)
-    except UserError:
-        return ctx.not_found()
+    page = board.report_page(ctx.session, found.id, ctx.now)
     return ctx.render(
         "feedback_report.html",
         Page.FEEDBACK,
