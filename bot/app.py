@@ -21,6 +21,7 @@ from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
 from bot.core.dispatcher import Dispatcher
 from bot.core.registry import Registry
+from bot.feedback.sample import load_sample_feedback
 from bot.handlers import FEATURES
 from bot.i18n import translator
 from bot.logs import remember_secret
@@ -60,6 +61,21 @@ def build_services(settings: Settings, clock: Callable[[], dt.datetime] = utcnow
     return Services(settings=settings, engine=engine, registry=build_registry(), clock=clock)
 
 
+def _sample_tallies(session: Session, services: Services) -> int:
+    return load_sample_history(session, services.today())
+
+
+def _sample_feedback(session: Session, services: Services) -> int:
+    return load_sample_feedback(session, services.clock(), services.tz)
+
+
+# The sample commune's invented activity (``Settings.sample_history``), loaded in this order.
+SAMPLE_HISTORY: tuple[Callable[[Session, Services], int], ...] = (
+    _sample_tallies,
+    _sample_feedback,  # a few residents' reports in each state (#17)
+)
+
+
 def prepare_database(services: Services, *, sample: bool = True) -> None:
     """Migrate the schema and, on an empty database, load the sample commune and its plan.
 
@@ -80,7 +96,8 @@ def _prepare(services: Services, *, sample: bool) -> None:
             today = services.today()
             load_sample(session, today=today)
             if services.settings.sample_history:
-                load_sample_history(session, today)
+                for load in SAMPLE_HISTORY:
+                    load(session, services)
             session.commit()
             log.info("loaded the sample commune")
         commune = sample_commune(session)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, delete, or_, select, update
 
+from bot.feedback.privacy import erase_reporter
 from db.models import (
     AuditEntry,
     ChatIdentity,
@@ -78,6 +79,7 @@ def erase_person(session: Session, person_id: int) -> Erasure:
     session.exec(
         update(AuditEntry).where(col(AuditEntry.actor_id) == person_id).values(actor_name="")  # type: ignore[call-overload]
     )
+    erase_reporter(session, person_id)  # feedback (#17): the reports stay, without the person
     kept_reports = len(session.exec(select(Tally.id).where(Tally.reported_by == person_id)).all())
     kept_audit = len(
         session.exec(select(AuditEntry.id).where(AuditEntry.actor_id == person_id)).all()

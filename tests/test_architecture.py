@@ -66,6 +66,11 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "bot.channels.zalo_client": CHANNELS,
         "bot.channels.zalo_doctor": CHANNELS,
     },
+    "bot/commands/feedback.py": {
+        "bot.core.people": CLI_START,
+        "bot.feedback.apikeys": CLI_START,
+        "bot.feedback.queues": CLI_START,
+    },
     "bot/commands/guides.py": {"bot.content.qr": CLI_START, "bot.content.questions": CLI_START},
     "bot/commands/maintenance.py": {"bot.maintenance": CLI_START},
     "bot/commands/plans.py": {

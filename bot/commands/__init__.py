@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.commands import (
     admin,
     doctor,
+    feedback,
     guides,
     maintenance,
     plans,
@@ -25,6 +26,7 @@ def command_groups() -> list[CommandGroup]:
         admin.register,
         plans.register,
         reminders.register,
+        feedback.register,  # Open311 API keys (#17)
         web.register,
         maintenance.register,
         doctor.register,

@@ -30,6 +30,8 @@ class FeedbackPolicy(BaseModel):
     max_photos: int = Field(default=5, ge=0, le=20)  # per report, and per addition
     day_ends: dt.time = dt.time(17, 0)  # a deadline falls at this local time
     jurisdiction_id: str = Field(default="", max_length=200)  # Open311; "" = the commune's slug
+    # SHA-256 of the API keys Open311 clients POST with (bot.feedback.apikeys); never a key.
+    open311_keys: list[str] = Field(default_factory=list, max_length=20)
 
 
 def load_feedback_policy(settings: Mapping[str, Any] | None) -> FeedbackPolicy:

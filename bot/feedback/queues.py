@@ -90,9 +90,10 @@ def _names(
     return {int(row_id): str(name) for row_id, name in rows if row_id is not None}
 
 
-def _queue(
+def queue_items(
     session: Session, reports: Sequence[FeedbackReport], now: dt.datetime
 ) -> list[QueueItem]:
+    """Reports with the names a person reads, most urgent first."""
     categories = {
         c.id: c.name
         for c in session.exec(
@@ -127,7 +128,7 @@ def unit_queue(session: Session, unit_id: int, now: dt.datetime) -> list[QueueIt
             col(FeedbackReport.status).in_(sorted(WITH_UNIT)),
         )
     ).all()
-    return _queue(session, reports, now)
+    return queue_items(session, reports, now)
 
 
 def office_queue(session: Session, commune_id: int, now: dt.datetime) -> list[QueueItem]:
@@ -138,7 +139,7 @@ def office_queue(session: Session, commune_id: int, now: dt.datetime) -> list[Qu
             col(FeedbackReport.status).in_(sorted(WITH_OFFICE)),
         )
     ).all()
-    return _queue(session, reports, now)
+    return queue_items(session, reports, now)
 
 
 def open_counts(session: Session, commune_id: int, now: dt.datetime) -> tuple[int, int]:
@@ -269,33 +270,48 @@ def services(session: Session, commune_id: int) -> list[open311.Service]:
 
 def public_request(view: ReportView, commune: Commune, t: Translator) -> open311.PublicRequest:
     """A report as the outside sees it: no person, no internal notes, nothing identifying."""
-    report = view.report
     answers = [e for e in view.public_events() if e.kind in ("answered", "closed") and e.text]
-    notes = answers[-1].text if answers else t.gettext(STATUS_LABELS[view.status])
+    return _public(
+        view.report,
+        view.category,
+        view.unit,
+        view.village,
+        answers[-1].text if answers else "",
+        commune,
+        t,
+    )
+
+
+def _public(
+    report: FeedbackReport,
+    category: FeedbackCategory,
+    unit: str,
+    village: str,
+    note: str,
+    commune: Commune,
+    t: Translator,
+) -> open311.PublicRequest:
+    status = Status(report.status)
     point = (
         Point(report.latitude, report.longitude)
         if report.latitude is not None and report.longitude is not None
         else None
     )
     address = ", ".join(
-        part
-        for part in (report.landmark, view.village, commune.name, commune.province or "")
-        if part
+        part for part in (report.landmark, village, commune.name, commune.province or "") if part
     )
     return open311.PublicRequest(
         service_request_id=report.code,
-        status=view.status,
-        service_code=view.category.code,
-        service_name=view.category.name,
+        status=status,
+        service_code=category.code,
+        service_name=category.name,
         description=report.text,
         requested=report.created_at,
         updated=report.updated_at,
-        expected=report.close_due_at if view.status is not Status.CLOSED else None,
-        status_notes=notes,
-        agency_responsible=view.unit or None,
-        service_notice=t.gettext(
-            NOTICE, answer=view.category.answer_days, close=view.category.close_days
-        ),
+        expected=report.close_due_at if status is not Status.CLOSED else None,
+        status_notes=note or t.gettext(STATUS_LABELS[status]),
+        agency_responsible=unit or None,
+        service_notice=t.gettext(NOTICE, answer=category.answer_days, close=category.close_days),
         address=address or None,
         point=point,
     )
@@ -304,7 +320,10 @@ def public_request(view: ReportView, commune: Commune, t: Translator) -> open311
 def public_requests(
     session: Session, commune: Commune, query: open311.RequestQuery, t: Translator
 ) -> list[open311.PublicRequest]:
-    """GET Service Requests for a commune: the newest first, at most 1,000."""
+    """GET Service Requests for a commune: the newest first, at most 1,000.
+
+    Names, categories and the last public answer are read for all the reports at once.
+    """
     statement = select(FeedbackReport).where(FeedbackReport.commune_id == commune.id)
     if query.ids:
         numbers = [n for n in (_number(i) for i in query.ids) if n is not None]
@@ -317,10 +336,45 @@ def public_requests(
     statement = statement.order_by(
         col(FeedbackReport.created_at).desc(), col(FeedbackReport.id).desc()
     ).limit(open311.REQUESTS_LIMIT * 2)
+    reports = session.exec(statement).all()
+    ids = [r.id for r in reports if r.id is not None]
+    categories = {
+        c.id: c
+        for c in session.exec(
+            select(FeedbackCategory).where(
+                col(FeedbackCategory.id).in_(sorted({r.category_id for r in reports}) or [0])
+            )
+        ).all()
+    }
+    villages = _names(session, Village, (r.village_id for r in reports))
+    units = _names(session, Unit, (r.unit_id for r in reports))
+    notes: dict[int, str] = {}
+    if ids:
+        for event in session.exec(
+            select(FeedbackEvent)
+            .where(
+                col(FeedbackEvent.report_id).in_(ids),
+                col(FeedbackEvent.kind).in_(("answered", "closed")),
+                col(FeedbackEvent.internal).is_(False),
+                col(FeedbackEvent.text) != "",
+            )
+            .order_by(col(FeedbackEvent.report_id), col(FeedbackEvent.seq))
+        ).all():
+            notes[event.report_id] = event.text  # the last one wins
     found = []
-    for report in session.exec(statement).all():
-        assert report.id is not None
-        request = public_request(report_view(session, report.id), commune, t)
+    for report in reports:
+        category = categories.get(report.category_id)
+        if category is None or report.id is None:
+            continue
+        request = _public(
+            report,
+            category,
+            units.get(report.unit_id or -1, ""),
+            villages.get(report.village_id or -1, ""),
+            notes.get(report.id, ""),
+            commune,
+            t,
+        )
         if query.matches(request):
             found.append(request)
         if len(found) >= open311.REQUESTS_LIMIT:

@@ -117,6 +117,23 @@ STATUS_LABELS: dict[Status, str] = {
 # What the resident reads: a return to the unit is the office's internal business.
 RESIDENT_LABELS: dict[Status, str] = {**STATUS_LABELS, Status.RETURNED: N_("being handled")}
 
+# One line of a report's history, for the chat and the dashboard (🔒: staff only).
+EVENT_LABELS: dict[str, str] = {
+    "received": N_("received"),
+    "assigned": N_("sent to {unit}"),
+    "answered": N_("answer from {unit}: {text}"),
+    "returned": N_("🔒 answer sent back to the unit: {text}"),
+    "handed_back": N_("🔒 {unit} handed it back: {text}"),
+    "closed": N_("closed {text}"),
+    "reopened": N_("reopened, the resident is not satisfied {text}"),
+    "note": N_("🔒 note: {text}"),
+    "info": N_("the resident added: {text}"),
+    "question": N_("question to the resident: {text}"),
+    "fix_photo": N_("photo of the fix {text}"),
+    "satisfied": N_("👍 the resident is satisfied {text}"),
+    "unsatisfied": N_("👎 the resident is not satisfied {text}"),
+}
+
 
 class MoveRefused(ReadableError):
     """A move that is not allowed now, by this actor, on this report."""

@@ -36,6 +36,7 @@ from bot.feedback.photos import StoredPhoto, link_photo, photo_dir, store_photo
 from bot.feedback.places import Point, guess_village, map_link, parse_point, valid_point
 from bot.feedback.policy import load_feedback_policy
 from bot.feedback.status import (
+    EVENT_LABELS,
     RESIDENT_LABELS,
     STATUS_LABELS,
     WITH_UNIT,
@@ -170,21 +171,6 @@ VIEW_PHOTOS = N_("Photos: {count}")
 VIEW_HISTORY = N_("History:")
 VIEW_URGENT = N_("🚨 Urgent category")
 
-EVENT_LABELS: dict[str, str] = {
-    "received": N_("received"),
-    "assigned": N_("sent to {unit}"),
-    "answered": N_("answer from {unit}: {text}"),
-    "returned": N_("🔒 answer sent back to the unit: {text}"),
-    "handed_back": N_("🔒 {unit} handed it back: {text}"),
-    "closed": N_("closed {text}"),
-    "reopened": N_("reopened, the resident is not satisfied {text}"),
-    "note": N_("🔒 note: {text}"),
-    "info": N_("the resident added: {text}"),
-    "question": N_("question to the resident: {text}"),
-    "fix_photo": N_("photo of the fix {text}"),
-    "satisfied": N_("👍 the resident is satisfied {text}"),
-    "unsatisfied": N_("👎 the resident is not satisfied {text}"),
-}
 
 ACT_INFO = N_("➕ Add information")
 ACT_RATE_YES = N_("👍 Satisfied")

@@ -16,6 +16,7 @@ MENU = (
     ("huongdan", N_("📖 How-to guides"), None),
     ("baocao", N_("📝 Report village figures"), frozenset({Role.TEAM, Role.LEADER})),
     ("tiendo", N_("📊 Progress"), None),
+    ("phananh", N_("📣 Feedback and requests"), None),  # #17: everyone reports; officers' queues
     ("nhiemvu", N_("📋 My unit's tasks"), frozenset({Role.UNIT})),
     ("duyet", N_("✅ Review evidence"), frozenset({Role.OFFICE, Role.ADMIN})),
     (
@@ -28,6 +29,10 @@ MENU = (
     ("dangky", N_("🔔 Get announcements"), frozenset({Role.RESIDENT})),
     ("trogiup", N_("❓ Help"), None),
 )
+
+# A small phone's screen: past this many entries, the last ones before "Help" give way
+# (every command still works when typed, and /trogiup lists them).
+MENU_LIMIT = 6
 
 ROLE_INTROS = {
     Role.RESIDENT: N_(
@@ -70,6 +75,8 @@ def menu_choices(ctx: Context) -> list[Choice]:
         if allowed is not None and not ctx.has_role(*allowed):
             continue
         choices.append(Choice(ctx._(label), CommandChoice(name).pack()))
+    if len(choices) > MENU_LIMIT:
+        choices = choices[: MENU_LIMIT - 1] + choices[-1:]  # "Help" stays, last
     return choices
 
 

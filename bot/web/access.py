@@ -41,6 +41,8 @@ class Page(StrEnum):
     EXPORT_INDICATORS = "export_indicators"
     EXPORT_TASKS = "export_tasks"
     EXPORT_TALLIES = "export_tallies"
+    FEEDBACK = "feedback"  # residents' reports (#17)
+    EXPORT_FEEDBACK = "export_feedback"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def can_open(viewer: Viewer, page: Page) -> bool:
         return viewer.is_unit_officer
     if page in (Page.VILLAGES, Page.EXPORT_TALLIES):
         return viewer.is_village_member
+    if page in (Page.FEEDBACK, Page.EXPORT_FEEDBACK):
+        return viewer.is_unit_officer  # their unit's reports (bot.web.routes.feedback)
     return False  # the audit log is for the office, leaders and admins
 
 
@@ -177,6 +181,7 @@ def visible_pages(viewer: Viewer) -> list[Page]:
         Page.OVERVIEW,
         Page.VILLAGES,
         Page.TASKS,
+        Page.FEEDBACK,
         Page.UNITS,
         Page.REVIEW,
         Page.PLAN,

@@ -41,8 +41,9 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000"  # one year; no includeSubDomains: the commune's other sites are not ours
 STATIC_PREFIX = "/static/"
 
-# Machine-to-machine routes authenticated otherwise (a secret header), never by cookie.
-NOT_FORMS = ("/webhook/",)
+# Machine-to-machine routes authenticated otherwise (a secret header, an Open311 API key),
+# never by cookie.
+NOT_FORMS = ("/webhook/", "/open311/")
 
 MSG_METHOD_TITLE = N_("This cannot be done here")
 MSG_METHOD_BODY = N_("This address does not accept this kind of request. Go back to the overview.")

@@ -34,8 +34,10 @@ from bot.web.routes import (
     content,
     evidence,
     exports,
+    feedback,
     health,
     media,
+    open311,
     overview,
     people,
     plan,
@@ -63,12 +65,25 @@ def setup_routes(app: web.Application) -> None:
     router.add_post(webhooks.TELEGRAM_WEBHOOK_PATH, webhooks.telegram_webhook)
     router.add_post(webhooks.ZALO_WEBHOOK_PATH, webhooks.zalo_webhook)
     router.add_get(MEDIA_ROUTE + "/{name}", media.media)
+    # Open311 (#17): public reads, POST with an API key; no sign-in, no CSRF (NOT_FORMS).
+    router.add_get(open311.DISCOVERY_PATH, open311.discovery)
+    router.add_get(open311.SERVICES_PATH, open311.service_list)
+    router.add_get(open311.SERVICE_PATH, open311.service_definition)
+    router.add_get(open311.REQUESTS_PATH, open311.request_list)
+    router.add_post(open311.REQUESTS_PATH, open311.post_request)
+    router.add_get(open311.REQUEST_PATH, open311.request_one)
+    router.add_route("*", open311.ANY_PATH, open311.not_served)
     # The dashboard.
     router.add_get("/", page_route(Page.OVERVIEW, overview.overview))
     router.add_get("/villages", page_route(Page.VILLAGES, villages.villages))
     router.add_get("/tasks", page_route(Page.TASKS, tasks.task_list))
     router.add_get("/tasks/{task_id}", page_route(None, tasks.task))
     router.add_get("/evidence/{evidence_id}", page_route(None, evidence.evidence))
+    # Residents' feedback (#17): the queue, its Excel file, one report.
+    router.add_get(feedback.QUEUE_PATH, page_route(Page.FEEDBACK, feedback.queue))
+    router.add_get(feedback.EXPORT_PATH, page_route(Page.EXPORT_FEEDBACK, feedback.export))
+    router.add_get(feedback.REPORT_PATH, page_route(Page.FEEDBACK, feedback.report))
+    router.add_get(feedback.PHOTO_PATH, page_route(Page.FEEDBACK, feedback.photo))
     router.add_get("/units", page_route(Page.UNITS, units.units))
     router.add_get("/content", page_route(Page.CONTENT, content.content))
     router.add_get("/audit", page_route(Page.AUDIT, audit_log.audit_log))

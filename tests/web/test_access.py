@@ -49,6 +49,7 @@ def test_office_leaders_and_admins_see_everything(role: str) -> None:
         Page.OVERVIEW,
         Page.VILLAGES,
         Page.TASKS,
+        Page.FEEDBACK,
         Page.UNITS,
         *[page for page in menu if page in MAY_CHANGE[role]],
         Page.CONTENT,
