@@ -235,7 +235,7 @@ def _group_incoming(message: Any, bot: Bot, key: str) -> Incoming | None:
         return None
     try:
         username, bot_id = bot.username, bot.id
-    except RuntimeError:  # the bot was never initialised (getMe): only commands reach us
+    except (RuntimeError, AttributeError):  # bot never initialised (getMe): commands only
         username, bot_id = "", None
     text = addressed_text(message.text, username, bot_id, message.reply_to_message)
     if text is None:
