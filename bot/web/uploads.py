@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 STAGING_TTL = dt.timedelta(days=1)
@@ -30,6 +31,14 @@ def stage(data_dir: Path, person_id: int, suffix: str, data: bytes) -> str:
     token = secrets.token_urlsafe(32)
     (directory / f"{person_id}-{token}{suffix}").write_bytes(data)
     return token
+
+
+def take_confirmed(
+    data_dir: Path, person_id: int, form: Mapping[str, object], now: dt.datetime
+) -> tuple[str, bytes] | None:
+    """The file a confirm form names (its ``staged`` field), as ``take`` gives it."""
+    token = form.get("staged", "")
+    return take(data_dir, person_id, token if isinstance(token, str) else "", now)
 
 
 def take(data_dir: Path, person_id: int, token: str, now: dt.datetime) -> tuple[str, bytes] | None:

@@ -140,12 +140,8 @@ def check_plan(ctx: PageContext) -> web.StreamResponse:
 
 def import_checked(ctx: PageContext) -> web.StreamResponse:
     """Import the plan file the person checked and confirmed (all or nothing)."""
-    token = ctx.form.get("staged", "")
-    staged = uploads.take(
-        ctx.services.settings.data_dir,
-        ctx.viewer.person_id,
-        token if isinstance(token, str) else "",
-        ctx.now,
+    staged = uploads.take_confirmed(
+        ctx.services.settings.data_dir, ctx.viewer.person_id, ctx.form, ctx.now
     )
     if staged is None:
         return _page(ctx, 400, errors={"file": ctx.t.gettext(MSG_STAGED_GONE)})

@@ -129,12 +129,8 @@ def check_setup(ctx: PageContext) -> web.StreamResponse:
 
 def apply_checked(ctx: PageContext) -> web.StreamResponse:
     """Save the set-up file the admin checked and confirmed (all or nothing)."""
-    token = ctx.form.get("staged", "")
-    staged = uploads.take(
-        ctx.services.settings.data_dir,
-        ctx.viewer.person_id,
-        token if isinstance(token, str) else "",
-        ctx.now,
+    staged = uploads.take_confirmed(
+        ctx.services.settings.data_dir, ctx.viewer.person_id, ctx.form, ctx.now
     )
     if staged is None:
         return _page(ctx, 400, errors={"file": ctx.t.gettext(MSG_STAGED_GONE)})
