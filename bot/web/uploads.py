@@ -13,7 +13,10 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot.i18n import N_
+
 STAGING_TTL = dt.timedelta(days=1)
+MSG_STAGED_GONE = N_("The checked file is no longer kept (older than a day). Upload it again.")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _SUFFIX = re.compile(r"\.(xlsx|csv|yaml|yml)")
 

@@ -34,7 +34,6 @@ MSG_IMPORTED = N_("The plan was imported.")
 MSG_DEADLINES_SET = N_("The deadlines were saved.")
 MSG_FILE_KIND = N_("Upload the plan as .xlsx, .csv or .yaml.")
 MSG_FILE_TOO_BIG = N_("The file is larger than 5 MB. Is it really the plan?")
-MSG_STAGED_GONE = N_("The checked file is no longer kept (older than a day). Upload it again.")
 MSG_NOTHING_TO_SAVE = N_("Write at least one deadline.")
 NOTICES = {"imported": MSG_IMPORTED, "deadlines": MSG_DEADLINES_SET}
 
@@ -144,7 +143,7 @@ def import_checked(ctx: PageContext) -> web.StreamResponse:
         ctx.services.settings.data_dir, ctx.viewer.person_id, ctx.form, ctx.now
     )
     if staged is None:
-        return _page(ctx, 400, errors={"file": ctx.t.gettext(MSG_STAGED_GONE)})
+        return _page(ctx, 400, errors={"file": ctx.t.gettext(uploads.MSG_STAGED_GONE)})
     name, data = staged
     result = _run(ctx, name, data)
     if not result.ok:  # the database changed since the check (another import, a new unit)

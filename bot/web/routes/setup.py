@@ -30,7 +30,6 @@ MSG_APPLIED = N_("The set-up was saved.")
 MSG_NEW_VILLAGE_NAME = N_("Write the new village's name, or choose a village.")
 MSG_FILE_KIND = N_("Upload the set-up as .xlsx (the template), .csv or .yaml.")
 MSG_TOO_BIG = N_("The file is larger than 2 MB. Is it really the set-up?")
-MSG_STAGED_GONE = N_("The checked file is no longer kept (older than a day). Upload it again.")
 NOTICES = {"applied": MSG_APPLIED}
 
 
@@ -133,7 +132,7 @@ def apply_checked(ctx: PageContext) -> web.StreamResponse:
         ctx.services.settings.data_dir, ctx.viewer.person_id, ctx.form, ctx.now
     )
     if staged is None:
-        return _page(ctx, 400, errors={"file": ctx.t.gettext(MSG_STAGED_GONE)})
+        return _page(ctx, 400, errors={"file": ctx.t.gettext(uploads.MSG_STAGED_GONE)})
     result, problems = _run(ctx, *staged)
     if problems:  # the database changed since the check
         ctx.session.rollback()
