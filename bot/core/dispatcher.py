@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 from bot.core.context import Context
 from bot.core.messages import Choice, Incoming, Reply
 from bot.core.people import identify, load_chat
+from bot.core.picks import not_in_list
 from bot.errors import ReadableError
 from bot.i18n import N_, translator
 from bot.services import Services
@@ -50,6 +51,12 @@ PLAIN_COMMANDS = {
     "help": "help",
     "bat dau": "start",
 }
+# … and words that do only outside a flow: inside one they are an answer to its step.
+PLAIN_COMMANDS_OUTSIDE_FLOWS = {
+    "huong dan": "huongdan",
+    "danh sach huong dan": "huongdan",
+}
+_BARE_NUMBER = re.compile(r"^\s*[-+]?(\d{1,9})\s*[.)]?\s*$")
 
 APOLOGY = N_(
     "Sorry, something went wrong and I could not do that. "
@@ -361,6 +368,11 @@ class Dispatcher:
             return [ctx.reply(UNSUPPORTED)]
         text = clean(message.text or "")[:MAX_TEXT]
         value = message.choice or self._match_offered(ctx, text)
+        if value is None and message.choice is None and text and not text.startswith("/"):
+            picked = self._pick_typed(ctx, text)
+            if isinstance(picked, list):
+                return picked
+            value = picked
         if value is not None:
             name, _, argument = value.partition(":")
             typed = registry.typed_actions.get(name)
@@ -371,7 +383,8 @@ class Dispatcher:
             except (ValueError, TypeError):
                 return [ctx.reply(STALE_CHOICE)]
             return typed.handler(ctx, data)
-        command = self._command(text)
+        in_flow = bool(ctx.state.flow and ctx.state.step)
+        command = self._command(text, in_flow=in_flow)
         if command is not None:
             name, argument = command
             entry = registry.commands.get(name)
@@ -380,26 +393,46 @@ class Dispatcher:
             if entry.roles is not None and not ctx.has_role(*entry.roles):
                 return [ctx.reply(NOT_ALLOWED)]
             return entry.handler(ctx, argument)
-        if ctx.state.flow and ctx.state.step:
-            step = registry.steps.get((ctx.state.flow, ctx.state.step))
+        if in_flow:
+            step = registry.steps.get((ctx.state.flow or "", ctx.state.step or ""))
             if step is not None:
                 return step(ctx, text)
             ctx.finish()
+        number = _BARE_NUMBER.match(text)
+        if number and not message.attachment:
+            # A number alone is never a question: a pick from a list, or nothing.
+            return not_in_list(ctx, number.group(0).strip())
         for handler in registry.text_handlers:
             replies = handler(ctx, text)
             if replies is not None:
                 return replies
         return [ctx.reply(UNSUPPORTED)]
 
+    def _pick_typed(self, ctx: Context, text: str) -> str | list[Reply] | None:
+        """Typed text read by the list's own picker: an entry's own number or name."""
+        pickers = self.services.registry.pickers
+        seen: set[str] = set()
+        for offered in ctx.state.choices:
+            prefix = str(offered["value"]).partition(":")[0]
+            if prefix in seen or prefix not in pickers:
+                continue
+            seen.add(prefix)
+            picked = pickers[prefix](ctx, text)
+            if picked is not None:
+                return picked
+        return None
+
     @staticmethod
-    def _command(text: str) -> tuple[str, str] | None:
+    def _command(text: str, *, in_flow: bool = False) -> tuple[str, str] | None:
         if text.startswith("/"):
             head, _, argument = text[1:].partition(" ")
             name = head.split("@", 1)[0]
             return fold(name), argument.strip()
-        folded = fold(text)
+        folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
         if folded in PLAIN_COMMANDS:
             return PLAIN_COMMANDS[folded], ""
+        if not in_flow and folded in PLAIN_COMMANDS_OUTSIDE_FLOWS:
+            return PLAIN_COMMANDS_OUTSIDE_FLOWS[folded], ""
         return None
 
     @staticmethod

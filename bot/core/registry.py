@@ -19,6 +19,9 @@ TextHandler = Callable[["Context", str], "Replies | None"]
 FirstHandler = Callable[["Context"], "Replies | None"]
 A = TypeVar("A", bound=Action)
 TypedActionHandler = Callable[["Context", Any], Replies]
+# What a person typed after a list, read as one of its entries: the value of the choice
+# it means, a reply (e.g. which numbers are valid), or None when it means none of them.
+Picker = Callable[["Context", str], "str | Replies | None"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Registry:
     steps: dict[tuple[str, str], StepHandler] = field(default_factory=dict)
     text_handlers: list[TextHandler] = field(default_factory=list)
     first_handlers: list[FirstHandler] = field(default_factory=list)
+    pickers: dict[str, Picker] = field(default_factory=dict)
 
     def command(
         self,
@@ -94,6 +98,18 @@ class Registry:
             if key in self.steps:
                 raise ValueError(f"step {key} registered twice")
             self.steps[key] = handler
+            return handler
+
+        return decorator
+
+    def picker(self, data: type[Action]) -> Callable[[Picker], Picker]:
+        """Register how typed text picks from a list of ``data`` choices by the entries' own
+        numbers or names (a task's number, an indicator's text), not their positions."""
+
+        def decorator(handler: Picker) -> Picker:
+            if data.prefix in self.pickers:
+                raise ValueError(f"picker for {data.prefix} registered twice")
+            self.pickers[data.prefix] = handler
             return handler
 
         return decorator

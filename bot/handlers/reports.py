@@ -12,12 +12,18 @@ from bot.communes import villages_of
 from bot.core.context import Context
 from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
+from bot.core.picks import not_in_list
 from bot.core.registry import Registry
 from bot.dates import add_months, month_start
 from bot.errors import ReadableError
 from bot.i18n import N_
-from bot.tallies.codes import CODE_LABELS, CODE_NAMES
-from bot.tallies.parser import TallyParseError, looks_like_tally, parse_tally
+from bot.tallies.codes import CODE_LABELS, CODE_NAMES, DENOMINATOR_OF
+from bot.tallies.parser import (
+    TallyParseError,
+    looks_like_tally,
+    names_code_only,
+    parse_tally_parts,
+)
 from bot.tallies.reading import VillageNames, looks_like_report, read_report
 from bot.tallies.store import Recorded, grace_day, load_facts
 from bot.tallies.submission import (
@@ -49,6 +55,10 @@ OTHER_VILLAGE = N_(
     "Send the figures again without the name of {other}."
 )
 PICK_PERIOD = N_("Which month are you reporting for?")
+NOT_A_REPORTER = N_(
+    "Reporting village figures is for members of a village's community digital technology "
+    "team. If you are one, ask the commune for an invite code and send /lienket CODE."
+)
 PERIOD_THIS = N_("Month {month} (this month)")
 PERIOD_LAST = N_("Month {month} (last month, open until day {day})")
 PICK_CODE = N_("{village}, month {month}. Choose what to report:")
@@ -56,7 +66,23 @@ ASK_NUMBER = N_(
     "Type the number of people in {village} who have: {name}, in total up to the end of "
     "month {month}. For example: 45"
 )
+ASK_NUMBER_BUSINESSES = N_(
+    "Type the number of household businesses in {village} that have: {name}, in total up "
+    "to the end of month {month}. For example: 4"
+)
 ASK_NUMBER_CURRENT = N_("Recorded so far this month: {value}.")
+NUMBER_NEEDED = N_("Type a number, for example 45. Or type /huy to stop.")
+NUMBER_NOT_NEGATIVE = N_("A count cannot be negative. Type a number, for example 45.")
+NUMBER_NOT_PERCENT = N_(
+    "Type the number of people, not a percentage, for example 45. Or type /huy to stop."
+)
+PERCENT_MEANS = N_("{name}: {percent} of {denominator} {whom} is {count}.")
+PERCENT_UNKNOWN = N_(
+    "{name} is counted in people, not as a percentage ({percent}), and the number of {whom} "
+    "in {village} is not set yet. Send the number of people, for example: {code} 45"
+)
+COUNTS_ARE_PEOPLE = N_("Figures are counts, not percentages. Is this what you mean?")
+STEP_CODE = N_("Pick what to report from the list, or type a code and a number, e.g. vneid 45.")
 SUMMARY = N_("Please check before I record, {village}, month {month}:")
 SUMMARY_HINT = N_("Is this right?")
 CONFIRM = N_("✅ Confirm")
@@ -65,8 +91,8 @@ CANCEL = N_("❌ Cancel")
 CONFIRM_ODD = N_("✅ Yes, it is right")
 ODD_INTRO = N_("Please check these numbers:")
 ODD_QUESTION = N_(
-    "If the numbers are right, press “Yes, it is right” and they will be recorded and marked "
-    "for the office to review. If not, press “Change”."
+    "If the numbers are right, choose “Yes, it is right” and they will be recorded and marked "
+    "for the office to review. If not, choose “Change”."
 )
 RECORDED = N_("✅ Recorded for {village}, month {month}:")
 CORRECTED = N_("{name}: {new} (changed from {old})")
@@ -75,10 +101,18 @@ STILL_MISSING = N_("Still missing this month: {names}.")
 ALL_DONE = N_("All figures for this month are in. Thank you!")
 CANCELLED = N_("Cancelled. Nothing was recorded.")
 NOTHING_PENDING = N_("There is nothing waiting to be recorded. Send /baocao to start a report.")
-NUMBER_ONLY = N_("Type only the number, for example: 45. Or type /huy to stop.")
+# Who a code's denominator counts, in the words of a sentence ("20% of 902 adults").
+DENOMINATOR_WORDS = {
+    "population": N_("residents"),
+    "adults": N_("adults"),
+    "aged15": N_("people aged 15 and over"),
+    "households": N_("households"),
+    "businesses": N_("household businesses"),
+}
 NO_VALUES = N_("You have not entered any number yet. Choose what to report first.")
 
 _JUST_A_NUMBER = re.compile(r"[\s\d.,\-−–]+")
+_BARE_NUMBER = re.compile(r"\s*[-+]?\d{1,9}\s*[.)]?\s*")
 
 
 class ReportFlow(Flow, name="report"):
@@ -196,48 +230,58 @@ def register(registry: Registry) -> None:
         if not _JUST_A_NUMBER.fullmatch(text) and looks_like_tally(text):
             return _one_line(ctx, village, text)
         if not text.strip():
-            return [ctx.reply(NUMBER_ONLY)]
+            return [ctx.reply(NUMBER_NEEDED)]
         try:
-            parsed = parse_tally(f"{code} {text}")
+            parsed = parse_tally_parts(f"{code} {text}")
         except TallyParseError as error:
-            return [Reply(text=error.render(ctx.t))]
-        if list(parsed) != [code]:
-            return [ctx.reply(NUMBER_ONLY)]
+            # The code is the step's own: only the number can be wrong, so say that.
+            if error.kind == "negative":
+                return [ctx.reply(NUMBER_NOT_NEGATIVE)]
+            return [ctx.reply(NUMBER_NEEDED)]
+        if list(parsed.percents) == [code] and not parsed.values:
+            return _from_percents(ctx, village, _period(ctx), _pending(ctx), parsed.percents)
+        if list(parsed.values) != [code]:
+            return [ctx.reply(NUMBER_NEEDED)]
         period = _period(ctx)
-        blocking = [i for i in check_report(ctx.session, village, period, parsed) if i.blocking]
+        blocking = [
+            i for i in check_report(ctx.session, village, period, parsed.values) if i.blocking
+        ]
         if blocking:
             return [_reasons_reply(ctx, blocking)]
-        values = {**_pending(ctx), code: parsed[code]}
+        values = {**_pending(ctx), code: parsed.values[code]}
         ctx.goto(ReportFlow.summary, values=values)
-        return [_summary(ctx, village, period, values)]
+        return [_summary(ctx, village, period, values, check=True)]
 
     @registry.step(ReportFlow.summary)
     @registry.step(ReportFlow.code)
     @registry.step(ReportFlow.period)
     @registry.step(ReportFlow.odd)
     def other_steps(ctx: Context, text: str) -> list[Reply]:
-        """Typed text while buttons are expected: a one-line report, or the buttons again."""
+        """Typed text while choices are expected: a one-line report, or the step again."""
         village = ctx.village
         if village is None:
             ctx.finish()
             return [ctx.reply(NO_VILLAGE)]
         if looks_like_report(text, ctx.today, _village_names(ctx, village)):
             return _one_line(ctx, village, text)
-        offered = [Choice(str(c["label"]), str(c["value"])) for c in ctx.state.choices]
-        if not offered:
-            return [_pick_code(ctx, village)]
-        hint = ctx._(NUMBER_ONLY) if ctx.at(ReportFlow.number) else ""
-        return [Reply(text=hint, choices=offered)]
+        number = _BARE_NUMBER.fullmatch(text)
+        if number and ctx.state.choices:
+            return not_in_list(ctx, number.group(0).strip())
+        # "ok", "cảm ơn", a stray word: nothing is lost, the step is asked again.
+        return [_step_again(ctx, village)]
 
     @registry.text
     def one_line(ctx: Context, text: str) -> list[Reply] | None:
         """Record a one-line report from a team member; leave everything else to others."""
         if not ctx.has_role(*REPORTERS):
-            return None
+            # Somebody not linked to a village's team sends figures: say how to link.
+            return [ctx.reply(NOT_A_REPORTER)] if looks_like_tally(text) else None
         village = ctx.village
         if village is None:
             return [ctx.reply(NO_VILLAGE)] if looks_like_tally(text) else None
-        if not looks_like_report(text, ctx.today, _village_names(ctx, village)):
+        if not looks_like_report(
+            text, ctx.today, _village_names(ctx, village)
+        ) and not names_code_only(text):
             return None
         return _one_line(ctx, village, text)
 
@@ -294,18 +338,43 @@ def _ask_number(ctx: Context, village: Village, code: str) -> Reply:
     assert village.id is not None
     period = _period(ctx)
     _facts, current = load_facts(ctx.session, village.id, period)
-    text = ctx._(ASK_NUMBER, village=village.name, name=label(ctx, code), month=month_label(period))
+    ask = ASK_NUMBER_BUSINESSES if DENOMINATOR_OF[code] == "businesses" else ASK_NUMBER
+    text = ctx._(ask, village=village.name, name=label(ctx, code), month=month_label(period))
     if code in current:
         text += "\n" + ctx._(ASK_NUMBER_CURRENT, value=ctx.t.number(current[code]))
     return Reply(text=text)
 
 
-def _summary(ctx: Context, village: Village, period: dt.date, values: dict[str, int]) -> Reply:
+def _summary(
+    ctx: Context,
+    village: Village,
+    period: dt.date,
+    values: dict[str, int],
+    *,
+    check: bool = False,
+    notes: Sequence[str] = (),
+) -> Reply:
+    """The draft as it will be recorded; with ``check``, its drops and jumps are said now,
+    so one "yes" records it (never two questions in a row)."""
     lines = [ctx._(SUMMARY, village=village.name, month=month_label(period))]
     lines += [f"• {label(ctx, code)}: {ctx.t.number(value)}" for code, value in values.items()]
+    lines += notes
+    warnings = (
+        [i for i in check_report(ctx.session, village, period, values) if not i.blocking]
+        if check
+        else []
+    )
+    if warnings:
+        lines.append(ctx._(ODD_INTRO))
+        lines += [issue.render(ctx.t) for issue in warnings]
     lines.append(ctx._(SUMMARY_HINT))
+    confirm = (
+        Choice(ctx._(CONFIRM_ODD), ReportChoice(ReportVerb.FORCE).pack())
+        if warnings
+        else Choice(ctx._(CONFIRM), ReportChoice(ReportVerb.OK).pack())
+    )
     choices = [
-        Choice(ctx._(CONFIRM), ReportChoice(ReportVerb.OK).pack()),
+        confirm,
         Choice(ctx._(EDIT), ReportChoice(ReportVerb.MORE).pack()),
         Choice(ctx._(CANCEL), ReportChoice(ReportVerb.CANCEL).pack()),
     ]
@@ -327,8 +396,78 @@ def _one_line(ctx: Context, village: Village, text: str) -> list[Reply]:
         return [ctx.reply(OTHER_VILLAGE, village=village.name, other=other)]
     if report.error is not None:
         return [Reply(text=report.error.render(ctx.t))]
-    period = report.period or (_period(ctx) if ctx.in_flow(ReportFlow) else month_start(ctx.today))
+    in_flow = ctx.in_flow(ReportFlow)
+    period = report.period or (_period(ctx) if in_flow else month_start(ctx.today))
+    # A correction typed during a report edits its draft: the other figures are kept.
+    draft = _pending(ctx) if in_flow and period == _period(ctx) else {}
+    if set(draft) <= set(report.values) | set(report.percents):
+        draft = {}  # the new figures replace the whole draft: nothing to keep
+    if report.percents:
+        return _from_percents(ctx, village, period, {**draft, **report.values}, report.percents)
+    if draft:
+        values = {**draft, **report.values}
+        ctx.begin(ReportFlow.summary, period=period.isoformat(), values=values)
+        return [_summary(ctx, village, period, values)]
     return _submit(ctx, village, period, report.values, confirmed=False)
+
+
+def _from_percents(
+    ctx: Context,
+    village: Village,
+    period: dt.date,
+    values: dict[str, int],
+    percents: dict[str, float],
+) -> list[Reply]:
+    """Figures typed as percentages: offer the counts they mean, from the village's
+    denominators, in a draft to confirm; without a denominator, ask for the count."""
+    assert village.id is not None
+    facts, _current = load_facts(ctx.session, village.id, period)
+    notes = []
+    counts = dict(values)
+    for code, share in percents.items():
+        whom = ctx._(DENOMINATOR_WORDS[DENOMINATOR_OF[code]])
+        percent = ctx.t.percent(share / 100, digits=0 if share == int(share) else 1)
+        denominator = facts[code].denominator
+        if denominator is None or not 0 < share <= 100:
+            reply = ctx.reply(
+                PERCENT_UNKNOWN,
+                name=label(ctx, code),
+                percent=percent,
+                whom=whom,
+                village=village.name,
+                code=code,
+            )
+            return [reply]
+        count = int(denominator * share / 100)
+        counts[code] = count
+        notes.append(
+            ctx._(
+                PERCENT_MEANS,
+                name=label(ctx, code),
+                percent=percent,
+                denominator=ctx.t.number(denominator),
+                whom=whom,
+                count=ctx.t.number(count),
+            )
+        )
+    notes.append(ctx._(COUNTS_ARE_PEOPLE))
+    ctx.begin(ReportFlow.summary, period=period.isoformat(), values=counts)
+    return [_summary(ctx, village, period, counts, notes=notes)]
+
+
+def _step_again(ctx: Context, village: Village) -> Reply:
+    """The current step's question again, with the draft kept."""
+    period = _period(ctx)
+    values = _pending(ctx)
+    if ctx.at(ReportFlow.summary) and values:
+        return _summary(ctx, village, period, values, check=True)
+    if ctx.at(ReportFlow.odd) and values:
+        return _summary(ctx, village, period, values, check=True)
+    if ctx.at(ReportFlow.period):
+        offered = [Choice(str(c["label"]), str(c["value"])) for c in ctx.state.choices]
+        return ctx.reply(PICK_PERIOD, offered)
+    ctx.goto(ReportFlow.code)
+    return _pick_code(ctx, village)
 
 
 def _other_village(village: Village, named: Sequence[str]) -> str | None:

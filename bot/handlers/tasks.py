@@ -8,6 +8,7 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.flows import Flow, Step
 from bot.core.messages import Choice, Reply
+from bot.core.picks import Entry, looks_like_number, offered_choices, pick_entry
 from bot.core.registry import Registry
 from bot.handlers.start import CommandChoice
 from bot.i18n import N_
@@ -45,6 +46,10 @@ MSG_NOT_ALLOWED = N_("This is for unit officers. Type /menu to see what you can 
 MSG_ASK_EVIDENCE = N_(
     "Send the evidence for task {number} now: a photo or a document (a signed paper, a photo "
     "of the product…). On Zalo you can send a photo or paste a link."
+)
+MSG_NOT_UNIT_TASK = N_(
+    "Your unit has no task {number}. Your unit's tasks are numbered: {numbers}. "
+    "Type one of these, or pick from the list."
 )
 MSG_ASK_EVIDENCE_AGAIN = N_("Please send a photo, a document or a link. Type /huy to stop.")
 
@@ -170,17 +175,35 @@ def list_tasks(ctx: Context, offset: int = 0) -> list[Reply]:
             f"{_icon(view)} {view.task.number}. {shorten(view.task.text, 90)}\n"
             f"   {due_word}: {deadline_label(ctx, view)} · {status_line(ctx, view)}"
         )
+        # The task's own number is in the text above; a choice shows only its position.
         choices.append(
-            Choice(
-                f"{_icon(view)} {view.task.number}. {shorten(view.task.text, 36)}",
-                TaskChoice(view.id).pack(),
-            )
+            Choice(f"{_icon(view)} {shorten(view.task.text, 40)}", TaskChoice(view.id).pack())
         )
     if offset + PAGE < len(views):
         choices.append(Choice(ctx._("➡️ More tasks"), TaskPageChoice(offset + PAGE).pack()))
     choices.append(Choice(ctx._("📊 Our indicators"), CommandChoice("chitieu").pack()))
-    lines.append(ctx._("Pick a task to update its progress or send evidence."))
+    lines.append(ctx._("Pick a task, or type its number, to update its progress or send evidence."))
     return [Reply(text="\n".join(lines), choices=choices)]
+
+
+def pick_task(ctx: Context, text: str) -> str | list[Reply] | None:
+    """A task of the unit named by its own number or its text, typed after the task list."""
+    if not ctx.has_role(Role.UNIT) or ctx.person.unit_id is None:
+        return None
+    views = store.unit_tasks(ctx.session, ctx.person.unit_id, ctx.today)
+    entries = [Entry(v.task.number, v.task.text, TaskChoice(v.id).pack()) for v in views]
+    picked = pick_entry(text, entries)
+    if picked is not None or not looks_like_number(text) or not views:
+        return picked
+    offered = offered_choices(ctx)
+    return [
+        ctx.reply(
+            MSG_NOT_UNIT_TASK,
+            offered,
+            number=shorten(text.strip(), 20),
+            numbers=", ".join(v.task.number for v in views),
+        )
+    ]
 
 
 def evidence_from_message(ctx: Context, text: str) -> StoredEvidence | None:
@@ -219,6 +242,8 @@ def register(registry: Registry) -> None:
         """List the unit's tasks, most urgent first."""
         ctx.finish()
         return list_tasks(ctx)
+
+    registry.picker(TaskChoice)(pick_task)
 
     @registry.on_choice(TaskPageChoice)
     def tasks_page(ctx: Context, data: TaskPageChoice) -> list[Reply]:

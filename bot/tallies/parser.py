@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import ReadableError
@@ -47,6 +48,10 @@ MSG_TOO_LARGE = N_(
     "Check the number and send it again."
 )
 MSG_EMPTY = N_("I found nothing to record. Write a code and a number, for example: vneid 45 cks 12")
+MSG_PERCENT = N_(
+    "“{label}” is a count of people, not a percentage ({number}). "
+    "Send the number of people, for example: {label} 45"
+)
 MSG_MISSING_LABEL = N_(
     "The number {number} has no code in front of it. "
     "Write the code first, for example: vneid 45 cks 12"
@@ -61,6 +66,7 @@ KINDS = (
     "too_large",
     "empty",
     "missing_label",
+    "percent",
 )
 
 MESSAGES: dict[str, str] = {
@@ -72,6 +78,7 @@ MESSAGES: dict[str, str] = {
     "too_large": MSG_TOO_LARGE,
     "empty": MSG_EMPTY,
     "missing_label": MSG_MISSING_LABEL,
+    "percent": MSG_PERCENT,
 }
 
 
@@ -152,17 +159,40 @@ _FILLER_RE = "|".join(r"\s+".join(map(re.escape, f.split())) for f in _FILLERS)
 # ("vneid -1" is negative; "vneid-45" and "10-12" use the dash as a separator).
 _NUMBER_RE = r"(?:(?<![^\s:=;,(\[])[-−–](?=\d))?\d+(?:[.,]\d+)*"
 
+# Numbers written in words, folded: "hai tram nam muoi" (250), "mot nghin hai tram" (1200).
+_DIGIT_WORDS = {
+    "khong": 0,
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "bon": 4,
+    "tu": 4,
+    "nam": 5,
+    "lam": 5,
+    "sau": 6,
+    "bay": 7,
+    "tam": 8,
+    "chin": 9,
+}
+_SCALE_WORDS = {"muoi": 10, "tram": 100, "nghin": 1000, "ngan": 1000, "trieu": 1_000_000}
+_SKIP_WORDS = {"linh", "le"}
+_NUMBER_WORD = "|".join(sorted({*_DIGIT_WORDS, *_SCALE_WORDS, *_SKIP_WORDS}, key=len, reverse=True))
+_NUMBER_WORDS_RE = rf"(?:{_NUMBER_WORD})(?:\s+(?:{_NUMBER_WORD}))*"
+_PERCENT_RE = r"\s*(?:%|phan\s*tram)"
+
 _SCANNER = re.compile(
     rf"(?<!{_LETTER})(?P<alias>{_ALIAS_RE})(?!{_LETTER})"
-    rf"|(?P<number>{_NUMBER_RE})"
+    rf"|(?P<number>{_NUMBER_RE})(?P<percent>{_PERCENT_RE})?"
+    rf"|(?<!{_LETTER})(?P<words>{_NUMBER_WORDS_RE})(?!{_LETTER})(?P<wpercent>{_PERCENT_RE})?"
     rf"|(?<!{_LETTER})(?P<filler>{_FILLER_RE})(?!{_LETTER})"
     rf"|(?P<word>{_LETTER}+)"
 )
 _PREFIX = re.compile(r"^[\W_]*(?:bc|bao\s*cao)(?!" + _LETTER + r")")
-_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+|[1-9]\d{0,2}(?:,\d{3})+")
 _ALIAS_ONLY = re.compile(rf"(?<!{_LETTER})(?:{_ALIAS_RE})(?!{_LETTER})")
 _ALIAS_THEN_NUMBER = re.compile(
-    rf"(?<!{_LETTER})(?:{_ALIAS_RE})[\s:=,;.\-]*(?:{_FILLER_RE})?[\s:=,;.\-]*\d"
+    rf"(?<!{_LETTER})(?:{_ALIAS_RE})[\s:=,;.\-]*(?:{_FILLER_RE})?[\s:=,;.\-]*"
+    rf"(?:\d|(?:{_NUMBER_WORDS_RE})(?!{_LETTER}))"
 )
 _QUESTION_WORDS = re.compile(
     r"(?<!\w)(?:sao|the nao|gi|nao|bao nhieu|o dau|huong dan|cach|tai sao|khong|chua|hoi"
@@ -174,9 +204,9 @@ def _value_of(raw: str, label: str) -> int:
     """Turn a number token into a count, or raise the matching error."""
     if raw[0] in "-−–":
         raise _error("negative", label=label, number=shorten(raw, _MAX_QUOTE))
-    if "," in raw or ("." in raw and not _THOUSANDS.fullmatch(raw)):
+    if ("," in raw or "." in raw) and not _THOUSANDS.fullmatch(raw):
         raise _error("not_integer", label=label, number=shorten(raw, _MAX_QUOTE))
-    plain = raw.replace(".", "").lstrip("0") or "0"
+    plain = raw.replace(".", "").replace(",", "").lstrip("0") or "0"
     if len(plain) > _MAX_DIGITS:
         raise _error("too_large", label=label, number=shorten(raw, _MAX_QUOTE), limit="10.000.000")
     value = int(plain)
@@ -185,8 +215,53 @@ def _value_of(raw: str, label: str) -> int:
     return value
 
 
+def words_value(words: str) -> int | None:
+    """The number written in (folded) Vietnamese words, up to the millions; None if not one."""
+    total = 0  # thousands and millions already closed
+    group = 0  # the hundreds, tens and units being read
+    digit: int | None = None
+    for word in words.split():
+        if word in _SKIP_WORDS:
+            continue
+        if word in _DIGIT_WORDS:
+            if digit is not None:
+                return None  # "hai ba": two digits in a row is not a number
+            digit = _DIGIT_WORDS[word]
+            continue
+        scale = _SCALE_WORDS[word]
+        if scale < 1000:
+            group += (1 if digit is None else digit) * scale
+        else:
+            group += digit or 0
+            total += (group or 1) * scale
+            group = 0
+        digit = None
+    return total + group + (digit or 0)
+
+
+@dataclass(frozen=True)
+class ParsedTally:
+    """A tally message read: counts, and the figures written as percentages instead."""
+
+    values: dict[str, int]
+    percents: dict[str, float]
+
+
 def parse_tally(text: str) -> dict[str, int]:
-    """Read a tally message into {code: count} in order of appearance, or raise TallyParseError."""
+    """Read a tally message into {code: count} in order of appearance, or raise TallyParseError.
+
+    A percentage is refused here ("percent"); ``parse_tally_parts`` gives it to callers that
+    can turn it into a count.
+    """
+    parsed = parse_tally_parts(text)
+    if parsed.percents:
+        code, value = next(iter(parsed.percents.items()))
+        raise _error("percent", label=code, number=f"{value:g}%")
+    return parsed.values
+
+
+def parse_tally_parts(text: str) -> ParsedTally:
+    """Read a tally message into its counts and its percentages, or raise TallyParseError."""
     folded, positions = _fold_with_map(text)
 
     def original(start: int, end: int) -> str:
@@ -200,6 +275,7 @@ def parse_tally(text: str) -> dict[str, int]:
         start = prefix.end()
 
     values: dict[str, int] = {}
+    percents: dict[str, float] = {}
     written: dict[str, str] = {}  # each code's first number as typed, quoted in errors
     pending: tuple[str, str] | None = None  # (code, label as typed)
     unknown: tuple[int, int] | None = None  # span of unknown words not yet explained
@@ -208,7 +284,9 @@ def parse_tally(text: str) -> dict[str, int]:
         kind = match.lastgroup
         if kind == "filler":
             continue
-        if kind == "word":
+        if kind == "word" or (kind == "words" and pending is None):
+            if pending is not None:  # "vneid abc": the code is there, its number is not
+                raise _error("missing_number", label=pending[1])
             unknown = (unknown[0] if unknown else match.start(), match.end())
             continue
         if unknown is not None:
@@ -219,13 +297,32 @@ def parse_tally(text: str) -> dict[str, int]:
             code = _ALIASES[_canonical_alias(match.group())]
             pending = (code, original(match.start(), match.end()))
             continue
-        # a number
-        raw = match.group()
+        # a number, in digits or in words, maybe a percentage
         if pending is None:
             raise _error("missing_label", number=original(match.start(), match.end()))
         code, label = pending
-        value = _value_of(raw, label)
         typed = original(match.start(), match.end())
+        if match.group("percent") or match.group("wpercent"):
+            raw = match.group("number") or ""
+            share = (
+                float(raw.replace(",", "."))
+                if raw
+                else float(words_value(match.group("words")) or 0)
+            )
+            if raw and raw.count(".") + raw.count(",") > 1:
+                raise _error("not_integer", label=label, number=typed)
+            percents.setdefault(code, share)
+            pending = None
+            continue
+        if kind == "words":
+            worded = words_value(match.group("words"))
+            if worded is None:
+                raise _error("not_integer", label=label, number=typed)
+            value = worded
+            if value > MAX_VALUE:
+                raise _error("too_large", label=label, number=typed, limit="10.000.000")
+        else:
+            value = _value_of(match.group("number"), label)
         if code in values and values[code] != value:
             raise _error("conflicting_duplicate", code=code, first=written[code], second=typed)
         values.setdefault(code, value)
@@ -236,9 +333,9 @@ def parse_tally(text: str) -> dict[str, int]:
         raise _error("unknown_label", label=original(*unknown))
     if pending is not None:
         raise _error("missing_number", label=pending[1])
-    if not values:
+    if not values and not percents:
         raise _error("empty")
-    return values
+    return ParsedTally(values, percents)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -262,5 +359,16 @@ def looks_like_tally(text: str) -> bool:
     if _PREFIX.match(folded):
         return True
     if not _ALIAS_THEN_NUMBER.search(folded):
+        return False
+    return not _QUESTION_WORDS.search(_ALIAS_ONLY.sub(" ", folded))
+
+
+_CODE_ONLY = re.compile(rf"^[\W_]*(?:{_ALIAS_RE})(?!{_LETTER})(?:\s+{_LETTER}+){{0,2}}[\W_]*$")
+
+
+def names_code_only(text: str) -> bool:
+    """Whether the text is a code without its number ("vneid", "vneid abc"), not a question."""
+    folded = fold(text[:200])
+    if not folded or "?" in folded or not _CODE_ONLY.match(folded):
         return False
     return not _QUESTION_WORDS.search(_ALIAS_ONLY.sub(" ", folded))

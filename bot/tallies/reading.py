@@ -12,11 +12,11 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.dates import month_start
 from bot.tallies.codes import resolve_label
-from bot.tallies.parser import TallyParseError, looks_like_tally, parse_tally
+from bot.tallies.parser import TallyParseError, looks_like_tally, parse_tally_parts
 from bot.text import fold
 
 VillageNames = Callable[[], Sequence[str]]
@@ -51,6 +51,7 @@ class ReadReport:
     villages: tuple[str, ...]
     values: dict[str, int]
     error: TallyParseError | None = None
+    percents: dict[str, float] = field(default_factory=dict)  # figures typed as "20%"
 
 
 def _no_villages() -> Sequence[str]:
@@ -130,7 +131,7 @@ def read_report(
     """Read a whole report message, the one way the chat and the CLI read it."""
     parts = split_report(text, today, village_names)
     try:
-        values = parse_tally(parts.figures)
+        parsed = parse_tally_parts(parts.figures)
     except TallyParseError as error:
         return ReadReport(parts.period, parts.villages, {}, error)
-    return ReadReport(parts.period, parts.villages, values)
+    return ReadReport(parts.period, parts.villages, parsed.values, percents=parsed.percents)

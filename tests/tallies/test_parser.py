@@ -149,6 +149,14 @@ ACCEPTED = [
     ("**vneid**: 45", {"vneid": 45}),
     ("vneid ٤٥", {"vneid": 45}),
     ("cks 12 vneid 45", {"cks": 12, "vneid": 45}),
+    ("vneid 1,200", {"vneid": 1200}),
+    ("vneid hai trăm", {"vneid": 200}),
+    ("ssk một nghìn hai trăm", {"ssk": 1200}),
+    ("kns hai tram nam muoi", {"kns": 250}),
+    ("cks mười lăm", {"cks": 15}),
+    ("cks hai mươi tư", {"cks": 24}),
+    ("ssk ba trăm linh năm", {"ssk": 305}),
+    ("tài khoản ngân hàng 12", {"tknh": 12}),
 ]
 
 
@@ -179,6 +187,9 @@ REFUSED = [
         {"code": "cks", "first": "1.000", "second": "999"},
     ),
     ("vneid", "missing_number", {"label": "vneid"}),
+    ("vneid abc", "missing_number", {"label": "vneid"}),
+    ("dvc 20%", "percent", {"label": "dvc", "number": "20%"}),
+    ("cks hai ba", "not_integer", {"label": "cks", "number": "hai ba"}),
     ("vneid cks 12", "missing_number", {"label": "vneid"}),
     ("cks 12 Sổ sức khỏe", "missing_number", {"label": "Sổ sức khỏe"}),
     ("vneid 10.000.001", "too_large", {"label": "vneid", "number": "10.000.001"}),
@@ -418,3 +429,18 @@ def test_never_crashes_on_long_text(text: str) -> None:
     except TallyParseError as error:
         assert error.kind in KINDS
     looks_like_tally(text)
+
+
+def test_percentages_are_kept_apart_from_counts() -> None:
+    parsed = parser.parse_tally_parts("ssk 260 dvc 20%")
+    assert parsed.values == {"ssk": 260}
+    assert parsed.percents == {"dvc": 20.0}
+    assert parser.parse_tally_parts("dvc 12,5 phần trăm").percents == {"dvc": 12.5}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("vneid", True), ("vneid abc", True), ("VNeID là gì", False), ("vneid 45", False)],
+)
+def test_names_code_only(text: str, expected: bool) -> None:
+    assert parser.names_code_only(text) is expected

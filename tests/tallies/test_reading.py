@@ -53,7 +53,9 @@ def test_village_names_are_only_asked_for_when_needed() -> None:
 def test_read_report_keeps_the_month_and_villages_when_the_figures_are_wrong() -> None:
     report = read_report("Xóm 5 tháng 2 vneid xyz", TODAY, villages)
     assert report.villages == ("Xóm 5",) and report.period == dt.date(2026, 2, 1)
-    assert report.values == {} and report.error is not None and report.error.kind == "unknown_label"
+    assert (
+        report.values == {} and report.error is not None and report.error.kind == "missing_number"
+    )
     assert read_report("tháng 2 vneid 45", TODAY).values == {"vneid": 45}
 
 

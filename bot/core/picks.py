@@ -1,0 +1,94 @@
+"""Reading what a person types after a list as one of its entries, by the entry's own
+number ("9", "nhiệm vụ 9", "số 9") or by a piece of its text ("xây dựng chương trình").
+
+A list's choices are numbered by position; plan tasks and indicators also carry their
+own numbers, which people know from the plan. Lists show only one of the two on a
+line, and these functions let the entry's own number work as well (``Registry.picker``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.context import Context
+from bot.core.messages import Choice, Reply
+from bot.i18n import N_
+from bot.text import fold
+
+NOT_IN_LIST = N_("There is no {number} in the list. Type a number from 1 to {last}.")
+NOT_IN_LIST_ONE = N_("There is no {number} in the list. Type 1 to choose.")
+LONE_NUMBER = N_(
+    "I am not sure what {number} is for. Type your question in words, or type /menu to see "
+    "what I can do."
+)
+
+MIN_TEXT = 8  # shorter typed text is too likely to be a word of some other entry
+# Words that may come before an entry's own number: "nhiệm vụ 9", "chỉ tiêu số 7", "nv9".
+_NUMBER_WORDS = re.compile(
+    r"^(?:(?:nhiem\s*vu|nv|chi\s*tieu|ct|task|indicator|so|muc|no)\s*)*"
+    r"(?:so\s*)?(?P<number>[0-9ivxlcdm]+(?:[.\-][0-9a-z]+)*)\s*[.)]?$"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a list: its own number, its text and the choice value that opens it."""
+
+    number: str
+    text: str
+    value: str
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s.\-]", " ", fold(text)).split())
+
+
+def typed_number(text: str) -> str | None:
+    """The entry number typed ("9", "Nhiệm vụ 9", "CT 7", "số I.3"), folded; None if none."""
+    match = _NUMBER_WORDS.match(_plain(text))
+    if match is None:
+        return None
+    number = match.group("number").strip(".-")
+    return number if any(ch.isdigit() for ch in number) or len(number) <= 4 else None
+
+
+def pick_entry(text: str, entries: Sequence[Entry]) -> str | None:
+    """The value of the entry ``text`` names, by its own number or a piece of its text."""
+    number = typed_number(text)
+    if number is not None:
+        for entry in entries:
+            if _plain(entry.number).strip(".") == number:
+                return entry.value
+        if any(ch.isdigit() for ch in number):
+            return None
+    wanted = _plain(text)
+    if len(wanted) < MIN_TEXT:
+        return None
+    starting = [e for e in entries if _plain(e.text).startswith(wanted)]
+    if starting:
+        return starting[0].value
+    containing = [e for e in entries if wanted in _plain(e.text)]
+    return containing[0].value if len(containing) == 1 else None
+
+
+def looks_like_number(text: str) -> bool:
+    """Whether the text is an entry number (with or without "nhiệm vụ", "số"…)."""
+    number = typed_number(text)
+    return number is not None and any(ch.isdigit() for ch in number)
+
+
+def offered_choices(ctx: Context) -> list[Choice]:
+    """The choices offered by the bot's last message in this chat."""
+    return [Choice(str(c["label"]), str(c["value"])) for c in ctx.state.choices]
+
+
+def not_in_list(ctx: Context, number: str) -> list[Reply]:
+    """A typed number that picks nothing: which numbers are valid, with the list again."""
+    offered = offered_choices(ctx)
+    if not offered:
+        return [ctx.reply(LONE_NUMBER, number=number)]
+    last = len(offered)
+    message = NOT_IN_LIST if last > 1 else NOT_IN_LIST_ONE
+    return [ctx.reply(message, offered, number=number, last=last)]
