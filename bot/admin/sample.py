@@ -15,7 +15,17 @@ from bot.communes import villages_of
 from bot.core.people import grant
 from bot.dates import add_months, month_start
 from bot.tallies.codes import CODES
-from db.models import ChatIdentity, Commune, Person, Role, Tally, Unit, Village, VillageDenominator
+from db.models import (
+    ChatIdentity,
+    Commune,
+    Person,
+    PersonRole,
+    Role,
+    Tally,
+    Unit,
+    Village,
+    VillageDenominator,
+)
 
 HISTORY_MONTHS = 4
 # Starting share of each code's denominator four months ago (invented, plausible).
@@ -30,6 +40,15 @@ BASE_RATES = {
 }
 DEMO_UNIT = "Phòng Văn hóa - Xã hội"
 DEMO_VILLAGE = "Xóm 1"
+# What ``tocns chat --role`` makes the console user (every role without --role).
+DEMO_ROLES: dict[str, tuple[str, ...]] = {
+    "resident": (Role.RESIDENT,),
+    "team": (Role.RESIDENT, Role.TEAM),
+    "officer": (Role.RESIDENT, Role.UNIT),
+    "office": (Role.RESIDENT, Role.OFFICE),
+    "admin": (Role.RESIDENT, Role.ADMIN),
+}
+ALL_DEMO_ROLES = (Role.RESIDENT, Role.TEAM, Role.UNIT, Role.OFFICE, Role.ADMIN)
 
 
 def sample_commune(session: Session) -> Commune | None:
@@ -55,6 +74,10 @@ def load_sample_history(session: Session, today: dt.date) -> int:
         if denominator is None or village.id is None:
             continue
         skip_last = rng.random() < 0.3  # some villages have not reported last month either
+        # The demo village starts reporting this month, so the README's example report
+        # ("vneid 45 cks 12") is recorded without a warning; the other villages' invented
+        # figures stay the same (the random numbers are drawn all the same).
+        keep = village.name != DEMO_VILLAGE
         for code in CODES:
             total = getattr(denominator, code.denominator)
             rate = BASE_RATES[code.code] * rng.uniform(0.7, 1.2)
@@ -63,6 +86,8 @@ def load_sample_history(session: Session, today: dt.date) -> int:
                     continue
                 rate = min(0.98, rate + rng.uniform(0.01, 0.05))
                 period = add_months(current, -back)
+                if not keep:
+                    continue
                 session.add(
                     Tally(
                         village_id=village.id,
@@ -76,8 +101,12 @@ def load_sample_history(session: Session, today: dt.date) -> int:
     return rows
 
 
-def ensure_demo_person(session: Session, channel: str, chat_id: str, name: str) -> Person | None:
-    """Make the console user of a sample deployment a team member, unit officer, office and admin."""
+def ensure_demo_person(
+    session: Session, channel: str, chat_id: str, name: str, role: str | None = None
+) -> Person | None:
+    """Make the console user of a sample deployment a team member, unit officer, office and
+    admin, or only one of them (``role``, a key of ``DEMO_ROLES``) to try each separately."""
+    wanted = DEMO_ROLES[role] if role else ALL_DEMO_ROLES
     commune = sample_commune(session)
     if commune is None or commune.id is None:
         return None
@@ -97,11 +126,15 @@ def ensure_demo_person(session: Session, channel: str, chat_id: str, name: str) 
     unit = session.exec(
         select(Unit).where(Unit.commune_id == commune.id, Unit.name == DEMO_UNIT)
     ).first()
-    person.village_id = village.id if village else person.village_id
-    person.unit_id = unit.id if unit else person.unit_id
+    person.village_id = village.id if village and Role.TEAM in wanted else None
+    person.unit_id = unit.id if unit and Role.UNIT in wanted else None
     session.add(person)
     session.flush()
     assert person.id is not None
-    for role in (Role.RESIDENT, Role.TEAM, Role.UNIT, Role.OFFICE, Role.ADMIN):
-        grant(session, person.id, role)
+    for held in session.exec(select(PersonRole).where(PersonRole.person_id == person.id)):
+        if held.role not in wanted:
+            session.delete(held)  # the same name tried earlier with another --role
+    session.flush()
+    for granted in wanted:
+        grant(session, person.id, granted)
     return person

@@ -28,12 +28,26 @@ MSG_DEMO = N_(
     "Sample data: you try every role at once — team member ({village}), officer of {unit}, "
     "standing office and admin. Try typing: vneid 45 cks 12, /tiendo, /nhiemvu, /duyet."
 )
+MSG_DEMO_ROLE = N_(
+    "Sample data: you are {role}. Other roles: tocns chat --as NAME --role "
+    "resident|team|officer|office|admin."
+)
+ROLE_NAMES = {
+    "resident": N_("a resident"),
+    "team": N_("a team member of {village}"),
+    "officer": N_("an officer of {unit}"),
+    "office": N_("the standing office"),
+    "admin": N_("the commune admin"),
+}
 MSG_DEMO_LINK = N_("Open the dashboard (one-time link, 15 minutes): {link}")
 MSG_DB_UPGRADED = N_("The database is up to date.")
 
 
-def _console_demo(services: Services, t: Translator, name: str, base_url: str | None) -> None:
-    """On the sample commune, make the console user a demo officer and print how to sign in."""
+def _console_demo(
+    services: Services, t: Translator, name: str, base_url: str | None, role: str | None = None
+) -> None:
+    """On the sample commune, make the console user a demo person (every role, or ``role``)
+    and print how to sign in."""
     # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
@@ -41,14 +55,18 @@ def _console_demo(services: Services, t: Translator, name: str, base_url: str | 
     from bot.web.auth import create_login_link
 
     with Session(services.engine) as session:
-        person = ensure_demo_person(session, "console", f"console:{name}", name)
+        person = ensure_demo_person(session, "console", f"console:{name}", name, role)
         if person is None or person.id is None:
             return
         link = None
         if base_url:
             link = create_login_link(session, person.id, services.clock(), base_url)
         session.commit()
-    print(t.gettext(MSG_DEMO, village=DEMO_VILLAGE, unit=DEMO_UNIT))
+    if role:
+        who = t.gettext(ROLE_NAMES[role], village=DEMO_VILLAGE, unit=DEMO_UNIT)
+        print(t.gettext(MSG_DEMO_ROLE, role=who))
+    else:
+        print(t.gettext(MSG_DEMO, village=DEMO_VILLAGE, unit=DEMO_UNIT))
     if link:
         print(t.gettext(MSG_DEMO_LINK, link=link))
 
@@ -101,7 +119,7 @@ def cmd_chat(args: CliArgs) -> int:
     services = build_services(settings)
     prepare_database(services)
     name = args.as_name or t.gettext(MSG_GUEST)
-    _console_demo(services, t, name, None)
+    _console_demo(services, t, name, None, args.role)
 
     async def chat() -> None:
         try:
@@ -137,5 +155,10 @@ def register(tree: CommandTree) -> None:
     run.add_argument("--as", dest="as_name", help=_("console: your display name"))
     chat = tree.command("chat", cmd_chat, N_("chat with the bot in this terminal"))
     chat.add_argument("--as", dest="as_name", help=_("your display name"))
+    chat.add_argument(
+        "--role",
+        choices=sorted(ROLE_NAMES),
+        help=_("sample commune: try one role only (default: every role at once)"),
+    )
     db = tree.group("db", N_("database: upgrade"))
     db.command("upgrade", cmd_db_upgrade, N_("apply database migrations"))

@@ -13,7 +13,13 @@ from sqlmodel import Session
 from bot.core.flows import Flow, Step
 from bot.core.messages import Choice, Incoming, Reply
 from bot.i18n import Translator
+from bot.text import fold
 from db.models import ChatIdentity, ConversationState, Person, Village
+
+# Names channels and our console give accounts that have none (folded).
+PLACEHOLDER_NAMES = frozenset(
+    {"khach", "guest", "nguoi dung", "nguoi dung zalo", "user", "zalo user", "unknown"}
+)
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -62,6 +68,18 @@ class Context:
         if self.loaded_village is None or self.loaded_village.id != wanted:
             self.loaded_village = self.session.get(Village, wanted)
         return self.loaded_village
+
+    @property
+    def call_name(self) -> str:
+        """What to call the person in a greeting: their given name, or "" if we have none.
+
+        Vietnamese names end with the given name ("Nguyễn Văn An" → "An"); placeholders a
+        channel shows for nameless accounts ("Khách", "Người dùng") are no name at all.
+        """
+        name = " ".join(self.person.display_name.split()) if self.person.display_name else ""
+        if not name or fold(name) in PLACEHOLDER_NAMES:
+            return ""
+        return name.split(" ")[-1]
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)

@@ -126,7 +126,7 @@ def category_choices(ctx: Context) -> list[Choice]:
 def answer_question(ctx: Context, text: str) -> list[Reply]:
     """Answer free text: a greeting, an exact title or slug, a guide, choices, or the fallback."""
     if is_greeting(text):
-        name = ctx.person.display_name.split(" ")[-1] if ctx.person.display_name else ""
+        name = ctx.call_name
         greeting = ctx._(
             'Hello {name}! What would you like to ask? For example: "how to activate VNeID level 2".',
             name=name,

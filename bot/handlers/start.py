@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.core.context import Context
 from bot.core.flows import Action
 from bot.core.messages import Choice, Reply
-from bot.core.registry import Registry
+from bot.core.registry import Command, Registry
 from bot.i18n import N_, SUPPORTED_LOCALES, translator
+from bot.text import fold
 from db.models import Role
 
 # Menu entries in display order: (command name, label msgid, roles that see it or None).
@@ -29,10 +31,6 @@ MENU = (
     ("dangky", N_("🔔 Get announcements"), frozenset({Role.RESIDENT})),
     ("trogiup", N_("❓ Help"), None),
 )
-
-# A small phone's screen: past this many entries, the last ones before "Help" give way
-# (every command still works when typed, and /trogiup lists them).
-MENU_LIMIT = 6
 
 ROLE_INTROS = {
     Role.RESIDENT: N_(
@@ -63,21 +61,51 @@ class LanguageChoice(Action, prefix="lang"):
     locale: str
 
 
+MENU_SIZE = 6  # a small phone's screen: the menu and /trogiup never show more
+# Which menu entries stay when a person's roles offer more than fit (lower first).
+MENU_RANK = {"baocao": 0, "nhiemvu": 0, "duyet": 0, "huongdan": 1, "tiendo": 2, "phananh": 2, "dashboard": 3}
+# The everyday commands /trogiup lists first, after the person's own role's commands.
+HELP_FIRST = ("huongdan", "dangky", "trogiup", "huy", "tiendo", "lienket")
+HELP_ALL = N_("📋 All commands")
+HELP_MORE = N_("Choose “All commands” to see every command.")
+
+
+_THANKS = re.compile(
+    r"^(?:(?:xin |da |vang |ok |oke )?(?:cam on|cam ta|thank you|thanks|thank|tks|thks|thanks you)"
+    r"|ok cam on)(?: (?:ban|bot|em|anh|chi|nhieu|nhe|nha|a|ha|lam|rat nhieu|nhieu nhe|so much|a)){0,3}$"
+)
+
+
+def is_thanks(text: str) -> bool:
+    """Whether the message is only a thank-you ("cảm ơn", "cam on nhieu", "thanks")."""
+    words = " ".join(re.sub(r"[^\w\s]", " ", fold(text[:80])).split())
+    return bool(_THANKS.match(words))
+
+
+@dataclass(frozen=True)
+class HelpAllChoice(Action, prefix="helpall"):
+    """Every command this person may use (/trogiup shows the main ones)."""
+
+
 def menu_choices(ctx: Context) -> list[Choice]:
-    """The menu entries this person may use, as choices."""
+    """The menu entries this person may use, as choices: at most ``MENU_SIZE``."""
     registry = ctx.services.registry
-    choices = []
-    for name, label, roles in MENU:
+    allowed_names = []
+    for name, _label, roles in MENU:
         entry = registry.commands.get(name)
         if entry is None:
             continue
         allowed = entry.roles if entry.roles is not None else roles
         if allowed is not None and not ctx.has_role(*allowed):
             continue
-        choices.append(Choice(ctx._(label), CommandChoice(name).pack()))
-    if len(choices) > MENU_LIMIT:
-        choices = choices[: MENU_LIMIT - 1] + choices[-1:]  # "Help" stays, last
-    return choices
+        allowed_names.append(name)
+    if len(allowed_names) > MENU_SIZE:
+        # Help is always there; the person's own work comes before everything else.
+        others = [name for name in allowed_names if name != "trogiup"]
+        ranked = sorted(others, key=lambda name: MENU_RANK.get(name, 9))[: MENU_SIZE - 1]
+        allowed_names = [name for name in allowed_names if name in ranked or name == "trogiup"]
+    labels = {name: label for name, label, _roles in MENU}
+    return [Choice(ctx._(labels[name]), CommandChoice(name).pack()) for name in allowed_names]
 
 
 def menu_reply(ctx: Context, message: str = N_("What would you like to do?")) -> Reply:
@@ -104,7 +132,7 @@ def register(registry: Registry) -> None:
                 if data is not None:
                     return entry.handler(ctx, data)
         ctx.finish()
-        name = ctx.person.display_name.split(" ")[-1] if ctx.person.display_name else ""
+        name = ctx.call_name
         lines = [
             ctx._(
                 "Hello {name}! I am the assistant of the commune's community digital technology team.",
@@ -124,18 +152,49 @@ def register(registry: Registry) -> None:
         ctx.finish()
         return [menu_reply(ctx)]
 
+    def commands_for(ctx: Context) -> list[Command]:
+        return [
+            entry
+            for entry in registry.ordered_commands
+            if entry.published and (entry.roles is None or ctx.has_role(*entry.roles))
+        ]
+
+    def help_reply(ctx: Context, entries: list[Command], *, more: bool) -> list[Reply]:
+        lines = [ctx._("Commands you can use:")]
+        lines += [f"/{entry.names[0]} – {ctx._(entry.description)}" for entry in entries]
+        lines.append(ctx._("You can also simply type your question, with or without accents."))
+        if not more:
+            return [Reply(text="\n".join(lines))]
+        lines.append(ctx._(HELP_MORE))
+        return [
+            Reply(text="\n".join(lines), choices=[Choice(ctx._(HELP_ALL), HelpAllChoice().pack())])
+        ]
+
     @registry.command("trogiup", "help", description=N_("Help and the list of commands"))
     def help_(ctx: Context, argument: str) -> list[Reply]:
-        """List the commands this person may use."""
-        lines = [ctx._("Commands you can use:")]
-        for entry in registry.ordered_commands:
-            if not entry.published:
-                continue
-            if entry.roles is not None and not ctx.has_role(*entry.roles):
-                continue
-            lines.append(f"/{entry.names[0]} – {ctx._(entry.description)}")
-        lines.append(ctx._("You can also simply type your question, with or without accents."))
-        return [Reply(text="\n".join(lines))]
+        """List the main commands for this person's roles; every command one step away."""
+        entries = commands_for(ctx)
+        if fold(argument) in ("tat ca", "all", "day du", "het"):
+            return help_reply(ctx, entries, more=False)
+        own = [entry for entry in entries if entry.roles is not None]
+        everyday = sorted(
+            (entry for entry in entries if entry.roles is None and entry.names[0] in HELP_FIRST),
+            key=lambda entry: HELP_FIRST.index(entry.names[0]),
+        )
+        short = (own + everyday)[: MENU_SIZE - 1]
+        return help_reply(ctx, short, more=len(short) < len(entries))
+
+    @registry.text
+    def thanks(ctx: Context, text: str) -> list[Reply] | None:
+        """Answer a thank-you briefly; everything else is left to the other handlers."""
+        if not is_thanks(text):
+            return None
+        return [ctx.reply(N_("You're welcome! Message me whenever you need anything."))]
+
+    @registry.on_choice(HelpAllChoice)
+    def help_all(ctx: Context, data: HelpAllChoice) -> list[Reply]:
+        """List every command this person may use."""
+        return help_reply(ctx, commands_for(ctx), more=False)
 
     @registry.command("huy", "cancel", description=N_("Cancel what you are doing"))
     def cancel(ctx: Context, argument: str) -> list[Reply]:
