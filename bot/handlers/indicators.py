@@ -7,6 +7,7 @@ import re
 from bot.core.context import Context
 from bot.core.flows import Flow, Step
 from bot.core.messages import Choice, Reply
+from bot.core.picks import Entry, looks_like_number, offered_choices, pick_entry
 from bot.core.registry import Registry
 from bot.handlers.tasks import (
     MSG_ASK_EVIDENCE_AGAIN,
@@ -38,6 +39,34 @@ def _parse_number(text: str) -> float | None:
         match.group(1).replace(".", "").replace(",", ".")
         if "," in match.group(1)
         else match.group(1)
+    )
+
+
+def indicator_line(ctx: Context, view: store.IndicatorView) -> str:
+    """Actual value, target and verdict of an indicator, on one line."""
+    status = view.status
+    actual = ctx.t.number(status.actual) if status.actual is not None else "—"
+    target = f"{status.raw} ({status.year})" if status.raw else "—"
+    return ctx._(
+        "Actual: {actual} · Target: {target} · {verdict}",
+        actual=actual,
+        target=target,
+        verdict=ctx._(VERDICT_LABELS[status.verdict]),
+    )
+
+
+def indicator_card(ctx: Context, view: store.IndicatorView) -> str:
+    """One indicator counted from the villages' reports."""
+    return "\n".join(
+        [
+            ctx._(
+                "Indicator {number}: {text}",
+                number=view.indicator.number,
+                text=shorten(view.indicator.text, 200),
+            ),
+            indicator_line(ctx, view),
+            ctx._("It is counted from the villages' monthly reports: nothing to enter here."),
+        ]
     )
 
 
@@ -74,15 +103,44 @@ def register(registry: Registry) -> None:
                 )
             )
             if not view.indicator.tally_code:
+                # The indicator's own number is in the text above; a choice shows its position.
                 choices.append(
-                    Choice(
-                        f"{view.indicator.number}. {shorten(view.indicator.text, 36)}",
-                        IndicatorValueChoice(view.id).pack(),
-                    )
+                    Choice(shorten(view.indicator.text, 40), IndicatorValueChoice(view.id).pack())
                 )
         if choices:
-            lines.append(ctx._("Pick an indicator to enter its actual value (with evidence)."))
+            lines.append(
+                ctx._(
+                    "Pick an indicator, or type its number, to enter its actual value (with evidence)."
+                )
+            )
         return [Reply(text="\n".join(lines), choices=choices)]
+
+    @registry.picker(IndicatorValueChoice)
+    def pick_indicator(ctx: Context, text: str) -> str | list[Reply] | None:
+        """An indicator of the unit named by its own number or text, typed after the list."""
+        if not ctx.has_role(*UNIT_ROLES) or ctx.person.unit_id is None:
+            return None
+        views = store.unit_indicators(ctx.session, ctx.person.unit_id, ctx.today)
+        entries = [Entry(v.indicator.number, v.indicator.text, str(v.id)) for v in views]
+        picked = pick_entry(text, entries)
+        if picked is None:
+            if not looks_like_number(text) or not views:
+                return None
+            return [
+                ctx.reply(
+                    N_(
+                        "Your unit has no indicator {number}. Its indicators are numbered: {numbers}."
+                    ),
+                    offered_choices(ctx),
+                    number=shorten(text.strip(), 20),
+                    numbers=", ".join(v.indicator.number for v in views),
+                )
+            ]
+        view = next(v for v in views if str(v.id) == picked)
+        if not view.indicator.tally_code:
+            return IndicatorValueChoice(view.id).pack()
+        # Counted from the villages' reports: nothing to type, so show where it stands.
+        return [Reply(text=indicator_card(ctx, view))]
 
     @registry.on_choice(IndicatorValueChoice)
     def start_indicator_value(ctx: Context, data: IndicatorValueChoice) -> list[Reply]:

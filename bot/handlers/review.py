@@ -8,8 +8,10 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
+from bot.core.picks import Entry, looks_like_number, offered_choices, pick_entry
 from bot.core.registry import Registry
 from bot.handlers.start import CommandChoice
+from bot.handlers.tasks import period_words
 from bot.i18n import N_
 from bot.plans import store
 from bot.plans.evidence import read_stored
@@ -75,10 +77,10 @@ def pending_list(ctx: Context, message: str | None = None) -> list[Reply]:
         return replies
     lines = [ctx._("Evidence waiting for review: {count}. Oldest first:", count=len(views))]
     choices = []
-    for index, view in enumerate(views[:PAGE], 1):
+    for view in views[:PAGE]:
         sent = ctx.t.datetime(view.evidence.uploaded_at.astimezone(ctx.tz))
         lines.append(
-            f"{index}. "
+            "• "
             + ctx._(
                 "Task {number} ({unit}) – {what}, sent by {person} at {sent}",
                 number=view.task.number,
@@ -88,14 +90,36 @@ def pending_list(ctx: Context, message: str | None = None) -> list[Reply]:
                 sent=sent,
             )
         )
+        # The task's number is in the line above; a choice shows only its position.
         choices.append(
             Choice(
-                f"{view.task.number} · {shorten(view.unit or '—', 30)}",
+                f"📎 {shorten(view.task.text, 34)} ({shorten(view.unit or '—', 24)})",
                 EvidenceChoice(view.id).pack(),
             )
         )
+    lines.append(ctx._("Pick one, or type the task's number, to see the evidence."))
     replies.append(Reply(text="\n".join(lines), choices=choices))
     return replies
+
+
+def pick_evidence(ctx: Context, text: str) -> str | list[Reply] | None:
+    """Evidence waiting for review named by its task's number or text."""
+    if not ctx.has_role(*REVIEW_ROLES):
+        return None
+    views = store.pending_evidence(ctx.session, ctx.person.commune_id)
+    entries = [Entry(v.task.number, v.task.text, EvidenceChoice(v.id).pack()) for v in views]
+    picked = pick_entry(text, entries)
+    if picked is not None or not looks_like_number(text) or not views:
+        return picked
+    numbers = ", ".join(dict.fromkeys(v.task.number for v in views))
+    return [
+        ctx.reply(
+            N_("No evidence of task {number} is waiting. Tasks waiting: {numbers}."),
+            offered_choices(ctx),
+            number=shorten(text.strip(), 20),
+            numbers=numbers,
+        )
+    ]
 
 
 def register(registry: Registry) -> None:
@@ -108,6 +132,8 @@ def register(registry: Registry) -> None:
         """List the evidence awaiting review."""
         ctx.finish()
         return pending_list(ctx)
+
+    registry.picker(EvidenceChoice)(pick_evidence)
 
     @registry.on_choice(EvidenceChoice)
     def open_evidence(ctx: Context, data: EvidenceChoice) -> list[Reply]:
@@ -127,7 +153,8 @@ def register(registry: Registry) -> None:
             ctx._("Evidence: {what}", what=_what(ctx, view)),
         ]
         if evidence.period:
-            lines.append(ctx._("Reporting period: {period}", period=evidence.period))
+            period = period_words(ctx, evidence.period)
+            lines.append(ctx._("Reporting period: {period}", period=period))
         reply = Reply(
             text="\n".join(lines),
             choices=[

@@ -71,6 +71,27 @@ def _percent(ctx: Context, value: float) -> str:
     return ctx.t.percent(value / 100, digits=0)
 
 
+_PERIOD_KEY = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4])|-H([12]))?$")
+ROMAN = ("I", "II", "III", "IV")
+
+
+def period_words(ctx: Context, key: str) -> str:
+    """A reporting period in words: "2026-03" → "tháng 3/2026", "2026-Q4" → "quý IV/2026"."""
+    match = _PERIOD_KEY.match(key)
+    if match is None:
+        return key
+    year, month, quarter, half = match.groups()
+    if month:
+        return ctx._("month {month}/{year}", month=int(month), year=year)
+    if quarter:
+        return ctx._("quarter {quarter}/{year}", quarter=ROMAN[int(quarter) - 1], year=year)
+    if half:
+        first = half == "1"
+        message = N_("first half of {year}") if first else N_("second half of {year}")
+        return ctx._(message, year=year)
+    return ctx._("year {year}", year=year)
+
+
 def deadline_label(ctx: Context, view: store.TaskView) -> str:
     """When a task is due, in words and as a date."""
     task = view.task
@@ -81,7 +102,9 @@ def deadline_label(ctx: Context, view: store.TaskView) -> str:
         return ctx._("no deadline")
     date = ctx.t.date(due)
     if task.kind in ("recurring", "ongoing") and view.status.period.key:
-        return ctx._("{date} (period {period})", date=date, period=view.status.period.key)
+        return ctx._(
+            "{date} ({period})", date=date, period=period_words(ctx, view.status.period.key)
+        )
     return date
 
 
@@ -120,8 +143,8 @@ def task_card(ctx: Context, view: store.TaskView) -> Reply:
         lines.append(
             ctx._(
                 "Period {period} was not completed. This period ({current}): {status}",
-                period=view.status.period.key,
-                current=current.period.key,
+                period=period_words(ctx, view.status.period.key),
+                current=period_words(ctx, current.period.key),
                 status=f"{ctx._(STATUS_LABELS[current.status])} · {_percent(ctx, current.percent)}",
             )
         )
