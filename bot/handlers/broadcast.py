@@ -36,6 +36,17 @@ PICK_VILLAGE = N_("Which village?")
 PICK_UNIT = N_("Which unit?")
 TYPE_TEXT = N_("Type the announcement for {group} ({count} people). Type /huy to cancel.")
 NOBODY = N_("Nobody in {group} can receive messages yet. Choose another group.")
+COUNT = N_("{label} ({count} people)")
+COUNT_NONE = N_("{label} (nobody yet)")
+NOBODY_LINKED = N_(
+    "Nobody in {group} can receive messages yet: team members and officers must first link "
+    "their chat with an invite code (/moi makes one, they type /lienket CODE)."
+)
+NOBODY_AT_ALL = N_(
+    "Nobody can receive announcements yet. Residents sign up by sending /dangky to the bot; "
+    "team members and officers link their chat with an invite code (/moi, then /lienket CODE)."
+)
+PICK_GROUP_FIRST = N_("I kept your text. Now choose who should receive it:")
 PREVIEW = N_("This is what {count} people ({group}) will receive:")
 CONFIRM_SEND = N_("✅ Send")
 CONFIRM_EDIT = N_("✏️ Rewrite")
@@ -54,8 +65,9 @@ ALREADY_OUT = N_("You are not signed up for announcements. Type /dangky to sign 
 
 
 class BroadcastFlow(Flow, name="broadcast"):
-    """An announcement: its text, then a preview to confirm."""
+    """An announcement: who receives it, its text, then a preview to confirm."""
 
+    group = Step()  # text typed before a group that reaches anyone was chosen
     text = Step()
     confirm = Step()
 
@@ -113,15 +125,63 @@ def _sender_name(ctx: Context) -> str:
     return name or ctx._(N_("the commune"))
 
 
+def _reach(ctx: Context, group: str) -> int:
+    """How many people (besides the sender) an announcement to ``group`` reaches."""
+    return sum(1 for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id)
+
+
+def _counted(ctx: Context, label: str, count: int) -> str:
+    if count:
+        return ctx._(COUNT, label=label, count=ctx.t.number(count))
+    return ctx._(COUNT_NONE, label=label)
+
+
+def _group_choices(ctx: Context) -> list[Choice]:
+    """The groups this sender may write to that reach somebody, with how many people."""
+    commune = _commune(ctx)
+    choices = []
+    team = _reach(ctx, GROUP_TEAM)
+    if team:
+        choices.append(
+            Choice(_counted(ctx, ctx._(CHOICE_TEAM), team), GroupChoice(GROUP_TEAM).pack())
+        )
+        choices.append(Choice(ctx._(CHOICE_VILLAGE), PickVillageChoice().pack()))
+    units = ctx.session.exec(select(Unit.id).where(Unit.commune_id == commune)).all()
+    if any(_reach(ctx, f"unit:{unit}") for unit in units):
+        choices.append(Choice(ctx._(CHOICE_UNIT), PickUnitChoice().pack()))
+    residents = _reach(ctx, GROUP_RESIDENTS)
+    if residents:
+        choices.append(
+            Choice(
+                _counted(ctx, ctx._(CHOICE_RESIDENTS), residents),
+                GroupChoice(GROUP_RESIDENTS).pack(),
+            )
+        )
+    return choices
+
+
+def _nobody(ctx: Context, group: str, label: str) -> list[Reply]:
+    """Nobody in the group can be reached: say how people become reachable, and keep the
+    flow, so text typed next is kept as the announcement (never read as a question)."""
+    text = ctx.data.get("text") if ctx.in_flow(BroadcastFlow) else None
+    ctx.begin(BroadcastFlow.group, **({"text": text} if text else {}))
+    message = NOBODY if group == GROUP_RESIDENTS else NOBODY_LINKED
+    choices = _group_choices(ctx) if ctx.has_role(*ALL_GROUPS) else []
+    return [ctx.reply(message, choices, group=label)]
+
+
 def _ask_text(ctx: Context, group: str) -> list[Reply]:
     if not _allowed(ctx, group):
         return [ctx.reply(NOT_ALLOWED_GROUP)]
-    members = [m for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id]
+    members = _reach(ctx, group)
     label = group_label(ctx.session, group, ctx.t.locale)
     if not members:
-        return [ctx.reply(NOBODY, group=label)]
+        return _nobody(ctx, group, label)
+    kept = ctx.data.get("text") if ctx.at(BroadcastFlow.group) else None
     ctx.begin(BroadcastFlow.text, group=group)
-    return [ctx.reply(TYPE_TEXT, group=label, count=ctx.t.number(len(members)))]
+    if kept:
+        return _preview(ctx, str(kept))
+    return [ctx.reply(TYPE_TEXT, group=label, count=ctx.t.number(members))]
 
 
 def _preview(ctx: Context, text: str) -> list[Reply]:
@@ -155,12 +215,10 @@ def register(registry: Registry) -> None:
             if ctx.person.unit_id is None:
                 return [ctx.reply(NOT_ALLOWED_GROUP)]
             return _ask_text(ctx, f"unit:{ctx.person.unit_id}")
-        choices = [
-            Choice(ctx._(CHOICE_TEAM), GroupChoice(GROUP_TEAM).pack()),
-            Choice(ctx._(CHOICE_VILLAGE), PickVillageChoice().pack()),
-            Choice(ctx._(CHOICE_UNIT), PickUnitChoice().pack()),
-            Choice(ctx._(CHOICE_RESIDENTS), GroupChoice(GROUP_RESIDENTS).pack()),
-        ]
+        choices = _group_choices(ctx)
+        if not choices:
+            ctx.begin(BroadcastFlow.group)
+            return [Reply(text=ctx._(PICK_GROUP) + "\n" + ctx._(NOBODY_AT_ALL))]
         return [ctx.reply(PICK_GROUP, choices)]
 
     @registry.on_choice(PickVillageChoice)
@@ -169,7 +227,13 @@ def register(registry: Registry) -> None:
         if not ctx.has_role(*ALL_GROUPS):
             return [ctx.reply(NOT_ALLOWED_GROUP)]
         rows = villages_of(ctx.session, _commune(ctx))
-        choices = [Choice(v.name, GroupChoice(f"village:{v.id}").pack()) for v in rows]
+        choices = [
+            Choice(
+                _counted(ctx, v.name, _reach(ctx, f"village:{v.id}")),
+                GroupChoice(f"village:{v.id}").pack(),
+            )
+            for v in rows
+        ]
         return [ctx.reply(PICK_VILLAGE, choices)]
 
     @registry.on_choice(PickUnitChoice)
@@ -180,7 +244,13 @@ def register(registry: Registry) -> None:
         rows = ctx.session.exec(
             select(Unit).where(Unit.commune_id == _commune(ctx)).order_by(col(Unit.id))
         ).all()
-        choices = [Choice(u.name, GroupChoice(f"unit:{u.id}").pack()) for u in rows]
+        choices = [
+            Choice(
+                _counted(ctx, u.name, _reach(ctx, f"unit:{u.id}")),
+                GroupChoice(f"unit:{u.id}").pack(),
+            )
+            for u in rows
+        ]
         return [ctx.reply(PICK_UNIT, choices)]
 
     @registry.on_choice(GroupChoice)
@@ -189,6 +259,16 @@ def register(registry: Registry) -> None:
         if not ctx.has_role(*SENDERS):
             return [ctx.reply(NOT_ALLOWED_GROUP)]
         return _ask_text(ctx, data.group)
+
+    @registry.step(BroadcastFlow.group)
+    def typed_first(ctx: Context, text: str) -> list[Reply]:
+        """Text typed before a group is chosen: keep it as the announcement, ask the group."""
+        text = check_text(text)
+        ctx.goto(BroadcastFlow.group, text=text)
+        choices = _group_choices(ctx) if ctx.has_role(*ALL_GROUPS) else []
+        if not choices:
+            return [ctx.reply(NOBODY_AT_ALL)]
+        return [ctx.reply(PICK_GROUP_FIRST, choices)]
 
     @registry.step(BroadcastFlow.text)
     def typed(ctx: Context, text: str) -> list[Reply]:

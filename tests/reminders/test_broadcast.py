@@ -30,12 +30,9 @@ def test_office_announces_to_all_team_members_after_preview(
     add_person(services, name="Người dân", roles=("resident",), chat_id="9200")
     office = _office(dispatcher, services)
     menu = office.send("/thongbao")[0]
-    assert [c.value for c in menu.choices] == [
-        "bc-group:team",
-        "bc-villages:",
-        "bc-units:",
-        "bc-group:residents",
-    ]
+    # Only audiences somebody is in are offered (no officer, no resident signed up here).
+    assert [c.value for c in menu.choices] == ["bc-group:team", "bc-villages:"]
+    assert menu.choices[0].label == "👥 Tất cả thành viên Tổ CNS (3 người)"
     asked = office.press("bc-group:team")[0].text
     assert "3 người" in asked
     preview = office.send("Họp Tổ CNS lúc 14:00 thứ Sáu tại hội trường xã.")
