@@ -11,7 +11,7 @@ from bot.handlers.reports import REPORTERS, label, missing_line
 from bot.i18n import N_
 from bot.tallies.codes import CODE_LABELS, CODE_NAMES, resolve_label
 from bot.tallies.progress import CodeProgress, CommuneProgress
-from bot.tallies.store import commune_view, missing_codes
+from bot.tallies.store import commune_view, flagged_figures, missing_codes
 from bot.tallies.validation import month_label
 from db.models import Commune, Role
 
@@ -29,6 +29,8 @@ RANK = N_("rank {rank}/{total} in the commune")
 COMPLETE = N_("Reported this month: {done}/{total} villages.")
 NOT_REPORTED = N_("Not reported yet: {names}.")
 NO_DATA = N_("No figures have been reported yet.")
+FLAGGED = N_("⚠️ to be checked")
+FLAGGED_VILLAGES = N_("⚠️ Figures to be checked (a drop or a jump confirmed by the team): {items}.")
 CHART_TITLE = N_("{name}: rate by village, month {month}")
 CHART_TARGET = N_("Target {year}: {rate}")
 CHART_AXIS = N_("Rate (%)")
@@ -65,7 +67,13 @@ def _rate(ctx: Context, value: float | None) -> str:
     return ctx.t.percent(value or 0.0)
 
 
-def _code_line(ctx: Context, item: CodeProgress, rank: tuple[int, int] | None = None) -> str:
+def _code_line(
+    ctx: Context,
+    item: CodeProgress,
+    rank: tuple[int, int] | None = None,
+    *,
+    flagged: bool = False,
+) -> str:
     name = label(ctx, item.code)
     if item.denominator:
         line = ctx._(
@@ -92,6 +100,8 @@ def _code_line(ctx: Context, item: CodeProgress, rank: tuple[int, int] | None = 
                 notes.append(ctx._(NOT_AT_THIS_PACE))
     if rank is not None:
         notes.append(ctx._(RANK, rank=rank[0], total=rank[1]))
+    if flagged:
+        line = f"{line} {ctx._(FLAGGED)}"
     return f"{line}; {'; '.join(notes)}" if notes else line
 
 
@@ -101,10 +111,19 @@ def _village_text(ctx: Context, view: CommuneProgress, village_id: int) -> str:
         return ctx._(NO_DATA)
     lines = [ctx._(PROGRESS_VILLAGE, village=row.name, month=month_label(view.period))]
     total = len(view.villages)
+    village = ctx.village
+    commune_id = village.commune_id if village is not None else None
+    flagged = (
+        flagged_figures(ctx.session, commune_id, view.period).get(village_id, ("", []))[1]
+        if commune_id is not None
+        else []
+    )
     for code in CODE_NAMES:
         item = row.codes[code]
         rank = view.ranking[code].index(village_id) + 1 if item.value else None
-        lines.append(_code_line(ctx, item, (rank, total) if rank else None))
+        lines.append(
+            _code_line(ctx, item, (rank, total) if rank else None, flagged=code in flagged)
+        )
     missing = missing_codes(ctx.session, village_id, view.period)
     if missing:
         lines.append(missing_line(ctx, missing))
@@ -127,6 +146,13 @@ def _commune_text(ctx: Context, view: CommuneProgress, commune_id: int, *, compl
             _code_line(ctx, view.totals[code]) for code in CODE_NAMES if view.totals[code].value
         ]
     if complete:
+        flagged = flagged_figures(ctx.session, commune_id, view.period)
+        if flagged:
+            items = "; ".join(
+                f"{name} ({', '.join(label(ctx, code) for code in codes)})"
+                for name, codes in flagged.values()
+            )
+            lines.append(ctx._(FLAGGED_VILLAGES, items=items))
         lines.append(ctx._(COMPLETE, done=len(view.reported), total=len(view.villages)))
         if view.missing:
             names = [v.name for v in view.missing]

@@ -366,3 +366,25 @@ def audit_trail(session: Session, village_id: int) -> list[AuditEntry]:
 def describe(values: Mapping[str, Any]) -> str:
     """A compact "vneid=45 cks=12" rendering for logs."""
     return " ".join(f"{k}={v}" for k, v in values.items())
+
+
+def flagged_figures(
+    session: Session, commune_id: int, period: dt.date
+) -> dict[int, tuple[str, list[str]]]:
+    """The figures of a month recorded despite a drop or a jump warning, by village:
+    {village id: (village name, [codes])}. They stay marked until the office clears them."""
+    rows = session.exec(
+        select(Village.id, Village.name, Tally.code)
+        .join(Tally, col(Tally.village_id) == col(Village.id))
+        .where(
+            Village.commune_id == commune_id,
+            Tally.period == period,
+            col(Tally.flagged).is_(True),
+        )
+        .order_by(col(Village.name), col(Tally.code))
+    ).all()
+    flagged: dict[int, tuple[str, list[str]]] = {}
+    for village_id, name, code in rows:
+        assert village_id is not None
+        flagged.setdefault(village_id, (name, []))[1].append(code)
+    return flagged
