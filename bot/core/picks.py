@@ -73,6 +73,19 @@ def pick_entry(text: str, entries: Sequence[Entry]) -> str | None:
     return containing[0].value if len(containing) == 1 else None
 
 
+_NAMED = re.compile(
+    r"^(?P<word>nhiem\s*vu|nv|chi\s*tieu|ct)\s*(?:so\s*)?(?P<number>[0-9]+(?:[.\-][0-9a-z]+)*)\s*[.)]?$"
+)
+TASK_WORDS = frozenset({"nhiemvu", "nv"})
+INDICATOR_WORDS = frozenset({"chitieu", "ct"})
+
+
+def named_number(text: str, words: frozenset[str]) -> bool:
+    """Whether the text names an entry by kind and number ("nhiệm vụ 18", "CT 7")."""
+    match = _NAMED.match(_plain(text))
+    return match is not None and match.group("word").replace(" ", "") in words
+
+
 def looks_like_number(text: str) -> bool:
     """Whether the text is an entry number (with or without "nhiệm vụ", "số"…)."""
     number = typed_number(text)

@@ -81,7 +81,7 @@ PERCENT_UNKNOWN = N_(
     "{name} is counted in people, not as a percentage ({percent}), and the number of {whom} "
     "in {village} is not set yet. Send the number of people, for example: {code} 45"
 )
-COUNTS_ARE_PEOPLE = N_("Figures are counts, not percentages. Is this what you mean?")
+COUNTS_ARE_PEOPLE = N_("Figures are counts (of people, of households), not percentages.")
 STEP_CODE = N_("Pick what to report from the list, or type a code and a number, e.g. vneid 45.")
 SUMMARY = N_("Please check before I record, {village}, month {month}:")
 SUMMARY_HINT = N_("Is this right?")
@@ -438,7 +438,7 @@ def _from_percents(
                 code=code,
             )
             return [reply]
-        count = int(denominator * share / 100)
+        count = int(denominator * share / 100 + 0.5)
         counts[code] = count
         notes.append(
             ctx._(

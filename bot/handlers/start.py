@@ -66,8 +66,7 @@ MENU_SIZE = 6  # a small phone's screen: the menu and /trogiup never show more
 MENU_RANK = {"baocao": 0, "nhiemvu": 0, "duyet": 0, "huongdan": 1, "tiendo": 2, "phananh": 2, "dashboard": 3}
 # The everyday commands /trogiup lists first, after the person's own role's commands.
 HELP_FIRST = ("huongdan", "dangky", "trogiup", "huy", "tiendo", "lienket")
-HELP_ALL = N_("📋 All commands")
-HELP_MORE = N_("Choose “All commands” to see every command.")
+HELP_MORE = N_("To see all commands, type: /trogiup tất cả")
 
 
 _THANKS = re.compile(
@@ -80,11 +79,6 @@ def is_thanks(text: str) -> bool:
     """Whether the message is only a thank-you ("cảm ơn", "cam on nhieu", "thanks")."""
     words = " ".join(re.sub(r"[^\w\s]", " ", fold(text[:80])).split())
     return bool(_THANKS.match(words))
-
-
-@dataclass(frozen=True)
-class HelpAllChoice(Action, prefix="helpall"):
-    """Every command this person may use (/trogiup shows the main ones)."""
 
 
 def menu_choices(ctx: Context) -> list[Choice]:
@@ -163,25 +157,24 @@ def register(registry: Registry) -> None:
         lines = [ctx._("Commands you can use:")]
         lines += [f"/{entry.names[0]} – {ctx._(entry.description)}" for entry in entries]
         lines.append(ctx._("You can also simply type your question, with or without accents."))
-        if not more:
-            return [Reply(text="\n".join(lines))]
-        lines.append(ctx._(HELP_MORE))
-        return [
-            Reply(text="\n".join(lines), choices=[Choice(ctx._(HELP_ALL), HelpAllChoice().pack())])
-        ]
+        if more:
+            # Text, not a button: the buttons of the message before stay the ones to press.
+            lines.append(ctx._(HELP_MORE))
+        return [Reply(text="\n".join(lines))]
 
     @registry.command("trogiup", "help", description=N_("Help and the list of commands"))
     def help_(ctx: Context, argument: str) -> list[Reply]:
         """List the main commands for this person's roles; every command one step away."""
         entries = commands_for(ctx)
-        if fold(argument) in ("tat ca", "all", "day du", "het"):
+        if fold(argument) in ("tat ca", "tatca", "all", "day du", "het"):
             return help_reply(ctx, entries, more=False)
         own = [entry for entry in entries if entry.roles is not None]
         everyday = sorted(
             (entry for entry in entries if entry.roles is None and entry.names[0] in HELP_FIRST),
             key=lambda entry: HELP_FIRST.index(entry.names[0]),
         )
-        short = (own + everyday)[: MENU_SIZE - 1]
+        # The person's own work first (three at most), then the everyday commands.
+        short = (own[:3] + everyday)[: MENU_SIZE - 1]
         return help_reply(ctx, short, more=len(short) < len(entries))
 
     @registry.text
@@ -190,11 +183,6 @@ def register(registry: Registry) -> None:
         if not is_thanks(text):
             return None
         return [ctx.reply(N_("You're welcome! Message me whenever you need anything."))]
-
-    @registry.on_choice(HelpAllChoice)
-    def help_all(ctx: Context, data: HelpAllChoice) -> list[Reply]:
-        """List every command this person may use."""
-        return help_reply(ctx, commands_for(ctx), more=False)
 
     @registry.command("huy", "cancel", description=N_("Cancel what you are doing"))
     def cancel(ctx: Context, argument: str) -> list[Reply]:

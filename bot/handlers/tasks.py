@@ -8,7 +8,14 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.flows import Flow, Step
 from bot.core.messages import Choice, Reply
-from bot.core.picks import Entry, looks_like_number, offered_choices, pick_entry
+from bot.core.picks import (
+    TASK_WORDS,
+    Entry,
+    looks_like_number,
+    named_number,
+    offered_choices,
+    pick_entry,
+)
 from bot.core.registry import Registry
 from bot.handlers.start import CommandChoice
 from bot.i18n import N_
@@ -266,7 +273,25 @@ def register(registry: Registry) -> None:
         ctx.finish()
         return list_tasks(ctx)
 
-    registry.picker(TaskChoice)(pick_task)
+    # After the list, a card or a page, the task's own number or text opens it.
+    for data in (
+        TaskChoice,
+        TaskPageChoice,
+        TaskProgressChoice,
+        TaskEvidenceChoice,
+        TaskDoneChoice,
+    ):
+        registry.picker(data)(pick_task)
+
+    @registry.text
+    def named_task(ctx: Context, text: str) -> list[Reply] | None:
+        """ "nhiệm vụ 18" typed by an officer at any time opens the task."""
+        if not named_number(text, TASK_WORDS):
+            return None
+        picked = pick_task(ctx, text)
+        if isinstance(picked, str):
+            return open_task(ctx, TaskChoice.unpack(picked.partition(":")[2]))
+        return picked
 
     @registry.on_choice(TaskPageChoice)
     def tasks_page(ctx: Context, data: TaskPageChoice) -> list[Reply]:

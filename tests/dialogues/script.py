@@ -71,6 +71,7 @@ _DIALOGUE_KEYS = {
     "channels",
     "xfail",
     "xfail_on",
+    "covers",
     "launch",
     "unanswered",
     "note",
@@ -210,6 +211,7 @@ class Dialogue:
     channels: tuple[str, ...] = CHANNELS
     xfail: str | None = None
     xfail_on: tuple[str, ...] = CHANNELS
+    covers: str | None = None  # the issue item a passing dialogue checks (was its xfail)
     launch: str | None = None  # console only: a `tocns chat …` command line to run
     line: int = 0
 
@@ -433,6 +435,12 @@ def read_file(path: Path, root: Path = CASES) -> list[Dialogue]:
                 f"{what}: xfail names an item of issue #13 or #15, one of: "
                 + ", ".join(f'"{item}"' for item in sorted(known))
             )
+        covers = raw.get("covers")
+        if covers is not None and str(covers) not in known:
+            raise ScriptError(
+                f"{what}: covers names an item of issue #13 or #15, one of: "
+                + ", ".join(f'"{item}"' for item in sorted(known))
+            )
         dialogue_channels = _channels(raw["channels"], what) if "channels" in raw else channels
         launch = raw.get("launch")
         if launch is not None and dialogue_channels != ("console",):
@@ -446,6 +454,7 @@ def read_file(path: Path, root: Path = CASES) -> list[Dialogue]:
             channels=dialogue_channels,
             xfail=str(xfail) if xfail is not None else None,
             xfail_on=_channels(raw["xfail_on"], what) if "xfail_on" in raw else CHANNELS,
+            covers=str(covers) if covers is not None else None,
             launch=str(launch) if launch is not None else None,
             line=lines[index] if index < len(lines) else 0,
         )
