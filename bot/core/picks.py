@@ -66,9 +66,10 @@ def pick_entry(text: str, entries: Sequence[Entry]) -> str | None:
     wanted = _plain(text)
     if len(wanted) < MIN_TEXT:
         return None
+    # Only a piece of text that names one entry: two that start alike are not a pick.
     starting = [e for e in entries if _plain(e.text).startswith(wanted)]
     if starting:
-        return starting[0].value
+        return starting[0].value if len(starting) == 1 else None
     containing = [e for e in entries if wanted in _plain(e.text)]
     return containing[0].value if len(containing) == 1 else None
 
