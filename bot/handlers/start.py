@@ -63,7 +63,15 @@ class LanguageChoice(Action, prefix="lang"):
 
 MENU_SIZE = 6  # a small phone's screen: the menu and /trogiup never show more
 # Which menu entries stay when a person's roles offer more than fit (lower first).
-MENU_RANK = {"baocao": 0, "nhiemvu": 0, "duyet": 0, "huongdan": 1, "tiendo": 2, "phananh": 2, "dashboard": 3}
+MENU_RANK = {
+    "baocao": 0,
+    "nhiemvu": 0,
+    "duyet": 0,
+    "huongdan": 1,
+    "tiendo": 2,
+    "phananh": 2,
+    "dashboard": 3,
+}
 # The everyday commands /trogiup lists first, after the person's own role's commands.
 HELP_FIRST = ("huongdan", "dangky", "trogiup", "huy", "tiendo", "lienket")
 HELP_MORE = N_("To see all commands, type: /trogiup tất cả")

@@ -167,7 +167,9 @@ async def test_zalo_officer_updates_and_sends_a_photo(
         await officer.said("Đoàn Thanh niên")
         fake_zalo.push_text(ZALO_OFFICER, "/nhiemvu")
         listing = await officer.said("Nhiệm vụ của Đoàn Thanh niên")
-        [number] = re.findall(r"^(\d+)\. \S+ T2\. ", listing.text, re.MULTILINE)
+        [number] = re.findall(
+            r"^(\d+)\. \S+ Tuyên truyền kỹ năng số cho thanh niên$", listing.text, re.MULTILINE
+        )
         fake_zalo.push_text(ZALO_OFFICER, number)
         card = await officer.said("Tuyên truyền kỹ năng số cho thanh niên")
         assert "1. 📈 Cập nhật tiến độ" in card.text and "Gõ số từ 1 đến 4" in card.text
