@@ -73,6 +73,7 @@ ACTION_LABELS: dict[str, str] = {
     "person.update": N_("Changed a person's roles"),
     "person.deactivate": N_("Deactivated a person"),
     "commune.setup": N_("Set up the commune"),
+    "commune.create": N_("Created the commune"),
     "people.import": N_("Imported the list of people"),
     "web.link": N_("Got a dashboard sign-in link"),
     "web.sign_in": N_("Signed in to the dashboard"),
@@ -120,6 +121,8 @@ FIELD_LABELS: dict[str, str] = {
     "close_days": N_("Days to close"),
     "active": N_("In use"),
     "sessions": N_("Dashboard sessions ended"),
+    "commune_code": N_("Commune code"),
+    "province": N_("Province"),
 }
 # Details kept for the record but meaningless to a reader (internal ids, file paths).
 HIDDEN_FIELDS = frozenset({"indicator_value_id", "sha256", "storage_path"})

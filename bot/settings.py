@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     zalo_webhook_secret: SecretStr | None = None
 
+    # Load the sample commune into an empty database (TOCNS_SAMPLE=0: start empty and
+    # set up the real commune on the dashboard, from a first-admin link).
+    sample: bool = True
     sample_plan: str = "trung-hoi"
     sample_history: bool = True  # a few months of invented tallies for the sample commune
     evidence_dir: Path | None = None

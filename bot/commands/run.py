@@ -40,6 +40,10 @@ ROLE_NAMES = {
     "admin": N_("the commune admin"),
 }
 MSG_DEMO_LINK = N_("Open the dashboard (one-time link, 15 minutes): {link}")
+MSG_FIRST_ADMIN = N_(
+    "No admin yet. The first admin opens this one-time link (15 minutes) to create the "
+    "commune: {link}"
+)
 MSG_DB_UPGRADED = N_("The database is up to date.")
 
 
@@ -71,6 +75,19 @@ def _console_demo(
         print(t.gettext(MSG_DEMO_LINK, link=link))
 
 
+def _first_admin(services: Services, t: Translator, base_url: str) -> None:
+    """On a database with no admin, print a one-time sign-in link for the first admin."""
+    from sqlmodel import Session
+
+    from bot.web.auth import first_admin_link
+
+    with Session(services.engine) as session:
+        link = first_admin_link(session, services.clock(), base_url)
+        session.commit()
+    if link:
+        print(t.gettext(MSG_FIRST_ADMIN, link=link), flush=True)
+
+
 def cmd_run(args: CliArgs) -> int:
     """Run the bot: configured channels, web server and scheduler (console chat if no token)."""
     from bot.app import TocnsApp, build_services
@@ -83,10 +100,13 @@ def cmd_run(args: CliArgs) -> int:
 
     async def main() -> None:
         app = TocnsApp(services)
-        await app.start()
-        base_url = f"http://{settings.listen_host}:{app.port}"
+        await app.start(sample=settings.sample)
+        base_url = (
+            settings.public_base_url.rstrip("/") or f"http://{settings.listen_host}:{app.port}"
+        )
         print(t.gettext(MSG_RUNNING, url=base_url + "/"), flush=True)
         print(t.gettext(MSG_SIGN_IN), flush=True)
+        await asyncio.to_thread(_first_admin, services, t, base_url)
         try:
             if console:
                 print(t.gettext(MSG_NO_TOKEN))

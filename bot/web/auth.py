@@ -19,7 +19,7 @@ from typing import Literal
 from sqlmodel import Session, col, select, update
 
 from bot import audit
-from db.models import Person, WebLoginToken, WebSession
+from db.models import Commune, Person, PersonRole, WebLoginToken, WebSession
 
 LOGIN_TTL = dt.timedelta(minutes=15)
 SESSION_IDLE = dt.timedelta(hours=12)
@@ -28,6 +28,7 @@ SESSION_MAX = dt.timedelta(days=7)
 TOUCH_EVERY = dt.timedelta(minutes=5)
 COOKIE_NAME = "tocns_session"
 LOGIN_PATH = "/login"
+FIRST_RUN_PATH = "/first-run"  # where the first admin names the commune
 Via = Literal["chat", "cli"]  # where a sign-in link was asked for
 
 
@@ -197,3 +198,30 @@ def dashboard_base_url(public_base_url: str, bound: str | None, host: str, port:
         return bound.rstrip("/")
     shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     return f"http://{shown}:{port}"
+
+
+FIRST_ADMIN_NAME = "Quản trị"
+
+
+def first_admin_link(session: Session, now: dt.datetime, base_url: str) -> str | None:
+    """On a database with no admin, a one-time link for the first admin (the caller commits).
+
+    The first admin is a person of no commune yet, with the admin role: the link signs them
+    in like any sign-in link (15 minutes, once) and the dashboard then asks for the commune.
+    None when a commune exists already.
+    """
+    if session.exec(select(Commune.id)).first() is not None:
+        return None  # not the first run
+    admins = session.exec(select(PersonRole.person_id).where(PersonRole.role == "admin")).all()
+    waiting = [p for p in (session.get(Person, pid) for pid in admins) if p is not None]
+    if waiting:
+        person = waiting[0]
+    else:
+        person = Person(display_name=FIRST_ADMIN_NAME, opted_in=True)
+        session.add(person)
+        session.flush()
+        assert person.id is not None
+        session.add(PersonRole(person_id=person.id, role="admin"))
+        session.flush()
+    assert person.id is not None
+    return create_login_link(session, person.id, now, base_url, via="cli")

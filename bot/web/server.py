@@ -35,6 +35,7 @@ from bot.web.routes import (
     evidence,
     exports,
     feedback,
+    firstrun,
     health,
     media,
     open311,
@@ -115,6 +116,8 @@ def setup_routes(app: web.Application) -> None:
             exports.export_path(kind),
             page_route(exports.EXPORT_PAGES[kind], exports.download(kind)),
         )
+    router.add_get(firstrun.PATH, page_route(None, firstrun.first_run_form))
+    router.add_post(firstrun.PATH, page_route(None, firstrun.create_commune))
     router.add_get(LOGIN_PATH + "/{token}", signin.login_form)
     router.add_post(LOGIN_PATH + "/{token}", signin.login_submit)
     router.add_post("/logout", signin.logout)

@@ -12,6 +12,7 @@ from bot.web import views
 from bot.web.access import may_sign_in
 from bot.web.auth import (
     COOKIE_NAME,
+    FIRST_RUN_PATH,
     close_session,
     cookie_options,
     open_session,
@@ -79,7 +80,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 return message(env, 403, MSG_FORBIDDEN_TITLE, MSG_FORBIDDEN_BODY)
             opened = open_session(session, person_id, now)
             session.commit()
-        response = web.Response(status=303, headers={"Location": "/"})
+        # The first admin of an empty database names the commune first.
+        landing = FIRST_RUN_PATH if viewer.commune_id is None else "/"
+        response = web.Response(status=303, headers={"Location": landing})
         options = cookie_options(services.settings.public_base_url)
         response.set_cookie(COOKIE_NAME, opened.token, **options)  # type: ignore[arg-type]
         return response
