@@ -92,6 +92,7 @@ def cmd_run(args: CliArgs) -> int:
     """Run the bot: configured channels, web server and scheduler (console chat if no token)."""
     from bot.app import TocnsApp, build_services
     from bot.channels.console import run_console
+    from bot.web.auth import dashboard_base_url
 
     settings, t = args.settings, args.t
     console = not (settings.telegram_enabled or settings.zalo_enabled)
@@ -101,8 +102,8 @@ def cmd_run(args: CliArgs) -> int:
     async def main() -> None:
         app = TocnsApp(services)
         await app.start(sample=settings.sample)
-        base_url = (
-            settings.public_base_url.rstrip("/") or f"http://{settings.listen_host}:{app.port}"
+        base_url = dashboard_base_url(
+            settings.public_base_url, None, settings.listen_host, app.port or settings.listen_port
         )
         print(t.gettext(MSG_RUNNING, url=base_url + "/"), flush=True)
         print(t.gettext(MSG_SIGN_IN), flush=True)
