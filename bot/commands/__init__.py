@@ -9,6 +9,7 @@ from bot.commands import (
     guides,
     maintenance,
     plans,
+    province,
     reminders,
     run,
     tallies,
@@ -24,6 +25,7 @@ def command_groups() -> list[CommandGroup]:
         guides.register,
         tallies.register,
         admin.register,
+        province.register,
         plans.register,
         reminders.register,
         feedback.register,  # Open311 API keys (#17)
