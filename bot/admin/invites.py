@@ -21,7 +21,7 @@ from bot import audit
 from bot.core.people import grant
 from bot.errors import ReadableError
 from bot.i18n import N_
-from db.models import ChatIdentity, InviteCode, JoinAttempt, Person, Role
+from db.models import ChatIdentity, InviteCode, JoinAttempt, Person, PersonRole, Role
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,18 @@ MSG_RATE_LIMITED = N_(
     "Too many wrong codes. Please wait {minutes} minutes and try again, "
     "or ask the commune admin for help."
 )
+MSG_OTHER_COMMUNE = N_(
+    "This invite code is for another commune, and you already work for your commune. "
+    "Ask the admin of your commune."
+)
 MSG_BAD_DURATION = N_("I cannot read the duration “{text}”. Write for example 7d, 12h or 30m.")
 
 
 class InviteError(ReadableError):
     """An invite that cannot be redeemed, with a message a person can read.
 
-    ``kind`` (unknown, used, expired, rate_limited, duration) says what went wrong.
+    ``kind`` (unknown, used, expired, other_commune, rate_limited, duration) says what
+    went wrong.
     """
 
     def __init__(self, kind: str, message_id: str, **params: Any) -> None:
@@ -211,6 +216,23 @@ def redeem(
             if identity is not None:
                 identity.person_id = registered.id  # type: ignore[assignment]
                 session.add(identity)
+    if target.commune_id != invite.commune_id:
+        # The invite decides the commune: a newcomer (placed in the first commune on their
+        # first message) or a resident moves there; staff of another commune are refused,
+        # as one person works for one commune.
+        staff = session.exec(
+            select(PersonRole.role).where(
+                PersonRole.person_id == target.id, PersonRole.role != Role.RESIDENT
+            )
+        ).first()
+        if staff is not None and target.commune_id is not None:
+            log.info(
+                "invite redeem refused: other commune invite=%s person=%s", invite.id, target.id
+            )
+            raise InviteError("other_commune", MSG_OTHER_COMMUNE)
+        target.commune_id = invite.commune_id
+        target.village_id = None  # a village of the other commune
+        target.unit_id = None
     # Claim the code atomically so two chats cannot both use it.
     claimed = session.exec(
         update(InviteCode)
@@ -225,8 +247,6 @@ def redeem(
         target.village_id = invite.village_id
     if invite.unit_id is not None:
         target.unit_id = invite.unit_id
-    if target.commune_id is None:
-        target.commune_id = invite.commune_id
     session.add(target)
     session.flush()
     log.info("invite redeemed invite=%s role=%s person=%s", invite.id, invite.role, target.id)

@@ -11,6 +11,7 @@ from bot.admin.invites import (
     MAX_FAILURES,
     InviteError,
     check_rate_limit,
+    create_invite,
     deep_link,
     hash_code,
     normalise,
@@ -20,7 +21,7 @@ from bot.admin.invites import (
 )
 from bot.core.people import roles_of
 from bot.services import Services
-from db.models import ChatIdentity, InviteCode, Person
+from db.models import ChatIdentity, Commune, InviteCode, Person
 from tests.conftest import START
 from tests.factories import add_person, make_invite, village_id
 
@@ -101,3 +102,30 @@ def test_helpers() -> None:
 def test_roles_needing_a_place(services: Services) -> None:
     with Session(services.engine) as session, pytest.raises(ValueError):
         make_invite(session, "team", now=START)
+
+
+def test_the_invite_decides_the_commune(services: Services) -> None:
+    """A newcomer placed in the first commune joins the invite's; staff of A cannot join B."""
+    newcomer = add_person(services, name="Người mới", roles=("resident",), village="Xóm 3")
+    officer = add_person(services, name="Cán bộ xã A", roles=("office",))
+    with Session(services.engine) as session:
+        other = Commune(slug="xa-khac", name="Xã Khác")
+        session.add(other)
+        session.flush()
+        assert other.id is not None
+        first = create_invite(session, commune_id=other.id, role="admin", now=START)
+        second = create_invite(session, commune_id=other.id, role="admin", now=START)
+        person = session.get(Person, newcomer)
+        assert person is not None and person.commune_id != other.id
+        redeem(session, first, person, START)
+        assert person.commune_id == other.id and person.village_id is None
+        assert "admin" in roles_of(session, newcomer)
+        staff = session.get(Person, officer)
+        assert staff is not None
+        home = staff.commune_id
+        with pytest.raises(InviteError) as refused:
+            redeem(session, second, staff, START)
+        assert refused.value.kind == "other_commune"
+        assert staff.commune_id == home and "admin" not in roles_of(session, officer)
+        unused = session.exec(select(InviteCode).where(InviteCode.code_hash == hash_code(second)))
+        assert unused.one().used_at is None
