@@ -166,6 +166,7 @@ def measure(engine: Engine, communes: int, samples: int, repeats: int) -> dict[s
         "commune_p95_ms": percentile(commune_times, 95) * 1000,
         "commune_max_ms": max(commune_times) * 1000,
         "province_median_s": statistics.median(province_times),
+        "province_p95_s": percentile(province_times, 95),
         "province_max_s": max(province_times),
     }
 
@@ -210,13 +211,14 @@ def main() -> None:
     print(f"Machine: {machine()}")
     print(f"{args.communes} communes × {args.villages} villages × 7 codes × {args.months} months\n")
     print(
-        "| database | tally rows | commune view p50 ms | p95 ms | max ms | province roll-up median s | max s |"
+        "| database | tally rows | commune view p50 ms | p95 ms | max ms | province roll-up median s | p95 s | max s |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['database']} | {r['rows']:,} | {r['commune_p50_ms']:.1f} | {r['commune_p95_ms']:.1f} | "
-            f"{r['commune_max_ms']:.1f} | {r['province_median_s']:.2f} | {r['province_max_s']:.2f} |"
+            f"{r['commune_max_ms']:.1f} | {r['province_median_s']:.2f} | {r['province_p95_s']:.2f} | "
+            f"{r['province_max_s']:.2f} |"
         )
 
 
