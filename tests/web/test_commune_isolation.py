@@ -14,10 +14,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.core.dispatcher import Dispatcher
+from bot.core.errors import UserError
+from bot.plans import store
 from bot.services import Services
 from bot.web.server import build_web_app
 from db.models import Commune, Person, PersonRole, Plan, Tally, Task, Unit, Village
-from tests.helpers import add_person
+from tests.helpers import Chat, add_person
 from tests.web.conftest import OWN_UNIT, Seeded, SignIn, form_token
 
 B_VILLAGE = "Thôn Bê Cách Biệt"
@@ -228,3 +230,22 @@ async def test_commune_b_never_sees_the_first_commune(
                 problems.append(f"POST {path} (A's id) → {response.status}")
     assert not problems, "\n".join(problems)
     assert shown >= 1
+
+
+def test_chat_commands_of_an_officer_of_a_stay_in_a(
+    services: Services, seeded: Seeded, dispatcher: Dispatcher
+) -> None:
+    """The officer's task list, a B task opened by id, and the team's /tiendo stay in A."""
+    b = seed_commune_b(services)
+    officer = Chat(dispatcher, chat_id="3002", name="Phạm Văn Công An")
+    listing = officer.say("/nhiemvu")
+    assert OWN_UNIT in listing
+    assert not leaks(listing)
+    with Session(services.engine) as session:
+        person = session.get(Person, seeded.officer)
+        assert person is not None
+        with pytest.raises(UserError):
+            store.task_for_officer(session, b["task"], person, services.today())
+    member = Chat(dispatcher, chat_id="3004", name="Hoàng Văn Tổ")
+    progress = member.say("/tiendo")
+    assert "Xóm 3" in progress and not leaks(progress)
