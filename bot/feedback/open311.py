@@ -162,6 +162,21 @@ def check_api_key(given: str | None, valid_hashes: Collection[str]) -> None:
     raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
 
 
+# Per-key pace of POSTs. Reports do not record which key posted them, so the counts are
+# over the commune's Open311 reports (all its keys): read from the rows, they hold across
+# web workers and restarts.
+POSTS_PER_HOUR = 30
+POSTS_PER_DAY = 200
+
+
+def check_pace(last_hour: int, last_day: int) -> None:
+    """429 when the commune's API clients already posted their hour's or day's share."""
+    if last_hour >= POSTS_PER_HOUR:
+        raise Open311Error(429, f"Too many requests: at most {POSTS_PER_HOUR} an hour")
+    if last_day >= POSTS_PER_DAY:
+        raise Open311Error(429, f"Too many requests: at most {POSTS_PER_DAY} a day")
+
+
 # ------------------------------------------------------------------ services
 
 

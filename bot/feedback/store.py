@@ -855,6 +855,20 @@ def _restart_deadlines(
     report.answered_at = None
 
 
+def open311_counts(session: Session, commune_id: int, now: dt.datetime) -> tuple[int, int]:
+    """How many Open311 reports the commune received in the last hour and the last day."""
+
+    def since(start: dt.datetime) -> int:
+        query = select(func.count()).where(
+            FeedbackReport.commune_id == commune_id,
+            FeedbackReport.source == "open311",
+            FeedbackReport.created_at > start,
+        )
+        return int(session.exec(query).one())
+
+    return since(now - dt.timedelta(hours=1)), since(now - dt.timedelta(days=1))
+
+
 def submit_open311(
     session: Session,
     *,

@@ -24,7 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, select
 
 from bot.core.dispatcher import Dispatcher
-from bot.feedback import apikeys, store
+from bot.feedback import apikeys, open311, store
 from bot.feedback.places import Point
 from bot.services import Services
 from bot.web.server import build_web_app
@@ -501,3 +501,29 @@ async def test_a_body_too_large_is_a_spec_error(client: Client) -> None:
         400,
         [{"code": 400, "description": "The request is larger than this server accepts"}],
     )
+
+
+async def test_posts_are_paced_per_hour_and_per_day(
+    client: Client, services: Services, clock: FakeClock
+) -> None:
+    key = issue_key(services)
+    body = spec_body(api_key=key, service_code="duong", jurisdiction_id="")
+    for _ in range(open311.POSTS_PER_HOUR):
+        response = await client.post(f"{BASE}/requests.json", data=body, headers=FORM)
+        assert response.status == 200, await response.text()
+    refused = await client.post(f"{BASE}/requests.json", data=body, headers=FORM)
+    assert refused.status == 429
+    [error] = await read(refused)
+    assert error["code"] == 429 and "an hour" in error["description"]
+    with Session(services.engine) as session:
+        assert len(session.exec(select(FeedbackReport)).all()) == open311.POSTS_PER_HOUR
+    clock.advance(minutes=61)  # the hour's share is free again
+    again = await client.post(f"{BASE}/requests.json", data=body, headers=FORM)
+    assert again.status == 200
+
+
+def test_the_daily_share_is_checked_after_the_hourly_one() -> None:
+    open311.check_pace(0, open311.POSTS_PER_DAY - 1)
+    with pytest.raises(open311.Open311Error) as daily:
+        open311.check_pace(0, open311.POSTS_PER_DAY)
+    assert daily.value.status == 429 and "a day" in daily.value.description

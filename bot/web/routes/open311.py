@@ -208,6 +208,7 @@ async def post_request(request: web.Request) -> web.Response:
         commune = _commune(session, form)
         assert commune.id is not None
         open311.check_api_key(form.get("api_key"), key_hashes(commune))
+        open311.check_pace(*store.open311_counts(session, commune.id, services.clock()))
         codes = {s.code for s in queues.services(session, commune.id)}
         submission = open311.parse_submission(form, codes)
         now = services.clock()
