@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     sample_history: bool = True  # a few months of invented tallies for the sample commune
     evidence_dir: Path | None = None
     unanswered_retention_days: int = Field(default=180, ge=1)
+    # Closed feedback reports forget their resident and photos after this (Decree 13).
+    feedback_retention_days: int = Field(default=365, ge=30)
     media_link_hours: float = Field(default=24.0, gt=0)  # how long Zalo file links work
     # /tiendo charts are drawn by matplotlib in a helper process that exits when idle,
     # so the bot itself stays small (matplotlib and numpy weigh ~50 MB resident).

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select, update
 
 from db.models import (
@@ -156,3 +157,14 @@ def remove_files(paths: Iterable[Path]) -> int:
             path.unlink()
             count += 1
     return count
+
+
+def retention_sweep(
+    engine: Engine, *, now: dt.datetime, retention_days: int, directory: Path
+) -> Forgotten:
+    """``forget_closed`` in its own transaction, then the files it freed are deleted."""
+    with Session(engine) as session:
+        result = forget_closed(session, now=now, retention_days=retention_days, directory=directory)
+        session.commit()
+    remove_files(result.files)
+    return result

@@ -8,11 +8,14 @@ the injected clock, and the outbox delivery sends it. Nothing is decided by the 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Sender
+from bot.feedback.photos import photo_dir
+from bot.feedback.privacy import retention_sweep
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.planner import PassStats, plan_pass
 from bot.services import Services
@@ -46,6 +49,7 @@ class ReminderRunner:
         self._sending: asyncio.Task[Any] | None = None
         self._planning = asyncio.Lock()
         self._again = False
+        self._swept: dt.date | None = None  # the day retention last ran
 
     async def plan(self) -> PassStats:
         """One planning pass at the injected clock's time."""
@@ -80,12 +84,35 @@ class ReminderRunner:
                 return
 
     async def tick(self) -> None:
-        """What the scheduler calls: plan, then wake the sender."""
+        """What the scheduler calls: plan, then wake the sender; once a day, retention."""
         try:
             await self.plan()
         except Exception:  # noqa: BLE001
             log.exception("reminder planning failed")
         self.wake()
+        try:
+            await self.sweep()
+        except Exception:  # noqa: BLE001 - the next day retries
+            log.exception("feedback retention sweep failed")
+
+    async def sweep(self) -> int:
+        """Closed reports past retention forget their residents; at most once a local day."""
+        now = self.services.clock()
+        today = now.astimezone(self.services.tz).date()
+        if self._swept == today:
+            return 0
+        self._swept = today
+        settings = self.services.settings
+        result = await asyncio.to_thread(
+            retention_sweep,
+            self.services.engine,
+            now=now,
+            retention_days=settings.feedback_retention_days,
+            directory=photo_dir(settings.data_dir),
+        )
+        if result.reports:
+            log.info("feedback retention: %d closed reports anonymised", result.reports)
+        return result.reports
 
     async def start(self, job_queue: JobQueue[Any] | None = None) -> None:
         """Recover interrupted sends, catch up, and wake every minute from now on."""

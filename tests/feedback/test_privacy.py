@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot.feedback import privacy, store
 from bot.feedback.photos import store_photo
+from bot.reminders.runner import ReminderRunner
 from bot.services import Services
 from db.models import (
     ConversationState,
@@ -21,6 +22,7 @@ from db.models import (
 from tests.conftest import START
 from tests.feedback.conftest import VN, Cast, category, commune, in_session, person
 from tests.feedback.photos import jpeg_with_gps, png_with_gps
+from tests.helpers import FakeClock
 
 
 def photo_dir(services: Services) -> Path:
@@ -162,3 +164,21 @@ def test_orphan_photos_are_swept_but_not_those_of_a_report_being_written(
     )
     assert removed == [directory / orphan.storage_path]
     assert (directory / draft.storage_path).exists()
+
+
+async def test_the_runner_sweeps_retention_once_a_day_with_the_setting(
+    services: Services, cast: Cast, clock: FakeClock
+) -> None:
+    report_id = answered_report(services, cast)
+    runner = ReminderRunner(services, {})
+    assert services.settings.feedback_retention_days == 365
+    assert await runner.sweep() == 0  # closed just now: kept
+    clock.set(START + dt.timedelta(days=400))
+    assert await runner.sweep() == 1
+    assert await runner.sweep() == 0  # once a local day
+    with Session(services.engine) as session:
+        report = session.get(FeedbackReport, report_id)
+        assert report is not None and report.reporter_id is None  # kept for statistics
+        assert session.exec(select(FeedbackPhoto.purpose)).all() == ["fix"]
+    files = [p for p in photo_dir(services).rglob("*") if p.is_file()]
+    assert len(files) == 1  # the resident's photo file is gone
