@@ -1,4 +1,4 @@
-"""Charts drawn on the server as plain HTML/CSS bars and tiny SVG sparklines.
+"""Charts drawn on the server: HTML/CSS bars, SVG sparklines, SVG line and ranking charts.
 
 No JavaScript and nothing fetched from elsewhere: bars are ``<span>`` elements whose
 width is a percentage, so they reflow on a phone; the target is a marker line.
@@ -6,11 +6,13 @@ width is a percentage, so they reflow on a phone; the target is a marker line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from markupsafe import Markup
+
+from bot.text import shorten
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def column_chart(columns: Sequence[tuple[str, float, str]], caption: str) -> Mar
         )
     return Markup(
         f'<figure class="chart columns" aria-label="{escape(caption)}">'
-        f'<figcaption>{escape(caption)}</figcaption><div class="cols">{"".join(cells)}</div></figure>'
+        f'<figcaption>{escape(caption)}</figcaption><div class="cols" tabindex="0" role="region" '
+        f'aria-label="{escape(caption)}">{"".join(cells)}</div></figure>'
     )
 
 
@@ -115,3 +118,146 @@ def meter(share: float, expected: float | None = None, tone: str = "") -> Markup
     return Markup(
         f'<span class="meter"><span class="meter-fill {escape(tone)}" style="width:{_pct(share)}"></span>{marker}</span>'
     )
+
+
+# ------------------------------------------------------------------ SVG charts
+#
+# Drawn in a fixed coordinate system (``viewBox``) that the browser scales to the width
+# of the page, so a 390 px phone shows the whole chart with its texts at about 12 px.
+# Colours come from CSS classes (``.svg-*`` in dashboard.css); every chart is an image
+# with a <title> and a <desc> for screen readers, and the page shows its figures in a
+# table next to it.
+
+SVG_WIDTH = 360
+_LEFT, _RIGHT, _TOP, _BOTTOM = 42, 352, 26, 150
+_LINE_HEIGHT = 178
+_ROW = 26
+_LABEL_WIDTH = 112
+_VALUE_WIDTH = 48
+
+
+def _nice_top(values: Sequence[float]) -> float:
+    """The top of the value axis: the next tenth above every value (at least 10 %)."""
+    high = max(values, default=0.0)
+    return max(0.1, -(-round(high * 1000) // 100) / 10)
+
+
+def _svg(
+    chart_id: str, height: int, title: str, desc: str, body: Sequence[str], css: str
+) -> Markup:
+    return Markup(
+        f'<svg class="svg-chart {css}" viewBox="0 0 {SVG_WIDTH} {height}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" preserveAspectRatio="xMinYMin meet">'
+        f'<title id="{chart_id}-t">{escape(title)}</title>'
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>{"".join(body)}</svg>'
+    )
+
+
+def rate_line_svg(
+    chart_id: str,
+    points: Sequence[tuple[str, float | None]],
+    *,
+    title: str,
+    desc: str,
+    percent: Callable[[float], str],
+    target: float | None = None,
+    target_label: str = "",
+) -> Markup:
+    """A rate (0..1) month by month as a line, with the target as a dashed line.
+
+    ``points`` holds every month of the axis (label, rate or None when not known yet);
+    the last known rate is printed next to its point.
+    """
+    known = [(i, v) for i, (_, v) in enumerate(points) if v is not None]
+    top = _nice_top([v for _, v in known] + ([target] if target is not None else []))
+    step = (_RIGHT - _LEFT) / max(1, len(points))
+
+    def x(index: int) -> float:
+        return _LEFT + step * (index + 0.5)
+
+    def y(value: float) -> float:
+        return _BOTTOM - min(value, top) / top * (_BOTTOM - _TOP)
+
+    body: list[str] = []
+    for tick in (0.0, top / 2, top):
+        body.append(
+            f'<line class="svg-grid" x1="{_LEFT}" x2="{_RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+            f'<text class="svg-axis" x="{_LEFT - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">'
+            f"{escape(percent(tick))}</text>"
+        )
+    for index, (label, _) in enumerate(points):
+        body.append(
+            f'<text class="svg-axis" x="{x(index):.1f}" y="{_BOTTOM + 16}" text-anchor="middle">'
+            f"{escape(label)}</text>"
+        )
+    if target is not None:
+        ty = y(target)
+        body.append(
+            f'<line class="svg-target" x1="{_LEFT}" x2="{_RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
+            f'<text class="svg-target-label" x="{_RIGHT}" y="{max(12.0, ty - 5):.1f}" '
+            f'text-anchor="end">{escape(target_label)}</text>'
+        )
+    if len(known) > 1:
+        line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in known)
+        body.append(f'<polyline class="svg-line" points="{line}"/>')
+    for i, v in known:
+        body.append(f'<circle class="svg-point" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.2"/>')
+    if known:
+        last_index, last = known[-1]
+        anchor = "end" if x(last_index) > _RIGHT - 40 else "middle"
+        label_y = (
+            y(last) + 16 if target is not None and abs(y(last) - y(target)) < 14 else y(last) - 8
+        )
+        body.append(
+            f'<text class="svg-value" x="{x(last_index):.1f}" y="{max(12.0, label_y):.1f}" '
+            f'text-anchor="{anchor}">{escape(percent(last))}</text>'
+        )
+    return _svg(chart_id, _LINE_HEIGHT, title, desc, body, "svg-line-chart")
+
+
+def ranking_svg(
+    chart_id: str,
+    rows: Sequence[tuple[str, float | None, bool]],
+    *,
+    title: str,
+    desc: str,
+    percent: Callable[[float], str],
+    target: float | None = None,
+    no_value: str = "–",
+) -> Markup:
+    """Villages ranked: one horizontal bar per (name, rate or None, highlighted) row."""
+    top = _nice_top(
+        [r for _, r, _ in rows if r is not None] + ([target] if target is not None else [])
+    )
+    left, right = _LABEL_WIDTH, SVG_WIDTH - _VALUE_WIDTH
+    height = _ROW * len(rows) + 8
+
+    def x(value: float) -> float:
+        return left + min(value, top) / top * (right - left)
+
+    body: list[str] = []
+    for index, (name, rate, highlight) in enumerate(rows):
+        row_y = 4 + index * _ROW
+        tone = " svg-highlight" if highlight else ""
+        if rate is not None and target is not None and rate >= target:
+            tone += " svg-good"
+        body.append(
+            f'<text class="svg-label{" svg-strong" if highlight else ""}" x="{left - 6}" '
+            f'y="{row_y + 17}" text-anchor="end">{escape(shorten(name, 16))}</text>'
+            f'<rect class="svg-track" x="{left}" y="{row_y + 5}" width="{right - left}" height="14" rx="3"/>'
+        )
+        if rate is not None:
+            body.append(
+                f'<rect class="svg-bar{tone}" x="{left}" y="{row_y + 5}" '
+                f'width="{max(0.0, x(rate) - left):.1f}" height="14" rx="3"/>'
+            )
+        body.append(
+            f'<text class="svg-value" x="{SVG_WIDTH - 2}" y="{row_y + 17}" text-anchor="end">'
+            f"{escape(percent(rate) if rate is not None else no_value)}</text>"
+        )
+    if target is not None:
+        tx = x(target)
+        body.append(
+            f'<line class="svg-target" x1="{tx:.1f}" x2="{tx:.1f}" y1="2" y2="{height - 2}"/>'
+        )
+    return _svg(chart_id, height, title, desc, body, "svg-ranking")

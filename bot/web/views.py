@@ -223,6 +223,77 @@ def completeness_history(
 # ------------------------------------------------------------------ pages
 
 
+@dataclass(frozen=True)
+class CodeChart:
+    """One tally code on the overview: its rate month by month this year, villages ranked.
+
+    ``months`` holds every month of the year (first days), with the rate of the villages
+    the viewer sees, or None for months to come or without a denominator. ``ranking`` is
+    (village, rate, the viewer's own village) best first; empty when one village is seen.
+    """
+
+    code: str
+    months: list[tuple[dt.date, float | None]]
+    target: float | None
+    target_year: int | None
+    ranking: list[tuple[str, float | None, bool]]
+    whole_commune: bool
+
+    @property
+    def latest(self) -> float | None:
+        known = [rate for _, rate in self.months if rate is not None]
+        return known[-1] if known else None
+
+
+def code_charts(
+    progress: CommuneProgress, scope: Scope, own_village: int | None
+) -> list[CodeChart]:
+    """Each tally code's rate by month of the year against its target, and villages ranked.
+
+    ``progress`` must carry a trend back to January (``months=period.month - 1``). The
+    whole commune's totals for viewers who see every village; else the villages they see.
+    """
+    period = progress.period
+    seen = [v for v in progress.villages if scope.allows(v.village_id)]
+    out = []
+    for code in CODE_NAMES:
+        parts = [progress.totals[code]] if scope.everything else [v.codes[code] for v in seen]
+        denominator = sum(p.denominator or 0 for p in parts)
+        width = period.month  # January .. this month
+        rates: list[float | None] = []
+        for index in range(width):
+            values = [
+                p.trend[len(p.trend) - width + index]
+                for p in parts
+                if len(p.trend) >= width and p.trend[len(p.trend) - width + index] is not None
+            ]
+            total = sum(v for v in values if v is not None)
+            rates.append(total / denominator if values and denominator else None)
+        months = [
+            (period.replace(month=m), rates[m - 1] if m <= width else None) for m in range(1, 13)
+        ]
+        ranking = (
+            []
+            if len(seen) < 2
+            else [
+                (v.name, v.codes[code].rate, v.village_id == own_village)
+                for v in sorted(
+                    seen,
+                    key=lambda v, c=code: (
+                        v.codes[c].rate is None,
+                        -(v.codes[c].rate or 0.0),
+                        v.name,
+                    ),  # type: ignore[misc]
+                )
+            ]
+        )
+        head = progress.totals[code]
+        out.append(
+            CodeChart(code, months, head.target, head.target_year, ranking, scope.everything)
+        )
+    return out
+
+
 @dataclass
 class OverviewData:
     """The overview page."""
@@ -240,6 +311,7 @@ class OverviewData:
     units: dict[int, str]
     month: dt.date
     shows_tasks: bool  # False for viewers who may see no task (team members)
+    charts: list[CodeChart] = field(default_factory=list)
 
 
 def overview(
@@ -256,7 +328,12 @@ def overview(
         status_counts[view.status.status] += 1
     month = month_start(today)
     villages = village_scope(viewer)
-    progress = None if villages.empty else commune_view(session, commune_id, month, months=1)
+    # The trend back to January feeds the charts (the months before it are not loaded).
+    progress = (
+        None
+        if villages.empty
+        else commune_view(session, commune_id, month, months=max(1, month.month - 1))
+    )
     shows_tasks = not unit_scope(viewer).empty
     pending = [
         e
@@ -280,6 +357,9 @@ def overview(
         units=unit_names(session, commune_id),
         month=month,
         shows_tasks=shows_tasks,
+        charts=code_charts(progress, villages, viewer.village_id)
+        if progress and progress.villages
+        else [],
     )
 
 
