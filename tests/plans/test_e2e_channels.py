@@ -180,7 +180,7 @@ async def test_zalo_officer_updates_and_sends_a_photo(
         fake_zalo.push_text(ZALO_OFFICER, "đã tổ chức 2 buổi")
         await officer.said("Đã lưu: nhiệm vụ T2 đạt 30%")
         card = await officer.said(
-            "Kỳ 2026-02 chưa hoàn thành. Kỳ này (2026-03): Đang thực hiện · 30%"
+            "Kỳ tháng 2/2026 chưa hoàn thành. Kỳ này (tháng 3/2026): Đang thực hiện · 30%"
         )
         assert "2. 📎 Gửi minh chứng" in card.text
         fake_zalo.push_text(ZALO_OFFICER, "2")
