@@ -20,7 +20,6 @@ from db.models import Role
 
 REVIEW_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
 PAGE = 10
-MIN_REASON = 3
 
 MSG_NOT_ALLOWED = N_(
     "Reviewing evidence is for the standing office. Type /menu to see what you can do."
@@ -199,7 +198,7 @@ def register(registry: Registry) -> None:
         """Reject with the reason: the task goes back to "needs completing" and turns red."""
         _reviewer(ctx)
         reason = text.strip()
-        if len(reason) < MIN_REASON:
+        if len(reason) < store.MIN_REJECT_REASON:
             return [
                 ctx.reply(
                     N_("Please write the reason in a few words, so the unit knows what to fix.")
