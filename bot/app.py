@@ -276,7 +276,7 @@ class TocnsApp:
     async def _start_telegram(self, stack: contextlib.AsyncExitStack) -> None:
         from telegram import Update
 
-        from bot.channels.telegram import build_application, publish_commands
+        from bot.channels.telegram import build_application, poll_forever, publish_commands
 
         settings = self.services.settings
         application = build_application(
@@ -291,23 +291,37 @@ class TocnsApp:
         stack.callback(setattr, self, "telegram", None)
         if settings.webhook_mode:
 
-            async def enqueue(payload: dict[str, Any]) -> None:
+            async def handle(payload: dict[str, Any]) -> None:
                 update = Update.de_json(payload, application.bot)
                 if update is not None:
-                    await application.update_queue.put(update)
+                    await self._handled_within(application.process_update(update))
 
             # The secret the server checks is set before the webhook is registered.
             self.webhooks.telegram_secret = _secret(settings.telegram_webhook_secret)
-            self.webhooks.telegram = enqueue
+            self.webhooks.telegram = handle
             return
-        updater = application.updater
-        assert updater is not None
-        await updater.start_polling(
-            poll_interval=0.0,
-            timeout=dt.timedelta(seconds=settings.telegram_poll_timeout),
-            drop_pending_updates=False,
+        self.background.spawn(
+            poll_forever(
+                application,
+                timeout=settings.telegram_poll_timeout,
+                read_timeout=settings.telegram_read_timeout,
+            ),
+            linger=False,
         )
-        stack.push_async_callback(updater.stop)
+
+    async def _handled_within(self, work: Coroutine[Any, Any, None]) -> None:
+        """Wait for a webhook update to be handled before the platform gets its answer.
+
+        The platform sends again an update it got no answer for, so a process killed
+        while handling loses nothing (the core drops what was already committed). Work
+        slower than ``webhook_answer_within`` goes on after the answer, owned by the app,
+        so the platform does not time out and resend it meanwhile.
+        """
+        within = self.services.settings.webhook_answer_within
+        task = self.background.spawn(work)
+        await asyncio.wait({task}, timeout=within)
+        if not task.done():
+            log.warning("webhook update still being handled after %.1fs", within)
 
     async def _start_zalo(self, stack: contextlib.AsyncExitStack) -> None:
         from bot.channels.zalo import ZaloSender, handle_update, learn_bot_names
@@ -325,13 +339,13 @@ class TocnsApp:
             await learn_bot_names(client, settings.zalo_bot_names)
         if settings.webhook_mode:
 
-            async def enqueue(payload: dict[str, Any]) -> None:
+            async def handle(payload: dict[str, Any]) -> None:
                 update = parse_update(payload, client.bot_names)
                 if update is not None:
-                    self.background.spawn(handle_update(self.dispatcher, sender, update))
+                    await self._handled_within(handle_update(self.dispatcher, sender, update))
 
             self.webhooks.zalo_secret = _secret(settings.zalo_webhook_secret)
-            self.webhooks.zalo = enqueue
+            self.webhooks.zalo = handle
 
     def _forget_zalo(self) -> None:
         self.zalo_client = self.zalo_sender = None

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     listen_port: int = 8080
     telegram_webhook_secret: SecretStr | None = None
     zalo_webhook_secret: SecretStr | None = None
+    # Seconds a webhook call waits for its update to be handled before it answers: the
+    # platform resends an update it got no answer for, so "200 OK" means committed. Work
+    # still going after this many seconds goes on after the answer.
+    webhook_answer_within: float = Field(default=8.0, gt=0)
 
     # Load the sample commune into an empty database (TOCNS_SAMPLE=0: start empty and
     # set up the real commune on the dashboard, from a first-admin link).

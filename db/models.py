@@ -166,6 +166,11 @@ class ProcessedUpdate(SQLModel, table=True):
     channel: str = Field(max_length=20)
     update_key: str = Field(max_length=120)
     processed_at: dt.datetime = _ts(index=True)
+    # The replies committed with the update, until the channel has sent them: a process
+    # killed between the commit and the send leaves them for ``bot.core.unanswered``.
+    chat_id: str | None = Field(default=None, max_length=64)
+    replies: list[Any] | None = Field(default=None, sa_column=Column(JSON))
+    answered_at: dt.datetime | None = _ts_opt()
 
 
 class InviteCode(SQLModel, table=True):

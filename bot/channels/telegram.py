@@ -19,7 +19,16 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes, ExtBot, JobQueue, TypeHandler
 
 from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
@@ -282,9 +291,10 @@ def build_application(
         .connection_pool_size(8)
         .read_timeout(settings.telegram_read_timeout)
     )
-    if webhook:
-        builder = builder.updater(None)
-    application = builder.build()
+    # No Updater: python-telegram-bot's confirms a batch of updates (the next getUpdates
+    # offset) before they are handled, so a killed process would lose them; tocns polls
+    # with ``poll_forever`` instead, and a webhook answers once the update is handled.
+    application = builder.updater(None).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand every update to the core and send back its replies."""
@@ -312,7 +322,9 @@ def build_application(
                 )
             except Forbidden:
                 log.info("chat %s blocked the bot", incoming.chat_id)
-                return
+                break
+        if replies:
+            await dispatcher.answered(incoming)
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error with its traceback and the update id, never the message text."""
@@ -322,6 +334,44 @@ def build_application(
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(on_error)
     return application
+
+
+async def poll_forever(
+    application: TelegramApplication, *, timeout: int, read_timeout: float
+) -> None:
+    """Long-poll getUpdates until cancelled; a batch is confirmed only once it is handled.
+
+    Telegram confirms updates when getUpdates is next called with a higher ``offset``
+    (Bot API, getUpdates). Each batch is handled (every update committed and answered)
+    before that next call, so a process killed mid-batch gets the whole batch again on
+    restart, and the conversation core drops what it had already committed.
+    """
+    offset: int | None = None
+    backoff = 1.0
+    while True:
+        try:
+            updates = await application.bot.get_updates(
+                offset=offset, timeout=timeout, read_timeout=timeout + read_timeout
+            )
+            backoff = 1.0
+        except asyncio.CancelledError:
+            raise
+        except RetryAfter as error:
+            await asyncio.sleep(_retry_seconds(error))
+            continue
+        except InvalidToken:
+            log.error("telegram refused the bot token: polling stopped")
+            return
+        except (Conflict, NetworkError, TelegramError) as error:
+            # Conflict: a webhook is set, or another process polls the same bot.
+            log.warning("telegram getUpdates failed (%s); retrying in %.0fs", error, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+            continue
+        if not updates:
+            continue
+        await asyncio.gather(*(application.process_update(update) for update in updates))
+        offset = updates[-1].update_id + 1
 
 
 async def publish_commands(application: TelegramApplication, services: Services) -> None:

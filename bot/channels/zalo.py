@@ -130,6 +130,8 @@ async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: Zalo
         replies = await dispatcher.handle_async(incoming)
         for reply in replies:
             await sender.send(incoming.chat_id, reply)
+        if replies:
+            await dispatcher.answered(incoming)
     except ZaloAPIError as error:
         log.warning(
             "zalo send failed chat=%s code=%s", incoming.chat_id, error.error_code, exc_info=True

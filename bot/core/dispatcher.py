@@ -7,6 +7,7 @@ and in the feature handlers, never in a channel adapter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -18,7 +19,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import flag_modified
@@ -152,6 +153,29 @@ class Dispatcher:
                     # Drawn after the transaction, outside the database lock.
                     reply.image = await self.services.charts.render(reply.chart)
             return replies
+
+    async def answered(self, message: Incoming) -> None:
+        """The channel has sent the update's replies: they need not be sent again."""
+        if not message.update_key:
+            return
+        try:
+            await asyncio.to_thread(self._set_answered, message)
+        except Exception:  # noqa: BLE001 - at worst the replies are sent a second time
+            log.warning("could not mark update %s answered", message.update_key, exc_info=True)
+
+    def _set_answered(self, message: Incoming) -> None:
+        statement = (
+            update(ProcessedUpdate)
+            .where(
+                col(ProcessedUpdate.channel) == message.channel,
+                col(ProcessedUpdate.update_key) == self._processed_key(message),
+                col(ProcessedUpdate.answered_at).is_(None),
+            )
+            .values(answered_at=utcnow())
+        )
+        with self._write_lock or contextlib.nullcontext(), Session(self.services.engine) as session:
+            session.execute(statement)
+            session.commit()
 
     def handle(self, message: Incoming) -> list[Reply]:
         """Handle one message in its own transaction, waiting for the database; never raises."""
@@ -317,6 +341,16 @@ class Dispatcher:
                     flag_modified(state, "data")
                     state.updated_at = utcnow()
                     session.add(state)
+            if message.update_key and replies:
+                # Kept until the channel has sent them (``answered``): see bot.core.unanswered.
+                session.execute(
+                    update(ProcessedUpdate)
+                    .where(
+                        col(ProcessedUpdate.channel) == message.channel,
+                        col(ProcessedUpdate.update_key) == self._processed_key(message),
+                    )
+                    .values(chat_id=message.chat_id, replies=[r.to_dict() for r in replies])
+                )
             handled = Handled(replies, ctx.after_commit)
             try:
                 session.commit()

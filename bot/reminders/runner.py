@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Sender
+from bot.core.unanswered import send_unanswered
 from bot.feedback.photos import photo_dir
 from bot.feedback.privacy import retention_sweep
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.planner import PassStats, plan_pass
 from bot.services import Services
+from db.types import utcnow
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -84,12 +86,17 @@ class ReminderRunner:
                 return
 
     async def tick(self) -> None:
-        """What the scheduler calls: plan, then wake the sender; once a day, retention."""
+        """What the scheduler calls: plan, wake the sender, resend replies a dead process left
+        unsent; once a day, retention."""
         try:
             await self.plan()
         except Exception:  # noqa: BLE001
             log.exception("reminder planning failed")
         self.wake()
+        try:
+            await send_unanswered(self.services.engine, self.delivery.senders, now=utcnow())
+        except Exception:  # noqa: BLE001 - the next tick retries
+            log.exception("resending unsent replies failed")
         try:
             await self.sweep()
         except Exception:  # noqa: BLE001 - the next day retries

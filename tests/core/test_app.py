@@ -95,6 +95,7 @@ async def test_stop_cancels_zalo_webhook_work_in_flight(
         webhook_mode=True,
         public_base_url="https://tocns.example.vn",
         zalo_webhook_secret="zalo-secret-123",
+        webhook_answer_within=0.2,  # the reply's retries outlast the webhook's answer
     )
     fake_zalo.fail_with("sendMessage", 500, "Internal Server Error", times=50)
     async with running(app_settings) as app, aiohttp.ClientSession() as http:

@@ -25,7 +25,11 @@ MAX_UPDATE_BYTES = 1024 * 1024
 
 @dataclass
 class Webhooks:
-    """What the webhook routes hand updates to, and the secrets they check."""
+    """What the webhook routes hand updates to, and the secrets they check.
+
+    Each handler returns once the update is handled (at most a few seconds), so the
+    platform's "200 OK" means committed: an update lost to a crash is sent again.
+    """
 
     telegram: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     telegram_secret: str = ""
@@ -59,7 +63,7 @@ async def _read_update(
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:
-    """Accept a Telegram update after checking the secret header; process it asynchronously."""
+    """Check the secret header, then answer once the update is handled (or still going)."""
     hooks = request.app[WEBHOOKS]
     if hooks.telegram is None:
         return web.Response(status=404)
@@ -73,7 +77,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
 
 
 async def zalo_webhook(request: web.Request) -> web.Response:
-    """Accept a Zalo update after checking the secret header; process it asynchronously."""
+    """Check the secret header, then answer once the update is handled (or still going)."""
     hooks = request.app[WEBHOOKS]
     if hooks.zalo is None:
         return web.Response(status=404)
