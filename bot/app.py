@@ -214,6 +214,8 @@ class TocnsApp:
         # young generation less often and the full heap rarely (full passes stall replies).
         gc.set_threshold(*GC_THRESHOLDS)
         stack.push_async_callback(self._close_charts)
+        # Last of all: the "replies sent" marks of everything the channels finished.
+        stack.push_async_callback(self.dispatcher.flush_answered)
         if settings.telegram_enabled:
             await self._start_telegram(stack)
         if settings.zalo_enabled:
@@ -302,7 +304,10 @@ class TocnsApp:
             return
         self.background.spawn(
             poll_forever(
-                application,
+                application.bot,
+                self.dispatcher,
+                groups=settings.group_chats,
+                spawn=self.background.spawn,
                 timeout=settings.telegram_poll_timeout,
                 read_timeout=settings.telegram_read_timeout,
             ),

@@ -173,6 +173,15 @@ class ProcessedUpdate(SQLModel, table=True):
     answered_at: dt.datetime | None = _ts_opt()
 
 
+class InboxUpdate(SQLModel, table=True):
+    """A polled update fetched and not yet handled (see ``bot.core.inbox``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: dt.datetime = _ts()
+
+
 class InviteCode(SQLModel, table=True):
     """A one-time code that links a chat to a role (stored hashed)."""
 

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
 import httpx
@@ -293,38 +294,14 @@ def build_application(
     )
     # No Updater: python-telegram-bot's confirms a batch of updates (the next getUpdates
     # offset) before they are handled, so a killed process would lose them; tocns polls
-    # with ``poll_forever`` instead, and a webhook answers once the update is handled.
+    # with ``poll_forever`` (confirms once committed) and a webhook answers once handled.
     application = builder.updater(None).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Hand every update to the core and send back its replies."""
-        incoming = await to_incoming(update, context.bot, groups=settings.group_chats)
-        if incoming is None:
-            return
-        if update.callback_query is not None:
-            try:
-                await update.callback_query.answer()
-            except TelegramError:
-                log.debug("callback answer failed for update %s", update.update_id)
-        replies = await dispatcher.handle_async(incoming)
-        edit_id = None
-        if update.callback_query is not None and update.callback_query.message is not None:
-            edit_id = update.callback_query.message.message_id
-        reply_to = int(incoming.message_id) if incoming.message_id.isdigit() else None
-        for index, reply in enumerate(replies):
-            try:
-                await answer(
-                    context.bot,
-                    incoming.chat_id,
-                    reply,
-                    edit_id if reply.edit else None,
-                    reply_to if index == 0 else None,
-                )
-            except Forbidden:
-                log.info("chat %s blocked the bot", incoming.chat_id)
-                break
-        if replies:
-            await dispatcher.answered(incoming)
+        """A webhook update: committed by the core, then its replies sent."""
+        sending = await receive(update, context.bot, dispatcher, groups=settings.group_chats)
+        if sending is not None:
+            await sending
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error with its traceback and the update id, never the message text."""
@@ -336,21 +313,80 @@ def build_application(
     return application
 
 
-async def poll_forever(
-    application: TelegramApplication, *, timeout: int, read_timeout: float
+Sending: TypeAlias = Coroutine[Any, Any, None]
+"""Sends the replies of an update the core has committed."""
+
+
+async def receive(
+    update: Update, bot: Bot, dispatcher: Dispatcher, *, groups: bool
+) -> Sending | None:
+    """Hand an update to the core (committed on return); what sends its replies, if any."""
+    incoming = await to_incoming(update, bot, groups=groups)
+    if incoming is None:
+        return None
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except TelegramError:
+            log.debug("callback answer failed for update %s", update.update_id)
+    replies = await dispatcher.handle_async(incoming)
+    if not replies:
+        return None
+    return _send_replies(update, bot, dispatcher, incoming, replies)
+
+
+async def _send_replies(
+    update: Update, bot: Bot, dispatcher: Dispatcher, incoming: Incoming, replies: list[Reply]
 ) -> None:
-    """Long-poll getUpdates until cancelled; a batch is confirmed only once it is handled.
+    edit_id = None
+    if update.callback_query is not None and update.callback_query.message is not None:
+        edit_id = update.callback_query.message.message_id
+    reply_to = int(incoming.message_id) if incoming.message_id.isdigit() else None
+    for index, reply in enumerate(replies):
+        try:
+            await answer(
+                bot,
+                incoming.chat_id,
+                reply,
+                edit_id if reply.edit else None,
+                reply_to if index == 0 else None,
+            )
+        except Forbidden:
+            log.info("chat %s blocked the bot", incoming.chat_id)
+            break
+    await dispatcher.answered(incoming)
+
+
+async def poll_forever(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    *,
+    groups: bool,
+    spawn: Callable[[Sending], object],
+    timeout: int,
+    read_timeout: float,
+) -> None:
+    """Long-poll getUpdates until cancelled; a batch is confirmed once it is committed.
 
     Telegram confirms updates when getUpdates is next called with a higher ``offset``
-    (Bot API, getUpdates). Each batch is handled (every update committed and answered)
-    before that next call, so a process killed mid-batch gets the whole batch again on
-    restart, and the conversation core drops what it had already committed.
+    (Bot API, getUpdates). Each batch is committed by the core before that call, so a
+    process killed mid-batch gets the whole batch again on restart and the core drops
+    what it had committed; replies are sent in ``spawn`` meanwhile, and those a killed
+    process committed but never sent go out from ``bot.core.unanswered``.
     """
+
+    async def commit(update: Update) -> Sending | None:
+        try:
+            return await receive(update, bot, dispatcher, groups=groups)
+        except Exception:  # noqa: BLE001 - one bad update must not stop polling
+            log.exception("telegram update %s failed", update.update_id)
+            return None
+
     offset: int | None = None
     backoff = 1.0
     while True:
         try:
-            updates = await application.bot.get_updates(
+            updates = await bot.get_updates(
                 offset=offset, timeout=timeout, read_timeout=timeout + read_timeout
             )
             backoff = 1.0
@@ -370,7 +406,9 @@ async def poll_forever(
             continue
         if not updates:
             continue
-        await asyncio.gather(*(application.process_update(update) for update in updates))
+        for sending in await asyncio.gather(*(commit(update) for update in updates)):
+            if sending is not None:
+                spawn(sending)
         offset = updates[-1].update_id + 1
 
 

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, TransientError
-from bot.channels.zalo_client import Verdict, ZaloAPIError, ZaloClient, ZaloNetworkError, ZaloUpdate
+from bot.channels.zalo_client import (
+    Verdict,
+    ZaloAPIError,
+    ZaloClient,
+    ZaloNetworkError,
+    ZaloUpdate,
+    parse_update,
+)
+from bot.core import inbox
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Attachment, Incoming, Reply
 from bot.services import Services
@@ -152,7 +160,14 @@ async def poll_forever(
     spawn: Spawn,
     timeout: int = 30,
 ) -> None:
-    """Long-poll getUpdates (one update per call) until cancelled; each update runs in ``spawn``."""
+    """Long-poll getUpdates (one update per call) until cancelled; each update runs in ``spawn``.
+
+    Zalo hands an update out once, so it is written to the inbox (``bot.core.inbox``)
+    before it is handled: what a killed process had fetched is handled on restart.
+    """
+    engine = dispatcher.services.engine
+    for kept_id, payload in await asyncio.to_thread(inbox.kept, engine, "zalo"):
+        spawn(_handle_kept(dispatcher, sender, kept_id, parse_update(payload, client.bot_names)))
     backoff = 1.0
     while True:
         try:
@@ -165,8 +180,26 @@ async def poll_forever(
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 60.0)
             continue
-        if update is not None:
-            spawn(handle_update(dispatcher, sender, update))
+        if update is None:
+            continue
+        try:
+            row_id: int | None = await asyncio.to_thread(inbox.keep, engine, "zalo", update.raw)
+        except Exception:  # noqa: BLE001 - the database is down: handle it anyway
+            log.warning("zalo update %s not kept in the inbox", update.message_id, exc_info=True)
+            row_id = None
+        spawn(_handle_kept(dispatcher, sender, row_id, update))
+
+
+async def _handle_kept(
+    dispatcher: Dispatcher, sender: ZaloSender, row_id: int | None, update: ZaloUpdate | None
+) -> None:
+    if update is not None:
+        await handle_update(dispatcher, sender, update)
+    if row_id is not None:
+        try:
+            await asyncio.to_thread(inbox.forget, dispatcher.services.engine, row_id)
+        except Exception:  # noqa: BLE001 - handled again on restart, dropped as a duplicate
+            log.warning("zalo inbox row %d not cleared", row_id, exc_info=True)
 
 
 # --- outbox delivery ------------------------------------------------------------------

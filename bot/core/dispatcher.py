@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4000  # longer messages are cut: nobody types more, and it bounds the work
 DB_ATTEMPTS = 3
 PRUNE_EVERY = 1000
+ANSWERED_EVERY = 0.5  # seconds between writes of "replies sent" marks
 PROCESSED_RETENTION = dt.timedelta(days=7)  # platforms redeliver within hours at most
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 # Words that act as commands when typed alone (Zalo users rarely type a slash).
@@ -135,6 +136,8 @@ class Dispatcher:
         )
         self._bots = {channel: bot_identity(services, channel) for channel in ("telegram", "zalo")}
         self._duplicates: dict[str, int] = {}  # channel → "already processed" in a row
+        self._answered: dict[str, list[str]] = {}  # channel → keys whose replies were sent
+        self._answering: asyncio.Task[None] | None = None
 
     async def handle_async(self, message: Incoming) -> list[Reply]:
         """Handle a message, one at a time per chat, never waiting for the database on the loop."""
@@ -155,26 +158,47 @@ class Dispatcher:
             return replies
 
     async def answered(self, message: Incoming) -> None:
-        """The channel has sent the update's replies: they need not be sent again."""
+        """The channel has sent the update's replies: they need not be sent again.
+
+        Marks are written in batches (``ANSWERED_EVERY``): one small transaction for many
+        updates, well within ``bot.core.unanswered.GRACE``. A process killed before its
+        batch is written sends those replies a second time, never none.
+        """
         if not message.update_key:
             return
-        try:
-            await asyncio.to_thread(self._set_answered, message)
-        except Exception:  # noqa: BLE001 - at worst the replies are sent a second time
-            log.warning("could not mark update %s answered", message.update_key, exc_info=True)
+        self._answered.setdefault(message.channel, []).append(self._processed_key(message))
+        if self._answering is None or self._answering.done():
+            self._answering = asyncio.get_running_loop().create_task(self._write_answered())
 
-    def _set_answered(self, message: Incoming) -> None:
-        statement = (
-            update(ProcessedUpdate)
-            .where(
-                col(ProcessedUpdate.channel) == message.channel,
-                col(ProcessedUpdate.update_key) == self._processed_key(message),
-                col(ProcessedUpdate.answered_at).is_(None),
-            )
-            .values(answered_at=utcnow())
-        )
+    async def _write_answered(self) -> None:
+        await asyncio.sleep(ANSWERED_EVERY)
+        marks, self._answered = self._answered, {}
+        try:
+            await asyncio.to_thread(self._set_answered, marks)
+        except Exception:  # noqa: BLE001 - at worst the replies are sent a second time
+            log.warning("could not mark %d updates answered", len(marks), exc_info=True)
+
+    async def flush_answered(self) -> None:
+        """Write the pending answered marks now (on stop)."""
+        if self._answering is not None:
+            await self._answering
+        marks, self._answered = self._answered, {}
+        if marks:
+            await asyncio.to_thread(self._set_answered, marks)
+
+    def _set_answered(self, marks: dict[str, list[str]]) -> None:
+        now = utcnow()
         with self._write_lock or contextlib.nullcontext(), Session(self.services.engine) as session:
-            session.execute(statement)
+            for channel, keys in marks.items():
+                session.execute(
+                    update(ProcessedUpdate)
+                    .where(
+                        col(ProcessedUpdate.channel) == channel,
+                        col(ProcessedUpdate.update_key).in_(keys),
+                        col(ProcessedUpdate.answered_at).is_(None),
+                    )
+                    .values(answered_at=now)
+                )
             session.commit()
 
     def handle(self, message: Incoming) -> list[Reply]:

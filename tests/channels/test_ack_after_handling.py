@@ -8,9 +8,16 @@ neither happens before the update is committed and answered.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiohttp
+from sqlmodel import Session, select
 
+from bot.app import prepare_database
+from bot.core import inbox
+from bot.services import Services
+from db.engine import make_engine
+from db.models import InboxUpdate
 from tests.conftest import channel_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI, text_event
@@ -18,19 +25,51 @@ from tests.fakes.zalo_api import FakeZaloAPI, text_event
 USER = 5550101
 
 
-async def test_polling_confirms_an_update_only_after_answering_it(
+def _hold_database(url: str, seconds: float) -> None:
+    """Keep the tables the core writes locked for a while, as a long import would."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql("LOCK TABLE processedupdate IN EXCLUSIVE MODE")
+            time.sleep(seconds)
+            connection.rollback()
+    finally:
+        engine.dispose()
+
+
+async def test_polling_confirms_a_batch_only_once_it_is_committed(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
+    async with running(channel_settings(settings, fake_telegram)) as app:
+        await fake_telegram.wait_sent(method="setMyCommands")
+        url = app.services.settings.effective_database_url
+        holding = asyncio.create_task(asyncio.to_thread(_hold_database, url, 2.0))
+        await asyncio.sleep(0.3)
+        update_id = fake_telegram.push_text(USER, "/start")
+        await asyncio.sleep(1.0)
+        # The core cannot commit yet: the update is still Telegram's to send again.
+        assert [u["update_id"] for u in fake_telegram.updates] == [update_id]
+        assert fake_telegram.sent_to(USER, "sendMessage") == []
+        await holding
+        [reply] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
+        assert "Xin chào" in (reply.text or "")
+        await fake_telegram.wait_for(lambda: fake_telegram.updates == [])
+
+
+async def test_slow_replies_do_not_hold_the_next_batch_back(
     running, settings, fake_telegram: FakeTelegramAPI
 ) -> None:
     async with running(channel_settings(settings, fake_telegram)):
         await fake_telegram.wait_sent(method="setMyCommands")
-        fake_telegram.stall_next("sendMessage", 2.0)  # the answer is on its way...
-        update_id = fake_telegram.push_text(USER, "/start")
-        await asyncio.sleep(1.0)
-        # ...and meanwhile the update is still Telegram's to resend.
-        assert [u["update_id"] for u in fake_telegram.updates] == [update_id]
-        [reply] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
-        assert "Xin chào" in (reply.text or "")
-        await fake_telegram.wait_for(lambda: fake_telegram.updates == [])
+        fake_telegram.stall_next("sendMessage", 2.0)
+        fake_telegram.push_text(USER, "/start")
+        await fake_telegram.wait_for(lambda: fake_telegram.updates == [])  # committed: confirmed
+        fake_telegram.push_text(USER + 1, "/start")
+        await fake_telegram.wait_sent(chat_id=USER + 1, method="sendMessage", timeout=1.5)
+        await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
 
 
 async def test_webhooks_answer_once_the_update_is_handled(
@@ -68,3 +107,26 @@ async def test_webhooks_answer_once_the_update_is_handled(
         async with http.post(f"{base}/webhook/zalo", json=event, headers=headers) as answer:
             assert answer.status == 200
             assert any("Xin chào" in text for text in fake_zalo.texts_to("z-ack"))
+
+
+def _inbox(services: Services) -> list[InboxUpdate]:
+    with Session(services.engine) as session:
+        return list(session.exec(select(InboxUpdate)).all())
+
+
+async def test_a_zalo_update_fetched_by_a_killed_process_is_handled_on_restart(
+    running, settings, fake_zalo: FakeZaloAPI
+) -> None:
+    def fetched_then_killed(services: Services) -> None:
+        # What a process killed between Zalo's getUpdates and its commit leaves behind.
+        prepare_database(services)
+        inbox.keep(services.engine, "zalo", {"ok": True, "result": text_event("z-kept", "/start")})
+
+    async with running(channel_settings(settings, zalo=fake_zalo), fetched_then_killed) as app:
+        await fake_zalo.wait_for(lambda: fake_zalo.texts_to("z-kept"))
+        assert "Xin chào" in fake_zalo.texts_to("z-kept")[0]
+        await fake_zalo.wait_for(lambda: _inbox(app.services) == [])
+        fake_zalo.push_text("z-new", "/start")  # polled now: kept, handled, cleared
+        await fake_zalo.wait_for(lambda: fake_zalo.texts_to("z-new"))
+        await fake_zalo.wait_for(lambda: _inbox(app.services) == [])
+    assert len(fake_zalo.texts_to("z-kept")) == 1

@@ -46,6 +46,8 @@ async def test_replies_are_kept_until_the_channel_has_sent_them(
     assert row.chat_id == "777" and row.answered_at is None
     assert [r["text"] for r in row.replies or []] == [r.text for r in replies]
     await dispatcher.answered(message)
+    assert _row(services, "u1").answered_at is None  # written with the next batch
+    await dispatcher.flush_answered()
     assert _row(services, "u1").answered_at is not None
     assert claim_unanswered(services.engine, now=utcnow() + GRACE * 2) == []
 
