@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # platform resends an update it got no answer for, so "200 OK" means committed. Work
     # still going after this many seconds goes on after the answer.
     webhook_answer_within: float = Field(default=8.0, gt=0)
+    # Replies committed but still unsent this many seconds later were left by a process
+    # that died: the reminder runner sends them (bot.core.unanswered).
+    unsent_reply_grace: float = Field(default=30.0, gt=0)
 
     # Load the sample commune into an empty database (TOCNS_SAMPLE=0: start empty and
     # set up the real commune on the dashboard, from a first-admin link).

@@ -39,12 +39,14 @@ class Unanswered:
     replies: list[Reply]
 
 
-def claim_unanswered(engine: Engine, *, now: dt.datetime, limit: int = BATCH) -> list[Unanswered]:
+def claim_unanswered(
+    engine: Engine, *, now: dt.datetime, grace: dt.timedelta = GRACE, limit: int = BATCH
+) -> list[Unanswered]:
     """Claim the replies left unsent by a dead process; each row is claimed by one worker."""
     unanswered = (
         col(ProcessedUpdate.answered_at).is_(None),
         col(ProcessedUpdate.replies).is_not(None),
-        col(ProcessedUpdate.processed_at) < now - GRACE,
+        col(ProcessedUpdate.processed_at) < now - grace,
         col(ProcessedUpdate.processed_at) >= now - HORIZON,
     )
     claimed: list[Unanswered] = []
@@ -66,11 +68,15 @@ def claim_unanswered(engine: Engine, *, now: dt.datetime, limit: int = BATCH) ->
 
 
 async def send_unanswered(
-    engine: Engine, senders: Mapping[str, Sender], *, now: dt.datetime
+    engine: Engine,
+    senders: Mapping[str, Sender],
+    *,
+    now: dt.datetime,
+    grace: dt.timedelta = GRACE,
 ) -> int:
     """Send, once, the replies a dead process committed but never sent; how many chats."""
     sent = 0
-    for item in await asyncio.to_thread(claim_unanswered, engine, now=now):
+    for item in await asyncio.to_thread(claim_unanswered, engine, now=now, grace=grace):
         sender = senders.get(item.channel)
         if sender is None:
             log.warning("unsent replies for chat %s: no %s sender", item.chat_id, item.channel)

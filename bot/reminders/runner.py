@@ -94,7 +94,12 @@ class ReminderRunner:
             log.exception("reminder planning failed")
         self.wake()
         try:
-            await send_unanswered(self.services.engine, self.delivery.senders, now=utcnow())
+            await send_unanswered(
+                self.services.engine,
+                self.delivery.senders,
+                now=utcnow(),
+                grace=dt.timedelta(seconds=self.services.settings.unsent_reply_grace),
+            )
         except Exception:  # noqa: BLE001 - the next tick retries
             log.exception("resending unsent replies failed")
         try:
