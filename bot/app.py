@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
-from bot.admin.sample import load_sample_history, sample_commune
+from bot.admin.sample import load_sample_history, load_sample_people, sample_commune
 from bot.admin.setup import load_sample
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
@@ -61,6 +61,10 @@ def build_services(settings: Settings, clock: Callable[[], dt.datetime] = utcnow
     return Services(settings=settings, engine=engine, registry=build_registry(), clock=clock)
 
 
+def _sample_people(session: Session, services: Services) -> int:
+    return load_sample_people(session)
+
+
 def _sample_tallies(session: Session, services: Services) -> int:
     return load_sample_history(session, services.today())
 
@@ -71,6 +75,7 @@ def _sample_feedback(session: Session, services: Services) -> int:
 
 # The sample commune's invented activity (``Settings.sample_history``), loaded in this order.
 SAMPLE_HISTORY: tuple[Callable[[Session, Services], int], ...] = (
+    _sample_people,  # residents signed up for announcements and a team, without chats (#13)
     _sample_tallies,
     _sample_feedback,  # a few residents' reports in each state (#17)
 )

@@ -49,6 +49,19 @@ DEMO_ROLES: dict[str, tuple[str, ...]] = {
     "admin": (Role.RESIDENT, Role.ADMIN),
 }
 ALL_DEMO_ROLES = (Role.RESIDENT, Role.TEAM, Role.UNIT, Role.OFFICE, Role.ADMIN)
+# Invented people, so that /thongbao has audiences to try: residents who signed up for
+# announcements and a team in two villages. They have no chat, so nothing reaches anyone.
+# (The demo village and Xóm 3, where dialogues and the console user join, stay empty.)
+SAMPLE_RESIDENTS = (
+    ("Người dân mẫu A", "Xóm 2"),
+    ("Người dân mẫu B", "Xóm 4"),
+    ("Người dân mẫu C", "Xóm 5"),
+)
+SAMPLE_TEAM = (
+    ("Hoàng Thị Nga (mẫu)", "Xóm 2"),
+    ("Lò Văn Tâm (mẫu)", "Xóm 2"),
+    ("Vi Văn Đức (mẫu)", "Xóm 5"),
+)
 
 
 def sample_commune(session: Session) -> Commune | None:
@@ -99,6 +112,51 @@ def load_sample_history(session: Session, today: dt.date) -> int:
                 rows += 1
     session.flush()
     return rows
+
+
+def sample_person(
+    session: Session, commune_id: int, name: str, *roles: str, **fields: object
+) -> Person:
+    """The sample commune's invented person of this name (made once), with these roles."""
+    person = session.exec(
+        select(Person).where(Person.commune_id == commune_id, Person.display_name == name)
+    ).first()
+    if person is None:
+        person = Person(commune_id=commune_id, display_name=name)
+    for key, value in fields.items():
+        setattr(person, key, value)
+    session.add(person)
+    session.flush()
+    assert person.id is not None
+    for role in roles:
+        grant(session, person.id, role)
+    session.flush()
+    return person
+
+
+def load_sample_people(session: Session) -> int:
+    """Give the sample commune a few residents signed up for announcements and a team."""
+    commune = sample_commune(session)
+    if commune is None or commune.id is None:
+        return 0
+    villages = {v.name: v.id for v in villages_of(session, commune.id)}
+    people = 0
+    for name, village in SAMPLE_RESIDENTS:
+        sample_person(
+            session,
+            commune.id,
+            name,
+            Role.RESIDENT,
+            village_id=villages.get(village),
+            opted_in=True,
+        )
+        people += 1
+    for name, village in SAMPLE_TEAM:
+        if villages.get(village) is None:
+            continue
+        sample_person(session, commune.id, name, Role.TEAM, village_id=villages[village])
+        people += 1
+    return people
 
 
 def ensure_demo_person(

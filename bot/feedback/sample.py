@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from bot.admin.sample import SAMPLE_RESIDENTS as SAMPLE_PEOPLE_RESIDENTS
 from bot.admin.sample import sample_commune
 from bot.core.people import grant
 from bot.feedback import store
 from bot.feedback.places import Point
 from db.models import FeedbackReport, Person, Role, Unit, Village
 
-SAMPLE_RESIDENTS = ("Người dân mẫu A", "Người dân mẫu B", "Người dân mẫu C")
+SAMPLE_RESIDENTS = tuple(name for name, _village in SAMPLE_PEOPLE_RESIDENTS)
 OFFICE_NAME = "Văn phòng thường trực (mẫu)"
 
 

@@ -21,6 +21,8 @@ YES = N_("👍 Yes")
 NO = N_("👎 Not yet")
 
 
+MESSAGE_LINES = 12  # no message longer than this on a small phone
+BUTTON_CHANNELS = frozenset({"telegram"})  # where choices are buttons, not lines
 TAIL_ROOM = 400  # room kept on the last page for "see also" and the feedback question
 
 
@@ -106,7 +108,20 @@ def show_guide(ctx: Context, slug: str, page: int = 1) -> list[Reply]:
     if len(text) + TAIL_ROOM // 4 > TEXT_LIMITS.get(ctx.message.channel, 2000):
         # An unusually long "see also": keep the guide whole and ask in a second message.
         return [Reply(text="\n\n".join(parts[:-1])), Reply(text=parts[-1], choices=choices)]
+    if _shown_lines(ctx, text, choices) > MESSAGE_LINES:
+        # The last page, "see also" and the question would not fit one small screen: the
+        # page stays whole, "see also" and the question follow in a second message.
+        return [Reply(text=parts[0]), Reply(text="\n\n".join(parts[1:]), choices=choices)]
     return [Reply(text=text, choices=choices)]
+
+
+def _shown_lines(ctx: Context, text: str, choices: list[Choice]) -> int:
+    """The lines a message takes: its text, and where there are no buttons (Zalo, the
+    console) one line per choice and the line that says how to pick one."""
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    if choices and ctx.message.channel not in BUTTON_CHANNELS:
+        lines += len(choices) + 1
+    return lines
 
 
 def no_guide(ctx: Context) -> list[Reply]:

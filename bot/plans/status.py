@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from bot.dates import add_months
 from bot.i18n import N_
-from bot.plans.target import TargetSpec, target_met
+from bot.plans.target import TargetSpec, is_vacuous, target_met
 from db.enums import EvidenceStatus
 
 MAX_PERIODS = 120  # ten years of months: a bound on the work, far beyond any plan
@@ -327,10 +327,14 @@ class IndicatorStatus:
 def pick_target(
     targets: Mapping[int, tuple[str, TargetSpec]], today: dt.date
 ) -> tuple[int, str, TargetSpec] | None:
-    """This year's target, else the next future one, else the last past one."""
-    if not targets:
+    """This year's target, else the next future one, else the last past one.
+
+    A year whose target any value meets ("0": nothing asked yet) is skipped, so the
+    indicator is judged by the next real target, or has none.
+    """
+    years = sorted(y for y, (_raw, target) in targets.items() if not is_vacuous(target))
+    if not years:
         return None
-    years = sorted(targets)
     future = [y for y in years if y >= today.year]
     year = future[0] if future else years[-1]
     raw, target = targets[year]

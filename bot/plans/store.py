@@ -32,7 +32,7 @@ from bot.plans.status import (
     task_status,
     urgency,
 )
-from bot.plans.target import TargetSpec
+from bot.plans.target import TargetSpec, effective_target
 from bot.reminders.outbox import enqueue
 from bot.tallies.store import commune_view
 from bot.text import shorten
@@ -430,6 +430,13 @@ class IndicatorView:
         assert self.indicator.id is not None
         return self.indicator.id
 
+    @property
+    def yes_or_no(self) -> bool:
+        """A target written as a word with no number ("Liên thông"): entered as achieved
+        (1) or not yet (0), and shown that way."""
+        target = self.status.target
+        return target is not None and target.op == "achieved" and self.source != "tally"
+
 
 def tally_rates(session: Session, commune_id: int, today: dt.date) -> dict[str, float | None]:
     """Commune-wide rate (percent) of every tally code this month, as /tiendo shows it.
@@ -458,6 +465,10 @@ def indicator_views(
         select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids))
     ):
         targets[row.indicator_id][row.year] = (row.raw, _target(row))
+    texts = {i.id: i.text for i in indicators}
+    for indicator_id, years in targets.items():
+        for year, (raw, spec) in years.items():
+            years[year] = effective_target(raw, spec, texts.get(indicator_id, ""))
     entered: dict[int, float] = {}
     for value in session.exec(
         select(IndicatorValue)

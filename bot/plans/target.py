@@ -241,3 +241,51 @@ def target_met(target: TargetSpec, actual: float | None) -> bool | None:
     if target.op == "<":
         return actual < value - _EPSILON
     return actual <= value + _EPSILON  # rank_top: rank 1 is the best
+
+
+# --- targets written as words ----------------------------------------------------------
+
+# A percentage in an indicator's text, with the operator words written before it:
+# "… đạt 90%", "đạt trên 40% trong tổng số", "ít nhất 80 %".
+_TEXT_PERCENT = re.compile(
+    r"(?:(?:không thấp hơn|không dưới|tối thiểu|ít nhất|trên|từ)\s+)?"
+    r"(?<![\d.,])\d+(?:[.,]\d+)?\s*%",
+    re.IGNORECASE,
+)
+
+
+def text_target(text: str) -> tuple[str, TargetSpec] | None:
+    """The percentage an indicator's text names ("… đạt 90%" → "90%", ≥ 90), if one.
+
+    Only the first percentage counts, and only when the text has a single one: with
+    several ("5G phủ sóng 100% khu dân cư; cáp quang tới 100% hộ") none is the target.
+    """
+    found = list(_TEXT_PERCENT.finditer(text[:MAX_LENGTH]))
+    if len(found) != 1:
+        return None
+    fragment = " ".join(found[0].group().split())
+    try:
+        spec = parse_target(fragment)
+    except TargetParseError:
+        return None
+    if spec.op not in (">=", ">") or spec.value is None or not 0 < spec.value <= 100:
+        return None
+    return fragment, spec
+
+
+def effective_target(raw: str, spec: TargetSpec, indicator_text: str) -> tuple[str, TargetSpec]:
+    """The target an indicator is judged by, and how it is shown.
+
+    A target written as a word ("Đạt") takes its number from the indicator's text when
+    the text names one ("Tỉ lệ … đạt 90%" → "90%"); otherwise it stays "achieved", a
+    yes-or-no question.
+    """
+    if spec.op != "achieved":
+        return raw, spec
+    named = text_target(indicator_text)
+    return named if named is not None else (raw, spec)
+
+
+def is_vacuous(spec: TargetSpec) -> bool:
+    """A target any value meets ("0", "≥ 0"): a placeholder for a year, not a goal."""
+    return spec.op == ">=" and spec.value is not None and spec.value <= 0

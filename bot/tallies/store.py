@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.dates import add_months
+from bot.plans.target import TargetSpec, effective_target
 from bot.tallies.codes import CODE_NAMES, DENOMINATOR_OF
 from bot.tallies.progress import CodeTarget, CommuneProgress, VillageInput, commune_progress
 from bot.tallies.validation import DEFAULT_GRACE_DAY, CodeFacts, rises_of
@@ -227,6 +228,8 @@ def load_all_targets(
             IndicatorTarget.op,
             IndicatorTarget.value,
             IndicatorTarget.low,
+            IndicatorTarget.raw,
+            Indicator.text,
         )
         .join(Plan, Plan.id == Indicator.plan_id)
         .join(IndicatorTarget, IndicatorTarget.indicator_id == Indicator.id)
@@ -236,13 +239,17 @@ def load_all_targets(
     if commune_ids is not None:
         query = query.where(Plan.commune_id.in_(list(commune_ids)))  # type: ignore[attr-defined]
     best: dict[int, dict[str, CodeTarget]] = defaultdict(dict)
-    for commune_id, code, target_year, op, value, low in session.connection().execute(query):
+    rows = session.connection().execute(query)
+    for commune_id, code, target_year, op, value, low, raw, text in rows:
+        if op == "achieved":  # "Đạt": the number the indicator's text names, if any
+            _shown, spec = effective_target(raw, TargetSpec(op), text)
+            op, value = spec.op, spec.value
         number = low if op == "between" else value
         if (
             code not in DENOMINATOR_OF
             or number is None
             or op not in (">=", ">", "between")
-            or number > 100
+            or not 0 < number <= 100  # "0" asks nothing yet
         ):
             continue
         current = best[commune_id].get(code)

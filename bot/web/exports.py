@@ -68,6 +68,8 @@ TITLE_INDICATORS = N_("APPENDIX I: RESULTS OF THE INDICATORS")
 TITLE_TASKS = N_("APPENDIX II: PROGRESS OF THE TASKS")
 AS_OF = N_("(Figures as of {date})")
 TARGET_OTHER_YEAR = N_("{target} (year {year})")
+ACHIEVED = N_("achieved")
+NOT_ACHIEVED = N_("not achieved")
 RED_YES = N_("Red: {reasons}")
 REJECTED_BECAUSE = N_("{label} ({reason})")
 
@@ -207,7 +209,9 @@ def indicators_xlsx(
                 if status.year == year
                 else t.gettext(TARGET_OTHER_YEAR, target=status.raw, year=status.year)
             )
-        actual = round(status.actual, 2) if status.actual is not None else None
+        actual: float | str | None = round(status.actual, 2) if status.actual is not None else None
+        if view.yes_or_no and status.actual is not None:
+            actual = t.gettext(ACHIEVED if status.actual >= 1 else NOT_ACHIEVED)
         row += 1
         _row(
             sheet,

@@ -25,7 +25,7 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlmodel import Session, select
 
 from bot.admin.invites import create_invite
-from bot.admin.sample import load_sample_history
+from bot.admin.sample import load_sample_history, load_sample_people
 from bot.app import TocnsApp
 from bot.channels.zalo import ZaloSender
 from bot.channels.zalo_client import ZaloClient
@@ -70,7 +70,8 @@ class SetupError(RuntimeError):
 class Database:
     """The database the running app uses, replaced by a fresh copy before each dialogue.
 
-    Two starting points: the migrated sample commune, and the same with four months of
+    Two starting points: the migrated sample commune with its invented people (residents
+    signed up for announcements, a team in two villages; no chats), and the same with four months of
     sample tallies (``state: {history: yes}``) loaded by the sample's own code at the
     suite's usual date, so that dialogues needing history do not load it each time.
     """
@@ -82,6 +83,17 @@ class Database:
 
     def drop(self) -> None:
         pass
+
+
+def load_people(url: str) -> None:
+    """Load the sample commune's invented people, as `make run` does, into a database."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            load_sample_people(session)
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def load_history(url: str, today: dt.date) -> None:
@@ -104,8 +116,13 @@ class SqliteDatabase(Database):
     """
 
     def __init__(self, template: Path, work: Path) -> None:
-        self.templates = {False: template, True: work.with_name("history.sqlite3")}
-        shutil.copyfile(template, self.templates[True])
+        self.templates = {
+            False: work.with_name("plain.sqlite3"),
+            True: work.with_name("history.sqlite3"),
+        }
+        shutil.copyfile(template, self.templates[False])
+        load_people(f"sqlite:///{self.templates[False]}")
+        shutil.copyfile(self.templates[False], self.templates[True])
         load_history(f"sqlite:///{self.templates[True]}", DEFAULT_NOW.date())
         self.work = work
         self.url = f"sqlite:///{work}"
@@ -141,6 +158,7 @@ class PostgresDatabase(Database):
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             conn.execute(text(f"CREATE DATABASE {name} TEMPLATE tocns_template"))
         self.engine = create_engine(self.url)
+        load_people(self.url)
         self.scripts = {False: self._keep(False)}
         load_history(self.url, DEFAULT_NOW.date())
         self.scripts[True] = self._keep(True)

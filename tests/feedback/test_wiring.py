@@ -33,7 +33,11 @@ def test_make_runs_sample_commune_has_reports_in_every_state(tmp_path: Path) -> 
             assert session.exec(select(OutboxMessage)).all() == []  # sample people have no chat
     finally:
         services.engine.dispose()
-    assert [hook.__name__ for hook in SAMPLE_HISTORY] == ["_sample_tallies", "_sample_feedback"]
+    assert [hook.__name__ for hook in SAMPLE_HISTORY] == [
+        "_sample_people",
+        "_sample_tallies",
+        "_sample_feedback",
+    ]
 
 
 def test_the_tests_sample_commune_has_no_invented_reports(services: Services) -> None:

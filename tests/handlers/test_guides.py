@@ -92,3 +92,32 @@ def test_anonymise_strips_identifiers() -> None:
         anonymise("Số CCCD 001234567890, mail a@b.vn, xem https://x.vn/a")
         == "số cccd <số>, mail <email> xem <link>"
     )
+
+
+def _shown_lines(reply: Reply, buttons: bool) -> int:
+    text = reply.text if buttons else reply.numbered_text()  # with "Gõ số … để chọn."
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def test_every_message_of_every_guide_fits_a_small_phone(services: Services) -> None:
+    for channel in ("zalo", "telegram"):
+        chat = Chat(Dispatcher(services), channel=channel, chat_id=f"{channel}-12")
+        for slug in services.guides:
+            replies = chat.send(f"/start g_{slug}")
+            pages = 1
+            while True:
+                for reply in replies:
+                    assert _shown_lines(reply, channel == "telegram") <= 12, (channel, slug)
+                if not (replies[-1].choices and replies[-1].choices[0].label == "Tiếp ›"):
+                    break
+                replies, pages = chat.press(replies[-1].choices[0].value), pages + 1
+            assert "Hướng dẫn này có giúp được bạn không?" in replies[-1].text
+            assert pages > 1 or len(services.guides[slug].pages()) == 1
+
+
+def test_a_crowded_last_page_asks_in_a_second_message(services: Services) -> None:
+    chat = Chat(Dispatcher(services), channel="zalo", chat_id="z-12")
+    replies = _to_last_page(chat, chat.send("/start g_bao-cao-lua-dao"))
+    assert len(replies) == 2
+    assert "Nguồn:" in replies[0].text and not replies[0].choices
+    assert replies[1].text.startswith("Xem thêm") and len(replies[1].choices) == 2

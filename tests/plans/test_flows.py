@@ -11,9 +11,9 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.errors import UserError
 from bot.core.messages import Attachment, Reply
 from bot.plans import store
-from bot.plans.status import Reason, Status
+from bot.plans.status import Reason, Status, Verdict
 from bot.services import Services
-from bot.tallies.store import commune_view
+from bot.tallies.store import commune_view, load_targets
 from db.models import (
     AuditEntry,
     Evidence,
@@ -333,5 +333,63 @@ def test_tally_indicator_actual_is_the_commune_rate(
 
 def indicator_commune(session: Session, plan: dict[str, int]) -> int:
     indicator = session.get(Indicator, plan["I2"])
+    assert indicator is not None
+    return session.get(Plan, indicator.plan_id).commune_id  # type: ignore[union-attr]
+
+
+WORD_PLAN = """
+plan: {slug: chu-tieu-chu, title: Kế hoạch chỉ tiêu bằng chữ, issued: 2026-01-01}
+indicators:
+  - {number: "3", text: Tỉ lệ sử dụng dịch vụ công trực tuyến đạt 90%., unit: Đạt, targets: {"2026": "Đạt"}, lead: Công an xã, tally_code: dvc}
+  - {number: "8", text: Cơ sở dữ liệu kết nối thông suốt, unit: Cơ sở dữ liệu, targets: {"2026": "Liên thông"}, lead: Công an xã}
+  - {number: "5", text: Số hóa 100% các di tích, unit: Đạt, targets: {"2026": "100%"}, lead: Công an xã}
+  - {number: "13", text: Tỷ lệ sáng chế khai thác thương mại, unit: "%", targets: {"2026": "0", "2030": "2"}, lead: Công an xã}
+"""
+
+
+def test_word_targets_take_the_texts_number_or_are_yes_or_no(
+    services: Services, officer: Chat
+) -> None:
+    ids = import_plan_yaml(services, WORD_PLAN)
+    with Session(services.engine) as session:
+        village = session.exec(select(Village).where(Village.name == "Xóm 3")).one()
+        session.add(Tally(village_id=village.id, period=dt.date(2026, 2, 1), code="dvc", value=400))
+        session.commit()
+        views = {
+            v.indicator.number: v.status
+            for v in store.indicator_views(
+                session,
+                [session.get(Indicator, ids[f"I{n}"]) for n in ("3", "8", "13")],  # type: ignore[misc]
+                dt.date(2026, 3, 10),
+            )
+        }
+        # "Đạt" with "đạt 90%" in the text: judged against 90 %, never "met" by any value.
+        assert views["3"].raw == "90%" and views["3"].target is not None
+        assert views["3"].target.value == 90 and views["3"].verdict != Verdict.MET
+        # /tiendo and the overview read the same 90 % for the tally code.
+        commune = indicator_commune_of(session, ids["I3"])
+        assert load_targets(session, commune, 2026)["dvc"].rate == pytest.approx(0.9)
+        assert views["8"].target is not None and views["8"].target.op == "achieved"
+        # A bare "0" asks nothing yet: the next year's target counts.
+        assert views["13"].year == 2030 and views["13"].raw == "2"
+    listing = text_of(officer.send("/chitieu"))
+    assert "Chỉ tiêu: 90% (2026)" in listing
+    asked = officer.press(f"indval:{ids['I8']}")
+    assert "Đã đạt “Liên thông” chưa?" in text_of(asked)
+    assert [c.label for c in asked[0].choices] == ["✅ Đã đạt", "⏳ Chưa đạt"]
+    assert "Hãy gõ một số" not in text_of(officer.send("Đạt"))
+    assert "chỉ tiêu 8 đã đạt" in text_of(officer.send("https://example.org/bien-ban.pdf"))
+    assert "Thực tế: đã đạt · Chỉ tiêu: Liên thông (2026) · Đạt" in text_of(
+        officer.send("/chitieu")
+    )
+    officer.press(f"indval:{ids['I8']}")
+    officer.press("indyes:0")
+    assert "chưa đạt" in text_of(officer.send("https://example.org/bien-ban-2.pdf"))
+    asked = text_of(officer.press(f"indval:{ids['I5']}"))
+    assert "Hãy gõ kết quả thực tế (%)." in asked and "(Đạt)" not in asked
+
+
+def indicator_commune_of(session: Session, indicator_id: int) -> int:
+    indicator = session.get(Indicator, indicator_id)
     assert indicator is not None
     return session.get(Plan, indicator.plan_id).commune_id  # type: ignore[union-attr]

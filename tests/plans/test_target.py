@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from bot.i18n import load_catalog, translator
 from bot.plans import target as target_module
-from bot.plans.target import TargetParseError, TargetSpec, parse_target, target_met
+from bot.plans.target import (
+    TargetParseError,
+    TargetSpec,
+    effective_target,
+    is_vacuous,
+    parse_target,
+    target_met,
+)
 
 DATA = Path(__file__).parent.parent / "data"
 DEV = [json.loads(line) for line in (DATA / "targets_dev.jsonl").read_text().splitlines() if line]
@@ -332,3 +339,39 @@ def test_never_crashes(text: str) -> None:
 @settings(max_examples=30, deadline=None)
 def test_never_crashes_on_long_text(text: str) -> None:
     _check(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown", "expected"),
+    [
+        ("Tỉ lệ sử dụng dịch vụ công trực tuyến của người dân đạt 90%.", "90%", (">=", 90)),
+        ("Tỉ lệ doanh nghiệp đổi mới sáng tạo đạt trên 40% trong tổng số", "trên 40%", (">", 40)),
+        ("Tỷ lệ hộ có cáp quang ít nhất 85,5 %", "ít nhất 85,5 %", (">=", 85.5)),
+    ],
+)
+def test_a_word_target_takes_the_percentage_of_the_indicators_text(
+    text: str, shown: str, expected: tuple[str, float]
+) -> None:
+    raw, spec = effective_target("Đạt", parse_target("Đạt"), text)
+    assert raw == shown and (spec.op, spec.value) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quản lý nhà nước trên môi trường số, cơ sở dữ liệu kết nối thông suốt",
+        "Sóng 5G phủ sóng 100% khu dân cư; cáp quang tới 100% hộ gia đình",  # two: neither
+        "Giảm 250% chi phí",  # not a share
+    ],
+)
+def test_a_word_target_without_one_percentage_stays_yes_or_no(text: str) -> None:
+    assert effective_target("Liên thông", parse_target("Liên thông"), text) == (
+        "Liên thông",
+        TargetSpec("achieved"),
+    )
+
+
+def test_a_number_target_ignores_the_text_and_zero_is_vacuous() -> None:
+    assert effective_target("≥ 70", parse_target("≥ 70"), "đạt 90%")[1].value == 70
+    assert is_vacuous(parse_target("0")) and not is_vacuous(parse_target("≤ 0"))
+    assert not is_vacuous(parse_target("Đạt")) and not is_vacuous(parse_target("2"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from bot.admin.sample import load_sample_people
 from bot.cli import main
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
@@ -126,3 +127,21 @@ def test_broadcast_send_command(
     assert main([*command, "village:Xóm 5"]) == 0
     assert '"recipients": 1' in capsys.readouterr().out
     assert main([*command, "xyz"]) == 1
+
+
+def test_the_sample_people_give_every_sample_audience_somebody(
+    services: Services, dispatcher: Dispatcher
+) -> None:
+    with Session(services.engine) as session:
+        assert load_sample_people(session) == 6
+        assert load_sample_people(session) == 6  # a second load adds nobody
+        session.commit()
+        assert len(session.exec(select(Person)).all()) == 6
+    office = _office(dispatcher, services)
+    labels = [c.label for c in office.send("/thongbao")[0].choices]
+    assert "👥 Tất cả thành viên Tổ CNS (3 người)" in labels
+    assert "🔔 Người dân đã đăng ký nhận tin (3 người)" in labels
+    office.press("bc-group:residents")
+    office.send("Họp dân tối thứ Bảy")
+    assert "Đã xếp hàng gửi cho 0 người" in office.press("bc-send:")[0].text  # they have no chat
+    assert rows(services) == []
