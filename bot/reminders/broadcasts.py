@@ -338,6 +338,12 @@ def progress(session: Session, commune_id: int, limit: int = 50) -> list[Progres
     return result
 
 
+REPEAT_WINDOW = dt.timedelta(minutes=10)
+ALREADY_SENT = N_(
+    "You sent this announcement to this group a moment ago. It was not sent a second time."
+)
+
+
 def announce(
     session: Session,
     *,
@@ -349,8 +355,27 @@ def announce(
     send_at: dt.datetime | None = None,
     tz: dt.tzinfo = dt.UTC,
 ) -> tuple[Broadcast, int]:
-    """Queue an announcement written on the dashboard (now, or at ``send_at``), audited."""
+    """Queue an announcement written on the dashboard (now, or at ``send_at``), audited.
+
+    The same text to the same group for the same time, by the same person, minutes after
+    the first (a double tap, a form sent twice) is refused rather than sent twice.
+    """
     assert actor.commune_id is not None
+    same_time = (
+        col(Broadcast.send_at).is_(None) if send_at is None else col(Broadcast.send_at) == send_at
+    )
+    twice = session.exec(
+        select(Broadcast.id).where(
+            Broadcast.commune_id == actor.commune_id,
+            Broadcast.created_by == actor.id,
+            Broadcast.group == group,
+            Broadcast.text == check_text(text),
+            col(Broadcast.created_at) >= now - REPEAT_WINDOW,
+            same_time,
+        )
+    ).first()
+    if twice is not None:
+        raise UserError(ALREADY_SENT)
     broadcast, queued = create_broadcast(
         session,
         commune_id=actor.commune_id,

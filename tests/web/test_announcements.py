@@ -139,6 +139,10 @@ async def test_compose_preview_send_reaches_exactly_the_group(
         (people["telegram"], "telegram"),
     }
     assert all(r.kind == "broadcast" and r.due_at == clock() for r in rows)
+    # Pressed twice (or the form sent again): refused, nothing queued a second time.
+    twice = await client.post("/announcements", data={"csrf": form_token(preview), **fields})
+    assert twice.status == 409 and "Bạn vừa gửi thông báo này" in await twice.text()
+    assert len(_outbox(services)) == 3
     listing = await (await client.get(sent.headers["Location"])).text()
     assert "Đã xếp hàng gửi" in listing
     assert "Đã gửi: 0" in listing and "Đang chờ: 3" in listing

@@ -169,16 +169,20 @@ def send(ctx: PageContext) -> web.StreamResponse:
     draft = _read(ctx, sections, errors)
     if draft is None:
         return _page(ctx, 400, sections=sections, errors=errors.texts(ctx.t), values=_values(ctx))
-    broadcasts.announce(
-        ctx.session,
-        actor=ctx.person(),
-        group=draft.audience.value,
-        text=draft.text,
-        sender_name=_sender(ctx),
-        now=ctx.now,
-        send_at=draft.send_at,
-        tz=ctx.tz,
-    )
+    try:
+        broadcasts.announce(
+            ctx.session,
+            actor=ctx.person(),
+            group=draft.audience.value,
+            text=draft.text,
+            sender_name=_sender(ctx),
+            now=ctx.now,
+            send_at=draft.send_at,
+            tz=ctx.tz,
+        )
+    except ReadableError as error:  # the same announcement, sent twice
+        ctx.session.rollback()
+        return _page(ctx, 409, sections=sections, errors={"form": ctx.error_text(error)})
     return ctx.redirect("/announcements?done=" + ("scheduled" if draft.send_at else "sent"))
 
 
