@@ -78,6 +78,9 @@ ACTION_LABELS: dict[str, str] = {
     "web.link": N_("Got a dashboard sign-in link"),
     "web.sign_in": N_("Signed in to the dashboard"),
     "feedback.category": N_("Changed a feedback category"),
+    "broadcast.send": N_("Sent an announcement"),
+    "broadcast.schedule": N_("Scheduled an announcement"),
+    "broadcast.cancel": N_("Cancelled a scheduled announcement"),
 }
 # What an entry is about; the audit page filters by these (anything else is "admin").
 ENTITY_LABELS: dict[str, str] = {
@@ -89,6 +92,7 @@ ENTITY_LABELS: dict[str, str] = {
     "web": N_("Dashboard sign-ins"),
     "feedbackcategory": N_("Feedback categories"),
     "person": N_("Officers and members"),
+    "broadcast": N_("Announcements"),
     "admin": N_("Administration"),
 }
 FIELD_LABELS: dict[str, str] = {
@@ -123,6 +127,11 @@ FIELD_LABELS: dict[str, str] = {
     "sessions": N_("Dashboard sessions ended"),
     "commune_code": N_("Commune code"),
     "province": N_("Province"),
+    "audience": N_("Sent to"),
+    "recipients": N_("Messages queued"),
+    "send_at": N_("Scheduled for"),
+    "text": N_("Text"),
+    "cancelled": N_("Messages cancelled"),
 }
 # Details kept for the record but meaningless to a reader (internal ids, file paths).
 HIDDEN_FIELDS = frozenset({"indicator_value_id", "sha256", "storage_path"})
@@ -263,6 +272,11 @@ def _value(t: Translator, names: _Names, field: str, value: Any) -> str:
         except ValueError:
             return value
         return f"{day.month}/{day.year}" if field == "period" else t.date(day)
+    if isinstance(value, str) and field == "send_at":  # local time with its UTC offset
+        try:
+            return t.datetime(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
     return str(value)
 
 

@@ -429,7 +429,9 @@ class Broadcast(SQLModel, table=True):
     text: str = Field(max_length=4000)
     created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = _ts()
-    recipients: int = 0
+    recipients: int = 0  # outbox rows queued (people reachable, plus group chats)
+    audience: int = 0  # people in the group when it was queued
+    send_at: dt.datetime | None = _ts_opt()  # scheduled for later (None: sent at once)
 
 
 class SendSlot(SQLModel, table=True):

@@ -23,6 +23,8 @@ DASHBOARD_ROLES = OVERSEERS | UNIT_ROLES | VILLAGE_ROLES
 REVIEWERS = frozenset({"office", "admin"})  # /duyet
 PLANNERS = frozenset({"office", "admin"})  # the plan: import, deadlines, lead units
 ADMINS = frozenset({"admin"})  # people, invites, the commune's set-up
+# /thongbao to any group (a unit officer's chat announcements to their own unit stay chat-only)
+ANNOUNCERS = frozenset({"office", "commune_leader", "admin"})
 
 
 class Page(StrEnum):
@@ -38,6 +40,7 @@ class Page(StrEnum):
     PLAN = "plan"
     PEOPLE = "people"
     SETUP = "setup"
+    ANNOUNCEMENTS = "announcements"
     EXPORT_INDICATORS = "export_indicators"
     EXPORT_TASKS = "export_tasks"
     EXPORT_TALLIES = "export_tallies"
@@ -69,6 +72,10 @@ class Viewer:
         return bool(self.roles & PLANNERS)
 
     @property
+    def announces(self) -> bool:
+        return bool(self.roles & ANNOUNCERS)
+
+    @property
     def administers(self) -> bool:
         return bool(self.roles & ADMINS)
 
@@ -96,6 +103,8 @@ def can_open(viewer: Viewer, page: Page) -> bool:
         return viewer.plans
     if page in (Page.PEOPLE, Page.SETUP):
         return viewer.administers
+    if page == Page.ANNOUNCEMENTS:
+        return viewer.announces
     if viewer.sees_all:
         return True
     if page in (Page.OVERVIEW, Page.CONTENT, Page.EXPORT_INDICATORS):
@@ -185,6 +194,7 @@ def visible_pages(viewer: Viewer) -> list[Page]:
         Page.UNITS,
         Page.REVIEW,
         Page.PLAN,
+        Page.ANNOUNCEMENTS,
         Page.PEOPLE,
         Page.SETUP,
         Page.CONTENT,

@@ -20,6 +20,7 @@ _ID = re.compile(r"[1-9][0-9]{0,9}")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _DMY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 _COUNT = re.compile(r"0|[1-9][0-9]{0,8}")
+_TIME = re.compile(r"([0-9]{1,2})[:hg]([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?")
 
 MSG_REQUIRED = N_("Please fill this in.")
 MSG_TOO_LONG = N_("At most {limit} characters, please.")
@@ -30,6 +31,11 @@ MSG_BAD_CHOICE = N_("Please choose from the list.")
 MSG_BAD_NUMBER = N_("Write a whole number, 0 or more, without dots or commas.")
 MSG_NO_FILE = N_("Choose a file to upload.")
 MSG_FORM_PROBLEMS = N_("Please correct what is marked below.")
+MSG_BAD_MOMENT = N_(
+    "Write the day and time as day/month/year hour:minute, for example 30/06/2026 08:00."
+)
+MSG_PAST_MOMENT = N_("Choose a time later than now.")
+MSG_FAR_MOMENT = N_("Choose a time within the next {days} days.")
 
 FIRST_YEAR = 2000
 
@@ -162,3 +168,49 @@ def date(
         errors.add(name, MSG_DATE_RANGE, first=str(first.year), last=str(last.year))
         return None
     return day
+
+
+def parse_moment(raw: str) -> tuple[dt.date, dt.time] | None:
+    """A day and time typed as 30/06/2026 08:00 (or 08:00 30/06/2026), or sent by a
+    date-time picker as 2026-06-30T08:00 (else None)."""
+    parts = raw.strip().replace("T", " ").split()
+    if len(parts) != 2:
+        return None
+    first, second = parts
+    day_text, time_text = (second, first) if _TIME.fullmatch(first) else (first, second)
+    day, clock = parse_day(day_text), _TIME.fullmatch(time_text)
+    if day is None or clock is None:
+        return None
+    hour, minute = int(clock.group(1)), int(clock.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    return day, dt.time(hour, minute)
+
+
+def moment(
+    form: Mapping[str, Any],
+    name: str,
+    errors: FormErrors,
+    *,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    within_days: int,
+) -> dt.datetime | None:
+    """An optional local day and time after ``now`` and within ``within_days``, in UTC."""
+    raw = form.get(name, "")
+    value = raw.strip() if isinstance(raw, str) else ""
+    if not value:
+        return None
+    parsed = parse_moment(value)
+    if parsed is None:
+        errors.add(name, MSG_BAD_MOMENT)
+        return None
+    local = dt.datetime.combine(parsed[0], parsed[1], tzinfo=tz)
+    when = local.astimezone(dt.UTC)
+    if when <= now:
+        errors.add(name, MSG_PAST_MOMENT)
+        return None
+    if when > now + dt.timedelta(days=within_days):
+        errors.add(name, MSG_FAR_MOMENT, days=str(within_days))
+        return None
+    return when

@@ -46,6 +46,7 @@ PAGE_TITLES: dict[Page, str] = {
     Page.PLAN: N_("Plan"),
     Page.PEOPLE: N_("People and invites"),
     Page.SETUP: N_("Set-up"),
+    Page.ANNOUNCEMENTS: N_("Announcements"),
 }
 PAGE_PATHS: dict[Page, str] = {
     Page.OVERVIEW: "/",
@@ -59,6 +60,7 @@ PAGE_PATHS: dict[Page, str] = {
     Page.PLAN: "/plan",
     Page.PEOPLE: "/people",
     Page.SETUP: "/setup",
+    Page.ANNOUNCEMENTS: "/announcements",
 }
 DEADLINE_LABELS: dict[str, str] = {
     "overdue": N_("Past the deadline"),

@@ -30,6 +30,7 @@ from bot.web.media import MEDIA_ROUTE, media_dir, sweep_media
 from bot.web.middlewares import setup_middlewares
 from bot.web.render import STATIC_DIR, make_environment
 from bot.web.routes import (
+    announcements,
     audit_log,
     content,
     evidence,
@@ -99,6 +100,13 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/plan/deadlines", page_route(Page.PLAN, plan.set_deadlines))
     router.add_post("/tasks/{task_id}/edit", page_route(Page.PLAN, tasks.edit_task))
     router.add_post("/tasks/{task_id}/progress", page_route(None, tasks.report_progress))
+    announce = Page.ANNOUNCEMENTS
+    router.add_get("/announcements", page_route(announce, announcements.announcements))
+    router.add_post("/announcements/preview", page_route(announce, announcements.preview))
+    router.add_post("/announcements", page_route(announce, announcements.send))
+    router.add_post(
+        "/announcements/{broadcast_id}/cancel", page_route(announce, announcements.cancel)
+    )
     router.add_get("/setup", page_route(Page.SETUP, setup.setup_page))
     router.add_get("/setup/template.xlsx", page_route(Page.SETUP, setup.setup_template))
     router.add_post("/setup/check", page_route(Page.SETUP, setup.check_setup))

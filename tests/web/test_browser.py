@@ -16,12 +16,15 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import Session, select
 
 from bot.app import TocnsApp
 from bot.plans.imports import PLANS_DIR
 from bot.services import Services
 from bot.settings import Settings
+from db.models import OutboxMessage
 from tests.conftest import channel_settings
+from tests.factories import village_id
 from tests.helpers import Chat, FakeClock, add_person
 from tests.web.conftest import PDF, Seeded
 
@@ -171,6 +174,7 @@ async def test_desktop_screenshots(
         ("units", "/units"),
         ("content", "/content"),
         ("audit", "/audit"),
+        ("announcements", "/announcements"),
     ):
         response = await page.goto(path)
         assert response is not None and response.status == 200, path
@@ -307,6 +311,29 @@ async def test_the_commune_runs_itself_from_the_dashboard(
     await expect(page.locator(".notice")).to_contain_text("Đã duyệt")
     await _no_sideways_scroll(page)
     await shot(page, f"review-phone-{suffix}")
+    # An announcement to Xóm 3's team: preview, then send with the keyboard.
+    await page.click('nav.tabs >> text="Thông báo"')
+    xom3 = village_id(services, "Xóm 3")
+    await expect(page.locator(f"label[for=aud-village-{xom3}] .audience-reach")).to_have_text(
+        "Zalo: 0 · Telegram: 0 · Console: 1 · chưa liên kết chat: 1"
+    )
+    await page.fill("#f-text", "Tối thứ Sáu họp tổ ở nhà văn hóa.")
+    await page.locator("details.audience-more summary", has_text="Tổ của một thôn/xóm").focus()
+    await page.keyboard.press("Enter")  # opens the villages' list
+    await page.check(f"#aud-village-{xom3}")
+    await page.click("#preview")
+    await expect(page.locator("#preview-text")).to_contain_text("Tối thứ Sáu họp tổ")
+    await _no_sideways_scroll(page)
+    await shot(page, f"announcement-preview-phone-{suffix}")
+    await page.locator("#send").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".notice")).to_contain_text("Đã xếp hàng gửi")
+    await expect(page.locator(".card.announcement")).to_contain_text("Không gửi được: 1")
+    await _no_sideways_scroll(page)
+    await shot(page, f"announcements-phone-{suffix}")
+    with Session(services.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "broadcast")).all()
+        assert [r.chat_id for r in rows] == ["3004"]  # Xóm 3's one linked member
     await context.close()
 
 

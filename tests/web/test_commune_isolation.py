@@ -18,7 +18,18 @@ from bot.core.errors import UserError
 from bot.plans import store
 from bot.services import Services
 from bot.web.server import build_web_app
-from db.models import Commune, Person, PersonRole, Plan, Tally, Task, Unit, Village
+from db.models import (
+    Broadcast,
+    Commune,
+    OutboxMessage,
+    Person,
+    PersonRole,
+    Plan,
+    Tally,
+    Task,
+    Unit,
+    Village,
+)
 from tests.helpers import Chat, add_person
 from tests.web.conftest import OWN_UNIT, Seeded, SignIn, form_token
 
@@ -72,14 +83,33 @@ def seed_commune_b(services: Services) -> dict[str, int]:
         session.add(
             Tally(village_id=village.id, period=today.replace(day=1), code="vneid", value=7)
         )
+        broadcast = Broadcast(
+            commune_id=commune.id,
+            group=f"village:{village.id}",
+            text=f"Thông báo riêng của {B_VILLAGE}",
+            send_at=services.clock() + dt.timedelta(days=1),
+        )
+        session.add(broadcast)
         session.flush()
-        assert task.id is not None
+        assert task.id is not None and broadcast.id is not None
+        session.add(  # still to send: no one of A may cancel it
+            OutboxMessage(
+                commune_id=commune.id,
+                person_id=person.id,
+                channel="console",
+                chat_id="b-1",
+                kind="broadcast",
+                dedupe_key=f"broadcast:{broadcast.id}:{person.id}",
+                due_at=services.clock() + dt.timedelta(days=1),
+            )
+        )
         ids = {
             "commune": commune.id,
             "village": village.id,
             "unit": unit.id,
             "person": person.id,
             "task": task.id,
+            "broadcast": broadcast.id,
         }
         session.commit()
     return ids
@@ -106,6 +136,7 @@ def fill(path: str, b: dict[str, int]) -> str:
         "person_id": b["person"],
         "report_id": b["report"],
         "photo_id": b["photo"],
+        "broadcast_id": b["broadcast"],
     }
     try:
         return path.format(**values)
@@ -164,6 +195,9 @@ async def test_commune_a_never_sees_nor_changes_commune_b(
         assert person.unit_id is None and person.commune_id == b["commune"]
         assert session.exec(select(Village).where(Village.name == B_VILLAGE)).one()
         assert session.exec(select(Unit).where(Unit.name == B_UNIT)).one()
+        assert session.exec(
+            select(OutboxMessage.status).where(OutboxMessage.commune_id == b["commune"])
+        ).all() == ["pending"]
 
 
 def xlsx_text(body: bytes) -> str:
@@ -208,7 +242,7 @@ async def test_commune_b_never_sees_the_first_commune(
         session.commit()
     client = await sign_in(viewer_id)
     a = {"task": seeded.own_task, "evidence": seeded.own_evidence, "person": seeded.member}
-    a.update(report=1, photo=1)
+    a.update(report=1, photo=1, broadcast=10**6)
     problems: list[str] = []
     shown = 0
     token = form_token(await (await client.get("/")).text())

@@ -162,6 +162,10 @@ async def test_role_route_matrix(
     review = await page("/review", bool(roles & {"office", "admin"}))
     assert evidence_links(review) <= expected.evidence
     await page("/plan", bool(roles & {"office", "admin"}))
+    announcements = await page("/announcements", bool(roles & OVERSEERS))
+    if announcements:  # every village of the commune is a group to write to, and no task
+        assert villages_named(announcements, expected.all_villages) == expected.villages
+        assert task_links(announcements) == set()
     await page("/people", "admin" in roles)
     await page("/setup", "admin" in roles)
     for task_id in (seeded.own_task, seeded.other_task):
