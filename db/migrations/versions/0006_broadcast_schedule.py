@@ -1,7 +1,7 @@
 """announcements from the dashboard: a broadcast's scheduled time and audience size
 
 Revision ID: broadcast_schedule
-Revises: open_red_episode_unique
+Revises: reply_outbox
 Create Date: 2026-12-03
 
 ``send_at`` is when a scheduled announcement goes out (its outbox rows are due then);
@@ -17,7 +17,7 @@ from alembic import op
 import db.types
 
 revision: str = "broadcast_schedule"
-down_revision: str | None = "open_red_episode_unique"
+down_revision: str | None = "reply_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
