@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -11,18 +12,21 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
+from bot.core.people import village_groups
 from bot.core.registry import Registry
 from bot.i18n import N_
 from bot.reminders import messages
 from bot.reminders.broadcasts import (
+    GROUP_CHATS,
     GROUP_RESIDENTS,
     GROUP_TEAM,
     check_text,
     create_broadcast,
+    group_chats_of,
     group_label,
     group_members,
 )
-from db.models import Role, Unit
+from db.models import Role, Unit, Village
 
 SENDERS = frozenset({Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN, Role.UNIT})
 ALL_GROUPS = frozenset({Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN})
@@ -32,6 +36,15 @@ CHOICE_TEAM = N_("👥 All team members")
 CHOICE_VILLAGE = N_("🏘 One village's team")
 CHOICE_UNIT = N_("🏢 One unit's officers")
 CHOICE_RESIDENTS = N_("🔔 Residents who signed up")
+CHOICE_CHATS = N_("💬 A village's group chat")
+PICK_CHATS = N_("Which village's group chat?")
+COUNT_CHATS = N_("{label} ({count} group chats)")
+TYPE_TEXT_CHATS = N_(
+    "Type the announcement for {group} ({count} group chats). Everyone in the group will "
+    "read it. Type /huy to cancel."
+)
+PREVIEW_CHATS = N_("This is what {count} group chats ({group}) will receive:")
+SENT_CHATS = N_("✅ Queued for {count} group chats. It will be posted within a few minutes.")
 PICK_VILLAGE = N_("Which village?")
 PICK_UNIT = N_("Which unit?")
 TYPE_TEXT = N_("Type the announcement for {group} ({count} people). Type /huy to cancel.")
@@ -85,6 +98,10 @@ class PickVillageChoice(Action, prefix="bc-villages"):
 
 
 @dataclass(frozen=True)
+class PickChatsChoice(Action, prefix="bc-chats"):
+    """Pick the village whose group chats get the announcement."""
+
+
 class PickUnitChoice(Action, prefix="bc-units"):
     """List the units, to write to one unit's officers."""
 
@@ -126,8 +143,27 @@ def _sender_name(ctx: Context) -> str:
 
 
 def _reach(ctx: Context, group: str) -> int:
-    """How many people (besides the sender) an announcement to ``group`` reaches."""
+    """How many people (besides the sender) an announcement to ``group`` reaches.
+
+    For a village's group chats: how many group chats.
+    """
+    chats = group_chats_of(ctx.session, _commune(ctx), group)
+    if chats:
+        return len(chats)
     return sum(1 for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id)
+
+
+def _is_chats(group: str) -> bool:
+    return group.startswith(f"{GROUP_CHATS}:")
+
+
+def _chat_villages(ctx: Context) -> list[tuple[Village, int]]:
+    """The commune's villages that have linked group chats, with how many."""
+    rows = villages_of(ctx.session, _commune(ctx))
+    counts = Counter(
+        chat.village_id for chat in village_groups(ctx.session, [v.id for v in rows if v.id])
+    )
+    return [(v, counts[v.id]) for v in rows if v.id is not None and counts[v.id]]
 
 
 def _counted(ctx: Context, label: str, count: int) -> str:
@@ -149,6 +185,8 @@ def _group_choices(ctx: Context) -> list[Choice]:
     units = ctx.session.exec(select(Unit.id).where(Unit.commune_id == commune)).all()
     if any(_reach(ctx, f"unit:{unit}") for unit in units):
         choices.append(Choice(ctx._(CHOICE_UNIT), PickUnitChoice().pack()))
+    if _chat_villages(ctx):
+        choices.append(Choice(ctx._(CHOICE_CHATS), PickChatsChoice().pack()))
     residents = _reach(ctx, GROUP_RESIDENTS)
     if residents:
         choices.append(
@@ -181,13 +219,14 @@ def _ask_text(ctx: Context, group: str) -> list[Reply]:
     ctx.begin(BroadcastFlow.text, group=group)
     if kept:
         return _preview(ctx, str(kept))
-    return [ctx.reply(TYPE_TEXT, group=label, count=ctx.t.number(members))]
+    asking = TYPE_TEXT_CHATS if _is_chats(group) else TYPE_TEXT
+    return [ctx.reply(asking, group=label, count=ctx.t.number(members))]
 
 
 def _preview(ctx: Context, text: str) -> list[Reply]:
     text = check_text(text)
     group = str(ctx.data.get("group", ""))
-    members = [m for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id]
+    count = _reach(ctx, group)
     label = group_label(ctx.session, group, ctx.t.locale)
     ctx.goto(BroadcastFlow.confirm, text=text)
     shown = messages.broadcast(ctx.t, _sender_name(ctx), text)
@@ -197,7 +236,9 @@ def _preview(ctx: Context, text: str) -> list[Reply]:
         Choice(ctx._(CONFIRM_CANCEL), DropChoice().pack()),
     ]
     return [
-        ctx.reply(PREVIEW, count=ctx.t.number(len(members)), group=label),
+        ctx.reply(
+            PREVIEW_CHATS if _is_chats(group) else PREVIEW, count=ctx.t.number(count), group=label
+        ),
         Reply(text=shown.text, choices=choices),
     ]
 
@@ -235,6 +276,20 @@ def register(registry: Registry) -> None:
             for v in rows
         ]
         return [ctx.reply(PICK_VILLAGE, choices)]
+
+    @registry.on_choice(PickChatsChoice)
+    def chats(ctx: Context, data: PickChatsChoice) -> list[Reply]:
+        """List the villages with group chats to pick one."""
+        if not ctx.has_role(*ALL_GROUPS):
+            return [ctx.reply(NOT_ALLOWED_GROUP)]
+        choices = [
+            Choice(
+                ctx._(COUNT_CHATS, label=village.name, count=ctx.t.number(count)),
+                GroupChoice(f"{GROUP_CHATS}:{village.id}").pack(),
+            )
+            for village, count in _chat_villages(ctx)
+        ]
+        return [ctx.reply(PICK_CHATS, choices)]
 
     @registry.on_choice(PickUnitChoice)
     def units(ctx: Context, data: PickUnitChoice) -> list[Reply]:
@@ -314,7 +369,7 @@ def register(registry: Registry) -> None:
         ctx.finish()
         if ctx.services.wake_outbox is not None:
             ctx.after_commit.append(ctx.services.wake_outbox)
-        return [ctx.reply(SENT, count=ctx.t.number(queued))]
+        return [ctx.reply(SENT_CHATS if _is_chats(group) else SENT, count=ctx.t.number(queued))]
 
     @registry.command("dangky", "subscribe", description=N_("Get the commune's announcements"))
     def opt_in(ctx: Context, argument: str) -> list[Reply]:

@@ -27,6 +27,7 @@ from db.engine import rowcount
 from db.models import (
     Broadcast,
     ChatIdentity,
+    GroupChat,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -192,9 +193,9 @@ def create_broadcast(
             due_at=due,
         )
         queued += row is not None
-    kind, _, value = group.partition(":")
-    if kind == GROUP_CHATS and value.isdigit():
-        queued += _queue_group_chats(session, broadcast, int(value), sender_name, text, due)
+    chats = group_chats_of(session, commune_id, group)
+    if chats:
+        queued += _queue_group_chats(session, broadcast, chats, sender_name, text, due)
     broadcast.recipients = queued
     session.add(broadcast)
     return broadcast, queued
@@ -203,15 +204,15 @@ def create_broadcast(
 def _queue_group_chats(
     session: Session,
     broadcast: Broadcast,
-    village_id: int,
+    chats: list[GroupChat],
     sender: str,
     text: str,
     now: dt.datetime,
 ) -> int:
-    """Queue the announcement to each group chat linked to the village."""
+    """Queue the announcement to each of a village's group chats."""
     reply = messages.broadcast(translator(DEFAULT_LOCALE), sender, text)
     queued = 0
-    for chat in village_groups(session, [village_id]):
+    for chat in chats:
         session.add(
             OutboxMessage(
                 commune_id=broadcast.commune_id,
@@ -271,8 +272,25 @@ def preferred_channels(session: Session, person_ids: list[int]) -> dict[int, str
     return chosen
 
 
+def group_chats_of(session: Session, commune_id: int, group: str) -> list[GroupChat]:
+    """The group chats an announcement to ``group`` goes to (only ``chats:<village>``)."""
+    kind, _, value = group.partition(":")
+    if kind != GROUP_CHATS or not value.isdigit():
+        return []
+    village = session.get(Village, int(value))
+    if village is None or village.id is None or village.commune_id != commune_id:
+        return []
+    return village_groups(session, [village.id])
+
+
 def reach(session: Session, commune_id: int, group: str, sender_id: int | None = None) -> Reach:
-    """Who of ``group`` (the sender excepted) an announcement reaches, counted per channel."""
+    """Who of ``group`` (the sender excepted) an announcement reaches, counted per channel.
+
+    For a village's group chats (``chats:<village>``) the count is of chats, not people.
+    """
+    chats = group_chats_of(session, commune_id, group)
+    if chats:
+        return Reach(by_channel=dict(Counter(chat.channel for chat in chats)))
     members = [pid for pid in group_members(session, commune_id, group) if pid != sender_id]
     channels = preferred_channels(session, members)
     return Reach(

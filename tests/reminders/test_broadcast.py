@@ -9,7 +9,7 @@ from bot.admin.sample import load_sample_people
 from bot.cli import main
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
-from db.models import Broadcast, Person
+from db.models import Broadcast, GroupChat, Person
 from tests.helpers import Chat, add_person, unit_id, village_id
 from tests.reminders.util import rows
 
@@ -145,3 +145,31 @@ def test_the_sample_people_give_every_sample_audience_somebody(
     office.send("Họp dân tối thứ Bảy")
     assert "Đã xếp hàng gửi cho 0 người" in office.press("bc-send:")[0].text  # they have no chat
     assert rows(services) == []
+
+
+def test_office_announces_to_a_village_group_chat(
+    services: Services, dispatcher: Dispatcher
+) -> None:
+    with Session(services.engine) as session:
+        for channel, chat in (("zalo", "zgr-xom3"), ("telegram", "-100333")):
+            session.add(
+                GroupChat(channel=channel, chat_id=chat, village_id=village_id(services, "Xóm 3"))
+            )
+        session.commit()
+    office = _office(dispatcher, services)
+    menu = office.send("/thongbao")[0]
+    assert "bc-chats:" in [c.value for c in menu.choices]
+    villages = office.press("bc-chats:")[0]
+    [choice] = villages.choices  # only the village that has group chats
+    assert choice.label == "Xóm 3 (2 nhóm chat)"
+    asked = office.press(choice.value)[0].text
+    assert "2 nhóm chat" in asked and "Mọi người trong nhóm" in asked
+    preview = office.send("Chiều nay 15:00 có lớp hướng dẫn VNeID tại nhà văn hóa Xóm 3.")
+    assert "2 nhóm chat" in preview[0].text and "nhóm chat của Xóm 3" in preview[0].text
+    assert "2 nhóm chat" in office.press("bc-send:")[0].text
+    queued = rows(services, kind="broadcast_group")
+    assert sorted((r.channel, r.chat_id) for r in queued) == [
+        ("telegram", "-100333"),
+        ("zalo", "zgr-xom3"),
+    ]
+    assert all(r.person_id is None and "lớp hướng dẫn VNeID" in r.content["text"] for r in queued)
