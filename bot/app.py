@@ -309,9 +309,7 @@ class TocnsApp:
             return
         self.background.spawn(
             poll_forever(
-                application.bot,
-                self.dispatcher,
-                groups=settings.group_chats,
+                application,
                 spawn=self.background.spawn,
                 timeout=settings.telegram_poll_timeout,
                 read_timeout=settings.telegram_read_timeout,

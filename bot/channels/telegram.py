@@ -297,9 +297,15 @@ def build_application(
     # with ``poll_forever`` (confirms once committed) and a webhook answers once handled.
     application = builder.updater(None).build()
 
+    committed = Committed()
+    application.bot_data[COMMITTED] = committed
+
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A webhook update: committed by the core, then its replies sent."""
-        sending = await receive(update, context.bot, dispatcher, groups=settings.group_chats)
+        """Committed by the core (``poll_forever`` may confirm it), then its replies sent."""
+        try:
+            sending = await receive(update, context.bot, dispatcher, groups=settings.group_chats)
+        finally:
+            committed.done(update.update_id)
         if sending is not None:
             await sending
 
@@ -357,31 +363,43 @@ async def _send_replies(
     await dispatcher.answered(incoming)
 
 
+COMMITTED = "tocns.committed"  # the application's ``bot_data`` key of its ``Committed``
+
+
+class Committed:
+    """Updates of a polled batch the core has committed, so the batch can be confirmed."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+
+    def expect(self, update_id: int) -> asyncio.Future[None]:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[update_id] = future
+        return future
+
+    def done(self, update_id: int) -> None:
+        future = self._waiting.pop(update_id, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+
 async def poll_forever(
-    bot: Bot,
-    dispatcher: Dispatcher,
+    application: TelegramApplication,
     *,
-    groups: bool,
-    spawn: Callable[[Sending], object],
+    spawn: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]],
     timeout: int,
     read_timeout: float,
 ) -> None:
     """Long-poll getUpdates until cancelled; a batch is confirmed once it is committed.
 
     Telegram confirms updates when getUpdates is next called with a higher ``offset``
-    (Bot API, getUpdates). Each batch is committed by the core before that call, so a
-    process killed mid-batch gets the whole batch again on restart and the core drops
-    what it had committed; replies are sent in ``spawn`` meanwhile, and those a killed
-    process committed but never sent go out from ``bot.core.unanswered``.
+    (Bot API, getUpdates). Every update of a batch is committed by the core before that
+    call, so a process killed mid-batch gets the whole batch again on restart and the
+    core drops what it had committed. Replies are sent meanwhile (``spawn``); those a
+    killed process committed but never sent go out from ``bot.core.unanswered``.
     """
-
-    async def commit(update: Update) -> Sending | None:
-        try:
-            return await receive(update, bot, dispatcher, groups=groups)
-        except Exception:  # noqa: BLE001 - one bad update must not stop polling
-            log.exception("telegram update %s failed", update.update_id)
-            return None
-
+    bot = application.bot
+    committed: Committed = application.bot_data[COMMITTED]
     offset: int | None = None
     backoff = 1.0
     while True:
@@ -406,9 +424,12 @@ async def poll_forever(
             continue
         if not updates:
             continue
-        for sending in await asyncio.gather(*(commit(update) for update in updates)):
-            if sending is not None:
-                spawn(sending)
+        waits = []
+        for update in updates:
+            signal = committed.expect(update.update_id)
+            task = spawn(application.process_update(update))
+            waits.append(asyncio.wait({signal, task}, return_when=asyncio.FIRST_COMPLETED))
+        await asyncio.gather(*waits)
         offset = updates[-1].update_id + 1
 
 
