@@ -173,6 +173,13 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MIXED = re.compile(r"[0-9][a-z]|[a-z][0-9]")
 _DIGITS = re.compile(r"([0-9]+)")
 _HOST = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
+# Dates ("28/8", "1/7/2024", "10/2025"), years ("2024") and sums of money ("399.000",
+# "1,5") say when or how much, never which procedure: a news story is full of them, and
+# each one, being unknown or rare, would read as a subject no guide covers.
+_INCIDENTAL = re.compile(
+    r"(?<![\w/.,])(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}/\d{4}|(?:19[5-9]|20[0-4])\d"
+    r"|\d{1,3}(?:[.,]\d{3})+)(?![\w/.,]*\w)"
+)
 # A well-formed Vietnamese syllable once folded: onset, one to three vowels, coda.
 # A real syllable that the library does not know ("tiếng") is a different word, not a
 # typo of a known one ("tiền"), so it is only corrected when a neighbour confirms it.
@@ -188,7 +195,7 @@ def folded_words(text: str) -> str:
 
 def normalise(text: str) -> list[str]:
     """Fold text and return canonical words (synonyms expanded, punctuation dropped)."""
-    folded = folded_words(text)
+    folded = folded_words(_INCIDENTAL.sub(" ", text))
     if not folded:
         return []
     data = search_data()
