@@ -286,12 +286,16 @@ def test_a_look_alike_address_makes_the_same_text_a_scam(index: GuideIndex) -> N
         "quên mật khẩu vneid lấy lại thế nào",
         "khôi phục cài đặt gốc xong vneid bắt xác thực máy cũ",
         "không nhận được mã OTP kích hoạt VNeID",
+        "không đăng nhập được vneid, mã otp không về",
+        "không thể đăng nhập ứng dụng ngân hàng trên máy mình",
+        "quên tên đăng nhập tài khoản vssid",
     ],
 )
 def test_own_phone_or_account_problems_never_get_a_scam_warning(
     index: GuideIndex, text: str
 ) -> None:
     result = index.search(text)
+    assert read_message(text).own_problem
     assert not result.scam
     assert result.best not in {"lua-dao-link-otp", "lua-dao-gia-danh", "bi-lua-dao"}
 
@@ -302,6 +306,7 @@ def test_own_phone_or_account_problems_never_get_a_scam_warning(
         "đổi điện thoại xong có người lạ gọi xin mã OTP",
         "mất điện thoại, có ai nhắn tin gửi link bảo đăng nhập lại vneid",
         "đổi sim thì bị chuyển tiền mất hết",
+        "không đăng nhập được vneid, có người gọi điện bảo đọc mã otp",
     ],
 )
 def test_own_problems_with_a_stranger_link_or_money_still_warn(
