@@ -514,6 +514,9 @@ class Ranking:
     terms: tuple[tuple[str, float], ...] = ()
     core_terms: Sequence[frozenset[str]] = ()
     max_idf: float = 1.0
+    # The office topics the query names (offices.yaml keywords, as folded word tuples):
+    # one the best guide's own words do not cover says the subject is an office's.
+    office_phrases: tuple[tuple[str, ...], ...] = ()
 
     def features(self, order: Sequence[tuple[int, float]] | None = None) -> dict[str, float]:
         """The calibration features (see calibration.yaml) of this ranking.
@@ -536,6 +539,7 @@ class Ranking:
         missing = max((m for t, m in self.terms if t not in core), default=0.0)
         if self.unknown_share > 0:
             missing = self.max_idf  # a word no guide knows at all is the rarest
+        office = any(not all(w in core for w in phrase) for phrase in self.office_phrases)
         return {
             "score": s1,
             "margin": s1 - s2,
@@ -560,6 +564,7 @@ class Ranking:
             "short": 1.0 if self.words <= SHORT_QUERY else 0.0,
             "log_words": math.log1p(self.words),
             "rules": 1.0 if _rules_confident(s1, s2, known, self.words) else 0.0,
+            "office": 1.0 if office else 0.0,
         }
 
 
@@ -747,6 +752,7 @@ class GuideIndex:
         terms = tuple(
             (t, self.idf.get(t, 0.0)) for t in parsed.weights if "_" not in t and t in self.idf
         )
+        office_phrases = self._office_phrases(query)
         return Ranking(
             ranked,
             share,
@@ -757,6 +763,7 @@ class GuideIndex:
             terms=terms,
             core_terms=self.known_terms,
             max_idf=self.unknown_idf,
+            office_phrases=office_phrases,
         )
 
     def search(self, query: str, top: int = 3) -> SearchResult:
@@ -842,6 +849,20 @@ class GuideIndex:
             return (slug, "scam") if slug else None
         return None
 
+    def _office_phrases(self, query: str) -> tuple[tuple[str, ...], ...]:
+        """The office-topic keywords a query names, as their informative words."""
+        if not self.offices:
+            return ()
+        words = normalise(query)
+        present = set(words)
+        text = f" {' '.join(words)} "
+        return tuple(
+            tuple(_content_words(phrase))
+            for entry in self.offices
+            for phrase in entry.phrases
+            if phrase[0] in present and f" {' '.join(phrase)} " in text
+        )
+
     def _office(self, query: str, results: list[tuple[str, float]]) -> OfficeHint | None:
         """The office for a subject no guide covers, when the question names one.
 
@@ -850,19 +871,19 @@ class GuideIndex:
         """
         if not self.offices:
             return None
-        words = _content_words(normalise(query))
+        words = normalise(query)
         if not words:
             return None
+        present = set(words)
         text = f" {' '.join(words)} "
         best_doc = self.doc[results[0][0]] if results else -1
         known = self.known_terms[best_doc] if best_doc >= 0 else frozenset()
-        present = set(words)
         found: tuple[int, _Office] | None = None
         for entry in self.offices:
             for phrase in entry.phrases:
-                if phrase[0] not in present:
+                if phrase[0] not in present or f" {' '.join(phrase)} " not in text:
                     continue
-                if f" {' '.join(phrase)} " not in text or all(w in known for w in phrase):
+                if all(w in known for w in _content_words(phrase)):
                     continue
                 if found is None or len(phrase) > found[0]:
                     found = (len(phrase), entry)
@@ -1016,10 +1037,12 @@ def _default_offices() -> list[OfficeEntry]:
 def _compile_offices(entries: Iterable[OfficeEntry]) -> tuple[_Office, ...]:
     compiled: list[_Office] = []
     for entry in entries:
+        # Whole words, fillers kept: "nhà ở xã hội" must not shrink to "xã", nor "gây
+        # rối" to "gây" ("có", "ở", "rối" are stopwords elsewhere).
         phrases = tuple(
             tuple(words)
-            for words in (_content_words(normalise(k)) for k in entry.keywords)
-            if words
+            for words in (normalise(k) for k in entry.keywords)
+            if _content_words(words)
         )
         if phrases and entry.office:
             compiled.append(_Office(entry.topic, entry.office, entry.note, phrases))
