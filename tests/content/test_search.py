@@ -418,3 +418,21 @@ def test_search_never_crashes(text: str) -> None:
 
 
 _INDEX = GuideIndex.build(load_guides())
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("lỡ chuyển khoản nhầm số tài khoản", "chuyen-nham-tien"),
+        ("cách bảo vệ tài khoản zalo khỏi bị hack", "bao-mat-tai-khoan"),
+        ("làm vneid cho ông bà già", "vneid-nguoi-gia"),
+    ],
+)
+def test_a_mistake_a_precaution_or_old_age_is_no_scam(
+    index: GuideIndex, text: str, slug: str
+) -> None:
+    # "lỡ chuyển nhầm" is one's own slip, "khỏi bị hack" a precaution, and "già" (old)
+    # folds like "giả" (fake): none of them is a scam report.
+    result = index.search(text)
+    assert not result.scam
+    assert result.best == slug
