@@ -40,7 +40,7 @@ import heapq
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -92,6 +92,7 @@ class SearchData:
     chitchat_filler: frozenset[str]
     scam: dict[str, re.Pattern[str]]
     scam_guides: dict[str, tuple[str, ...]]
+    specific_scams: frozenset[str]
     own_problem: re.Pattern[str]
     stranger: re.Pattern[str]
     official: tuple[OfficialMessage, ...]
@@ -133,6 +134,7 @@ def search_data() -> SearchData:
         chitchat_filler=_words(greeting["chitchat_filler"]),
         scam={name: _pattern(scam[name]) for name in SCAM_PATTERNS},
         scam_guides={kind: tuple(slugs) for kind, slugs in signals["scam_guides"].items()},
+        specific_scams=frozenset(signals.get("specific_scams", ())),
         own_problem=_pattern(signals["own_problem"]),
         stranger=_pattern(signals["stranger"]),
         official=tuple(
@@ -772,7 +774,12 @@ class GuideIndex:
         signals = read_message(query)
         ranking = self.rank(query)
         results = [(self.slugs[doc], score) for doc, score in ranking.ranked if score >= MIN_SCORE]
-        rule = self._rule(signals)
+
+        def ranked_sure() -> bool:
+            order = [(self.doc[slug], score) for slug, score in results]
+            return probability(ranking.features(order)) >= search_data().calibration.threshold
+
+        rule = self._rule(signals, results, ranked_sure)
         if rule is not None:
             slug, reason = rule
             return SearchResult(
@@ -838,15 +845,31 @@ class GuideIndex:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _rule(self, signals: MessageSignals) -> tuple[str, str] | None:
-        """The guide a message's signal decides (official message, scam), and why."""
+    def _rule(
+        self,
+        signals: MessageSignals,
+        results: Sequence[tuple[str, float]] = (),
+        sure: Callable[[], bool] = lambda: False,
+    ) -> tuple[str, str] | None:
+        """The guide a message's signal decides (official message, scam), and why.
+
+        A scam signal names a general warning (a strange link, a fake officer); a warning
+        about that very pretext (a traffic fine, a bank SMS, the power company) answers
+        instead when the ranking alone would answer with it confidently (``sure``).
+        """
         if signals.official is not None:
             slug = next((s for s in signals.official.guides if s in self.slugs), None)
             return (slug, "official") if slug else None
         if signals.scam is not None:
-            chain = search_data().scam_guides[signals.scam]
+            data = search_data()
+            chain = data.scam_guides[signals.scam]
             slug = next((s for s in chain if s in self.slugs), None)
-            return (slug, "scam") if slug else None
+            if slug is None:
+                return None
+            specific = results[0][0] if results else ""
+            if signals.scam != "victim" and specific in data.specific_scams and sure():
+                slug = specific
+            return slug, "scam"
         return None
 
     def _office_phrases(self, query: str) -> tuple[tuple[str, ...], ...]:

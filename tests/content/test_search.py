@@ -436,3 +436,22 @@ def test_a_mistake_a_precaution_or_old_age_is_no_scam(
     result = index.search(text)
     assert not result.scam
     assert result.best == slug
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("nhận tin nhắn bảo xe tôi bị phạt nguội, bấm link nộp phạt", "lua-dao-phat-nguoi"),
+        (
+            "nhận được sms ngân hàng báo tài khoản bị khóa kèm đường link",
+            "lua-dao-tin-nhan-ngan-hang",
+        ),
+    ],
+)
+def test_a_scam_with_a_known_pretext_gets_that_warning(
+    index: GuideIndex, text: str, slug: str
+) -> None:
+    # The link is the signal (general link warning); the pretext's own warning answers.
+    result = index.search(text)
+    assert result.scam and result.kind is Answer.GUIDE
+    assert result.best == slug
