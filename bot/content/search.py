@@ -949,6 +949,9 @@ class GuideIndex:
         # title, keyword, example or summary) counts as that word, its syllables less.
         for a, b in zip(corrected, corrected[1:], strict=False):
             pair = f"{a}_{b}"
+            # Only two syllables make a compound: "dụng VNeID" is a word and a name.
+            if a in entities or b in entities:
+                continue
             if a and b and pair in self.compounds:
                 parsed.weights[pair] = COMPOUND_PAIR
                 for word in (a, b):
