@@ -23,7 +23,7 @@ that chance clears a threshold fitted on the tuning sets so that, out of fold on
 residents' questions, at most 1 question in 50 gets a confident wrong answer and
 confident answers are right at least 98 % of the time (``search_data/calibration.yaml``,
 written by ``bench/bench_search.py --calibrate``). Two guides that score alike (within
-80 % of each other) are offered together instead.
+90 % of each other) are offered together instead.
 
 Before any of that the message itself is read (``read_message``): a greeting, a scam signal
 (the scam warning then comes first), a problem with the person's own account or phone (never
