@@ -86,6 +86,7 @@ class SearchData:
     phrases: dict[str, str]
     stopwords: frozenset[str]
     entities: frozenset[str]
+    papers: frozenset[str]  # two-syllable names of papers, as word pairs ("ho_chieu")
     greeting_start: re.Pattern[str]
     greeting_filler: frozenset[str]
     chitchat: re.Pattern[str]
@@ -128,6 +129,10 @@ def search_data() -> SearchData:
         phrases={str(k): str(v or "") for k, v in lexicon["phrases"].items()},
         stopwords=_words(lexicon["stopwords"]),
         entities=_words(lexicon.get("entities", "")),
+        papers=frozenset(
+            "_".join(name.split()) for name in str(lexicon.get("papers", "")).split(",")
+        )
+        - {""},
         greeting_start=_pattern(greeting["start"]),
         greeting_filler=_words(greeting["filler"]),
         chitchat=re.compile(rf"\b(?:{_pattern(greeting['chitchat']).pattern})\b"),
@@ -956,6 +961,9 @@ class GuideIndex:
                 parsed.weights[pair] = COMPOUND_PAIR
                 for word in (a, b):
                     parsed.factor[word] = min(parsed.factor.get(word, 1.0), COMPOUND_PART)
+                if pair in search_data().papers:
+                    # A paper's name ("hộ chiếu", "sổ đỏ") decides the topic, as an app's.
+                    parsed.factor[pair] = ENTITY_WEIGHT
         # A syllable the library only uses inside one compound ("khỏe" in "sức khỏe",
         # "dịch" in "dịch vụ") means something else when it stands alone ("bạn khỏe
         # không", "dịch tiếng Anh"): folding merged the words, so trust it less.

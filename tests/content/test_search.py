@@ -289,6 +289,7 @@ def test_a_look_alike_address_makes_the_same_text_a_scam(index: GuideIndex) -> N
         "không đăng nhập được vneid, mã otp không về",
         "không thể đăng nhập ứng dụng ngân hàng trên máy mình",
         "quên tên đăng nhập tài khoản vssid",
+        "vneid cập nhật bản mới xong thì không mở được nữa",
     ],
 )
 def test_own_phone_or_account_problems_never_get_a_scam_warning(
@@ -307,6 +308,7 @@ def test_own_phone_or_account_problems_never_get_a_scam_warning(
         "mất điện thoại, có ai nhắn tin gửi link bảo đăng nhập lại vneid",
         "đổi sim thì bị chuyển tiền mất hết",
         "không đăng nhập được vneid, có người gọi điện bảo đọc mã otp",
+        "có người nhắn zalo gửi đường dẫn bảo tôi đăng nhập để nhận tiền hỗ trợ",
     ],
 )
 def test_own_problems_with_a_stranger_link_or_money_still_warn(
@@ -456,3 +458,17 @@ def test_a_scam_with_a_known_pretext_gets_that_warning(
     result = index.search(text)
     assert result.scam and result.kind is Answer.GUIDE
     assert result.best == slug
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("hộ chiếu của tôi hết hạn, làm lại có cần về quê không", "ho-chieu"),
+        ("bố mẹ mất không để lại di chúc, anh em muốn làm sổ đỏ mảnh đất", "dat-dai-xa"),
+        ("cần sao y giấy khai sinh ở đâu cho nhanh", "ban-sao-giay-to"),
+    ],
+)
+def test_a_paper_named_decides_the_topic(index: GuideIndex, text: str, slug: str) -> None:
+    # "hộ chiếu" outweighs "hết hạn, làm lại" (the identity card's words); "sổ đỏ" is one
+    # word although "đỏ" folds to the filler "do"; "sao y" is a certified copy.
+    assert index.search(text).best == slug
