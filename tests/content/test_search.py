@@ -322,6 +322,7 @@ def test_own_problems_with_a_stranger_link_or_money_still_warn(
     ("text", "slug"),
     [
         ("con đang cấp cứu tại bệnh viện, chuyển tiền gấp để mổ", "lua-dao-nguoi-than"),
+        ("mẹ tôi bấm vào đường link lạ rồi bị mất 50 triệu trong tài khoản", "bi-lua-dao"),
         ("tuyển cộng tác viên online làm nhiệm vụ like video", "lua-dao-viec-nhe"),
         (
             "xác nhận lại thông tin trên VNeID sau sáp nhập để tránh bị khóa tài khoản",
