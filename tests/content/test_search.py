@@ -331,7 +331,7 @@ def test_own_problems_with_a_stranger_link_or_money_still_warn(
         (
             "Cảnh sát giao thông Việt Nam: bạn có khoản tiền phạt chưa thanh toán, truy cập"
             " https://dichvucongg.top/vn",
-            "lua-dao-link-otp",
+            "lua-dao-phat-nguoi",  # the look-alike link's pretext has its own warning
         ),
     ],
 )
