@@ -48,7 +48,16 @@ SYNTHETIC_SIZE = 1000
 NOTES = "## Notes"
 # The features the confidence model weighs (Ranking.features computes a few more: they
 # were tried and left out, being no better out of fold on the real tuning half).
-FEATURES = ("score", "margin", "nearest", "core", "missing", "missing_short", "log_words")
+FEATURES = (
+    "score",
+    "margin",
+    "nearest",
+    "core",
+    "missing",
+    "missing_short",
+    "log_words",
+    "office",
+)
 # What the confident answers must reach on the tuning data. On the real tuning questions,
 # judged out of fold (see choose_threshold): at most 1 confident wrong answer in 50
 # questions (the bar) and right at least 95 % of the time ("confident" means that). On the

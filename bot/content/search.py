@@ -23,7 +23,7 @@ that chance clears a threshold fitted on the tuning sets so that, out of fold on
 residents' questions, at most 1 question in 50 gets a confident wrong answer and
 confident answers are right at least 98 % of the time (``search_data/calibration.yaml``,
 written by ``bench/bench_search.py --calibrate``). Two guides that score alike (within
-80 % of each other) are offered together instead.
+90 % of each other) are offered together instead.
 
 Before any of that the message itself is read (``read_message``): a greeting, a scam signal
 (the scam warning then comes first), a problem with the person's own account or phone (never
@@ -40,7 +40,7 @@ import heapq
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -86,12 +86,14 @@ class SearchData:
     phrases: dict[str, str]
     stopwords: frozenset[str]
     entities: frozenset[str]
+    papers: frozenset[str]  # two-syllable names of papers, as word pairs ("ho_chieu")
     greeting_start: re.Pattern[str]
     greeting_filler: frozenset[str]
     chitchat: re.Pattern[str]
     chitchat_filler: frozenset[str]
     scam: dict[str, re.Pattern[str]]
     scam_guides: dict[str, tuple[str, ...]]
+    specific_scams: frozenset[str]
     own_problem: re.Pattern[str]
     stranger: re.Pattern[str]
     official: tuple[OfficialMessage, ...]
@@ -127,12 +129,17 @@ def search_data() -> SearchData:
         phrases={str(k): str(v or "") for k, v in lexicon["phrases"].items()},
         stopwords=_words(lexicon["stopwords"]),
         entities=_words(lexicon.get("entities", "")),
+        papers=frozenset(
+            "_".join(name.split()) for name in str(lexicon.get("papers", "")).split(",")
+        )
+        - {""},
         greeting_start=_pattern(greeting["start"]),
         greeting_filler=_words(greeting["filler"]),
         chitchat=re.compile(rf"\b(?:{_pattern(greeting['chitchat']).pattern})\b"),
         chitchat_filler=_words(greeting["chitchat_filler"]),
         scam={name: _pattern(scam[name]) for name in SCAM_PATTERNS},
         scam_guides={kind: tuple(slugs) for kind, slugs in signals["scam_guides"].items()},
+        specific_scams=frozenset(signals.get("specific_scams", ())),
         own_problem=_pattern(signals["own_problem"]),
         stranger=_pattern(signals["stranger"]),
         official=tuple(
@@ -173,6 +180,13 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MIXED = re.compile(r"[0-9][a-z]|[a-z][0-9]")
 _DIGITS = re.compile(r"([0-9]+)")
 _HOST = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
+# Dates ("28/8", "1/7/2024", "10/2025"), years ("2024") and sums of money ("399.000",
+# "1,5") say when or how much, never which procedure: a news story is full of them, and
+# each one, being unknown or rare, would read as a subject no guide covers.
+_INCIDENTAL = re.compile(
+    r"(?<![\w/.,])(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}/\d{4}|(?:19[5-9]|20[0-4])\d"
+    r"|\d{1,3}(?:[.,]\d{3})+)(?![\w/.,]*\w)"
+)
 # A well-formed Vietnamese syllable once folded: onset, one to three vowels, coda.
 # A real syllable that the library does not know ("tiếng") is a different word, not a
 # typo of a known one ("tiền"), so it is only corrected when a neighbour confirms it.
@@ -188,7 +202,7 @@ def folded_words(text: str) -> str:
 
 def normalise(text: str) -> list[str]:
     """Fold text and return canonical words (synonyms expanded, punctuation dropped)."""
-    folded = folded_words(text)
+    folded = folded_words(_INCIDENTAL.sub(" ", text))
     if not folded:
         return []
     data = search_data()
@@ -507,6 +521,9 @@ class Ranking:
     terms: tuple[tuple[str, float], ...] = ()
     core_terms: Sequence[frozenset[str]] = ()
     max_idf: float = 1.0
+    # The office topics the query names (offices.yaml keywords, as folded word tuples):
+    # one the best guide's own words do not cover says the subject is an office's.
+    office_phrases: tuple[tuple[str, ...], ...] = ()
 
     def features(self, order: Sequence[tuple[int, float]] | None = None) -> dict[str, float]:
         """The calibration features (see calibration.yaml) of this ranking.
@@ -529,6 +546,7 @@ class Ranking:
         missing = max((m for t, m in self.terms if t not in core), default=0.0)
         if self.unknown_share > 0:
             missing = self.max_idf  # a word no guide knows at all is the rarest
+        office = any(not all(w in core for w in phrase) for phrase in self.office_phrases)
         return {
             "score": s1,
             "margin": s1 - s2,
@@ -553,6 +571,7 @@ class Ranking:
             "short": 1.0 if self.words <= SHORT_QUERY else 0.0,
             "log_words": math.log1p(self.words),
             "rules": 1.0 if _rules_confident(s1, s2, known, self.words) else 0.0,
+            "office": 1.0 if office else 0.0,
         }
 
 
@@ -740,6 +759,7 @@ class GuideIndex:
         terms = tuple(
             (t, self.idf.get(t, 0.0)) for t in parsed.weights if "_" not in t and t in self.idf
         )
+        office_phrases = self._office_phrases(query)
         return Ranking(
             ranked,
             share,
@@ -750,6 +770,7 @@ class GuideIndex:
             terms=terms,
             core_terms=self.known_terms,
             max_idf=self.unknown_idf,
+            office_phrases=office_phrases,
         )
 
     def search(self, query: str, top: int = 3) -> SearchResult:
@@ -758,7 +779,12 @@ class GuideIndex:
         signals = read_message(query)
         ranking = self.rank(query)
         results = [(self.slugs[doc], score) for doc, score in ranking.ranked if score >= MIN_SCORE]
-        rule = self._rule(signals)
+
+        def ranked_sure() -> bool:
+            order = [(self.doc[slug], score) for slug, score in results]
+            return probability(ranking.features(order)) >= search_data().calibration.threshold
+
+        rule = self._rule(signals, results, ranked_sure)
         if rule is not None:
             slug, reason = rule
             return SearchResult(
@@ -824,16 +850,46 @@ class GuideIndex:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _rule(self, signals: MessageSignals) -> tuple[str, str] | None:
-        """The guide a message's signal decides (official message, scam), and why."""
+    def _rule(
+        self,
+        signals: MessageSignals,
+        results: Sequence[tuple[str, float]] = (),
+        sure: Callable[[], bool] = lambda: False,
+    ) -> tuple[str, str] | None:
+        """The guide a message's signal decides (official message, scam), and why.
+
+        A scam signal names a general warning (a strange link, a fake officer); a warning
+        about that very pretext (a traffic fine, a bank SMS, the power company) answers
+        instead when the ranking alone would answer with it confidently (``sure``).
+        """
         if signals.official is not None:
             slug = next((s for s in signals.official.guides if s in self.slugs), None)
             return (slug, "official") if slug else None
         if signals.scam is not None:
-            chain = search_data().scam_guides[signals.scam]
+            data = search_data()
+            chain = data.scam_guides[signals.scam]
             slug = next((s for s in chain if s in self.slugs), None)
-            return (slug, "scam") if slug else None
+            if slug is None:
+                return None
+            specific = results[0][0] if results else ""
+            if signals.scam != "victim" and specific in data.specific_scams and sure():
+                slug = specific
+            return slug, "scam"
         return None
+
+    def _office_phrases(self, query: str) -> tuple[tuple[str, ...], ...]:
+        """The office-topic keywords a query names, as their informative words."""
+        if not self.offices:
+            return ()
+        words = normalise(query)
+        present = set(words)
+        text = f" {' '.join(words)} "
+        return tuple(
+            tuple(_content_words(phrase))
+            for entry in self.offices
+            for phrase in entry.phrases
+            if phrase[0] in present and f" {' '.join(phrase)} " in text
+        )
 
     def _office(self, query: str, results: list[tuple[str, float]]) -> OfficeHint | None:
         """The office for a subject no guide covers, when the question names one.
@@ -843,19 +899,19 @@ class GuideIndex:
         """
         if not self.offices:
             return None
-        words = _content_words(normalise(query))
+        words = normalise(query)
         if not words:
             return None
+        present = set(words)
         text = f" {' '.join(words)} "
         best_doc = self.doc[results[0][0]] if results else -1
         known = self.known_terms[best_doc] if best_doc >= 0 else frozenset()
-        present = set(words)
         found: tuple[int, _Office] | None = None
         for entry in self.offices:
             for phrase in entry.phrases:
-                if phrase[0] not in present:
+                if phrase[0] not in present or f" {' '.join(phrase)} " not in text:
                     continue
-                if f" {' '.join(phrase)} " not in text or all(w in known for w in phrase):
+                if all(w in known for w in _content_words(phrase)):
                     continue
                 if found is None or len(phrase) > found[0]:
                     found = (len(phrase), entry)
@@ -898,10 +954,16 @@ class GuideIndex:
         # title, keyword, example or summary) counts as that word, its syllables less.
         for a, b in zip(corrected, corrected[1:], strict=False):
             pair = f"{a}_{b}"
+            # Only two syllables make a compound: "dụng VNeID" is a word and a name.
+            if a in entities or b in entities:
+                continue
             if a and b and pair in self.compounds:
                 parsed.weights[pair] = COMPOUND_PAIR
                 for word in (a, b):
                     parsed.factor[word] = min(parsed.factor.get(word, 1.0), COMPOUND_PART)
+                if pair in search_data().papers:
+                    # A paper's name ("hộ chiếu", "sổ đỏ") decides the topic, as an app's.
+                    parsed.factor[pair] = ENTITY_WEIGHT
         # A syllable the library only uses inside one compound ("khỏe" in "sức khỏe",
         # "dịch" in "dịch vụ") means something else when it stands alone ("bạn khỏe
         # không", "dịch tiếng Anh"): folding merged the words, so trust it less.
@@ -1009,10 +1071,12 @@ def _default_offices() -> list[OfficeEntry]:
 def _compile_offices(entries: Iterable[OfficeEntry]) -> tuple[_Office, ...]:
     compiled: list[_Office] = []
     for entry in entries:
+        # Whole words, fillers kept: "nhà ở xã hội" must not shrink to "xã", nor "gây
+        # rối" to "gây" ("có", "ở", "rối" are stopwords elsewhere).
         phrases = tuple(
             tuple(words)
-            for words in (_content_words(normalise(k)) for k in entry.keywords)
-            if words
+            for words in (normalise(k) for k in entry.keywords)
+            if _content_words(words)
         )
         if phrases and entry.office:
             compiled.append(_Office(entry.topic, entry.office, entry.note, phrases))

@@ -67,10 +67,10 @@ def test_real_questions_hold_out(index: GuideIndex) -> None:
 
 
 # What the current library and method reach (see BENCHMARKS.md); raise towards REAL_BARS.
-TUNE_FLOOR = {"top1": 0.93, "top3": 0.97, "refused": 0.95, "hit_confident": 0.50}
-HOLDOUT_FLOOR = {"top1": 0.83, "top3": 0.90, "refused": 0.90, "hit_confident": 0.30}
-# 3 when 15 % of right answers were confident, 4 now with 34 % (BENCHMARKS.md); the bar
-# is 1 in 50.
+TUNE_FLOOR = {"top1": 0.98, "top3": 0.98, "refused": 0.95, "hit_confident": 0.80}
+HOLDOUT_FLOOR = {"top1": 0.86, "top3": 0.95, "refused": 0.95, "hit_confident": 0.55}
+# 3 when 15 % of right answers were confident, 4 with 34 % and still 4 with 59 %
+# (BENCHMARKS.md); the bar is 1 in 50.
 HOLDOUT_MAX_WRONG = 4
 
 
@@ -286,12 +286,17 @@ def test_a_look_alike_address_makes_the_same_text_a_scam(index: GuideIndex) -> N
         "quên mật khẩu vneid lấy lại thế nào",
         "khôi phục cài đặt gốc xong vneid bắt xác thực máy cũ",
         "không nhận được mã OTP kích hoạt VNeID",
+        "không đăng nhập được vneid, mã otp không về",
+        "không thể đăng nhập ứng dụng ngân hàng trên máy mình",
+        "quên tên đăng nhập tài khoản vssid",
+        "vneid cập nhật bản mới xong thì không mở được nữa",
     ],
 )
 def test_own_phone_or_account_problems_never_get_a_scam_warning(
     index: GuideIndex, text: str
 ) -> None:
     result = index.search(text)
+    assert read_message(text).own_problem
     assert not result.scam
     assert result.best not in {"lua-dao-link-otp", "lua-dao-gia-danh", "bi-lua-dao"}
 
@@ -302,6 +307,8 @@ def test_own_phone_or_account_problems_never_get_a_scam_warning(
         "đổi điện thoại xong có người lạ gọi xin mã OTP",
         "mất điện thoại, có ai nhắn tin gửi link bảo đăng nhập lại vneid",
         "đổi sim thì bị chuyển tiền mất hết",
+        "không đăng nhập được vneid, có người gọi điện bảo đọc mã otp",
+        "có người nhắn zalo gửi đường dẫn bảo tôi đăng nhập để nhận tiền hỗ trợ",
     ],
 )
 def test_own_problems_with_a_stranger_link_or_money_still_warn(
@@ -315,6 +322,7 @@ def test_own_problems_with_a_stranger_link_or_money_still_warn(
     ("text", "slug"),
     [
         ("con đang cấp cứu tại bệnh viện, chuyển tiền gấp để mổ", "lua-dao-nguoi-than"),
+        ("mẹ tôi bấm vào đường link lạ rồi bị mất 50 triệu trong tài khoản", "bi-lua-dao"),
         ("tuyển cộng tác viên online làm nhiệm vụ like video", "lua-dao-viec-nhe"),
         (
             "xác nhận lại thông tin trên VNeID sau sáp nhập để tránh bị khóa tài khoản",
@@ -323,7 +331,7 @@ def test_own_problems_with_a_stranger_link_or_money_still_warn(
         (
             "Cảnh sát giao thông Việt Nam: bạn có khoản tiền phạt chưa thanh toán, truy cập"
             " https://dichvucongg.top/vn",
-            "lua-dao-link-otp",
+            "lua-dao-phat-nguoi",  # the look-alike link's pretext has its own warning
         ),
     ],
 )
@@ -413,3 +421,55 @@ def test_search_never_crashes(text: str) -> None:
 
 
 _INDEX = GuideIndex.build(load_guides())
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("lỡ chuyển khoản nhầm số tài khoản", "chuyen-nham-tien"),
+        ("cách bảo vệ tài khoản zalo khỏi bị hack", "bao-mat-tai-khoan"),
+        ("làm vneid cho ông bà già", "vneid-nguoi-gia"),
+        ("hồ sơ trực tuyến bị cán bộ yêu cầu bổ sung thêm giấy tờ", "dvc-bo-sung-ho-so"),
+    ],
+)
+def test_a_mistake_a_precaution_or_old_age_is_no_scam(
+    index: GuideIndex, text: str, slug: str
+) -> None:
+    # "lỡ chuyển nhầm" is one's own slip, "khỏi bị hack" a precaution, "già" (old) folds
+    # like "giả" (fake), an officer asking for papers does the job: none is a scam report.
+    result = index.search(text)
+    assert not result.scam
+    assert result.best == slug
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("nhận tin nhắn bảo xe tôi bị phạt nguội, bấm link nộp phạt", "lua-dao-phat-nguoi"),
+        (
+            "nhận được sms ngân hàng báo tài khoản bị khóa kèm đường link",
+            "lua-dao-tin-nhan-ngan-hang",
+        ),
+    ],
+)
+def test_a_scam_with_a_known_pretext_gets_that_warning(
+    index: GuideIndex, text: str, slug: str
+) -> None:
+    # The link is the signal (general link warning); the pretext's own warning answers.
+    result = index.search(text)
+    assert result.scam and result.kind is Answer.GUIDE
+    assert result.best == slug
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("hộ chiếu của tôi hết hạn, làm lại có cần về quê không", "ho-chieu"),
+        ("bố mẹ mất không để lại di chúc, anh em muốn làm sổ đỏ mảnh đất", "dat-dai-xa"),
+        ("cần sao y giấy khai sinh ở đâu cho nhanh", "ban-sao-giay-to"),
+    ],
+)
+def test_a_paper_named_decides_the_topic(index: GuideIndex, text: str, slug: str) -> None:
+    # "hộ chiếu" outweighs "hết hạn, làm lại" (the identity card's words); "sổ đỏ" is one
+    # word although "đỏ" folds to the filler "do"; "sao y" is a certified copy.
+    assert index.search(text).best == slug
