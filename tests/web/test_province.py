@@ -133,7 +133,8 @@ def province(services: Services, seeded: Seeded) -> Province:
 def table_rows(html: str) -> list[tuple[str, str]]:
     """(rank, commune) of each row of the province table, in order."""
     return re.findall(
-        r'<tr>\s*<td class="num-col">([^<]*)</td>\s*<td><a href="/province/communes/\d+">([^<]+)</a>',
+        r'<tr>\s*<td class="num-col">([^<]*)</td>\s*<td class="commune">'
+        r'<a href="/province/communes/\d+">([^<]+)</a>',
         html,
     )
 
