@@ -143,6 +143,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.OFFICE: N_("standing office"),
     Role.COMMUNE_LEADER: N_("commune leader"),
     Role.ADMIN: N_("admin"),
+    Role.PROVINCE: N_("province officer"),
 }
 EVIDENCE_STATUS_LABELS: dict[str, str] = {
     "pending": N_("Awaiting review"),

@@ -15,6 +15,7 @@ class Role(StrEnum):
     OFFICE = "office"
     COMMUNE_LEADER = "commune_leader"
     ADMIN = "admin"
+    PROVINCE = "province"  # a province officer: every commune of the province, read-only
 
 
 class EvidenceStatus(StrEnum):

@@ -88,6 +88,8 @@ class Person(SQLModel, table=True):
     locale: str = Field(default="vi", max_length=8)
     village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # A province officer's province (``Commune.province``); they belong to no commune.
+    province: str | None = Field(default=None, max_length=200)
     opted_in: bool = False
     created_at: dt.datetime = _ts()
 

@@ -62,7 +62,11 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "db.models": CLI_START,
     },
     "bot/commands/base.py": {"bot.app": CLI_START},
-    "bot/commands/province.py": {"bot.admin.province_setup": CLI_START},
+    "bot/commands/province.py": {
+        "bot.admin.province_officers": CLI_START,
+        "bot.admin.province_setup": CLI_START,
+        "bot.web.auth": CLI_START,
+    },
     "bot/commands/doctor.py": {
         "bot.channels.zalo_client": CHANNELS,
         "bot.channels.zalo_doctor": CHANNELS,

@@ -348,10 +348,14 @@ def commune_view(
     return commune_progress(inputs, period, load_targets(session, commune_id, period.year), months)
 
 
-def province_view(session: Session, period: dt.date, months: int = 6) -> dict[int, CommuneProgress]:
-    """Every commune's progress for a month (roll them up with ``progress.rollup``)."""
-    inputs = load_inputs(session, None, period, months)
-    targets = load_all_targets(session, None, period.year)
+def province_view(
+    session: Session, period: dt.date, months: int = 6, commune_ids: Iterable[int] | None = None
+) -> dict[int, CommuneProgress]:
+    """Every commune's progress for a month, or these communes' (one province's); roll
+    them up with ``progress.rollup``. Communes without a village are left out."""
+    ids = list(commune_ids) if commune_ids is not None else None
+    inputs = load_inputs(session, ids, period, months)
+    targets = load_all_targets(session, ids, period.year)
     return {
         commune_id: commune_progress(villages, period, targets.get(commune_id, {}), months)
         for commune_id, villages in inputs.items()

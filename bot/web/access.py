@@ -3,6 +3,8 @@
 * the standing office, commune leaders and admins see everything;
 * unit officers see the tasks their unit leads or coordinates, and their evidence;
 * team members and team leaders see their own village's figures;
+* province officers belong to no commune: they see every commune of their province,
+  read-only (the province page, each commune's overview, the province workbook);
 * residents (and anyone else) see nothing.
 
 Every query of a page is narrowed by a ``Scope``: everything, or only rows with these
@@ -18,7 +20,8 @@ from enum import StrEnum
 OVERSEERS = frozenset({"office", "commune_leader", "admin"})
 UNIT_ROLES = frozenset({"unit"})
 VILLAGE_ROLES = frozenset({"team", "leader"})
-DASHBOARD_ROLES = OVERSEERS | UNIT_ROLES | VILLAGE_ROLES
+PROVINCE_ROLES = frozenset({"province"})
+DASHBOARD_ROLES = OVERSEERS | UNIT_ROLES | VILLAGE_ROLES | PROVINCE_ROLES
 # Who may change things from the dashboard (the same roles as in the chat).
 REVIEWERS = frozenset({"office", "admin"})  # /duyet
 PLANNERS = frozenset({"office", "admin"})  # the plan: import, deadlines, lead units
@@ -46,6 +49,11 @@ class Page(StrEnum):
     EXPORT_TALLIES = "export_tallies"
     FEEDBACK = "feedback"  # residents' reports (#17)
     EXPORT_FEEDBACK = "export_feedback"
+    PROVINCE = "province"  # the province tier (#18): communes ranked, one commune's overview
+    EXPORT_PROVINCE = "export_province"
+
+
+PROVINCE_PAGES = frozenset({Page.PROVINCE, Page.EXPORT_PROVINCE})
 
 
 @dataclass(frozen=True)
@@ -58,10 +66,18 @@ class Viewer:
     roles: frozenset[str]
     unit_id: int | None = None
     village_id: int | None = None
+    province: str | None = None  # a province officer's province
+    # A province officer reading one commune of their province (``reading_commune``).
+    reading: bool = False
 
     @property
     def sees_all(self) -> bool:
-        return bool(self.roles & OVERSEERS)
+        return bool(self.roles & OVERSEERS) or self.reading
+
+    @property
+    def reads_province(self) -> bool:
+        """A province officer: no commune of their own, a province to read."""
+        return bool(self.roles & PROVINCE_ROLES) and bool(self.province)
 
     @property
     def reviews(self) -> bool:
@@ -88,6 +104,23 @@ class Viewer:
         return bool(self.roles & VILLAGE_ROLES) and self.village_id is not None
 
 
+def reading_commune(viewer: Viewer, commune_id: int) -> Viewer:
+    """A province officer as the reader of one commune: sees all of it, changes nothing.
+
+    Only for building that commune's read-only pages; the caller checked the commune is
+    in the officer's province. No role of the commune is given, so nothing is writable.
+    """
+    assert viewer.reads_province
+    return Viewer(
+        person_id=viewer.person_id,
+        name=viewer.name,
+        commune_id=commune_id,
+        roles=viewer.roles & PROVINCE_ROLES,
+        province=viewer.province,
+        reading=True,
+    )
+
+
 def may_sign_in(roles: Iterable[str]) -> bool:
     """Whether someone with these roles may use the dashboard at all."""
     return bool(frozenset(roles) & DASHBOARD_ROLES)
@@ -95,7 +128,9 @@ def may_sign_in(roles: Iterable[str]) -> bool:
 
 def can_open(viewer: Viewer, page: Page) -> bool:
     """Whether a viewer may open a page (what it shows is narrowed by the rules below)."""
-    if viewer.commune_id is None or not may_sign_in(viewer.roles):
+    if page in PROVINCE_PAGES:
+        return viewer.reads_province and not viewer.reading
+    if viewer.commune_id is None or viewer.reading or not may_sign_in(viewer.roles):
         return False
     if page == Page.REVIEW:
         return viewer.reviews
@@ -187,6 +222,7 @@ def can_see_village(viewer: Viewer, village_id: int) -> bool:
 def visible_pages(viewer: Viewer) -> list[Page]:
     """The navigation entries a viewer may use, in menu order."""
     menu = (
+        Page.PROVINCE,
         Page.OVERVIEW,
         Page.VILLAGES,
         Page.TASKS,

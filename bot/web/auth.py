@@ -29,6 +29,7 @@ TOUCH_EVERY = dt.timedelta(minutes=5)
 COOKIE_NAME = "tocns_session"
 LOGIN_PATH = "/login"
 FIRST_RUN_PATH = "/first-run"  # where the first admin names the commune
+PROVINCE_PATH = "/province"  # where a province officer lands
 Via = Literal["chat", "cli"]  # where a sign-in link was asked for
 
 

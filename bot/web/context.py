@@ -26,7 +26,7 @@ from bot.i18n import Translator, translator
 from bot.services import Services
 from bot.web import views
 from bot.web.access import Page, Viewer, can_open, may_sign_in
-from bot.web.auth import COOKIE_NAME, check_session
+from bot.web.auth import COOKIE_NAME, PROVINCE_PATH, check_session
 from bot.web.keys import CSRF_TOKEN, SERVICES, TEMPLATES
 from bot.web.params import MSG_NOT_FOUND_BODY, MSG_NOT_FOUND_TITLE, BadInput, query_text
 from bot.web.render import (
@@ -86,9 +86,18 @@ class PageContext:
         self, name: str, page: Page | None, status: int = 200, **context: Any
     ) -> web.Response:
         """Render a page inside the common layout."""
-        commune = (
-            self.session.get(Commune, self.viewer.commune_id) if self.viewer.commune_id else None
-        )
+        return self.render_of(self.viewer.commune_id, name, page, status, **context)
+
+    def render_of(
+        self,
+        commune_id: int | None,
+        name: str,
+        page: Page | None,
+        status: int = 200,
+        **context: Any,
+    ) -> web.Response:
+        """Render a page of a commune (not the viewer's own for a province officer)."""
+        commune = self.session.get(Commune, commune_id) if commune_id else None
         return html(
             self.env,
             name,
@@ -175,6 +184,8 @@ async def serve(request: web.Request, page: Page | None, build: Builder) -> web.
             ctx = PageContext(
                 session, viewer, services, env, now, query, match, base_url, csrf_token, form
             )
+            if page == Page.OVERVIEW and viewer.commune_id is None and viewer.reads_province:
+                return ctx.redirect(PROVINCE_PATH)  # a province officer's home
             if not may_sign_in(viewer.roles) or (page is not None and not can_open(viewer, page)):
                 return ctx.forbidden()
             try:

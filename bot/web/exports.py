@@ -27,8 +27,9 @@ from bot.audit import EVIDENCE_STATUS_LABELS
 from bot.i18n import N_, Translator
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS
 from bot.tallies.codes import CODE_NAMES
-from bot.text import formula_like, shorten
+from bot.text import fold, formula_like, shorten
 from bot.web.access import Viewer, village_scope
+from bot.web.province import PLAN, commune_rows, ranked
 from bot.web.views import choose_plan, plan_indicators, unit_names, visible_tasks
 from db.models import Evidence, Plan, Tally, Village
 
@@ -72,6 +73,9 @@ ACHIEVED = N_("achieved")
 NOT_ACHIEVED = N_("not achieved")
 RED_YES = N_("Red: {reasons}")
 REJECTED_BECAUSE = N_("{label} ({reason})")
+TITLE_PROVINCE = N_("{province}: THE COMMUNES' PROGRESS")
+FIGURES_THIS_MONTH = N_("Village figures this month (whole commune)")
+VILLAGES_REPORTED = N_("{done} of {total} villages have reported this month.")
 
 
 def csv_text(text: str) -> str:
@@ -166,34 +170,20 @@ def _slug(plan: Plan | None) -> str:
     return plan.slug if plan is not None else "ke-hoach"
 
 
-def indicators_xlsx(
+def _indicator_table(
+    sheet: object,
+    row: int,
     session: Session,
-    viewer: Viewer,
+    commune_id: int,
+    plan: Plan | None,
     t: Translator,
     today: dt.date,
-    plan_slug: str | None = None,
-    year: int | None = None,
-) -> ExportFile:
-    """The indicator appendix with this year's targets and current results."""
-    assert viewer.commune_id is not None
-    year = year or today.year
-    plan, _plans = choose_plan(session, viewer.commune_id, plan_slug)
-    views = plan_indicators(session, plan, today) if plan else []
-    units = unit_names(session, viewer.commune_id)
-    workbook = _xl().Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "Chỉ tiêu"
+    year: int,
+) -> int:
+    """The appendix table of a commune's plan from ``row`` on; return its last row."""
     headers = [h.format(year=year) for h in INDICATOR_HEADERS]
-    row = _title(
-        sheet,
-        [
-            t.gettext(TITLE_INDICATORS),
-            plan.title if plan else "",
-            t.gettext(AS_OF, date=t.date(today)),
-        ],
-        len(headers),
-    )
+    views = plan_indicators(session, plan, today) if plan else []
+    units = unit_names(session, commune_id)
     _header(sheet, row, headers, [7, 60, 12, 22, 12, 24, 30, 14])
     group: str | None = None
     for view in views:
@@ -227,6 +217,36 @@ def indicators_xlsx(
                 t.gettext(VERDICT_LABELS[status.verdict]),
             ],
         )
+    return row
+
+
+def indicators_xlsx(
+    session: Session,
+    viewer: Viewer,
+    t: Translator,
+    today: dt.date,
+    plan_slug: str | None = None,
+    year: int | None = None,
+) -> ExportFile:
+    """The indicator appendix with this year's targets and current results."""
+    assert viewer.commune_id is not None
+    year = year or today.year
+    plan, _plans = choose_plan(session, viewer.commune_id, plan_slug)
+    workbook = _xl().Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Chỉ tiêu"
+    headers = [h.format(year=year) for h in INDICATOR_HEADERS]
+    row = _title(
+        sheet,
+        [
+            t.gettext(TITLE_INDICATORS),
+            plan.title if plan else "",
+            t.gettext(AS_OF, date=t.date(today)),
+        ],
+        len(headers),
+    )
+    _indicator_table(sheet, row, session, viewer.commune_id, plan, t, today, year)
     return ExportFile(
         _workbook_bytes(workbook), f"chi-tieu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
     )
@@ -330,6 +350,114 @@ def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
         )
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return ExportFile(data, f"so-lieu-{today:%Y-%m-%d}.csv", CSV_MIME)
+
+
+PROVINCE_HEADERS = (
+    "TT",
+    "Xã",
+    "Kế hoạch",
+    "Số nhiệm vụ",
+    "Nhiệm vụ cảnh báo đỏ",
+    "Nhiệm vụ quá hạn",
+    "Minh chứng chờ duyệt",
+    "Thôn đã báo cáo",
+    "Tổng số thôn",
+    *CODE_NAMES,
+)
+SUMMARY_SHEET = "Tổng hợp"
+SHEET_NAME_MAX = 31  # Excel's limit
+SHEET_NAME_BAD = str.maketrans({ch: " " for ch in "[]:*?/\\'"})
+
+
+def sheet_name(name: str, taken: set[str]) -> str:
+    """A name Excel accepts (31 characters, none of []:*?/\\), unique in the workbook."""
+    base = " ".join(name.translate(SHEET_NAME_BAD).split())[:SHEET_NAME_MAX] or "Xã"
+    chosen, number = base, 1
+    while chosen.casefold() in taken:
+        number += 1
+        suffix = f" ({number})"
+        chosen = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+    taken.add(chosen.casefold())
+    return chosen
+
+
+def province_xlsx(session: Session, viewer: Viewer, t: Translator, today: dt.date) -> ExportFile:
+    """The province workbook: a summary sheet of every commune, then one sheet per commune
+    (its indicator appendix and this month's figures), in the province page's order."""
+    assert viewer.reads_province and viewer.province is not None
+    rows, _ranks = ranked(commune_rows(session, viewer.province, today), PLAN)
+    workbook = _xl().Workbook()
+    summary = workbook.active
+    assert summary is not None
+    taken = {SUMMARY_SHEET.casefold()}
+    summary.title = SUMMARY_SHEET
+    headers = list(PROVINCE_HEADERS)
+    row = _title(
+        summary,
+        [
+            t.gettext(TITLE_PROVINCE, province=viewer.province),
+            t.gettext(AS_OF, date=t.date(today)),
+        ],
+        len(headers),
+    )
+    _header(summary, row, headers, [6, 28, 40, 10, 12, 12, 12, 12, 10, *[9] * len(CODE_NAMES)])
+    for number, commune in enumerate(rows, 1):
+        row += 1
+        _row(
+            summary,
+            row,
+            [
+                number,
+                commune.name,
+                commune.plan_title,
+                commune.tasks,
+                commune.red,
+                commune.overdue,
+                commune.pending,
+                commune.completeness.reported,
+                commune.completeness.total,
+                *(commune.rates[code] for code in CODE_NAMES),
+            ],
+        )
+        for offset in range(len(CODE_NAMES)):
+            summary.cell(row=row, column=10 + offset).number_format = "0.0%"
+    year = today.year
+    for commune in rows:
+        sheet = workbook.create_sheet(sheet_name(commune.name, taken))
+        plan, _plans = choose_plan(session, commune.commune_id, None)
+        row = _title(
+            sheet,
+            [commune.name, plan.title if plan else "", t.gettext(AS_OF, date=t.date(today))],
+            len(INDICATOR_HEADERS),
+        )
+        row = _indicator_table(sheet, row, session, commune.commune_id, plan, t, today, year)
+        row += 2
+        _row(sheet, row, [t.gettext(FIGURES_THIS_MONTH), "", ""], bold=True)
+        row += 1
+        _row(sheet, row, ["", "Tỉ lệ", "Mục tiêu"], bold=True)
+        for code in CODE_NAMES:
+            row += 1
+            _row(sheet, row, [code, commune.rates[code], commune.targets[code]])
+            for column in (2, 3):
+                sheet.cell(row=row, column=column).number_format = "0.0%"
+        row += 1
+        _row(
+            sheet,
+            row,
+            [
+                t.gettext(
+                    VILLAGES_REPORTED,
+                    done=commune.completeness.reported,
+                    total=commune.completeness.total,
+                ),
+                "",
+                "",
+            ],
+        )
+    slug = "-".join("".join(ch if ch.isalnum() else " " for ch in fold(viewer.province)).split())
+    return ExportFile(
+        _workbook_bytes(workbook), f"tinh-{slug or 'x'}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
+    )
 
 
 def export(

@@ -35,6 +35,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 INLINE_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
 PAGE_TITLES: dict[Page, str] = {
+    Page.PROVINCE: N_("Province"),
     Page.OVERVIEW: N_("Overview"),
     Page.VILLAGES: N_("Villages"),
     Page.TASKS: N_("Tasks"),
@@ -49,6 +50,7 @@ PAGE_TITLES: dict[Page, str] = {
     Page.ANNOUNCEMENTS: N_("Announcements"),
 }
 PAGE_PATHS: dict[Page, str] = {
+    Page.PROVINCE: "/province",
     Page.OVERVIEW: "/",
     Page.VILLAGES: "/villages",
     Page.TASKS: "/tasks",

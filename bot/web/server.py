@@ -43,6 +43,7 @@ from bot.web.routes import (
     overview,
     people,
     plan,
+    province,
     review,
     setup,
     signin,
@@ -124,6 +125,10 @@ def setup_routes(app: web.Application) -> None:
             exports.export_path(kind),
             page_route(exports.EXPORT_PAGES[kind], exports.download(kind)),
         )
+    # The province tier (#18): province officers only, read-only.
+    router.add_get(province.PATH, page_route(Page.PROVINCE, province.province_page))
+    router.add_get(province.EXPORT_PATH, page_route(Page.EXPORT_PROVINCE, province.export))
+    router.add_get(overview.COMMUNE_PATH, page_route(Page.PROVINCE, overview.province_commune))
     router.add_get(firstrun.PATH, page_route(None, firstrun.first_run_form))
     router.add_post(firstrun.PATH, page_route(None, firstrun.create_commune))
     router.add_get(LOGIN_PATH + "/{token}", signin.login_form)

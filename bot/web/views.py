@@ -78,6 +78,7 @@ def load_viewer(session: Session, person_id: int) -> Viewer | None:
         roles=roles_of(session, person.id),
         unit_id=person.unit_id,
         village_id=person.village_id,
+        province=person.province,
     )
 
 

@@ -7,13 +7,16 @@ import pytest
 from bot.web.access import (
     EVERYTHING,
     NOTHING,
+    PROVINCE_PAGES,
     Page,
     Scope,
     Viewer,
     can_open,
     can_see_task,
     can_see_village,
+    can_update_task,
     may_sign_in,
+    reading_commune,
     unit_scope,
     village_scope,
     visible_pages,
@@ -39,7 +42,8 @@ MAY_CHANGE = {
 @pytest.mark.parametrize("role", ["office", "commune_leader", "admin"])
 def test_office_leaders_and_admins_see_everything(role: str) -> None:
     v = viewer(role)
-    assert all(can_open(v, page) for page in Page if page not in WORKPLACE)
+    assert all(can_open(v, page) for page in Page if page not in WORKPLACE | PROVINCE_PAGES)
+    assert not any(can_open(v, page) for page in PROVINCE_PAGES)  # the province tier's
     assert {page for page in WORKPLACE if can_open(v, page)} == MAY_CHANGE[role]
     assert can_see_task(v, COMMUNE, lead_unit_id=7, coordinating=[])
     assert can_see_village(v, 99)
@@ -55,6 +59,28 @@ def test_office_leaders_and_admins_see_everything(role: str) -> None:
         Page.CONTENT,
         Page.AUDIT,
     ]
+
+
+def test_a_province_officer_opens_the_province_pages_only() -> None:
+    officer = Viewer(1, "A", None, frozenset({"province"}), province="Tỉnh Mẫu")
+    assert may_sign_in(officer.roles) and officer.reads_province
+    assert {page for page in Page if can_open(officer, page)} == PROVINCE_PAGES
+    assert visible_pages(officer) == [Page.PROVINCE]
+    assert unit_scope(officer) == NOTHING and village_scope(officer) == NOTHING
+    assert not can_see_task(officer, COMMUNE, lead_unit_id=7, coordinating=[])
+    without = Viewer(1, "A", None, frozenset({"province"}))  # no province: nothing
+    assert not any(can_open(without, page) for page in Page)
+
+
+def test_a_province_officer_reads_one_commune_and_changes_nothing() -> None:
+    officer = Viewer(1, "A", None, frozenset({"province"}), province="Tỉnh Mẫu")
+    reader = reading_commune(officer, COMMUNE)
+    assert unit_scope(reader) == EVERYTHING and village_scope(reader) == EVERYTHING
+    assert can_see_task(reader, COMMUNE, lead_unit_id=7, coordinating=[])
+    assert not can_see_task(reader, 2, lead_unit_id=7, coordinating=[])
+    assert not can_update_task(reader, COMMUNE, lead_unit_id=7)
+    assert not any(can_open(reader, page) for page in Page)  # pages go by the officer
+    assert not (reader.reviews or reader.plans or reader.announces or reader.administers)
 
 
 def test_the_workplace_is_refused_to_units_and_villages() -> None:

@@ -225,6 +225,53 @@ async def _no_sideways_scroll(page: Page) -> None:
     assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone"
 
 
+async def test_a_province_officer_reads_the_communes_on_a_phone_without_javascript(
+    app: TocnsApp, browser: Browser, seeded: Seeded, services: Services
+) -> None:
+    from bot.admin.province_officers import add_officer
+    from bot.web.auth import create_login_link
+    from db.models import Commune
+
+    base = sign_in_link(app, "3001").split("/login/")[0]
+    with Session(services.engine) as session:
+        commune = session.exec(select(Commune)).one()
+        commune.province = "Tỉnh Mẫu"
+        session.add(commune)
+        session.add(Commune(slug="xa-hai", name="Xã Hai Thôn Rất Dài Tên", province="Tỉnh Mẫu"))
+        officer = add_officer(session, "Cán Bộ Tỉnh", "Tỉnh Mẫu", services.clock())
+        assert officer.id is not None
+        link = create_login_link(session, officer.id, services.clock(), base)
+        name = commune.name
+        session.commit()
+    context = await browser.new_context(
+        viewport=PHONE,  # type: ignore[arg-type]
+        java_script_enabled=False,
+        locale="vi-VN",
+        base_url=base,
+    )
+    page = await context.new_page()
+    await page.goto(link)
+    await page.click("#sign-in")
+    await expect(page.locator("h1")).to_have_text("Tỉnh Mẫu")
+    await _no_sideways_scroll(page)  # the wide table scrolls inside its own region
+    await expect(page.locator("table.province tbody tr")).to_have_count(2)
+    await shot(page, "province-phone")
+    await page.click("nav.chips >> text=Báo cáo tháng này")
+    await expect(page).to_have_url(re.compile(r"/province\?by=reports"))
+    await page.click(f"table.province >> text={name}")
+    await expect(page.locator("h1")).to_have_text(name)
+    await expect(page.get_by_text("Chỉ xem")).to_be_visible()
+    await _no_sideways_scroll(page)
+    await shot(page, "province-commune-phone")
+    async with page.expect_download() as download_info:
+        await page.goto("/province")
+        await page.click("text=Tất cả các xã: trang tổng hợp và mỗi xã một trang (Excel)")
+    download = await download_info.value
+    book = load_workbook(io.BytesIO(Path(await download.path()).read_bytes()))
+    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == 3
+    await context.close()
+
+
 async def test_the_commune_runs_itself_from_the_dashboard(
     app: TocnsApp,
     browser: Browser,

@@ -13,8 +13,10 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, select
 
+from bot.admin.province_officers import add_officer
 from bot.core.dispatcher import Dispatcher
 from bot.core.errors import UserError
+from bot.core.people import default_commune_id
 from bot.plans import store
 from bot.services import Services
 from bot.web.server import build_web_app
@@ -137,6 +139,7 @@ def fill(path: str, b: dict[str, int]) -> str:
         "report_id": b["report"],
         "photo_id": b["photo"],
         "broadcast_id": b["broadcast"],
+        "commune_id": b["commune"],
     }
     try:
         return path.format(**values)
@@ -242,6 +245,8 @@ async def test_commune_b_never_sees_the_first_commune(
         session.commit()
     client = await sign_in(viewer_id)
     a = {"task": seeded.own_task, "evidence": seeded.own_evidence, "person": seeded.member}
+    with Session(services.engine) as session:
+        a["commune"] = default_commune_id(session) or 0
     a.update(report=1, photo=1, broadcast=10**6)
     problems: list[str] = []
     shown = 0
@@ -264,6 +269,65 @@ async def test_commune_b_never_sees_the_first_commune(
                 problems.append(f"POST {path} (A's id) → {response.status}")
     assert not problems, "\n".join(problems)
     assert shown >= 1
+
+
+@pytest.mark.parametrize("province", ["Tỉnh Mẫu", "Tỉnh Khác"])
+async def test_a_province_officer_reads_only_their_province(
+    services: Services, seeded: Seeded, sign_in: SignIn, province: str
+) -> None:
+    """A province officer (of no commune) sees the communes of their province, read-only:
+    commune A (of no province) never; B only when B is of their province; changes nothing."""
+    b = seed_commune_b(services)
+    with Session(services.engine) as session:
+        a_id = default_commune_id(session)
+        a = session.get(Commune, a_id)
+        assert a is not None and a.province != "Tỉnh Mẫu"
+        if province == "Tỉnh Khác":  # another province, of one empty commune
+            session.add(Commune(slug="xa-khac", name="Xã Khác", province=province))
+            session.flush()
+        officer = add_officer(session, f"Cán bộ {province}", province, services.clock())
+        assert officer.id is not None
+        officer_id = officer.id
+        session.commit()
+    client = await sign_in(officer_id)
+    token = form_token(await (await client.get("/province")).text())
+    b.update(evidence=10**6, report=10**6, photo=10**6)
+    in_province = province == "Tỉnh Mẫu"
+    problems: list[str] = []
+    for method, template in dashboard_routes(services):
+        for commune in (b["commune"], a_id):
+            path = fill(template, {**b, "commune": commune or 0})
+            if method == "GET":
+                response = await client.get(path, allow_redirects=False)
+                body = await response.read()
+                text = body.decode("utf-8", "replace")
+                if "xlsx" in path or response.content_type.endswith("sheet"):
+                    text = xlsx_text(body)
+                if response.status >= 400:
+                    continue
+                if found := [m for m in A_MARKERS if m in text]:
+                    problems.append(f"GET {path} → {response.status} shows A's {found}")
+                if not in_province and (found := leaks(text)):
+                    problems.append(f"GET {path} → {response.status} shows B's {found}")
+                if response.status < 300 and not template.startswith("/province"):
+                    problems.append(f"GET {path} → {response.status}: a commune page")
+            else:
+                response = await client.post(path, data={"csrf": token}, allow_redirects=False)
+                if response.status < 400:
+                    problems.append(f"POST {path} → {response.status}")
+    assert not problems, "\n".join(problems)
+    page = await (await client.get("/province")).text()
+    assert ("Xã Bê Cách Biệt" in page) == in_province
+    opened = await client.get(f"/province/communes/{b['commune']}")
+    assert opened.status == (200 if in_province else 404)
+    if in_province:
+        assert B_TASK in await opened.text()
+    with Session(services.engine) as session:
+        task = session.get(Task, b["task"])
+        assert task is not None and task.text == B_TASK and task.active
+        assert session.exec(
+            select(OutboxMessage.status).where(OutboxMessage.commune_id == b["commune"])
+        ).all() == ["pending"]
 
 
 def test_chat_commands_of_an_officer_of_a_stay_in_a(

@@ -17,13 +17,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
+from bot.admin.province_officers import add_officer
 from bot.services import Services
-from db.models import Evidence, Plan, Task, Unit, Village
+from db.models import Commune, Evidence, Plan, Task, Unit, Village
 from tests.helpers import add_person
 from tests.web.conftest import OTHER_UNIT, OWN_UNIT, Seeded, SignIn
 
 OVERSEERS = {"office", "commune_leader", "admin"}
-DASHBOARD = OVERSEERS | {"unit", "team", "leader"}
+DASHBOARD = OVERSEERS | {"unit", "team", "leader", "province"}
 
 
 @dataclass(frozen=True)
@@ -193,3 +194,55 @@ async def test_role_route_matrix(
     if may_villages:
         reader = csv.reader(io.StringIO((await tallies.read()).decode("utf-8-sig")))
         assert {row[1] for row in list(reader)[1:]} == expected.villages
+
+
+async def test_province_officer_route_matrix(
+    seeded: Seeded, sign_in: SignIn, services: Services
+) -> None:
+    """The province role: no commune page, the province pages, the commune read-only."""
+    with Session(services.engine) as session:
+        commune = session.exec(select(Commune)).one()
+        commune.province = "Tỉnh Mẫu"
+        session.add(commune)
+        officer = add_officer(session, "Cán bộ tỉnh", "Tỉnh Mẫu", services.clock())
+        session.commit()
+        assert officer.id is not None and commune.id is not None
+        officer_id, commune_id = officer.id, commune.id
+    expected = world(services, Who(("province",)))
+    everything = world(services, Who(("office",)))
+    client = await sign_in(officer_id)
+    home = await client.get("/", allow_redirects=False)
+    assert home.status == 303 and home.headers["Location"] == "/province"
+    for path in (
+        "/villages",
+        "/tasks",
+        f"/tasks/{seeded.own_task}",
+        f"/evidence/{seeded.own_evidence}",
+        "/units",
+        "/content",
+        "/audit",
+        "/review",
+        "/plan",
+        "/announcements",
+        "/people",
+        "/setup",
+        "/feedback",
+        "/export/indicators.xlsx",
+        "/export/tasks.xlsx",
+        "/export/tallies.csv",
+    ):
+        assert (await client.get(path)).status == 403, path
+    province = await client.get("/province")
+    assert province.status == 200
+    assert f'href="/province/communes/{commune_id}"' in await province.text()
+    page = await client.get(f"/province/communes/{commune_id}")
+    assert page.status == 200
+    html = await page.text()
+    assert task_links(html) == set() and evidence_links(html) == set()  # no page of theirs
+    assert expected.tasks == {}  # the officer opens no task page…
+    assert villages_named(html, everything.all_villages) == set(everything.all_villages)
+    assert "Nhiệm vụ cảnh báo đỏ" in html and "Minh chứng chờ duyệt" in html  # …but reads them
+    workbook = await client.get("/province/export.xlsx")
+    assert workbook.status == 200
+    sheets = load_workbook(io.BytesIO(await workbook.read())).sheetnames
+    assert sheets == ["Tổng hợp", commune.name]

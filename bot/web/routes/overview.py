@@ -1,4 +1,8 @@
-"""The overview page: indicators, red tasks, tasks due soon, figures, evidence to review."""
+"""The overview page: indicators, red tasks, tasks due soon, figures, evidence to review.
+
+The same page, read-only, is a province officer's page of one commune of their province
+(``province_commune``): no link to a page they cannot open, no form, no download.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from markupsafe import Markup
 
 from bot.i18n import N_, Translator
 from bot.tallies.codes import CODE_LABELS
-from bot.web import charts, views
-from bot.web.access import Page
+from bot.web import charts, province, views
+from bot.web.access import Page, reading_commune
 from bot.web.context import PageContext
+from bot.web.params import parse_id, query_text
 
 MONTH_TICK = N_("M{month}")
 RATE_TITLE = N_("{name}: rate by month in {year}")
@@ -23,6 +28,7 @@ NO_TARGET_DESC = N_("No target set.")
 TARGET_SHORT = N_("Target {year}: {rate}")
 RANKING_TITLE = N_("{name}: villages ranked, month {month}")
 RANKING_DESC = N_("{n} villages, best rate first; the table below gives every figure.")
+COMMUNE_PATH = "/province/communes/{commune_id}"
 
 
 @dataclass(frozen=True)
@@ -87,4 +93,29 @@ def overview(ctx: PageContext) -> web.StreamResponse:
     data = views.overview(ctx.session, ctx.viewer, ctx.today, ctx.plan_slug())
     month_label = f"{data.month.month}/{data.month.year}"
     drawn = [draw(ctx.t, chart, month_label) for chart in data.charts]
-    return ctx.render("overview.html", Page.OVERVIEW, data=data, drawn=drawn)
+    return ctx.render(
+        "overview.html", Page.OVERVIEW, data=data, drawn=drawn, read_only=False, base_path="/"
+    )
+
+
+def province_commune(ctx: PageContext) -> web.StreamResponse:
+    """Show one commune of the officer's province at a glance, read-only."""
+    commune_id = parse_id(ctx.match["commune_id"], "commune_id")
+    if province.commune_in_province(ctx.session, ctx.viewer, commune_id) is None:
+        return ctx.not_found()  # another province's commune, or none
+    slug = query_text(ctx.query, "plan") or None
+    if slug is not None and not views.plan_known(ctx.session, commune_id, slug):
+        return ctx.not_found()
+    reader = reading_commune(ctx.viewer, commune_id)
+    data = views.overview(ctx.session, reader, ctx.today, slug)
+    month_label = f"{data.month.month}/{data.month.year}"
+    drawn = [draw(ctx.t, chart, month_label) for chart in data.charts]
+    return ctx.render_of(
+        commune_id,
+        "overview.html",
+        Page.PROVINCE,
+        data=data,
+        drawn=drawn,
+        read_only=True,
+        base_path=COMMUNE_PATH.format(commune_id=commune_id),
+    )

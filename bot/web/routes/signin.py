@@ -13,6 +13,7 @@ from bot.web.access import may_sign_in
 from bot.web.auth import (
     COOKIE_NAME,
     FIRST_RUN_PATH,
+    PROVINCE_PATH,
     close_session,
     cookie_options,
     open_session,
@@ -80,8 +81,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 return message(env, 403, MSG_FORBIDDEN_TITLE, MSG_FORBIDDEN_BODY)
             opened = open_session(session, person_id, now)
             session.commit()
-        # The first admin of an empty database names the commune first.
-        landing = FIRST_RUN_PATH if viewer.commune_id is None else "/"
+        # The first admin of an empty database names the commune first; a province
+        # officer (of no commune) lands on the province page.
+        landing = "/"
+        if viewer.commune_id is None:
+            landing = PROVINCE_PATH if viewer.reads_province else FIRST_RUN_PATH
         response = web.Response(status=303, headers={"Location": landing})
         options = cookie_options(services.settings.public_base_url)
         response.set_cookie(COOKIE_NAME, opened.token, **options)  # type: ignore[arg-type]
