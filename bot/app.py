@@ -15,7 +15,12 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
-from bot.admin.sample import load_sample_history, load_sample_people, sample_commune
+from bot.admin.sample import (
+    load_sample_chats,
+    load_sample_history,
+    load_sample_people,
+    sample_commune,
+)
 from bot.admin.setup import load_sample
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
@@ -65,6 +70,10 @@ def _sample_people(session: Session, services: Services) -> int:
     return load_sample_people(session)
 
 
+def _sample_chats(session: Session, services: Services) -> int:
+    return load_sample_chats(session)
+
+
 def _sample_tallies(session: Session, services: Services) -> int:
     return load_sample_history(session, services.today())
 
@@ -78,6 +87,7 @@ SAMPLE_HISTORY: tuple[Callable[[Session, Services], int], ...] = (
     _sample_people,  # residents signed up for announcements and a team, without chats (#13)
     _sample_tallies,
     _sample_feedback,  # a few residents' reports in each state (#17)
+    _sample_chats,  # last: the invented people's console chats, reachable from now on
 )
 
 

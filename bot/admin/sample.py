@@ -50,8 +50,11 @@ DEMO_ROLES: dict[str, tuple[str, ...]] = {
 }
 ALL_DEMO_ROLES = (Role.RESIDENT, Role.TEAM, Role.UNIT, Role.OFFICE, Role.ADMIN)
 # Invented people, so that /thongbao has audiences to try: residents who signed up for
-# announcements and a team in two villages. They have no chat, so nothing reaches anyone.
-# (The demo village and Xóm 3, where dialogues and the console user join, stay empty.)
+# announcements and a team in two villages. Their only chat (``load_sample_chats``) is on
+# the console channel,
+# so on `tocns run` without tokens the console prints what they would receive; on
+# Telegram or Zalo nothing reaches them. (The demo village and Xóm 3, where dialogues
+# and the console user join, stay empty.)
 SAMPLE_RESIDENTS = (
     ("Người dân mẫu A", "Xóm 2"),
     ("Người dân mẫu B", "Xóm 4"),
@@ -157,6 +160,35 @@ def load_sample_people(session: Session) -> int:
         sample_person(session, commune.id, name, Role.TEAM, village_id=villages[village])
         people += 1
     return people
+
+
+def load_sample_chats(session: Session) -> int:
+    """Give the invented people a console chat, so announcements to them can be tried.
+
+    Loaded after the sample's history, whose notifications must not print at start-up.
+    """
+    commune = sample_commune(session)
+    if commune is None:
+        return 0
+    names = [name for name, _village in (*SAMPLE_RESIDENTS, *SAMPLE_TEAM)]
+    people = session.exec(
+        select(Person).where(Person.commune_id == commune.id, col(Person.display_name).in_(names))
+    ).all()
+    for person in people:
+        _console_chat(session, person)
+    return len(people)
+
+
+def _console_chat(session: Session, person: Person) -> None:
+    chat_id = f"mau-{person.id}"
+    found = session.exec(
+        select(ChatIdentity).where(
+            ChatIdentity.channel == "console", ChatIdentity.chat_id == chat_id
+        )
+    ).first()
+    if found is None and person.id is not None:
+        session.add(ChatIdentity(person_id=person.id, channel="console", chat_id=chat_id))
+        session.flush()
 
 
 def ensure_demo_person(

@@ -22,9 +22,8 @@ from bot.reminders.broadcasts import (
     GROUP_TEAM,
     check_text,
     create_broadcast,
-    group_chats_of,
     group_label,
-    group_members,
+    reach,
 )
 from db.models import Role, Unit, Village
 
@@ -143,14 +142,10 @@ def _sender_name(ctx: Context) -> str:
 
 
 def _reach(ctx: Context, group: str) -> int:
-    """How many people (besides the sender) an announcement to ``group`` reaches.
-
-    For a village's group chats: how many group chats.
-    """
-    chats = group_chats_of(ctx.session, _commune(ctx), group)
-    if chats:
-        return len(chats)
-    return sum(1 for m in group_members(ctx.session, _commune(ctx), group) if m != ctx.person_id)
+    """How many people (besides the sender) an announcement to ``group`` reaches now:
+    those with a chat that has not blocked the bot. For a village's group chats: how many
+    group chats."""
+    return reach(ctx.session, _commune(ctx), group, ctx.person_id).reachable
 
 
 def _is_chats(group: str) -> bool:

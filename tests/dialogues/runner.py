@@ -25,7 +25,7 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlmodel import Session, select
 
 from bot.admin.invites import create_invite
-from bot.admin.sample import load_sample_history, load_sample_people
+from bot.admin.sample import load_sample_chats, load_sample_history, load_sample_people
 from bot.app import TocnsApp
 from bot.channels.zalo import ZaloSender
 from bot.channels.zalo_client import ZaloClient
@@ -91,6 +91,7 @@ def load_people(url: str) -> None:
     try:
         with Session(engine) as session:
             load_sample_people(session)
+            load_sample_chats(session)
             session.commit()
     finally:
         engine.dispose()

@@ -30,13 +30,15 @@ def test_make_runs_sample_commune_has_reports_in_every_state(tmp_path: Path) -> 
             reports = session.exec(select(FeedbackReport)).all()
             assert len(reports) == 8
             assert {r.status for r in reports} == set(Status)
-            assert session.exec(select(OutboxMessage)).all() == []  # sample people have no chat
+            # The invented people get their chats last: their history notifies nobody.
+            assert session.exec(select(OutboxMessage)).all() == []
     finally:
         services.engine.dispose()
     assert [hook.__name__ for hook in SAMPLE_HISTORY] == [
         "_sample_people",
         "_sample_tallies",
         "_sample_feedback",
+        "_sample_chats",
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from bot.admin.sample import load_sample_people
+from bot.admin.sample import load_sample_chats, load_sample_people
 from bot.cli import main
 from bot.core.dispatcher import Dispatcher
 from bot.services import Services
@@ -136,15 +136,20 @@ def test_the_sample_people_give_every_sample_audience_somebody(
         assert load_sample_people(session) == 6
         assert load_sample_people(session) == 6  # a second load adds nobody
         session.commit()
-        assert len(session.exec(select(Person)).all()) == 6
     office = _office(dispatcher, services)
+    # Without a chat nobody can be reached: no audience of theirs is offered.
+    assert not any("(3 người)" in c.label for c in office.send("/thongbao")[0].choices)
+    with Session(services.engine) as session:
+        assert load_sample_chats(session) == 6
+        session.commit()
+        assert len(session.exec(select(Person)).all()) == 7
     labels = [c.label for c in office.send("/thongbao")[0].choices]
     assert "👥 Tất cả thành viên Tổ CNS (3 người)" in labels
     assert "🔔 Người dân đã đăng ký nhận tin (3 người)" in labels
     office.press("bc-group:residents")
     office.send("Họp dân tối thứ Bảy")
-    assert "Đã xếp hàng gửi cho 0 người" in office.press("bc-send:")[0].text  # they have no chat
-    assert rows(services) == []
+    assert "Đã xếp hàng gửi cho 3 người" in office.press("bc-send:")[0].text
+    assert {r.channel for r in rows(services)} == {"console"}  # printed by `tocns run`
 
 
 def test_office_announces_to_a_village_group_chat(
