@@ -138,7 +138,7 @@ def cmd_chat(args: CliArgs) -> int:
 
     settings, t = args.settings, args.t
     services = build_services(settings)
-    prepare_database(services)
+    prepare_database(services, sample=settings.sample)
     name = args.as_name or t.gettext(MSG_GUEST)
     _console_demo(services, t, name, None, args.role)
 
