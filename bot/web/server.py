@@ -120,6 +120,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/people/{person_id}", page_route(Page.PEOPLE, people.edit_form))
     router.add_post("/people/{person_id}", page_route(Page.PEOPLE, people.update))
     router.add_post("/people/{person_id}/deactivate", page_route(Page.PEOPLE, people.deactivate))
+    router.add_post("/people/{person_id}/invite", page_route(Page.PEOPLE, people.invite_person))
     for kind in KINDS:
         router.add_get(
             exports.export_path(kind),

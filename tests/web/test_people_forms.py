@@ -7,12 +7,13 @@ import re
 from sqlmodel import Session, select
 
 from bot.admin.invites import hash_code
+from bot.core.dispatcher import Dispatcher
 from bot.core.people import roles_of
 from bot.services import Services
 from db.models import AuditEntry, InviteCode, Person, WebSession
-from tests.factories import village_id
-from tests.helpers import add_person
-from tests.web.conftest import Seeded, SignIn, post_form
+from tests.factories import unit_id, village_id
+from tests.helpers import Chat, add_person
+from tests.web.conftest import OWN_UNIT, Seeded, SignIn, post_form
 
 CODE = re.compile(r'<p class="invite-code">([A-Z0-9]+)</p>')
 
@@ -131,3 +132,39 @@ async def test_people_forms_refuse_forgeries_and_non_admins(
     with Session(services.engine) as session:
         assert roles_of(session, seeded.officer) == {"unit"}
     assert _actions(services) == []
+
+
+async def test_an_officer_gets_a_personal_invite_code_from_the_web(
+    services: Services, seeded: Seeded, sign_in: SignIn, dispatcher: Dispatcher
+) -> None:
+    admin = add_person(services, name="Quản Trị Xã", roles=("admin",))
+    client = await sign_in(admin)
+    unit = unit_id(services, OWN_UNIT)
+    added = await post_form(
+        client, "/people", "/people", {"name": "Cán Bộ Mới", "roles": "unit", "unit": str(unit)}
+    )
+    assert added.status == 303
+    with Session(services.engine) as session:
+        officer = session.exec(select(Person).where(Person.display_name == "Cán Bộ Mới")).one()
+    page = await (await client.get(f"/people/{officer.id}")).text()
+    assert "Tạo mã mời" in page
+    card = await post_form(client, f"/people/{officer.id}", f"/people/{officer.id}/invite", {})
+    html = await card.text()
+    assert card.status == 200
+    [code] = CODE.findall(html)
+    assert "Cán Bộ Mới" in html and OWN_UNIT in html and "/lienket " + code in html
+    with Session(services.engine) as session:
+        invite = session.exec(
+            select(InviteCode).where(InviteCode.code_hash == hash_code(code))
+        ).one()
+    assert (invite.role, invite.unit_id, invite.person_id) == ("unit", unit, officer.id)
+    # The officer links their chat with it, and is the person the admin added.
+    chat = Chat(dispatcher, chat_id="7701", name="Cán Bộ Mới")
+    assert OWN_UNIT in chat.say(f"/lienket {code}")
+    with Session(services.engine) as session:
+        assert roles_of(session, officer.id) == {"unit"}
+    linked = await post_form(client, f"/people/{officer.id}", f"/people/{officer.id}/invite", {})
+    assert linked.status == 400 and "đã liên kết chat" in await linked.text()
+    resident = add_person(services, name="Chỉ Là Dân", roles=("resident",))
+    refused = await post_form(client, f"/people/{resident}", f"/people/{resident}/invite", {})
+    assert refused.status == 400 and "Hãy gán vai trò" in await refused.text()

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.admin import staff
-from bot.admin.invites import VILLAGE_ROLES, create_invite, deep_link
+from bot.admin.invites import INVITABLE_ROLES, VILLAGE_ROLES, create_invite, deep_link
 from bot.audit import ROLE_LABELS
 from bot.i18n import N_
 from bot.web import forms, views
@@ -28,6 +28,17 @@ MSG_SAVED = N_("Saved. The new roles apply from the person's next message or cli
 MSG_DEACTIVATED = N_("Deactivated. The person lost their roles and dashboard sessions.")
 MSG_BAD_SPARE = N_("Write how many spare codes, from 0 to 30.")
 MSG_NOBODY = N_("Nobody of this village waits for a code. Ask for spare codes instead.")
+MSG_NO_ROLE = N_("Give this person a role first (team member, unit officer…), then make the code.")
+MSG_LINKED = N_("This person's chat is already linked: no code is needed.")
+# The role an invite for a person carries: their highest one (the others stay theirs).
+INVITE_ORDER = (
+    Role.ADMIN,
+    Role.OFFICE,
+    Role.COMMUNE_LEADER,
+    Role.UNIT,
+    Role.LEADER,
+    Role.TEAM,
+)
 NOTICES = {"added": MSG_ADDED, "saved": MSG_SAVED, "deactivated": MSG_DEACTIVATED}
 
 
@@ -184,6 +195,51 @@ def deactivate(ctx: PageContext) -> web.StreamResponse:
         ctx.session.rollback()
         return _edit_page(ctx, person, 400, errors={"form": ctx.error_text(error)})
     return ctx.redirect("/people?done=deactivated")
+
+
+def invite_person(ctx: PageContext) -> web.StreamResponse:
+    """A one-time code for one person not yet linked (an officer, the office, an admin):
+    the same A4 card as a village's sheet, for the person to type /lienket CODE."""
+    person = _person(ctx)
+    if person is None:
+        return ctx.not_found()
+    assert person.id is not None
+    row = next(
+        (r for r in views.people_rows(ctx.session, _commune(ctx)) if r.id == person.id), None
+    )
+    if row is not None and row.channels:
+        return _edit_page(ctx, person, 400, errors={"form": ctx.t.gettext(MSG_LINKED)})
+    held = set(row.roles) if row else set()
+    role = next((r for r in INVITE_ORDER if r in held and r in INVITABLE_ROLES), None)
+    if (
+        role is None
+        or (role in VILLAGE_ROLES and person.village_id is None)
+        or (role == Role.UNIT and person.unit_id is None)
+    ):
+        return _edit_page(ctx, person, 400, errors={"form": ctx.t.gettext(MSG_NO_ROLE)})
+    code = create_invite(
+        ctx.session,
+        commune_id=_commune(ctx),
+        role=role,
+        now=ctx.now,
+        village_id=person.village_id if role in VILLAGE_ROLES else None,
+        unit_id=person.unit_id if role == Role.UNIT else None,
+        person_id=person.id,
+        created_by=ctx.viewer.person_id,
+    )
+    bot = ctx.services.settings.telegram_bot_username
+    link = deep_link(bot, code)
+    card = {
+        "name": person.display_name,
+        "role": ctx.t.gettext(ROLE_LABELS[role]),
+        "code": code,
+        "link": link,
+        "qr": qr_data_uri(link),
+    }
+    place = (row.unit or row.village) if row else ""
+    return ctx.render(
+        "invites.html", Page.PEOPLE, village=place or person.display_name, sheet=[card], bot=bot
+    )
 
 
 def print_invites(ctx: PageContext) -> web.StreamResponse:
