@@ -86,6 +86,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_get(feedback.EXPORT_PATH, page_route(Page.EXPORT_FEEDBACK, feedback.export))
     router.add_get(feedback.REPORT_PATH, page_route(Page.FEEDBACK, feedback.report))
     router.add_get(feedback.PHOTO_PATH, page_route(Page.FEEDBACK, feedback.photo))
+    router.add_post(feedback.ACTION_PATH, page_route(Page.FEEDBACK, feedback.act))
     router.add_get("/units", page_route(Page.UNITS, units.units))
     router.add_get("/content", page_route(Page.CONTENT, content.content))
     router.add_get("/audit", page_route(Page.AUDIT, audit_log.audit_log))
