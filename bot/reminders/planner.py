@@ -30,6 +30,8 @@ from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
 from bot.core.people import village_groups
+from bot.feedback import deadlines
+from bot.feedback.status import Status as FeedbackStatus
 from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from bot.plans.status import (
     REASON_LABELS,
@@ -59,6 +61,8 @@ from db.engine import AdvisoryLock, insert_unless_exists, rowcount, transaction_
 from db.models import (
     Commune,
     Evidence,
+    FeedbackCategory,
+    FeedbackReport,
     JobMark,
     MessageKindCount,
     OutboxMessage,
@@ -260,6 +264,7 @@ class PassStats:
     red_alerts: int = 0
     digests: int = 0
     tally: int = 0
+    feedback: int = 0  # report deadline reminders and escalations queued
 
     def add(self, other: PassStats) -> None:
         for name in self.__dataclass_fields__:
@@ -456,6 +461,9 @@ def plan_commune(
     # ---- red alerts, once per red episode
     _red_alerts(session, data, queue, now, tz)
 
+    # ---- residents' reports: T−1, on the day, then escalation to the office and leaders
+    _feedback_deadlines(session, data, queue, since, start, lookahead, tz)
+
     # ---- weekly digest
     for at, day in digest_times(policy, since, now + dt.timedelta(seconds=1), tz=tz):
         reply_for = _digest_factory(session, data, _local_date(at, tz))
@@ -550,6 +558,96 @@ def _red_alerts(
             person_id=pid, kind="red", reply=reply, key=key, at=at, task_id=record.info.id
         )
         queue.stats.red_alerts += result == "queued"
+
+
+def _feedback_deadlines(
+    session: Session,
+    data: CommuneData,
+    queue: _Queue,
+    since: dt.datetime,
+    start: dt.datetime,
+    lookahead: dt.timedelta,
+    tz: ZoneInfo,
+) -> None:
+    """Queue the deadline reminders of open reports; cancel those no longer implied."""
+    commune_id = data.commune.id
+    assert commune_id is not None
+    now = queue.now
+    rows = session.exec(
+        select(FeedbackReport).where(
+            FeedbackReport.commune_id == commune_id,
+            FeedbackReport.status != FeedbackStatus.CLOSED,
+        )
+    ).all()
+    reports = {row.id: row for row in rows if row.id is not None}
+    open_reports = [
+        deadlines.OpenReport(
+            id=row_id,
+            commune_id=commune_id,
+            code=row.code,
+            status=FeedbackStatus(row.status),
+            urgent=row.urgent,
+            unit_id=row.unit_id,
+            received=row.created_at,
+            answer_due=row.answer_due_at,
+            close_due=row.close_due_at,
+            answered=row.answered_at is not None,
+        )
+        for row_id, row in reports.items()
+    ]
+    pending = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.commune_id == commune_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            col(OutboxMessage.kind).in_(sorted(deadlines.KINDS)),
+        )
+    ).all()
+    end = max([now + lookahead, *(row.due_at for row in pending)]) + dt.timedelta(days=14)
+    notices = deadlines.planned_notices(open_reports, data.policy, tz, start, end)
+    office = data.with_role(Role.OFFICE)
+    leaders = data.with_role(Role.COMMUNE_LEADER)
+    officers = data.recipients.officers
+    planned = [
+        (notice, pid)
+        for notice in notices
+        for pid in deadlines.recipients(notice, officers, office, leaders)
+    ]
+    wanted = {notice.key(pid) for notice, pid in planned}
+    for row in pending:
+        if row.dedupe_key not in wanted and row.due_at >= start:
+            queue.stats.cancelled += guarded_update(
+                session,
+                row,
+                OutboxStatus.PENDING,
+                {
+                    "status": OutboxStatus.CANCELLED,
+                    "last_error": "no longer planned (answered, closed or reassigned)",
+                },
+            )
+    queue.preload(wanted)
+    categories = {
+        c.id: c.name
+        for c in session.exec(
+            select(FeedbackCategory).where(FeedbackCategory.commune_id == commune_id)
+        ).all()
+    }
+    for notice, pid in planned:
+        key = notice.key(pid)
+        if notice.at < since and key not in queue.existing:
+            continue  # implied before the last pass (e.g. the officer joined later)
+        if notice.at >= now + lookahead and key not in queue.existing:
+            continue  # queued on a later pass
+        source = reports[notice.report.id]
+        reply = deadlines.compose(
+            _translator(data.people.get(pid)),
+            notice,
+            tz,
+            category=categories.get(source.category_id, ""),
+            unit=data.units.get(source.unit_id or -1, ""),
+            text=source.text,
+        )
+        result = queue.put(person_id=pid, kind=notice.kind, reply=reply, key=key, at=notice.at)
+        queue.stats.feedback += result == "queued"
 
 
 def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:

@@ -7,6 +7,8 @@ may handle the report can send it.
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import Session, col, select
 
 from bot.audit import describe
@@ -247,3 +249,18 @@ async def test_a_form_without_its_csrf_token_is_refused(
     assert _report(services, reports.light).status == "assigned"
     assert outbox(services, person_id=cast.neighbour) == before
     assert _audits(services, "feedback.answer", reports.light) == []
+
+
+async def test_a_late_report_is_red_on_the_dashboard(
+    reports: Reports, cast: Cast, sign_in: SignIn
+) -> None:
+    client = await sign_in(cast.office)
+    html = await (await client.get("/feedback")).text()
+    rows = {
+        int(m.group(2)): "is-red" in m.group(1)
+        for m in re.finditer(r'<tr([^>]*)>\s*<td><a href="/feedback/(\d+)">', html)
+    }
+    assert rows[reports.light] is True  # sent 20 days ago, still open
+    assert rows[reports.road] is False and rows[reports.scam] is False
+    page = await (await client.get(f"/feedback/{reports.light}")).text()
+    assert "Trễ hạn" in page
