@@ -21,8 +21,9 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from bot.dates import add_months
 from bot.errors import ReadableError
-from bot.feedback import board, store
+from bot.feedback import board, stats, store
 from bot.feedback.photos import photo_dir, store_photo
 from bot.feedback.status import EVENT_LABELS, RULES, STATUS_LABELS, Actor, Move, Status
 from bot.i18n import N_, Translator
@@ -30,8 +31,8 @@ from bot.plans.evidence import MAX_BYTES, read_stored
 from bot.web import forms
 from bot.web.access import Page, Viewer
 from bot.web.context import PageContext
-from bot.web.exports import XLSX_MIME, _header, _row, _title, _workbook_bytes, _xl
-from bot.web.params import parse_id, query_choice, query_id
+from bot.web.exports import XLSX_MIME, _header, _put, _row, _title, _workbook_bytes, _xl
+from bot.web.params import parse_id, parse_month, query_choice, query_id
 from bot.web.render import disposition
 from db.models import FeedbackPhoto, FeedbackReport, Unit
 
@@ -40,6 +41,8 @@ EXPORT_PATH = "/feedback/export.xlsx"
 REPORT_PATH = "/feedback/{report_id}"
 PHOTO_PATH = "/feedback/{report_id}/photos/{photo_id}"
 ACTION_PATH = "/feedback/{report_id}/{action}"
+STATS_PATH = "/feedback/stats"
+STATS_EXPORT_PATH = "/feedback/stats.xlsx"
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 # A photo is shown alone, in a sandbox: no script, no form, no framing.
 FILE_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
@@ -419,4 +422,118 @@ def export(ctx: PageContext) -> web.StreamResponse:
             "Content-Type": XLSX_MIME,
             "Content-Disposition": disposition("attachment", f"phan-anh-{ctx.today:%Y-%m-%d}.xlsx"),
         },
+    )
+
+
+# ------------------------------------------------------------------ monthly statistics
+
+MSG_NO_UNIT_YET = N_("No unit yet")
+STATS_TITLE = "THỐNG KÊ TIẾP NHẬN, XỬ LÝ PHẢN ÁNH, KIẾN NGHỊ CỦA NGƯỜI DÂN"
+STATS_MONTH = "Tháng {month}/{year} (số liệu đến {date})"
+STATS_HEADERS = (
+    "TT",
+    "{group}",
+    "Tiếp nhận",
+    "Đã trả lời",
+    "Trả lời đúng hạn",
+    "Tỷ lệ đúng hạn (%)",
+    "Thời gian trả lời TB (ngày)",
+    "Đã đóng",
+    "Quá hạn",
+    "Số lượt đánh giá",
+    "Hài lòng",
+    "Tỷ lệ hài lòng (%)",
+)
+STATS_GROUPS = (("Theo đơn vị xử lý", "Đơn vị"), ("Theo lĩnh vực", "Lĩnh vực"))
+STATS_TOTAL = "Tổng cộng"
+
+
+def _month(ctx: PageContext) -> dt.date:
+    chosen = parse_month(ctx.query.get("month", ""), ctx.today)
+    return chosen or ctx.today.replace(day=1)
+
+
+def _stats(ctx: PageContext) -> stats.MonthStats:
+    assert ctx.viewer.commune_id is not None
+    return stats.month_stats(
+        ctx.session,
+        ctx.viewer.commune_id,
+        _month(ctx),
+        tz=ctx.tz,
+        now=ctx.now,
+        only_unit=only_unit(ctx.viewer),
+        no_unit=ctx.t.gettext(MSG_NO_UNIT_YET),
+    )
+
+
+def monthly(ctx: PageContext) -> web.StreamResponse:
+    """A month's statistics: received, answered on time, average time, satisfaction."""
+    data = _stats(ctx)
+    month = data.month
+    return ctx.render(
+        "feedback_stats.html",
+        Page.FEEDBACK,
+        data=data,
+        month_key=f"{month:%Y-%m}",
+        previous=f"{add_months(month, -1):%Y-%m}",
+        following=f"{add_months(month, 1):%Y-%m}" if month < ctx.today.replace(day=1) else "",
+        export_path=STATS_EXPORT_PATH,
+    )
+
+
+def _percent(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def _stat_cells(tally: stats.Tally) -> list[object]:
+    average = tally.average_days
+    return [
+        tally.received,
+        tally.answered,
+        tally.on_time,
+        _percent(tally.on_time_rate),
+        round(average, 1) if average is not None else None,
+        tally.closed,
+        tally.late,
+        tally.rated,
+        tally.satisfied,
+        _percent(tally.satisfaction),
+    ]
+
+
+def stats_xlsx(data: stats.MonthStats, t: Translator, today: dt.date) -> bytes:
+    """A month's statistics as a report-ready workbook (names written as text, never run)."""
+    workbook = _xl().Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = f"Thống kê {data.month:%m-%Y}"
+    width = len(STATS_HEADERS)
+    month = STATS_MONTH.format(month=f"{data.month:%m}", year=data.month.year, date=t.date(today))
+    row = _title(sheet, [STATS_TITLE, month], width)
+    widths = [6, 36, 11, 11, 12, 12, 14, 10, 10, 12, 10, 12]
+    for (heading, group), groups in zip(
+        STATS_GROUPS, (data.by_unit, data.by_category), strict=True
+    ):
+        _put(sheet, row, 1, heading).font = _xl().Font(bold=True)
+        row += 1
+        headers = [h.format(group=group) for h in STATS_HEADERS]
+        _header(sheet, row, headers, widths)
+        for number, (name, tally) in enumerate(groups, 1):
+            row += 1
+            _row(sheet, row, [number, name, *_stat_cells(tally)])
+        row += 1
+        _row(sheet, row, ["", STATS_TOTAL, *_stat_cells(data.total)], bold=True)
+        row += 2
+    sheet.freeze_panes = None
+    return _workbook_bytes(workbook)
+
+
+def monthly_export(ctx: PageContext) -> web.StreamResponse:
+    """Send a month's statistics as an Excel file."""
+    data = _stats(ctx)
+    body = stats_xlsx(data, ctx.t, ctx.today)
+    name = f"thong-ke-phan-anh-{data.month:%Y-%m}.xlsx"
+    return web.Response(
+        body=body,
+        headers={"Content-Type": XLSX_MIME, "Content-Disposition": disposition("attachment", name)},
     )
