@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from bot.core.messages import Reply
 from bot.core.people import village_groups
 from bot.feedback import deadlines
+from bot.feedback.queues import is_overdue, next_due
 from bot.feedback.status import Status as FeedbackStatus
 from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from bot.plans.status import (
@@ -466,7 +467,7 @@ def plan_commune(
 
     # ---- weekly digest
     for at, day in digest_times(policy, since, now + dt.timedelta(seconds=1), tz=tz):
-        reply_for = _digest_factory(session, data, _local_date(at, tz))
+        reply_for = _digest_factory(session, data, _local_date(at, tz), now)
         for pid in data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
             result = queue.put(
                 person_id=pid,
@@ -650,7 +651,21 @@ def _feedback_deadlines(
         queue.stats.feedback += result == "queued"
 
 
-def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
+def _late_reports(session: Session, data: CommuneData, now: dt.datetime) -> list[str]:
+    """Open reports past the deadline that matters now, most overdue first: "PA-0427 (unit)"."""
+    rows = session.exec(
+        select(FeedbackReport).where(
+            FeedbackReport.commune_id == data.commune.id,
+            FeedbackReport.status != FeedbackStatus.CLOSED,
+        )
+    ).all()
+    late = sorted((next_due(r), r.code, r.unit_id) for r in rows if is_overdue(r, now))
+    return [
+        f"{code} ({data.units[unit]})" if unit in data.units else code for _, code, unit in late
+    ]
+
+
+def _digest_factory(session: Session, data: CommuneData, on: dt.date, now: dt.datetime) -> Any:
     assert data.commune.id is not None
     red: dict[str, list[messages.ReminderTask]] = defaultdict(list)
     due_soon = []
@@ -682,6 +697,7 @@ def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
         villages_missing=missing,
         evidence_pending=pending_evidence,
         unreadable=dict(unreadable),
+        feedback_late=_late_reports(session, data, now),
     )
 
     def reply_for(person: Person | None) -> Reply:

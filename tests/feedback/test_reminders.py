@@ -201,3 +201,22 @@ def test_reassigning_moves_the_reminders_and_closing_cancels_them(
     clock.set(at(2026, 3, 10, 11))
     run_pass(services)
     assert {r.status for r in _notices(services)} == {"cancelled"}
+
+
+def test_the_monday_digest_lists_the_late_reports(
+    services: Services, clock: FakeClock, cast: Cast, leader: int
+) -> None:
+    clock.set(at(2026, 3, 10, 9))
+    _submit(services, cast.neighbour, "dien", "Đèn đường xóm 5 hỏng", clock())  # due Thu 12/03
+    _submit(services, cast.resident, "duong", "Ổ gà đầu xóm 3", at(2026, 3, 14, 9))  # due Tue
+    _walk(services, clock, at(2026, 3, 16, 12))  # past Monday 16/03's digest
+    with Session(services.engine) as session:
+        digests = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "digest", OutboxMessage.person_id == cast.office
+            )
+        ).all()
+    [digest] = [d for d in digests if d.due_at.astimezone(VN).date() == dt.date(2026, 3, 16)]
+    text = digest.content["text"]
+    assert "📣 Phản ánh của người dân quá hạn: 1." in text
+    assert "• PA-0001 (Phòng Kinh tế)" in text and "PA-0002" not in text
