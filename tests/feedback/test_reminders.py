@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.feedback import store
 from bot.feedback.deadlines import KIND_DUE, KIND_LATE
+from bot.reminders.policy import EXPIRING_KINDS
 from bot.services import Services
 from db.models import Commune, OutboxMessage, Unit
 from tests.feedback.conftest import VN, Cast, category, commune, in_session, person
@@ -220,3 +221,7 @@ def test_the_monday_digest_lists_the_late_reports(
     text = digest.content["text"]
     assert "📣 Phản ánh của người dân quá hạn: 1." in text
     assert "• PA-0001 (Phòng Kinh tế)" in text and "PA-0002" not in text
+
+
+def test_a_deadline_reminder_expires_like_a_task_reminder_but_escalation_does_not() -> None:
+    assert KIND_DUE in EXPIRING_KINDS and KIND_LATE not in EXPIRING_KINDS
