@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.feedback.status import STATUS_LABELS as FEEDBACK_STATUS_LABELS
+from bot.feedback.status import Status
 from bot.i18n import N_, Translator
 from bot.tallies.codes import CODE_LABELS
 from db.models import AuditEntry, Person, Role, Task, Unit, Village
@@ -78,6 +80,13 @@ ACTION_LABELS: dict[str, str] = {
     "web.link": N_("Got a dashboard sign-in link"),
     "web.sign_in": N_("Signed in to the dashboard"),
     "feedback.category": N_("Changed a feedback category"),
+    "feedback.assign": N_("Sent a resident's report to a unit"),
+    "feedback.answer": N_("Answered a resident's report"),
+    "feedback.return": N_("Sent a report's answer back to the unit"),
+    "feedback.hand_back": N_("Handed a report back to the standing office"),
+    "feedback.close": N_("Closed a resident's report"),
+    "feedback.note": N_("Added an internal note to a report"),
+    "feedback.fix_photo": N_("Attached a photo of the fix to a report"),
     "broadcast.send": N_("Sent an announcement"),
     "broadcast.schedule": N_("Scheduled an announcement"),
     "broadcast.cancel": N_("Cancelled a scheduled announcement"),
@@ -91,6 +100,7 @@ ENTITY_LABELS: dict[str, str] = {
     "plan": N_("Plans"),
     "web": N_("Dashboard sign-ins"),
     "feedbackcategory": N_("Feedback categories"),
+    "feedback": N_("Residents' reports"),
     "person": N_("Officers and members"),
     "broadcast": N_("Announcements"),
     "admin": N_("Administration"),
@@ -132,6 +142,7 @@ FIELD_LABELS: dict[str, str] = {
     "send_at": N_("Scheduled for"),
     "text": N_("Text"),
     "cancelled": N_("Messages cancelled"),
+    "report_status": N_("Report status"),
 }
 # Details kept for the record but meaningless to a reader (internal ids, file paths).
 HIDDEN_FIELDS = frozenset({"indicator_value_id", "sha256", "storage_path"})
@@ -261,6 +272,8 @@ def _value(t: Translator, names: _Names, field: str, value: Any) -> str:
         return t.gettext(CODE_LABELS[value])
     if field == "status" and value in EVIDENCE_STATUS_LABELS:
         return t.gettext(EVIDENCE_STATUS_LABELS[value])
+    if field == "report_status" and value in FEEDBACK_STATUS_LABELS:
+        return t.gettext(FEEDBACK_STATUS_LABELS[Status(value)])
     if field == "via" and value in VIA_LABELS:
         return t.gettext(VIA_LABELS[value])
     if isinstance(value, bool):

@@ -123,6 +123,7 @@ PURE = [
     "bot/content/search.py",
     "bot/reminders/policy.py",
     "bot/reminders/ratelimit.py",
+    "bot/feedback/deadlines.py",
     "bot/charts/spec.py",
     "bot/core/flows.py",
     "bot/channels/textsplit.py",

@@ -460,6 +460,31 @@ def _add_photos(
     return count
 
 
+def _audit(
+    session: Session,
+    report: FeedbackReport,
+    action: str,
+    by: Person,
+    before: Status | None,
+    *,
+    unit_before: int | None,
+    now: dt.datetime,
+    text: str = "",
+) -> None:
+    """The audit entry of a staff member's change to a report (chat or web, the same one)."""
+    audit.record(
+        session,
+        commune_id=report.commune_id,
+        action=f"feedback.{action}",
+        entity="feedback",
+        entity_id=report.code,
+        actor=by,
+        old={"report_status": before.value if before else None, "unit_id": unit_before},
+        new={"report_status": report.status, "unit_id": report.unit_id, "text": text[:500]},
+        at=now,
+    )
+
+
 def _check_actor(session: Session, report: FeedbackReport, person: Person, actor: Actor) -> None:
     """Refuse unless ``person`` may act on ``report`` as ``actor``."""
     if actor is Actor.RESIDENT:
@@ -546,6 +571,7 @@ def assign(
         raise UserError(MSG_NO_UNIT)
     if report.unit_id == unit_id and report.status == Status.ASSIGNED:
         raise UserError(MSG_SAME_UNIT, code=report.code, unit=unit.name)
+    before, unit_before = Status(report.status), report.unit_id
     _move_assign(session, report, unit_id, Actor.OFFICE, by.id, now, tz, skip={by.id or 0})
     if note.strip():
         _event(
@@ -560,6 +586,9 @@ def assign(
             text=_staff_text(note),
             internal=True,
         )
+    _audit(
+        session, report, "assign", by, before, unit_before=unit_before, now=now, text=note.strip()
+    )
     session.flush()
     return report
 
@@ -578,6 +607,7 @@ def answer(
         session, report, "answered", Actor.UNIT, by.id, before, after, now=now, text=words
     )
     notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
+    _audit(session, report, "answer", by, before, unit_before=report.unit_id, now=now, text=words)
     session.flush()
     return report
 
@@ -603,6 +633,7 @@ def return_to_unit(
         internal=True,
     )
     notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
+    _audit(session, report, "return", by, before, unit_before=report.unit_id, now=now, text=words)
     session.flush()
     return report
 
@@ -631,6 +662,7 @@ def hand_back(
         unit_id=unit_id,
     )
     notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
+    _audit(session, report, "hand_back", by, before, unit_before=unit_id, now=now, text=words)
     session.flush()
     return report
 
@@ -648,6 +680,7 @@ def close(
         session, report, "closed", Actor.OFFICE, by.id, before, after, now=now, text=words
     )
     notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
+    _audit(session, report, "close", by, before, unit_before=report.unit_id, now=now, text=words)
     session.flush()
     return report
 
@@ -671,6 +704,10 @@ def add_note(
         now=now,
         text=_staff_text(text),
         internal=True,
+    )
+    status = Status(report.status)
+    _audit(
+        session, report, "note", by, status, unit_before=report.unit_id, now=now, text=event.text
     )
     session.flush()
     return event
@@ -702,6 +739,17 @@ def add_fix_photo(
         text=clean(caption)[:NOTE_MAX],
     )
     _add_photos(session, report, event, [photo], "fix", by.id, now)
+    status = Status(report.status)
+    _audit(
+        session,
+        report,
+        "fix_photo",
+        by,
+        status,
+        unit_before=report.unit_id,
+        now=now,
+        text=event.text,
+    )
     session.flush()
     return event
 

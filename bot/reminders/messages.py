@@ -48,6 +48,7 @@ DIGEST_NO_DUE = N_("📅 Nothing due in the next 14 days.")
 DIGEST_VILLAGES = N_("📝 Villages without figures this month ({count}): {names}")
 DIGEST_ALL_VILLAGES = N_("📝 Every village has reported this month.")
 DIGEST_EVIDENCE = N_("📎 Evidence awaiting review: {count}.")
+DIGEST_FEEDBACK_LATE = N_("📣 Residents' reports past their deadline: {count}.")
 DIGEST_UNREADABLE = N_(
     "🎤 Last 7 days, messages I could not read: {voice} voice notes, "
     "{protected} from protected accounts (children, people who cannot read)."
@@ -178,6 +179,8 @@ class Digest:
     evidence_pending: int = 0
     # Messages of the last 7 days the bot could not read: {"voice": 3, "protected": 1}.
     unreadable: Mapping[str, int] = field(default_factory=dict)
+    # Open residents' reports past their deadline: "PA-0427 (Phòng Kinh tế)".
+    feedback_late: Sequence[str] = ()
 
 
 def _listing(t: Translator, items: Sequence[str], limit: int) -> list[str]:
@@ -221,6 +224,9 @@ def digest(t: Translator, data: Digest, limit: int = 10) -> Reply:
     else:
         lines.append(t.gettext(DIGEST_ALL_VILLAGES))
     lines.append(t.gettext(DIGEST_EVIDENCE, count=data.evidence_pending))
+    if data.feedback_late:
+        lines.append(t.gettext(DIGEST_FEEDBACK_LATE, count=len(data.feedback_late)))
+        lines.extend(_listing(t, [f"• {item}" for item in data.feedback_late], limit))
     if any(data.unreadable.values()):
         lines.append(
             t.gettext(

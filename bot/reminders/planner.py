@@ -30,6 +30,9 @@ from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
 from bot.core.people import village_groups
+from bot.feedback import deadlines
+from bot.feedback.queues import is_overdue, next_due
+from bot.feedback.status import Status as FeedbackStatus
 from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from bot.plans.status import (
     REASON_LABELS,
@@ -59,6 +62,8 @@ from db.engine import AdvisoryLock, insert_unless_exists, rowcount, transaction_
 from db.models import (
     Commune,
     Evidence,
+    FeedbackCategory,
+    FeedbackReport,
     JobMark,
     MessageKindCount,
     OutboxMessage,
@@ -260,6 +265,7 @@ class PassStats:
     red_alerts: int = 0
     digests: int = 0
     tally: int = 0
+    feedback: int = 0  # report deadline reminders and escalations queued
 
     def add(self, other: PassStats) -> None:
         for name in self.__dataclass_fields__:
@@ -456,9 +462,12 @@ def plan_commune(
     # ---- red alerts, once per red episode
     _red_alerts(session, data, queue, now, tz)
 
+    # ---- residents' reports: T−1, on the day, then escalation to the office and leaders
+    _feedback_deadlines(session, data, queue, since, start, lookahead, tz)
+
     # ---- weekly digest
     for at, day in digest_times(policy, since, now + dt.timedelta(seconds=1), tz=tz):
-        reply_for = _digest_factory(session, data, _local_date(at, tz))
+        reply_for = _digest_factory(session, data, _local_date(at, tz), now)
         for pid in data.with_role(Role.OFFICE, Role.COMMUNE_LEADER):
             result = queue.put(
                 person_id=pid,
@@ -552,7 +561,111 @@ def _red_alerts(
         queue.stats.red_alerts += result == "queued"
 
 
-def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
+def _feedback_deadlines(
+    session: Session,
+    data: CommuneData,
+    queue: _Queue,
+    since: dt.datetime,
+    start: dt.datetime,
+    lookahead: dt.timedelta,
+    tz: ZoneInfo,
+) -> None:
+    """Queue the deadline reminders of open reports; cancel those no longer implied."""
+    commune_id = data.commune.id
+    assert commune_id is not None
+    now = queue.now
+    rows = session.exec(
+        select(FeedbackReport).where(
+            FeedbackReport.commune_id == commune_id,
+            FeedbackReport.status != FeedbackStatus.CLOSED,
+        )
+    ).all()
+    reports = {row.id: row for row in rows if row.id is not None}
+    open_reports = [
+        deadlines.OpenReport(
+            id=row_id,
+            commune_id=commune_id,
+            code=row.code,
+            status=FeedbackStatus(row.status),
+            urgent=row.urgent,
+            unit_id=row.unit_id,
+            received=row.created_at,
+            answer_due=row.answer_due_at,
+            close_due=row.close_due_at,
+            answered=row.answered_at is not None,
+        )
+        for row_id, row in reports.items()
+    ]
+    pending = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.commune_id == commune_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            col(OutboxMessage.kind).in_(sorted(deadlines.KINDS)),
+        )
+    ).all()
+    end = max([now + lookahead, *(row.due_at for row in pending)]) + dt.timedelta(days=14)
+    notices = deadlines.planned_notices(open_reports, data.policy, tz, start, end)
+    office = data.with_role(Role.OFFICE)
+    leaders = data.with_role(Role.COMMUNE_LEADER)
+    officers = data.recipients.officers
+    planned = [
+        (notice, pid)
+        for notice in notices
+        for pid in deadlines.recipients(notice, officers, office, leaders)
+    ]
+    wanted = {notice.key(pid) for notice, pid in planned}
+    for row in pending:
+        if row.dedupe_key not in wanted and row.due_at >= start:
+            queue.stats.cancelled += guarded_update(
+                session,
+                row,
+                OutboxStatus.PENDING,
+                {
+                    "status": OutboxStatus.CANCELLED,
+                    "last_error": "no longer planned (answered, closed or reassigned)",
+                },
+            )
+    queue.preload(wanted)
+    categories = {
+        c.id: c.name
+        for c in session.exec(
+            select(FeedbackCategory).where(FeedbackCategory.commune_id == commune_id)
+        ).all()
+    }
+    for notice, pid in planned:
+        key = notice.key(pid)
+        if notice.at < since and key not in queue.existing:
+            continue  # implied before the last pass (e.g. the officer joined later)
+        if notice.at >= now + lookahead and key not in queue.existing:
+            continue  # queued on a later pass
+        source = reports[notice.report.id]
+        reply = deadlines.compose(
+            _translator(data.people.get(pid)),
+            notice,
+            tz,
+            category=categories.get(source.category_id, ""),
+            unit=data.units.get(source.unit_id or -1, ""),
+            text=source.text,
+        )
+        result = queue.put(person_id=pid, kind=notice.kind, reply=reply, key=key, at=notice.at)
+        queue.stats.feedback += result == "queued"
+
+
+def _late_reports(session: Session, data: CommuneData, now: dt.datetime) -> list[str]:
+    """Open reports past the deadline that matters now, most overdue first: "PA-0427 (unit)"."""
+    rows = session.exec(
+        select(FeedbackReport).where(
+            FeedbackReport.commune_id == data.commune.id,
+            FeedbackReport.status != FeedbackStatus.CLOSED,
+        )
+    ).all()
+    late = sorted((next_due(r), r.code, r.unit_id) for r in rows if is_overdue(r, now))
+    return [
+        f"{code} ({data.units[unit]})" if unit in data.units else code for _, code, unit in late
+    ]
+
+
+def _digest_factory(session: Session, data: CommuneData, on: dt.date, now: dt.datetime) -> Any:
     assert data.commune.id is not None
     red: dict[str, list[messages.ReminderTask]] = defaultdict(list)
     due_soon = []
@@ -584,6 +697,7 @@ def _digest_factory(session: Session, data: CommuneData, on: dt.date) -> Any:
         villages_missing=missing,
         evidence_pending=pending_evidence,
         unreadable=dict(unreadable),
+        feedback_late=_late_reports(session, data, now),
     )
 
     def reply_for(person: Person | None) -> Reply:

@@ -54,7 +54,8 @@ DEFAULT_HOLIDAYS = [
 TASK_KINDS = frozenset({"deadline", "overdue", "coordinating", "period"})
 TALLY_KINDS = frozenset({"tally", "tally_leader", "tally_office"})
 # Kinds that lose their point when late: older than the catch-up window they become "missed".
-EXPIRING_KINDS = TASK_KINDS | TALLY_KINDS | {"digest", "red"}
+# (A report's deadline reminder, bot.feedback.deadlines.KIND_DUE, too; its escalation stays.)
+EXPIRING_KINDS = TASK_KINDS | TALLY_KINDS | {"digest", "red", "feedback_due"}
 
 
 class DeliveryLimits(BaseModel):

@@ -85,8 +85,13 @@ def setup_routes(app: web.Application) -> None:
     # Residents' feedback (#17): the queue, its Excel file, one report.
     router.add_get(feedback.QUEUE_PATH, page_route(Page.FEEDBACK, feedback.queue))
     router.add_get(feedback.EXPORT_PATH, page_route(Page.EXPORT_FEEDBACK, feedback.export))
+    router.add_get(feedback.STATS_PATH, page_route(Page.FEEDBACK, feedback.monthly))
+    router.add_get(
+        feedback.STATS_EXPORT_PATH, page_route(Page.EXPORT_FEEDBACK, feedback.monthly_export)
+    )
     router.add_get(feedback.REPORT_PATH, page_route(Page.FEEDBACK, feedback.report))
     router.add_get(feedback.PHOTO_PATH, page_route(Page.FEEDBACK, feedback.photo))
+    router.add_post(feedback.ACTION_PATH, page_route(Page.FEEDBACK, feedback.act))
     router.add_get("/units", page_route(Page.UNITS, units.units))
     router.add_get("/content", page_route(Page.CONTENT, content.content))
     router.add_get("/audit", page_route(Page.AUDIT, audit_log.audit_log))

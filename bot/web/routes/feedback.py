@@ -3,30 +3,46 @@
 A unit officer sees the reports their unit holds; the standing office, commune leaders
 and admins see every report of the commune. The resident is named only when they agreed
 to be contacted, and never in the history or the Excel file.
+
+Handling on the report page (forms without JavaScript, each with its CSRF token): the
+unit's officer answers (the text goes to the resident), hands a report back; the office
+reassigns, closes or returns an answer to the unit; both add internal notes and photos of
+the fix. Every form calls the same ``bot.feedback.store`` change as the chat, which checks
+the move against ``bot.feedback.status``, writes the history, the audit entry and the
+outbox rows in the request's one transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
+from sqlmodel import col, select
 
-from bot.feedback import board
-from bot.feedback.photos import photo_dir
-from bot.feedback.status import EVENT_LABELS, STATUS_LABELS, Status
-from bot.i18n import Translator
-from bot.plans.evidence import read_stored
+from bot.dates import add_months
+from bot.errors import ReadableError
+from bot.feedback import board, stats, store
+from bot.feedback.photos import photo_dir, store_photo
+from bot.feedback.status import EVENT_LABELS, RULES, STATUS_LABELS, Actor, Move, Status
+from bot.i18n import N_, Translator
+from bot.plans.evidence import MAX_BYTES, read_stored
+from bot.web import forms
 from bot.web.access import Page, Viewer
 from bot.web.context import PageContext
-from bot.web.exports import XLSX_MIME, _header, _row, _title, _workbook_bytes, _xl
-from bot.web.params import parse_id, query_choice, query_id
+from bot.web.exports import XLSX_MIME, _header, _put, _row, _title, _workbook_bytes, _xl
+from bot.web.params import parse_id, parse_month, query_choice, query_id
 from bot.web.render import disposition
-from db.models import FeedbackPhoto, FeedbackReport
+from db.models import FeedbackPhoto, FeedbackReport, Unit
 
 QUEUE_PATH = "/feedback"
 EXPORT_PATH = "/feedback/export.xlsx"
 REPORT_PATH = "/feedback/{report_id}"
 PHOTO_PATH = "/feedback/{report_id}/photos/{photo_id}"
+ACTION_PATH = "/feedback/{report_id}/{action}"
+STATS_PATH = "/feedback/stats"
+STATS_EXPORT_PATH = "/feedback/stats.xlsx"
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 # A photo is shown alone, in a sandbox: no script, no form, no framing.
 FILE_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
@@ -126,22 +142,205 @@ def _visible(ctx: PageContext) -> FeedbackReport | web.Response:
     return found
 
 
-def report(ctx: PageContext) -> web.StreamResponse:
-    """Show one report: what, where, deadlines, its whole history (staff notes marked)."""
-    found = _visible(ctx)
-    if isinstance(found, web.Response):
-        return found
+def capacities(viewer: Viewer, found: FeedbackReport) -> frozenset[Actor]:
+    """How the viewer may handle this report: as its unit's officer, as the office, both, none.
+
+    Commune leaders and admins read reports but do not handle them (as in the chat).
+    """
+    held = set()
+    if viewer.is_unit_officer and found.unit_id is not None and viewer.unit_id == found.unit_id:
+        held.add(Actor.UNIT)
+    if "office" in viewer.roles and viewer.commune_id == found.commune_id:
+        held.add(Actor.OFFICE)
+    return frozenset(held)
+
+
+def _may(held: frozenset[Actor], move: Move, status: str) -> bool:
+    """Whether one of ``held`` may make ``move`` now (the rules of ``bot.feedback.status``)."""
+    rule = RULES[move]
+    return any(Status(status) in rule.allowed.get(actor, frozenset()) for actor in held)
+
+
+def _report_page(
+    ctx: PageContext, found: FeedbackReport, status: int = 200, **extra: Any
+) -> web.Response:
     assert found.id is not None
     page = board.report_page(ctx.session, found.id, ctx.now)
+    held = capacities(ctx.viewer, found)
+    report_status = page.view.report.status
+    may = {move.value: _may(held, move, report_status) for move in Move}
+    may["note"] = may["photo"] = bool(held)
+    units: list[tuple[int, str]] = []
+    if may[Move.ASSIGN]:
+        rows = ctx.session.exec(
+            select(Unit).where(Unit.commune_id == found.commune_id).order_by(col(Unit.name))
+        )
+        units = [(u.id, u.name) for u in rows if u.id is not None]
+    notice = NOTICES.get(ctx.query.get("done", ""), "")
+    context: dict[str, Any] = {"errors": {}, "values": {}, "failed": "", **extra}
     return ctx.render(
         "feedback_report.html",
         Page.FEEDBACK,
+        status,
         data=page,
         EVENT_LABELS=EVENT_LABELS,
         FEEDBACK_LABELS=STATUS_LABELS,
         FEEDBACK_TONES=STATUS_TONES,
         photo_types=PHOTO_TYPES,
+        may=may,
+        units=units,
+        notice=notice,
+        **context,
     )
+
+
+def report(ctx: PageContext) -> web.StreamResponse:
+    """Show one report: what, where, deadlines, its whole history (staff notes marked)."""
+    found = _visible(ctx)
+    if isinstance(found, web.Response):
+        return found
+    return _report_page(ctx, found)
+
+
+# ------------------------------------------------------------------ handling
+
+MSG_DONE_ANSWER = N_("Answer sent. The resident will receive it.")
+MSG_DONE_NOTE = N_("Note saved. It is for staff only and never sent to the resident.")
+MSG_DONE_PHOTO = N_("Photo of the fix attached.")
+MSG_DONE_ASSIGN = N_("Sent to the unit. Its officers were told.")
+MSG_DONE_CLOSE = N_("Report closed. The resident was told.")
+MSG_DONE_RETURN = N_("Sent back to the unit with your reason.")
+MSG_DONE_HAND_BACK = N_("Handed back to the standing office.")
+MSG_NO_PHOTO = N_("Choose a photo to attach.")
+NOTICES = {
+    "answer": MSG_DONE_ANSWER,
+    "note": MSG_DONE_NOTE,
+    "photo": MSG_DONE_PHOTO,
+    "assign": MSG_DONE_ASSIGN,
+    "close": MSG_DONE_CLOSE,
+    "return": MSG_DONE_RETURN,
+    "hand_back": MSG_DONE_HAND_BACK,
+}
+TEXT_LIMIT = store.TEXT_MAX
+NOTE_LIMIT = store.NOTE_MAX
+
+
+def _answer(ctx: PageContext, found: FeedbackReport, errors: forms.FormErrors) -> None:
+    text = forms.text(ctx.form, "text", errors, limit=TEXT_LIMIT, minimum=store.TEXT_MIN)
+    if not errors:
+        store.answer(ctx.session, found.id or 0, by=ctx.person(), text=text, now=ctx.now, tz=ctx.tz)
+
+
+def _note(ctx: PageContext, found: FeedbackReport, errors: forms.FormErrors) -> None:
+    text = forms.text(ctx.form, "text", errors, limit=NOTE_LIMIT, minimum=2)
+    if not errors:
+        store.add_note(ctx.session, found.id or 0, by=ctx.person(), text=text, now=ctx.now)
+
+
+def _photo(ctx: PageContext, found: FeedbackReport, errors: forms.FormErrors) -> None:
+    caption = forms.text(ctx.form, "text", errors, limit=NOTE_LIMIT, required=False)
+    upload = ctx.form.get("file")
+    if not isinstance(upload, web.FileField) or not upload.filename:
+        errors.add("file", MSG_NO_PHOTO)
+        return
+    data = upload.file.read(MAX_BYTES + 1)
+    try:
+        stored = store_photo(
+            photo_dir(ctx.services.settings.data_dir),
+            data,
+            file_name=upload.filename,
+            mime_type=upload.content_type or "",
+        )
+    except ReadableError as error:  # too large, not a photo, HEIC, broken
+        errors.add("file", error.message_id, **error.params)
+        return
+    if not errors:
+        store.add_fix_photo(
+            ctx.session, found.id or 0, by=ctx.person(), photo=stored, now=ctx.now, caption=caption
+        )
+
+
+def _assign(ctx: PageContext, found: FeedbackReport, errors: forms.FormErrors) -> None:
+    units = ctx.session.exec(select(Unit.id).where(Unit.commune_id == found.commune_id)).all()
+    unit_id = forms.row_id(ctx.form, "unit", [u for u in units if u is not None], errors)
+    note = forms.text(ctx.form, "text", errors, limit=NOTE_LIMIT, required=False)
+    if not errors and unit_id is not None:
+        store.assign(
+            ctx.session,
+            found.id or 0,
+            by=ctx.person(),
+            unit_id=unit_id,
+            now=ctx.now,
+            tz=ctx.tz,
+            note=note,
+        )
+
+
+def _close(ctx: PageContext, found: FeedbackReport, errors: forms.FormErrors) -> None:
+    note = forms.text(ctx.form, "text", errors, limit=NOTE_LIMIT, required=False)
+    if not errors:
+        store.close(ctx.session, found.id or 0, by=ctx.person(), note=note, now=ctx.now, tz=ctx.tz)
+
+
+def _return(ctx: PageContext, found: FeedbackReport, errors: forms.FormErrors) -> None:
+    reason = forms.text(ctx.form, "text", errors, limit=NOTE_LIMIT, minimum=2)
+    if not errors:
+        store.return_to_unit(
+            ctx.session, found.id or 0, by=ctx.person(), reason=reason, now=ctx.now, tz=ctx.tz
+        )
+
+
+def _hand_back(ctx: PageContext, found: FeedbackReport, errors: forms.FormErrors) -> None:
+    reason = forms.text(ctx.form, "text", errors, limit=NOTE_LIMIT, minimum=2)
+    if not errors:
+        store.hand_back(
+            ctx.session, found.id or 0, by=ctx.person(), reason=reason, now=ctx.now, tz=ctx.tz
+        )
+
+
+Action = Callable[[PageContext, FeedbackReport, forms.FormErrors], None]
+# Each form: who may submit it, and the change it makes.
+ACTIONS: dict[str, tuple[frozenset[Actor], Action]] = {
+    "answer": (frozenset({Actor.UNIT}), _answer),
+    "hand_back": (frozenset({Actor.UNIT}), _hand_back),
+    "note": (frozenset({Actor.UNIT, Actor.OFFICE}), _note),
+    "photo": (frozenset({Actor.UNIT, Actor.OFFICE}), _photo),
+    "assign": (frozenset({Actor.OFFICE}), _assign),
+    "close": (frozenset({Actor.OFFICE}), _close),
+    "return": (frozenset({Actor.OFFICE}), _return),
+}
+
+
+def act(ctx: PageContext) -> web.StreamResponse:
+    """Handle a report from its page: answer, note, photo, reassign, close, return."""
+    action = ctx.match["action"]
+    if action not in ACTIONS:
+        return ctx.not_found()
+    found = _visible(ctx)
+    if isinstance(found, web.Response):
+        return found
+    who, change = ACTIONS[action]
+    if not capacities(ctx.viewer, found) & who:
+        return ctx.forbidden()
+    errors = forms.FormErrors()
+    values = {k: v for k, v in ctx.form.items() if isinstance(v, str) and k != "csrf"}
+    try:
+        change(ctx, found, errors)
+    except ReadableError as error:  # the report moved on, a closed report, a same unit…
+        ctx.session.rollback()
+        refreshed = ctx.session.get(FeedbackReport, found.id)
+        assert refreshed is not None
+        failed = {"form": ctx.error_text(error)}
+        return _report_page(ctx, refreshed, 409, errors=failed, values=values, failed=action)
+    if errors:
+        ctx.session.rollback()
+        refreshed = ctx.session.get(FeedbackReport, found.id)
+        assert refreshed is not None
+        texts = errors.texts(ctx.t)
+        return _report_page(ctx, refreshed, 400, errors=texts, values=values, failed=action)
+    if action == "hand_back":  # no longer the unit's: its officer cannot open it now
+        return ctx.redirect(QUEUE_PATH)
+    return ctx.redirect(f"/feedback/{found.id}?done={action}")
 
 
 def photo(ctx: PageContext) -> web.StreamResponse:
@@ -223,4 +422,118 @@ def export(ctx: PageContext) -> web.StreamResponse:
             "Content-Type": XLSX_MIME,
             "Content-Disposition": disposition("attachment", f"phan-anh-{ctx.today:%Y-%m-%d}.xlsx"),
         },
+    )
+
+
+# ------------------------------------------------------------------ monthly statistics
+
+MSG_NO_UNIT_YET = N_("No unit yet")
+STATS_TITLE = "THỐNG KÊ TIẾP NHẬN, XỬ LÝ PHẢN ÁNH, KIẾN NGHỊ CỦA NGƯỜI DÂN"
+STATS_MONTH = "Tháng {month}/{year} (số liệu đến {date})"
+STATS_HEADERS = (
+    "TT",
+    "{group}",
+    "Tiếp nhận",
+    "Đã trả lời",
+    "Trả lời đúng hạn",
+    "Tỷ lệ đúng hạn (%)",
+    "Thời gian trả lời TB (ngày)",
+    "Đã đóng",
+    "Quá hạn",
+    "Số lượt đánh giá",
+    "Hài lòng",
+    "Tỷ lệ hài lòng (%)",
+)
+STATS_GROUPS = (("Theo đơn vị xử lý", "Đơn vị"), ("Theo lĩnh vực", "Lĩnh vực"))
+STATS_TOTAL = "Tổng cộng"
+
+
+def _month(ctx: PageContext) -> dt.date:
+    chosen = parse_month(ctx.query.get("month", ""), ctx.today)
+    return chosen or ctx.today.replace(day=1)
+
+
+def _stats(ctx: PageContext) -> stats.MonthStats:
+    assert ctx.viewer.commune_id is not None
+    return stats.month_stats(
+        ctx.session,
+        ctx.viewer.commune_id,
+        _month(ctx),
+        tz=ctx.tz,
+        now=ctx.now,
+        only_unit=only_unit(ctx.viewer),
+        no_unit=ctx.t.gettext(MSG_NO_UNIT_YET),
+    )
+
+
+def monthly(ctx: PageContext) -> web.StreamResponse:
+    """A month's statistics: received, answered on time, average time, satisfaction."""
+    data = _stats(ctx)
+    month = data.month
+    return ctx.render(
+        "feedback_stats.html",
+        Page.FEEDBACK,
+        data=data,
+        month_key=f"{month:%Y-%m}",
+        previous=f"{add_months(month, -1):%Y-%m}",
+        following=f"{add_months(month, 1):%Y-%m}" if month < ctx.today.replace(day=1) else "",
+        export_path=STATS_EXPORT_PATH,
+    )
+
+
+def _percent(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def _stat_cells(tally: stats.Tally) -> list[object]:
+    average = tally.average_days
+    return [
+        tally.received,
+        tally.answered,
+        tally.on_time,
+        _percent(tally.on_time_rate),
+        round(average, 1) if average is not None else None,
+        tally.closed,
+        tally.late,
+        tally.rated,
+        tally.satisfied,
+        _percent(tally.satisfaction),
+    ]
+
+
+def stats_xlsx(data: stats.MonthStats, t: Translator, today: dt.date) -> bytes:
+    """A month's statistics as a report-ready workbook (names written as text, never run)."""
+    workbook = _xl().Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = f"Thống kê {data.month:%m-%Y}"
+    width = len(STATS_HEADERS)
+    month = STATS_MONTH.format(month=f"{data.month:%m}", year=data.month.year, date=t.date(today))
+    row = _title(sheet, [STATS_TITLE, month], width)
+    widths = [6, 36, 11, 11, 12, 12, 14, 10, 10, 12, 10, 12]
+    for (heading, group), groups in zip(
+        STATS_GROUPS, (data.by_unit, data.by_category), strict=True
+    ):
+        _put(sheet, row, 1, heading).font = _xl().Font(bold=True)
+        row += 1
+        headers = [h.format(group=group) for h in STATS_HEADERS]
+        _header(sheet, row, headers, widths)
+        for number, (name, tally) in enumerate(groups, 1):
+            row += 1
+            _row(sheet, row, [number, name, *_stat_cells(tally)])
+        row += 1
+        _row(sheet, row, ["", STATS_TOTAL, *_stat_cells(data.total)], bold=True)
+        row += 2
+    sheet.freeze_panes = None
+    return _workbook_bytes(workbook)
+
+
+def monthly_export(ctx: PageContext) -> web.StreamResponse:
+    """Send a month's statistics as an Excel file."""
+    data = _stats(ctx)
+    body = stats_xlsx(data, ctx.t, ctx.today)
+    name = f"thong-ke-phan-anh-{data.month:%Y-%m}.xlsx"
+    return web.Response(
+        body=body,
+        headers={"Content-Type": XLSX_MIME, "Content-Disposition": disposition("attachment", name)},
     )
