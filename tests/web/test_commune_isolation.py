@@ -140,6 +140,7 @@ def fill(path: str, b: dict[str, int]) -> str:
         "photo_id": b["photo"],
         "broadcast_id": b["broadcast"],
         "commune_id": b["commune"],
+        "action": "note",  # a report action both the unit and the office may take
     }
     try:
         return path.format(**values)
