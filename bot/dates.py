@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
+from typing import Any
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -33,3 +35,21 @@ def add_months(day: dt.date, months: int, *, keep_month_end: bool | None = None)
     last = calendar.monthrange(year, month0 + 1)[1]
     to_end = is_month_end(day) if keep_month_end is None else keep_month_end
     return dt.date(year, month0 + 1, last if to_end else min(day.day, last))
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date from a cell: a date, 2026-03-15, 15/03/2026 or 15-3-2026; ValueError otherwise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = " ".join(str(value).split())
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if match:
+        return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    match = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})", text)
+    if match:
+        return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+    raise ValueError(text)

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from bot import audit
 from bot.core.errors import UserError
+from bot.dates import parse_date
 from bot.i18n import N_, Translator
 from bot.text import clean, fold, shorten
 from db.models import Commune, Person, Unit, UnitAlias, Village, VillageDenominator
@@ -73,7 +74,7 @@ MSG_OVER_POPULATION = N_(
     "The adults and the people aged 15+ cannot be more than the population ({population})."
 )
 MSG_BAD_VALID_FROM = N_(
-    "The start date “{value}” is not a date. Write it as year-month-day, e.g. 2026-01-01."
+    "The start date “{value}” is not a date. Write it as day/month/year, e.g. 01/01/2026."
 )
 # The figures of a village, as named in problems (keys of ``DENOMINATORS``).
 COLUMN_LABELS = {
@@ -335,7 +336,7 @@ def apply_setup(
             valid_from = valid_from.date()
         elif not isinstance(valid_from, dt.date):
             try:
-                valid_from = dt.date.fromisoformat(str(valid_from).strip())
+                valid_from = parse_date(valid_from) or today
             except ValueError:
                 problems.append(
                     SetupProblem(MSG_BAD_VALID_FROM, {"value": _quoted(valid_from)}, **at)

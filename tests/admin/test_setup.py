@@ -108,7 +108,7 @@ def test_setup_problems_are_vietnamese(services: Services) -> None:
     data = {
         "commune": {"name": ""},
         "villages": [
-            {"name": "Ấp 1", "population": "", "adults": "1,5", "valid_from": "1/3/2026"},
+            {"name": "Ấp 1", "population": "", "adults": "1,5", "valid_from": "31/2/2026"},
             "Ấp 2",
         ],
         "units": [{"aliases": ["CA"]}, {"name": "Công an xã"}],
@@ -123,8 +123,8 @@ def test_setup_problems_are_vietnamese(services: Services) -> None:
         "Thôn/xóm thứ 1 (Ấp 1): Dân số còn trống. Hãy ghi một số nguyên (ghi 0 nếu không có).",
         "Thôn/xóm thứ 1 (Ấp 1): Số người trưởng thành “1,5” không phải số nguyên. "
         "Hãy viết dạng 1200.",
-        "Thôn/xóm thứ 1 (Ấp 1): Ngày áp dụng “1/3/2026” không phải là ngày. Hãy viết theo dạng "
-        "năm-tháng-ngày, ví dụ 2026-01-01.",
+        "Thôn/xóm thứ 1 (Ấp 1): Ngày áp dụng “31/2/2026” không phải là ngày. Hãy viết theo dạng "
+        "ngày/tháng/năm, ví dụ 01/01/2026.",
         "Thôn/xóm thứ 2: Hãy ghi tên thôn/xóm và các số liệu (dân số, số người trưởng thành…).",
         "Đơn vị thứ 1: Chưa có tên đơn vị.",
     ]

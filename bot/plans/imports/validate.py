@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.dates import parse_date
 from bot.i18n import N_
 from bot.plans.deadline import Deadline, DeadlineParseError, parse_deadline
 from bot.plans.imports.layout import SHEET_PLAN, SHEET_UNITS, TALLY_CODES
@@ -94,24 +95,6 @@ def _text(value: Any) -> str | None:
         value = int(value)
     text = clean(str(value))
     return text or None
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """A date from a cell: a date, 2026-03-15, 15/03/2026 or 15-3-2026; ValueError otherwise."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = clean(str(value))
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-    if match:
-        return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    match = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})", text)
-    if match:
-        return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-    raise ValueError(text)
 
 
 def parse_budget(value: Any) -> float | None:
