@@ -163,6 +163,8 @@ def search_data() -> SearchData:
 
 
 SCAM_PATTERNS = (
+    "alarm",
+    "account_hack",
     "victim",
     "lost_money",
     "impersonation",
@@ -173,6 +175,10 @@ SCAM_PATTERNS = (
     "relative",
     "job",
 )
+
+# Link/OTP signals that promise a prize: without a state officer in the message, a caller
+# offering one (a shop "tặng quà", "kết bạn Zalo") is the link warning, not a fake officer.
+PRIZE_WORDS = frozenset({"tang qua", "qua tang", "trung thuong", "de nhan qua"})
 
 # --- normalisation --------------------------------------------------------------------
 
@@ -275,7 +281,15 @@ def _official(text: str, folded: str) -> OfficialMessage | None:
 def _scam_pattern(folded: str) -> str | None:
     """Which scam a folded message shows (a key of ``scam_guides``), or None."""
     pattern = search_data().scam
-    if pattern["victim"].search(folded) or pattern["lost_money"].search(folded):
+    lost = pattern["lost_money"].search(folded)
+    if pattern["alarm"].search(folded) and not lost:
+        # "Tài khoản của bạn đã bị hack. Vui lòng kiểm tra ngay": the message is the scam.
+        return "alarm"
+    victim = pattern["victim"].search(folded)
+    if victim and victim.group(0) == "bi hack" and pattern["account_hack"].search(folded):
+        # "Facebook bị hack" and nothing lost: securing the account, not a scam victim.
+        victim = None
+    if victim or lost:
         return "victim"
     if pattern["relative"].search(folded):
         return "relative"
@@ -284,9 +298,11 @@ def _scam_pattern(folded: str) -> str | None:
     link = pattern["link_otp"].search(folded)
     if link and link.group(0) == "otp" and pattern["otp_trouble"].search(folded):
         link = None
+    prize = link is not None and link.group(0) in PRIZE_WORDS
     if pattern["impersonation"].search(folded) and not (
-        link and link.group(0) == "otp" and not pattern["state_officer"].search(folded)
+        link and (link.group(0) == "otp" or prize) and not pattern["state_officer"].search(folded)
     ):
+        # A fake officer; a gift or a code asked for by nobody official is the link warning.
         return "impersonation"
     if link:
         return "link_otp"

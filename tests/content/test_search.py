@@ -67,7 +67,8 @@ def test_real_questions_hold_out(index: GuideIndex) -> None:
 
 
 # What the current library and method reach (see BENCHMARKS.md); raise towards REAL_BARS.
-TUNE_FLOOR = {"top1": 0.98, "top3": 0.98, "refused": 0.95, "hit_confident": 0.80}
+# The tuning half grew from 103 to 243 questions (2026-12): its floors are the new figures.
+TUNE_FLOOR = {"top1": 0.97, "top3": 0.98, "refused": 0.99, "hit_confident": 0.73}
 HOLDOUT_FLOOR = {"top1": 0.86, "top3": 0.95, "refused": 0.95, "hit_confident": 0.55}
 # 3 when 15 % of right answers were confident, 4 with 34 % and still 4 with 59 %
 # (BENCHMARKS.md); the bar is 1 in 50.
