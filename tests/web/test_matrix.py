@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.admin.province_officers import add_officer
 from bot.services import Services
-from db.models import Commune, Evidence, Plan, Task, Unit, Village
+from db.models import Commune, Evidence, Plan, Tally, Task, Unit, Village
 from tests.helpers import add_person
 from tests.web.conftest import OTHER_UNIT, OWN_UNIT, Seeded, SignIn
 
@@ -162,6 +162,18 @@ async def test_role_route_matrix(
     roles = set(who.roles)
     review = await page("/review", bool(roles & {"office", "admin"}))
     assert evidence_links(review) <= expected.evidence
+    with Session(services.engine) as session:  # one flagged figure of Xóm 3 to check
+        xom3 = session.exec(select(Village).where(Village.name == "Xóm 3")).one()
+        figure = session.exec(select(Tally).where(Tally.village_id == xom3.id)).first()
+        assert figure is not None
+        figure.flagged = True
+        session.add(figure)
+        session.commit()
+        figure_id = figure.id
+    flagged = await page("/tallies/flagged", bool(roles & {"office", "admin"}))
+    if flagged:
+        assert villages_named(flagged, expected.all_villages) == {"Xóm 3"}
+        assert f"/tallies/flagged/{figure_id}/accept" in flagged
     await page("/plan", bool(roles & {"office", "admin"}))
     announcements = await page("/announcements", bool(roles & OVERSEERS))
     if announcements:  # every village of the commune is a group to write to, and no task
@@ -222,6 +234,7 @@ async def test_province_officer_route_matrix(
         "/content",
         "/audit",
         "/review",
+        "/tallies/flagged",
         "/plan",
         "/announcements",
         "/people",
