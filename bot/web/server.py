@@ -129,6 +129,9 @@ def setup_routes(app: web.Application) -> None:
             exports.export_path(kind),
             page_route(exports.EXPORT_PAGES[kind], exports.download(kind)),
         )
+    router.add_get(
+        exports.TALLIES_XLSX_PATH, page_route(Page.EXPORT_TALLIES, exports.tallies_workbook)
+    )
     # The province tier (#18): province officers only, read-only.
     router.add_get(province.PATH, page_route(Page.PROVINCE, province.province_page))
     router.add_get(province.EXPORT_PATH, page_route(Page.EXPORT_PROVINCE, province.export))

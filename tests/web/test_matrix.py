@@ -206,6 +206,13 @@ async def test_role_route_matrix(
     if may_villages:
         reader = csv.reader(io.StringIO((await tallies.read()).decode("utf-8-sig")))
         assert {row[1] for row in list(reader)[1:]} == expected.villages
+    workbook = await client.get("/export/tallies.xlsx")
+    assert workbook.status == (200 if may_villages else 403)
+    if may_villages:
+        book = load_workbook(io.BytesIO(await workbook.read()))
+        rows_ = list(book.active.iter_rows(values_only=True))  # type: ignore[union-attr]
+        start = next(i for i, row in enumerate(rows_) if row[0] == "Tháng")
+        assert {row[1] for row in rows_[start + 1 :]} == expected.villages
 
 
 async def test_province_officer_route_matrix(
@@ -243,6 +250,7 @@ async def test_province_officer_route_matrix(
         "/export/indicators.xlsx",
         "/export/tasks.xlsx",
         "/export/tallies.csv",
+        "/export/tallies.xlsx",
     ):
         assert (await client.get(path)).status == 403, path
     province = await client.get("/province")

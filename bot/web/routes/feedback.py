@@ -18,9 +18,9 @@ from bot.i18n import Translator
 from bot.plans.evidence import read_stored
 from bot.web.access import Page, Viewer
 from bot.web.context import PageContext
-from bot.web.exports import XLSX_MIME, _header, _row, _title, _workbook_bytes, _xl
 from bot.web.params import parse_id, query_choice, query_id
 from bot.web.render import disposition
+from bot.web.xlsx import XLSX_MIME, header, table_row, title, workbook_bytes, xl
 from db.models import FeedbackPhoto, FeedbackReport
 
 QUEUE_PATH = "/feedback"
@@ -177,18 +177,18 @@ def _date(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
 
 def queue_xlsx(data: board.Board, t: Translator, tz: dt.tzinfo, today: dt.date) -> bytes:
     """The filtered queue as a report-ready workbook (no resident is named in it)."""
-    workbook = _xl().Workbook()
+    workbook = xl().Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Phản ánh"
     headers = list(XLSX_HEADERS)
-    row = _title(sheet, [XLSX_TITLE, XLSX_AS_OF.format(date=t.date(today))], len(headers))
-    _header(sheet, row, headers, [6, 12, 16, 28, 14, 24, 60, 24, 18, 16, 9, 16, 16, 16])
+    row = title(sheet, [XLSX_TITLE, XLSX_AS_OF.format(date=t.date(today))], len(headers))
+    header(sheet, row, headers, [6, 12, 16, 28, 14, 24, 60, 24, 18, 16, 9, 16, 16, 16])
     for number, item in enumerate(data.items, 1):
         report = item.report
         row += 1
         rating = data.ratings.get(report.id or 0)
-        _row(
+        table_row(
             sheet,
             row,
             [
@@ -210,7 +210,7 @@ def queue_xlsx(data: board.Board, t: Translator, tz: dt.tzinfo, today: dt.date) 
         )
         for column in (3, 10, 12, 13):
             sheet.cell(row=row, column=column).number_format = "DD/MM/YYYY HH:MM"
-    return _workbook_bytes(workbook)
+    return workbook_bytes(workbook)
 
 
 def export(ctx: PageContext) -> web.StreamResponse:
