@@ -80,6 +80,11 @@ def _previous(session: Session, row: Tally) -> int | None:
     ).first()
 
 
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC (SQLite gives back naive UTC times)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _asked_at(
     session: Session, commune_id: int, key: str, since: dt.datetime
 ) -> dt.datetime | None:
@@ -93,12 +98,8 @@ def _asked_at(
         .order_by(col(AuditEntry.at).desc())
         .limit(1)
     ).first()
-    if at is None:
-        return None
-    # Only a request about this value counts (naive times on SQLite are UTC).
-    aware = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-    since_aware = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-    return aware if aware >= since_aware else None
+    # Only a request about this value counts, not one about a value it replaced.
+    return _utc(at) if at is not None and _utc(at) >= _utc(since) else None
 
 
 def flagged_queue(session: Session, commune_id: int) -> list[FlaggedFigure]:
@@ -194,7 +195,7 @@ def ask_correction(session: Session, tally_id: int, *, actor: Person, now: dt.da
     row, village = _flagged(session, tally_id, actor.commune_id)
     assert village.id is not None and row.id is not None
     previous = _previous(session, row)
-    version = int(row.updated_at.replace(tzinfo=None).timestamp())
+    version = int(_utc(row.updated_at).timestamp())  # the value asked about, by its time
     queued = 0
     for person in village_team(session, village.id):
         assert person.id is not None
