@@ -102,8 +102,12 @@ async def test_the_office_sees_the_drop_and_accepts_it(
     month = row.period
     assert f"Tháng {month.month}/{month.year}" in html
     assert "Chấp nhận" in html and "Yêu cầu sửa" in html
+    marked = await (await client.get("/villages?code=vneid")).text()
+    assert "chờ văn phòng xem lại" in marked and f'href="{PAGE}"' in marked
     response = await post_form(client, PAGE, f"{PAGE}/{row.id}/accept")
     assert response.status == 303 and response.headers["Location"] == f"{PAGE}?done=accepted"
+    cleared = await (await client.get("/villages?code=vneid")).text()
+    assert "chờ văn phòng xem lại" not in cleared
     done = await (await client.get(response.headers["Location"])).text()
     assert "Đã chấp nhận" in done and f"/tallies/flagged/{row.id}/" not in done
     assert not _figure(services).flagged
@@ -163,6 +167,9 @@ async def test_only_the_office_and_admins_decide(
         client = await sign_in(person)
         home = await (await client.get("/")).text()
         assert f'href="{PAGE}"' not in home, who
+        if who == "team":  # their village's figure is marked, without the office's queue
+            own = await (await client.get("/villages?code=vneid")).text()
+            assert "chờ văn phòng xem lại" in own and f'href="{PAGE}"' not in own
         assert (await client.get(PAGE)).status == 403, who
         for action in ("accept", "ask"):
             response = await post_form(client, "/", f"{PAGE}/{row.id}/{action}")
