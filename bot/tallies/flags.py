@@ -22,10 +22,12 @@ from sqlmodel import Session, col, select
 from bot import audit
 from bot.core.errors import UserError
 from bot.core.messages import Reply
+from bot.dates import month_start
 from bot.i18n import N_, translator
 from bot.reminders.outbox import enqueue
 from bot.tallies.codes import CODE_LABELS
-from bot.tallies.validation import month_label
+from bot.tallies.store import grace_day
+from bot.tallies.validation import month_label, period_problem
 from db.enums import Role
 from db.models import AuditEntry, Person, PersonRole, Tally, Village
 
@@ -38,6 +40,15 @@ MSG_ASK_FIX = N_(
 MSG_ASK_FIX_NO_PREVIOUS = N_(
     "⚠️ The commune office asks {village} to check the figure “{label}” for {month}: "
     "you sent {value}. If it is wrong, please send it again, for example: {code} {value}"
+)
+MSG_ASK_FIX_LAST_MONTH = N_(
+    "⚠️ The commune office asks {village} to check the figure “{label}” for {month}: "
+    "you sent {value}. If it is wrong, please send /baocao, choose month {month} "
+    "and send it again."
+)
+MSG_MONTH_CLOSED = N_(
+    "Month {month} is closed: the village can no longer send it again. "
+    "Accept the figure, or ask an admin to correct it."
 )
 ASK_KIND = "tally_fix"  # the outbox kind of the request to correct
 
@@ -186,14 +197,22 @@ def village_team(session: Session, village_id: int) -> list[Person]:
     )
 
 
-def ask_correction(session: Session, tally_id: int, *, actor: Person, now: dt.datetime) -> int:
+def ask_correction(
+    session: Session, tally_id: int, *, actor: Person, now: dt.datetime, today: dt.date
+) -> int:
     """Ask the village's team to check a flagged value and resend it; audited.
 
     The value stays flagged. Returns how many people the message was queued for (0 when
     no one of the team can be reached, or they were already asked about this value).
+    A month the team may no longer report (past its grace days) cannot be asked about.
     """
     row, village = _flagged(session, tally_id, actor.commune_id)
     assert village.id is not None and row.id is not None
+    this_month = row.period == month_start(today)
+    if not this_month and period_problem(
+        row.period, today, grace_day=grace_day(session, village.commune_id)
+    ):
+        raise UserError(MSG_MONTH_CLOSED, month=month_label(row.period))
     previous = _previous(session, row)
     version = int(_utc(row.updated_at).timestamp())  # the value asked about, by its time
     queued = 0
@@ -207,7 +226,9 @@ def ask_correction(session: Session, tally_id: int, *, actor: Person, now: dt.da
             "value": row.value,
             "code": row.code,
         }
-        if previous is None:
+        if not this_month:  # a one-line report is this month's: the guided one asks
+            text = t.gettext(MSG_ASK_FIX_LAST_MONTH, **params)
+        elif previous is None:
             text = t.gettext(MSG_ASK_FIX_NO_PREVIOUS, **params)
         else:
             text = t.gettext(MSG_ASK_FIX, previous=previous, **params)

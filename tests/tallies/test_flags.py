@@ -17,6 +17,7 @@ from tests.factories import add_person, commune_id, village_id
 
 FEBRUARY = dt.date(2026, 2, 1)
 MARCH = dt.date(2026, 3, 1)
+TODAY = dt.date(2026, 3, 11)
 
 
 def _flag_a_drop(services: Services, reporter: int) -> int:
@@ -78,9 +79,10 @@ def test_another_communes_office_cannot_decide(services: Services) -> None:
         stranger = Person(commune_id=other.id, display_name="Người xã khác")
         session.add(stranger)
         session.flush()
-        for decide in (accept_flag, ask_correction):
-            with pytest.raises(UserError):
-                decide(session, tally_id, actor=stranger, now=START)
+        with pytest.raises(UserError):
+            accept_flag(session, tally_id, actor=stranger, now=START)
+        with pytest.raises(UserError):
+            ask_correction(session, tally_id, actor=stranger, now=START, today=TODAY)
         assert session.get(Tally, tally_id).flagged  # type: ignore[union-attr]
 
 
@@ -97,8 +99,10 @@ def test_asking_reaches_the_village_team_once_and_a_new_value_leaves_the_queue(
     with Session(services.engine) as session:
         actor = session.get(Person, office)
         assert actor is not None
-        assert ask_correction(session, tally_id, actor=actor, now=asked) == 2
-        assert ask_correction(session, tally_id, actor=actor, now=asked) == 0  # asked already
+        assert ask_correction(session, tally_id, actor=actor, now=asked, today=TODAY) == 2
+        assert (
+            ask_correction(session, tally_id, actor=actor, now=asked, today=TODAY) == 0
+        )  # asked already
         session.commit()
         messages = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "tally_fix"))
         assert sorted(m.person_id for m in messages) == [reporter, leader]
@@ -114,7 +118,7 @@ def test_asking_reaches_the_village_team_once_and_a_new_value_leaves_the_queue(
         session.commit()
         assert flagged_queue(session, commune_id(services)) == []
         with pytest.raises(UserError):
-            ask_correction(session, tally_id, actor=actor, now=asked)
+            ask_correction(session, tally_id, actor=actor, now=asked, today=TODAY)
 
 
 def test_the_same_value_sent_again_stays_flagged(services: Services) -> None:
@@ -130,3 +134,22 @@ def test_the_same_value_sent_again_stays_flagged(services: Services) -> None:
         assert again.unchanged == {"ssk": 70}
         session.commit()
         assert session.get(Tally, tally_id).flagged  # type: ignore[union-attr]
+
+
+def test_last_month_is_asked_through_the_guided_report_until_it_closes(
+    services: Services,
+) -> None:
+    reporter = add_person(services, roles=("team",), village="Xóm 1", chat_id="c-1")
+    office = add_person(services, roles=("office",))
+    tally_id = _flag_a_drop(services, reporter)  # a March figure
+    with Session(services.engine) as session:
+        actor = session.get(Person, office)
+        assert actor is not None
+        closed = dt.date(2026, 4, 20)  # past April's grace days: March is locked
+        with pytest.raises(UserError) as refused:
+            ask_correction(session, tally_id, actor=actor, now=START, today=closed)
+        assert refused.value.params == {"month": "3/2026"}
+        in_grace = dt.date(2026, 4, 2)
+        assert ask_correction(session, tally_id, actor=actor, now=START, today=in_grace) == 1
+        [message] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "tally_fix"))
+        assert "/baocao" in str(message.content) and "tháng 3/2026" in str(message.content)

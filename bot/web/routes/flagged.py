@@ -54,9 +54,11 @@ def _decide(ctx: PageContext, accept: bool) -> web.StreamResponse:
             flags.accept_flag(ctx.session, tally_id, actor=actor, now=ctx.now)
             done = "accepted"
         else:
-            queued = flags.ask_correction(ctx.session, tally_id, actor=actor, now=ctx.now)
+            queued = flags.ask_correction(
+                ctx.session, tally_id, actor=actor, now=ctx.now, today=ctx.today
+            )
             done = "asked" if queued else "nobody"
-    except ReadableError as error:  # already cleared, or not of this commune
+    except ReadableError as error:  # already cleared, not of this commune, month closed
         ctx.session.rollback()
         return _queue(ctx, 409, error=ctx.error_text(error))
     return ctx.redirect(f"{PATH}?done={done}")
