@@ -64,6 +64,8 @@ def record(
 ACTION_LABELS: dict[str, str] = {
     "tally.correct": N_("Corrected a village figure"),
     "tally.flag": N_("Confirmed an unusual figure"),
+    "tally.accept": N_("Accepted a flagged figure"),
+    "tally.ask_fix": N_("Asked a village to correct a figure"),
     "evidence.approve": N_("Approved evidence"),
     "evidence.reject": N_("Rejected evidence"),
     "task.set_due": N_("Set a task deadline"),

@@ -177,7 +177,9 @@ def record_report(
         if row is None:
             row = Tally(village_id=village.id, period=period, code=code, value=value)
         row.value = value
-        row.flagged = row.flagged or bool(reason)
+        # A new value carries only its own flag: one that needs no confirmation
+        # replaces a flagged one and leaves the office's queue (bot.tallies.flags).
+        row.flagged = bool(reason)
         row.reported_by = actor.id
         row.updated_at = now
         session.add(row)

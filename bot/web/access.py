@@ -40,6 +40,7 @@ class Page(StrEnum):
     CONTENT = "content"
     AUDIT = "audit"
     REVIEW = "review"
+    FLAGGED = "flagged"  # figures confirmed despite a drop or a jump, for the office
     PLAN = "plan"
     PEOPLE = "people"
     SETUP = "setup"
@@ -132,7 +133,7 @@ def can_open(viewer: Viewer, page: Page) -> bool:
         return viewer.reads_province and not viewer.reading
     if viewer.commune_id is None or viewer.reading or not may_sign_in(viewer.roles):
         return False
-    if page == Page.REVIEW:
+    if page in (Page.REVIEW, Page.FLAGGED):
         return viewer.reviews
     if page == Page.PLAN:
         return viewer.plans
@@ -229,6 +230,7 @@ def visible_pages(viewer: Viewer) -> list[Page]:
         Page.FEEDBACK,
         Page.UNITS,
         Page.REVIEW,
+        Page.FLAGGED,
         Page.PLAN,
         Page.ANNOUNCEMENTS,
         Page.PEOPLE,

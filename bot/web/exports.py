@@ -1,4 +1,4 @@
-"""Report files: the indicator appendix and the task list as XLSX, tallies as CSV.
+"""Report files: the indicator appendix and the task list as XLSX, tallies as CSV and XLSX.
 
 The indicator sheet follows the appendix layout of the seed plans (TT, Chỉ tiêu, Đơn vị
 tính, Chỉ tiêu năm …, Kết quả, Đơn vị chủ trì, Đơn vị phối hợp) with the current results
@@ -6,37 +6,33 @@ filled in, so the standing office can attach it to its monthly or quarterly repo
 What a file contains follows the same access rules as the dashboard.
 
 No text from the database ever becomes a live formula: every text cell of a workbook
-is written as a string with Excel's quote prefix when it starts like a formula, and CSV
-cells starting like one get a leading apostrophe (OWASP's CSV-injection advice).
+is written as a string with Excel's quote prefix when it starts like a formula
+(``bot.web.xlsx``), and CSV cells starting like one get a leading apostrophe (OWASP's
+CSV-injection advice).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from bot.audit import EVIDENCE_STATUS_LABELS
 from bot.i18n import N_, Translator
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, VERDICT_LABELS
-from bot.tallies.codes import CODE_NAMES
+from bot.tallies.codes import CODE_LABELS, CODE_NAMES
 from bot.text import fold, formula_like, shorten
+from bot.web import xlsx
 from bot.web.access import Viewer, village_scope
 from bot.web.province import PLAN, commune_rows, ranked
 from bot.web.views import choose_plan, plan_indicators, unit_names, visible_tasks
+from bot.web.xlsx import XLSX_MIME
 from db.models import Evidence, Plan, Tally, Village
 
-if TYPE_CHECKING:
-    from openpyxl import Workbook
-
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
 KINDS = ("indicators", "tasks", "tallies")
 
@@ -64,6 +60,8 @@ TASK_HEADERS = (
     "Minh chứng",
 )
 TALLY_HEADERS = ("Tháng", "Thôn/Xóm", *CODE_NAMES)
+TALLY_XLSX_MONTH = "Tháng"
+TALLY_XLSX_VILLAGE = "Thôn/Xóm"
 
 TITLE_INDICATORS = N_("APPENDIX I: RESULTS OF THE INDICATORS")
 TITLE_TASKS = N_("APPENDIX II: PROGRESS OF THE TASKS")
@@ -74,6 +72,7 @@ NOT_ACHIEVED = N_("not achieved")
 RED_YES = N_("Red: {reasons}")
 REJECTED_BECAUSE = N_("{label} ({reason})")
 TITLE_PROVINCE = N_("{province}: THE COMMUNES' PROGRESS")
+TITLE_TALLIES = N_("VILLAGE FIGURES BY MONTH")
 FIGURES_THIS_MONTH = N_("Village figures this month (whole commune)")
 VILLAGES_REPORTED = N_("{done} of {total} villages have reported this month.")
 
@@ -83,25 +82,6 @@ def csv_text(text: str) -> str:
     return "'" + text if formula_like(text) else text
 
 
-@functools.cache
-def _xl() -> SimpleNamespace:
-    """openpyxl and our cell styles, imported on the first export (it is big to load)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
-    thin = Side(style="thin", color="999999")
-    return SimpleNamespace(
-        Workbook=Workbook,
-        Alignment=Alignment,
-        Font=Font,
-        get_column_letter=get_column_letter,
-        border=Border(left=thin, right=thin, top=thin, bottom=thin),
-        head_fill=PatternFill("solid", fgColor="DDE7F3"),
-        wrap=Alignment(wrap_text=True, vertical="top"),
-    )
-
-
 @dataclass(frozen=True)
 class ExportFile:
     """A report file ready to send or download."""
@@ -109,53 +89,6 @@ class ExportFile:
     data: bytes
     file_name: str
     mime_type: str
-
-
-def _workbook_bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _put(sheet: object, row: int, column: int, value: object) -> Any:
-    """Write one cell; a text is always a string cell, never a formula."""
-    cell = sheet.cell(row=row, column=column)  # type: ignore[attr-defined]
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if formula_like(value):
-            cell.quotePrefix = True
-    return cell
-
-
-def _title(sheet: object, lines: list[str], width: int) -> int:
-    """Write centred title lines; return the next free row."""
-    for row, text in enumerate(lines, 1):
-        cell = _put(sheet, row, 1, text)
-        cell.font = _xl().Font(bold=row == 1, size=13 if row == 1 else 11)
-        cell.alignment = _xl().Alignment(horizontal="center", wrap_text=True)
-        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)  # type: ignore[attr-defined]
-    return len(lines) + 2
-
-
-def _header(sheet: object, row: int, headers: list[str], widths: list[int]) -> None:
-    for column, (text, width) in enumerate(zip(headers, widths, strict=True), 1):
-        cell = _put(sheet, row, column, text)
-        cell.font = _xl().Font(bold=True)
-        cell.fill = _xl().head_fill
-        cell.border = _xl().border
-        cell.alignment = _xl().Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[_xl().get_column_letter(column)].width = width  # type: ignore[attr-defined]
-    sheet.freeze_panes = sheet.cell(row=row + 1, column=1)  # type: ignore[attr-defined]
-
-
-def _row(sheet: object, row: int, values: list[object], bold: bool = False) -> None:
-    for column, value in enumerate(values, 1):
-        cell = _put(sheet, row, column, value)
-        cell.border = _xl().border
-        cell.alignment = _xl().wrap
-        if bold:
-            cell.font = _xl().Font(bold=True)
 
 
 def evidence_line(t: Translator, item: Evidence, link: str) -> str:
@@ -184,13 +117,13 @@ def _indicator_table(
     headers = [h.format(year=year) for h in INDICATOR_HEADERS]
     views = plan_indicators(session, plan, today) if plan else []
     units = unit_names(session, commune_id)
-    _header(sheet, row, headers, [7, 60, 12, 22, 12, 24, 30, 14])
+    xlsx.header(sheet, row, headers, [7, 60, 12, 22, 12, 24, 30, 14])
     group: str | None = None
     for view in views:
         indicator, status = view.indicator, view.status
         if indicator.group and indicator.group != group:
             row += 1
-            _row(sheet, row, ["", indicator.group, "", "", "", "", "", ""], bold=True)
+            xlsx.table_row(sheet, row, ["", indicator.group, "", "", "", "", "", ""], bold=True)
         group = indicator.group
         target = ""
         if status.raw is not None:
@@ -203,7 +136,7 @@ def _indicator_table(
         if view.yes_or_no and status.actual is not None:
             actual = t.gettext(ACHIEVED if status.actual >= 1 else NOT_ACHIEVED)
         row += 1
-        _row(
+        xlsx.table_row(
             sheet,
             row,
             [
@@ -232,12 +165,12 @@ def indicators_xlsx(
     assert viewer.commune_id is not None
     year = year or today.year
     plan, _plans = choose_plan(session, viewer.commune_id, plan_slug)
-    workbook = _xl().Workbook()
+    workbook = xlsx.xl().Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Chỉ tiêu"
     headers = [h.format(year=year) for h in INDICATOR_HEADERS]
-    row = _title(
+    row = xlsx.title(
         sheet,
         [
             t.gettext(TITLE_INDICATORS),
@@ -248,7 +181,7 @@ def indicators_xlsx(
     )
     _indicator_table(sheet, row, session, viewer.commune_id, plan, t, today, year)
     return ExportFile(
-        _workbook_bytes(workbook), f"chi-tieu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
+        xlsx.workbook_bytes(workbook), f"chi-tieu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
     )
 
 
@@ -275,17 +208,17 @@ def tasks_xlsx(
             .order_by(col(Evidence.uploaded_at))
         ):
             evidence[item.task_id].append(item)
-    workbook = _xl().Workbook()
+    workbook = xlsx.xl().Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Nhiệm vụ"
     headers = list(TASK_HEADERS)
-    row = _title(
+    row = xlsx.title(
         sheet,
         [t.gettext(TITLE_TASKS), plan.title if plan else "", t.gettext(AS_OF, date=t.date(today))],
         len(headers),
     )
-    _header(sheet, row, headers, [7, 60, 24, 30, 36, 20, 12, 18, 10, 30, 50])
+    xlsx.header(sheet, row, headers, [7, 60, 24, 30, 36, 20, 12, 18, 10, 30, 50])
     base = base_url.rstrip("/")
     for view in views:
         task, status = view.task, view.status
@@ -299,7 +232,7 @@ def tasks_xlsx(
             "; ".join(t.gettext(REASON_LABELS[r]) for r in status.reasons) if status.red else ""
         )
         row += 1
-        _row(
+        xlsx.table_row(
             sheet,
             row,
             [
@@ -321,12 +254,13 @@ def tasks_xlsx(
         if links:
             sheet.cell(row=row, column=11).hyperlink = links[0]
     return ExportFile(
-        _workbook_bytes(workbook), f"nhiem-vu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
+        xlsx.workbook_bytes(workbook), f"nhiem-vu-{_slug(plan)}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
     )
 
 
-def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
-    """Every village's reported figures by month (UTF-8 with BOM, so Excel reads the accents)."""
+def _tally_table(session: Session, viewer: Viewer) -> dict[tuple[dt.date, str], dict[str, int]]:
+    """The figures the viewer may see: {(month, village name): {code: value}}, in month
+    then village order."""
     assert viewer.commune_id is not None
     villages = select(Village.id).where(Village.commune_id == viewer.commune_id)
     scope = village_scope(viewer)
@@ -338,18 +272,52 @@ def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
         .where(col(Tally.village_id).in_(villages))
         .order_by(col(Tally.period), col(Village.position), col(Village.id))
     ).all()
-    table: dict[tuple[dt.date, str], dict[str, int]] = {}  # in period then village order
+    table: dict[tuple[dt.date, str], dict[str, int]] = {}
     for period, name, code, value in rows:
         table.setdefault((period, name), {})[code] = value
+    return table
+
+
+def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
+    """Every village's reported figures by month (UTF-8 with BOM, so Excel reads the accents)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(TALLY_HEADERS)
-    for (period, name), values in table.items():
+    for (period, name), values in _tally_table(session, viewer).items():
         writer.writerow(
             [f"{period:%Y-%m}", csv_text(name), *(values.get(code, "") for code in CODE_NAMES)]
         )
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return ExportFile(data, f"so-lieu-{today:%Y-%m-%d}.csv", CSV_MIME)
+
+
+def tallies_xlsx(session: Session, viewer: Viewer, t: Translator, today: dt.date) -> ExportFile:
+    """The same figures as a workbook with Vietnamese column labels.
+
+    The month is a text cell ("08/2026"), so Excel does not turn it into a date, and a
+    village name is a text cell, never a formula; the figures are numbers.
+    """
+    workbook = xlsx.xl().Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Số liệu"
+    headers = [
+        TALLY_XLSX_MONTH,
+        TALLY_XLSX_VILLAGE,
+        *(t.gettext(CODE_LABELS[code]) for code in CODE_NAMES),
+    ]
+    row = xlsx.title(
+        sheet, [t.gettext(TITLE_TALLIES), t.gettext(AS_OF, date=t.date(today))], len(headers)
+    )
+    xlsx.header(sheet, row, headers, [10, 24, *[14] * len(CODE_NAMES)])
+    for (period, name), values in _tally_table(session, viewer).items():
+        row += 1
+        xlsx.table_row(
+            sheet,
+            row,
+            [f"{period:%m/%Y}", name, *(values.get(code) for code in CODE_NAMES)],
+        )
+    return ExportFile(xlsx.workbook_bytes(workbook), f"so-lieu-{today:%Y-%m-%d}.xlsx", XLSX_MIME)
 
 
 PROVINCE_HEADERS = (
@@ -386,13 +354,13 @@ def province_xlsx(session: Session, viewer: Viewer, t: Translator, today: dt.dat
     (its indicator appendix and this month's figures), in the province page's order."""
     assert viewer.reads_province and viewer.province is not None
     rows, _ranks = ranked(commune_rows(session, viewer.province, today), PLAN)
-    workbook = _xl().Workbook()
+    workbook = xlsx.xl().Workbook()
     summary = workbook.active
     assert summary is not None
     taken = {SUMMARY_SHEET.casefold()}
     summary.title = SUMMARY_SHEET
     headers = list(PROVINCE_HEADERS)
-    row = _title(
+    row = xlsx.title(
         summary,
         [
             t.gettext(TITLE_PROVINCE, province=viewer.province),
@@ -400,10 +368,10 @@ def province_xlsx(session: Session, viewer: Viewer, t: Translator, today: dt.dat
         ],
         len(headers),
     )
-    _header(summary, row, headers, [6, 28, 40, 10, 12, 12, 12, 12, 10, *[9] * len(CODE_NAMES)])
+    xlsx.header(summary, row, headers, [6, 28, 40, 10, 12, 12, 12, 12, 10, *[9] * len(CODE_NAMES)])
     for number, commune in enumerate(rows, 1):
         row += 1
-        _row(
+        xlsx.table_row(
             summary,
             row,
             [
@@ -425,23 +393,23 @@ def province_xlsx(session: Session, viewer: Viewer, t: Translator, today: dt.dat
     for commune in rows:
         sheet = workbook.create_sheet(sheet_name(commune.name, taken))
         plan, _plans = choose_plan(session, commune.commune_id, None)
-        row = _title(
+        row = xlsx.title(
             sheet,
             [commune.name, plan.title if plan else "", t.gettext(AS_OF, date=t.date(today))],
             len(INDICATOR_HEADERS),
         )
         row = _indicator_table(sheet, row, session, commune.commune_id, plan, t, today, year)
         row += 2
-        _row(sheet, row, [t.gettext(FIGURES_THIS_MONTH), "", ""], bold=True)
+        xlsx.table_row(sheet, row, [t.gettext(FIGURES_THIS_MONTH), "", ""], bold=True)
         row += 1
-        _row(sheet, row, ["", "Tỉ lệ", "Mục tiêu"], bold=True)
+        xlsx.table_row(sheet, row, ["", "Tỉ lệ", "Mục tiêu"], bold=True)
         for code in CODE_NAMES:
             row += 1
-            _row(sheet, row, [code, commune.rates[code], commune.targets[code]])
+            xlsx.table_row(sheet, row, [code, commune.rates[code], commune.targets[code]])
             for column in (2, 3):
                 sheet.cell(row=row, column=column).number_format = "0.0%"
         row += 1
-        _row(
+        xlsx.table_row(
             sheet,
             row,
             [
@@ -456,7 +424,7 @@ def province_xlsx(session: Session, viewer: Viewer, t: Translator, today: dt.dat
         )
     slug = "-".join("".join(ch if ch.isalnum() else " " for ch in fold(viewer.province)).split())
     return ExportFile(
-        _workbook_bytes(workbook), f"tinh-{slug or 'x'}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
+        xlsx.workbook_bytes(workbook), f"tinh-{slug or 'x'}-{today:%Y-%m-%d}.xlsx", XLSX_MIME
     )
 
 

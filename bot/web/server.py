@@ -37,6 +37,7 @@ from bot.web.routes import (
     exports,
     feedback,
     firstrun,
+    flagged,
     health,
     media,
     open311,
@@ -99,6 +100,9 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/review", page_route(Page.REVIEW, review.review_queue))
     router.add_post("/review/{evidence_id}/approve", page_route(Page.REVIEW, review.approve))
     router.add_post("/review/{evidence_id}/return", page_route(Page.REVIEW, review.send_back))
+    router.add_get(flagged.PATH, page_route(Page.FLAGGED, flagged.flagged_queue))
+    router.add_post(flagged.ACCEPT_PATH, page_route(Page.FLAGGED, flagged.accept))
+    router.add_post(flagged.ASK_PATH, page_route(Page.FLAGGED, flagged.ask))
     router.add_get("/plan", page_route(Page.PLAN, plan.plan_page))
     router.add_get("/plan/template.xlsx", page_route(Page.PLAN, plan.plan_template))
     router.add_post("/plan/check", page_route(Page.PLAN, plan.check_plan))
@@ -131,6 +135,9 @@ def setup_routes(app: web.Application) -> None:
             exports.export_path(kind),
             page_route(exports.EXPORT_PAGES[kind], exports.download(kind)),
         )
+    router.add_get(
+        exports.TALLIES_XLSX_PATH, page_route(Page.EXPORT_TALLIES, exports.tallies_workbook)
+    )
     # The province tier (#18): province officers only, read-only.
     router.add_get(province.PATH, page_route(Page.PROVINCE, province.province_page))
     router.add_get(province.EXPORT_PATH, page_route(Page.EXPORT_PROVINCE, province.export))

@@ -31,9 +31,9 @@ def viewer(
     return Viewer(1, "A", commune, frozenset(roles), unit, village)
 
 
-WORKPLACE = {Page.REVIEW, Page.PLAN, Page.ANNOUNCEMENTS, Page.PEOPLE, Page.SETUP}
+WORKPLACE = {Page.REVIEW, Page.FLAGGED, Page.PLAN, Page.ANNOUNCEMENTS, Page.PEOPLE, Page.SETUP}
 MAY_CHANGE = {
-    "office": {Page.REVIEW, Page.PLAN, Page.ANNOUNCEMENTS},
+    "office": {Page.REVIEW, Page.FLAGGED, Page.PLAN, Page.ANNOUNCEMENTS},
     "commune_leader": {Page.ANNOUNCEMENTS},  # /thongbao to any group, as in the chat
     "admin": WORKPLACE,
 }
@@ -48,7 +48,7 @@ def test_office_leaders_and_admins_see_everything(role: str) -> None:
     assert can_see_task(v, COMMUNE, lead_unit_id=7, coordinating=[])
     assert can_see_village(v, 99)
     assert unit_scope(v) == EVERYTHING and village_scope(v) == EVERYTHING
-    menu = [Page.REVIEW, Page.PLAN, Page.ANNOUNCEMENTS, Page.PEOPLE, Page.SETUP]
+    menu = [Page.REVIEW, Page.FLAGGED, Page.PLAN, Page.ANNOUNCEMENTS, Page.PEOPLE, Page.SETUP]
     assert visible_pages(v) == [
         Page.OVERVIEW,
         Page.VILLAGES,

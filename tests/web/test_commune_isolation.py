@@ -21,6 +21,7 @@ from bot.plans import store
 from bot.services import Services
 from bot.web.server import build_web_app
 from db.models import (
+    AuditEntry,
     Broadcast,
     Commune,
     OutboxMessage,
@@ -82,9 +83,10 @@ def seed_commune_b(services: Services) -> dict[str, int]:
             due=today + dt.timedelta(days=10),
         )
         session.add(task)
-        session.add(
-            Tally(village_id=village.id, period=today.replace(day=1), code="vneid", value=7)
+        tally = Tally(
+            village_id=village.id, period=today.replace(day=1), code="vneid", value=7, flagged=True
         )
+        session.add(tally)
         broadcast = Broadcast(
             commune_id=commune.id,
             group=f"village:{village.id}",
@@ -93,7 +95,7 @@ def seed_commune_b(services: Services) -> dict[str, int]:
         )
         session.add(broadcast)
         session.flush()
-        assert task.id is not None and broadcast.id is not None
+        assert task.id is not None and broadcast.id is not None and tally.id is not None
         session.add(  # still to send: no one of A may cancel it
             OutboxMessage(
                 commune_id=commune.id,
@@ -112,6 +114,7 @@ def seed_commune_b(services: Services) -> dict[str, int]:
             "person": person.id,
             "task": task.id,
             "broadcast": broadcast.id,
+            "tally": tally.id,
         }
         session.commit()
     return ids
@@ -141,6 +144,7 @@ def fill(path: str, b: dict[str, int]) -> str:
         "broadcast_id": b["broadcast"],
         "commune_id": b["commune"],
         "action": "note",  # a report action both the unit and the office may take
+        "tally_id": b["tally"],
     }
     try:
         return path.format(**values)
@@ -202,6 +206,11 @@ async def test_commune_a_never_sees_nor_changes_commune_b(
         assert session.exec(
             select(OutboxMessage.status).where(OutboxMessage.commune_id == b["commune"])
         ).all() == ["pending"]
+        b_tally = session.get(Tally, b["tally"])
+        assert b_tally is not None and b_tally.flagged  # neither accepted nor asked about
+        assert not session.exec(
+            select(AuditEntry).where(AuditEntry.commune_id == b["commune"])
+        ).all()
 
 
 def xlsx_text(body: bytes) -> str:
@@ -248,6 +257,12 @@ async def test_commune_b_never_sees_the_first_commune(
     a = {"task": seeded.own_task, "evidence": seeded.own_evidence, "person": seeded.member}
     with Session(services.engine) as session:
         a["commune"] = default_commune_id(session) or 0
+        a_tally = session.exec(select(Tally).where(Tally.village_id != b["village"])).first()
+        assert a_tally is not None and a_tally.id is not None
+        a_tally.flagged = True  # waiting for A's office: B's office may not decide it
+        session.add(a_tally)
+        session.commit()
+        a["tally"] = a_tally.id
     a.update(report=1, photo=1, broadcast=10**6)
     problems: list[str] = []
     shown = 0

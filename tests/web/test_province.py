@@ -180,6 +180,7 @@ async def test_the_officer_changes_nothing_and_opens_no_commune_page(
         "/tasks",
         f"/tasks/{task}",
         "/review",
+        "/tallies/flagged",
         "/plan",
         "/people",
         "/setup",
@@ -188,17 +189,26 @@ async def test_the_officer_changes_nothing_and_opens_no_commune_page(
         "/export/indicators.xlsx",
         "/export/tasks.xlsx",
         "/export/tallies.csv",
+        "/export/tallies.xlsx",
         "/first-run",
     ):
         response = await client.get(path, allow_redirects=False)
         assert response.status in (303, 403), path
     with Session(services.engine) as session:
+        flagged = session.exec(select(Tally)).first()
+        assert flagged is not None
+        flagged.flagged = True  # waiting for the commune's office, not the province's
+        session.add(flagged)
+        session.commit()
+        figure = flagged.id
         evidence = session.exec(select(Evidence).where(Evidence.task_id == task)).one()
         before = len(session.exec(select(AuditEntry)).all())
     for path, data in (
         (f"/tasks/{task}/progress", {"percent": "100", "note": "xong"}),
         (f"/tasks/{task}/edit", {"due": "2030-01-01"}),
         (f"/review/{evidence.id}/approve", {}),
+        (f"/tallies/flagged/{figure}/accept", {}),
+        (f"/tallies/flagged/{figure}/ask", {}),
         ("/plan/deadlines", {}),
         ("/announcements", {"group": "all", "text": "Xin chào"}),
         ("/people", {"name": "Người mới", "roles": "admin"}),
@@ -213,6 +223,7 @@ async def test_the_officer_changes_nothing_and_opens_no_commune_page(
         assert session.get(Evidence, evidence.id).status == "pending"  # type: ignore[union-attr]
         assert session.get(Task, task).due < services.today()  # type: ignore[union-attr,operator]
         assert len(session.exec(select(AuditEntry)).all()) == before
+        assert session.get(Tally, figure).flagged  # type: ignore[union-attr]
         assert session.exec(select(Commune).where(Commune.slug == "xa-moi")).first() is None
 
 

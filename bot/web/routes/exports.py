@@ -1,4 +1,5 @@
-"""Report downloads: the indicator appendix, the task list and the village figures."""
+"""Report downloads: the indicator appendix, the task list and the village figures
+(CSV, and the same as XLSX for Excel on a Vietnamese locale)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from aiohttp import web
 
 from bot.web.access import Page
 from bot.web.context import Builder, PageContext
-from bot.web.exports import KINDS, export
+from bot.web.exports import KINDS, ExportFile, export, tallies_xlsx
 from bot.web.render import disposition
 
 EXPORT_PAGES = {
@@ -15,6 +16,7 @@ EXPORT_PAGES = {
     "tallies": Page.EXPORT_TALLIES,
 }
 assert set(EXPORT_PAGES) == set(KINDS)
+TALLIES_XLSX_PATH = "/export/tallies.xlsx"
 
 
 def export_path(kind: str) -> str:
@@ -29,14 +31,23 @@ def download(kind: str) -> Builder:
         file = export(
             kind, ctx.session, ctx.viewer, ctx.t, ctx.today, ctx.base_url, ctx.plan_slug()
         )
-        return web.Response(
-            body=file.data,
-            headers={
-                "Content-Type": file.mime_type,
-                "Content-Disposition": disposition("attachment", file.file_name),
-            },
-        )
+        return _send(file)
 
     build.__name__ = f"export_{kind}"
     build.__doc__ = f"Send the {kind} report file."
     return build
+
+
+def tallies_workbook(ctx: PageContext) -> web.StreamResponse:
+    """Send the village figures by month as an Excel workbook."""
+    return _send(tallies_xlsx(ctx.session, ctx.viewer, ctx.t, ctx.today))
+
+
+def _send(file: ExportFile) -> web.Response:
+    return web.Response(
+        body=file.data,
+        headers={
+            "Content-Type": file.mime_type,
+            "Content-Disposition": disposition("attachment", file.file_name),
+        },
+    )

@@ -31,9 +31,9 @@ from bot.plans.evidence import MAX_BYTES, read_stored
 from bot.web import forms
 from bot.web.access import Page, Viewer
 from bot.web.context import PageContext
-from bot.web.exports import XLSX_MIME, _header, _put, _row, _title, _workbook_bytes, _xl
 from bot.web.params import parse_id, parse_month, query_choice, query_id
 from bot.web.render import disposition
+from bot.web.xlsx import XLSX_MIME, header, put, table_row, title, workbook_bytes, xl
 from db.models import FeedbackPhoto, FeedbackReport, Unit
 
 QUEUE_PATH = "/feedback"
@@ -376,18 +376,18 @@ def _date(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
 
 def queue_xlsx(data: board.Board, t: Translator, tz: dt.tzinfo, today: dt.date) -> bytes:
     """The filtered queue as a report-ready workbook (no resident is named in it)."""
-    workbook = _xl().Workbook()
+    workbook = xl().Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Phản ánh"
     headers = list(XLSX_HEADERS)
-    row = _title(sheet, [XLSX_TITLE, XLSX_AS_OF.format(date=t.date(today))], len(headers))
-    _header(sheet, row, headers, [6, 12, 16, 28, 14, 24, 60, 24, 18, 16, 9, 16, 16, 16])
+    row = title(sheet, [XLSX_TITLE, XLSX_AS_OF.format(date=t.date(today))], len(headers))
+    header(sheet, row, headers, [6, 12, 16, 28, 14, 24, 60, 24, 18, 16, 9, 16, 16, 16])
     for number, item in enumerate(data.items, 1):
         report = item.report
         row += 1
         rating = data.ratings.get(report.id or 0)
-        _row(
+        table_row(
             sheet,
             row,
             [
@@ -409,7 +409,7 @@ def queue_xlsx(data: board.Board, t: Translator, tz: dt.tzinfo, today: dt.date) 
         )
         for column in (3, 10, 12, 13):
             sheet.cell(row=row, column=column).number_format = "DD/MM/YYYY HH:MM"
-    return _workbook_bytes(workbook)
+    return workbook_bytes(workbook)
 
 
 def export(ctx: PageContext) -> web.StreamResponse:
@@ -503,29 +503,29 @@ def _stat_cells(tally: stats.Tally) -> list[object]:
 
 def stats_xlsx(data: stats.MonthStats, t: Translator, today: dt.date) -> bytes:
     """A month's statistics as a report-ready workbook (names written as text, never run)."""
-    workbook = _xl().Workbook()
+    workbook = xl().Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = f"Thống kê {data.month:%m-%Y}"
     width = len(STATS_HEADERS)
     month = STATS_MONTH.format(month=f"{data.month:%m}", year=data.month.year, date=t.date(today))
-    row = _title(sheet, [STATS_TITLE, month], width)
+    row = title(sheet, [STATS_TITLE, month], width)
     widths = [6, 36, 11, 11, 12, 12, 14, 10, 10, 12, 10, 12]
     for (heading, group), groups in zip(
         STATS_GROUPS, (data.by_unit, data.by_category), strict=True
     ):
-        _put(sheet, row, 1, heading).font = _xl().Font(bold=True)
+        put(sheet, row, 1, heading).font = xl().Font(bold=True)
         row += 1
         headers = [h.format(group=group) for h in STATS_HEADERS]
-        _header(sheet, row, headers, widths)
+        header(sheet, row, headers, widths)
         for number, (name, tally) in enumerate(groups, 1):
             row += 1
-            _row(sheet, row, [number, name, *_stat_cells(tally)])
+            table_row(sheet, row, [number, name, *_stat_cells(tally)])
         row += 1
-        _row(sheet, row, ["", STATS_TOTAL, *_stat_cells(data.total)], bold=True)
+        table_row(sheet, row, ["", STATS_TOTAL, *_stat_cells(data.total)], bold=True)
         row += 2
     sheet.freeze_panes = None
-    return _workbook_bytes(workbook)
+    return workbook_bytes(workbook)
 
 
 def monthly_export(ctx: PageContext) -> web.StreamResponse:

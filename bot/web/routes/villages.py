@@ -6,9 +6,10 @@ from aiohttp import web
 
 from bot.i18n import N_
 from bot.tallies.codes import CODE_LABELS, CODE_NAMES, code_by_name
+from bot.tallies.store import flagged_figures
 from bot.tallies.validation import DENOMINATOR_NAMES
 from bot.web import charts, views
-from bot.web.access import Page
+from bot.web.access import Page, can_open
 from bot.web.context import PageContext
 from bot.web.params import parse_month, query_choice
 
@@ -58,10 +59,16 @@ def villages(ctx: PageContext) -> web.StreamResponse:
         ],
         t.gettext(HISTORY_CAPTION),
     )
+    assert ctx.viewer.commune_id is not None
+    flagged = flagged_figures(ctx.session, ctx.viewer.commune_id, data.month)
     return ctx.render(
         "villages.html",
         Page.VILLAGES,
         data=data,
+        # Villages whose figure of this month was confirmed despite a drop or a jump; the
+        # office (who may clear them) gets the link to its queue.
+        flagged={vid for vid, (_name, codes) in flagged.items() if data.code in codes},
+        flagged_link=bool(flagged) and can_open(ctx.viewer, Page.FLAGGED),
         chart=chart,
         history=history,
         denominator_of={c: DENOMINATOR_NAMES[code_by_name(c).denominator] for c in CODE_NAMES},
