@@ -5,7 +5,9 @@ figures (378,000 tally rows), denominators per village, and the Trung Hội plan
 (26 indicators, 44 tasks) imported into every commune with progress, evidence and audit
 entries. Then a signed-in officer of one commune requests the overview page (and the
 other pages, for reference) through the real aiohttp application; the time is measured
-from request to complete response, in process (no network).
+from request to complete response, in process (no network). The overview is measured
+with its SVG charts (``bot.web.charts``: each tally code's rate by month and its villages
+ranked): the bench checks they are in the page and counts them.
 
 The bar: overview p95 ≤ 150 ms, on SQLite and on PostgreSQL.
 
@@ -209,6 +211,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     from bot.core.dispatcher import Dispatcher
     from bot.core.people import grant
     from bot.settings import Settings
+    from bot.tallies.codes import CODE_NAMES
     from bot.web.auth import create_login_link
     from bot.web.server import build_web_app
     from db.engine import upgrade
@@ -243,6 +246,12 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         assert token, form
         response = await client.post(link, data={"csrf": token.group(1)}, allow_redirects=False)
         assert response.status == 303, response.status
+        overview = await (await client.get("/")).text()
+        charts = {
+            "line": overview.count('<svg class="svg-chart svg-line-chart"'),
+            "ranking": overview.count('<svg class="svg-chart svg-ranking"'),
+        }
+        assert charts == {"line": len(CODE_NAMES), "ranking": len(CODE_NAMES)}, charts
         for path in PAGES:
             latencies = []
             for index in range(args.requests + 3):
@@ -265,6 +274,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         },
         "gc_freeze": args.gc_freeze,
         "requests_per_page": args.requests,
+        "overview_svg_charts": charts,
         "ms": timings,
         "overview_p95_ms": timings["/"]["p95"],
         "bar_ms": 150,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,7 @@ class Translator:
 
     def percent(self, ratio: float, digits: int = 1) -> str:
         """Format a ratio (0.705) as a percentage (70,5%)."""
-        pattern = "#,##0" + ("." + "#" * digits if digits else "") + "%"
-        return format_percent(ratio, format=pattern, locale=self.locale)
+        return _percent(self.locale, digits, ratio, math.copysign(1.0, ratio) < 0)
 
     def date(self, value: dt.date, weekday: bool = False) -> str:
         """Format a date as 24/11/2026, optionally with the weekday (Thứ Ba, 24/11/2026)."""
@@ -100,6 +100,14 @@ class Translator:
     @property
     def babel_locale(self) -> Locale:
         return Locale.parse(self.locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _percent(locale: str, digits: int, ratio: float, negative: bool) -> str:
+    """Babel's percentage, remembered: a page of charts formats the same rates again and
+    again, and Babel takes ~50 µs each (``negative`` keeps -0.0 apart from 0.0)."""
+    pattern = "#,##0" + ("." + "#" * digits if digits else "") + "%"
+    return format_percent(ratio, format=pattern, locale=locale)
 
 
 @functools.cache

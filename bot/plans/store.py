@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -34,6 +35,7 @@ from bot.plans.status import (
 )
 from bot.plans.target import TargetSpec, effective_target
 from bot.reminders.outbox import enqueue
+from bot.tallies.progress import CommuneProgress
 from bot.tallies.store import commune_view
 from bot.text import shorten
 from db.models import (
@@ -438,13 +440,19 @@ class IndicatorView:
         return target is not None and target.op == "achieved" and self.source != "tally"
 
 
-def tally_rates(session: Session, commune_id: int, today: dt.date) -> dict[str, float | None]:
+def tally_rates(
+    session: Session, commune_id: int, today: dt.date, view: CommuneProgress | None = None
+) -> dict[str, float | None]:
     """Commune-wide rate (percent) of every tally code this month, as /tiendo shows it.
 
     One rule for the chat and the dashboard: each village's latest count carried
-    forward, over the denominators of every village (``bot.tallies.progress``).
+    forward, over the denominators of every village (``bot.tallies.progress``). ``view``:
+    the commune's progress for this month, when the caller already has it (any trend
+    length: older counts carry forward into the month's totals the same way).
     """
-    view = commune_view(session, commune_id, month_start(today), months=0)
+    if view is None:
+        view = commune_view(session, commune_id, month_start(today), months=0)
+    assert view.period == month_start(today)
     return {
         code: None if total.rate is None or total.trend[-1] is None else round(100 * total.rate, 2)
         for code, total in view.totals.items()
@@ -452,9 +460,16 @@ def tally_rates(session: Session, commune_id: int, today: dt.date) -> dict[str, 
 
 
 def indicator_views(
-    session: Session, indicators: list[Indicator], today: dt.date
+    session: Session,
+    indicators: list[Indicator],
+    today: dt.date,
+    progress: Mapping[int, CommuneProgress] | None = None,
 ) -> list[IndicatorView]:
-    """Indicators with their targets, actual values and verdicts."""
+    """Indicators with their targets, actual values and verdicts.
+
+    ``progress``: communes' progress this month (by commune id) the caller already has
+    (the overview draws its charts from it), so their tally rates are not computed twice.
+    """
     ids = [i.id for i in indicators if i.id is not None]
     plans = {
         p.id: p
@@ -485,7 +500,9 @@ def indicator_views(
         source = "none"
         if indicator.tally_code:
             if plan.commune_id not in rates:
-                rates[plan.commune_id] = tally_rates(session, plan.commune_id, today)
+                rates[plan.commune_id] = tally_rates(
+                    session, plan.commune_id, today, (progress or {}).get(plan.commune_id)
+                )
             actual = rates[plan.commune_id].get(indicator.tally_code)
             source = "tally"
         elif indicator.id in entered:

@@ -151,8 +151,13 @@ def filter_tasks(
 # ------------------------------------------------------------------ indicators
 
 
-def plan_indicators(session: Session, plan: Plan, today: dt.date) -> list[IndicatorView]:
-    """The plan's active indicators with targets, actual values and verdicts, in plan order."""
+def plan_indicators(
+    session: Session, plan: Plan, today: dt.date, progress: CommuneProgress | None = None
+) -> list[IndicatorView]:
+    """The plan's active indicators with targets, actual values and verdicts, in plan order.
+
+    ``progress``: the plan's commune's progress this month, if the caller has it already.
+    """
     rows = list(
         session.exec(
             select(Indicator)
@@ -160,7 +165,8 @@ def plan_indicators(session: Session, plan: Plan, today: dt.date) -> list[Indica
             .order_by(col(Indicator.position), col(Indicator.id))
         )
     )
-    return indicator_views(session, rows, today)
+    known = {plan.commune_id: progress} if progress is not None else None
+    return indicator_views(session, rows, today, known)
 
 
 def verdict_counts(views: Iterable[IndicatorView]) -> dict[Verdict, int]:
@@ -323,18 +329,19 @@ def overview(
     commune_id = viewer.commune_id
     plan, plans = choose_plan(session, commune_id, plan_slug)
     tasks = visible_tasks(session, viewer, plan, today) if plan else []
-    indicators = plan_indicators(session, plan, today) if plan else []
-    status_counts = {status: 0 for status in Status}
-    for view in tasks:
-        status_counts[view.status.status] += 1
     month = month_start(today)
     villages = village_scope(viewer)
-    # The trend back to January feeds the charts (the months before it are not loaded).
+    # The trend back to January feeds the charts (the months before it are not loaded);
+    # the indicators' tally rates come from the same totals, computed once.
     progress = (
         None
         if villages.empty
         else commune_view(session, commune_id, month, months=max(1, month.month - 1))
     )
+    indicators = plan_indicators(session, plan, today, progress) if plan else []
+    status_counts = {status: 0 for status in Status}
+    for view in tasks:
+        status_counts[view.status.status] += 1
     shows_tasks = not unit_scope(viewer).empty
     pending = [
         e

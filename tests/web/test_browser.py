@@ -1,6 +1,7 @@
 """End to end in a real headless Chromium: sign in from the bot, read, filter, download.
 
 Uses Debian's /usr/bin/chromium driven by Playwright (never ``playwright install``).
+axe-core (from axe-playwright-python) checks every page for serious or critical violations.
 Screenshots of the main pages at phone and desktop sizes go to tests/artifacts/.
 """
 
@@ -200,6 +201,7 @@ async def test_used_or_expired_link_is_refused(
     response = await page.goto(expired)
     assert response is not None and response.status == 403
     await shot(page, "link-refused-phone")
+    assert await _axe_violations(page, "link refused") == []
     await context.close()
 
 
@@ -211,6 +213,7 @@ async def test_unit_officer_cannot_open_another_units_task(
     assert response is not None and response.status == 403
     await expect(page.locator("h1")).to_have_text("Bạn không xem được trang này")
     await shot(page, "forbidden-phone")
+    assert await _axe_violations(page, "forbidden") == []
     evidence = await context.request.get(f"/evidence/{seeded.other_evidence}")
     assert evidence.status == 403
     own = await context.request.get(f"/evidence/{seeded.own_evidence}")
@@ -422,6 +425,7 @@ async def test_the_first_admin_starts_from_an_empty_database(
         await page.fill("#f-province", "Thái Nguyên")
         await _no_sideways_scroll(page)
         await shot(page, "first-run-phone")
+        assert await _axe_violations(page, "first run") == []
         await page.click("#create-commune")
         await expect(page.locator("h1")).to_contain_text("Thiết lập")
         async with page.expect_download() as download_info:
@@ -438,7 +442,143 @@ async def test_the_first_admin_starts_from_an_empty_database(
         await expect(page.locator(".notice")).to_have_text("Đã lưu thiết lập.")
         await expect(page.get_by_text("Công an xã")).to_be_visible()
         await shot(page, "first-run-setup-phone")
+        assert await _axe_violations(page, "first set-up") == []
         await context.close()
     finally:
         await app.stop()
         services.engine.dispose()
+
+
+# axe-core (bundled by axe-playwright-python, no network) on every page, phone and desktop.
+AXE_BLOCKING = frozenset({"serious", "critical"})
+
+
+async def _axe_violations(page: Page, label: str) -> list[str]:
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation["impact"] in AXE_BLOCKING:
+            targets = [" ".join(map(str, node["target"])) for node in violation["nodes"][:5]]
+            found.append(f"{label}: {violation['id']} ({violation['impact']}) {targets}")
+    return found
+
+
+def _feedback_report(services: Services, reporter: int) -> int:
+    from bot.core.people import default_commune_id
+    from bot.feedback import store
+    from db.models import Commune, Person
+
+    with Session(services.engine) as session:
+        commune = session.get(Commune, default_commune_id(session))
+        person = session.get(Person, reporter)
+        assert commune is not None and commune.id is not None and person is not None
+        category = store.ensure_categories(session, commune.id)[0]
+        report = store.submit(
+            session,
+            commune=commune,
+            reporter_id=reporter,
+            new=store.NewReport(
+                category_id=category.id or 0,
+                text="Đèn đường hỏng đầu xóm",
+                village_id=person.village_id,
+                landmark="cạnh cầu",
+                contact_allowed=True,
+            ),
+            now=services.clock(),
+            tz=services.tz,
+        ).report
+        session.commit()
+        assert report.id is not None
+        return report.id
+
+
+async def test_no_serious_accessibility_violation_on_any_page(
+    app: TocnsApp, browser: Browser, seeded: Seeded, services: Services
+) -> None:
+    """axe-core finds nothing serious or critical on any page, at 390 px and at 1366 px."""
+    from bot.admin.province_officers import add_officer
+    from bot.web.auth import create_login_link
+    from db.models import Commune
+
+    add_person(services, name="Quản Trị Xã", roles=("admin",), chat_id="3009")
+    report = _feedback_report(services, seeded.resident)
+    with Session(services.engine) as session:
+        commune = session.exec(select(Commune)).one()
+        commune.province = "Tỉnh Mẫu"
+        session.add(commune)
+        session.commit()
+        commune_id = commune.id
+    overseer_pages = [
+        "/",
+        "/villages",
+        "/tasks",
+        "/tasks?status=red",
+        f"/tasks/{seeded.own_task}",
+        f"/tasks/{seeded.other_task}",
+        "/units",
+        "/content",
+        "/audit",
+        "/review",
+        "/plan",
+        "/announcements",
+        "/feedback",
+        f"/feedback/{report}",
+        "/setup",
+        "/people",
+        f"/people/{seeded.member}",
+    ]
+    found: list[str] = []
+    for name, viewport in (("390", PHONE), ("1366", DESKTOP)):
+        # The sign-in page, then every page an admin (who oversees everything) can open.
+        link = sign_in_link(app, "3009")
+        base = link.split("/login/")[0]
+        context = await browser.new_context(
+            viewport=viewport,  # type: ignore[arg-type]
+            locale="vi-VN",
+            base_url=base,
+        )
+        page = await context.new_page()
+        await page.goto(link)
+        found += await _axe_violations(page, f"{name} sign-in")
+        await page.click("#sign-in")
+        await expect(page.locator("h1")).to_have_text("Tổng quan")
+        for path in overseer_pages:
+            response = await page.goto(path)
+            assert response is not None and response.status == 200, path
+            found += await _axe_violations(page, f"{name} {path}")
+        await page.click("form.logout button")
+        await expect(page.locator("h1")).to_have_text("Bạn đã đăng xuất")
+        found += await _axe_violations(page, f"{name} signed out")
+        await context.close()
+        # A unit officer's task, a team member's village, a province officer's pages.
+        for chat_id, paths in (
+            ("3002", [f"/tasks/{seeded.own_task}", "/tasks"]),
+            ("3004", ["/", "/villages"]),
+        ):
+            context, page = await signed_in(browser, app, chat_id, viewport)
+            for path in paths:
+                response = await page.goto(path)
+                assert response is not None and response.status == 200, path
+                found += await _axe_violations(page, f"{name} {chat_id} {path}")
+            await context.close()
+        with Session(services.engine) as session:
+            officer = add_officer(session, f"Cán Bộ Tỉnh {name}", "Tỉnh Mẫu", services.clock())
+            assert officer.id is not None
+            province_link = create_login_link(session, officer.id, services.clock(), base)
+            session.commit()
+        context = await browser.new_context(
+            viewport=viewport,  # type: ignore[arg-type]
+            locale="vi-VN",
+            base_url=base,
+        )
+        page = await context.new_page()
+        await page.goto(province_link)
+        await page.click("#sign-in")
+        for path in ("/province", "/province?by=reports", f"/province/communes/{commune_id}"):
+            response = await page.goto(path)
+            assert response is not None and response.status == 200, path
+            found += await _axe_violations(page, f"{name} province {path}")
+        await context.close()
+    assert not found, "\n".join(found)
