@@ -113,7 +113,6 @@ class ReminderRunner:
         today = now.astimezone(self.services.tz).date()
         if self._swept == today:
             return 0
-        self._swept = today
         settings = self.services.settings
         result = await asyncio.to_thread(
             retention_sweep,
@@ -122,6 +121,7 @@ class ReminderRunner:
             retention_days=settings.feedback_retention_days,
             directory=photo_dir(settings.data_dir),
         )
+        self._swept = today  # only once it worked: a sweep the database missed runs again
         if result.reports:
             log.info("feedback retention: %d closed reports anonymised", result.reports)
         return result.reports

@@ -235,7 +235,12 @@ async def test_reminder_tick_survives_an_outage_and_resumes(
     with caplog.at_level(logging.ERROR, logger="bot.reminders.runner"):
         await tick()  # must not raise: the scheduler keeps running
     failures = {record.msg for record in caplog.records if record.name == "bot.reminders.runner"}
-    assert failures == {"reminder planning failed", "outbox delivery failed"}
+    assert failures == {
+        "reminder planning failed",
+        "outbox delivery failed",
+        "resending unsent replies failed",
+        "feedback retention sweep failed",
+    }
     assert sender.delivered == []
     assert [row.status for row in rows(services, dedupe_key="db-outage")] == ["pending"]
     proxy.restore()
@@ -243,3 +248,4 @@ async def test_reminder_tick_survives_an_outage_and_resumes(
     await tick()  # a second tick after recovery sends nothing twice
     assert [text for chat, text in sender.delivered if chat == "db-remind"] == ["Họp tổ lúc 8 giờ"]
     assert [row.status for row in rows(services, dedupe_key="db-outage")] == ["sent"]
+    assert runner._swept is not None  # the retention sweep the outage stopped ran after it
