@@ -387,68 +387,6 @@ async def test_the_commune_runs_itself_from_the_dashboard(
     await context.close()
 
 
-async def test_the_first_admin_starts_from_an_empty_database(
-    browser: Browser, clock: FakeClock, tmp_path: Path
-) -> None:
-    """TOCNS_SAMPLE=0: the printed first-admin link → name the commune → set it up from Excel."""
-    from sqlmodel import Session
-
-    from bot.app import build_services
-    from bot.web.auth import first_admin_link
-    from tests.conftest import make_settings
-
-    settings = make_settings(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'empty.sqlite3'}",
-        sample=False,
-        listen_host="127.0.0.1",
-        listen_port=_free_port(),
-    )
-    services = build_services(settings, clock)
-    app = TocnsApp(services)
-    await app.start(sample=False)
-    try:
-        base = f"http://127.0.0.1:{app.port}"
-        with Session(services.engine) as session:  # what `tocns run` prints
-            link = first_admin_link(session, services.clock(), base)
-            session.commit()
-        assert link is not None
-        context = await browser.new_context(
-            viewport=PHONE, accept_downloads=True, locale="vi-VN", base_url=base
-        )
-        page = await context.new_page()
-        await page.goto(link)
-        await page.click("#sign-in")
-        await expect(page.locator("h1")).to_have_text("Tạo xã")
-        await page.fill("#f-name", "Xã Hòa Bình")
-        await page.fill("#f-code", "hoa-binh")
-        await page.fill("#f-province", "Thái Nguyên")
-        await _no_sideways_scroll(page)
-        await shot(page, "first-run-phone")
-        assert await _axe_violations(page, "first run") == []
-        await page.click("#create-commune")
-        await expect(page.locator("h1")).to_contain_text("Thiết lập")
-        async with page.expect_download() as download_info:
-            await page.click("text=Tải mẫu Excel")
-        template = Path(await (await download_info.value).path())
-        book = load_workbook(io.BytesIO(template.read_bytes()))
-        book["Đơn vị"].append(["Công an xã", "CA xã"])
-        filled = tmp_path / "thiet-lap.xlsx"
-        book.save(filled)
-        await page.set_input_files("#f-file", str(filled))
-        await page.click("text=Kiểm tra tệp")
-        await expect(page.locator("#report-title + p")).to_contain_text("Không có lỗi")
-        await page.click("text=Xác nhận và lưu")
-        await expect(page.locator(".notice")).to_have_text("Đã lưu thiết lập.")
-        await expect(page.get_by_text("Công an xã")).to_be_visible()
-        await shot(page, "first-run-setup-phone")
-        assert await _axe_violations(page, "first set-up") == []
-        await context.close()
-    finally:
-        await app.stop()
-        services.engine.dispose()
-
-
 # axe-core (bundled by axe-playwright-python, no network) on every page, phone and desktop.
 AXE_BLOCKING = frozenset({"serious", "critical"})
 

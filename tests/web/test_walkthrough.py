@@ -28,6 +28,7 @@ from tests.web.conftest import PDF
 from tests.web.test_browser import (  # noqa: F401 - the browser fixture
     DESKTOP,
     PHONE,
+    _axe_violations,
     _free_port,
     _no_sideways_scroll,
     browser,
@@ -88,10 +89,15 @@ async def test_a_commune_is_set_up_and_run_from_an_empty_database_on_the_web(
         page = await context.new_page()
         await page.goto(link)
         await page.click("#sign-in")
+        await expect(page.locator("h1")).to_have_text("Tạo xã")
         await page.fill("#f-name", "Xã Đồng Phú")
         await page.fill("#f-code", "dong-phu")
         await page.fill("#f-province", "Đồng Nai")
+        await _no_sideways_scroll(page)
+        await shot(page, "first-run-phone")
+        assert await _axe_violations(page, "first run") == []
         await page.click("#create-commune")
+        await expect(page.locator("h1")).to_contain_text("Thiết lập")
         # Villages with their denominators and the plan's lead unit, through Excel.
         async with page.expect_download() as download_info:
             await page.click("text=Tải mẫu Excel")
@@ -108,7 +114,9 @@ async def test_a_commune_is_set_up_and_run_from_an_empty_database_on_the_web(
         await expect(page.locator("#report-title + p")).to_contain_text("Không có lỗi")
         await page.click("text=Xác nhận và lưu")
         await expect(page.locator(".notice")).to_have_text("Đã lưu thiết lập.")
+        await expect(page.get_by_text(UNIT)).to_be_visible()
         await shot(page, "walkthrough-setup-phone")
+        assert await _axe_violations(page, "first set-up") == []
         # People: the office, the unit's officer, a team member of Ấp 1 — each links
         # their own chat with the code made on their page.
         await _add_person(page, "Trần Thị Văn Phòng", "office", ("", ""))
