@@ -52,7 +52,9 @@ def _submit(services: Services, who: int, code: str, text: str, now: dt.datetime
 def _notices(services: Services) -> list[OutboxMessage]:
     with Session(services.engine) as session:
         query = select(OutboxMessage).where(col(OutboxMessage.kind).in_([KIND_DUE, KIND_LATE]))
-        return list(session.exec(query.order_by(col(OutboxMessage.due_at))).all())
+        return list(
+            session.exec(query.order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))).all()
+        )
 
 
 def _seen(rows: list[OutboxMessage]) -> list[tuple[str, int | None, dt.datetime, str]]:
