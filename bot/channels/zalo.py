@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,26 @@ async def poll_forever(
     Zalo hands an update out once, so it is written to the inbox (``bot.core.inbox``)
     before it is handled: what a killed process had fetched is handled on restart.
     """
+    # Its own thread: the update is safe only once it is in the inbox, so its write must
+    # not queue behind the handling of other updates in the shared default executor.
+    keeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zalo-inbox")
+    try:
+        await _poll(dispatcher, client, sender, spawn=spawn, timeout=timeout, keeper=keeper)
+    finally:
+        keeper.shutdown(wait=False)
+
+
+async def _poll(
+    dispatcher: Dispatcher,
+    client: ZaloClient,
+    sender: ZaloSender,
+    *,
+    spawn: Spawn,
+    timeout: int,
+    keeper: ThreadPoolExecutor,
+) -> None:
     engine = dispatcher.services.engine
+    loop = asyncio.get_running_loop()
     for kept_id, payload in await asyncio.to_thread(inbox.kept, engine, "zalo"):
         spawn(_handle_kept(dispatcher, sender, kept_id, parse_update(payload, client.bot_names)))
     backoff = 1.0
@@ -183,7 +203,9 @@ async def poll_forever(
         if update is None:
             continue
         try:
-            row_id: int | None = await asyncio.to_thread(inbox.keep, engine, "zalo", update.raw)
+            row_id: int | None = await loop.run_in_executor(
+                keeper, inbox.keep, engine, "zalo", update.raw
+            )
         except Exception:  # noqa: BLE001 - the database is down: handle it anyway
             log.warning("zalo update %s not kept in the inbox", update.message_id, exc_info=True)
             row_id = None

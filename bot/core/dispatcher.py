@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4000  # longer messages are cut: nobody types more, and it bounds the work
 DB_ATTEMPTS = 3
 PRUNE_EVERY = 1000
-ANSWERED_EVERY = 0.5  # seconds between writes of "replies sent" marks
 PROCESSED_RETENTION = dt.timedelta(days=7)  # platforms redeliver within hours at most
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 # Words that act as commands when typed alone (Zalo users rarely type a slash).
@@ -160,9 +159,9 @@ class Dispatcher:
     async def answered(self, message: Incoming) -> None:
         """The channel has sent the update's replies: they need not be sent again.
 
-        Marks are written in batches (``ANSWERED_EVERY``): one small transaction for many
-        updates, well within ``bot.core.unanswered.GRACE``. A process killed before its
-        batch is written sends those replies a second time, never none.
+        Marks are written at once, in one small transaction for all that came while the
+        previous one was being written. A process killed before its marks are written
+        sends those replies a second time after the restart, never none.
         """
         if not message.update_key:
             return
@@ -171,12 +170,13 @@ class Dispatcher:
             self._answering = asyncio.get_running_loop().create_task(self._write_answered())
 
     async def _write_answered(self) -> None:
-        await asyncio.sleep(ANSWERED_EVERY)
-        marks, self._answered = self._answered, {}
-        try:
-            await asyncio.to_thread(self._set_answered, marks)
-        except Exception:  # noqa: BLE001 - at worst the replies are sent a second time
-            log.warning("could not mark %d updates answered", len(marks), exc_info=True)
+        await asyncio.sleep(0)  # the marks of the other replies sent in this turn join
+        while self._answered:
+            marks, self._answered = self._answered, {}
+            try:
+                await asyncio.to_thread(self._set_answered, marks)
+            except Exception:  # noqa: BLE001 - at worst the replies are sent a second time
+                log.warning("could not mark %d updates answered", len(marks), exc_info=True)
 
     async def flush_answered(self) -> None:
         """Write the pending answered marks now (on stop)."""
