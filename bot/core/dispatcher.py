@@ -174,7 +174,8 @@ class Dispatcher:
         while self._answered:
             marks, self._answered = self._answered, {}
             try:
-                await asyncio.to_thread(self._set_answered, marks)
+                if not self._set_answered_quick(marks):
+                    await asyncio.to_thread(self._set_answered, marks)
             except Exception:  # noqa: BLE001 - at worst the replies are sent a second time
                 log.warning("could not mark %d updates answered", len(marks), exc_info=True)
 
@@ -186,9 +187,26 @@ class Dispatcher:
         if marks:
             await asyncio.to_thread(self._set_answered, marks)
 
+    def _set_answered_quick(self, marks: dict[str, list[str]]) -> bool:
+        """SQLite: write the marks on the event loop if that needs no waiting, as updates
+        are (``_handle_quick``); False if it would have to wait."""
+        if self._write_lock is None or not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            self._write_marks(marks, self.services.quick_engine)
+            return True
+        except OperationalError:
+            return False
+        finally:
+            self._write_lock.release()
+
     def _set_answered(self, marks: dict[str, list[str]]) -> None:
+        with self._write_lock or contextlib.nullcontext():
+            self._write_marks(marks, self.services.engine)
+
+    def _write_marks(self, marks: dict[str, list[str]], engine: Engine) -> None:
         now = utcnow()
-        with self._write_lock or contextlib.nullcontext(), Session(self.services.engine) as session:
+        with Session(engine) as session:
             for channel, keys in marks.items():
                 session.execute(
                     update(ProcessedUpdate)
