@@ -38,6 +38,20 @@ def memory_kb(pid: int) -> dict[str, int]:
     return values
 
 
+def run_env(fake: FakeTelegramAPI, data: str) -> dict[str, str]:
+    """The environment of a `tocns run` polling the fake Telegram server, data in ``data``."""
+    return {
+        **os.environ,
+        "TOCNS_DATA_DIR": data,
+        "TOCNS_TELEGRAM_TOKEN": TELEGRAM_TEST_TOKEN,
+        "TOCNS_TELEGRAM_BASE_URL": fake.base_url,
+        "TOCNS_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+        "TOCNS_TELEGRAM_POLL_TIMEOUT": "1",
+        "TOCNS_LISTEN_PORT": "0",
+        "TOCNS_LOG_LEVEL": "WARNING",
+    }
+
+
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in path.read_text().split()]
@@ -46,16 +60,7 @@ def children(pid: int) -> list[int]:
 async def run(fresh: bool) -> dict[str, float]:
     async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
         with tempfile.TemporaryDirectory(prefix="tocns-footprint-") as data:
-            env = {
-                **os.environ,
-                "TOCNS_DATA_DIR": data,
-                "TOCNS_TELEGRAM_TOKEN": TELEGRAM_TEST_TOKEN,
-                "TOCNS_TELEGRAM_BASE_URL": fake.base_url,
-                "TOCNS_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
-                "TOCNS_TELEGRAM_POLL_TIMEOUT": "1",
-                "TOCNS_LISTEN_PORT": "0",
-                "TOCNS_LOG_LEVEL": "WARNING",
-            }
+            env = run_env(fake, data)
             if not fresh:  # a second start on the same data: the usual restart
                 warm = subprocess.run(
                     [str(ROOT / ".venv/bin/tocns"), "db", "upgrade"], env=env, capture_output=True

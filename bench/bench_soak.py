@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import subprocess
 import tempfile
 import time
 
-from bench_footprint import memory_kb
+from bench_footprint import memory_kb, run_env
 from harness import ROOT, machine
 
 from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
@@ -59,16 +58,7 @@ def slope_per_10_min(points: list[tuple[float, float]]) -> float:
 async def soak(minutes: float, rate: float, users: int, every: float, warmup: float) -> None:
     async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
         with tempfile.TemporaryDirectory(prefix="tocns-soak-") as data:
-            env = {
-                **os.environ,
-                "TOCNS_DATA_DIR": data,
-                "TOCNS_TELEGRAM_TOKEN": TELEGRAM_TEST_TOKEN,
-                "TOCNS_TELEGRAM_BASE_URL": fake.base_url,
-                "TOCNS_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
-                "TOCNS_TELEGRAM_POLL_TIMEOUT": "1",
-                "TOCNS_LISTEN_PORT": "0",
-                "TOCNS_LOG_LEVEL": "WARNING",
-            }
+            env = run_env(fake, data)
             process = subprocess.Popen(
                 [str(ROOT / ".venv/bin/tocns"), "run"],
                 env=env,
