@@ -25,6 +25,14 @@ MSG_COMMUNE_INVITE = N_("{code} {name}: admin invite code {invite} (send /lienke
 MSG_OFFICER_ADDED = N_(
     "Added {name} (number {number}), province officer of {province} ({communes} communes)."
 )
+MSG_NO_OFFICERS = N_(
+    "No province officer yet. Add one: tocns province officer add NAME --province NAME"
+)
+MSG_OFFICER_LINE = N_("{number}: {name}, {province}, last sign-in {seen}")
+MSG_NEVER = N_("never")
+MSG_OFFICER_REMOVED = N_(
+    "Removed {name} (number {number}) as province officer; {sessions} dashboard sessions ended."
+)
 MSG_OFFICER_LINK = N_(
     "Sign-in link (one use, until {expires}); later links: tocns web link --person {number}"
 )
@@ -126,6 +134,62 @@ def cmd_officer_add(args: CliArgs) -> int:
     return 0
 
 
+def cmd_officer_list(args: CliArgs) -> int:
+    """List the province officers, with when each last signed in."""
+    from sqlmodel import Session
+
+    from bot.admin.province_officers import last_sign_ins, officers
+
+    t = args.t
+    services = open_services(args.settings, sample=False)
+    with Session(services.engine) as session:
+        listed = officers(session, args.province)
+        seen = last_sign_ins(session, [p.id for p in listed if p.id is not None])
+        rows = [(p.id, p.display_name, p.province, seen.get(p.id or 0)) for p in listed]
+    if args.json:
+        print_json(
+            [
+                {
+                    "person_id": number,
+                    "name": name,
+                    "province": province,
+                    "last_sign_in": last.isoformat() if last is not None else None,
+                }
+                for number, name, province, last in rows
+            ]
+        )
+        return 0
+    if not rows:
+        print(t.gettext(MSG_NO_OFFICERS))
+    for number, name, province, last in rows:
+        when = t.datetime(last.astimezone(services.tz)) if last else t.gettext(MSG_NEVER)
+        print(t.gettext(MSG_OFFICER_LINE, number=number, name=name, province=province, seen=when))
+    return 0
+
+
+def cmd_officer_remove(args: CliArgs) -> int:
+    """Take a province officer's role away and end their sign-ins at once."""
+    from sqlmodel import Session
+
+    from bot.admin.province_officers import remove_officer
+
+    t = args.t
+    services = open_services(args.settings, sample=False)
+    with Session(services.engine) as session:
+        try:
+            person, ended = remove_officer(session, args.number, services.clock())
+        except ReadableError as error:
+            session.rollback()
+            return _refuse(error.render(t), args.json)
+        name = person.display_name
+        session.commit()
+    if args.json:
+        print_json({"person_id": args.number, "name": name, "sessions_ended": ended})
+    else:
+        print(t.gettext(MSG_OFFICER_REMOVED, name=name, number=args.number, sessions=ended))
+    return 0
+
+
 def register(tree: CommandTree) -> None:
     """Add the ``province`` command group."""
     _ = tree.t.gettext
@@ -145,3 +209,13 @@ def register(tree: CommandTree) -> None:
     add.add_argument("name", help=_("the officer's name"))
     add.add_argument("--province", required=True, help=_("the province's name"))
     add.add_argument("--json", action="store_true", help=_("print JSON"))
+    listing = officer.command("list", cmd_officer_list, N_("list the province officers"))
+    listing.add_argument("--province", help=_("only this province"))
+    listing.add_argument("--json", action="store_true", help=_("print JSON"))
+    remove = officer.command(
+        "remove", cmd_officer_remove, N_("remove a province officer; their sign-ins end at once")
+    )
+    remove.add_argument(
+        "number", type=int, help=_("the officer's number (tocns province officer list)")
+    )
+    remove.add_argument("--json", action="store_true", help=_("print JSON"))

@@ -359,6 +359,50 @@ async def test_cli_adds_an_officer_whose_link_signs_in(
         engine.dispose()
 
 
+async def test_cli_lists_and_removes_an_officer_whose_sign_ins_end_at_once(
+    services: Services,
+    province: Province,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.web.auth import check_session, create_login_link, open_session
+
+    monkeypatch.setenv("TOCNS_DATABASE_URL", services.settings.effective_database_url)
+    monkeypatch.setenv("TOCNS_DATA_DIR", str(services.settings.data_dir))
+    now = services.clock()
+    with Session(services.engine) as session:
+        opened = open_session(session, province.officer, now)
+        link = create_login_link(session, province.officer, now, "")
+        session.commit()
+    assert main(["province", "officer", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(o["person_id"], o["province"]) for o in listed] == [(province.officer, PROVINCE)]
+    assert main(["province", "officer", "list"]) == 0
+    assert f"{province.officer}: Cán Bộ Tỉnh, {PROVINCE}" in capsys.readouterr().out
+    assert main(["province", "officer", "remove", str(province.officer)]) == 0
+    assert "1 phiên" in capsys.readouterr().out
+    with Session(services.engine) as session:
+        assert check_session(session, opened.token, now) is None
+        roles = session.exec(
+            select(PersonRole.role).where(PersonRole.person_id == province.officer)
+        ).all()
+        assert "province" not in roles
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "person.deactivate")
+        ).one()
+        assert entry.entity_id == str(province.officer) and entry.commune_id is None
+    # the link printed before the removal opens nothing
+    token = link.rsplit("/", 1)[-1]
+    with Session(services.engine) as session:
+        from bot.web.auth import redeem_login_token
+
+        assert redeem_login_token(session, token, now) is None
+    assert main(["province", "officer", "list"]) == 0
+    assert "Chưa có cán bộ tỉnh" in capsys.readouterr().out
+    assert main(["province", "officer", "remove", str(province.officer)]) == 1
+    assert "không phải cán bộ tỉnh" in capsys.readouterr().out
+
+
 async def test_the_officer_lands_on_the_province_page(
     services: Services, province: Province
 ) -> None:
