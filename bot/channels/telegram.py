@@ -366,6 +366,10 @@ async def _send_replies(
 COMMITTED = "tocns.committed"  # the application's ``bot_data`` key of its ``Committed``
 
 
+# While updates are in hand, getUpdates is asked again at least this often.
+HANDLING_POLL_SECONDS = 1.0
+
+
 class Committed:
     """Updates of a polled batch the core has committed, so the batch can be confirmed."""
 
@@ -390,22 +394,33 @@ async def poll_forever(
     timeout: int,
     read_timeout: float,
 ) -> None:
-    """Long-poll getUpdates until cancelled; a batch is confirmed once it is committed.
+    """Long-poll getUpdates until cancelled; an update is confirmed once it is committed.
 
     Telegram confirms updates when getUpdates is next called with a higher ``offset``
-    (Bot API, getUpdates). Every update of a batch is committed by the core before that
-    call, so a process killed mid-batch gets the whole batch again on restart and the
-    core drops what it had committed. Replies are sent meanwhile (``spawn``); those a
-    killed process committed but never sent go out from ``bot.core.unanswered``.
+    (Bot API, getUpdates); until then it hands them out again. So the offset is kept at
+    the oldest update not yet committed, and getUpdates is called again while updates
+    are being handled: it returns those (skipped: already in hand) and any new ones,
+    which start at once instead of waiting for the slowest update of a batch. A process
+    killed mid-update gets every uncommitted update again on restart and the core drops
+    what it had committed. Replies are sent meanwhile (``spawn``); those a killed
+    process committed but never sent go out from ``bot.core.unanswered``.
     """
     bot = application.bot
     committed: Committed = application.bot_data[COMMITTED]
-    offset: int | None = None
+    handling: dict[int, asyncio.Future[Any]] = {}  # update id -> done once committed
+    newest: int | None = None  # the newest update id started
     backoff = 1.0
     while True:
+        for update_id in [i for i, done in handling.items() if done.done()]:
+            del handling[update_id]
+        # Confirm every update older than the oldest one still in hand.
+        offset = min(handling, default=None) if handling or newest is None else newest + 1
         try:
+            # While updates are in hand Telegram answers at once (they are still
+            # unconfirmed), so only an idle poller waits the long-poll timeout.
+            wait = 0 if handling else timeout
             updates = await bot.get_updates(
-                offset=offset, timeout=timeout, read_timeout=timeout + read_timeout
+                offset=offset, timeout=wait, read_timeout=wait + read_timeout
             )
             backoff = 1.0
         except asyncio.CancelledError:
@@ -422,15 +437,23 @@ async def poll_forever(
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 60.0)
             continue
-        if not updates:
-            continue
-        waits = []
         for update in updates:
+            if newest is not None and update.update_id <= newest:
+                continue  # in hand, or committed behind an older one still in hand
+            newest = update.update_id
             signal = committed.expect(update.update_id)
             task = spawn(application.process_update(update))
-            waits.append(asyncio.wait({signal, task}, return_when=asyncio.FIRST_COMPLETED))
-        await asyncio.gather(*waits)
-        offset = updates[-1].update_id + 1
+            handling[update.update_id] = asyncio.ensure_future(
+                asyncio.wait({signal, task}, return_when=asyncio.FIRST_COMPLETED)
+            )
+        if handling:
+            # Poll again once something commits (or after a second): new updates
+            # meanwhile wait at most for the quickest update in hand.
+            await asyncio.wait(
+                handling.values(),
+                timeout=HANDLING_POLL_SECONDS,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
 
 
 async def publish_commands(application: TelegramApplication, services: Services) -> None:

@@ -8,7 +8,9 @@ neither happens before the update is committed and answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from typing import Any
 
 import aiohttp
 from sqlmodel import Session, select
@@ -70,6 +72,59 @@ async def test_slow_replies_do_not_hold_the_next_batch_back(
         fake_telegram.push_text(USER + 1, "/start")
         await fake_telegram.wait_sent(chat_id=USER + 1, method="sendMessage", timeout=1.5)
         await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
+
+
+async def test_a_slow_update_neither_holds_newer_ones_back_nor_is_confirmed_early(
+    fake_telegram: FakeTelegramAPI,
+) -> None:
+    """The poller keeps fetching while an update is in hand, and confirms only up to it."""
+    from telegram.ext import Application, MessageHandler, filters
+
+    from bot.channels.telegram import COMMITTED, Committed, poll_forever
+    from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
+
+    slow_user, release = USER, asyncio.Event()
+    handled: list[int] = []
+    committed = Committed()
+
+    async def handle(update: Any, context: Any) -> None:
+        if update.effective_user.id == slow_user:
+            await release.wait()
+        handled.append(update.effective_user.id)
+        committed.done(update.update_id)
+
+    application = (
+        Application.builder()
+        .token(TELEGRAM_TEST_TOKEN)
+        .base_url(fake_telegram.base_url)
+        .concurrent_updates(8)
+        .updater(None)
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.ALL, handle))
+    application.bot_data[COMMITTED] = committed
+    async with application:
+        poller = asyncio.create_task(
+            poll_forever(application, spawn=asyncio.create_task, timeout=5, read_timeout=5)
+        )
+        try:
+            slow = fake_telegram.push_text(slow_user, "chậm")
+            await asyncio.sleep(0.3)
+            for n in range(1, 4):
+                fake_telegram.push_text(USER + n, "nhanh")
+            # Newer updates are handled while the slow one is in hand...
+            await fake_telegram.wait_for(lambda: len(handled) == 3, timeout=5)
+            assert slow_user not in handled
+            # ...and none of them is confirmed past it: a kill now loses nothing.
+            await asyncio.sleep(0.5)
+            assert [u["update_id"] for u in fake_telegram.updates][0] == slow
+            release.set()
+            await fake_telegram.wait_for(lambda: fake_telegram.updates == [], timeout=5)
+            assert sorted(handled) == [USER, USER + 1, USER + 2, USER + 3]
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
 
 
 async def test_webhooks_answer_once_the_update_is_handled(
