@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from typing import Any
+
+
+@functools.cache
+def days_in_month(year: int, month: int) -> int:
+    """How many days the month has (remembered: roll-ups ask it tens of thousands of times)."""
+    return calendar.monthrange(year, month)[1]
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -15,12 +22,12 @@ def month_start(day: dt.date) -> dt.date:
 
 def month_end(day: dt.date) -> dt.date:
     """The last day of the month containing ``day``."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return day.replace(day=days_in_month(day.year, day.month))
 
 
 def is_month_end(day: dt.date) -> bool:
     """Whether ``day`` is the last day of its month."""
-    return day == month_end(day)
+    return day.day == days_in_month(day.year, day.month)
 
 
 def add_months(day: dt.date, months: int, *, keep_month_end: bool | None = None) -> dt.date:
@@ -32,7 +39,7 @@ def add_months(day: dt.date, months: int, *, keep_month_end: bool | None = None)
     """
     index = day.year * 12 + day.month - 1 + months
     year, month0 = divmod(index, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
+    last = days_in_month(year, month0 + 1)
     to_end = is_month_end(day) if keep_month_end is None else keep_month_end
     return dt.date(year, month0 + 1, last if to_end else min(day.day, last))
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot import audit
 from bot.core.errors import UserError
@@ -105,10 +105,19 @@ def _history(
     evidence: dict[int, list[EvidenceEntry]] = defaultdict(list)
     if not task_ids:
         return progress, evidence
-    for p in session.exec(select(TaskProgress).where(col(TaskProgress.task_id).in_(task_ids))):
-        progress[p.task_id].append(ProgressEntry(p.period, p.percent, p.at))
-    for e in session.exec(select(Evidence).where(col(Evidence.task_id).in_(task_ids))):
-        evidence[e.task_id].append(EvidenceEntry(e.period, e.status, e.uploaded_at))
+    # Columns, not ORM objects: a province's history is tens of thousands of rows.
+    for task_id, period, percent, at in session.exec(
+        select(TaskProgress.task_id, TaskProgress.period, TaskProgress.percent, TaskProgress.at)
+        .where(col(TaskProgress.task_id).in_(task_ids))
+        .order_by(col(TaskProgress.id))
+    ):
+        progress[task_id].append(ProgressEntry(period, percent, at))
+    for task_id, period, status, uploaded_at in session.exec(
+        select(Evidence.task_id, Evidence.period, Evidence.status, Evidence.uploaded_at)
+        .where(col(Evidence.task_id).in_(task_ids))
+        .order_by(col(Evidence.id))
+    ):
+        evidence[task_id].append(EvidenceEntry(period, EvidenceStatus(status), uploaded_at))
     return progress, evidence
 
 
@@ -150,6 +159,45 @@ def plan_tasks(session: Session, plan_id: int, today: dt.date) -> list[TaskView]
         session.exec(select(Task).where(Task.plan_id == plan_id, col(Task.active).is_(True)))
     )
     return task_views(session, tasks, today)
+
+
+def newest_plans(session: Session, commune_ids: list[int]) -> dict[int, Plan]:
+    """Each of these communes' newest plan (as ``commune_plans(...)[0]``), in one query."""
+    newest: dict[int, Plan] = {}
+    for plan in session.exec(
+        select(Plan)
+        .where(col(Plan.commune_id).in_(commune_ids))
+        .order_by(col(Plan.imported_at).desc())
+    ):
+        newest.setdefault(plan.commune_id, plan)
+    return newest
+
+
+def tasks_of_plans(
+    session: Session, plan_ids: list[int], today: dt.date
+) -> dict[int, list[TaskView]]:
+    """Every active task of each plan, most urgent first: ``plan_tasks`` for many plans."""
+    tasks = list(
+        session.exec(
+            select(Task).where(col(Task.plan_id).in_(plan_ids), col(Task.active).is_(True))
+        )
+    )
+    by_plan: dict[int, list[TaskView]] = {plan_id: [] for plan_id in plan_ids}
+    for view in task_views(session, tasks, today):
+        by_plan[view.task.plan_id].append(view)
+    return by_plan
+
+
+def pending_counts(session: Session, commune_ids: list[int]) -> dict[int, int]:
+    """How much evidence waits for review in each of these communes (absent: none)."""
+    rows = session.exec(
+        select(Plan.commune_id, func.count(col(Evidence.id)))
+        .join(Task, col(Task.id) == Evidence.task_id)
+        .join(Plan, col(Plan.id) == Task.plan_id)
+        .where(Evidence.status == EvidenceStatus.PENDING, col(Plan.commune_id).in_(commune_ids))
+        .group_by(col(Plan.commune_id))
+    )
+    return {commune_id: count for commune_id, count in rows}
 
 
 def commune_plans(session: Session, commune_id: int) -> list[Plan]:

@@ -16,12 +16,12 @@ from sqlmodel import Session
 
 from bot.admin.province_officers import province_communes
 from bot.dates import month_start
-from bot.plans.store import pending_evidence, plan_tasks
+from bot.plans.store import newest_plans, pending_counts, tasks_of_plans
 from bot.tallies.codes import CODE_NAMES
 from bot.tallies.store import province_view
 from bot.text import fold
 from bot.web.access import EVERYTHING, Viewer
-from bot.web.views import Completeness, choose_plan, completeness, filter_tasks
+from bot.web.views import Completeness, completeness, filter_tasks
 from db.models import Commune
 
 PLAN = "plan"  # ranked by plan progress: fewest red, then overdue, then evidence waiting
@@ -68,12 +68,17 @@ def commune_rows(session: Session, province: str, today: dt.date) -> list[Commun
     """Every commune of a province with its plan progress and this month's figures, by name."""
     communes = [c for c in province_communes(session, province) if c.id is not None]
     month = month_start(today)
-    progress = province_view(session, month, months=1, commune_ids=[c.id or 0 for c in communes])
+    ids = [c.id for c in communes if c.id is not None]
+    progress = province_view(session, month, months=1, commune_ids=ids)
+    # A few queries for the whole province, not a few per commune.
+    plans = newest_plans(session, ids)
+    tasks_by_plan = tasks_of_plans(session, [p.id for p in plans.values() if p.id], today)
+    pending = pending_counts(session, ids)
     rows = []
     for commune in communes:
         assert commune.id is not None
-        plan, _plans = choose_plan(session, commune.id, None)
-        tasks = plan_tasks(session, plan.id or 0, today) if plan is not None else []
+        plan = plans.get(commune.id)
+        tasks = tasks_by_plan.get(plan.id or 0, []) if plan is not None else []
         figures = progress.get(commune.id)
         rows.append(
             CommuneRow(
@@ -83,7 +88,7 @@ def commune_rows(session: Session, province: str, today: dt.date) -> list[Commun
                 tasks=len(tasks),
                 red=sum(1 for v in tasks if v.status.red),
                 overdue=len(filter_tasks(tasks, today, deadline="overdue")),
-                pending=len(pending_evidence(session, commune.id)),
+                pending=pending.get(commune.id, 0),
                 completeness=completeness(figures, EVERYTHING)
                 if figures is not None
                 else Completeness(0, 0, []),
