@@ -260,7 +260,11 @@ def preferred_channels(session: Session, person_ids: list[int]) -> dict[int, str
         return {}
     rows = session.exec(
         select(ChatIdentity)
-        .where(col(ChatIdentity.person_id).in_(person_ids), col(ChatIdentity.blocked).is_(False))
+        .where(
+            col(ChatIdentity.person_id).in_(person_ids),
+            col(ChatIdentity.blocked).is_(False),
+            col(ChatIdentity.private).is_(True),
+        )
         .order_by(
             col(ChatIdentity.person_id),
             col(ChatIdentity.last_seen_at).desc().nulls_last(),
