@@ -21,11 +21,10 @@ from bot.web import forms, views
 from bot.web.access import Page
 from bot.web.context import PageContext
 from bot.web.params import parse_id, query_choice
+from bot.web.render import channel_name
 
 SCHEDULE_DAYS = 60
 CHANNELS = ("zalo", "telegram")  # always shown, even at 0
-CHANNEL_LABELS = {"zalo": "Zalo", "telegram": "Telegram"}  # brand names, not translated
-CONSOLE_LABEL = N_("On-screen chat")  # the console: "trò chuyện trên màn hình", as the CLI says
 SECTION_COMMUNE = N_("The whole commune")
 SECTION_VILLAGES = N_("One village's team")
 SECTION_UNITS = N_("One unit's officers")
@@ -92,17 +91,11 @@ def _audiences(ctx: PageContext) -> list[tuple[str, list[Audience]]]:
     ]
 
 
-def _channel_label(ctx: PageContext, name: str) -> str:
-    if name == "console":
-        return ctx.t.gettext(CONSOLE_LABEL)
-    return CHANNEL_LABELS.get(name, name.capitalize())
-
-
 def _channels(ctx: PageContext, reach: broadcasts.Reach) -> list[tuple[str, int]]:
     """(channel label, people or chats) for Zalo, Telegram and any other channel in use."""
     extra = sorted(set(reach.by_channel) - set(CHANNELS))
     return [
-        (_channel_label(ctx, name), reach.by_channel.get(name, 0)) for name in (*CHANNELS, *extra)
+        (channel_name(ctx.t, name), reach.by_channel.get(name, 0)) for name in (*CHANNELS, *extra)
     ]
 
 
