@@ -248,6 +248,8 @@ async def test_linking_by_invite_code_and_by_an_officer(
         group.say("Dũng", f"/lienket {code}")
         joined = await group.answer(1)
         assert "Xóm 2" in joined and "nhóm của Xóm 2" in joined
+        # Dũng never wrote privately: reminders cannot reach him until he does.
+        assert "Hãy nhắn riêng cho mình một tin để nhận được lời nhắc." in joined
         group.say("Dũng", f"/lienket {code}")  # used: refused, the link stays
         assert "Xóm 2" not in await group.answer(2)
         group.say("VP", "/lienket")
