@@ -112,6 +112,11 @@ class ChatIdentity(SQLModel, table=True):
     channel: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     blocked: bool = False
+    # Whether ``chat_id`` is a private chat with the bot (it wrote there, or an admin
+    # linked it). False for an id only seen as a sender in a group, where the channel
+    # does not document that a user id is also their private chat id (Zalo): nothing
+    # is sent to it until the person writes privately.
+    private: bool = True
     created_at: dt.datetime = _ts()
     last_seen_at: dt.datetime | None = _ts_opt()
 

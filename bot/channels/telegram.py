@@ -192,6 +192,7 @@ async def to_incoming(update: Update, bot: Bot, *, groups: bool = True) -> Incom
             choice=query.data or "",
             update_key=key,
             sender_id=str(query.from_user.id) if in_group else "",
+            sender_private=True,  # Telegram: a private chat's id is the user's id
             group=in_group,
         )
     message = update.effective_message
@@ -257,6 +258,7 @@ def _group_incoming(message: Any, bot: Bot, key: str) -> Incoming | None:
         text=text,
         update_key=key,
         sender_id=str(user.id),
+        sender_private=True,  # Telegram: a private chat's id is the user's id
         group=True,
         message_id=str(message.message_id),
     )

@@ -36,6 +36,9 @@ def to_incoming(update: ZaloUpdate) -> Incoming:
     """Translate a Zalo update into the channel-neutral model.
 
     In a group, the person is ``from.id`` and replies go to the group (``chat.id``).
+    Zalo documents ``from.id == chat.id`` only for private chats, so a group sender's id
+    is not marked as a private chat (``sender_private`` stays False): the outbox writes
+    to it only once the person has written to the bot privately.
     ``message.unsupported.received`` is what Zalo sends for a protected person's message
     (a child, someone with a disability or who cannot read): kind "protected".
     """

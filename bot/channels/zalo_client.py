@@ -148,9 +148,10 @@ def split_message(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
-# Markdown markers the plain-text fallback removes. Zalo's docs name bold, italic,
-# underline, strike-through, lists and sizes such as {big}; the exact markdown grammar
-# is not published, so only unambiguous markers are stripped.
+# Markdown markers the plain-text fallback removes. Zalo's docs name parse_mode markdown
+# and html but publish no grammar (issue #14 names bold, lists and {big}; no stored copy
+# of the docs shows {big}: see the deviations in tests/fakes/zalo_api.py), so only
+# unambiguous markers are stripped. tocns itself sends only **bold** list headings.
 _MARKUP = [
     (re.compile(r"\*\*(.+?)\*\*", re.S), r"\1"),
     (re.compile(r"__(.+?)__", re.S), r"\1"),

@@ -341,7 +341,9 @@ def register(tree: CommandTree) -> None:
     broadcast = tree.group("broadcast", N_("broadcast: send an announcement"))
     send = broadcast.command("send", cmd_broadcast_send, N_("announce to a group"))
     send.add_argument(
-        "--group", required=True, help=_("team | residents | village:NAME | unit:NAME")
+        "--group",
+        required=True,
+        help=_("team | residents | village:NAME | nhom:NAME (its group chats) | unit:NAME"),
     )
     send.add_argument("--text", required=True, help=_("the announcement"))
     send.add_argument("--from", dest="sender", help=_("sender shown to recipients"))

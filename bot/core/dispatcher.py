@@ -349,6 +349,7 @@ class Dispatcher:
                 message.display_name,
                 self.services.settings.locale,
                 message.state_chat_id,
+                private=message.person_chat_private,
             )
             person, identity, state = chat.person, chat.identity, chat.state
             if state is None:
@@ -417,6 +418,7 @@ class Dispatcher:
                 message.person_chat_id,
                 message.display_name,
                 self.services.settings.locale,
+                private=message.person_chat_private,
             )
             session.commit()
             locale = person.locale

@@ -39,17 +39,29 @@ class Incoming:
     unsupported: bool = False  # a sticker, a voice note...
     kind: str = ""  # what a non-text message was: "sticker" | "voice" | "protected" | ""
     sender_id: str = ""  # in a group: the person who wrote (``chat_id`` is the group)
+    # In a group: the channel documents that the sender's user id is also their private
+    # chat id with the bot (Telegram). Zalo does not, so a Zalo sender's id is not written
+    # to privately until they write privately (``ChatIdentity.private``).
+    sender_private: bool = False
     group: bool = False  # written in a group chat: replies go to everyone in it
     message_id: str = ""  # in a group, the message answered (Telegram threads the reply)
 
     @property
     def person_chat_id(self) -> str:
-        """The chat that identifies the person: their own (private) chat id.
+        """The chat that identifies the person: their own chat id, or in a group their user id.
 
-        On Telegram and Zalo a person's private chat id is their user id, so someone
-        writing in a group is the same person as in their private chat with the bot.
+        Telegram documents that a private chat's id is the user's id, so someone writing in
+        a group is the same person as in their private chat with the bot. Zalo's docs show
+        ``from.id`` equal to ``chat.id`` in a private chat and say nothing of a group's
+        ``from.id``: the same person is assumed for identity and roles (their report in the
+        group counts as theirs), but see ``person_chat_private`` for sending to it.
         """
         return (self.sender_id or self.chat_id) if self.group else self.chat_id
+
+    @property
+    def person_chat_private(self) -> bool:
+        """Whether ``person_chat_id`` is known to be a private chat the bot may write to."""
+        return not self.group or (self.sender_private and bool(self.sender_id))
 
     @property
     def state_chat_id(self) -> str:

@@ -59,10 +59,16 @@ def find_commune(session: Session, slug: str | None = None) -> Commune | None:
 
 
 def identify(
-    session: Session, channel: str, chat_id: str, display_name: str, locale: str
+    session: Session,
+    channel: str,
+    chat_id: str,
+    display_name: str,
+    locale: str,
+    *,
+    private: bool = True,
 ) -> tuple[Person, ChatIdentity]:
     """Return the person and identity for a chat, registering a new resident if needed."""
-    found = load_chat(session, channel, chat_id, display_name, locale)
+    found = load_chat(session, channel, chat_id, display_name, locale, private=private)
     return found.person, found.identity
 
 
@@ -84,11 +90,15 @@ def load_chat(
     display_name: str,
     locale: str,
     state_chat_id: str | None = None,
+    *,
+    private: bool = True,
 ) -> ChatContext:
     """The person, identity, roles and conversation state of a chat, in one query.
 
     ``chat_id`` is the person's own chat; ``state_chat_id`` where their conversation
     state is kept when it is not that chat (a group: see ``Incoming.state_chat_id``).
+    ``private`` says ``chat_id`` is a private chat with the bot (False: a Zalo user id
+    seen only in a group, see ``ChatIdentity.private``); once seen private it stays so.
     A chat seen for the first time becomes a new resident. This runs for every
     message, hence one round trip (one row per role) instead of three queries.
     """
@@ -103,6 +113,8 @@ def load_chat(
             identity.last_seen_at = now  # coarse on purpose: not a write on every message
         if identity.blocked:
             identity.blocked = False  # they wrote to us, so they can hear from us again
+        if private and not identity.private:
+            identity.private = True  # they wrote privately: now we may write to them
         roles = frozenset(row[3] for row in rows if row[3] is not None)
         return ChatContext(person, identity, state, roles, village)
     person = Person(
@@ -115,7 +127,11 @@ def load_chat(
     assert person.id is not None
     session.add(PersonRole(person_id=person.id, role=Role.RESIDENT))
     identity = ChatIdentity(
-        person_id=person.id, channel=channel, chat_id=chat_id, last_seen_at=utcnow()
+        person_id=person.id,
+        channel=channel,
+        chat_id=chat_id,
+        private=private,
+        last_seen_at=utcnow(),
     )
     session.add(identity)
     session.flush()

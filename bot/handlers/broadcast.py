@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -12,7 +11,6 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
-from bot.core.people import village_groups
 from bot.core.registry import Registry
 from bot.i18n import N_
 from bot.reminders import messages
@@ -20,6 +18,7 @@ from bot.reminders.broadcasts import (
     GROUP_CHATS,
     GROUP_RESIDENTS,
     GROUP_TEAM,
+    chat_villages,
     check_text,
     create_broadcast,
     group_label,
@@ -154,11 +153,7 @@ def _is_chats(group: str) -> bool:
 
 def _chat_villages(ctx: Context) -> list[tuple[Village, int]]:
     """The commune's villages that have linked group chats, with how many."""
-    rows = villages_of(ctx.session, _commune(ctx))
-    counts = Counter(
-        chat.village_id for chat in village_groups(ctx.session, [v.id for v in rows if v.id])
-    )
-    return [(v, counts[v.id]) for v in rows if v.id is not None and counts[v.id]]
+    return chat_villages(ctx.session, _commune(ctx))
 
 
 def _counted(ctx: Context, label: str, count: int) -> str:

@@ -95,6 +95,7 @@ NOT_YOURS = N_(
     "officer can change it. Nothing was recorded."
 )
 CHECK_PRIVATELY = N_("To confirm these numbers, message me privately.")
+WRITE_PRIVATELY_ONCE = N_("Send me one private message too, so reminders can reach you.")
 NO_GUIDE = N_(
     "There is no guide for this yet; I have noted the question. "
     "The village's community digital technology team can help you in person."
@@ -250,8 +251,12 @@ def _redeem(ctx: Context, code: str) -> str | Reply:
     role = ctx._(ROLE_NAMES.get(result.role, result.role))
     village = ctx.session.get(Village, result.village_id) if result.village_id else None
     if village is not None:
-        return ctx._(JOINED_VILLAGE, role=role, village=village.name)
-    return ctx._(JOINED, role=role)
+        joined = ctx._(JOINED_VILLAGE, role=role, village=village.name)
+    else:
+        joined = ctx._(JOINED, role=role)
+    if not ctx.identity.private:  # a Zalo id seen only here: see ChatIdentity.private
+        joined += "\n" + ctx._(WRITE_PRIVATELY_ONCE)
+    return joined
 
 
 def _villages(ctx: Context) -> list[Village]:

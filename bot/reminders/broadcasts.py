@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.admin.setup import find_unit
+from bot.communes import villages_of
 from bot.core.errors import UserError
 from bot.core.people import village_groups
 from bot.i18n import DEFAULT_LOCALE, N_, translator
@@ -259,7 +260,11 @@ def preferred_channels(session: Session, person_ids: list[int]) -> dict[int, str
         return {}
     rows = session.exec(
         select(ChatIdentity)
-        .where(col(ChatIdentity.person_id).in_(person_ids), col(ChatIdentity.blocked).is_(False))
+        .where(
+            col(ChatIdentity.person_id).in_(person_ids),
+            col(ChatIdentity.blocked).is_(False),
+            col(ChatIdentity.private).is_(True),
+        )
         .order_by(
             col(ChatIdentity.person_id),
             col(ChatIdentity.last_seen_at).desc().nulls_last(),
@@ -281,6 +286,15 @@ def group_chats_of(session: Session, commune_id: int, group: str) -> list[GroupC
     if village is None or village.id is None or village.commune_id != commune_id:
         return []
     return village_groups(session, [village.id])
+
+
+def chat_villages(session: Session, commune_id: int) -> list[tuple[Village, int]]:
+    """The commune's villages that have linked group chats, with how many, in their order."""
+    villages = villages_of(session, commune_id)
+    counts = Counter(
+        chat.village_id for chat in village_groups(session, [v.id for v in villages if v.id])
+    )
+    return [(v, counts[v.id]) for v in villages if v.id is not None and counts[v.id]]
 
 
 def reach(session: Session, commune_id: int, group: str, sender_id: int | None = None) -> Reach:

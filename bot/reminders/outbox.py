@@ -17,10 +17,17 @@ from db.models import ChatIdentity, OutboxMessage, Person
 
 
 def preferred_identity(session: Session, person_id: int) -> ChatIdentity | None:
-    """The chat a person used most recently and has not blocked."""
+    """The private chat a person used most recently and has not blocked.
+
+    An id seen only as a sender in a Zalo group is left out (``ChatIdentity.private``).
+    """
     return session.exec(
         select(ChatIdentity)
-        .where(ChatIdentity.person_id == person_id, col(ChatIdentity.blocked).is_(False))
+        .where(
+            ChatIdentity.person_id == person_id,
+            col(ChatIdentity.blocked).is_(False),
+            col(ChatIdentity.private).is_(True),
+        )
         .order_by(col(ChatIdentity.last_seen_at).desc().nulls_last(), col(ChatIdentity.id).desc())
     ).first()
 

@@ -102,6 +102,17 @@ MSG_FORBIDDEN_BODY = N_(
 )
 
 
+CHANNEL_NAMES = {"zalo": "Zalo", "telegram": "Telegram"}  # brand names, not translated
+CONSOLE_NAME = N_("On-screen chat")  # the console, "trò chuyện trên màn hình" as the CLI says
+
+
+def channel_name(t: Translator, channel: str) -> str:
+    """A chat channel as people read it: Zalo, Telegram, Trò chuyện trên màn hình."""
+    if channel == "console":
+        return t.gettext(CONSOLE_NAME)
+    return CHANNEL_NAMES.get(channel, channel.capitalize())
+
+
 def make_environment(locale: str) -> jinja2.Environment:
     """The Jinja2 environment: autoescaped templates, texts through the gettext catalog."""
     env = jinja2.Environment(
@@ -138,6 +149,7 @@ def make_environment(locale: str) -> jinja2.Environment:
     env.globals["expected_of"] = expected_of
     env.globals["file_size"] = lambda size: file_size(t, size)
     env.filters["short"] = shorten
+    env.filters["channel_name"] = lambda channel: channel_name(t, channel)
     return env
 
 

@@ -13,12 +13,16 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Incoming, Reply
+from bot.reminders.outbox import enqueue
 from bot.services import Services
-from db.models import ConversationState, GroupChat, Tally
+from db.models import ChatIdentity, ConversationState, GroupChat, Person, Tally
 from tests.conftest import channel_settings
 from tests.factories import add_person, village_id
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
+from tests.helpers import FakeClock
 
 
 @dataclass
@@ -105,6 +109,13 @@ async def test_zalo_group_with_three_people(running, settings, fake_zalo: FakeZa
         person_ids = _people(app.services, "zalo", ids)
         group = Group(fake_zalo, "zgr-xom3", ids, "zalo")
         await _conversation(group, app.services, person_ids)
+        # Chi was only ever seen in the group: Zalo does not document that her from.id
+        # there is a chat the bot may write to privately.
+        assert _private_of(app.services, "zalo") == {
+            "zu-an": True,
+            "zu-binh": True,
+            "zu-chi": False,
+        }
 
 
 async def test_telegram_group_with_three_people(
@@ -117,6 +128,64 @@ async def test_telegram_group_with_three_people(
         person_ids = _people(app.services, "telegram", ids)
         group = Group(fake_telegram, -1001234, ids, "telegram")
         await _conversation(group, app.services, person_ids)
+        # On Telegram a private chat's id is the user's id (documented): Chi is reachable.
+        assert _private_of(app.services, "telegram") == {"7001": True, "7002": True, "7003": True}
+
+
+def _private_of(services: Services, channel: str) -> dict[str, bool]:
+    with Session(services.engine) as session:
+        rows = session.exec(select(ChatIdentity).where(ChatIdentity.channel == channel))
+        return {row.chat_id: row.private for row in rows}
+
+
+def _reply_row(services: Services, person_id: int, key: str, clock: FakeClock) -> str | None:
+    """Where a message to this person would go privately (None: nowhere yet)."""
+    with Session(services.engine) as session:
+        row = enqueue(
+            session,
+            person_id=person_id,
+            kind="reminder",
+            reply=Reply(text="Nhắc việc"),
+            dedupe_key=key,
+            due_at=clock(),
+        )
+        session.commit()
+        return None if row is None else row.chat_id
+
+
+def test_a_zalo_group_member_is_written_to_privately_only_from_a_private_chat(
+    services: Services, dispatcher: Dispatcher, clock: FakeClock
+) -> None:
+    group = Incoming(
+        "zalo", "zgr-1", "Chi", text="xin chào", sender_id="zu-chi", group=True, update_key="g1"
+    )
+    assert dispatcher.handle(group)  # answered in the group
+    with Session(services.engine) as session:
+        [chi] = session.exec(select(Person).where(Person.display_name == "Chi")).all()
+        assert chi.id is not None
+    assert _reply_row(services, chi.id, "k1", clock) is None
+    # She writes to the bot privately: the private chat's id is her from.id, as in the docs'
+    # private sample (from.id == chat.id): the same person, now reachable there.
+    assert dispatcher.handle(Incoming("zalo", "zu-chi", "Chi", text="xin chào", update_key="p1"))
+    assert _reply_row(services, chi.id, "k2", clock) == "zu-chi"
+    # Writing in the group again does not take that back.
+    again = Incoming(
+        "zalo", "zgr-1", "Chi", text="xin chào", sender_id="zu-chi", group=True, update_key="g2"
+    )
+    dispatcher.handle(again)
+    assert _private_of(services, "zalo") == {"zu-chi": True}
+    with Session(services.engine) as session:
+        assert len(session.exec(select(Person).where(Person.display_name == "Chi")).all()) == 1
+    # Telegram documents that a user's id is their private chat's id.
+    telegram = Incoming(
+        "telegram", "-100", "Dũng", text="xin chào", sender_id="7004", sender_private=True,
+        group=True, update_key="t1",
+    )  # fmt: skip
+    dispatcher.handle(telegram)
+    with Session(services.engine) as session:
+        [dung] = session.exec(select(Person).where(Person.display_name == "Dũng")).all()
+        assert dung.id is not None
+    assert _reply_row(services, dung.id, "k3", clock) == "7004"
 
 
 async def test_telegram_group_ignores_what_is_not_for_the_bot(
@@ -179,6 +248,8 @@ async def test_linking_by_invite_code_and_by_an_officer(
         group.say("Dũng", f"/lienket {code}")
         joined = await group.answer(1)
         assert "Xóm 2" in joined and "nhóm của Xóm 2" in joined
+        # Dũng never wrote privately: reminders cannot reach him until he does.
+        assert "Hãy nhắn riêng cho mình một tin để nhận được lời nhắc." in joined
         group.say("Dũng", f"/lienket {code}")  # used: refused, the link stays
         assert "Xóm 2" not in await group.answer(2)
         group.say("VP", "/lienket")

@@ -95,6 +95,25 @@ How this fake deviates, and why
   the unit of ``text_styles``).
 - ``reject_markup=True`` refuses every ``parse_mode`` with 400: how Zalo answers markup
   it cannot render is not documented.
+- Markdown is not parsed, and ``{big}`` is neither checked nor rendered: its grammar is
+  documented nowhere we could read. Searched on 2026-12-03 (stored copies only): the
+  docs corpus ("zalo bot sendMessage parse_mode markdown big", "zaloplatforms
+  sendMessage text_styles markdown html"), the pages corpus ("Zalo Bot Platform markdown
+  {big} text formatting", "docs.zaloplatforms.com BOT apis sendMessage parse_mode
+  markdown"), the issues corpus ("Zalo Bot API parse_mode markdown supported syntax"),
+  the code corpus ("bot.zaloplatforms.com sendMessage parse_mode", "zalo bot sendMessage
+  markdown syntax heading big text_styles f_20") and exact strings ``{big}``,
+  ``parse_mode``, ``text_styles``, ``bot-api.zaloplatforms.com``. Found: [R] documents
+  ``parse_mode`` (``markdown`` | ``html``) and ``text_styles`` codes, among them font
+  sizes ``f_13``, ``f_15``, ``f_18``, ``f_20``, but no markdown grammar; [D] (the
+  10/12/2025 copy) lists only ``chat_id`` and ``text`` for sendMessage; a Vietnamese
+  integration plan citing docs.zaloplatforms.com/docs/BOT/apis/sendMessage (v2.5.0,
+  2026-09-03) names ``parse_mode`` and ``text_styles`` and nothing more; ``small``/``big``
+  appear only as ``styles`` of an unofficial personal-account API (not the Bot
+  Platform). So tocns sends no ``{big}`` (markdown only for bold list headings, with the
+  plain-text fallback) and the fake accepts any text under ``parse_mode``. A bigger key
+  number would go through ``text_styles`` ``f_20`` (documented) once a real bot shows
+  how it renders; ``parse_mode`` wins over ``text_styles``, so not in the same message.
 - Unknown ``chat_id`` values are accepted: Zalo's answer for a person who never wrote to
   the bot is not documented (tests inject it with ``fail_with``).
 """

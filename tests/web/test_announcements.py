@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot.reminders.delivery import OutboxDelivery
 from bot.services import Services
 from bot.web.forms import parse_moment
-from db.models import AuditEntry, Broadcast, OutboxMessage, Person, Unit
+from db.models import AuditEntry, Broadcast, GroupChat, OutboxMessage, Person, Unit
 from tests.factories import unit_id, village_id
 from tests.helpers import FakeClock, add_person
 from tests.reminders.util import RecordingSender
@@ -107,8 +107,14 @@ async def test_compose_preview_send_reaches_exactly_the_group(
     page = await (await client.get("/announcements")).text()
     assert 'href="/announcements" aria-current="page"' in page
     # Each group with who it reaches on each chat, the sender left out.
-    assert _reach_of(page, xom3) == "Zalo: 1 · Telegram: 1 · Console: 1 · chưa liên kết chat: 1"
-    assert _reach_of(page, "team") == "Zalo: 1 · Telegram: 2 · Console: 1 · chưa liên kết chat: 1"
+    assert (
+        _reach_of(page, xom3)
+        == "Zalo: 1 · Telegram: 1 · Trò chuyện trên màn hình: 1 · chưa liên kết chat: 1"
+    )
+    assert (
+        _reach_of(page, "team")
+        == "Zalo: 1 · Telegram: 2 · Trò chuyện trên màn hình: 1 · chưa liên kết chat: 1"
+    )
     assert _reach_of(page, "residents") == "chưa ai nhận được"
     assert re.search(r'value="residents"[^>]* disabled', page)
     # The preview shows the message as received, and sends nothing yet.
@@ -343,3 +349,61 @@ def test_day_and_time_as_typed_or_picked() -> None:
         assert parse_moment(raw) == expected, raw
     for raw in ("", "30/06/2026", "31/02/2026 08:00", "30/06/2026 24:00", "hôm nay 8:00"):
         assert parse_moment(raw) is None, raw
+
+
+def _link_group_chats(services: Services, village: str, chats: dict[str, str]) -> None:
+    with Session(services.engine) as session:
+        for channel, chat_id in chats.items():
+            session.add(
+                GroupChat(
+                    channel=channel, chat_id=chat_id, village_id=village_id(services, village)
+                )
+            )
+        session.commit()
+
+
+async def test_an_announcement_to_a_villages_group_chats(
+    services: Services, seeded: Seeded, sign_in: SignIn, clock: FakeClock
+) -> None:
+    _people_of_xom3(services)
+    _link_group_chats(services, "Xóm 3", {"zalo": "zgr-xom3", "telegram": "-100333"})
+    chats = f"chats:{village_id(services, 'Xóm 3')}"
+    client = await sign_in(seeded.office)
+    page = await (await client.get("/announcements")).text()
+    # Offered as the chat's /thongbao offers it: only villages with a linked group chat,
+    # counted in group chats per channel.
+    assert "Nhóm chat của một thôn" in page
+    assert _reach_of(page, chats) == "nhóm chat: Zalo: 1 · Telegram: 1"
+    assert f"chats:{village_id(services, 'Xóm 1')}" not in page
+    text = "Chiều nay 15:00 có lớp hướng dẫn VNeID tại nhà văn hóa."
+    preview = await (
+        await client.post(
+            "/announcements/preview",
+            data={"csrf": form_token(page), "text": text, "audience": chats, "send_at": ""},
+        )
+    ).text()
+    assert "Nội dung 2 nhóm chat (nhóm chat của Xóm 3) sẽ nhận:" in html_lib.unescape(preview)
+    fields = {k: html_lib.unescape(v) for k, v in HIDDEN.findall(preview) if k != "csrf"}
+    sent = await client.post(
+        "/announcements", data={"csrf": form_token(preview), **fields}, allow_redirects=False
+    )
+    assert sent.headers["Location"] == "/announcements?done=sent"
+    with Session(services.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "broadcast_group"))
+        assert sorted((r.channel, r.chat_id, r.person_id) for r in rows) == [
+            ("telegram", "-100333", None),
+            ("zalo", "zgr-xom3", None),
+        ]
+    assert _outbox(services) == []  # nobody's private chat: the groups only
+    listing = await (await client.get("/announcements")).text()
+    assert "nhóm chat của Xóm 3" in listing
+    assert "Đang chờ: 2" in listing and "Không gửi được: 0" in listing
+    senders = _senders()
+    await OutboxDelivery(services.engine, senders, clock=clock).run_until_idle()
+    assert senders["zalo"].delivered[0][0] == "zgr-xom3"
+    assert senders["telegram"].delivered[0][0] == "-100333"
+    assert _received(senders, text) == {"console": 0, "zalo": 1, "telegram": 1}
+    listing = await (await client.get("/announcements")).text()
+    assert "Đã gửi: 2" in listing and "Đang chờ: 0" in listing
+    [entry] = _audit(services)
+    assert entry.new is not None and entry.new["recipients"] == 2

@@ -23,7 +23,7 @@ from bot.app import TocnsApp
 from bot.plans.imports import PLANS_DIR
 from bot.services import Services
 from bot.settings import Settings
-from db.models import OutboxMessage
+from db.models import GroupChat, OutboxMessage
 from tests.conftest import channel_settings
 from tests.factories import village_id
 from tests.helpers import Chat, FakeClock, add_person
@@ -223,6 +223,36 @@ async def test_unit_officer_cannot_open_another_units_task(
     await context.close()
 
 
+async def test_an_announcement_to_a_villages_group_chat_on_a_phone(
+    app: TocnsApp, browser: Browser, services: Services
+) -> None:
+    xom3 = village_id(services, "Xóm 3")
+    with Session(services.engine) as session:
+        session.add(GroupChat(channel="zalo", chat_id="zgr-xom3", village_id=xom3))
+        session.commit()
+    context, page = await signed_in(browser, app, "3001", PHONE)
+    await page.click('nav.tabs >> text="Thông báo"')
+    reach = page.locator(f"label[for=aud-chats-{xom3}] .audience-reach")
+    await expect(reach).to_have_text("nhóm chat: Zalo: 1 · Telegram: 0")
+    await page.fill("#f-text", "Tối thứ Sáu họp dân ở nhà văn hóa.")
+    await page.locator("details.audience-more summary", has_text="Nhóm chat của một thôn").click()
+    await page.check(f"#aud-chats-{xom3}")
+    await page.click("#preview")
+    await expect(page.locator(".preview")).to_contain_text("Nội dung 1 nhóm chat")
+    await _no_sideways_scroll(page)
+    assert await _axe_violations(page, "announcement to a group chat") == []
+    await page.click("#send")
+    await expect(page.locator(".notice")).to_contain_text("Đã xếp hàng gửi")
+    card = page.locator(".card.announcement").first
+    await expect(card).to_contain_text("nhóm chat của Xóm 3")
+    await expect(card).to_contain_text("Đang chờ: 1")
+    await shot(page, "announcement-group-chat-phone")
+    with Session(services.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "broadcast_group"))
+        assert [(r.channel, r.chat_id) for r in rows] == [("zalo", "zgr-xom3")]
+    await context.close()
+
+
 async def _no_sideways_scroll(page: Page) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone"
@@ -365,7 +395,7 @@ async def test_the_commune_runs_itself_from_the_dashboard(
     await page.click('nav.tabs >> text="Thông báo"')
     xom3 = village_id(services, "Xóm 3")
     await expect(page.locator(f"label[for=aud-village-{xom3}] .audience-reach")).to_have_text(
-        "Zalo: 0 · Telegram: 0 · Console: 1 · chưa liên kết chat: 1"
+        "Zalo: 0 · Telegram: 0 · Trò chuyện trên màn hình: 1 · chưa liên kết chat: 1"
     )
     await page.fill("#f-text", "Tối thứ Sáu họp tổ ở nhà văn hóa.")
     await page.locator("details.audience-more summary", has_text="Tổ của một thôn/xóm").focus()

@@ -168,3 +168,18 @@ async def test_an_officer_gets_a_personal_invite_code_from_the_web(
     resident = add_person(services, name="Chỉ Là Dân", roles=("resident",))
     refused = await post_form(client, f"/people/{resident}", f"/people/{resident}/invite", {})
     assert refused.status == 400 and "Hãy gán vai trò" in await refused.text()
+
+
+async def test_chat_channels_are_named_as_people_read_them(
+    services: Services, seeded: Seeded, sign_in: SignIn
+) -> None:
+    zalo = add_person(
+        services, name="Vũ Thị Zalo", roles=("team",), village="Xóm 3", channel="zalo",
+        chat_id="z-31",
+    )  # fmt: skip
+    client = await sign_in(add_person(services, name="Quản Trị Xã", roles=("admin",)))
+    console = await (await client.get(f"/people/{seeded.member}")).text()
+    assert "Đã liên kết chat: Trò chuyện trên màn hình" in console  # not "Console"
+    assert "Đã liên kết chat: Zalo" in await (await client.get(f"/people/{zalo}")).text()
+    listing = await (await client.get("/people")).text()
+    assert "<td>Trò chuyện trên màn hình</td>" in listing and "Console" not in listing

@@ -21,13 +21,14 @@ from bot.web import forms, views
 from bot.web.access import Page
 from bot.web.context import PageContext
 from bot.web.params import parse_id, query_choice
+from bot.web.render import channel_name
 
 SCHEDULE_DAYS = 60
 CHANNELS = ("zalo", "telegram")  # always shown, even at 0
-CHANNEL_LABELS = {"zalo": "Zalo", "telegram": "Telegram"}
 SECTION_COMMUNE = N_("The whole commune")
 SECTION_VILLAGES = N_("One village's team")
 SECTION_UNITS = N_("One unit's officers")
+SECTION_CHATS = N_("A village's group chat")
 THE_COMMUNE = N_("the commune")
 MSG_SENT = N_("Queued. The messages go out within a few minutes; the list below shows them.")
 MSG_SCHEDULED = N_("Scheduled. Nothing is sent before the time you chose.")
@@ -42,7 +43,12 @@ class Audience:
 
     value: str  # a group key of bot.reminders.broadcasts
     label: str
-    reach: broadcasts.Reach
+    reach: broadcasts.Reach  # for a village's group chats: chats, not people
+
+    @property
+    def chats(self) -> bool:
+        """Whether this goes to a village's group chats (counted in chats, not people)."""
+        return self.value.startswith(f"{broadcasts.GROUP_CHATS}:")
 
 
 @dataclass(frozen=True)
@@ -73,22 +79,23 @@ def _audiences(ctx: PageContext) -> list[tuple[str, list[Audience]]]:
 
     villages = views.commune_villages(ctx.session, commune)
     units = views.commune_units(ctx.session, commune)
+    chats = broadcasts.chat_villages(ctx.session, commune)  # as the chat's /thongbao offers
     return [
         (
             SECTION_COMMUNE,
             [audience(broadcasts.GROUP_TEAM), audience(broadcasts.GROUP_RESIDENTS)],
         ),
         (SECTION_VILLAGES, [audience(f"village:{v.id}", v.name) for v in villages]),
+        (SECTION_CHATS, [audience(f"{broadcasts.GROUP_CHATS}:{v.id}", v.name) for v, _ in chats]),
         (SECTION_UNITS, [audience(f"unit:{u.id}", u.name) for u in units]),
     ]
 
 
-def _channels(reach: broadcasts.Reach) -> list[tuple[str, int]]:
-    """(channel label, people) for Zalo, Telegram and any other channel in use."""
+def _channels(ctx: PageContext, reach: broadcasts.Reach) -> list[tuple[str, int]]:
+    """(channel label, people or chats) for Zalo, Telegram and any other channel in use."""
     extra = sorted(set(reach.by_channel) - set(CHANNELS))
     return [
-        (CHANNEL_LABELS.get(name, name.capitalize()), reach.by_channel.get(name, 0))
-        for name in (*CHANNELS, *extra)
+        (channel_name(ctx.t, name), reach.by_channel.get(name, 0)) for name in (*CHANNELS, *extra)
     ]
 
 
@@ -113,7 +120,7 @@ def _page(
         Page.ANNOUNCEMENTS,
         status,
         sections=sections if sections is not None else _audiences(ctx),
-        channels_of=_channels,
+        channels_of=lambda reach: _channels(ctx, reach),
         history=broadcasts.progress(ctx.session, _commune(ctx)),
         group_label=lambda group: broadcasts.group_label(ctx.session, group, ctx.t.locale),
         max_text=broadcasts.MAX_TEXT,
