@@ -57,6 +57,8 @@ FEATURES = (
     "missing_short",
     "log_words",
     "office",
+    "nearest_lead",
+    "core_lead",
 )
 # What the confident answers must reach on the tuning data. On the real tuning questions,
 # judged out of fold (see choose_threshold): at most 1 confident wrong answer in 50

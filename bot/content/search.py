@@ -918,7 +918,8 @@ class GuideIndex:
             if slug is None:
                 return None
             specific = results[0][0] if results else ""
-            if signals.scam != "victim" and specific in data.specific_scams and sure():
+            warnings = data.specific_scams | scam_slugs()
+            if signals.scam != "victim" and specific in warnings and sure():
                 slug = specific
             return slug, "scam"
         return None
