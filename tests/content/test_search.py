@@ -246,6 +246,12 @@ def test_scam_signals_put_the_warning_first(index: GuideIndex, text: str, slug: 
         "làm định danh mức 2 có mất tiền không",
         "chuyen khoan qua ma qr co mat phi khong",
         "kich hoat vneid bi bao sai otp",
+        # One's own power cut, a mistyped account number, one's own QR code.
+        "nhà tôi bị cắt điện vì chưa đóng tiền điện, đóng online ở đâu",
+        "lỡ chuyển khoản nhầm số tài khoản, làm sao lấy lại tiền",
+        "cách tạo mã QR nhận tiền cho quán",
+        "giá điện của điện lực tháng này tăng",
+        "quét mã QR thanh toán giá bao nhiêu",
     ],
 )
 def test_ordinary_questions_are_not_scam_signals(text: str) -> None:
