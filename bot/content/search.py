@@ -94,6 +94,7 @@ class SearchData:
     scam: dict[str, re.Pattern[str]]
     scam_guides: dict[str, tuple[str, ...]]
     specific_scams: frozenset[str]
+    not_warnings: frozenset[str]
     own_problem: re.Pattern[str]
     stranger: re.Pattern[str]
     official: tuple[OfficialMessage, ...]
@@ -140,6 +141,7 @@ def search_data() -> SearchData:
         scam={name: _pattern(scam[name]) for name in SCAM_PATTERNS},
         scam_guides={kind: tuple(slugs) for kind, slugs in signals["scam_guides"].items()},
         specific_scams=frozenset(signals.get("specific_scams", ())),
+        not_warnings=frozenset(signals.get("not_warnings", ())),
         own_problem=_pattern(signals["own_problem"]),
         stranger=_pattern(signals["stranger"]),
         official=tuple(
@@ -174,6 +176,10 @@ SCAM_PATTERNS = (
     "state_officer",
     "relative",
     "job",
+    "account_trouble",
+    "wrong_transfer",
+    "qr",
+    "power",
 )
 
 # Link/OTP signals that promise a prize: without a state officer in the message, a caller
@@ -289,12 +295,34 @@ def _scam_pattern(folded: str) -> str | None:
     if victim and victim.group(0) == "bi hack" and pattern["account_hack"].search(folded):
         # "Facebook bị hack" and nothing lost: securing the account, not a scam victim.
         victim = None
-    if victim or lost:
+    fooled = re.search(r"\blua\b", folded)
+    if victim and victim.group(0) == "nho chuyen" and not (lost or fooled):
+        # "nhờ chuyển" (asked to transfer) folds like "nhỡ chuyển" (transferred by mistake).
+        victim = None
+    if not fooled and pattern["wrong_transfer"].search(folded):
+        # "Chuyển nhầm tài khoản, làm sao lấy lại tiền": their own mistake, not a scam.
+        return None
+    if (
+        not lost
+        and pattern["account_trouble"].search(folded)
+        and "ngan hang" not in folded
+        and not pattern["relative"].search(folded)
+        and not pattern["money_request"].search(folded)
+    ):
+        # "Lấy lại tài khoản Facebook bị mạo danh": securing their own account.
+        return None
+    if victim:
+        return "victim"
+    if pattern["qr"].search(folded):
+        return "qr"
+    if lost:
         return "victim"
     if pattern["relative"].search(folded):
         return "relative"
     if pattern["job"].search(folded):
         return "job"
+    if pattern["power"].search(folded):
+        return "power"
     link = pattern["link_otp"].search(folded)
     if link and link.group(0) == "otp" and pattern["otp_trouble"].search(folded):
         link = None
@@ -358,7 +386,9 @@ def scam_signal(text: str) -> bool:
 
 def scam_slugs() -> frozenset[str]:
     """Every scam-warning guide (never the answer to a problem with one's own account)."""
-    return frozenset(slug for slugs in search_data().scam_guides.values() for slug in slugs)
+    data = search_data()
+    warnings = {slug for slugs in data.scam_guides.values() for slug in slugs}
+    return frozenset(warnings - data.not_warnings)
 
 
 # --- results --------------------------------------------------------------------------
@@ -888,7 +918,8 @@ class GuideIndex:
             if slug is None:
                 return None
             specific = results[0][0] if results else ""
-            if signals.scam != "victim" and specific in data.specific_scams and sure():
+            warnings = data.specific_scams | scam_slugs()
+            if signals.scam != "victim" and specific in warnings and sure():
                 slug = specific
             return slug, "scam"
         return None

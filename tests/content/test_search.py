@@ -57,6 +57,23 @@ def test_real_questions_tuning_half(index: GuideIndex) -> None:
     assert figures["confident_wrong"] <= figures["questions"] / 50, figures
 
 
+def test_real_questions_second_tuning_set(index: GuideIndex) -> None:
+    # 94 more real questions (2026-12-03, pass 4), labelled before any search run.
+    figures = _figures(index, "real_questions_tune2.jsonl")
+    for name, floor in TUNE2_FLOOR.items():
+        assert figures[name] >= floor, (name, figures)
+    assert figures["precision"] >= 0.95, figures
+    assert figures["confident_wrong"] <= figures["questions"] / 50, figures
+
+
+def test_real_questions_second_hold_out(index: GuideIndex) -> None:
+    # 31 real questions from pages of their own (pass 4), never tuned on: figures recorded.
+    figures = _figures(index, "real_questions_holdout2.jsonl")
+    for name, floor in HOLDOUT2_FLOOR.items():
+        assert figures[name] >= floor, (name, figures)
+    assert figures["confident_wrong"] <= HOLDOUT2_MAX_WRONG, figures
+
+
 def test_real_questions_hold_out(index: GuideIndex) -> None:
     # Never tuned on. Asserts what holds today (HOLDOUT_FLOOR) so it cannot silently get
     # worse; BENCHMARKS.md reports these figures against the bars.
@@ -68,11 +85,16 @@ def test_real_questions_hold_out(index: GuideIndex) -> None:
 
 # What the current library and method reach (see BENCHMARKS.md); raise towards REAL_BARS.
 # The tuning half grew from 103 to 243 questions (2026-12): its floors are the new figures.
-TUNE_FLOOR = {"top1": 0.97, "top3": 0.98, "refused": 0.99, "hit_confident": 0.73}
-HOLDOUT_FLOOR = {"top1": 0.86, "top3": 0.95, "refused": 0.95, "hit_confident": 0.55}
-# 3 when 15 % of right answers were confident, 4 with 34 % and still 4 with 59 %
-# (BENCHMARKS.md); the bar is 1 in 50.
-HOLDOUT_MAX_WRONG = 4
+# Pass 4 (2026-12-03) refitted the confidence model with 90 more real tuning questions:
+# more right answers are confident, and two of the 37 out-of-scope ones are too.
+TUNE_FLOOR = {"top1": 0.97, "top3": 0.98, "refused": 0.97, "hit_confident": 0.78}
+TUNE2_FLOOR = {"top1": 0.90, "top3": 0.95, "refused": 0.99, "hit_confident": 0.77}
+HOLDOUT_FLOOR = {"top1": 0.86, "top3": 0.95, "refused": 0.95, "hit_confident": 0.57}
+HOLDOUT2_FLOOR = {"top1": 0.92, "top3": 0.99, "refused": 0.99, "hit_confident": 0.58}
+HOLDOUT2_MAX_WRONG = 0
+# 3 when 15 % of right answers were confident, 4 with 34 % and still 4 with 59 %, 3 with
+# 58 % (pass 4; BENCHMARKS.md); the bar is 1 in 50.
+HOLDOUT_MAX_WRONG = 3
 
 
 def test_dev_set_does_not_regress(index: GuideIndex) -> None:
@@ -224,6 +246,12 @@ def test_scam_signals_put_the_warning_first(index: GuideIndex, text: str, slug: 
         "làm định danh mức 2 có mất tiền không",
         "chuyen khoan qua ma qr co mat phi khong",
         "kich hoat vneid bi bao sai otp",
+        # One's own power cut, a mistyped account number, one's own QR code.
+        "nhà tôi bị cắt điện vì chưa đóng tiền điện, đóng online ở đâu",
+        "lỡ chuyển khoản nhầm số tài khoản, làm sao lấy lại tiền",
+        "cách tạo mã QR nhận tiền cho quán",
+        "giá điện của điện lực tháng này tăng",
+        "quét mã QR thanh toán giá bao nhiêu",
     ],
 )
 def test_ordinary_questions_are_not_scam_signals(text: str) -> None:
@@ -341,6 +369,25 @@ def test_newer_scam_patterns(index: GuideIndex, text: str, slug: str) -> None:
     assert result.scam and result.best == slug
 
 
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        # "nhờ chuyển" (asked to transfer) folds like "nhỡ chuyển" (sent by mistake).
+        ("giả làm con đang du học gọi điện nhờ chuyển tiền đóng học phí", "lua-dao-nguoi-than"),
+        ("nhận cuộc gọi dọa cắt điện nếu không thanh toán ngay tiền điện", "lua-dao-dien-luc"),
+        ("mã khách hàng cũ sẽ bị hủy, phải cập nhật mã mới kẻo bị cắt điện", "lua-dao-dien-luc"),
+        ("quán bị kẻ gian dán đè mã QR giả lên mã của mình", "chuyen-khoan-qr"),
+        (
+            "tài khoản Zalo giả mạo mời ứng tuyển công việc tại nhà, thu nhập cao, dễ dàng",
+            "lua-dao-viec-nhe",
+        ),
+    ],
+)
+def test_scam_pretexts_seen_in_real_questions(index: GuideIndex, text: str, slug: str) -> None:
+    result = index.search(text)
+    assert result.scam and result.best == slug
+
+
 def test_a_scam_falls_back_to_a_guide_the_library_has() -> None:
     small = GuideIndex.build([g for g in load_guides() if g.slug != "lua-dao-nguoi-than"], [])
     result = small.search("con đang cấp cứu tại bệnh viện, chuyển tiền gấp để mổ")
@@ -428,6 +475,8 @@ _INDEX = GuideIndex.build(load_guides())
     ("text", "slug"),
     [
         ("lỡ chuyển khoản nhầm số tài khoản", "chuyen-nham-tien"),
+        ("4 bước cần làm ngay để lấy lại tiền sau khi chuyển nhầm tài khoản", "chuyen-nham-tien"),
+        ("lấy lại tài khoản Facebook bị mạo danh thế nào", "bao-mat-tai-khoan"),
         ("cách bảo vệ tài khoản zalo khỏi bị hack", "bao-mat-tai-khoan"),
         ("làm vneid cho ông bà già", "vneid-nguoi-gia"),
         ("hồ sơ trực tuyến bị cán bộ yêu cầu bổ sung thêm giấy tờ", "dvc-bo-sung-ho-so"),
