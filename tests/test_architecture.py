@@ -75,6 +75,8 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "bot.core.people": CLI_START,
         "bot.feedback.apikeys": CLI_START,
         "bot.feedback.queues": CLI_START,
+        "bot.feedback.store": CLI_START,
+        "db.models": CLI_START,
     },
     "bot/commands/guides.py": {"bot.content.qr": CLI_START, "bot.content.questions": CLI_START},
     "bot/commands/maintenance.py": {"bot.maintenance": CLI_START},

@@ -28,7 +28,7 @@ def command_groups() -> list[CommandGroup]:
         province.register,
         plans.register,
         reminders.register,
-        feedback.register,  # Open311 API keys (#17)
+        feedback.register,  # report categories, Open311 API keys (#17)
         web.register,
         maintenance.register,
         doctor.register,

@@ -24,7 +24,10 @@ KIND_WORDS = {
     "tally_leader": N_("Figures reminder (team leader)"),
     "tally_office": N_("Villages not reported"),
     "broadcast": N_("Announcement"),
+    "feedback_due": N_("Report deadline reminder"),
+    "feedback_late": N_("Report late (to the office and leaders)"),
 }
+DEADLINE_WORDS = {"answer": N_("first answer"), "close": N_("settling")}
 STATUS_WORDS = {
     "pending": N_("waiting to be sent"),
     "claimed": N_("being picked up"),
@@ -45,7 +48,7 @@ MSG_PREVIEW_PLAN = N_(
 )
 MSG_COL_TIME = N_("Time")
 MSG_COL_RECIPIENT = N_("Recipient")
-MSG_COL_TASK = N_("Task")
+MSG_COL_TASK = N_("Task/report")
 MSG_COL_KIND = N_("Kind")
 MSG_NO_OFFICER = N_("(no officer yet)")
 MSG_KIND_DUE = N_("{kind}, due {due}")
@@ -116,20 +119,22 @@ def cmd_preview(args: CliArgs) -> int:
         return 0
     print(
         f"{t.gettext(MSG_COL_TIME):<22} {t.gettext(MSG_COL_RECIPIENT):<42} "
-        f"{t.gettext(MSG_COL_TASK):<9} {t.gettext(MSG_COL_KIND)}"
+        f"{t.gettext(MSG_COL_TASK):<17} {t.gettext(MSG_COL_KIND)}"
     )
     for item in items:
         when = t.day_and_time(dt.datetime.fromisoformat(item["at"]))
         who = item["recipient"]
-        if not item["staffed"] and item["task"] is not None:
+        if not item["staffed"] and (item["task"] is not None or item.get("report")):
             who += " " + t.gettext(MSG_NO_OFFICER)
         kind_id = KIND_WORDS.get(item["kind"])
         kind = t.gettext(kind_id) if kind_id else item["kind"]
+        if item.get("deadline") in DEADLINE_WORDS:
+            kind += " – " + t.gettext(DEADLINE_WORDS[item["deadline"]])
         if item.get("due"):
             kind = t.gettext(
                 MSG_KIND_DUE, kind=kind, due=t.date(dt.date.fromisoformat(item["due"]))
             )
-        print(f"{when:<22} {who[:42]:<42} {item['task'] or '—':<9} {kind}")
+        print(f"{when:<22} {who[:42]:<42} {item['task'] or item.get('report') or '—':<17} {kind}")
     unstaffed = sorted(
         {i["recipient"] for i in items if not i["staffed"] and i["task"] is not None}
     )

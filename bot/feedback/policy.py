@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.reminders.policy import ReminderPolicy
-from bot.workdays import add_working_days
+from bot.workdays import add_working_days, next_working_day, working_days_between
 
 
 class FeedbackPolicy(BaseModel):
@@ -63,6 +63,29 @@ def due_at(
         start += dt.timedelta(days=1)
     day = add_working_days(start, working_days, calendar.is_day_off)
     return dt.datetime.combine(day, day_ends, tzinfo=tz).astimezone(dt.UTC)
+
+
+def working_days_taken(
+    received: dt.datetime,
+    answered: dt.datetime,
+    calendar: ReminderPolicy,
+    tz: dt.tzinfo,
+    day_ends: dt.time,
+) -> int:
+    """How many working days an answer took, counted as ``due_at`` counts deadlines.
+
+    The count starts from the working day a report counts from (the next one when it came
+    in after the end of the day or on a day off); an answer after the end of a working day,
+    or on a day off, counts on the next working day. So an answer is on time exactly when
+    it took no more working days than the category allows: 0 is the same working day.
+    """
+    local = received.astimezone(tz)
+    start = local.date() + dt.timedelta(days=int(local.time() >= day_ends))
+    start = next_working_day(start, calendar.is_day_off)
+    done = answered.astimezone(tz)
+    end = done.date() + dt.timedelta(days=int(done.time() > day_ends))
+    end = next_working_day(end, calendar.is_day_off)
+    return working_days_between(start, end, calendar.is_day_off)
 
 
 def notify_at(

@@ -32,7 +32,9 @@ class _Story:
     village: str
     landmark: str
     days_ago: float
-    ending: str  # received | assigned | answered | returned | reopened | closed | handed_back
+    # received | assigned | answered | returned | reopened | closed (the resident satisfied)
+    # | office_closed (closed by the standing office) | handed_back
+    ending: str
     contact: bool = False
     point: Point | None = None
 
@@ -100,12 +102,46 @@ STORIES = (
     _Story(
         "giao_duc", "Mái che nhà xe của trường bị dột", "Xóm 8", "trường THCS", 5, "handed_back"
     ),
+    _Story(
+        "y_te",
+        "Nhiều muỗi ở khu ao tù, lo sốt xuất huyết",
+        "Xóm 9",
+        "ao cạnh nhà văn hóa",
+        2,
+        "answered",
+    ),
+    _Story(
+        "nuoc",
+        "Ống nước sạch bị vỡ, nước chảy ra đường",
+        "Xóm 10",
+        "ngã ba cây đa",
+        8,
+        "office_closed",
+        contact=True,
+    ),
+    _Story(
+        "duong",
+        "Cống qua đường bị sụt, xe tải đi qua rất nguy hiểm",
+        "Xóm 11",
+        "cống qua đường liên xóm",
+        7,
+        "returned",
+    ),
+    _Story(
+        "thai_do",
+        "Cán bộ tiếp dân hẹn nhiều lần mà chưa giải quyết",
+        "Xóm 12",
+        "",
+        10,
+        "reopened",
+    ),
 )
 ANSWERS = {
     "answered": "Đơn vị đã liên hệ hợp tác xã môi trường, sẽ thu gom trong ngày mai.",
     "returned": "Đã ghi nhận, sẽ kiểm tra.",
     "closed": "Công an xã đã xác minh và cảnh báo trên loa phát thanh; người dân không chuyển tiền.",
     "reopened": "Hồ sơ đang chờ bổ sung giấy tờ, đề nghị người dân kiểm tra trên Cổng dịch vụ công.",
+    "office_closed": "Đơn vị cấp nước đã thay đoạn ống vỡ, nước đã ổn định.",
 }
 
 
@@ -210,6 +246,16 @@ def load_sample_feedback(session: Session, now: dt.datetime, tz: dt.tzinfo) -> i
                 report.id,
                 by=office,
                 reason="Trả lời chưa nêu thời gian khơi thông cống, đề nghị bổ sung.",
+                now=start + 2 * step,
+                tz=tz,
+            )
+            continue
+        if story.ending == "office_closed":
+            store.close(
+                session,
+                report.id,
+                by=office,
+                note="Đã kiểm tra tại chỗ, ống đã được thay.",
                 now=start + 2 * step,
                 tz=tz,
             )

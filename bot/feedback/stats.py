@@ -6,8 +6,9 @@ time zone):
 * **received** — how many;
 * **answered** — how many have a first answer, and **on time** — answered no later than
   their first-answer deadline (``answered_at <= answer_due_at``);
-* **average time to answer** — the mean of ``answered_at − created_at`` over the answered
-  ones, in days (calendar time, to the hour);
+* **average time to answer** — the mean, over the answered ones, of the working days from
+  receipt to the first answer, counted as the deadlines count them (Sundays and the
+  commune's holidays skipped; ``bot.feedback.policy.working_days_taken``);
 * **closed** and **late** (still open past the deadline that matters now);
 * **satisfaction** — of the reports the resident rated, the share whose last rating was
   "hài lòng".
@@ -19,18 +20,21 @@ loader reads the rows the viewer may see.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
 from bot.dates import add_months
+from bot.feedback.policy import load_feedback_policy, working_days_taken
 from bot.feedback.queues import is_overdue
 from bot.feedback.status import Status
 from bot.feedback.store import ensure_categories
-from db.models import FeedbackRating, FeedbackReport, Unit
+from bot.reminders.policy import load_policy
+from db.models import Commune, FeedbackRating, FeedbackReport, Unit
 
-DAY_SECONDS = 24 * 3600
+Taken = Callable[[FeedbackReport], int]
+"""The working days a report's first answer took (called only for answered reports)."""
 
 
 @dataclass
@@ -40,20 +44,20 @@ class Tally:
     received: int = 0
     answered: int = 0
     on_time: int = 0
-    answer_seconds: float = 0.0
+    answer_working_days: int = 0
     closed: int = 0
     late: int = 0
     rated: int = 0
     satisfied: int = 0
 
-    def add(self, report: FeedbackReport, verdict: bool | None, now: dt.datetime) -> None:
+    def add(
+        self, report: FeedbackReport, verdict: bool | None, now: dt.datetime, taken: Taken
+    ) -> None:
         self.received += 1
         if report.answered_at is not None:
             self.answered += 1
             self.on_time += report.answered_at <= report.answer_due_at
-            self.answer_seconds += max(
-                0.0, (report.answered_at - report.created_at).total_seconds()
-            )
+            self.answer_working_days += taken(report)
         self.closed += report.status == Status.CLOSED
         self.late += is_overdue(report, now)
         if verdict is not None:
@@ -62,8 +66,8 @@ class Tally:
 
     @property
     def average_days(self) -> float | None:
-        """The mean time to the first answer, in days (None: nothing answered)."""
-        return self.answer_seconds / self.answered / DAY_SECONDS if self.answered else None
+        """The mean time to the first answer, in working days (None: nothing answered)."""
+        return self.answer_working_days / self.answered if self.answered else None
 
     @property
     def on_time_rate(self) -> float | None:
@@ -95,6 +99,7 @@ def count(
     month: dt.date,
     now: dt.datetime,
     no_unit: str,
+    taken: Taken,
 ) -> MonthStats:
     """Count the reports (already narrowed to the month) by unit and by category."""
     stats = MonthStats(month=month)
@@ -102,11 +107,11 @@ def count(
     category_tallies: dict[str, Tally] = {name: Tally() for name in categories.values()}
     for report in reports:
         verdict = verdicts.get(report.id or 0)
-        stats.total.add(report, verdict, now)
+        stats.total.add(report, verdict, now, taken)
         unit = units.get(report.unit_id or -1, no_unit) if report.unit_id else no_unit
-        unit_tallies.setdefault(unit, Tally()).add(report, verdict, now)
+        unit_tallies.setdefault(unit, Tally()).add(report, verdict, now, taken)
         name = categories.get(report.category_id, "")
-        category_tallies.setdefault(name, Tally()).add(report, verdict, now)
+        category_tallies.setdefault(name, Tally()).add(report, verdict, now, taken)
     stats.by_unit = sorted(unit_tallies.items(), key=lambda kv: (kv[0] == no_unit, kv[0]))
     stats.by_category = [(n, t) for n, t in category_tallies.items() if t.received]
     return stats
@@ -155,4 +160,14 @@ def month_stats(
         if u.id is not None
     }
     categories = {c.id: c.name for c in ensure_categories(session, commune_id) if c.id is not None}
-    return count(reports, verdicts, units, categories, month=month, now=now, no_unit=no_unit)
+    commune = session.get(Commune, commune_id)
+    settings = commune.settings if commune is not None else None
+    calendar, day_ends = load_policy(settings), load_feedback_policy(settings).day_ends
+
+    def taken(report: FeedbackReport) -> int:
+        assert report.answered_at is not None
+        return working_days_taken(report.created_at, report.answered_at, calendar, tz, day_ends)
+
+    return count(
+        reports, verdicts, units, categories, month=month, now=now, no_unit=no_unit, taken=taken
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -85,6 +86,12 @@ MSG_BAD_DAYS = N_(
     "deadline up to 120."
 )
 MSG_UNKNOWN_CATEGORY_CODE = N_("There is no report category “{code}” in this commune.")
+MSG_BAD_CATEGORY_CODE = N_(
+    "A category code is 2 to 40 lowercase letters without accents, digits or “_”, "
+    "for example “cay_xanh”."
+)
+MSG_CATEGORY_CODE_TAKEN = N_("This commune already has a category with the code “{code}”.")
+CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 
 # ------------------------------------------------------------------ categories
@@ -197,6 +204,73 @@ def update_category(
         actor=actor,
         old=old,
         new=_category_snapshot(category),
+        at=now,
+    )
+    session.flush()
+    return category
+
+
+def add_category(
+    session: Session,
+    commune_id: int,
+    code: str,
+    name: str,
+    *,
+    actor: Person | None = None,
+    now: dt.datetime | None = None,
+    lead_unit: str | None = None,
+    urgent: bool = False,
+    answer_days: int = 2,
+    close_days: int = 10,
+    group: str = "",
+    keywords: str = "",
+) -> FeedbackCategory:
+    """Add a kind of report to the commune's list (last in its order), audited.
+
+    ``code`` is stable (reports and Open311 clients refer to it); ``lead_unit`` is a
+    unit's name or recorded spelling, None for the standing office to route.
+    """
+    code = code.strip()
+    if not CATEGORY_CODE.fullmatch(code):
+        raise UserError(MSG_BAD_CATEGORY_CODE)
+    existing = ensure_categories(session, commune_id)
+    if any(c.code == code for c in existing):
+        raise UserError(MSG_CATEGORY_CODE_TAKEN, code=code)
+    unit_id = None
+    if lead_unit is not None:
+        unit = find_unit(session, commune_id, lead_unit)
+        if unit is None:
+            raise UserError(MSG_NO_UNIT)
+        unit_id = unit.id
+    if not 0 <= answer_days <= 60 or not answer_days <= close_days <= 120:
+        raise UserError(MSG_BAD_DAYS)
+    category = FeedbackCategory(
+        commune_id=commune_id,
+        code=code,
+        name=check_text(name, minimum=2, limit=200),
+        group=clean(group)[:100],
+        keywords=", ".join(k.strip() for k in keywords.split(",") if k.strip())[:1000],
+        lead_unit_id=unit_id,
+        urgent=urgent,
+        answer_days=answer_days,
+        close_days=close_days,
+        position=max((c.position for c in existing), default=0) + 1,
+    )
+    session.add(category)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # added by someone else at the same moment
+        raise UserError(MSG_CATEGORY_CODE_TAKEN, code=code) from None
+    audit.record(
+        session,
+        commune_id=commune_id,
+        action="feedback.category_add",
+        entity="feedbackcategory",
+        entity_id=category.id,
+        actor=actor,
+        old=None,
+        new={"category_code": code, **_category_snapshot(category)},
         at=now,
     )
     session.flush()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -561,19 +561,10 @@ def _red_alerts(
         queue.stats.red_alerts += result == "queued"
 
 
-def _feedback_deadlines(
-    session: Session,
-    data: CommuneData,
-    queue: _Queue,
-    since: dt.datetime,
-    start: dt.datetime,
-    lookahead: dt.timedelta,
-    tz: ZoneInfo,
-) -> None:
-    """Queue the deadline reminders of open reports; cancel those no longer implied."""
-    commune_id = data.commune.id
-    assert commune_id is not None
-    now = queue.now
+def _open_reports(
+    session: Session, commune_id: int
+) -> tuple[dict[int, FeedbackReport], list[deadlines.OpenReport]]:
+    """The commune's open reports: the rows by id, and what their reminders need to know."""
     rows = session.exec(
         select(FeedbackReport).where(
             FeedbackReport.commune_id == commune_id,
@@ -596,6 +587,23 @@ def _feedback_deadlines(
         )
         for row_id, row in reports.items()
     ]
+    return reports, open_reports
+
+
+def _feedback_deadlines(
+    session: Session,
+    data: CommuneData,
+    queue: _Queue,
+    since: dt.datetime,
+    start: dt.datetime,
+    lookahead: dt.timedelta,
+    tz: ZoneInfo,
+) -> None:
+    """Queue the deadline reminders of open reports; cancel those no longer implied."""
+    commune_id = data.commune.id
+    assert commune_id is not None
+    now = queue.now
+    reports, open_reports = _open_reports(session, commune_id)
     pending = session.exec(
         select(OutboxMessage).where(
             OutboxMessage.commune_id == commune_id,
@@ -839,7 +847,11 @@ def preview(
     *,
     plan: str | None = None,
 ) -> list[dict[str, Any]]:
-    """What would be sent in a window, to whom (units without officers shown by name)."""
+    """What would be sent in a window, to whom (units without officers shown by name).
+
+    Besides the plan's reminders, digests and figure reminders: the deadline reminders
+    and escalations of residents' open reports (not when previewing one plan).
+    """
     assert commune.id is not None
     data = load_commune(session, commune, _local_date(start, tz), tz, plan=plan)
     policy = data.policy
@@ -869,6 +881,7 @@ def preview(
                 "staffed": p.person_id is not None,
                 "task": numbers.get(p.task_id or -1),
                 "task_id": p.task_id,
+                "report": None,
                 "kind": p.kind,
                 "due": p.due.isoformat() if p.due else None,
                 "dedupe_key": p.dedupe_key,
@@ -887,8 +900,70 @@ def preview(
         kind = "tally_office" if step.office else ("tally_leader" if step.leaders else "tally")
         label = "Văn phòng thường trực" if step.office else "Tổ CNS các xóm chưa báo cáo"
         items.append(_other(step.at, tz, label, None, kind, ""))
+    if plan is None:  # residents' reports belong to no plan
+        items.extend(_feedback_preview(session, data, start, end, tz, name_of))
     items.sort(key=lambda i: (i["at"], i["kind"], str(i["task"]), i["recipient"]))
     return items
+
+
+def _feedback_preview(
+    session: Session,
+    data: CommuneData,
+    start: dt.datetime,
+    end: dt.datetime,
+    tz: ZoneInfo,
+    name_of: Callable[[int | None, int | None], str],
+) -> list[dict[str, Any]]:
+    """The deadline reminders and escalations of open reports due in a window, to whom.
+
+    A notice nobody would receive (a unit without an officer, no standing office yet) is
+    shown once, named by the unit or the office, as a plan task's unstaffed reminder is.
+    """
+    assert data.commune.id is not None
+    _reports, open_reports = _open_reports(session, data.commune.id)
+    office = data.with_role(Role.OFFICE)
+    leaders = data.with_role(Role.COMMUNE_LEADER)
+    items: list[dict[str, Any]] = []
+    for notice in deadlines.planned_notices(open_reports, data.policy, tz, start, end):
+        report = notice.report
+        held = report.unit_id if deadlines.holder_is_unit(report) else None
+        unit = data.units.get(held or -1)
+        due = notice.due.astimezone(tz).date().isoformat()
+        people = deadlines.recipients(notice, data.recipients.officers, office, leaders)
+        if not people:
+            recipient = unit if unit and notice.audience == deadlines.HOLDER else None
+            recipient = recipient or "Văn phòng thường trực"
+            items.append(_feedback_item(notice, tz, recipient, None, unit, due, ""))
+        for pid in people:
+            key = notice.key(pid)
+            items.append(_feedback_item(notice, tz, name_of(pid, None), pid, unit, due, key))
+    return items
+
+
+def _feedback_item(
+    notice: deadlines.DueNotice,
+    tz: ZoneInfo,
+    recipient: str,
+    pid: int | None,
+    unit: str | None,
+    due: str,
+    key: str,
+) -> dict[str, Any]:
+    return {
+        "at": notice.at.astimezone(tz).isoformat(),
+        "recipient": recipient,
+        "recipient_id": pid,
+        "unit": unit,
+        "staffed": pid is not None,
+        "task": None,
+        "task_id": None,
+        "report": notice.report.code,
+        "deadline": notice.deadline,
+        "stage": notice.stage,
+        "kind": notice.kind,
+        "due": due,
+        "dedupe_key": key,
+    }
 
 
 def _other(
@@ -902,6 +977,7 @@ def _other(
         "staffed": pid is not None,
         "task": None,
         "task_id": None,
+        "report": None,
         "kind": kind,
         "due": None,
         "dedupe_key": key,

@@ -26,6 +26,8 @@ DASHBOARD_ROLES = OVERSEERS | UNIT_ROLES | VILLAGE_ROLES | PROVINCE_ROLES
 REVIEWERS = frozenset({"office", "admin"})  # /duyet
 PLANNERS = frozenset({"office", "admin"})  # the plan: import, deadlines, lead units
 ADMINS = frozenset({"admin"})  # people, invites, the commune's set-up
+# Report categories: each one's lead unit, deadlines, urgency (as `tocns feedback category`)
+FEEDBACK_EDITORS = frozenset({"office", "admin"})
 # /thongbao to any group (a unit officer's chat announcements to their own unit stay chat-only)
 ANNOUNCERS = frozenset({"office", "commune_leader", "admin"})
 
@@ -91,6 +93,10 @@ class Viewer:
     @property
     def announces(self) -> bool:
         return bool(self.roles & ANNOUNCERS)
+
+    @property
+    def edits_feedback_categories(self) -> bool:
+        return bool(self.roles & FEEDBACK_EDITORS) and not self.reading
 
     @property
     def administers(self) -> bool:

@@ -36,6 +36,7 @@ from bot.web.routes import (
     evidence,
     exports,
     feedback,
+    feedback_categories,
     firstrun,
     flagged,
     health,
@@ -87,6 +88,17 @@ def setup_routes(app: web.Application) -> None:
     router.add_get(feedback.QUEUE_PATH, page_route(Page.FEEDBACK, feedback.queue))
     router.add_get(feedback.EXPORT_PATH, page_route(Page.EXPORT_FEEDBACK, feedback.export))
     router.add_get(feedback.STATS_PATH, page_route(Page.FEEDBACK, feedback.monthly))
+    # The commune's report categories: lead unit, deadlines, urgency (before the report
+    # routes, whose "/feedback/{report_id}" would take the path).
+    router.add_get(
+        feedback_categories.PATH, page_route(Page.FEEDBACK, feedback_categories.categories)
+    )
+    router.add_post(
+        feedback_categories.ADD_PATH, page_route(Page.FEEDBACK, feedback_categories.add)
+    )
+    router.add_post(
+        feedback_categories.SAVE_PATH, page_route(Page.FEEDBACK, feedback_categories.save)
+    )
     router.add_get(
         feedback.STATS_EXPORT_PATH, page_route(Page.EXPORT_FEEDBACK, feedback.monthly_export)
     )

@@ -8,6 +8,7 @@ office and the commune leaders; quiet hours hold back all but urgent categories.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 
 import pytest
@@ -227,3 +228,69 @@ def test_the_monday_digest_lists_the_late_reports(
 
 def test_a_deadline_reminder_expires_like_a_task_reminder_but_escalation_does_not() -> None:
     assert KIND_DUE in EXPIRING_KINDS and KIND_LATE not in EXPIRING_KINDS
+
+
+def test_the_preview_shows_the_reports_reminders_the_planner_then_queues(
+    services: Services,
+    clock: FakeClock,
+    cast: Cast,
+    leader: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``tocns reminders preview``: each report's T−1, on the day and escalation, to whom."""
+    from bot.reminders.planner import preview
+    from tests.feedback.test_apikeys import _cli
+
+    clock.set(at(2026, 3, 10, 9))  # Tuesday: a street light, 2 working days to answer
+    _submit(services, cast.neighbour, "dien", "Đèn đường xóm 5 hỏng", clock())
+    with Session(services.engine) as session:
+        place = commune(session)
+        names = {p: person(session, p).display_name for p in (cast.economy, cast.office, leader)}
+        items = preview(session, place, clock(), at(2026, 3, 14, 0), VN)
+    shown = sorted(
+        (i["at"], i["recipient_id"], i["kind"], i["deadline"], i["stage"], i["due"])
+        for i in items
+        if i.get("report") == "PA-0001"
+    )
+    assert shown == [
+        ("2026-03-11T08:00:00+07:00", cast.economy, KIND_DUE, "answer", "before", "2026-03-12"),
+        ("2026-03-12T08:00:00+07:00", cast.economy, KIND_DUE, "answer", "today", "2026-03-12"),
+        ("2026-03-12T17:00:00+07:00", cast.office, KIND_LATE, "answer", "late", "2026-03-12"),
+        ("2026-03-12T17:00:00+07:00", leader, KIND_LATE, "answer", "late", "2026-03-12"),
+    ]
+    previewed = {i["dedupe_key"] for i in items if i.get("report")}
+    _walk(services, clock, at(2026, 3, 14, 0))
+    assert {r.dedupe_key for r in _notices(services)} == previewed  # what was then queued
+
+    run = _cli(services, monkeypatch, capsys)
+    code, out = run("reminders", "preview", "--from", "2026-03-10", "--days", "4")
+    assert code == 0
+    lines = [line for line in out.splitlines() if "PA-0001" in line]
+    assert len(lines) == 4
+    assert "11/03" in lines[0] and "08:00" in lines[0]
+    assert names[cast.economy] in lines[0]
+    assert "Nhắc hạn phản ánh – trả lời lần đầu, hạn 12/03/2026" in lines[0]
+    assert {names[cast.office], names[leader]} == {
+        name for name in names.values() for line in lines[2:] if name in line
+    }
+    assert "Phản ánh quá hạn (báo Văn phòng và lãnh đạo xã) – trả lời lần đầu" in lines[3]
+    code, out = run("reminders", "preview", "--from", "2026-03-10", "--days", "4", "--json")
+    assert code == 0 and {i["dedupe_key"] for i in json.loads(out) if i["report"]} == previewed
+
+
+def test_the_preview_names_a_unit_without_officers_for_a_reports_reminder(
+    services: Services, clock: FakeClock, cast: Cast
+) -> None:
+    from bot.reminders.planner import preview
+
+    clock.set(at(2026, 3, 10, 9))
+    _submit(services, cast.neighbour, "y_te", "Nghi ngộ độc thực phẩm sau đám cưới", clock())
+    with Session(services.engine) as session:
+        items = preview(session, commune(session), clock(), at(2026, 3, 12, 0), VN)
+    [reminder] = [i for i in items if i.get("report") == "PA-0001" and i["stage"] == "today"]
+    assert (reminder["recipient"], reminder["staffed"], reminder["dedupe_key"]) == (
+        "Trạm Y tế xã",
+        False,
+        "",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -28,10 +29,18 @@ def test_the_sample_commune_gets_reports_in_every_state_once(services: Services)
         added = load_sample_feedback(session, START, VN)
         again = load_sample_feedback(session, START, VN)
         session.commit()
-    assert (added, again) == (8, 0)
+    assert (added, again) == (12, 0)
     with Session(services.engine) as session:
-        statuses = {r.status for r in session.exec(select(FeedbackReport)).all()}
-        assert statuses == set(Status)
+        reports = session.exec(select(FeedbackReport)).all()
+        statuses = Counter(r.status for r in reports)
+        assert set(statuses) == set(Status)
+        assert min(statuses.values()) >= 2, statuses  # a few of each, not one
+        closed = [r for r in reports if r.status == Status.CLOSED]
+        closers = {
+            e.actor_role
+            for e in session.exec(select(FeedbackEvent).where(FeedbackEvent.to_status == "closed"))
+        }
+        assert len(closed) == 2 and closers == {"resident", "office"}  # rated, or by the office
         assert session.exec(select(OutboxMessage)).all() == []  # sample people have no chat
         commune_id = commune(session).id or 0
         waiting = queues.office_queue(session, commune_id, START)

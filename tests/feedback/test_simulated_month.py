@@ -168,6 +168,8 @@ async def test_a_month_of_reports_reminds_once_escalates_late_ones_and_counts_ri
         policy = load_policy(commune(session).settings)
         codes = {r.code: r for r in reports.values()}
         names = {c.id: c.name for c in session.exec(select(FeedbackCategory)).all()}
+        allowed = {c.id: c.answer_days for c in session.exec(select(FeedbackCategory)).all()}
+        units = {u.id: u.name for u in session.exec(select(Unit)).all()}
     assert len(reports) == REPORTS
     assert {r.category_id for r in reports.values()} == set(category_ids)  # every category
     live = [r for r in rows if r.status == "sent"]
@@ -228,3 +230,40 @@ async def test_a_month_of_reports_reminds_once_escalates_late_ones_and_counts_ri
     assert dict((n, t.received) for n, t in month.by_category) == {
         name: n for name, n in Counter(names[r.category_id] for r in in_march).items()
     }
+    # Per answering unit: received, on time, and the average in working days (a day
+    # counted from 17:00 is the next one; Sundays and the commune's holidays skipped).
+
+    def working_days(r: FeedbackReport) -> int:
+        def counted_day(moment: dt.datetime, late: bool) -> dt.date:
+            local = moment.astimezone(VN)
+            day = local.date()
+            if local.time() > dt.time(17) or (late and local.time() == dt.time(17)):
+                day += dt.timedelta(days=1)
+            while policy.is_day_off(day):
+                day += dt.timedelta(days=1)
+            return day
+
+        assert r.answered_at is not None
+        day, end, days = counted_day(r.created_at, True), counted_day(r.answered_at, False), 0
+        while day < end:
+            day += dt.timedelta(days=1)
+            days += not policy.is_day_off(day)
+        return days
+
+    by_unit: dict[str, list[FeedbackReport]] = {}
+    for r in in_march:
+        by_unit.setdefault(units.get(r.unit_id or 0, "–"), []).append(r)
+    assert {n for n, _t in month.by_unit} == set(by_unit)
+    for name, tally in month.by_unit:
+        rows_of = by_unit[name]
+        done = [r for r in rows_of if r.answered_at is not None]
+        assert tally.received == len(rows_of)
+        assert tally.on_time == sum(r.answered_at <= r.answer_due_at for r in done)
+        expected = sum(working_days(r) for r in done) / len(done) if done else None
+        assert tally.average_days == expected, name
+    assert month.total.average_days == sum(working_days(r) for r in answered) / len(answered)
+    # On time exactly when the answer took no more working days than the category allows.
+    assert all(
+        (r.answered_at <= r.answer_due_at) == (working_days(r) <= allowed[r.category_id])
+        for r in answered
+    )

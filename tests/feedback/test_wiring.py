@@ -28,7 +28,7 @@ def test_make_runs_sample_commune_has_reports_in_every_state(tmp_path: Path) -> 
         prepare_database(services)  # a restart adds nothing
         with Session(services.engine) as session:
             reports = session.exec(select(FeedbackReport)).all()
-            assert len(reports) == 8
+            assert len(reports) == 12
             assert {r.status for r in reports} == set(Status)
             # The invented people get their chats last: their history notifies nobody.
             assert session.exec(select(OutboxMessage)).all() == []

@@ -493,6 +493,8 @@ async def test_no_serious_accessibility_violation_on_any_page(
         "/announcements",
         "/feedback",
         f"/feedback/{report}",
+        "/feedback/categories",
+        "/feedback/stats",
         "/setup",
         "/people",
         f"/people/{seeded.member}",

@@ -17,6 +17,7 @@ from bot.admin.province_officers import add_officer
 from bot.core.dispatcher import Dispatcher
 from bot.core.errors import UserError
 from bot.core.people import default_commune_id
+from bot.feedback.store import ensure_categories
 from bot.plans import store
 from bot.services import Services
 from bot.web.server import build_web_app
@@ -96,6 +97,7 @@ def seed_commune_b(services: Services) -> dict[str, int]:
         session.add(broadcast)
         session.flush()
         assert task.id is not None and broadcast.id is not None and tally.id is not None
+        category = ensure_categories(session, commune.id)[0]  # B's report categories
         session.add(  # still to send: no one of A may cancel it
             OutboxMessage(
                 commune_id=commune.id,
@@ -115,6 +117,7 @@ def seed_commune_b(services: Services) -> dict[str, int]:
             "task": task.id,
             "broadcast": broadcast.id,
             "tally": tally.id,
+            "category": category.id or 0,
         }
         session.commit()
     return ids
@@ -145,6 +148,7 @@ def fill(path: str, b: dict[str, int]) -> str:
         "commune_id": b["commune"],
         "action": "note",  # a report action both the unit and the office may take
         "tally_id": b["tally"],
+        "category_id": b["category"],
     }
     try:
         return path.format(**values)
@@ -263,6 +267,8 @@ async def test_commune_b_never_sees_the_first_commune(
         session.add(a_tally)
         session.commit()
         a["tally"] = a_tally.id
+        a["category"] = ensure_categories(session, a["commune"])[0].id or 0
+        session.commit()
     a.update(report=1, photo=1, broadcast=10**6)
     problems: list[str] = []
     shown = 0

@@ -55,7 +55,8 @@ def test_the_month_is_counted_by_unit_and_category(
         1,
         0,
     )
-    assert total.average_days == 3.0  # (5 days + 1 day) / 2
+    # Working days: Thu 5/3 → Tue 10/3 skips Sunday (4), Mon 9/3 → Tue 10/3 (1).
+    assert total.average_days == 2.5
     assert (total.rated, total.satisfied, total.satisfaction) == (1, 1, 1.0)
     by_unit = {name: t.received for name, t in march.by_unit}
     assert by_unit == {"Công an xã": 1, "Phòng Kinh tế": 2}
@@ -95,7 +96,7 @@ async def test_the_statistics_page_and_its_excel_file(
     html = await page.text()
     assert page.status == 200
     assert "Thống kê phản ánh tháng 3/2026" in html
-    assert "Phòng Kinh tế" in html and "3 ngày" in html and "1/1" in html
+    assert "Phòng Kinh tế" in html and "2,5 ngày làm việc" in html and "1/1" in html
     assert "=HYPERLINK(&#34;" in html or "=HYPERLINK(&quot;" in html  # escaped, as text
     february = await (await office.get("/feedback/stats?month=2026-02")).text()
     assert 'class="is-red"' in february  # the late street light
@@ -111,9 +112,9 @@ async def test_the_statistics_page_and_its_excel_file(
     assert values[0][0] == "THỐNG KÊ TIẾP NHẬN, XỬ LÝ PHẢN ÁNH, KIẾN NGHỊ CỦA NGƯỜI DÂN"
     units = {row[1]: row[2:] for row in values if row[0] in (1, 2) and row[1] in (
         "Công an xã", "Phòng Kinh tế")}  # fmt: skip
-    assert units["Phòng Kinh tế"][:5] == [2, 2, 1, 50.0, 3.0]
+    assert units["Phòng Kinh tế"][:5] == [2, 2, 1, 50.0, 2.5]
     totals = [row for row in values if row[1] == "Tổng cộng"]
-    assert len(totals) == 2 and totals[0][2:] == [3, 2, 1, 33.3, 3.0, 1, 0, 1, 1, 100.0]
+    assert len(totals) == 2 and totals[0][2:] == [3, 2, 1, 33.3, 2.5, 1, 0, 1, 1, 100.0]
     [formula] = [c for row in cells for c in row if str(c.value).startswith("=HYPERLINK")]
     assert formula.data_type == "s" and formula.quotePrefix
 

@@ -437,7 +437,7 @@ STATS_HEADERS = (
     "Đã trả lời",
     "Trả lời đúng hạn",
     "Tỷ lệ đúng hạn (%)",
-    "Thời gian trả lời TB (ngày)",
+    "Thời gian trả lời TB (ngày làm việc)",
     "Đã đóng",
     "Quá hạn",
     "Số lượt đánh giá",
