@@ -151,6 +151,14 @@ def keywords_of(category: FeedbackCategory) -> list[str]:
 _UNSET = object()
 
 
+def _lead_unit(session: Session, commune_id: int, unit: object) -> Unit | None:
+    """A unit of the commune by id (the web's list) or by name or spelling (the CLI)."""
+    if isinstance(unit, int):
+        found = session.get(Unit, unit)
+        return found if found is not None and found.commune_id == commune_id else None
+    return find_unit(session, commune_id, str(unit))
+
+
 def update_category(
     session: Session,
     commune_id: int,
@@ -159,7 +167,7 @@ def update_category(
     actor: Person | None = None,
     now: dt.datetime | None = None,
     name: str | None = None,
-    lead_unit: str | None | object = _UNSET,
+    lead_unit: int | str | None | object = _UNSET,
     urgent: bool | None = None,
     answer_days: int | None = None,
     close_days: int | None = None,
@@ -181,7 +189,7 @@ def update_category(
         if lead_unit is None:
             category.lead_unit_id = None
         else:
-            unit = find_unit(session, commune_id, str(lead_unit))
+            unit = _lead_unit(session, commune_id, lead_unit)
             if unit is None:
                 raise UserError(MSG_NO_UNIT)
             category.lead_unit_id = unit.id
@@ -218,7 +226,7 @@ def add_category(
     *,
     actor: Person | None = None,
     now: dt.datetime | None = None,
-    lead_unit: str | None = None,
+    lead_unit: int | str | None = None,
     urgent: bool = False,
     answer_days: int = 2,
     close_days: int = 10,
@@ -238,7 +246,7 @@ def add_category(
         raise UserError(MSG_CATEGORY_CODE_TAKEN, code=code)
     unit_id = None
     if lead_unit is not None:
-        unit = find_unit(session, commune_id, lead_unit)
+        unit = _lead_unit(session, commune_id, lead_unit)
         if unit is None:
             raise UserError(MSG_NO_UNIT)
         unit_id = unit.id

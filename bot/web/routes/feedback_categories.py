@@ -133,11 +133,6 @@ def _typed(ctx: PageContext, prefix: str) -> dict[str, Any]:
     return typed
 
 
-def _unit_name(ctx: PageContext, unit_id: int | None) -> str | None:
-    unit = ctx.session.get(Unit, unit_id) if unit_id is not None else None
-    return unit.name if unit is not None else None
-
-
 def _refused(ctx: PageContext, prefix: str, status: int, errors: dict[str, str]) -> web.Response:
     ctx.session.rollback()
     return _page(ctx, status, errors=errors, typed=_typed(ctx, prefix), failed=prefix)
@@ -163,7 +158,7 @@ def save(ctx: PageContext) -> web.StreamResponse:
             actor=ctx.person(),
             now=ctx.now,
             name=read["name"],
-            lead_unit=_unit_name(ctx, read["unit_id"]),
+            lead_unit=read["unit_id"],
             urgent=read["urgent"],
             answer_days=read["answer_days"],
             close_days=read["close_days"],
@@ -191,7 +186,7 @@ def add(ctx: PageContext) -> web.StreamResponse:
             read["name"],
             actor=ctx.person(),
             now=ctx.now,
-            lead_unit=_unit_name(ctx, read["unit_id"]),
+            lead_unit=read["unit_id"],
             urgent=read["urgent"],
             answer_days=read["answer_days"],
             close_days=read["close_days"],
