@@ -97,7 +97,9 @@ ROMAN: tuple[tuple[int, str], ...] = (
     (4, "IV"),
     (1, "I"),
 )
-TALLY_HEADERS = ("Tháng", "Thôn/Xóm", *CODE_NAMES)
+CSV_SEPARATOR = ";"
+TALLY_CSV_YEAR = "Năm"
+TALLY_CSV_MONTH = "Tháng"
 TALLY_XLSX_MONTH = "Tháng"
 TALLY_XLSX_VILLAGE = "Thôn/Xóm"
 
@@ -429,14 +431,33 @@ def _tally_table(session: Session, viewer: Viewer) -> dict[tuple[dt.date, str], 
     return table
 
 
-def tallies_csv(session: Session, viewer: Viewer, today: dt.date) -> ExportFile:
-    """Every village's reported figures by month (UTF-8 with BOM, so Excel reads the accents)."""
+def tallies_csv(session: Session, viewer: Viewer, t: Translator, today: dt.date) -> ExportFile:
+    """Every village's reported figures by month, for Excel on a Vietnamese locale.
+
+    UTF-8 with a byte-order mark (so Excel reads the accents), cells separated by ";"
+    (the list separator of a Vietnamese Windows, where "," is the decimal comma),
+    Vietnamese column labels, and the month as two whole numbers (year, month): Excel
+    turns "2026-08" or "08/2026" into a date, never 2026 and 8. No cell starts like a
+    formula.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(TALLY_HEADERS)
+    writer = csv.writer(buffer, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
+    writer.writerow(
+        [
+            TALLY_CSV_YEAR,
+            TALLY_CSV_MONTH,
+            TALLY_XLSX_VILLAGE,
+            *(csv_text(t.gettext(CODE_LABELS[code])) for code in CODE_NAMES),
+        ]
+    )
     for (period, name), values in _tally_table(session, viewer).items():
         writer.writerow(
-            [f"{period:%Y-%m}", csv_text(name), *(values.get(code, "") for code in CODE_NAMES)]
+            [
+                period.year,
+                period.month,
+                csv_text(name),
+                *(values.get(code, "") for code in CODE_NAMES),
+            ]
         )
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return ExportFile(data, f"so-lieu-{today:%Y-%m-%d}.csv", CSV_MIME)
@@ -598,5 +619,5 @@ def export(
     if kind == "tasks":
         return tasks_xlsx(session, viewer, t, today, base_url, plan_slug)
     if kind == "tallies":
-        return tallies_csv(session, viewer, today)
+        return tallies_csv(session, viewer, t, today)
     raise ValueError(f"unknown export {kind!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
@@ -289,28 +290,54 @@ def test_unit_officer_exports_only_their_tasks(seeded: Seeded, services: Service
     assert {str(row[0]) for row in rows if row[1] not in groups} == expected
 
 
+def _csv(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
 def test_tallies_csv_matches_the_database(seeded: Seeded, services: Services) -> None:
     today = services.clock().astimezone(services.tz).date()
     with Session(services.engine) as session:
-        file = tallies_csv(session, office(seeded, services), today)
+        file = tallies_csv(session, office(seeded, services), T, today)
         stored = {
-            (t.period.strftime("%Y-%m"), name, t.code): t.value
+            (t.period.year, t.period.month, name, t.code): t.value
             for t, name in session.exec(
                 select(Tally, Village.name).join(Village, col(Village.id) == Tally.village_id)
             )
         }
     assert file.data.startswith("\ufeff".encode())
-    reader = list(csv.reader(io.StringIO(file.data.decode("utf-8-sig"))))
-    assert reader[0] == ["Tháng", "Thôn/Xóm", *CODE_NAMES]
+    assert file.mime_type == "text/csv; charset=utf-8"
+    reader = _csv(file.data)
+    labels = [T.gettext(CODE_LABELS[code]) for code in CODE_NAMES]
+    assert reader[0] == ["Năm", "Tháng", "Thôn/Xóm", *labels]
+    assert reader[0][3:5] == ["VNeID mức 2", "Chữ ký số"]
     read = {
-        (row[0], row[1], code): int(value)
+        (int(row[0]), int(row[1]), row[2], code): int(value)
         for row in reader[1:]
-        for code, value in zip(CODE_NAMES, row[2:], strict=True)
+        for code, value in zip(CODE_NAMES, row[3:], strict=True)
         if value != ""
     }
     assert read == stored
-    months = [row[0] for row in reader[1:]]
+    months = [(int(row[0]), int(row[1])) for row in reader[1:]]
     assert months == sorted(months)
+
+
+def test_tallies_csv_suits_excel_on_a_vietnamese_locale(seeded: Seeded, services: Services) -> None:
+    """ ";" between cells, CRLF line ends, and no cell Excel reads as a date or a formula."""
+    today = services.clock().astimezone(services.tz).date()
+    with Session(services.engine) as session:
+        file = tallies_csv(session, office(seeded, services), T, today)
+    text = file.data.decode("utf-8-sig")
+    lines = text.split("\r\n")
+    assert lines[-1] == "" and all(line.count(";") == 2 + len(CODE_NAMES) for line in lines[:-1])
+    assert "," not in lines[0]
+    date_like = re.compile(r"^\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?$")
+    for row in _csv(file.data):
+        for cell in row:
+            assert not date_like.match(cell), cell
+            assert not cell.startswith(DANGEROUS), cell
+    body = _csv(file.data)[1:]
+    assert {row[1] for row in body} <= {str(m) for m in range(1, 13)}
+    assert all(len(row[0]) == 4 and row[0].isdigit() for row in body)
 
 
 def test_tallies_xlsx_has_vietnamese_labels_and_the_same_figures(
@@ -319,7 +346,7 @@ def test_tallies_xlsx_has_vietnamese_labels_and_the_same_figures(
     today = services.clock().astimezone(services.tz).date()
     with Session(services.engine) as session:
         viewer = office(seeded, services)
-        csv_file = tallies_csv(session, viewer, today)
+        csv_file = tallies_csv(session, viewer, T, today)
         file = tallies_xlsx(session, viewer, T, today)
     assert file.file_name == f"so-lieu-{today:%Y-%m-%d}.xlsx"
     assert file.mime_type.endswith("spreadsheetml.sheet")
@@ -331,11 +358,11 @@ def test_tallies_xlsx_has_vietnamese_labels_and_the_same_figures(
     title = str(sheet.cell(row=1, column=1).value)
     assert title == "SỐ LIỆU CÁC THÔN/XÓM THEO THÁNG"
     assert sheet.freeze_panes is not None
+    assert sheet.page_setup.orientation == "landscape"
     # The same rows as the CSV; the month a text ("08/2026"), never a date.
-    reader = list(csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig"))))[1:]
     expected = [
-        (f"{row[0][5:]}/{row[0][:4]}", row[1], *(int(v) if v else None for v in row[2:]))
-        for row in reader
+        (f"{int(row[1]):02d}/{row[0]}", row[2], *(int(v) if v else None for v in row[3:]))
+        for row in _csv(csv_file.data)[1:]
     ]
     assert [tuple(row) for row in rows] == expected
     assert all(isinstance(row[0], str) for row in rows)
@@ -387,7 +414,7 @@ def test_no_text_becomes_a_formula(seeded: Seeded, services: Services) -> None:
             indicators_xlsx(session, viewer, T, today),
             tasks_xlsx(session, viewer, T, today, "http://x"),
         ]
-        tallies = tallies_csv(session, viewer, today)
+        tallies = tallies_csv(session, viewer, T, today)
         files.append(tallies_xlsx(session, viewer, T, today))
     seen = set()
     for file in files:
@@ -402,8 +429,8 @@ def test_no_text_becomes_a_formula(seeded: Seeded, services: Services) -> None:
                     seen.add(cell.value)
     # XML reads a carriage return back as a newline.
     assert {p.replace("\r", "\n") for p in POISON} <= seen
-    rows = list(csv.reader(io.StringIO(tallies.data.decode("utf-8-sig"))))
-    names = {row[1] for row in rows[1:]}
+    rows = _csv(tallies.data)
+    names = {row[2] for row in rows[1:]}
     assert "'" + POISON[3] in names
     assert not any(cell.startswith(DANGEROUS) for row in rows for cell in row)
 

@@ -103,4 +103,4 @@ def test_cli_link_and_export(
     assert load_workbook(target).active is not None
     csv_path = Path(str(tmp_path)) / "so-lieu.csv"
     assert main(["export", "tallies", "-o", str(csv_path)]) == 0
-    assert csv_path.read_text(encoding="utf-8-sig").startswith("Tháng,Thôn/Xóm,vneid")
+    assert csv_path.read_text(encoding="utf-8-sig").startswith("Năm;Tháng;Thôn/Xóm;VNeID mức 2;")
