@@ -612,10 +612,12 @@ def export(
     today: dt.date,
     base_url: str,
     plan_slug: str | None = None,
+    year: int | None = None,
 ) -> ExportFile:
-    """One of the three report files by name (indicators | tasks | tallies)."""
+    """One of the three report files by name (indicators | tasks | tallies); ``year``:
+    the year the indicator appendix reports on (default: this year)."""
     if kind == "indicators":
-        return indicators_xlsx(session, viewer, t, today, plan_slug)
+        return indicators_xlsx(session, viewer, t, today, plan_slug, year)
     if kind == "tasks":
         return tasks_xlsx(session, viewer, t, today, base_url, plan_slug)
     if kind == "tallies":

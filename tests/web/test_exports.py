@@ -31,7 +31,7 @@ from bot.web.exports import (
     tasks_xlsx,
 )
 from db.models import Evidence, Indicator, IndicatorTarget, Plan, Tally, Task, Unit, Village
-from tests.web.conftest import OWN_UNIT, Seeded
+from tests.web.conftest import OWN_UNIT, Seeded, SignIn
 
 T = translator("vi")
 
@@ -440,3 +440,25 @@ def test_neutralise_for_csv() -> None:
         assert csv_text(text) == "'" + text
     for text in ("Xóm 3", "2026-03", "12", "", "a=b"):
         assert csv_text(text) == text
+
+
+async def test_the_appendix_reports_on_the_year_asked_for(
+    seeded: Seeded, services: Services, sign_in: SignIn
+) -> None:
+    with Session(services.engine) as session:
+        fed = session.exec(select(Indicator).where(col(Indicator.tally_code).is_not(None))).first()
+        assert fed is not None and fed.id is not None
+        number = fed.number
+        session.add(IndicatorTarget(indicator_id=fed.id, year=2027, raw="≥ 75%", op=">=", value=75))
+        session.commit()
+    client = await sign_in(seeded.office)
+    overview = await (await client.get("/")).text()
+    assert 'action="/export/indicators.xlsx"' in overview and 'name="year"' in overview
+    response = await client.get("/export/indicators.xlsx?year=2027")
+    assert response.status == 200
+    header, rows = _table(await response.read())
+    assert header[3] == "Chỉ tiêu năm 2027"
+    row = next(r for r in rows if str(r[0]) == number)
+    assert row[3] == "≥ 75%"
+    for bad in ("20x7", "1999", "٢٠٢٧", "20270"):
+        assert (await client.get(f"/export/indicators.xlsx?year={bad}")).status == 400, bad
