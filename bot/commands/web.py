@@ -121,7 +121,7 @@ def cmd_export(args: CliArgs) -> int:
             settings.listen_host,
             settings.listen_port,
         )
-        file = export(args.kind, session, viewer, t, today, base, args.plan)
+        file = export(args.kind, session, viewer, t, today, base, args.plan, args.year)
     output = Path(args.output)
     try:
         output.write_bytes(file.data)
@@ -152,5 +152,11 @@ def register(tree: CommandTree) -> None:
         "-o", "--output", required=True, metavar="FILE", help=_("where to write it")
     )
     export.add_argument("--plan", metavar="SLUG", help=_("the plan (default: the newest)"))
+    export.add_argument(
+        "--year",
+        type=int,
+        metavar="YYYY",
+        help=_("the year the indicator appendix reports on (default: this year)"),
+    )
     export.add_argument("--commune", metavar="SLUG", help=_("the commune (default: the first)"))
     export.add_argument("--json", action="store_true", help=_("print JSON"))

@@ -243,6 +243,28 @@ def target_met(target: TargetSpec, actual: float | None) -> bool | None:
     return actual <= value + _EPSILON  # rank_top: rank 1 is the best
 
 
+def completion_rate(target: TargetSpec, actual: float | None) -> float | None:
+    """How much of a target an actual value achieves (1.0 = met, may exceed 1); None when
+    there is no number to compare.
+
+    "At least" targets (≥, >, and a range from its low end) compare the value with the
+    target; "at most" targets and ranks (lower is better) compare the target with the
+    value; a yes-or-no target is 1 or 0.
+    """
+    if actual is None:
+        return None
+    if target.op == "achieved":
+        return 1.0 if actual >= 1 - _EPSILON else 0.0
+    goal = target.low if target.op == "between" else target.value
+    if goal is None or goal <= 0:
+        return None
+    if target.op in (">=", ">", "between"):
+        return actual / float(goal)
+    if target_met(target, actual):
+        return 1.0
+    return float(goal) / actual if actual > 0 else None
+
+
 # --- targets written as words ----------------------------------------------------------
 
 # A percentage in an indicator's text, with the operator words written before it:

@@ -23,6 +23,8 @@ JSON_DEPTH = 64
 
 _ID = re.compile(r"[1-9][0-9]{0,9}")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_YEAR = re.compile(r"[0-9]{4}")
+LAST_YEAR = 2100  # plans set targets up to 2045
 
 MSG_BAD_TITLE = N_("Invalid address")
 MSG_BAD_BODY = N_(
@@ -77,6 +79,15 @@ def parse_month(raw: str, today: dt.date, name: str = "month") -> dt.date | None
     if not (FIRST_YEAR <= year <= today.year + 1 and 1 <= month <= 12):
         raise BadInput(400, name)
     return dt.date(year, month, 1)
+
+
+def parse_year(raw: str, name: str = "year") -> int | None:
+    """A year written YYYY, from 2000 to 2100 ("": None; else 400)."""
+    if raw == "":
+        return None
+    if not _YEAR.fullmatch(raw) or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
+        raise BadInput(400, name)
+    return int(raw)
 
 
 def parse_page(raw: str, name: str = "page") -> int:

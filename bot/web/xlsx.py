@@ -57,14 +57,46 @@ def put(sheet: object, row: int, column: int, value: object) -> Any:
     return cell
 
 
-def title(sheet: object, lines: list[str], width: int) -> int:
-    """Write centred title lines; return the next free row."""
-    for row, text in enumerate(lines, 1):
+def title(sheet: object, lines: list[str], width: int, first: int = 1) -> int:
+    """Write centred title lines from row ``first``; return the next free row."""
+    for row, text in enumerate(lines, first):
         cell = put(sheet, row, 1, text)
-        cell.font = xl().Font(bold=row == 1, size=13 if row == 1 else 11)
+        cell.font = xl().Font(bold=row == first, size=13 if row == first else 11)
         cell.alignment = xl().Alignment(horizontal="center", wrap_text=True)
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)  # type: ignore[attr-defined]
-    return len(lines) + 2
+    return first + len(lines) + 1
+
+
+QUOC_HIEU = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+TIEU_NGU = "Độc lập - Tự do - Hạnh phúc"
+
+
+def official_heading(sheet: object, authority: str, width: int, left: int = 2) -> int:
+    """Write the heading block of an administrative document: the issuing body on the
+    left ("UBND XÃ …"), the national motto on the right; return the next free row."""
+    rows = ((authority, QUOC_HIEU), ("", TIEU_NGU))
+    for row, (left_text, right_text) in enumerate(rows, 1):
+        for text, start, end in ((left_text, 1, left), (right_text, left + 1, width)):
+            cell = put(sheet, row, start, text)
+            cell.font = xl().Font(bold=True, underline="single" if text == TIEU_NGU else None)
+            cell.alignment = xl().Alignment(horizontal="center", wrap_text=True)
+            sheet.merge_cells(start_row=row, start_column=start, end_row=row, end_column=end)  # type: ignore[attr-defined]
+    return len(rows) + 2
+
+
+def print_setup(sheet: object, header_row: int) -> None:
+    """Print on landscape A4, every column on the page width, the header on every page."""
+    setup = sheet.page_setup  # type: ignore[attr-defined]
+    setup.orientation = "landscape"
+    setup.paperSize = 9  # A4 (ECMA-376 paper size code)
+    setup.fitToWidth = 1
+    setup.fitToHeight = 0  # as many pages down as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[attr-defined]
+    sheet.print_title_rows = f"{header_row}:{header_row}"  # type: ignore[attr-defined]
+    sheet.print_options.horizontalCentered = True  # type: ignore[attr-defined]
+    margins = sheet.page_margins  # type: ignore[attr-defined]
+    margins.left = margins.right = 0.4
+    margins.top = margins.bottom = 0.6
 
 
 def header(sheet: object, row: int, headers: list[str], widths: list[int]) -> None:

@@ -16,6 +16,7 @@ from bot.plans import target as target_module
 from bot.plans.target import (
     TargetParseError,
     TargetSpec,
+    completion_rate,
     effective_target,
     is_vacuous,
     parse_target,
@@ -375,3 +376,15 @@ def test_a_number_target_ignores_the_text_and_zero_is_vacuous() -> None:
     assert effective_target("≥ 70", parse_target("≥ 70"), "đạt 90%")[1].value == 70
     assert is_vacuous(parse_target("0")) and not is_vacuous(parse_target("≤ 0"))
     assert not is_vacuous(parse_target("Đạt")) and not is_vacuous(parse_target("2"))
+
+
+def test_completion_rate_compares_the_value_with_the_target() -> None:
+    assert completion_rate(parse_target("≥ 60%"), 54) == pytest.approx(0.9)
+    assert completion_rate(parse_target("≥ 60%"), 75) == pytest.approx(1.25)
+    assert completion_rate(parse_target("15-17%"), 12) == pytest.approx(0.8)
+    assert completion_rate(parse_target("Top 20"), 25) == pytest.approx(0.8)  # lower is better
+    assert completion_rate(parse_target("Top 20"), 3) == 1.0
+    assert completion_rate(parse_target("Đạt"), 1) == 1.0
+    assert completion_rate(parse_target("Đạt"), 0) == 0.0
+    assert completion_rate(parse_target("≥ 60%"), None) is None
+    assert completion_rate(parse_target("0"), 5) is None  # nothing to divide by

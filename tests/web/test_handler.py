@@ -101,6 +101,10 @@ def test_cli_link_and_export(
     target = Path(str(tmp_path)) / "chi-tieu.xlsx"
     assert main(["export", "indicators", "-o", str(target)]) == 0
     assert load_workbook(target).active is not None
+    assert main(["export", "indicators", "--year", "2027", "-o", str(target)]) == 0
+    sheet = load_workbook(target).active
+    assert sheet is not None
+    assert "Chỉ tiêu năm 2027" in {c.value for row in sheet.iter_rows() for c in row}
     csv_path = Path(str(tmp_path)) / "so-lieu.csv"
     assert main(["export", "tallies", "-o", str(csv_path)]) == 0
-    assert csv_path.read_text(encoding="utf-8-sig").startswith("Tháng,Thôn/Xóm,vneid")
+    assert csv_path.read_text(encoding="utf-8-sig").startswith("Năm;Tháng;Thôn/Xóm;VNeID mức 2;")

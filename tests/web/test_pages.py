@@ -100,7 +100,7 @@ async def test_team_member_sees_only_their_village(seeded: Seeded, sign_in: Sign
     assert (await client.get("/tasks")).status == 403
     assert (await client.get(f"/tasks/{seeded.own_task}")).status == 403
     csv_text = (await (await client.get("/export/tallies.csv")).read()).decode("utf-8-sig")
-    villages = {line.split(",")[1] for line in csv_text.splitlines()[1:]}
+    villages = {line.split(";")[2] for line in csv_text.splitlines()[1:]}
     assert villages == {"Xóm 3"}
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from bot.web.access import Page
 from bot.web.context import Builder, PageContext
 from bot.web.exports import KINDS, ExportFile, export, tallies_xlsx
+from bot.web.params import parse_year
 from bot.web.render import disposition
 
 EXPORT_PAGES = {
@@ -25,11 +26,13 @@ def export_path(kind: str) -> str:
 
 
 def download(kind: str) -> Builder:
-    """A page builder sending one kind of report file."""
+    """A page builder sending one kind of report file (the indicator appendix of the
+    ``?year=`` asked for, this year by default)."""
 
     def build(ctx: PageContext) -> web.StreamResponse:
+        year = parse_year(ctx.query.get("year", "")) if kind == "indicators" else None
         file = export(
-            kind, ctx.session, ctx.viewer, ctx.t, ctx.today, ctx.base_url, ctx.plan_slug()
+            kind, ctx.session, ctx.viewer, ctx.t, ctx.today, ctx.base_url, ctx.plan_slug(), year
         )
         return _send(file)
 
