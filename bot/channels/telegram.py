@@ -291,7 +291,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .concurrent_updates(64)
-        .connection_pool_size(8)
+        .connection_pool_size(64)
         .read_timeout(settings.telegram_read_timeout)
     )
     # No Updater: python-telegram-bot's confirms a batch of updates (the next getUpdates
