@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, Sender, TransientError
@@ -88,6 +89,7 @@ class DeliveryStats:
     missed: int = 0
     lost_lease: int = 0
     recovered: int = 0
+    replies_paced: int = 0  # direct replies that reserved a shared send slot
     errors: list[str] = field(default_factory=list)
 
 
@@ -676,6 +678,27 @@ class OutboxDelivery:
             {"status": OutboxStatus.SENT, "last_error": "", "content": sent_content},
         )
         self.stats.sent += 1
+
+    @property
+    def shares_limits(self) -> bool:
+        """Whether sends are paced by slots shared with the other workers (PostgreSQL)."""
+        return any(isinstance(v, SharedRateLimiter) for v in self.limiters.values())
+
+    async def pace_reply(self, channel: str, chat_id: str, group: bool = False) -> None:
+        """Reserve a shared send slot for a direct reply and wait for it.
+
+        Replies then count towards the platform's rate with the outbox's sends, on every
+        worker. Without the database (an outage) the reply goes at once: nothing could
+        have been handled meanwhile, so there is no backlog of replies to pace.
+        """
+        limiter = self.limiters.get(channel)
+        if not isinstance(limiter, SharedRateLimiter):
+            return
+        try:
+            await limiter.acquire(chat_id, group)
+        except SQLAlchemyError:
+            log.warning("no send slot for a reply to %s %s: sending at once", channel, chat_id)
+        self.stats.replies_paced += 1
 
     @property
     def stopping(self) -> bool:

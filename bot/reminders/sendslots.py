@@ -31,6 +31,22 @@ RESERVE = text(
         EXTRACT(EPOCH FROM next_at - timezone('UTC', clock_timestamp()))
     """
 )
+# A chat's slot: one chat gap after its last message, and never before the channel slot
+# just reserved, so the chat's row holds the moment the message really goes (a chat
+# reserved 1 s after its last message but sent 3 s later, behind a queue on the channel,
+# must have its next message 1 s after that, not at once).
+RESERVE_CHAT = text(
+    """
+    INSERT INTO sendslot (key, next_at)
+    VALUES (:key, GREATEST(timezone('UTC', clock_timestamp()), timezone('UTC', to_timestamp(:floor))))
+    ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(
+        sendslot.next_at + make_interval(secs => :gap),
+        timezone('UTC', clock_timestamp()),
+        timezone('UTC', to_timestamp(:floor))
+    )
+    RETURNING EXTRACT(EPOCH FROM next_at - timezone('UTC', clock_timestamp()))
+    """
+)
 PAUSE = text(
     """
     INSERT INTO sendslot (key, next_at)
@@ -82,9 +98,10 @@ class SharedRateLimiter:
         chat_gap = self.group_gap if group else self.chat_gap
         with self.engine.begin() as connection:
             slot, wait = connection.execute(RESERVE, {"key": self.channel, "gap": self.gap}).one()
-            _, chat_wait = connection.execute(
-                RESERVE, {"key": f"{self.channel}:chat:{chat_id}"[:100], "gap": chat_gap}
-            ).one()
+            chat_wait = connection.execute(
+                RESERVE_CHAT,
+                {"key": f"{self.channel}:chat:{chat_id}"[:100], "gap": chat_gap, "floor": slot},
+            ).scalar_one()
         return float(slot), max(float(wait), float(chat_wait), 0.0)
 
     async def acquire(self, chat_id: str, group: bool = False) -> None:

@@ -237,3 +237,18 @@ async def test_a_429_seen_by_one_worker_pauses_the_others(services: Services) ->
     await first.pause_all(0.5)  # Telegram said "retry after 0.5 s" to the first worker
     await second.acquire("2")
     assert 0.4 <= second.waits[-1] <= 0.6
+
+
+async def test_a_chat_slot_counts_from_when_its_message_really_goes(services: Services) -> None:
+    """Behind a queue on the channel a message to a chat goes later than its chat slot: the
+    chat's next message is one chat gap after that moment, not after the slot (a 429)."""
+    _postgres_only(services)
+    worker = OutboxDelivery(services.engine, {"telegram": RecordingSender()})
+    limiter = worker.limiters["telegram"]
+    assert isinstance(limiter, SharedRateLimiter)
+    reserve = limiter._reserve  # the reservations alone, without waiting for them
+    await limiter.pause_all(2.0)  # the channel is busy for 2 s
+    _, first = reserve("9")
+    _, second = reserve("9")
+    assert 1.9 <= first <= 2.1
+    assert second - first >= 1.0, "one chat gap after the first message really goes"
