@@ -88,6 +88,9 @@ class ReminderRunner:
     async def tick(self) -> None:
         """What the scheduler calls: plan, wake the sender, resend replies a dead process left
         unsent; once a day, retention."""
+        # What is already due goes out meanwhile: a long pass (a month's catch-up after
+        # downtime, many communes) does not hold back a queued broadcast.
+        self.wake()
         try:
             await self.plan()
         except Exception:  # noqa: BLE001
