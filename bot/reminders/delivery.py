@@ -358,12 +358,33 @@ class OutboxDelivery:
         """Claim up to one batch of due rows for this worker."""
         with Session(self.engine) as session:
             now = self._now(session)
+            pending = (
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.due_at) <= now,
+                col(OutboxMessage.channel).in_(sorted(self.senders)),
+            )
+            # The first due row of each chat only: a chat takes one message a second, so a
+            # batch holding twenty reminders for one officer would wait on that chat while
+            # a broadcast queued behind them waits for the batch. Its next row comes with
+            # the next batch.
+            ranked = (
+                select(
+                    col(OutboxMessage.id),
+                    func.row_number()
+                    .over(
+                        partition_by=(col(OutboxMessage.channel), col(OutboxMessage.chat_id)),
+                        order_by=(col(OutboxMessage.due_at), col(OutboxMessage.id)),
+                    )
+                    .label("n"),
+                )
+                .where(*pending)
+                .subquery()
+            )
             due = (
                 select(col(OutboxMessage.id))
                 .where(
-                    col(OutboxMessage.status) == OutboxStatus.PENDING,
-                    col(OutboxMessage.due_at) <= now,
-                    col(OutboxMessage.channel).in_(sorted(self.senders)),
+                    *pending,
+                    col(OutboxMessage.id).in_(select(ranked.c.id).where(ranked.c.n == 1)),
                 )
                 .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
                 .limit(self.batch_size)

@@ -254,3 +254,36 @@ async def test_a_chat_slot_counts_from_when_its_message_really_goes(services: Se
     assert (second_now + second) - (first_now + first) >= 1.0, (
         "one chat gap after the first message really goes"
     )
+
+
+def test_a_batch_holds_one_message_per_chat(services: Services) -> None:
+    """Twenty reminders for one officer do not fill a batch and hold back a broadcast
+    queued after them: a batch claims the first due row of each chat only."""
+    officer = add_person(services, name="Cán bộ", chat_id="8000")
+    others = [add_person(services, name=f"Tổ viên {n}", chat_id=str(8001 + n)) for n in range(3)]
+    earlier = utcnow() - dt.timedelta(days=3)
+    with Session(services.engine) as session:
+        for n in range(20):
+            enqueue(
+                session,
+                person_id=officer,
+                kind="overdue",
+                reply=Reply(text=f"nhắc {n}"),
+                dedupe_key=f"o:{n}",
+                due_at=earlier + dt.timedelta(minutes=n),
+            )
+        for n, person in enumerate(others):
+            enqueue(
+                session,
+                person_id=person,
+                kind="broadcast",
+                reply=Reply(text="thông báo"),
+                dedupe_key=f"b:{n}",
+                due_at=utcnow() - dt.timedelta(minutes=1),
+            )
+        session.commit()
+    delivery = OutboxDelivery(services.engine, {"console": RecordingSender()}, batch_size=10)
+    claimed = delivery._claim()
+    chats = [chat for _id, _channel, chat, _content in claimed]
+    assert sorted(chats) == ["8000", "8001", "8002", "8003"]
+    assert [c["text"] for _i, _ch, chat, c in claimed if chat == "8000"] == ["nhắc 0"]
