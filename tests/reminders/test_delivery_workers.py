@@ -16,16 +16,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.app import build_services
-from bot.core.messages import Reply
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Incoming, Reply
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.outbox import enqueue
 from bot.reminders.policy import DeliveryLimits
 from bot.reminders.sendslots import SharedRateLimiter
 from bot.services import Services
-from db.models import OutboxMessage
+from db.models import OutboxMessage, ProcessedUpdate
 from db.types import utcnow
 from tests.faults.tcp_proxy import CuttableProxy
 from tests.helpers import FakeClock, add_person
@@ -287,3 +288,27 @@ def test_a_batch_holds_one_message_per_chat(services: Services) -> None:
     chats = [chat for _id, _channel, chat, _content in claimed]
     assert sorted(chats) == ["8000", "8001", "8002", "8003"]
     assert [c["text"] for _i, _ch, chat, c in claimed if chat == "8000"] == ["nhắc 0"]
+
+
+async def test_replies_sent_marks_are_written_once_the_database_is_back(
+    services: Services, proxied: tuple[CuttableProxy, Services]
+) -> None:
+    """A reply went out, then the database went away before its "sent" mark was written:
+    the mark is kept and written once it is back, so the reply outbox does not send the
+    reply a second time (a resident answered twice after a 20 s outage, #18)."""
+    proxy, through = proxied
+    dispatcher = Dispatcher(through)
+    message = Incoming(channel="console", chat_id="9100", text="giúp", update_key="u-9100")
+    assert await dispatcher.handle_async(message)
+    proxy.cut()
+    await dispatcher.answered(message)
+    await asyncio.sleep(2.5)  # the write fails, and is tried again, while it is away
+    proxy.restore()
+    for _ in range(100):
+        with Session(services.engine) as session:
+            marks = session.exec(select(ProcessedUpdate.answered_at)).all()
+        if marks and all(marks):
+            break
+        await asyncio.sleep(0.1)
+    assert marks and all(marks), "the reply is marked sent once the database is back"
+    await dispatcher.flush_answered()
