@@ -24,8 +24,10 @@ from bot.core.messages import Incoming, Reply
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.outbox import enqueue
 from bot.reminders.policy import DeliveryLimits
+from bot.reminders.runner import ReminderRunner
 from bot.reminders.sendslots import SharedRateLimiter
 from bot.services import Services
+from db.engine import AdvisoryLock, transaction_lock
 from db.models import OutboxMessage, ProcessedUpdate
 from db.types import utcnow
 from tests.faults.tcp_proxy import CuttableProxy
@@ -312,3 +314,26 @@ async def test_replies_sent_marks_are_written_once_the_database_is_back(
         await asyncio.sleep(0.1)
     assert marks and all(marks), "the reply is marked sent once the database is back"
     await dispatcher.flush_answered()
+
+
+async def test_what_is_due_goes_out_while_a_planning_pass_waits(
+    services: Services, clock: FakeClock
+) -> None:
+    """A long planning pass (another worker's month of catch-up holds the planner's lock)
+    does not hold back a broadcast already queued: the sender wakes first."""
+    _postgres_only(services)
+    _queue(services, 3, clock())
+    sender = RecordingSender()
+    runner = ReminderRunner(services, {"console": sender})
+    with services.engine.connect() as other_worker:
+        transaction_lock(other_worker, AdvisoryLock.PLANNER)  # held until its rollback
+        tick = asyncio.create_task(runner.tick())
+        for _ in range(100):
+            if len(sender.delivered) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(sender.delivered) == 3, "sent while the pass waited for the lock"
+        assert not tick.done()
+        other_worker.rollback()
+    await asyncio.wait_for(tick, 30)
+    await runner.stop()
