@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,10 @@ class Services:
     # callable that wakes the outbox sender now (None when no sender runs, e.g. the CLI).
     web_base_url: str | None = None
     wake_outbox: Callable[[], None] | None = None
+    # Set by the reminder runner when the platforms' limits are shared between workers
+    # (PostgreSQL): reserves a send slot on a channel and chat for a direct reply and
+    # waits for it, so replies and the outbox together keep to the platform's rate.
+    pace_reply: Callable[[str, str, bool], Awaitable[None]] | None = None
 
     @functools.cached_property
     def tz(self) -> ZoneInfo:

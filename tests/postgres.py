@@ -28,70 +28,70 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def postgres_server() -> Iterator[str | None]:
-    """Start PostgreSQL on a free loopback port; yield its URL (None if not installed)."""
-    url = os.environ.get("TOCNS_TEST_POSTGRES_URL")
-    if url:
-        yield url
-        return
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        yield None
-        return
-    root = os.geteuid() == 0
-    data = Path(tempfile.mkdtemp(prefix="tocns-pg-"))
-    prefix: list[str] = []
-    if root:
-        # PostgreSQL refuses to run as root: run it as the postgres system user.
-        shutil.chown(data, "postgres", "postgres")
-        data.chmod(0o700)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    log = data / "server.log"
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data / "db"),
-            "-A",
-            "trust",
-            "-U",
-            "tocns",
-            "-E",
-            "UTF8",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data / "db"),
-            "-o",
-            options,
-            "-l",
-            str(log),
-            "-w",
-            "start",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield f"postgresql+psycopg://tocns@127.0.0.1:{port}/postgres"
-    finally:
+class PostgresServer:
+    """A throwaway server that can be stopped and started again (a database outage)."""
+
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
+        self.bin_dir = bin_dir
+        # Tests trade durability for speed; ``durable`` keeps every commit that was
+        # acknowledged across a stop, as a real server does (an outage loses nothing).
+        self.durable = durable
+        self.data = Path(tempfile.mkdtemp(prefix="tocns-pg-"))
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root: run it as the postgres system user.
+            shutil.chown(self.data, "postgres", "postgres")
+            self.data.chmod(0o700)
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        self.url = f"postgresql+psycopg://tocns@127.0.0.1:{self.port}/postgres"
         subprocess.run(
             [
-                *prefix,
-                str(bin_dir / "pg_ctl"),
+                *self.prefix,
+                str(bin_dir / "initdb"),
                 "-D",
-                str(data / "db"),
+                str(self.data / "db"),
+                "-A",
+                "trust",
+                "-U",
+                "tocns",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
+        if not self.durable:
+            options += " -c synchronous_commit=off"
+        subprocess.run(
+            [
+                *self.prefix,
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data / "db"),
+                "-o",
+                options,
+                "-l",
+                str(self.data / "server.log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        """Stop at once, as a crash would (clients see their connections drop)."""
+        subprocess.run(
+            [
+                *self.prefix,
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data / "db"),
                 "-m",
                 "immediate",
                 "-w",
@@ -101,4 +101,33 @@ def postgres_server() -> Iterator[str | None]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        shutil.rmtree(data, ignore_errors=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+@contextmanager
+def postgres_controller(*, durable: bool = False) -> Iterator[PostgresServer | None]:
+    """A started local server that can be stopped and started again (None if not installed)."""
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        yield None
+        return
+    server = PostgresServer(bin_dir, durable=durable)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@contextmanager
+def postgres_server() -> Iterator[str | None]:
+    """Start PostgreSQL on a free loopback port; yield its URL (None if not installed)."""
+    url = os.environ.get("TOCNS_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    with postgres_controller() as server:
+        yield server.url if server is not None else None

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeAlias
 
 import httpx
@@ -350,10 +350,12 @@ async def _send_replies(
     if update.callback_query is not None and update.callback_query.message is not None:
         edit_id = update.callback_query.message.message_id
     reply_to = int(incoming.message_id) if incoming.message_id.isdigit() else None
+    pace = dispatcher.services.pace_reply
+    sending: Any = bot if pace is None else _PacedBot(bot, pace, incoming.chat_id, incoming.group)
     for index, reply in enumerate(replies):
         try:
             await answer(
-                bot,
+                sending,
                 incoming.chat_id,
                 reply,
                 edit_id if reply.edit else None,
@@ -500,6 +502,39 @@ class _RecordingBot:
 
     async def send_document(self, **kwargs: Any) -> Any:
         return await self._record("send_document", **kwargs)
+
+
+class _PacedBot:
+    """Delegates to a Bot; each message sent first waits for a send slot shared by all
+    the workers (``Services.pace_reply``), so direct replies count towards the bot's rate
+    with the outbox."""
+
+    def __init__(
+        self, bot: Any, pace: Callable[[str, str, bool], Awaitable[None]], chat: str, group: bool
+    ) -> None:
+        self._bot = bot
+        self._pace = pace
+        self._chat = chat
+        self._group = group
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bot, name)
+
+    async def _paced(self, method: str, **kwargs: Any) -> Any:
+        await self._pace("telegram", self._chat, self._group)
+        return await getattr(self._bot, method)(**kwargs)
+
+    async def send_message(self, **kwargs: Any) -> Any:
+        return await self._paced("send_message", **kwargs)
+
+    async def send_photo(self, **kwargs: Any) -> Any:
+        return await self._paced("send_photo", **kwargs)
+
+    async def send_document(self, **kwargs: Any) -> Any:
+        return await self._paced("send_document", **kwargs)
+
+    async def edit_message_text(self, **kwargs: Any) -> Any:
+        return await self._paced("edit_message_text", **kwargs)
 
 
 def _retry_seconds(error: Any) -> float:

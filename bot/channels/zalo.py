@@ -140,7 +140,10 @@ async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: Zalo
     incoming = to_incoming(update)
     try:
         replies = await dispatcher.handle_async(incoming)
+        pace = dispatcher.services.pace_reply  # the bot's rate, shared by all workers
         for reply in replies:
+            if pace is not None:
+                await pace("zalo", incoming.chat_id, incoming.group)
             await sender.send(incoming.chat_id, reply)
         if replies:
             await dispatcher.answered(incoming)

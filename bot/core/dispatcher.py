@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # longer messages are cut: nobody types more, and it bounds the work
 DB_ATTEMPTS = 3
+ANSWERED_RETRY_SECONDS = 1.0  # "replies sent" marks the database refused are written again
+ANSWERED_RETRIES = 300  # ... for about five minutes
 PRUNE_EVERY = 1000
 PROCESSED_RETENTION = dt.timedelta(days=7)  # platforms redeliver within hours at most
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
@@ -186,18 +188,37 @@ class Dispatcher:
 
     async def _write_answered(self) -> None:
         await asyncio.sleep(0)  # the marks of the other replies sent in this turn join
+        failures = 0
         while self._answered:
             marks, self._answered = self._answered, {}
             try:
                 if not self._set_answered_quick(marks):
                     await asyncio.to_thread(self._set_answered, marks)
-            except Exception:  # noqa: BLE001 - at worst the replies are sent a second time
-                log.warning("could not mark %d updates answered", len(marks), exc_info=True)
+                failures = 0
+            except Exception:  # noqa: BLE001 - kept and written again: see below
+                # The database is away (an outage): keep the marks and try again every
+                # second, so the replies already sent are not sent again once it is back
+                # (``bot.core.unanswered``). Given up after a few minutes: at worst the
+                # replies are then sent a second time, never lost.
+                failures += 1
+                count = sum(len(keys) for keys in marks.values())
+                if failures > ANSWERED_RETRIES:
+                    log.warning("could not mark %d updates answered", count, exc_info=True)
+                    failures = 0
+                    continue
+                if failures == 1:
+                    log.warning("could not mark %d updates answered; retrying", count)
+                for channel, keys in marks.items():
+                    self._answered[channel] = keys + self._answered.get(channel, [])
+                await asyncio.sleep(ANSWERED_RETRY_SECONDS)
 
     async def flush_answered(self) -> None:
         """Write the pending answered marks now (on stop)."""
         if self._answering is not None:
-            await self._answering
+            # Not for ever while the database is away: what is left is written below or,
+            # failing that, the replies are sent again later.
+            await asyncio.wait({self._answering}, timeout=ANSWERED_RETRY_SECONDS * 5)
+            self._answering.cancel()
         marks, self._answered = self._answered, {}
         if marks:
             await asyncio.to_thread(self._set_answered, marks)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from bot.channels.base import Blocked, DeliveryUnknown, RetryLater, Sender, TransientError
@@ -88,6 +89,7 @@ class DeliveryStats:
     missed: int = 0
     lost_lease: int = 0
     recovered: int = 0
+    replies_paced: int = 0  # direct replies that reserved a shared send slot
     errors: list[str] = field(default_factory=list)
 
 
@@ -356,12 +358,33 @@ class OutboxDelivery:
         """Claim up to one batch of due rows for this worker."""
         with Session(self.engine) as session:
             now = self._now(session)
+            pending = (
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.due_at) <= now,
+                col(OutboxMessage.channel).in_(sorted(self.senders)),
+            )
+            # The first due row of each chat only: a chat takes one message a second, so a
+            # batch holding twenty reminders for one officer would wait on that chat while
+            # a broadcast queued behind them waits for the batch. Its next row comes with
+            # the next batch.
+            ranked = (
+                select(
+                    col(OutboxMessage.id),
+                    func.row_number()
+                    .over(
+                        partition_by=(col(OutboxMessage.channel), col(OutboxMessage.chat_id)),
+                        order_by=(col(OutboxMessage.due_at), col(OutboxMessage.id)),
+                    )
+                    .label("n"),
+                )
+                .where(*pending)
+                .subquery()
+            )
             due = (
                 select(col(OutboxMessage.id))
                 .where(
-                    col(OutboxMessage.status) == OutboxStatus.PENDING,
-                    col(OutboxMessage.due_at) <= now,
-                    col(OutboxMessage.channel).in_(sorted(self.senders)),
+                    *pending,
+                    col(OutboxMessage.id).in_(select(ranked.c.id).where(ranked.c.n == 1)),
                 )
                 .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
                 .limit(self.batch_size)
@@ -676,6 +699,27 @@ class OutboxDelivery:
             {"status": OutboxStatus.SENT, "last_error": "", "content": sent_content},
         )
         self.stats.sent += 1
+
+    @property
+    def shares_limits(self) -> bool:
+        """Whether sends are paced by slots shared with the other workers (PostgreSQL)."""
+        return any(isinstance(v, SharedRateLimiter) for v in self.limiters.values())
+
+    async def pace_reply(self, channel: str, chat_id: str, group: bool = False) -> None:
+        """Reserve a shared send slot for a direct reply and wait for it.
+
+        Replies then count towards the platform's rate with the outbox's sends, on every
+        worker. Without the database (an outage) the reply goes at once: nothing could
+        have been handled meanwhile, so there is no backlog of replies to pace.
+        """
+        limiter = self.limiters.get(channel)
+        if not isinstance(limiter, SharedRateLimiter):
+            return
+        try:
+            await limiter.acquire(chat_id, group)
+        except SQLAlchemyError:
+            log.warning("no send slot for a reply to %s %s: sending at once", channel, chat_id)
+        self.stats.replies_paced += 1
 
     @property
     def stopping(self) -> bool:

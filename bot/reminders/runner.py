@@ -88,6 +88,9 @@ class ReminderRunner:
     async def tick(self) -> None:
         """What the scheduler calls: plan, wake the sender, resend replies a dead process left
         unsent; once a day, retention."""
+        # What is already due goes out meanwhile: a long pass (a month's catch-up after
+        # downtime, many communes) does not hold back a queued broadcast.
+        self.wake()
         try:
             await self.plan()
         except Exception:  # noqa: BLE001
@@ -135,6 +138,8 @@ class ReminderRunner:
             loop.call_soon_threadsafe(self.wake)
 
         self.services.wake_outbox = wake_from_any_thread
+        if self.delivery.shares_limits:
+            self.services.pace_reply = self.delivery.pace_reply
         await self.tick()
         if job_queue is not None:
 
@@ -156,6 +161,7 @@ class ReminderRunner:
     async def stop(self) -> None:
         """Stop waking up; let messages being sent finish and record them."""
         self.services.wake_outbox = None
+        self.services.pace_reply = None
         job, self._job = self._job, None
         if job is not None:
             job.schedule_removal()

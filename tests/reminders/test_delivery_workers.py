@@ -16,16 +16,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.app import build_services
-from bot.core.messages import Reply
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Incoming, Reply
 from bot.reminders.delivery import OutboxDelivery
 from bot.reminders.outbox import enqueue
 from bot.reminders.policy import DeliveryLimits
+from bot.reminders.runner import ReminderRunner
 from bot.reminders.sendslots import SharedRateLimiter
 from bot.services import Services
-from db.models import OutboxMessage
+from db.engine import AdvisoryLock, transaction_lock
+from db.models import OutboxMessage, ProcessedUpdate
 from db.types import utcnow
 from tests.faults.tcp_proxy import CuttableProxy
 from tests.helpers import FakeClock, add_person
@@ -237,3 +240,100 @@ async def test_a_429_seen_by_one_worker_pauses_the_others(services: Services) ->
     await first.pause_all(0.5)  # Telegram said "retry after 0.5 s" to the first worker
     await second.acquire("2")
     assert 0.4 <= second.waits[-1] <= 0.6
+
+
+async def test_a_chat_slot_counts_from_when_its_message_really_goes(services: Services) -> None:
+    """Behind a queue on the channel a message to a chat goes later than its chat slot: the
+    chat's next message is one chat gap after that moment, not after the slot (a 429)."""
+    _postgres_only(services)
+    worker = OutboxDelivery(services.engine, {"telegram": RecordingSender()})
+    limiter = worker.limiters["telegram"]
+    assert isinstance(limiter, SharedRateLimiter)
+    reserve = limiter._reserve  # the reservations alone, without waiting for them
+    await limiter.pause_all(2.0)  # the channel is busy for 2 s
+    _, first, first_now = reserve("9")
+    _, second, second_now = reserve("9")
+    assert 1.0 <= first <= 2.1
+    assert (second_now + second) - (first_now + first) >= 1.0, (
+        "one chat gap after the first message really goes"
+    )
+
+
+def test_a_batch_holds_one_message_per_chat(services: Services) -> None:
+    """Twenty reminders for one officer do not fill a batch and hold back a broadcast
+    queued after them: a batch claims the first due row of each chat only."""
+    officer = add_person(services, name="Cán bộ", chat_id="8000")
+    others = [add_person(services, name=f"Tổ viên {n}", chat_id=str(8001 + n)) for n in range(3)]
+    earlier = utcnow() - dt.timedelta(days=3)
+    with Session(services.engine) as session:
+        for n in range(20):
+            enqueue(
+                session,
+                person_id=officer,
+                kind="overdue",
+                reply=Reply(text=f"nhắc {n}"),
+                dedupe_key=f"o:{n}",
+                due_at=earlier + dt.timedelta(minutes=n),
+            )
+        for n, person in enumerate(others):
+            enqueue(
+                session,
+                person_id=person,
+                kind="broadcast",
+                reply=Reply(text="thông báo"),
+                dedupe_key=f"b:{n}",
+                due_at=utcnow() - dt.timedelta(minutes=1),
+            )
+        session.commit()
+    delivery = OutboxDelivery(services.engine, {"console": RecordingSender()}, batch_size=10)
+    claimed = delivery._claim()
+    chats = [chat for _id, _channel, chat, _content in claimed]
+    assert sorted(chats) == ["8000", "8001", "8002", "8003"]
+    assert [c["text"] for _i, _ch, chat, c in claimed if chat == "8000"] == ["nhắc 0"]
+
+
+async def test_replies_sent_marks_are_written_once_the_database_is_back(
+    services: Services, proxied: tuple[CuttableProxy, Services]
+) -> None:
+    """A reply went out, then the database went away before its "sent" mark was written:
+    the mark is kept and written once it is back, so the reply outbox does not send the
+    reply a second time (a resident answered twice after a 20 s outage, #18)."""
+    proxy, through = proxied
+    dispatcher = Dispatcher(through)
+    message = Incoming(channel="console", chat_id="9100", text="giúp", update_key="u-9100")
+    assert await dispatcher.handle_async(message)
+    proxy.cut()
+    await dispatcher.answered(message)
+    await asyncio.sleep(2.5)  # the write fails, and is tried again, while it is away
+    proxy.restore()
+    for _ in range(100):
+        with Session(services.engine) as session:
+            marks = session.exec(select(ProcessedUpdate.answered_at)).all()
+        if marks and all(marks):
+            break
+        await asyncio.sleep(0.1)
+    assert marks and all(marks), "the reply is marked sent once the database is back"
+    await dispatcher.flush_answered()
+
+
+async def test_what_is_due_goes_out_while_a_planning_pass_waits(
+    services: Services, clock: FakeClock
+) -> None:
+    """A long planning pass (another worker's month of catch-up holds the planner's lock)
+    does not hold back a broadcast already queued: the sender wakes first."""
+    _postgres_only(services)
+    _queue(services, 3, clock())
+    sender = RecordingSender()
+    runner = ReminderRunner(services, {"console": sender})
+    with services.engine.connect() as other_worker:
+        transaction_lock(other_worker, AdvisoryLock.PLANNER)  # held until its rollback
+        tick = asyncio.create_task(runner.tick())
+        for _ in range(100):
+            if len(sender.delivered) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(sender.delivered) == 3, "sent while the pass waited for the lock"
+        assert not tick.done()
+        other_worker.rollback()
+    await asyncio.wait_for(tick, 30)
+    await runner.stop()
