@@ -24,7 +24,7 @@ from bot.admin.sample import (
 from bot.admin.setup import load_sample
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
-from bot.core.dispatcher import Dispatcher
+from bot.core.dispatcher import DELIVERY, Delivery, Dispatcher
 from bot.core.registry import Registry
 from bot.feedback.sample import load_sample_feedback
 from bot.handlers import FEATURES
@@ -308,10 +308,11 @@ class TocnsApp:
         stack.callback(setattr, self, "telegram", None)
         if settings.webhook_mode:
 
-            async def handle(payload: dict[str, Any]) -> None:
+            async def handle(payload: dict[str, Any]) -> bool:
                 update = Update.de_json(payload, application.bot)
-                if update is not None:
-                    await self._handled_within(application.process_update(update))
+                if update is None:
+                    return True
+                return await self._handled_within(application.process_update(update))
 
             # The secret the server checks is set before the webhook is registered.
             self.webhooks.telegram_secret = _secret(settings.telegram_webhook_secret)
@@ -327,19 +328,29 @@ class TocnsApp:
             linger=False,
         )
 
-    async def _handled_within(self, work: Coroutine[Any, Any, None]) -> None:
+    async def _handled_within(self, work: Coroutine[Any, Any, None]) -> bool:
         """Wait for a webhook update to be handled before the platform gets its answer.
 
         The platform sends again an update it got no answer for, so a process killed
         while handling loses nothing (the core drops what was already committed). Work
         slower than ``webhook_answer_within`` goes on after the answer, owned by the app,
-        so the platform does not time out and resend it meanwhile.
+        so the platform does not time out and resend it meanwhile. False: the core gave
+        the update up because the database stayed unavailable, and sent no reply; the
+        call must answer an error so the platform sends the update again.
         """
         within = self.services.settings.webhook_answer_within
-        task = self.background.spawn(work)
+        delivery = Delivery()
+        token = DELIVERY.set(delivery)  # the task gets a copy of the context
+        try:
+            task = self.background.spawn(work)
+        finally:
+            DELIVERY.reset(token)
         await asyncio.wait({task}, timeout=within)
         if not task.done():
+            # Answered now: if the core still gives up, it replies "busy" as when polling.
+            delivery.waiting = False
             log.warning("webhook update still being handled after %.1fs", within)
+        return not delivery.deferred
 
     async def _start_zalo(self, stack: contextlib.AsyncExitStack) -> None:
         from bot.channels.zalo import ZaloSender, handle_update, learn_bot_names
@@ -357,10 +368,11 @@ class TocnsApp:
             await learn_bot_names(client, settings.zalo_bot_names)
         if settings.webhook_mode:
 
-            async def handle(payload: dict[str, Any]) -> None:
+            async def handle(payload: dict[str, Any]) -> bool:
                 update = parse_update(payload, client.bot_names)
-                if update is not None:
-                    await self._handled_within(handle_update(self.dispatcher, sender, update))
+                if update is None:
+                    return True
+                return await self._handled_within(handle_update(self.dispatcher, sender, update))
 
             self.webhooks.zalo_secret = _secret(settings.zalo_webhook_secret)
             self.webhooks.zalo = handle

@@ -17,6 +17,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, delete, insert, update
@@ -93,6 +94,23 @@ class Handled:
         return self.replies
 
 
+@dataclass
+class Delivery:
+    """A webhook call waiting for its update: unanswered, the platform sends it again.
+
+    While ``waiting``, an update the core gives up on because the database stays
+    unavailable gets no "busy" reply: ``deferred`` is set instead, the call answers 503
+    and the platform's redelivery is answered once the database is back.
+    """
+
+    waiting: bool = True
+    deferred: bool = False
+
+
+DELIVERY: ContextVar[Delivery | None] = ContextVar("tocns_delivery", default=None)
+"""Set by a webhook route around the handling of its update (polling: None)."""
+
+
 # Built once and run on the connection (Core, not the ORM's bulk paths, which cost more
 # than the statement): they run for every update (see bench/bench_updates.py).
 _PROCESSED = ProcessedUpdate.__table__  # type: ignore[attr-defined]
@@ -167,6 +185,13 @@ class Dispatcher:
             replies = self._handle_quick(message, unsure) if self._write_lock else None
             if replies is None:
                 replies = await asyncio.to_thread(self._handle, message, unsure)
+            if replies is None:  # the database stayed unavailable: nothing was done
+                delivery = DELIVERY.get()
+                if delivery is not None and delivery.waiting:
+                    log.warning("update %s left for the platform to send again", message.update_key)
+                    delivery.deferred = True
+                    return []
+                replies = [self._busy(message)]
             for reply in replies:
                 if reply.chart is not None and reply.image is None:
                     # Drawn after the transaction, outside the database lock.
@@ -250,7 +275,10 @@ class Dispatcher:
 
     def handle(self, message: Incoming) -> list[Reply]:
         """Handle one message in its own transaction, waiting for the database; never raises."""
-        return self._handle(message, [])
+        return self._handle(message, []) or [self._busy(message)]
+
+    def _busy(self, message: Incoming) -> Reply:
+        return Reply(text=translator(self._locale_hint(message)).gettext(BUSY))
 
     def _handle_quick(self, message: Incoming, unsure: list[Handled]) -> list[Reply] | None:
         """SQLite: one attempt on the event loop that never waits; None if it would have to.
@@ -274,7 +302,8 @@ class Dispatcher:
         finally:
             self._write_lock.release()
 
-    def _handle(self, message: Incoming, unsure: list[Handled]) -> list[Reply]:
+    def _handle(self, message: Incoming, unsure: list[Handled]) -> list[Reply] | None:
+        # None: the database stayed unavailable through every attempt.
         # ``unsure``: the outcome of an attempt whose COMMIT failed; the server may have
         # committed before the connection broke, and then the retry finds the update processed.
         engine = self.services.engine
@@ -297,7 +326,7 @@ class Dispatcher:
                     time.sleep(0.2 * 2**attempt)
             except Exception:
                 return self._crashed(message, engine)
-        return [Reply(text=translator(self._locale_hint(message)).gettext(BUSY))]
+        return None
 
     def _crashed(self, message: Incoming, engine: Engine) -> list[Reply]:
         """A handler bug: log it, never see the update again, and apologise."""

@@ -185,3 +185,61 @@ async def test_a_zalo_update_fetched_by_a_killed_process_is_handled_on_restart(
         await fake_zalo.wait_for(lambda: fake_zalo.texts_to("z-new"))
         await fake_zalo.wait_for(lambda: _inbox(app.services) == [])
     assert len(fake_zalo.texts_to("z-kept")) == 1
+
+
+async def test_a_webhook_update_the_database_cannot_take_is_refused_and_answered_once_later(
+    running, settings, fake_telegram: FakeTelegramAPI, fake_zalo: FakeZaloAPI
+) -> None:
+    """No "busy" reply and no 200 while the database is away: the platform sends again."""
+    app_settings = channel_settings(
+        settings,
+        fake_telegram,
+        fake_zalo,
+        webhook_mode=True,
+        public_base_url="https://tocns.example.vn",
+        telegram_webhook_secret="telegram-secret-123",
+        zalo_webhook_secret="zalo-secret-123",
+        db_busy_timeout_ms=50,  # SQLite: the core gives up within about two seconds
+    )
+    update = {
+        "update_id": 42,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": USER, "type": "private"},
+            "from": {"id": USER, "is_bot": False, "first_name": "A"},
+            "text": "/start",
+        },
+    }
+    event = text_event("z-outage", "/start")
+    telegram = (
+        "/webhook/telegram",
+        update,
+        {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"},
+    )
+    zalo = ("/webhook/zalo", event, {"X-Bot-Api-Secret-Token": "zalo-secret-123"})
+    async with running(app_settings) as app, aiohttp.ClientSession() as http:
+        if app.services.engine.dialect.name != "sqlite":
+            # PostgreSQL waits for a lock instead of failing: its outage is a cut
+            # connection (tests/faults/test_database_unreachable.py).
+            return
+        base = f"http://127.0.0.1:{app.port}"
+
+        async def post(path: str, body: dict[str, Any], headers: dict[str, str]) -> int:
+            async with http.post(base + path, json=body, headers=headers) as answer:
+                return answer.status
+
+        url = app.services.settings.effective_database_url
+        holding = asyncio.create_task(asyncio.to_thread(_hold_database, url, 6.0))
+        await asyncio.sleep(0.3)
+        assert await asyncio.gather(post(*telegram), post(*zalo)) == [503, 503]
+        assert fake_telegram.sent_to(USER, "sendMessage") == [], "no 'busy' reply"
+        assert fake_zalo.texts_to("z-outage") == []
+        await holding
+        # The platforms send the updates again: answered now, and once only.
+        for _ in range(2):
+            assert await asyncio.gather(post(*telegram), post(*zalo)) == [200, 200]
+        [reply] = fake_telegram.sent_to(USER, "sendMessage")
+        assert "Xin chào" in (reply.text or "")
+        [text] = fake_zalo.texts_to("z-outage")
+        assert "Xin chào" in text

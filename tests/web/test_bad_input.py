@@ -139,8 +139,9 @@ async def test_wrong_method_and_server_errors_are_pages(services: Services) -> N
 async def test_deep_json_on_webhooks_is_refused(channel: str, services: Services) -> None:
     received: list[dict[str, Any]] = []
 
-    async def accept(update: dict[str, Any]) -> None:
+    async def accept(update: dict[str, Any]) -> bool:
         received.append(update)
+        return True
 
     hooks = Webhooks(telegram=accept, telegram_secret="s" * 16, zalo=accept, zalo_secret="s" * 16)
     header = TELEGRAM_SECRET_HEADER if channel == "telegram" else ZALO_SECRET_HEADER

@@ -121,8 +121,9 @@ async def test_the_public_address_is_a_valid_origin(services: Services) -> None:
 async def test_webhooks_are_not_forms(services: Services) -> None:
     received: list[dict[str, Any]] = []
 
-    async def accept(update: dict[str, Any]) -> None:
+    async def accept(update: dict[str, Any]) -> bool:
         received.append(update)
+        return True
 
     hooks = Webhooks(telegram=accept, telegram_secret="s3cret-s3cret")
     async with TestClient(TestServer(build_web_app(services, Dispatcher(services), hooks))) as c:

@@ -28,12 +28,14 @@ class Webhooks:
     """What the webhook routes hand updates to, and the secrets they check.
 
     Each handler returns once the update is handled (at most a few seconds), so the
-    platform's "200 OK" means committed: an update lost to a crash is sent again.
+    platform's "200 OK" means committed: an update lost to a crash is sent again. False:
+    the database stayed unavailable and nothing was done; the route answers 503 and the
+    platform sends the update again.
     """
 
-    telegram: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    telegram: Callable[[dict[str, Any]], Awaitable[bool]] | None = None
     telegram_secret: str = ""
-    zalo: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    zalo: Callable[[dict[str, Any]], Awaitable[bool]] | None = None
     zalo_secret: str = ""
 
 
@@ -72,7 +74,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         return payload
     if not payload:
         return web.Response(status=400, text="bad update")
-    await hooks.telegram(payload)
+    if not await hooks.telegram(payload):
+        return _send_again()
     return web.Response(text="ok")
 
 
@@ -84,6 +87,11 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     payload = await _read_update(request, ZALO_SECRET_HEADER, hooks.zalo_secret)
     if isinstance(payload, web.Response):
         return payload
-    if payload:
-        await hooks.zalo(payload)
+    if payload and not await hooks.zalo(payload):
+        return _send_again()
     return web.json_response({"ok": True})
+
+
+def _send_again() -> web.Response:
+    """The database is unavailable: Telegram and Zalo send a non-2xx-answered update again."""
+    return web.Response(status=503, text="database unavailable, send again")
