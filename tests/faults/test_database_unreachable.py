@@ -12,7 +12,9 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
@@ -27,6 +29,9 @@ from bot.reminders.outbox import enqueue
 from bot.reminders.runner import ReminderRunner
 from bot.services import Services
 from db.models import Plan, ProcessedUpdate, Task, TaskProgress
+from tests.conftest import channel_settings
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloAPI, text_event
 from tests.faults.tcp_proxy import CuttableProxy
 from tests.helpers import Chat, add_person
 from tests.reminders.util import RecordingSender, rows
@@ -253,3 +258,64 @@ async def test_reminder_tick_survives_an_outage_and_resumes(
     assert [text for chat, text in sender.delivered if chat == "db-remind"] == ["Họp tổ lúc 8 giờ"]
     assert [row.status for row in rows(services, dedupe_key="db-outage")] == ["sent"]
     assert runner._swept is not None  # the retention sweep the outage stopped ran after it
+
+
+async def test_a_webhook_update_during_an_outage_is_refused_then_answered_once(
+    services: Services,
+    proxied: tuple[CuttableProxy, Services],
+    running: Any,
+    fake_telegram: FakeTelegramAPI,
+    fake_zalo: FakeZaloAPI,
+) -> None:
+    """503 and no "busy" reply while the database is away; the redelivery is answered once."""
+    proxy, through = proxied
+    app_settings = channel_settings(
+        services.settings,
+        fake_telegram,
+        fake_zalo,
+        webhook_mode=True,
+        public_base_url="https://tocns.example.vn",
+        telegram_webhook_secret="telegram-secret-123",
+        zalo_webhook_secret="zalo-secret-123",
+    ).model_copy(update={"database_url": through.settings.database_url})
+    user = 5550202
+    update = {
+        "update_id": 43,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "A"},
+            "text": "/start",
+        },
+    }
+    hooks = [
+        ("/webhook/telegram", update, {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"}),
+        (
+            "/webhook/zalo",
+            text_event("z-cut", "/start"),
+            {"X-Bot-Api-Secret-Token": "zalo-secret-123"},
+        ),
+    ]
+    async with running(app_settings) as app, aiohttp.ClientSession() as http:
+        base = f"http://127.0.0.1:{app.port}"
+
+        async def post_all() -> list[int]:
+            statuses = []
+            for path, body, headers in hooks:
+                async with http.post(base + path, json=body, headers=headers) as answer:
+                    statuses.append(answer.status)
+            return statuses
+
+        proxy.cut()
+        assert await post_all() == [503, 503]
+        assert fake_telegram.sent_to(user, "sendMessage") == [], "no 'busy' reply"
+        assert fake_zalo.texts_to("z-cut") == []
+        proxy.restore()
+        # Telegram and Zalo send the updates again (and again): answered once.
+        assert await post_all() == [200, 200]
+        assert await post_all() == [200, 200]
+        [reply] = fake_telegram.sent_to(user, "sendMessage")
+        assert "Xin chào" in (reply.text or "")
+        [text] = fake_zalo.texts_to("z-cut")
+        assert "Xin chào" in text
