@@ -189,3 +189,39 @@ def test_logs_never_contain_message_text(
     )
     assert "P2" in logged, "errors are logged with the update id"
     assert "0123456789" not in logged and fold("mật khẩu") not in fold(logged)
+
+
+@pytest.mark.parametrize("waiting", [True, False])
+async def test_a_webhook_update_the_locked_database_refuses_is_left_to_be_sent_again(
+    services: Services, waiting: bool
+) -> None:
+    """While its webhook call waits: no reply, deferred; once answered: "busy" as when polling."""
+    if services.engine.url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite write lock (PostgreSQL: tests/faults/test_database_unreachable.py)")
+    from bot.app import build_services
+    from bot.core.dispatcher import DELIVERY, Delivery
+
+    impatient = build_services(
+        services.settings.model_copy(update={"db_busy_timeout_ms": 50}), services.clock
+    )
+    dispatcher = Dispatcher(impatient)
+    message = Incoming("console", "lock-3", "An", text="/start", update_key="L3")
+    delivery = Delivery(waiting=waiting)
+    blocker = sqlite3.connect(services.engine.url.database, timeout=1, check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")
+    token = DELIVERY.set(delivery)
+    try:
+        replies = await dispatcher.handle_async(message)
+    finally:
+        DELIVERY.reset(token)
+        blocker.rollback()
+        blocker.close()
+    if waiting:
+        assert (replies, delivery.deferred) == ([], True)
+    else:
+        assert delivery.deferred is False
+        assert "Hệ thống đang bận" in replies[0].text
+    # The platform's redelivery, once the database is free: answered, then a duplicate.
+    assert "Xin chào" in (await dispatcher.handle_async(message))[0].text
+    assert await dispatcher.handle_async(message) == []
+    impatient.engine.dispose()
