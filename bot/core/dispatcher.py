@@ -275,7 +275,8 @@ class Dispatcher:
 
     def handle(self, message: Incoming) -> list[Reply]:
         """Handle one message in its own transaction, waiting for the database; never raises."""
-        return self._handle(message, []) or [self._busy(message)]
+        replies = self._handle(message, [])
+        return [self._busy(message)] if replies is None else replies
 
     def _busy(self, message: Incoming) -> Reply:
         return Reply(text=translator(self._locale_hint(message)).gettext(BUSY))
