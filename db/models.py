@@ -252,6 +252,16 @@ class Tally(SQLModel, table=True):
     updated_at: dt.datetime = _ts()
 
 
+class ProgressVersion(SQLModel, table=True):
+    """A token that changes whenever a commune's progress inputs change (villages,
+    denominators, tallies, plan targets), written in the writing transaction by
+    ``db.progress_version``. Commune 0 is the global token: any write whose commune is
+    unknown changes it. Progress caches compare tokens instead of reloading the inputs."""
+
+    commune_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    token: str = Field(max_length=32)
+
+
 # ---------------------------------------------------------------- guides
 
 
@@ -621,3 +631,8 @@ class FeedbackRating(SQLModel, table=True):
 
 
 # ---------------------------------------------------------------- end of residents' feedback
+
+
+# Registered with every session class as soon as the tables are: any process that can
+# write the inputs of a progress view keeps its version token up to date.
+from db import progress_version as _progress_version  # noqa: E402, F401
