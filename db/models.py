@@ -631,8 +631,3 @@ class FeedbackRating(SQLModel, table=True):
 
 
 # ---------------------------------------------------------------- end of residents' feedback
-
-
-# Registered with every session class as soon as the tables are: any process that can
-# write the inputs of a progress view keeps its version token up to date.
-from db import progress_version as _progress_version  # noqa: E402, F401
