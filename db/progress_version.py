@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -33,6 +33,12 @@ WATCHED = (Village, VillageDenominator, Tally, Plan, Indicator, IndicatorTarget)
 _VILLAGE: Any = Village.__table__.c  # type: ignore[attr-defined]
 _PLAN: Any = Plan.__table__.c  # type: ignore[attr-defined]
 _INDICATOR: Any = Indicator.__table__.c  # type: ignore[attr-defined]
+# Built once: building a statement costs more than running it on SQLite.
+_IDS: Any = bindparam("ids", expanding=True)
+_PLAN_OF = select(_INDICATOR.id, _INDICATOR.plan_id).where(_INDICATOR.id.in_(_IDS))
+_COMMUNE_OF_VILLAGE = select(_VILLAGE.id, _VILLAGE.commune_id).where(_VILLAGE.id.in_(_IDS))
+_COMMUNE_OF_PLAN = select(_PLAN.id, _PLAN.commune_id).where(_PLAN.id.in_(_IDS))
+_UPSERTS: dict[str, Any] = {}
 _TABLES = {model.__tablename__ for model in WATCHED}
 
 
@@ -60,20 +66,14 @@ def _communes(session: Session, objects: list[Any]) -> set[int]:
             indicators |= _values(obj, "indicator_id") or {-1}
     if indicators:
         found: dict[int, int] = dict(
-            connection.execute(
-                select(_INDICATOR.id, _INDICATOR.plan_id).where(_INDICATOR.id.in_(indicators))
-            ).all()
+            connection.execute(_PLAN_OF, {"ids": sorted(indicators)}).all()  # type: ignore[arg-type]
         )
         plans |= set(found.values())
         if indicators - set(found):
             communes.add(GLOBAL)
-    for ids, table in ((villages, _VILLAGE), (plans, _PLAN)):
+    for ids, statement in ((villages, _COMMUNE_OF_VILLAGE), (plans, _COMMUNE_OF_PLAN)):
         if ids:
-            found = dict(
-                connection.execute(
-                    select(table.id, table.commune_id).where(table.id.in_(ids))
-                ).all()
-            )
+            found = dict(connection.execute(statement, {"ids": sorted(ids)}).all())  # type: ignore[arg-type]
             communes |= set(found.values())
             if ids - set(found):  # deleted in this flush, or never saved: be safe
                 communes.add(GLOBAL)
@@ -84,14 +84,18 @@ def bump(session: Session, communes: set[int]) -> None:
     """Give these communes new tokens in the session's transaction (in id order, so
     two workers bumping the same communes wait for each other rather than deadlock)."""
     connection = session.connection()
-    insert: Any = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    for commune_id in sorted(communes):
-        statement = insert(ProgressVersion).values(commune_id=commune_id, token=uuid.uuid4().hex)
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["commune_id"], set_={"token": statement.excluded.token}
-            )
+    dialect = connection.dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(ProgressVersion).values(
+            commune_id=bindparam("commune_id"), token=bindparam("token")
         )
+        statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=["commune_id"], set_={"token": statement.excluded.token}
+        )
+    for commune_id in sorted(communes):
+        connection.execute(statement, {"commune_id": commune_id, "token": uuid.uuid4().hex})
 
 
 @event.listens_for(Session, "after_flush")
