@@ -17,6 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+# Any process with an engine keeps the progress version tokens current on every flush.
+from db import progress_version as _progress_version  # noqa: E402, F401
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

@@ -252,6 +252,16 @@ class Tally(SQLModel, table=True):
     updated_at: dt.datetime = _ts()
 
 
+class ProgressVersion(SQLModel, table=True):
+    """A token that changes whenever a commune's progress inputs change (villages,
+    denominators, tallies, plan targets), written in the writing transaction by
+    ``db.progress_version``. Commune 0 is the global token: any write whose commune is
+    unknown changes it. Progress caches compare tokens instead of reloading the inputs."""
+
+    commune_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    token: str = Field(max_length=32)
+
+
 # ---------------------------------------------------------------- guides
 
 

@@ -8,7 +8,8 @@ the plain inputs the progress arithmetic works on.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,10 +31,12 @@ from db.models import (
     IndicatorTarget,
     Person,
     Plan,
+    ProgressVersion,
     Tally,
     Village,
     VillageDenominator,
 )
+from db.progress_version import GLOBAL as PROGRESS_GLOBAL
 
 HISTORY_MONTHS = 12  # months of history the plausibility band learns from
 _DENOMINATOR_KEYS = ("population", "adults", "aged15", "households", "businesses")
@@ -342,12 +345,70 @@ def load_inputs(
     return dict(out)
 
 
+VIEW_CACHE_SIZE = 256
+_VERSION = sa_select(col(ProgressVersion.commune_id), col(ProgressVersion.token)).where(
+    col(ProgressVersion.commune_id).in_([bindparam("commune_id"), PROGRESS_GLOBAL])
+)
+
+
+class ViewCache:
+    """The last computed progress views, per (database, commune, month, months), each
+    kept with the commune's version tokens (db.progress_version) it was computed under.
+
+    A hit costs one primary-key query: the tokens change in every transaction that
+    writes an input, in any worker, so equal tokens mean the view is still right.
+    The tokens are read before the inputs: a write landing in between makes the
+    stored tokens old (a later miss), never a stale view under new tokens.
+    """
+
+    def __init__(self, size: int = VIEW_CACHE_SIZE) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[str, int, dt.date, int], tuple[Any, CommuneProgress]]
+        self._views = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._views.clear()
+
+    def view(
+        self, session: Session, commune_id: int, period: dt.date, months: int
+    ) -> CommuneProgress:
+        tokens = tuple(sorted(session.execute(_VERSION, {"commune_id": commune_id}).all()))
+        trusted = any(row[0] == PROGRESS_GLOBAL for row in tokens)  # seeded by the migration
+        key = (str(session.get_bind().engine.url), commune_id, period, months)
+        with self._lock:
+            known = self._views.get(key)
+            if trusted and known is not None and known[0] == tokens:
+                self._views.move_to_end(key)
+                self.hits += 1
+                return known[1]
+            self.misses += 1
+        inputs = load_inputs(session, [commune_id], period, months).get(commune_id, [])
+        view = commune_progress(
+            inputs, period, load_targets(session, commune_id, period.year), months
+        )
+        if trusted:
+            with self._lock:
+                self._views[key] = (tokens, view)
+                self._views.move_to_end(key)
+                while len(self._views) > self.size:
+                    self._views.popitem(last=False)
+        return view
+
+
+VIEWS = ViewCache()
+
+
 def commune_view(
     session: Session, commune_id: int, period: dt.date, months: int = 6
 ) -> CommuneProgress:
-    """One commune's progress for a month: every village, every code, trend and targets."""
-    inputs = load_inputs(session, [commune_id], period, months).get(commune_id, [])
-    return commune_progress(inputs, period, load_targets(session, commune_id, period.year), months)
+    """One commune's progress for a month: every village, every code, trend and targets.
+
+    Served from ``VIEWS`` while none of its inputs changed; treat it as read-only."""
+    return VIEWS.view(session, commune_id, period, months)
 
 
 def province_view(

@@ -1,0 +1,119 @@
+"""Keep each commune's progress version token current, in the writing transaction.
+
+After every ORM flush that adds, changes or deletes a village, a denominator, a tally,
+a plan, an indicator or an indicator target, the communes concerned get a fresh random
+token (commune 0, the global token, when the commune cannot be told). Bulk UPDATE or
+DELETE statements on those tables change the global token. A rolled-back transaction
+takes its tokens with it, and a new token is never an old one: equal tokens mean equal
+inputs, whichever worker process wrote them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from db.models import (
+    Indicator,
+    IndicatorTarget,
+    Plan,
+    ProgressVersion,
+    Tally,
+    Village,
+    VillageDenominator,
+)
+
+GLOBAL = 0
+WATCHED = (Village, VillageDenominator, Tally, Plan, Indicator, IndicatorTarget)
+_VILLAGE: Any = Village.__table__.c  # type: ignore[attr-defined]
+_PLAN: Any = Plan.__table__.c  # type: ignore[attr-defined]
+_INDICATOR: Any = Indicator.__table__.c  # type: ignore[attr-defined]
+# Built once: building a statement costs more than running it on SQLite.
+_IDS: Any = bindparam("ids", expanding=True)
+_PLAN_OF = select(_INDICATOR.id, _INDICATOR.plan_id).where(_INDICATOR.id.in_(_IDS))
+_COMMUNE_OF_VILLAGE = select(_VILLAGE.id, _VILLAGE.commune_id).where(_VILLAGE.id.in_(_IDS))
+_COMMUNE_OF_PLAN = select(_PLAN.id, _PLAN.commune_id).where(_PLAN.id.in_(_IDS))
+_UPSERTS: dict[str, Any] = {}
+_TABLES = {model.__tablename__ for model in WATCHED}
+
+
+def _values(obj: Any, attribute: str) -> set[int]:
+    """The attribute's current value and, for a changed row, the one it had."""
+    history = inspect(obj).attrs[attribute].history
+    values = {*history.added, *history.unchanged, *history.deleted}
+    return {int(value) for value in values if value is not None}
+
+
+def _communes(session: Session, objects: list[Any]) -> set[int]:
+    connection = session.connection()
+    communes: set[int] = set()
+    villages: set[int] = set()
+    plans: set[int] = set()
+    indicators: set[int] = set()
+    for obj in objects:
+        if isinstance(obj, Village | Plan):
+            communes |= _values(obj, "commune_id") or {GLOBAL}
+        elif isinstance(obj, Tally | VillageDenominator):
+            villages |= _values(obj, "village_id") or {-1}
+        elif isinstance(obj, Indicator):
+            plans |= _values(obj, "plan_id") or {-1}
+        else:
+            indicators |= _values(obj, "indicator_id") or {-1}
+    if indicators:
+        found: dict[int, int] = dict(
+            connection.execute(_PLAN_OF, {"ids": sorted(indicators)}).all()  # type: ignore[arg-type]
+        )
+        plans |= set(found.values())
+        if indicators - set(found):
+            communes.add(GLOBAL)
+    for ids, statement in ((villages, _COMMUNE_OF_VILLAGE), (plans, _COMMUNE_OF_PLAN)):
+        if ids:
+            found = dict(connection.execute(statement, {"ids": sorted(ids)}).all())  # type: ignore[arg-type]
+            communes |= set(found.values())
+            if ids - set(found):  # deleted in this flush, or never saved: be safe
+                communes.add(GLOBAL)
+    return communes
+
+
+def bump(session: Session, communes: set[int]) -> None:
+    """Give these communes new tokens in the session's transaction (in id order, so
+    two workers bumping the same communes wait for each other rather than deadlock)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(ProgressVersion).values(
+            commune_id=bindparam("commune_id"), token=bindparam("token")
+        )
+        statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=["commune_id"], set_={"token": statement.excluded.token}
+        )
+    for commune_id in sorted(communes):
+        connection.execute(statement, {"commune_id": commune_id, "token": uuid.uuid4().hex})
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    objects = [
+        obj
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, WATCHED)
+        and (obj not in session.dirty or session.is_modified(obj, include_collections=False))
+    ]
+    if objects:
+        bump(session, _communes(session, objects))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in _TABLES:
+        bump(state.session, {GLOBAL})
