@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from bot.commands import command_groups
-from bot.commands.base import CliArgs, CommandTree, TocnsParser
+from bot.commands.base import CliArgs, CommandTree, Refused, TocnsParser
 from bot.errors import ReadableError
 from bot.i18n import DEFAULT_LOCALE, N_, SUPPORTED_LOCALES, Translator, translator
 from bot.logs import setup_logging
@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(settings, quiet=True)  # `tocns run` sets its own level
     try:
         result: int = handler(args)
+    except Refused:  # it has said why
+        return 1
     except ReadableError as error:
         print(error.render(t), file=sys.stderr)
         return 1

@@ -58,10 +58,9 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "bot.admin.invites": CLI_START,
         "bot.admin.people": CLI_START,
         "bot.admin.setup": CLI_START,
-        "bot.core.people": CLI_START,
         "db.models": CLI_START,
     },
-    "bot/commands/base.py": {"bot.app": CLI_START},
+    "bot/commands/base.py": {"bot.app": CLI_START, "bot.core.people": CLI_START},
     "bot/commands/province.py": {
         "bot.admin.province_officers": CLI_START,
         "bot.admin.province_setup": CLI_START,
@@ -72,7 +71,6 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "bot.channels.zalo_doctor": CHANNELS,
     },
     "bot/commands/feedback.py": {
-        "bot.core.people": CLI_START,
         "bot.feedback.apikeys": CLI_START,
         "bot.feedback.queues": CLI_START,
         "bot.feedback.store": CLI_START,
@@ -81,13 +79,11 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
     "bot/commands/guides.py": {"bot.content.qr": CLI_START, "bot.content.questions": CLI_START},
     "bot/commands/maintenance.py": {"bot.maintenance": CLI_START},
     "bot/commands/plans.py": {
-        "bot.core.people": CLI_START,
         "bot.plans.imports": CLI_START,
         "bot.plans.store": CLI_START,
         "db.models": CLI_START,
     },
     "bot/commands/reminders.py": {
-        "bot.core.people": CLI_START,
         "bot.reminders.broadcasts": CLI_START,
         "bot.reminders.outbox_admin": CLI_START,
         "bot.reminders.planner": CLI_START,
@@ -100,7 +96,7 @@ LAZY_IMPORTS: dict[str, dict[str, str]] = {
         "bot.web.auth": CLI_START,
         "db.engine": CLI_START,
     },
-    "bot/commands/tallies.py": {"bot.core.people": CLI_START, "bot.tallies.store": CLI_START},
+    "bot/commands/tallies.py": {"bot.tallies.store": CLI_START},
     "bot/commands/web.py": {
         "bot.core.people": CLI_START,
         "bot.web.auth": CLI_START,

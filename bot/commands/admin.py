@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.commands.base import (
+    CliArgs,
+    CommandTree,
+    open_services,
+    print_json,
+    refuse,
+    require_commune,
+)
 from bot.core.errors import UserError
 from bot.i18n import N_, Translator
 from bot.text import fold
@@ -17,7 +24,6 @@ MSG_UNREADABLE = N_("Could not read the file {path}: {reason}")
 MSG_CANNOT_OPEN = N_("Could not open the file {path} ({reason}).")
 MSG_SETUP_PROBLEMS = N_("The file has {count} errors; nothing was saved. Fix them and run again:")
 MSG_SETUP_SAVED = N_("Saved {commune}: {villages} villages, {units} units.")
-MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
 MSG_PEOPLE_PROBLEMS = N_(
     "The file has {count} errors; nobody was imported. Fix them and run again:"
 )
@@ -35,15 +41,6 @@ MSG_ROLE_AT = N_("Role: {role} – {place}")
 MSG_EXPIRES = N_("Expires: {expires} (one use)")
 MSG_SEND = N_("The person sends to the bot: /lienket {code}")
 MSG_OPEN = N_("Or opens on Telegram: {link}")
-
-
-def _refuse(message: str, as_json: bool, **fields: Any) -> int:
-    """Say why nothing was done (as {"error": ...} with --json) and exit 1."""
-    if as_json:
-        print_json({"error": message, **fields})
-    else:
-        print(message)
-    return 1
 
 
 def _print_problems(t: Translator, problems: list[Any], heading_id: str) -> None:
@@ -75,18 +72,18 @@ def cmd_setup(args: CliArgs) -> int:
     t = args.t
     path = Path(args.file)
     if not path.is_file():
-        return _refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
+        return refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
     try:
         data = read_setup_file(path)
     except UserError as error:
-        return _refuse(
+        return refuse(
             t.gettext(MSG_UNREADABLE, path=path, reason=error.render(t)),
             args.json,
             message_id=error.message_id,
             params=error.params,
         )
     except OSError as error:  # permissions, a directory…: the system's words
-        return _refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
+        return refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
     services = open_services(args.settings, sample=False)
     today = services.today()
     with Session(services.engine) as session:
@@ -124,29 +121,26 @@ def cmd_people_import(args: CliArgs) -> int:
 
     from bot.admin.people import import_people
     from bot.admin.setup import MSG_NOT_UTF8
-    from bot.core.people import find_commune
 
     t = args.t
     path = Path(args.file)
     if not path.is_file():
-        return _refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
+        return refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:  # e.g. Excel's "CSV (Comma delimited)" in Windows-1258
-        return _refuse(
+        return refuse(
             t.gettext(MSG_UNREADABLE, path=path, reason=t.gettext(MSG_NOT_UTF8)),
             args.json,
             message_id=MSG_NOT_UTF8,
             params={},
         )
     except OSError as error:
-        return _refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
+        return refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None or commune.id is None:
-            return _refuse(t.gettext(MSG_NO_COMMUNE), args.json)
-        result = import_people(session, commune.id, raw)
+        _, commune_id = require_commune(session, args)
+        result = import_people(session, commune_id, raw)
         if result.problems:
             session.rollback()
         else:
@@ -180,7 +174,6 @@ def cmd_invite(args: CliArgs) -> int:
 
     from bot.admin.invites import InviteError, create_invite, deep_link, parse_duration
     from bot.admin.setup import find_unit
-    from bot.core.people import find_commune
     from db.models import Village
 
     t = args.t
@@ -192,17 +185,14 @@ def cmd_invite(args: CliArgs) -> int:
     services = open_services(args.settings)
     now = services.clock()
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None or commune.id is None:
-            print(t.gettext(MSG_NO_COMMUNE))
-            return 1
+        _, commune_id = require_commune(session, args)
         village_id = unit_id = None
         place = ""
         if args.role in ("team", "leader"):
             if not args.village:
                 print(t.gettext(MSG_NEED_VILLAGE))
                 return 1
-            villages = session.exec(select(Village).where(Village.commune_id == commune.id)).all()
+            villages = session.exec(select(Village).where(Village.commune_id == commune_id)).all()
             village = next((v for v in villages if fold(v.name) == fold(args.village)), None)
             if village is None:
                 names = ", ".join(v.name for v in villages)
@@ -213,14 +203,14 @@ def cmd_invite(args: CliArgs) -> int:
             if not args.unit:
                 print(t.gettext(MSG_NEED_UNIT))
                 return 1
-            unit = find_unit(session, commune.id, args.unit)
+            unit = find_unit(session, commune_id, args.unit)
             if unit is None:
                 print(t.gettext(MSG_NO_UNIT, unit=args.unit))
                 return 1
             unit_id, place = unit.id, unit.name
         code = create_invite(
             session,
-            commune_id=commune.id,
+            commune_id=commune_id,
             role=args.role,
             now=now,
             village_id=village_id,

@@ -24,7 +24,10 @@ from bot.i18n import N_, SUPPORTED_LOCALES, Translator
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from bot.services import Services
+    from db.models import Commune
 
 
 class CliArgs(argparse.Namespace):
@@ -44,6 +47,8 @@ MSG_LANG = N_("language of the messages: vi (default) or en")
 MSG_ERROR = N_("{prog}: error: {reason}")
 MSG_HELP_HINT = N_("Type {prog} --help to see how to use it.")
 MSG_ACTION = N_("ACTION")
+MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
+MSG_NO_SUCH_COMMUNE = N_("There is no commune “{slug}” in the database.")
 
 # argparse's own complaints, read back into message ids (argparse formats them in English).
 ARGPARSE_ERRORS = [
@@ -181,3 +186,34 @@ def open_services(settings: Settings, *, sample: bool = True) -> Services:
     services = build_services(settings)
     prepare_database(services, sample=sample)
     return services
+
+
+def refuse(message: str, as_json: bool, **fields: Any) -> int:
+    """Say why nothing was done (as ``{"error": ...}`` with --json) and exit 1."""
+    if as_json:
+        print_json({"error": message, **fields})
+    else:
+        print(message)
+    return 1
+
+
+class Refused(Exception):
+    """The command has told the person why it does nothing; ``tocns`` exits with 1."""
+
+
+def require_commune(session: Session, args: CliArgs) -> tuple[Commune, int]:
+    """The commune ``--commune`` names (the deployment's own without it) and its id.
+
+    Without one it says so (as ``{"error": ...}`` with ``--json``) and raises ``Refused``.
+    """
+    from bot.core.people import find_commune
+
+    slug = getattr(args, "commune", None)
+    commune = find_commune(session, slug)
+    if commune is not None and commune.id is not None:
+        return commune, commune.id
+    message = (
+        args.t.gettext(MSG_NO_SUCH_COMMUNE, slug=slug) if slug else args.t.gettext(MSG_NO_COMMUNE)
+    )
+    refuse(message, bool(getattr(args, "json", False)))
+    raise Refused

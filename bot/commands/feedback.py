@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.commands.base import (
+    CliArgs,
+    CommandTree,
+    open_services,
+    print_json,
+    require_commune,
+)
 from bot.core.errors import UserError
 from bot.i18n import N_, Translator
 
@@ -13,7 +19,6 @@ if TYPE_CHECKING:
 
     from db.models import FeedbackCategory
 
-MSG_NO_COMMUNE = N_("There is no commune “{slug}” in the database.")
 MSG_KEY = N_(
     "New Open311 API key for {commune} (shown only now; give it to the client and keep it "
     "secret):\n{key}"
@@ -25,16 +30,12 @@ def cmd_key_new(args: CliArgs) -> int:
     """Issue an Open311 API key (its hash is stored, the key is printed once)."""
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.feedback.apikeys import issue_api_key
     from bot.feedback.queues import jurisdiction_id
 
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None:
-            print(args.t.gettext(MSG_NO_COMMUNE, slug=args.commune or ""))
-            return 1
+        commune, _ = require_commune(session, args)
         key = issue_api_key(session, commune)
         name, jurisdiction = commune.name, jurisdiction_id(commune)
         session.commit()
@@ -49,15 +50,11 @@ def cmd_key_revoke(args: CliArgs) -> int:
     """Withdraw every Open311 API key of the commune."""
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.feedback.apikeys import revoke_api_keys
 
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None:
-            print(args.t.gettext(MSG_NO_COMMUNE, slug=args.commune or ""))
-            return 1
+        commune, _ = require_commune(session, args)
         count = revoke_api_keys(session, commune)
         name = commune.name
         session.commit()
@@ -125,18 +122,14 @@ def cmd_category_list(args: CliArgs) -> int:
     """List the commune's report categories with their unit, deadlines and urgency."""
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.feedback.store import ensure_categories
 
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None:
-            print(args.t.gettext(MSG_NO_COMMUNE, slug=args.commune or ""))
-            return 1
+        commune, commune_id = require_commune(session, args)
         items = [
             _category_json(c, _unit_name(session, c))
-            for c in ensure_categories(session, commune.id or 0)
+            for c in ensure_categories(session, commune_id)
         ]
         name = commune.name
         session.commit()  # the default list, made on first use
@@ -158,17 +151,12 @@ def _yes_no(raw: str | None) -> bool | None:
 def _change_category(args: CliArgs, adding: bool) -> int:
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.feedback import store
 
     t = args.t
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None:
-            print(t.gettext(MSG_NO_COMMUNE, slug=args.commune or ""))
-            return 1
-        commune_id = commune.id or 0
+        _, commune_id = require_commune(session, args)
         try:
             if adding:
                 category = store.add_category(

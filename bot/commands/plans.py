@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.commands.base import CliArgs, CommandTree, batch_lines, open_services, print_json
+from bot.commands.base import (
+    CliArgs,
+    CommandTree,
+    batch_lines,
+    open_services,
+    print_json,
+    require_commune,
+)
 from bot.i18n import N_, Translator
 from bot.plans.deadline import DeadlineParseError, parse_deadline
 from bot.plans.target import TargetParseError, parse_target
@@ -36,7 +43,6 @@ MSG_NEED_TARGET = N_('A target is needed, for example: tocns plan parse-target "
 MSG_TARGET_ACHIEVED = N_("Qualitative target: achieved / not achieved")
 MSG_TARGET_BETWEEN = N_("Between {low} – {high}")
 MSG_TARGET_TOP = N_("Ranked in the top {value}")
-MSG_NO_COMMUNE = N_("There is no commune “{slug}”. Set up the commune first (tocns admin setup).")
 MSG_NOT_IMPORTED = N_(
     "Plan not imported: the file {file} has {count} errors (nothing was written):"
 )
@@ -151,7 +157,6 @@ def cmd_import(args: CliArgs) -> int:
     # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.plans.imports import import_plan, read_plan_file
 
     t = args.t
@@ -161,15 +166,7 @@ def cmd_import(args: CliArgs) -> int:
     now = services.clock()
     today = now.astimezone(services.tz).date()
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        commune_id = commune.id if commune is not None else None
-        if commune_id is None:
-            message = t.gettext(MSG_NO_COMMUNE, slug=args.commune or "")
-            if args.json:
-                print_json({"error": message})
-            else:
-                print(t.gettext(MSG_ERROR, error=message))
-            return 1
+        _, commune_id = require_commune(session, args)
         result = import_plan(session, raw, commune_id=commune_id, today=today, now=now)
         if result.ok and not args.dry_run:
             session.commit()

@@ -11,9 +11,8 @@ from bot.commands.admin import (
     _print_problems,
     _problems_json,
     _reason,
-    _refuse,
 )
-from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.commands.base import CliArgs, CommandTree, open_services, print_json, refuse
 from bot.errors import ReadableError
 from bot.i18n import N_
 
@@ -48,11 +47,11 @@ def cmd_setup(args: CliArgs) -> int:
     t = args.t
     path = Path(args.file)
     if not path.is_file():
-        return _refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
+        return refuse(t.gettext(MSG_NO_FILE, path=path), args.json)
     try:
         data = path.read_bytes()
     except OSError as error:  # permissions, a directory…: the system's words
-        return _refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
+        return refuse(t.gettext(MSG_CANNOT_OPEN, path=path, reason=_reason(error)), args.json)
     listed = read_province_xlsx(data)
     services = open_services(args.settings, sample=False)
     with Session(services.engine) as session:
@@ -99,7 +98,7 @@ def cmd_officer_add(args: CliArgs) -> int:
             person = add_officer(session, args.name, args.province, now)
         except ReadableError as error:
             session.rollback()
-            return _refuse(error.render(t), args.json)
+            return refuse(error.render(t), args.json)
         assert person.id is not None and person.province is not None
         person_id, name, province = person.id, person.display_name, person.province
         communes = len(province_communes(session, province))
@@ -180,7 +179,7 @@ def cmd_officer_remove(args: CliArgs) -> int:
             person, ended = remove_officer(session, args.number, services.clock())
         except ReadableError as error:
             session.rollback()
-            return _refuse(error.render(t), args.json)
+            return refuse(error.render(t), args.json)
         name = person.display_name
         session.commit()
     if args.json:

@@ -8,7 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.commands.base import (
+    CliArgs,
+    CommandTree,
+    open_services,
+    print_json,
+    require_commune,
+)
 from bot.core.errors import UserError
 from bot.i18n import N_
 from bot.reminders.policy import ReminderPolicy, load_policy, set_policy_value
@@ -41,7 +47,6 @@ STATUS_WORDS = {
 }
 
 MSG_BAD_DATE = N_("Not a valid date: {value} (write it as 2026-03-10)")
-MSG_NO_COMMUNE = N_("There is no commune in the database yet.")
 MSG_PREVIEW = N_("Reminders planned from {start} for {days} days: {count} messages")
 MSG_PREVIEW_PLAN = N_(
     "Reminders planned from {start} for {days} days (plan {plan}): {count} messages"
@@ -85,7 +90,6 @@ def cmd_preview(args: CliArgs) -> int:
     # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.reminders.planner import preview
 
     t = args.t
@@ -102,10 +106,7 @@ def cmd_preview(args: CliArgs) -> int:
         start = services.clock()
     end = start + dt.timedelta(days=args.days)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None:
-            print(t.gettext(MSG_NO_COMMUNE))
-            return 1
+        commune, _ = require_commune(session, args)
         items = preview(session, commune, start, end, tz, plan=args.plan)
     if args.json:
         print_json(items)
@@ -150,14 +151,9 @@ def cmd_policy_show(args: CliArgs) -> int:
     """Show the commune's reminder policy."""
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
-
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None:
-            print(args.t.gettext(MSG_NO_COMMUNE))
-            return 1
+        commune, _ = require_commune(session, args)
         policy = load_policy(commune.settings)
     data = policy.model_dump(mode="json")
     if args.json:
@@ -173,15 +169,10 @@ def _save_policy(args: CliArgs, change: Callable[[ReminderPolicy], ReminderPolic
     from pydantic import ValidationError
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
-
     t = args.t
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None:
-            print(t.gettext(MSG_NO_COMMUNE))
-            return 1
+        commune, _ = require_commune(session, args)
         try:
             policy = change(load_policy(commune.settings))
         except (ValidationError, ValueError) as error:
@@ -235,21 +226,17 @@ def cmd_broadcast_send(args: CliArgs) -> int:
     """Queue an announcement to a group."""
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.reminders.broadcasts import create_broadcast, group_label, parse_group
 
     t = args.t
     services = open_services(args.settings)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None or commune.id is None:
-            print(t.gettext(MSG_NO_COMMUNE))
-            return 1
+        commune, commune_id = require_commune(session, args)
         try:
-            group = parse_group(session, commune.id, args.group)
+            group = parse_group(session, commune_id, args.group)
             broadcast, queued = create_broadcast(
                 session,
-                commune_id=commune.id,
+                commune_id=commune_id,
                 group=group,
                 text=args.text,
                 sender_name=args.sender or t.gettext(MSG_DEFAULT_SENDER, commune=commune.name),

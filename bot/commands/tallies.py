@@ -6,7 +6,14 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands.base import CliArgs, CommandTree, batch_lines, open_services, print_json
+from bot.commands.base import (
+    CliArgs,
+    CommandTree,
+    batch_lines,
+    open_services,
+    print_json,
+    require_commune,
+)
 from bot.dates import month_start
 from bot.i18n import N_, Translator
 from bot.tallies.codes import code_by_name
@@ -15,7 +22,6 @@ from bot.tallies.reading import read_report
 MSG_NEED_TEXT = N_('A report is needed, for example: tocns tally parse "vneid 45 cks 12"')
 MSG_ERROR = N_("Error: {error}")
 MSG_BAD_MONTH = N_("The month must be written YYYY-MM, for example 2026-03")
-MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
 MSG_HEADING = N_("{commune} – month {month}/{year}")
 MSG_REPORTED = N_("Reported: {reported}/{villages} villages")
 MSG_MISSING = N_("Not reported yet: {names}")
@@ -61,7 +67,6 @@ def cmd_status(args: CliArgs) -> int:
     # Imported here, as everything that needs the database (see bot/commands/base.py).
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.tallies.store import commune_view
 
     t = args.t
@@ -76,11 +81,8 @@ def cmd_status(args: CliArgs) -> int:
     else:
         period = month_start(today)
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        if commune is None or commune.id is None:
-            print(t.gettext(MSG_NO_COMMUNE))
-            return 1
-        view = commune_view(session, commune.id, period)
+        commune, commune_id = require_commune(session, args)
+        view = commune_view(session, commune_id, period)
     result = {
         "commune": commune.name,
         "period": period.strftime("%Y-%m"),

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.commands.base import CliArgs, CommandTree, open_services, print_json
+from bot.commands.base import (
+    CliArgs,
+    CommandTree,
+    open_services,
+    print_json,
+    require_commune,
+)
 from bot.i18n import N_, Translator
 from bot.text import fold
 from bot.web.access import Viewer, may_sign_in
@@ -23,7 +29,6 @@ MSG_NO_DASHBOARD_ROLE = N_(
     "{name} has no role that may use the dashboard (officer, team member, admin)."
 )
 MSG_LINK = N_("Sign-in link for {name} (one use, until {expires}):")
-MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
 MSG_NOT_WRITTEN = N_("Could not write the file {file}: {reason}")
 MSG_WRITTEN = N_("Wrote {file} ({size} bytes).")
 
@@ -98,7 +103,6 @@ def cmd_export(args: CliArgs) -> int:
     """Write a report file: the indicator appendix, the task list or the village figures."""
     from sqlmodel import Session
 
-    from bot.core.people import find_commune
     from bot.web.auth import dashboard_base_url
     from bot.web.exports import export
 
@@ -107,11 +111,7 @@ def cmd_export(args: CliArgs) -> int:
     settings = services.settings
     today = services.today()
     with Session(services.engine) as session:
-        commune = find_commune(session, args.commune)
-        commune_id = commune.id if commune is not None else None
-        if commune_id is None:
-            print(t.gettext(MSG_NO_COMMUNE))
-            return 1
+        _, commune_id = require_commune(session, args)
         viewer = Viewer(
             person_id=0, name="tocns", commune_id=commune_id, roles=frozenset({"admin"})
         )

@@ -52,7 +52,13 @@ def test_the_list_shows_each_category_with_its_unit_deadlines_and_urgency(
         "urgent": False,
         "active": True,
     }
-    assert run("feedback", "category", "list", "--commune", "khong-co")[0] == 1
+    refused = "Không có xã “khong-co” trong cơ sở dữ liệu."
+    code, out = run("feedback", "category", "list", "--commune", "khong-co")
+    assert (code, out.strip()) == (1, refused)
+    code, out = run(
+        "feedback", "category", "set", "rac", "--urgent", "yes", "--commune", "khong-co", "--json"
+    )
+    assert (code, json.loads(out)) == (1, {"error": refused})
 
 
 def test_set_changes_routing_deadlines_urgency_and_use_and_is_audited(
