@@ -141,6 +141,62 @@ def channel_settings(
     return make_settings(settings.data_dir, settings.database_url, **values)
 
 
+PUBLIC_URL = "https://tocns.example.vn"
+TELEGRAM_SECRET = "telegram-secret-123"
+ZALO_SECRET = "zalo-secret-123"
+TELEGRAM_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+ZALO_HEADERS = {"X-Bot-Api-Secret-Token": ZALO_SECRET}
+
+
+def telegram_text_update(update_id: int, user_id: int, text: str = "/start") -> dict[str, object]:
+    """A Telegram update with a private text message, as Telegram posts it to the webhook."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "A"},
+            "text": text,
+        },
+    }
+
+
+WebhookSettings = Callable[..., Settings]
+
+
+@pytest.fixture
+def webhook_settings(settings: Settings) -> WebhookSettings:
+    """Build webhook-mode settings behind ``PUBLIC_URL``, with each given channel's test secret.
+
+    Call it with the fakes the test uses (``telegram=``, ``zalo=``), any other setting as a
+    keyword, and ``base=`` for settings other than the test's own.
+    """
+
+    def make(
+        *,
+        telegram: FakeTelegramAPI | None = None,
+        zalo: FakeZaloAPI | None = None,
+        base: Settings | None = None,
+        **extra: object,
+    ) -> Settings:
+        secrets: dict[str, object] = {}
+        if telegram is not None:
+            secrets["telegram_webhook_secret"] = TELEGRAM_SECRET
+        if zalo is not None:
+            secrets["zalo_webhook_secret"] = ZALO_SECRET
+        return channel_settings(
+            base or settings,
+            telegram,
+            zalo,
+            webhook_mode=True,
+            public_base_url=PUBLIC_URL,
+            **{**secrets, **extra},
+        )
+
+    return make
+
+
 @pytest.fixture
 def running(clock: FakeClock) -> Callable[..., contextlib.AbstractAsyncContextManager[TocnsApp]]:
     """Start the whole app with some settings; stop it at the end of the ``async with``."""

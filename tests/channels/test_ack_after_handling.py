@@ -20,7 +20,12 @@ from bot.core import inbox
 from bot.services import Services
 from db.engine import make_engine
 from db.models import InboxUpdate
-from tests.conftest import channel_settings
+from tests.conftest import (
+    TELEGRAM_HEADERS,
+    ZALO_HEADERS,
+    channel_settings,
+    telegram_text_update,
+)
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI, text_event
 
@@ -128,38 +133,21 @@ async def test_a_slow_update_neither_holds_newer_ones_back_nor_is_confirmed_earl
 
 
 async def test_webhooks_answer_once_the_update_is_handled(
-    running, settings, fake_telegram: FakeTelegramAPI, fake_zalo: FakeZaloAPI
+    running, webhook_settings, fake_telegram: FakeTelegramAPI, fake_zalo: FakeZaloAPI
 ) -> None:
-    app_settings = channel_settings(
-        settings,
-        fake_telegram,
-        fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        telegram_webhook_secret="telegram-secret-123",
-        zalo_webhook_secret="zalo-secret-123",
-    )
-    update = {
-        "update_id": 41,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": USER, "type": "private"},
-            "from": {"id": USER, "is_bot": False, "first_name": "A"},
-            "text": "/start",
-        },
-    }
+    app_settings = webhook_settings(telegram=fake_telegram, zalo=fake_zalo)
+    update = telegram_text_update(41, USER)
     async with running(app_settings) as app, aiohttp.ClientSession() as http:
         base = f"http://127.0.0.1:{app.port}"
         fake_telegram.stall_next("sendMessage", 0.5)
-        headers = {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"}
-        async with http.post(f"{base}/webhook/telegram", json=update, headers=headers) as answer:
+        async with http.post(
+            f"{base}/webhook/telegram", json=update, headers=TELEGRAM_HEADERS
+        ) as answer:
             assert answer.status == 200
             assert "Xin chào" in (fake_telegram.sent_to(USER, "sendMessage")[0].text or "")
         fake_zalo.stall_next("sendMessage", 0.5)
-        headers = {"X-Bot-Api-Secret-Token": "zalo-secret-123"}
         event = text_event("z-ack", "/start")
-        async with http.post(f"{base}/webhook/zalo", json=event, headers=headers) as answer:
+        async with http.post(f"{base}/webhook/zalo", json=event, headers=ZALO_HEADERS) as answer:
             assert answer.status == 200
             assert any("Xin chào" in text for text in fake_zalo.texts_to("z-ack"))
 
@@ -188,36 +176,18 @@ async def test_a_zalo_update_fetched_by_a_killed_process_is_handled_on_restart(
 
 
 async def test_a_webhook_update_the_database_cannot_take_is_refused_and_answered_once_later(
-    running, settings, fake_telegram: FakeTelegramAPI, fake_zalo: FakeZaloAPI
+    running, webhook_settings, fake_telegram: FakeTelegramAPI, fake_zalo: FakeZaloAPI
 ) -> None:
     """No "busy" reply and no 200 while the database is away: the platform sends again."""
-    app_settings = channel_settings(
-        settings,
-        fake_telegram,
-        fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        telegram_webhook_secret="telegram-secret-123",
-        zalo_webhook_secret="zalo-secret-123",
+    app_settings = webhook_settings(
+        telegram=fake_telegram,
+        zalo=fake_zalo,
         db_busy_timeout_ms=50,  # SQLite: the core gives up within about two seconds
     )
-    update = {
-        "update_id": 42,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": USER, "type": "private"},
-            "from": {"id": USER, "is_bot": False, "first_name": "A"},
-            "text": "/start",
-        },
-    }
+    update = telegram_text_update(42, USER)
     event = text_event("z-outage", "/start")
-    telegram = (
-        "/webhook/telegram",
-        update,
-        {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"},
-    )
-    zalo = ("/webhook/zalo", event, {"X-Bot-Api-Secret-Token": "zalo-secret-123"})
+    telegram = ("/webhook/telegram", update, TELEGRAM_HEADERS)
+    zalo = ("/webhook/zalo", event, ZALO_HEADERS)
     async with running(app_settings) as app, aiohttp.ClientSession() as http:
         if app.services.engine.dialect.name != "sqlite":
             # PostgreSQL waits for a lock instead of failing: its outage is a cut

@@ -15,7 +15,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
 from db.models import Tally
-from tests.conftest import channel_settings
+from tests.conftest import TELEGRAM_HEADERS, ZALO_HEADERS, channel_settings, telegram_text_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
 
@@ -113,17 +113,9 @@ async def test_handler_failure_apologises_and_keeps_serving(
 
 @pytest.mark.parametrize("header", [None, "wrong-secret"])
 async def test_webhook_refuses_missing_or_wrong_secret(
-    running, settings, fake_telegram, fake_zalo, header
+    running, webhook_settings, fake_telegram, fake_zalo, header
 ) -> None:
-    app_settings = channel_settings(
-        settings,
-        fake_telegram,
-        fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        telegram_webhook_secret="telegram-secret-123",
-        zalo_webhook_secret="zalo-secret-123",
-    )
+    app_settings = webhook_settings(telegram=fake_telegram, zalo=fake_zalo)
     async with running(app_settings) as app:
         base = f"http://127.0.0.1:{app.port}"
         headers = (
@@ -131,16 +123,7 @@ async def test_webhook_refuses_missing_or_wrong_secret(
             if header is None
             else {"X-Telegram-Bot-Api-Secret-Token": header, "X-Bot-Api-Secret-Token": header}
         )
-        update = {
-            "update_id": 1,
-            "message": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": USER, "type": "private"},
-                "from": {"id": USER, "is_bot": False, "first_name": "A"},
-                "text": "/start",
-            },
-        }
+        update = telegram_text_update(1, USER)
         async with aiohttp.ClientSession() as http:
             async with http.post(
                 base + "/webhook/telegram", json=update, headers=headers
@@ -152,8 +135,9 @@ async def test_webhook_refuses_missing_or_wrong_secret(
                 headers=headers,
             ) as response:
                 assert response.status in (401, 403)
-            good = {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"}
-            async with http.post(base + "/webhook/telegram", json=update, headers=good) as response:
+            async with http.post(
+                base + "/webhook/telegram", json=update, headers=TELEGRAM_HEADERS
+            ) as response:
                 assert response.status == 200
         [reply] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
         assert "Xin chào" in (reply.text or "")
@@ -197,24 +181,16 @@ async def test_long_text_split_within_telegram_limit(fake_telegram: FakeTelegram
 
 
 async def test_zalo_webhook_with_secret_is_processed(
-    running, settings, fake_zalo: FakeZaloAPI
+    running, webhook_settings, fake_zalo: FakeZaloAPI
 ) -> None:
     from tests.fakes.zalo_api import text_event
 
-    app_settings = channel_settings(
-        settings,
-        zalo=fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        zalo_webhook_secret="zalo-secret-123",
-    )
+    app_settings = webhook_settings(zalo=fake_zalo)
     async with running(app_settings) as app, aiohttp.ClientSession() as http:
         event = text_event("z-w", "/start")
         url = f"http://127.0.0.1:{app.port}/webhook/zalo"
         for _ in range(2):  # the platform may deliver the same event twice
-            async with http.post(
-                url, json=event, headers={"X-Bot-Api-Secret-Token": "zalo-secret-123"}
-            ) as response:
+            async with http.post(url, json=event, headers=ZALO_HEADERS) as response:
                 assert response.status == 200
         [welcome] = await fake_zalo.wait_sent(chat_id="z-w", method="sendMessage")
         assert "Xin chào" in (welcome.text or "")

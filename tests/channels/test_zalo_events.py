@@ -155,19 +155,12 @@ def _free_port() -> int:
 
 
 async def test_webhook_setup_passes_zalos_verification_call(
-    running, settings, fake_zalo: FakeZaloAPI
+    running, webhook_settings, fake_zalo: FakeZaloAPI
 ) -> None:
     """Zalo calls the URL with an empty body when the webhook is saved: tocns answers 200."""
     port = _free_port()
     fake_zalo.route_webhooks(f"http://127.0.0.1:{port}")
-    app_settings = channel_settings(
-        settings,
-        zalo=fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        zalo_webhook_secret="zalo-secret-123",
-        listen_port=port,
-    )
+    app_settings = webhook_settings(zalo=fake_zalo, listen_port=port)
     async with running(app_settings):
         await fake_zalo.wait_for(lambda: fake_zalo.webhook_calls)
         [check] = fake_zalo.webhook_calls

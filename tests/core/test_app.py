@@ -17,9 +17,13 @@ from sqlmodel import Session, col, select
 from bot.admin.setup import load_sample
 from bot.app import TocnsApp, build_services, prepare_database
 from bot.channels.zalo_client import ZaloAPIError
-from bot.settings import Settings
 from db.models import Plan
-from tests.conftest import channel_settings, make_settings
+from tests.conftest import (
+    TELEGRAM_SECRET,
+    ZALO_HEADERS,
+    WebhookSettings,
+    make_settings,
+)
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI, text_event
 from tests.helpers import FakeClock
@@ -87,14 +91,10 @@ def _running_tasks(name: str) -> list[asyncio.Task[object]]:
 
 
 async def test_stop_cancels_zalo_webhook_work_in_flight(
-    running, settings: Settings, fake_zalo: FakeZaloAPI
+    running, webhook_settings: WebhookSettings, fake_zalo: FakeZaloAPI
 ) -> None:
-    app_settings = channel_settings(
-        settings,
+    app_settings = webhook_settings(
         zalo=fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        zalo_webhook_secret="zalo-secret-123",
         webhook_answer_within=0.2,  # the reply's retries outlast the webhook's answer
     )
     fake_zalo.fail_with("sendMessage", 500, "Internal Server Error", times=50)
@@ -102,7 +102,7 @@ async def test_stop_cancels_zalo_webhook_work_in_flight(
         async with http.post(
             f"http://127.0.0.1:{app.port}/webhook/zalo",
             json=text_event("z-busy", "/start"),
-            headers={"X-Bot-Api-Secret-Token": "zalo-secret-123"},
+            headers=ZALO_HEADERS,
         ) as response:
             assert response.status == 200
         await fake_zalo.wait_for(lambda: fake_zalo.failed)  # the reply is being retried...
@@ -113,17 +113,12 @@ async def test_stop_cancels_zalo_webhook_work_in_flight(
 
 
 async def test_failed_start_stops_what_it_started(
-    settings: Settings, clock: FakeClock, fake_telegram: FakeTelegramAPI, fake_zalo: FakeZaloAPI
+    webhook_settings: WebhookSettings,
+    clock: FakeClock,
+    fake_telegram: FakeTelegramAPI,
+    fake_zalo: FakeZaloAPI,
 ) -> None:
-    app_settings = channel_settings(
-        settings,
-        fake_telegram,
-        fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        telegram_webhook_secret="telegram-secret-123",
-        zalo_webhook_secret="zalo-secret-123",
-    )
+    app_settings = webhook_settings(telegram=fake_telegram, zalo=fake_zalo)
     fake_zalo.fail_with("setWebhook", 400, "url is not reachable")
     services = build_services(app_settings, clock)
     app = TocnsApp(services)
@@ -147,19 +142,16 @@ async def test_failed_start_stops_what_it_started(
 
 
 async def test_webhooks_registered_once_the_server_answers(
-    running, settings: Settings, fake_telegram: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
+    running,
+    webhook_settings: WebhookSettings,
+    fake_telegram: FakeTelegramAPI,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app_settings = channel_settings(
-        settings,
-        fake_telegram,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        telegram_webhook_secret="telegram-secret-123",
-    )
+    app_settings = webhook_settings(telegram=fake_telegram)
     caplog.set_level(logging.INFO, logger="bot.app")
     async with running(app_settings) as app:
-        assert fake_telegram.webhook["secret_token"] == "telegram-secret-123"
-        assert app.webhooks.telegram_secret == "telegram-secret-123"
+        assert fake_telegram.webhook["secret_token"] == TELEGRAM_SECRET
+        assert app.webhooks.telegram_secret == TELEGRAM_SECRET
         messages = [record.getMessage() for record in caplog.records]
         server = next(i for i, m in enumerate(messages) if m.startswith("web server on"))
         webhook = next(i for i, m in enumerate(messages) if m.startswith("telegram webhook"))

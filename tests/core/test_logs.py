@@ -11,7 +11,7 @@ import pytest
 
 from bot.logs import REDACTED, SecretFilter, remember_secret, setup_logging
 from bot.settings import Settings
-from tests.conftest import channel_settings
+from tests.conftest import WebhookSettings, telegram_text_update
 from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN, ZALO_TEST_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI, text_event
@@ -74,33 +74,22 @@ def test_settings_secrets_and_database_password_are_redacted(log_stream: io.Stri
 
 async def test_webhook_mode_at_debug_logs_no_secret(
     running,
-    settings: Settings,
+    webhook_settings: WebhookSettings,
     fake_telegram: FakeTelegramAPI,
     fake_zalo: FakeZaloAPI,
     log_stream: io.StringIO,
 ) -> None:
-    app_settings = channel_settings(
-        settings,
-        fake_telegram,
-        fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
+    app_settings = webhook_settings(
+        telegram=fake_telegram,
+        zalo=fake_zalo,
         telegram_webhook_secret="telegram-secret-for-logs",
+        zalo_webhook_secret=None,
         log_level="DEBUG",
     )  # the Zalo webhook secret is left out: the app makes one up, which must not leak either
     setup_logging(app_settings, stream=log_stream)
     async with running(app_settings) as app, aiohttp.ClientSession() as http:
         base = f"http://127.0.0.1:{app.port}"
-        update = {
-            "update_id": 9001,
-            "message": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": USER, "type": "private"},
-                "from": {"id": USER, "is_bot": False, "first_name": "A"},
-                "text": "/start",
-            },
-        }
+        update = telegram_text_update(9001, USER)
         headers = {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-for-logs"}
         async with http.post(base + "/webhook/telegram", json=update, headers=headers) as answer:
             assert answer.status == 200

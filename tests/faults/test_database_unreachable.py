@@ -29,7 +29,12 @@ from bot.reminders.outbox import enqueue
 from bot.reminders.runner import ReminderRunner
 from bot.services import Services
 from db.models import Plan, ProcessedUpdate, Task, TaskProgress
-from tests.conftest import channel_settings
+from tests.conftest import (
+    TELEGRAM_HEADERS,
+    ZALO_HEADERS,
+    WebhookSettings,
+    telegram_text_update,
+)
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI, text_event
 from tests.faults.tcp_proxy import CuttableProxy
@@ -266,36 +271,17 @@ async def test_a_webhook_update_during_an_outage_is_refused_then_answered_once(
     running: Any,
     fake_telegram: FakeTelegramAPI,
     fake_zalo: FakeZaloAPI,
+    webhook_settings: WebhookSettings,
 ) -> None:
     """503 and no "busy" reply while the database is away; the redelivery is answered once."""
     proxy, through = proxied
-    app_settings = channel_settings(
-        services.settings,
-        fake_telegram,
-        fake_zalo,
-        webhook_mode=True,
-        public_base_url="https://tocns.example.vn",
-        telegram_webhook_secret="telegram-secret-123",
-        zalo_webhook_secret="zalo-secret-123",
+    app_settings = webhook_settings(
+        telegram=fake_telegram, zalo=fake_zalo, base=services.settings
     ).model_copy(update={"database_url": through.settings.database_url})
     user = 5550202
-    update = {
-        "update_id": 43,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": user, "type": "private"},
-            "from": {"id": user, "is_bot": False, "first_name": "A"},
-            "text": "/start",
-        },
-    }
     hooks = [
-        ("/webhook/telegram", update, {"X-Telegram-Bot-Api-Secret-Token": "telegram-secret-123"}),
-        (
-            "/webhook/zalo",
-            text_event("z-cut", "/start"),
-            {"X-Bot-Api-Secret-Token": "zalo-secret-123"},
-        ),
+        ("/webhook/telegram", telegram_text_update(43, user), TELEGRAM_HEADERS),
+        ("/webhook/zalo", text_event("z-cut", "/start"), ZALO_HEADERS),
     ]
     async with running(app_settings) as app, aiohttp.ClientSession() as http:
         base = f"http://127.0.0.1:{app.port}"
