@@ -28,114 +28,47 @@ class _Story:
     """One sample report: what, where, how long ago, and how far it got."""
 
     category: str
-    text: str
     village: str
     landmark: str
     days_ago: float
     # received | assigned | answered | returned | reopened | closed (the resident satisfied)
     # | office_closed (closed by the standing office) | handed_back
     ending: str
-    contact: bool = False
-    point: Point | None = None
+    contact: bool  # the resident lets the unit call back
+    point: Point | None
+    text: str
 
 
-STORIES = (
-    _Story(
-        "khac",
-        "Loa phát thanh của xóm bị rè, nghe không rõ thông báo",
-        "Xóm 2",
-        "nhà văn hóa xóm",
-        0.2,
-        "received",
-    ),
-    _Story(
-        "duong",
-        "Đường bê tông đầu xóm có ổ gà lớn, xe máy dễ ngã",
-        "Xóm 3",
-        "đầu ngõ vào xóm",
-        1,
-        "assigned",
-        contact=True,
-        point=Point(21.6, 105.83),
-    ),
-    _Story(
-        "dien",
-        "Đèn đường trước cổng trường tiểu học bị hỏng ba hôm nay",
-        "Xóm 5",
-        "cổng trường tiểu học",
-        6,
-        "assigned",
-    ),
-    _Story(
-        "rac",
-        "Rác ở điểm tập kết không được thu gom cả tuần, bốc mùi",
-        "Xóm 7",
-        "điểm tập kết rác cạnh cầu",
-        4,
-        "answered",
-    ),
-    _Story(
-        "ngap",
-        "Mưa to là ngập đoạn đường xuống chợ, cống bị tắc",
-        "Xóm 4",
-        "đoạn dốc xuống chợ",
-        9,
-        "returned",
-    ),
-    _Story(
-        "an_ninh",
-        "Có người lạ gọi điện giả danh công an đòi chuyển tiền",
-        "Xóm 1",
-        "",
-        3,
-        "closed",
-        contact=True,
-    ),
-    _Story(
-        "thu_tuc",
-        "Hồ sơ đăng ký khai sinh nộp trực tuyến đã quá hẹn chưa có kết quả",
-        "Xóm 6",
-        "",
-        12,
-        "reopened",
-    ),
-    _Story(
-        "giao_duc", "Mái che nhà xe của trường bị dột", "Xóm 8", "trường THCS", 5, "handed_back"
-    ),
-    _Story(
-        "y_te",
-        "Nhiều muỗi ở khu ao tù, lo sốt xuất huyết",
-        "Xóm 9",
-        "ao cạnh nhà văn hóa",
-        2,
-        "answered",
-    ),
-    _Story(
-        "nuoc",
-        "Ống nước sạch bị vỡ, nước chảy ra đường",
-        "Xóm 10",
-        "ngã ba cây đa",
-        8,
-        "office_closed",
-        contact=True,
-    ),
-    _Story(
-        "duong",
-        "Cống qua đường bị sụt, xe tải đi qua rất nguy hiểm",
-        "Xóm 11",
-        "cống qua đường liên xóm",
-        7,
-        "returned",
-    ),
-    _Story(
-        "thai_do",
-        "Cán bộ tiếp dân hẹn nhiều lần mà chưa giải quyết",
-        "Xóm 12",
-        "",
-        10,
-        "reopened",
-    ),
+# One row a report, in the order of _Story's fields.
+# fmt: off
+_ROWS: tuple[tuple[str, str, str, float, str, bool, Point | None, str], ...] = (
+    ("khac", "Xóm 2", "nhà văn hóa xóm", 0.2, "received", False, None,
+     "Loa phát thanh của xóm bị rè, nghe không rõ thông báo"),
+    ("duong", "Xóm 3", "đầu ngõ vào xóm", 1, "assigned", True, Point(21.6, 105.83),
+     "Đường bê tông đầu xóm có ổ gà lớn, xe máy dễ ngã"),
+    ("dien", "Xóm 5", "cổng trường tiểu học", 6, "assigned", False, None,
+     "Đèn đường trước cổng trường tiểu học bị hỏng ba hôm nay"),
+    ("rac", "Xóm 7", "điểm tập kết rác cạnh cầu", 4, "answered", False, None,
+     "Rác ở điểm tập kết không được thu gom cả tuần, bốc mùi"),
+    ("ngap", "Xóm 4", "đoạn dốc xuống chợ", 9, "returned", False, None,
+     "Mưa to là ngập đoạn đường xuống chợ, cống bị tắc"),
+    ("an_ninh", "Xóm 1", "", 3, "closed", True, None,
+     "Có người lạ gọi điện giả danh công an đòi chuyển tiền"),
+    ("thu_tuc", "Xóm 6", "", 12, "reopened", False, None,
+     "Hồ sơ đăng ký khai sinh nộp trực tuyến đã quá hẹn chưa có kết quả"),
+    ("giao_duc", "Xóm 8", "trường THCS", 5, "handed_back", False, None,
+     "Mái che nhà xe của trường bị dột"),
+    ("y_te", "Xóm 9", "ao cạnh nhà văn hóa", 2, "answered", False, None,
+     "Nhiều muỗi ở khu ao tù, lo sốt xuất huyết"),
+    ("nuoc", "Xóm 10", "ngã ba cây đa", 8, "office_closed", True, None,
+     "Ống nước sạch bị vỡ, nước chảy ra đường"),
+    ("duong", "Xóm 11", "cống qua đường liên xóm", 7, "returned", False, None,
+     "Cống qua đường bị sụt, xe tải đi qua rất nguy hiểm"),
+    ("thai_do", "Xóm 12", "", 10, "reopened", False, None,
+     "Cán bộ tiếp dân hẹn nhiều lần mà chưa giải quyết"),
 )
+# fmt: on
+STORIES = tuple(_Story(*row) for row in _ROWS)
 ANSWERS = {
     "answered": "Đơn vị đã liên hệ hợp tác xã môi trường, sẽ thu gom trong ngày mai.",
     "returned": "Đã ghi nhận, sẽ kiểm tra.",
@@ -260,24 +193,17 @@ def load_sample_feedback(session: Session, now: dt.datetime, tz: dt.tzinfo) -> i
                 tz=tz,
             )
             continue
-        if story.ending == "closed":
-            resident_of = session.get(Person, report.reporter_id or 0)
-            assert resident_of is not None
-            store.rate(
-                session, report.id, by=resident_of, satisfied=True, now=start + 2 * step, tz=tz
-            )
-            continue
-        if story.ending == "reopened":
-            resident_of = session.get(Person, report.reporter_id or 0)
-            assert resident_of is not None
-            store.rate(
-                session,
-                report.id,
-                by=resident_of,
-                satisfied=False,
-                comment="Tôi đã bổ sung đủ giấy tờ từ tuần trước.",
-                now=start + 2 * step,
-                tz=tz,
-            )
+        resident_of = session.get(Person, report.reporter_id or 0)
+        assert resident_of is not None
+        satisfied = story.ending == "closed"  # else "reopened": the resident is not satisfied
+        store.rate(
+            session,
+            report.id,
+            by=resident_of,
+            satisfied=satisfied,
+            comment="" if satisfied else "Tôi đã bổ sung đủ giấy tờ từ tuần trước.",
+            now=start + 2 * step,
+            tz=tz,
+        )
     session.flush()
     return added
