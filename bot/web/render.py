@@ -104,6 +104,9 @@ MSG_FORBIDDEN_BODY = N_(
 
 CHANNEL_NAMES = {"zalo": "Zalo", "telegram": "Telegram"}  # brand names, not translated
 CONSOLE_NAME = N_("On-screen chat")  # the console, "trò chuyện trên màn hình" as the CLI says
+# An id seen only as a sender in a group chat (``ChatIdentity.private`` False): no private message
+GROUP_ONLY = N_("Only in a {channel} group")
+NO_CHAT_YET = N_("not yet")
 
 
 def channel_name(t: Translator, channel: str) -> str:
@@ -111,6 +114,13 @@ def channel_name(t: Translator, channel: str) -> str:
     if channel == "console":
         return t.gettext(CONSOLE_NAME)
     return CHANNEL_NAMES.get(channel, channel.capitalize())
+
+
+def linked_chats(t: Translator, channels: list[str], group_only: list[str]) -> str:
+    """A person's chats: the channels they can be written to, then those seen only in a group."""
+    names = [channel_name(t, c) for c in channels]
+    names += [t.gettext(GROUP_ONLY, channel=channel_name(t, c)) for c in group_only]
+    return ", ".join(names) or t.gettext(NO_CHAT_YET)
 
 
 def make_environment(locale: str) -> jinja2.Environment:
@@ -150,6 +160,7 @@ def make_environment(locale: str) -> jinja2.Environment:
     env.globals["file_size"] = lambda size: file_size(t, size)
     env.filters["short"] = shorten
     env.filters["channel_name"] = lambda channel: channel_name(t, channel)
+    env.globals["linked_chats"] = lambda row: linked_chats(t, row.channels, row.group_only)
     return env
 
 

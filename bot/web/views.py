@@ -790,7 +790,8 @@ class PersonRow:
     roles: list[str]
     village: str
     unit: str
-    channels: list[str]
+    channels: list[str]  # where they can be written to privately
+    group_only: list[str] = field(default_factory=list)  # Zalo: seen only in a group chat
 
     @property
     def id(self) -> int:
@@ -807,19 +808,20 @@ def people_rows(
         query = query.where(Person.village_id == village_id)
     people = {p.id: p for p in session.exec(query.order_by(col(Person.display_name)))}
     roles: dict[int, list[str]] = defaultdict(list)
-    channels: dict[int, list[str]] = defaultdict(list)
+    channels: dict[int, set[str]] = defaultdict(set)
+    in_groups: dict[int, set[str]] = defaultdict(set)
     ids = [i for i in people if i is not None]
     if ids:
         for person_id, role in session.exec(
             select(PersonRole.person_id, PersonRole.role).where(col(PersonRole.person_id).in_(ids))
         ):
             roles[person_id].append(role)
-        for person_id, channel in session.exec(
-            select(ChatIdentity.person_id, ChatIdentity.channel).where(
+        for person_id, channel, private in session.exec(
+            select(ChatIdentity.person_id, ChatIdentity.channel, ChatIdentity.private).where(
                 col(ChatIdentity.person_id).in_(ids)
             )
         ):
-            channels[person_id].append(channel)
+            (channels if private else in_groups)[person_id].add(channel)
     villages = {
         v.id: v.name for v in session.exec(select(Village).where(Village.commune_id == commune_id))
     }
@@ -830,7 +832,8 @@ def people_rows(
             sorted(roles[pid]),
             villages.get(person.village_id, "") if person.village_id else "",
             units.get(person.unit_id, "") if person.unit_id else "",
-            sorted(set(channels[pid])),
+            sorted(channels[pid]),
+            sorted(in_groups[pid] - channels[pid]),
         )
         for pid, person in people.items()
         if pid is not None and set(roles[pid]) - {"resident"}

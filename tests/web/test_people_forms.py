@@ -8,9 +8,12 @@ from sqlmodel import Session, select
 
 from bot.admin.invites import hash_code
 from bot.core.dispatcher import Dispatcher
-from bot.core.people import roles_of
+from bot.core.people import default_commune_id, identify, roles_of
+from bot.i18n import translator
+from bot.reminders import broadcasts
 from bot.services import Services
-from db.models import AuditEntry, InviteCode, Person, WebSession
+from bot.web.render import linked_chats
+from db.models import AuditEntry, ChatIdentity, InviteCode, Person, WebSession
 from tests.factories import unit_id, village_id
 from tests.helpers import Chat, add_person
 from tests.web.conftest import OWN_UNIT, Seeded, SignIn, post_form
@@ -183,3 +186,38 @@ async def test_chat_channels_are_named_as_people_read_them(
     assert "Đã liên kết chat: Zalo" in await (await client.get(f"/people/{zalo}")).text()
     listing = await (await client.get("/people")).text()
     assert "<td>Trò chuyện trên màn hình</td>" in listing and "Console" not in listing
+
+
+async def test_a_zalo_id_seen_only_in_a_group_is_not_shown_as_a_private_chat(
+    services: Services, seeded: Seeded, sign_in: SignIn
+) -> None:
+    """A Zalo user id from a group message is not their private chat: invite, don't count."""
+    member = add_person(services, name="Đỗ Văn Nhóm", roles=("team",), village="Xóm 3")
+    with Session(services.engine) as session:
+        commune = default_commune_id(session)
+        assert commune is not None
+        before = broadcasts.reach(session, commune, broadcasts.GROUP_TEAM)
+        session.add(ChatIdentity(person_id=member, channel="zalo", chat_id="z-g1", private=False))
+        session.commit()
+        after = broadcasts.reach(session, commune, broadcasts.GROUP_TEAM)
+        assert member not in broadcasts.preferred_channels(session, [member])
+    assert after == before and after.unreachable >= 1  # still counted as not reachable
+    client = await sign_in(add_person(services, name="Quản Trị Xã", roles=("admin",)))
+    listing = await (await client.get("/people")).text()
+    assert "<td>Chỉ trong nhóm Zalo</td>" in listing
+    page = await (await client.get(f"/people/{member}")).text()
+    assert "Đã liên kết chat: Chỉ trong nhóm Zalo" in page
+    assert "Tạo mã mời" in page  # not reachable privately: an invite code is still offered
+    sheet = await post_form(
+        client, "/people", "/people/invites", {"village": str(village_id(services, "Xóm 3"))}
+    )
+    assert "Đỗ Văn Nhóm" in await sheet.text()  # on the village's invite sheet too
+    assert linked_chats(translator("en"), [], ["zalo"]) == "Only in a Zalo group"
+    assert linked_chats(translator("en"), ["telegram"], ["zalo"]) == (
+        "Telegram, Only in a Zalo group"
+    )
+    # Once they write to the bot privately, the same id is their private Zalo chat.
+    with Session(services.engine) as session:
+        identify(session, "zalo", "z-g1", "Đỗ Văn Nhóm", "vi", private=True)
+        session.commit()
+    assert "Đã liên kết chat: Zalo<" in await (await client.get(f"/people/{member}")).text()
