@@ -158,6 +158,32 @@ def attached_to(commune: Commune | None) -> str:
     return ATTACHED_TO.format(commune="xã " + name)
 
 
+def appendix_heading(
+    sheet: object,
+    commune: Commune | None,
+    title_id: str,
+    plan: Plan | None,
+    t: Translator,
+    today: dt.date,
+    width: int,
+) -> int:
+    """The head of an appendix a commune attaches to its report: the issuing body and the
+    national motto, the title, the plan, "Kèm theo Báo cáo số …" and the date of the
+    figures; return the row of the table's header."""
+    row = xlsx.official_heading(sheet, authority(commune), width)
+    return xlsx.title(
+        sheet,
+        [
+            t.gettext(title_id),
+            plan.title if plan else "",
+            attached_to(commune),
+            t.gettext(AS_OF, date=t.date(today)),
+        ],
+        width,
+        first=row,
+    )
+
+
 def _is_percent(*texts: str | None) -> bool:
     return any(text and "%" in text for text in texts)
 
@@ -292,19 +318,7 @@ def indicators_xlsx(
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Chỉ tiêu"
-    width = len(INDICATOR_HEADERS)
-    row = xlsx.official_heading(sheet, authority(commune), width)
-    row = xlsx.title(
-        sheet,
-        [
-            t.gettext(TITLE_INDICATORS),
-            plan.title if plan else "",
-            attached_to(commune),
-            t.gettext(AS_OF, date=t.date(today)),
-        ],
-        width,
-        first=row,
-    )
+    row = appendix_heading(sheet, commune, TITLE_INDICATORS, plan, t, today, len(INDICATOR_HEADERS))
     _indicator_table(sheet, row, session, viewer.commune_id, plan, t, today, year)
     xlsx.print_setup(sheet, row)
     return ExportFile(
@@ -341,18 +355,7 @@ def tasks_xlsx(
     assert sheet is not None
     sheet.title = "Nhiệm vụ"
     headers = list(TASK_HEADERS)
-    row = xlsx.official_heading(sheet, authority(commune), len(headers))
-    row = xlsx.title(
-        sheet,
-        [
-            t.gettext(TITLE_TASKS),
-            plan.title if plan else "",
-            attached_to(commune),
-            t.gettext(AS_OF, date=t.date(today)),
-        ],
-        len(headers),
-        first=row,
-    )
+    row = appendix_heading(sheet, commune, TITLE_TASKS, plan, t, today, len(headers))
     xlsx.header(sheet, row, headers, TASK_WIDTHS)
     xlsx.print_setup(sheet, row)
     base = base_url.rstrip("/")
@@ -567,9 +570,13 @@ def province_xlsx(session: Session, viewer: Viewer, t: Translator, today: dt.dat
     for commune in rows:
         sheet = workbook.create_sheet(sheet_name(commune.name, taken))
         plan, _plans = choose_plan(session, commune.commune_id, None)
-        row = xlsx.title(
+        row = appendix_heading(
             sheet,
-            [commune.name, plan.title if plan else "", t.gettext(AS_OF, date=t.date(today))],
+            session.get(Commune, commune.commune_id),
+            TITLE_INDICATORS,
+            plan,
+            t,
+            today,
             len(INDICATOR_HEADERS),
         )
         header_row = row

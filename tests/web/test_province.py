@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
 from bot.admin.province_officers import add_officer
 from bot.cli import main
 from bot.services import Services
+from bot.web.exports import INDICATOR_HEADERS
+from bot.web.xlsx import QUOC_HIEU, TIEU_NGU
 from db.models import (
     AuditEntry,
     Commune,
@@ -297,8 +300,28 @@ async def test_the_workbook_has_a_summary_and_one_sheet_per_commune(
                 if isinstance(cell.value, str) and cell.value.startswith("="):
                     assert cell.data_type == "s" and cell.quotePrefix, cell.coordinate
     binh = [r for r in book[BINH].iter_rows(values_only=True) if any(r)]
-    assert binh[0][0] == BINH and any("Kế hoạch Xã Bình Yên" in str(r[0]) for r in binh)
+    assert any("Kế hoạch Xã Bình Yên" in str(r[0]) for r in binh)
     assert any(r[0] == "vneid" and r[1] == pytest.approx(0.2) for r in binh)
+    # Each commune's sheet opens with the heading of the commune's own appendix.
+    width = get_column_letter(len(INDICATOR_HEADERS))
+    as_of = "(Số liệu đến ngày 10/03/2026)"
+    for name in (AN, BINH):
+        sheet = book[name]
+        assert sheet["A1"].value == "UBND " + name.upper()
+        assert (sheet["C1"].value, sheet["C2"].value) == (QUOC_HIEU, TIEU_NGU)
+        assert {"A1:B1", f"C1:{width}1", f"C2:{width}2"} <= {
+            str(r) for r in sheet.merged_cells.ranges
+        }
+        column_a = [sheet.cell(row=r, column=1).value for r in range(1, 12)]
+        assert column_a[3] == "PHỤ LỤC I: KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+        assert str(column_a[4]).startswith("Kế hoạch " + name)  # the commune's plan
+        assert column_a[5:7] == [
+            "(Kèm theo Báo cáo số ……/BC-UBND ngày …… tháng …… năm …… "
+            f"của UBND xã {name.removeprefix('Xã ')})",
+            as_of,
+        ]
+        assert sheet["A9"].value == "TT" and sheet.freeze_panes == "A10"
+    assert book["=HYPERLINK(1)"]["A1"].value == "UBND XÃ =HYPERLINK(1)"
 
 
 def test_a_province_officer_needs_a_known_province(services: Services, seeded: Seeded) -> None:
