@@ -58,6 +58,22 @@ def _problems_json(t: Translator, problems: list[Any]) -> dict[str, Any]:
     }
 
 
+def _file_outcome(
+    args: CliArgs, problems: list[Any], counts: dict[str, Any], problems_id: str, done_id: str
+) -> int:
+    """What a file did: JSON with --json, else its problems or ``done_id`` with the counts.
+
+    Exits 1 when the file had problems (nothing was saved).
+    """
+    if args.json:
+        print_json({**counts, **_problems_json(args.t, problems)})
+    elif problems:
+        _print_problems(args.t, problems, problems_id)
+    else:
+        print(args.t.gettext(done_id, **counts))
+    return 1 if problems else 0
+
+
 def _reason(error: OSError) -> str:
     return str(error.strerror or error)
 
@@ -92,27 +108,8 @@ def cmd_setup(args: CliArgs) -> int:
             session.rollback()
         else:
             session.commit()
-    if args.json:
-        print_json(
-            {
-                "commune": result.commune,
-                "villages": result.villages,
-                "units": result.units,
-                **_problems_json(t, result.problems),
-            }
-        )
-    elif result.problems:
-        _print_problems(t, result.problems, MSG_SETUP_PROBLEMS)
-    else:
-        print(
-            t.gettext(
-                MSG_SETUP_SAVED,
-                commune=result.commune,
-                villages=result.villages,
-                units=result.units,
-            )
-        )
-    return 1 if result.problems else 0
+    counts = {"commune": result.commune, "villages": result.villages, "units": result.units}
+    return _file_outcome(args, result.problems, counts, MSG_SETUP_PROBLEMS, MSG_SETUP_SAVED)
 
 
 def cmd_people_import(args: CliArgs) -> int:
@@ -145,27 +142,12 @@ def cmd_people_import(args: CliArgs) -> int:
             session.rollback()
         else:
             session.commit()
-    if args.json:
-        print_json(
-            {
-                "created": result.created,
-                "updated": result.updated,
-                "identities": result.identities,
-                **_problems_json(t, result.problems),
-            }
-        )
-    elif result.problems:
-        _print_problems(t, result.problems, MSG_PEOPLE_PROBLEMS)
-    else:
-        print(
-            t.gettext(
-                MSG_PEOPLE_IMPORTED,
-                created=result.created,
-                updated=result.updated,
-                identities=result.identities,
-            )
-        )
-    return 1 if result.problems else 0
+    counts = {
+        "created": result.created,
+        "updated": result.updated,
+        "identities": result.identities,
+    }
+    return _file_outcome(args, result.problems, counts, MSG_PEOPLE_PROBLEMS, MSG_PEOPLE_IMPORTED)
 
 
 def cmd_invite(args: CliArgs) -> int:

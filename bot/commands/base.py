@@ -47,6 +47,7 @@ MSG_LANG = N_("language of the messages: vi (default) or en")
 MSG_ERROR = N_("{prog}: error: {reason}")
 MSG_HELP_HINT = N_("Type {prog} --help to see how to use it.")
 MSG_ACTION = N_("ACTION")
+MSG_ERROR = N_("Error: {error}")
 MSG_NO_COMMUNE = N_("No commune found. Run: tocns admin setup FILE")
 MSG_NO_SUCH_COMMUNE = N_("There is no commune “{slug}” in the database.")
 
@@ -176,6 +177,34 @@ def batch_lines(path: str, field: str) -> Iterator[str]:
         for line in handle:
             if line.strip():
                 yield str(json.loads(line).get(field, ""))
+
+
+def parse_command(
+    args: CliArgs,
+    parse: Callable[[str], dict[str, Any]],
+    need_id: str,
+    describe: Callable[[dict[str, Any]], None],
+) -> int:
+    """A ``parse-…`` command: every line of ``--batch`` as JSON, or the one text given.
+
+    One text is printed as JSON with ``--json``, else as its error or ``describe``'s
+    words; a text that does not read exits 1, as does a missing one (``need_id`` says so).
+    """
+    if args.batch:
+        for text in batch_lines(args.batch, "text"):
+            print_json(parse(text))
+        return 0
+    if args.text is None:
+        print(args.t.gettext(need_id))
+        return 1
+    result = parse(args.text)
+    if args.json:
+        print_json(result)
+    elif "error" in result:
+        print(args.t.gettext(MSG_ERROR, error=result["error"]))
+    else:
+        describe(result)
+    return 1 if "error" in result else 0
 
 
 def open_services(settings: Settings, *, sample: bool = True) -> Services:

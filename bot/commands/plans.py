@@ -10,8 +10,8 @@ from typing import Any
 from bot.commands.base import (
     CliArgs,
     CommandTree,
-    batch_lines,
     open_services,
+    parse_command,
     print_json,
     require_commune,
 )
@@ -34,7 +34,6 @@ REPEAT_WORDS = {
 OP_WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 HOW_WORDS = {"same": N_("same name"), "alias": N_("other name")}
 
-MSG_ERROR = N_("Error: {error}")
 MSG_NEED_DEADLINE = N_(
     'A completion time is needed, for example: tocns plan parse-deadline "Quý III/2025"'
 )
@@ -92,19 +91,8 @@ def cmd_parse_deadline(args: CliArgs) -> int:
     """Read a completion time written in Vietnamese."""
     t = args.t
     today = _today(args)
-    if args.batch:
-        for text in batch_lines(args.batch, "text"):
-            print_json(_deadline(t, text, today))
-        return 0
-    if args.text is None:
-        print(t.gettext(MSG_NEED_DEADLINE))
-        return 1
-    result = _deadline(t, args.text, today)
-    if args.json:
-        print_json(result)
-    elif "error" in result:
-        print(t.gettext(MSG_ERROR, error=result["error"]))
-    else:
+
+    def describe(result: dict[str, Any]) -> None:
         due = t.date(dt.date.fromisoformat(result["due"])) if result["due"] else "—"
         repeat = REPEAT_WORDS.get(result["repeat"] or "")
         print(
@@ -115,25 +103,15 @@ def cmd_parse_deadline(args: CliArgs) -> int:
                 repeat=t.gettext(repeat) if repeat else "—",
             )
         )
-    return 1 if "error" in result else 0
+
+    return parse_command(args, lambda text: _deadline(t, text, today), MSG_NEED_DEADLINE, describe)
 
 
 def cmd_parse_target(args: CliArgs) -> int:
     """Read an indicator target written in Vietnamese."""
     t = args.t
-    if args.batch:
-        for text in batch_lines(args.batch, "text"):
-            print_json(_target(t, text))
-        return 0
-    if args.text is None:
-        print(t.gettext(MSG_NEED_TARGET))
-        return 1
-    result = _target(t, args.text)
-    if args.json:
-        print_json(result)
-    elif "error" in result:
-        print(t.gettext(MSG_ERROR, error=result["error"]))
-    else:
+
+    def describe(result: dict[str, Any]) -> None:
         op = result["op"]
         if op == "achieved":
             print(t.gettext(MSG_TARGET_ACHIEVED))
@@ -143,7 +121,8 @@ def cmd_parse_target(args: CliArgs) -> int:
             print(t.gettext(MSG_TARGET_TOP, value=result["value"]))
         else:
             print(f"{OP_WORDS[op]} {result['value']}")
-    return 1 if "error" in result else 0
+
+    return parse_command(args, lambda text: _target(t, text), MSG_NEED_TARGET, describe)
 
 
 def _print_file_problems(t: Translator, path: Path, problems: list[Any]) -> None:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from bot.commands.base import (
     CliArgs,
     CommandTree,
-    batch_lines,
     open_services,
+    parse_command,
     print_json,
     require_commune,
 )
@@ -20,7 +20,6 @@ from bot.tallies.codes import code_by_name
 from bot.tallies.reading import read_report
 
 MSG_NEED_TEXT = N_('A report is needed, for example: tocns tally parse "vneid 45 cks 12"')
-MSG_ERROR = N_("Error: {error}")
 MSG_BAD_MONTH = N_("The month must be written YYYY-MM, for example 2026-03")
 MSG_HEADING = N_("{commune} – month {month}/{year}")
 MSG_REPORTED = N_("Reported: {reported}/{villages} villages")
@@ -41,25 +40,15 @@ def cmd_parse(args: CliArgs) -> int:
     """Parse a one-line tally report (or a JSON-lines batch) and print the values."""
     t = args.t
     today = dt.datetime.now(ZoneInfo(args.settings.timezone)).date()
-    if args.batch:
-        for text in batch_lines(args.batch, "text"):
-            print_json(_parse_one(t, text, today))
-        return 0
-    if args.text is None:
-        print(t.gettext(MSG_NEED_TEXT))
-        return 1
-    result = _parse_one(t, args.text, today)
-    if args.json:
-        print_json(result)
-    elif "error" in result:
-        print(t.gettext(MSG_ERROR, error=result["error"]))
-    else:
+
+    def describe(result: dict[str, Any]) -> None:
         if "period" in result:
             year, month = result["period"].split("-")
             print(f"Tháng {int(month)}/{year}")
         for code, value in result["values"].items():
             print(f"{code} ({code_by_name(code).name}): {value}")
-    return 1 if "error" in result else 0
+
+    return parse_command(args, lambda text: _parse_one(t, text, today), MSG_NEED_TEXT, describe)
 
 
 def cmd_status(args: CliArgs) -> int:

@@ -635,6 +635,42 @@ def _staff_text(text: str, limit: int = NOTE_MAX) -> str:
     return check_text(text, minimum=2, limit=limit)
 
 
+def _staff_step(
+    session: Session,
+    report: FeedbackReport,
+    by: Person,
+    actor: Actor,
+    kind: str,
+    action: str,
+    before: Status,
+    after: Status,
+    *,
+    unit_before: int | None,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    text: str,
+    internal: bool = False,
+) -> FeedbackReport:
+    """Record a staff member's move of a report: its event, who is told, the audit entry."""
+    event = _event(
+        session,
+        report,
+        kind,
+        actor,
+        by.id,
+        before,
+        after,
+        now=now,
+        text=text,
+        internal=internal,
+        unit_id=unit_before,
+    )
+    notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
+    _audit(session, report, action, by, before, unit_before=unit_before, now=now, text=text)
+    session.flush()
+    return report
+
+
 def assign(
     session: Session,
     report_id: int,
@@ -685,13 +721,20 @@ def answer(
     before, after = _move(report, Move.ANSWER, Actor.UNIT)
     if report.answered_at is None:
         report.answered_at = now
-    event = _event(
-        session, report, "answered", Actor.UNIT, by.id, before, after, now=now, text=words
+    return _staff_step(
+        session,
+        report,
+        by,
+        Actor.UNIT,
+        "answered",
+        "answer",
+        before,
+        after,
+        unit_before=report.unit_id,
+        now=now,
+        tz=tz,
+        text=words,
     )
-    notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
-    _audit(session, report, "answer", by, before, unit_before=report.unit_id, now=now, text=words)
-    session.flush()
-    return report
 
 
 def return_to_unit(
@@ -702,22 +745,21 @@ def return_to_unit(
     _check_actor(session, report, by, Actor.OFFICE)
     words = _staff_text(reason)
     before, after = _move(report, Move.RETURN, Actor.OFFICE)
-    event = _event(
+    return _staff_step(
         session,
         report,
-        "returned",
+        by,
         Actor.OFFICE,
-        by.id,
+        "returned",
+        "return",
         before,
         after,
+        unit_before=report.unit_id,
         now=now,
+        tz=tz,
         text=words,
         internal=True,
     )
-    notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
-    _audit(session, report, "return", by, before, unit_before=report.unit_id, now=now, text=words)
-    session.flush()
-    return report
 
 
 def hand_back(
@@ -730,23 +772,21 @@ def hand_back(
     unit_id = report.unit_id
     before, after = _move(report, Move.HAND_BACK, Actor.UNIT)
     report.unit_id = None
-    event = _event(
+    return _staff_step(
         session,
         report,
-        "handed_back",
+        by,
         Actor.UNIT,
-        by.id,
+        "handed_back",
+        "hand_back",
         before,
         after,
+        unit_before=unit_id,
         now=now,
+        tz=tz,
         text=words,
         internal=True,
-        unit_id=unit_id,
     )
-    notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
-    _audit(session, report, "hand_back", by, before, unit_before=unit_id, now=now, text=words)
-    session.flush()
-    return report
 
 
 def close(
@@ -758,13 +798,20 @@ def close(
     words = clean(note)[:NOTE_MAX]
     before, after = _move(report, Move.CLOSE, Actor.OFFICE)
     report.closed_at = now
-    event = _event(
-        session, report, "closed", Actor.OFFICE, by.id, before, after, now=now, text=words
+    return _staff_step(
+        session,
+        report,
+        by,
+        Actor.OFFICE,
+        "closed",
+        "close",
+        before,
+        after,
+        unit_before=report.unit_id,
+        now=now,
+        tz=tz,
+        text=words,
     )
-    notify.event(session, report, event, now=now, tz=tz, skip={by.id or 0})
-    _audit(session, report, "close", by, before, unit_before=report.unit_id, now=now, text=words)
-    session.flush()
-    return report
 
 
 def add_note(
