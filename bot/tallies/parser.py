@@ -190,9 +190,14 @@ _SCANNER = re.compile(
 _PREFIX = re.compile(r"^[\W_]*(?:bc|bao\s*cao)(?!" + _LETTER + r")")
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+|[1-9]\d{0,2}(?:,\d{3})+")
 _ALIAS_ONLY = re.compile(rf"(?<!{_LETTER})(?:{_ALIAS_RE})(?!{_LETTER})")
+# A number in words counts only where a figure would end: "vneid hai tram cks 12" is a
+# tally, "cập nhật vneid sau sáp nhập" ("after", folded like "sáu") is a question.
+_AFTER_NUMBER_WORDS = (
+    rf"(?!{_LETTER})(?=[\s:=,;.\-]*(?:$|[^\w\s]|\d|(?:{_ALIAS_RE}|{_FILLER_RE})(?!{_LETTER})))"
+)
 _ALIAS_THEN_NUMBER = re.compile(
     rf"(?<!{_LETTER})(?:{_ALIAS_RE})[\s:=,;.\-]*(?:{_FILLER_RE})?[\s:=,;.\-]*"
-    rf"(?:\d|(?:{_NUMBER_WORDS_RE})(?!{_LETTER}))"
+    rf"(?:\d|(?:{_NUMBER_WORDS_RE}){_AFTER_NUMBER_WORDS})"
 )
 _QUESTION_WORDS = re.compile(
     r"(?<!\w)(?:sao|the nao|gi|nao|bao nhieu|o dau|huong dan|cach|tai sao|khong|chua|hoi"

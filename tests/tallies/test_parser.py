@@ -252,6 +252,8 @@ def test_long_unknown_label_is_quoted_short() -> None:
         "CKS12",
         "ngân hàng 30",
         "bc",
+        "vneid hai trăm cks mười",
+        "vneid năm mươi người",
     ],
 )
 def test_looks_like_tally(text: str) -> None:
@@ -270,6 +272,9 @@ def test_looks_like_tally(text: str) -> None:
         "xin chào",
         "vneid",
         "tôi muốn hỏi về dịch vụ công",
+        # Folded, "sau" (after) and "nam" (year) read like the numbers "sáu" and "năm".
+        "toi nhan duoc tin nhan cap nhat vneid sau sap nhap nhan qua 100.000",
+        "chu ky so nam nay het han chua",
     ],
 )
 def test_does_not_look_like_tally(text: str) -> None:
