@@ -109,6 +109,10 @@ ACCEPTED = [
     ("VNeID: 45, chữ ký số: 12", {"vneid": 45, "cks": 12}),
     ("bc định danh 120 chu ky so 33", {"vneid": 120, "cks": 33}),
     ("Báo cáo: vneid 5", {"vneid": 5}),
+    # what people say around their figures
+    ("tôi báo vneid 30 người nhé", {"vneid": 30}),
+    ("em gửi số liệu: vneid 45, cks 12 ạ", {"vneid": 45, "cks": 12}),
+    ("Em báo cáo vneid 3 cks 2 nhé, cảm ơn!", {"vneid": 3, "cks": 2}),
     ("BC\nvneid 5\ncks 6", {"vneid": 5, "cks": 6}),
     ("CKS12", {"cks": 12}),
     ("vneid45cks12", {"vneid": 45, "cks": 12}),
