@@ -243,7 +243,9 @@ def words_value(words: str) -> int | None:
                 return None  # "hai ba": two digits in a row is not a number
             digit = _DIGIT_WORDS[word]
             continue
-        scale = _SCALE_WORDS[word]
+        scale = _SCALE_WORDS.get(word)
+        if scale is None:
+            return None  # not a number word at all
         if scale < 1000:
             group += (1 if digit is None else digit) * scale
         else:
