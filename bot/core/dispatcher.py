@@ -34,7 +34,7 @@ from bot.errors import ReadableError
 from bot.i18n import N_, translator
 from bot.services import Services
 from bot.text import clean, fold
-from db.models import ConversationState, ProcessedUpdate
+from db.models import ConversationState, ProcessedUpdate, Role
 from db.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ UNKNOWN_COMMAND = N_("I don't know the command /{name}. Type /trogiup to see wha
 NOT_ALLOWED = N_(
     "This command is for registered team members and officers. "
     "If you have an invite code, send /lienket followed by the code."
+)
+NOT_YOUR_ROLE = N_(
+    "The command /{name} is not part of your role. Type /trogiup to see the commands you can use."
 )
 UNSUPPORTED = N_("I can only read text messages for now. Please type your question, or type /menu.")
 
@@ -529,6 +532,9 @@ class Dispatcher:
             if entry is None:
                 return [ctx.reply(UNKNOWN_COMMAND, name=name[:32])]
             if entry.roles is not None and not ctx.has_role(*entry.roles):
+                if any(role != Role.RESIDENT for role in ctx.roles):
+                    # Registered, with another role: an invite code would not help.
+                    return [ctx.reply(NOT_YOUR_ROLE, name=name[:32])]
                 return [ctx.reply(NOT_ALLOWED)]
             return entry.handler(ctx, argument)
         if in_flow:

@@ -247,8 +247,9 @@ def register(registry: Registry) -> None:
                 return [ctx.reply(NOT_ALLOWED_GROUP)]
             return _ask_text(ctx, f"unit:{ctx.person.unit_id}")
         choices = _group_choices(ctx)
+        # Text typed now, before a group is picked, is kept as the announcement.
+        ctx.begin(BroadcastFlow.group)
         if not choices:
-            ctx.begin(BroadcastFlow.group)
             return [Reply(text=ctx._(PICK_GROUP) + "\n" + ctx._(NOBODY_AT_ALL))]
         return [ctx.reply(PICK_GROUP, choices)]
 

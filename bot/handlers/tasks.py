@@ -37,12 +37,23 @@ from bot.plans.evidence import (
     store_file,
 )
 from bot.plans.status import REASON_LABELS, STATUS_LABELS, Status
+from bot.tallies.parser import words_value
 from bot.text import fold, shorten
 from db.models import Role, Unit
 
 PAGE = 8
 UNIT_ROLES = frozenset({Role.UNIT})
-_PERCENT = re.compile(r"^\s*(\d{1,3})(?:[.,]\d+)?\s*%?\s*$")
+# A progress figure as people type it (folded): "40", "40%", "40 phần trăm", "bốn mươi",
+# "được 40% rồi", "một nửa", "xong". The explicit form ("40%") also works on a task's card.
+_AROUND = r"(?:(?:duoc|dat|da|lam duoc|khoang|chung)\s+)*"
+_AFTER = r"(?:\s+(?:roi|nhe|nha|a|thoi))*[\s.!]*"
+_PERCENT_SIGN = r"\s*(?:%|phan\s*tram)"
+_PERCENT = re.compile(
+    rf"^\s*{_AROUND}(?:(?P<digits>\d{{1,3}})(?:[.,]\d+)?|(?P<words>[a-z ]+?))"
+    rf"(?P<sign>{_PERCENT_SIGN})?{_AFTER}$"
+)
+_HALF = {"mot nua", "nua", "nua chung"}
+_DONE = {"xong", "da xong", "xong roi", "hoan thanh", "da hoan thanh"}
 _SKIP = {"bo qua", "-", "khong", "skip", "k", "ko", "khong co"}
 
 MSG_NO_UNIT = N_(
@@ -223,15 +234,67 @@ def pick_task(ctx: Context, text: str) -> str | list[Reply] | None:
     views = store.unit_tasks(ctx.session, ctx.person.unit_id, ctx.today)
     entries = [Entry(v.task.number, v.task.text, TaskChoice(v.id).pack()) for v in views]
     picked = pick_entry(text, entries)
+    offered = offered_choices(ctx)
+    card = next((c for c in offered if c.value.startswith(f"{TaskProgressChoice.prefix}:")), None)
+    said = read_percent(text, explicit=True)
+    if picked is None and card is not None and said is not None:
+        # "50%" typed on a task's card: the progress, not a task number.
+        task = TaskProgressChoice.unpack(card.value.partition(":")[2])
+        ctx.begin(ProgressFlow.percent, task_id=task.task_id)
+        return progress_percent(ctx, text)
     if picked is not None or not looks_like_number(text) or not views:
         return picked
-    offered = offered_choices(ctx)
     return [
         ctx.reply(
             MSG_NOT_UNIT_TASK,
             offered,
             number=shorten(text.strip(), 20),
             numbers=", ".join(v.task.number for v in views),
+        )
+    ]
+
+
+def read_percent(text: str, *, explicit: bool = False) -> int | None:
+    """A progress percentage typed in digits or words; None if the text is not one.
+
+    ``explicit``: only a figure that says it is a percentage ("50%", "năm mươi phần trăm").
+    """
+    folded = fold(text[:80]).strip()
+    if not explicit:
+        if folded in _HALF:
+            return 50
+        if folded in _DONE:
+            return 100
+    match = _PERCENT.match(folded)
+    if match is None or (explicit and not match.group("sign")):
+        return None
+    if match.group("digits"):
+        return int(match.group("digits"))
+    return words_value(match.group("words").strip())
+
+
+def progress_percent(ctx: Context, text: str) -> list[Reply]:
+    """Read the percentage; 100% needs evidence."""
+    view = _officer_task(ctx, int(ctx.data["task_id"]))
+    percent = read_percent(text)
+    if percent is None or not 0 <= percent <= 100:
+        return [ctx.reply(N_("Please type a number from 0 to 100, for example 40."))]
+    if percent == 100 and not store.has_evidence(
+        ctx.session, view.id, store.period_now(view, ctx.today).key
+    ):
+        ctx.begin(EvidenceFlow.file, task_id=view.id, percent=100, note="")
+        return [
+            ctx.reply(N_("A task can be reported done only with evidence.")),
+            ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number),
+        ]
+    ctx.goto(ProgressFlow.note, percent=percent)
+    return [
+        ctx.reply(
+            N_(
+                "Task {number}: {percent}. Write a short note on what was done (or type “bỏ qua” to skip)."
+            ),
+            number=view.task.number,
+            percent=_percent(ctx, percent),
         )
     ]
 
@@ -319,24 +382,7 @@ def register(registry: Registry) -> None:
             )
         ]
 
-    @registry.step(ProgressFlow.percent)
-    def progress_percent(ctx: Context, text: str) -> list[Reply]:
-        """Read the percentage; 100% needs evidence."""
-        view = _officer_task(ctx, int(ctx.data["task_id"]))
-        match = _PERCENT.match(text)
-        percent = int(match.group(1)) if match else -1
-        if not 0 <= percent <= 100:
-            return [ctx.reply(N_("Please type a number from 0 to 100, for example 40."))]
-        if percent == 100 and not store.has_evidence(
-            ctx.session, view.id, store.period_now(view, ctx.today).key
-        ):
-            ctx.begin(EvidenceFlow.file, task_id=view.id, percent=100, note="")
-            return [
-                ctx.reply(N_("A task can be reported done only with evidence.")),
-                ctx.reply(MSG_ASK_EVIDENCE, number=view.task.number),
-            ]
-        ctx.goto(ProgressFlow.note, percent=percent)
-        return [ctx.reply(N_("Write a short note on what was done (or type “bỏ qua” to skip)."))]
+    registry.step(ProgressFlow.percent)(progress_percent)
 
     @registry.step(ProgressFlow.note)
     def progress_note(ctx: Context, text: str) -> list[Reply]:

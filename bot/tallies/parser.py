@@ -188,11 +188,26 @@ _SCANNER = re.compile(
     rf"|(?P<word>{_LETTER}+)"
 )
 _PREFIX = re.compile(r"^[\W_]*(?:bc|bao\s*cao)(?!" + _LETTER + r")")
+# What people say around their figures: "tôi báo vneid 30 nhé", "em gửi số liệu: …, ạ".
+# Only the reading skips these; whether a message is a tally at all is told as before.
+_CHATTER_HEAD = re.compile(
+    r"^[\W_]*(?:(?:toi|em|minh|anh|chi|con|chau|to)\s+)?(?:xin\s+)?"
+    r"(?:bc|bao\s*cao|bao|gui)(?:\s+(?:so\s*lieu|so))?(?!" + _LETTER + r")"
+)
+_CHATTER_TAIL = re.compile(
+    r"(?:[\W_]*(?<![^\W\d_])(?:nhe|nha|nhen|a|ha|cam\s+on|nhe\s+a|a\s+nhe)(?!" + _LETTER + r"))+"
+    r"[\W_]*$"
+)
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+|[1-9]\d{0,2}(?:,\d{3})+")
 _ALIAS_ONLY = re.compile(rf"(?<!{_LETTER})(?:{_ALIAS_RE})(?!{_LETTER})")
+# A number in words counts only where a figure would end: "vneid hai tram cks 12" is a
+# tally, "cập nhật vneid sau sáp nhập" ("after", folded like "sáu") is a question.
+_AFTER_NUMBER_WORDS = (
+    rf"(?!{_LETTER})(?=[\s:=,;.\-]*(?:$|[^\w\s]|\d|(?:{_ALIAS_RE}|{_FILLER_RE})(?!{_LETTER})))"
+)
 _ALIAS_THEN_NUMBER = re.compile(
     rf"(?<!{_LETTER})(?:{_ALIAS_RE})[\s:=,;.\-]*(?:{_FILLER_RE})?[\s:=,;.\-]*"
-    rf"(?:\d|(?:{_NUMBER_WORDS_RE})(?!{_LETTER}))"
+    rf"(?:\d|(?:{_NUMBER_WORDS_RE}){_AFTER_NUMBER_WORDS})"
 )
 _QUESTION_WORDS = re.compile(
     r"(?<!\w)(?:sao|the nao|gi|nao|bao nhieu|o dau|huong dan|cach|tai sao|khong|chua|hoi"
@@ -228,7 +243,9 @@ def words_value(words: str) -> int | None:
                 return None  # "hai ba": two digits in a row is not a number
             digit = _DIGIT_WORDS[word]
             continue
-        scale = _SCALE_WORDS[word]
+        scale = _SCALE_WORDS.get(word)
+        if scale is None:
+            return None  # not a number word at all
         if scale < 1000:
             group += (1 if digit is None else digit) * scale
         else:
@@ -270,9 +287,11 @@ def parse_tally_parts(text: str) -> ParsedTally:
         return shorten(text[positions[start] : positions[end - 1] + 1], _MAX_QUOTE)
 
     start = 0
-    prefix = _PREFIX.match(folded)
+    prefix = _PREFIX.match(folded) or _CHATTER_HEAD.match(folded)
     if prefix:
         start = prefix.end()
+    tail = _CHATTER_TAIL.search(folded, start)
+    end = tail.start() if tail else len(folded)
 
     values: dict[str, int] = {}
     percents: dict[str, float] = {}
@@ -280,7 +299,7 @@ def parse_tally_parts(text: str) -> ParsedTally:
     pending: tuple[str, str] | None = None  # (code, label as typed)
     unknown: tuple[int, int] | None = None  # span of unknown words not yet explained
 
-    for match in _SCANNER.finditer(folded, start):
+    for match in _SCANNER.finditer(folded, start, end):
         kind = match.lastgroup
         if kind == "filler":
             continue

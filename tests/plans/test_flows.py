@@ -93,7 +93,7 @@ def test_officer_lists_updates_and_sends_evidence(
     assert "Làm sạch dữ liệu dân cư" in text_of(card)
     assert "30/06/2026" in text_of(card)
     officer.press(f"taskprog:{task}")
-    assert "0 đến 100" in text_of(officer.send("bốn mươi"))
+    assert "0 đến 100" in text_of(officer.send("gần xong"))
     assert "Ghi chú" in text_of(officer.send("40%"))
     saved = officer.send("đã họp triển khai")
     assert "Đã lưu: nhiệm vụ T1 đạt 40%" in text_of(saved)

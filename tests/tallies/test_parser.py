@@ -109,6 +109,10 @@ ACCEPTED = [
     ("VNeID: 45, chữ ký số: 12", {"vneid": 45, "cks": 12}),
     ("bc định danh 120 chu ky so 33", {"vneid": 120, "cks": 33}),
     ("Báo cáo: vneid 5", {"vneid": 5}),
+    # what people say around their figures
+    ("tôi báo vneid 30 người nhé", {"vneid": 30}),
+    ("em gửi số liệu: vneid 45, cks 12 ạ", {"vneid": 45, "cks": 12}),
+    ("Em báo cáo vneid 3 cks 2 nhé, cảm ơn!", {"vneid": 3, "cks": 2}),
     ("BC\nvneid 5\ncks 6", {"vneid": 5, "cks": 6}),
     ("CKS12", {"cks": 12}),
     ("vneid45cks12", {"vneid": 45, "cks": 12}),
@@ -252,6 +256,8 @@ def test_long_unknown_label_is_quoted_short() -> None:
         "CKS12",
         "ngân hàng 30",
         "bc",
+        "vneid hai trăm cks mười",
+        "vneid năm mươi người",
     ],
 )
 def test_looks_like_tally(text: str) -> None:
@@ -270,6 +276,9 @@ def test_looks_like_tally(text: str) -> None:
         "xin chào",
         "vneid",
         "tôi muốn hỏi về dịch vụ công",
+        # Folded, "sau" (after) and "nam" (year) read like the numbers "sáu" and "năm".
+        "toi nhan duoc tin nhan cap nhat vneid sau sap nhap nhan qua 100.000",
+        "chu ky so nam nay het han chua",
     ],
 )
 def test_does_not_look_like_tally(text: str) -> None:
