@@ -6,6 +6,14 @@ token (commune 0, the global token, when the commune cannot be told). Bulk UPDAT
 DELETE statements on those tables change the global token. A rolled-back transaction
 takes its tokens with it, and a new token is never an old one: equal tokens mean equal
 inputs, whichever worker process wrote them.
+
+The tokens are written once per transaction, at commit, in commune id order: a
+transaction's flushes may touch its communes in any order (a province setup, a
+multi-commune import), and bumping each at its flush would lock the rows in that order,
+so two PostgreSQL workers touching the same communes in opposite orders could deadlock.
+At commit every transaction locks them in the same order, each for a moment only. A
+read of the tokens inside a transaction that wrote an input and has not committed yet
+sees the old tokens: ``pending`` tells it (the view cache then computes afresh).
 """
 
 from __future__ import annotations
@@ -80,9 +88,29 @@ def _communes(session: Session, objects: list[Any]) -> set[int]:
     return communes
 
 
+_PENDING = "tocns.progress_communes"  # ``Session.info``: communes to bump at commit
+_COMMITTING = "tocns.progress_committing"  # ``Session.info``: the tokens were written
+
+
+def pending(session: Session) -> bool:
+    """Whether the session's transaction wrote a progress input whose token is not new yet."""
+    return bool(session.info.get(_PENDING))
+
+
+def _note(session: Session, communes: set[int]) -> None:
+    """Bump these communes' tokens at commit (at once if the commit has begun)."""
+    if session.info.get(_COMMITTING):
+        bump(session, communes)  # a flush after ``_before_commit``: rare, still sorted
+        return
+    session.info.setdefault(_PENDING, set()).update(communes)
+
+
 def bump(session: Session, communes: set[int]) -> None:
-    """Give these communes new tokens in the session's transaction (in id order, so
-    two workers bumping the same communes wait for each other rather than deadlock)."""
+    """Give these communes new tokens in the session's transaction, in one statement in
+    commune id order, so two workers bumping the same communes wait for each other
+    rather than deadlock."""
+    if not communes:
+        return
     connection = session.connection()
     dialect = connection.dialect.name
     statement = _UPSERTS.get(dialect)
@@ -94,8 +122,10 @@ def bump(session: Session, communes: set[int]) -> None:
         statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=["commune_id"], set_={"token": statement.excluded.token}
         )
-    for commune_id in sorted(communes):
-        connection.execute(statement, {"commune_id": commune_id, "token": uuid.uuid4().hex})
+    connection.execute(
+        statement,
+        [{"commune_id": commune, "token": uuid.uuid4().hex} for commune in sorted(communes)],
+    )
 
 
 @event.listens_for(Session, "after_flush")
@@ -107,7 +137,25 @@ def _after_flush(session: Session, _context: Any) -> None:
         and (obj not in session.dirty or session.is_modified(obj, include_collections=False))
     ]
     if objects:
-        bump(session, _communes(session, objects))
+        _note(session, _communes(session, objects))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the tokens are written when the transaction commits
+    session.flush()  # the commit's own flush would come after: its communes count too
+    communes = session.info.pop(_PENDING, None)
+    session.info[_COMMITTING] = True
+    if communes:
+        bump(session, communes)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost: committed or rolled back
+        session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTING, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -116,4 +164,4 @@ def _bulk_write(state: ORMExecuteState) -> None:
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in _TABLES:
-        bump(state.session, {GLOBAL})
+        _note(state.session, {GLOBAL})

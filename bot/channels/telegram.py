@@ -303,9 +303,16 @@ def build_application(
     application.bot_data[COMMITTED] = committed
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Committed by the core (``poll_forever`` may confirm it), then its replies sent."""
+        """Committed by the core (``poll_forever`` may confirm it), then its replies sent.
+
+        Polled, an update the database cannot take yet is handled again until it can
+        (``Dispatcher.handle_patiently``), so it is not confirmed meanwhile; a webhook
+        update is left for Telegram to send again (``TocnsApp._handled_within``).
+        """
         try:
-            sending = await receive(update, context.bot, dispatcher, groups=settings.group_chats)
+            sending = await receive(
+                update, context.bot, dispatcher, groups=settings.group_chats, patient=not webhook
+            )
         finally:
             committed.done(update.update_id)
         if sending is not None:
@@ -326,9 +333,12 @@ Sending: TypeAlias = Coroutine[Any, Any, None]
 
 
 async def receive(
-    update: Update, bot: Bot, dispatcher: Dispatcher, *, groups: bool
+    update: Update, bot: Bot, dispatcher: Dispatcher, *, groups: bool, patient: bool = False
 ) -> Sending | None:
-    """Hand an update to the core (committed on return); what sends its replies, if any."""
+    """Hand an update to the core (committed on return); what sends its replies, if any.
+
+    ``patient`` (polling): through a database outage, handled again until committed.
+    """
     incoming = await to_incoming(update, bot, groups=groups)
     if incoming is None:
         return None
@@ -337,10 +347,26 @@ async def receive(
             await update.callback_query.answer()
         except TelegramError:
             log.debug("callback answer failed for update %s", update.update_id)
-    replies = await dispatcher.handle_async(incoming)
+    if patient:
+
+        async def note(reply: Reply) -> None:
+            try:
+                await answer(_sender(bot, dispatcher, incoming), incoming.chat_id, reply)
+            except TelegramError:
+                log.warning("busy note not sent to chat %s", incoming.chat_id, exc_info=True)
+
+        replies = await dispatcher.handle_patiently(incoming, note)
+    else:
+        replies = await dispatcher.handle_async(incoming)
     if not replies:
         return None
     return _send_replies(update, bot, dispatcher, incoming, replies)
+
+
+def _sender(bot: Bot, dispatcher: Dispatcher, incoming: Incoming) -> Any:
+    """The bot, or the bot waiting for the shared send slots (``Services.pace_reply``)."""
+    pace = dispatcher.services.pace_reply
+    return bot if pace is None else _PacedBot(bot, pace, incoming.chat_id, incoming.group)
 
 
 async def _send_replies(
@@ -350,8 +376,7 @@ async def _send_replies(
     if update.callback_query is not None and update.callback_query.message is not None:
         edit_id = update.callback_query.message.message_id
     reply_to = int(incoming.message_id) if incoming.message_id.isdigit() else None
-    pace = dispatcher.services.pace_reply
-    sending: Any = bot if pace is None else _PacedBot(bot, pace, incoming.chat_id, incoming.group)
+    sending = _sender(bot, dispatcher, incoming)
     for index, reply in enumerate(replies):
         try:
             await answer(

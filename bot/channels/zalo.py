@@ -125,8 +125,15 @@ class ZaloSender:
                 await self.client.send_message(chat_id, text)
 
 
-async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: ZaloUpdate) -> None:
-    """Process one Zalo update end to end; failures are logged, never raised."""
+async def handle_update(
+    dispatcher: Dispatcher, sender: ZaloSender, update: ZaloUpdate, *, patient: bool = False
+) -> None:
+    """Process one Zalo update end to end; failures are logged, never raised.
+
+    ``patient`` (polling): through a database outage the update is handled again until
+    the database takes it (``Dispatcher.handle_patiently``), the person told once that
+    it is kept; a webhook update is left for Zalo to send again instead.
+    """
     if update.sender.is_bot:
         return  # another bot in a group (or an echo of our own message)
     if update.is_group and not sender.services.settings.group_chats:
@@ -138,13 +145,26 @@ async def handle_update(dispatcher: Dispatcher, sender: ZaloSender, update: Zalo
             update.chat_id,
         )
     incoming = to_incoming(update)
+    pace = dispatcher.services.pace_reply  # the bot's rate, shared by all workers
+
+    async def send(reply: Reply) -> None:
+        if pace is not None:
+            await pace("zalo", incoming.chat_id, incoming.group)
+        await sender.send(incoming.chat_id, reply)
+
+    async def note(reply: Reply) -> None:
+        try:
+            await send(reply)
+        except Exception:  # noqa: BLE001 - the answer itself still follows
+            log.warning("zalo busy note not sent chat=%s", incoming.chat_id, exc_info=True)
+
     try:
-        replies = await dispatcher.handle_async(incoming)
-        pace = dispatcher.services.pace_reply  # the bot's rate, shared by all workers
+        if patient:
+            replies = await dispatcher.handle_patiently(incoming, note)
+        else:
+            replies = await dispatcher.handle_async(incoming)
         for reply in replies:
-            if pace is not None:
-                await pace("zalo", incoming.chat_id, incoming.group)
-            await sender.send(incoming.chat_id, reply)
+            await send(reply)
         if replies:
             await dispatcher.answered(incoming)
     except ZaloAPIError as error:
@@ -171,6 +191,10 @@ async def poll_forever(
 
     Zalo hands an update out once, so it is written to the inbox (``bot.core.inbox``)
     before it is handled: what a killed process had fetched is handled on restart.
+    Zalo has no offset to hold back: an update fetched while the database is
+    unavailable is kept in memory and handled again until the database takes it
+    (``handle_update(patient=True)``); with the inbox in that database, a process
+    stopped before then loses it (the person was told it is kept, and may resend).
     """
     # Its own thread: the update is safe only once it is in the inbox, so its write must
     # not queue behind the handling of other updates in the shared default executor.
@@ -222,7 +246,7 @@ async def _handle_kept(
     dispatcher: Dispatcher, sender: ZaloSender, row_id: int | None, update: ZaloUpdate | None
 ) -> None:
     if update is not None:
-        await handle_update(dispatcher, sender, update)
+        await handle_update(dispatcher, sender, update, patient=True)
     if row_id is not None:
         try:
             await asyncio.to_thread(inbox.forget, dispatcher.services.engine, row_id)

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -44,6 +44,12 @@ DB_ATTEMPTS = 3
 ANSWERED_RETRY_SECONDS = 1.0  # "replies sent" marks the database refused are written again
 ANSWERED_RETRIES = 300  # ... for about five minutes
 PRUNE_EVERY = 1000
+# A polled update the database cannot take is handled again (``handle_patiently``):
+POLL_RETRY_FIRST = 1.0  # seconds after the first failure, doubling ...
+POLL_RETRY_MAX = 30.0  # ... up to this
+POLL_RETRY_FOR = 600.0  # given up (confirmed, "busy" reply) after about this long ...
+POLL_RETRIES_WHILE_UP = 5  # ... or after this many failures while other updates get through
+POLL_NOTE_AFTER = 5.0  # still not handled after this long: the person hears it will be
 PROCESSED_RETENTION = dt.timedelta(days=7)  # platforms redeliver within hours at most
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 # Words that act as commands when typed alone (Zalo users rarely type a slash).
@@ -69,6 +75,10 @@ APOLOGY = N_(
 BUSY = N_(
     "The system is busy right now. Please wait about a minute and send your message again. "
     "Everything you sent before is kept."
+)
+KEPT = N_(
+    "The system is busy right now. Your message is kept: I will answer it as soon as I can, "
+    "there is no need to send it again."
 )
 STALE_CHOICE = N_("This option is no longer available. Type /menu to start again.")
 UNKNOWN_COMMAND = N_("I don't know the command /{name}. Type /trogiup to see what I can do.")
@@ -103,7 +113,9 @@ class Delivery:
 
     While ``waiting``, an update the core gives up on because the database stays
     unavailable gets no "busy" reply: ``deferred`` is set instead, the call answers 503
-    and the platform's redelivery is answered once the database is back.
+    and the platform's redelivery is answered once the database is back. Polling uses
+    it too (``Dispatcher.handle_patiently``): the deferred update is not confirmed and
+    is handled again.
     """
 
     waiting: bool = True
@@ -111,7 +123,8 @@ class Delivery:
 
 
 DELIVERY: ContextVar[Delivery | None] = ContextVar("tocns_delivery", default=None)
-"""Set by a webhook route around the handling of its update (polling: None)."""
+"""Set around the handling of an update that may be deferred: by a webhook route, and
+by ``Dispatcher.handle_patiently`` for each attempt at a polled update."""
 
 
 # Built once and run on the connection (Core, not the ORM's bulk paths, which cost more
@@ -175,6 +188,10 @@ class Dispatcher:
         self._duplicates: dict[str, int] = {}  # channel → "already processed" in a row
         self._answered: dict[str, list[str]] = {}  # channel → keys whose replies were sent
         self._answering: asyncio.Task[None] | None = None
+        self._patient: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._reached = 0.0  # time.monotonic() when an update last got through the database
 
     async def handle_async(self, message: Incoming) -> list[Reply]:
         """Handle a message, one at a time per chat, never waiting for the database on the loop."""
@@ -191,15 +208,75 @@ class Dispatcher:
             if replies is None:  # the database stayed unavailable: nothing was done
                 delivery = DELIVERY.get()
                 if delivery is not None and delivery.waiting:
-                    log.warning("update %s left for the platform to send again", message.update_key)
+                    log.warning(
+                        "update %s deferred: the database is unavailable", message.update_key
+                    )
                     delivery.deferred = True
                     return []
                 replies = [self._busy(message)]
+            else:
+                self._reached = time.monotonic()
             for reply in replies:
                 if reply.chart is not None and reply.image is None:
                     # Drawn after the transaction, outside the database lock.
                     reply.image = await self.services.charts.render(reply.chart)
             return replies
+
+    async def handle_patiently(
+        self, message: Incoming, note: Callable[[Reply], Awaitable[None]]
+    ) -> list[Reply]:
+        """Handle a polled update, again and again while the database is unavailable.
+
+        The channel confirms the update to the platform only once this returns, so
+        nothing the person sent is lost to an outage: each attempt that finds the
+        database unavailable is deferred (``Delivery``), and the update is handled
+        again after 1 s, 2 s, 4 s ... up to 30 s between attempts. Still not handled
+        after ``POLL_NOTE_AFTER``, the person gets one note (``note``) that the message
+        is kept; then the real answer. A chat's later updates wait behind it, in order.
+        Bounded, so that one update cannot hold the platform's offset for ever: after
+        ``POLL_RETRY_FOR``, or sooner when other updates get through the database
+        meanwhile (then it is this update, not an outage), it is given up, logged
+        (ids only) and answered "busy, send again".
+        """
+        key = (message.channel, message.chat_id)
+        lock = self._patient.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._patient[key] = lock
+        async with lock:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            since = time.monotonic()
+            wait, attempts, while_up, noted = POLL_RETRY_FIRST, 0, 0, False
+            while True:
+                delivery = Delivery()
+                token = DELIVERY.set(delivery)
+                try:
+                    replies = await self.handle_async(message)
+                finally:
+                    DELIVERY.reset(token)
+                if not delivery.deferred:
+                    return replies
+                attempts += 1
+                if self._reached > since:  # others got through since the last attempt
+                    while_up += 1
+                since = time.monotonic()
+                elapsed = loop.time() - started
+                if elapsed + wait > POLL_RETRY_FOR or while_up >= POLL_RETRIES_WHILE_UP:
+                    log.error(
+                        "update given up after %d attempts (%s) channel=%s chat=%s update=%s",
+                        attempts,
+                        "other updates got through" if while_up else "the database stayed away",
+                        message.channel,
+                        message.chat_id,
+                        message.update_key,
+                    )
+                    return [self._busy(message)]
+                if not noted and elapsed >= POLL_NOTE_AFTER:
+                    noted = True
+                    await note(Reply(text=translator(self._locale_hint(message)).gettext(KEPT)))
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, POLL_RETRY_MAX)
 
     async def answered(self, message: Incoming) -> None:
         """The channel has sent the update's replies: they need not be sent again.

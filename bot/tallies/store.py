@@ -37,6 +37,7 @@ from db.models import (
     VillageDenominator,
 )
 from db.progress_version import GLOBAL as PROGRESS_GLOBAL
+from db.progress_version import pending as progress_pending
 
 HISTORY_MONTHS = 12  # months of history the plausibility band learns from
 _DENOMINATOR_KEYS = ("population", "adults", "aged15", "households", "businesses")
@@ -358,7 +359,9 @@ class ViewCache:
     A hit costs one primary-key query: the tokens change in every transaction that
     writes an input, in any worker, so equal tokens mean the view is still right.
     The tokens are read before the inputs: a write landing in between makes the
-    stored tokens old (a later miss), never a stale view under new tokens.
+    stored tokens old (a later miss), never a stale view under new tokens. Inside a
+    transaction that wrote an input the tokens are not new yet (they are written at
+    commit): the view is computed from the session and not kept.
     """
 
     def __init__(self, size: int = VIEW_CACHE_SIZE) -> None:
@@ -378,6 +381,9 @@ class ViewCache:
     ) -> CommuneProgress:
         tokens = tuple(sorted(session.execute(_VERSION, {"commune_id": commune_id}).all()))
         trusted = any(row[0] == PROGRESS_GLOBAL for row in tokens)  # seeded by the migration
+        # This transaction wrote an input (flushed by the query above): its tokens are
+        # written at commit, so these are old ones; the view is computed, never kept.
+        trusted = trusted and not progress_pending(session)
         key = (str(session.get_bind().engine.url), commune_id, period, months)
         with self._lock:
             known = self._views.get(key)

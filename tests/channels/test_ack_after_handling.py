@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import threading
 import time
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlmodel import Session, select
 
+import bot.core.dispatcher as dispatcher_module
 from bot.app import prepare_database
 from bot.core import inbox
 from bot.services import Services
@@ -26,6 +30,7 @@ from tests.conftest import (
     channel_settings,
     telegram_text_update,
 )
+from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI, text_event
 
@@ -213,3 +218,162 @@ async def test_a_webhook_update_the_database_cannot_take_is_refused_and_answered
         assert "Xin chào" in (reply.text or "")
         [text] = fake_zalo.texts_to("z-outage")
         assert "Xin chào" in text
+
+
+class _Held:
+    """SQLite's write lock held by another connection (a long import, a backup) until
+    released: the core's attempts fail quickly with ``db_busy_timeout_ms=50``."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.released = threading.Event()
+        self.holding = threading.Event()
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            self.holding.set()
+            self.released.wait(timeout=60)
+            connection.rollback()
+
+    def __enter__(self) -> _Held:
+        self.thread.start()
+        assert self.holding.wait(timeout=5)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+        self.engine.dispose()
+
+    def release(self) -> None:
+        self.released.set()
+        self.thread.join(timeout=10)
+
+
+KEPT_START = "Hệ thống đang bận một chút. Tin nhắn của bạn đã được giữ lại"
+BUSY_START = "Hệ thống đang bận một chút. Bạn đợi khoảng một phút"
+
+
+def _deferrals(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("deferred: the database is unavailable" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("note_after", [0.0, 60.0])
+async def test_a_polled_update_the_locked_database_refuses_is_kept_and_answered_later(
+    running,
+    settings,
+    fake_telegram: FakeTelegramAPI,
+    fake_zalo: FakeZaloAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    note_after: float,
+) -> None:
+    """Not confirmed while the database is away, handled once it is back: one note at most."""
+    if settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite's lock (PostgreSQL: tests/faults/test_database_unreachable.py)")
+    monkeypatch.setattr(dispatcher_module, "POLL_NOTE_AFTER", note_after)
+    app_settings = channel_settings(settings, fake_telegram, fake_zalo, db_busy_timeout_ms=50)
+    async with running(app_settings) as app:
+        await fake_telegram.wait_sent(method="setMyCommands")
+        with (
+            caplog.at_level(logging.WARNING),
+            _Held(app.services.settings.effective_database_url) as held,
+        ):
+            update_id = fake_telegram.push_text(USER, "/start")
+            fake_zalo.push_text("z-held", "/start")
+            await fake_telegram.wait_for(lambda: _deferrals(caplog) >= 2, timeout=10)
+            if note_after == 0.0:  # long enough: each person hears it is kept, once
+                [kept] = await fake_telegram.wait_sent(chat_id=USER, method="sendMessage")
+                assert (kept.text or "").startswith(KEPT_START)
+                await fake_zalo.wait_for(lambda: fake_zalo.texts_to("z-held"))
+                assert fake_zalo.texts_to("z-held")[0].startswith(KEPT_START)
+            # Still Telegram's to send again: a process killed now loses nothing.
+            assert [u["update_id"] for u in fake_telegram.updates] == [update_id]
+            held.release()
+            await fake_telegram.wait_for(
+                lambda: any("Xin chào" in t for t in fake_telegram.texts_to(USER)), timeout=20
+            )
+            await fake_zalo.wait_for(
+                lambda: any("Xin chào" in t for t in fake_zalo.texts_to("z-held")), timeout=20
+            )
+            await fake_telegram.wait_for(lambda: fake_telegram.updates == [], timeout=5)
+        await asyncio.sleep(0.5)  # nothing else follows
+        for texts in (fake_telegram.texts_to(USER), fake_zalo.texts_to("z-held")):
+            notes = [t for t in texts if t.startswith("Hệ thống đang bận")]
+            assert notes == ([texts[0]] if note_after == 0.0 else []), texts
+            assert (
+                texts[0 if note_after else 1].startswith("Xin chào")
+                and len(texts) == len(notes) + 1
+            )
+
+
+def _poison(url: str, key: str) -> None:
+    """A write the database refuses for one update only, as a bug would (an OperationalError
+    every time), while every other update goes through."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql(
+                    "CREATE TRIGGER poison BEFORE INSERT ON processedupdate "
+                    f"WHEN NEW.update_key = '{key}' BEGIN SELECT json('{{'); END"
+                )
+            else:
+                connection.exec_driver_sql(
+                    "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.update_key = '{key}' THEN "
+                    "RAISE EXCEPTION 'poisoned' USING ERRCODE = 'query_canceled'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+                connection.exec_driver_sql(
+                    "CREATE TRIGGER poison BEFORE INSERT ON processedupdate "
+                    "FOR EACH ROW EXECUTE FUNCTION poison()"
+                )
+    finally:
+        engine.dispose()
+
+
+async def test_an_update_that_always_fails_is_given_up_and_does_not_hold_the_offset(
+    running,
+    settings,
+    fake_telegram: FakeTelegramAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Retried while it looks like an outage; once others get through, confirmed and logged."""
+    monkeypatch.setattr(dispatcher_module, "POLL_RETRY_FIRST", 0.1)
+    monkeypatch.setattr(dispatcher_module, "POLL_RETRIES_WHILE_UP", 1)
+    monkeypatch.setattr(dispatcher_module, "POLL_NOTE_AFTER", 60.0)
+    poisoned = 9001
+    secret = "mật khẩu của tôi là 0123456789"
+    async with running(channel_settings(settings, fake_telegram)) as app:
+        await fake_telegram.wait_sent(method="setMyCommands")
+        token_id = TELEGRAM_TEST_TOKEN.partition(":")[0]
+        _poison(app.services.settings.effective_database_url, f"{token_id}:{poisoned}")
+        with caplog.at_level(logging.INFO):
+            fake_telegram.push_update(
+                {
+                    "update_id": poisoned,
+                    "message": {
+                        "message_id": 1,
+                        "date": 0,
+                        "chat": {"id": USER, "type": "private"},
+                        "from": {"id": USER, "is_bot": False, "first_name": "A"},
+                        "text": secret,
+                    },
+                }
+            )
+            await fake_telegram.wait_for(lambda: _deferrals(caplog) >= 1, timeout=15)
+            other = fake_telegram.push_text(USER + 7, "/start")
+            await fake_telegram.wait_sent(chat_id=USER + 7, method="sendMessage", timeout=10)
+            # Answered, but not confirmed past the update still in hand.
+            assert [u["update_id"] for u in fake_telegram.updates] == [poisoned, other]
+            await fake_telegram.wait_for(lambda: fake_telegram.updates == [], timeout=15)
+        [busy] = fake_telegram.sent_to(USER, "sendMessage")
+        assert (busy.text or "").startswith(BUSY_START), "asked to send it again"
+    [given_up] = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert f"chat={USER}" in given_up.getMessage()
+    assert "other updates got through" in given_up.getMessage()
+    logged = "\n".join(r.getMessage() + str(r.exc_info or "") for r in caplog.records)
+    assert "0123456789" not in logged, "never the message text"

@@ -305,3 +305,48 @@ async def test_a_webhook_update_during_an_outage_is_refused_then_answered_once(
         assert "Xin chào" in (reply.text or "")
         [text] = fake_zalo.texts_to("z-cut")
         assert "Xin chào" in text
+
+
+def _deferrals(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("deferred: the database is unavailable" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_polled_update_during_an_outage_is_kept_noted_once_and_answered_after(
+    services: Services,
+    proxied: tuple[CuttableProxy, Services],
+    running: Any,
+    fake_telegram: FakeTelegramAPI,
+    fake_zalo: FakeZaloAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Polling: not confirmed while the database is cut, one "kept" note, then the answer."""
+    import bot.core.dispatcher as dispatcher_module
+
+    monkeypatch.setattr(dispatcher_module, "POLL_NOTE_AFTER", 0.0)
+    proxy, through = proxied
+    app_settings = channel_settings(services.settings, fake_telegram, fake_zalo).model_copy(
+        update={"database_url": through.settings.database_url}
+    )
+    user = 5550303
+    async with running(app_settings):
+        await fake_telegram.wait_sent(method="setMyCommands")
+        with caplog.at_level(logging.WARNING):
+            proxy.cut()
+            update_id = fake_telegram.push_text(user, "/start")
+            fake_zalo.push_text("z-polled", "/start")
+            await fake_telegram.wait_for(lambda: _deferrals(caplog) >= 2, timeout=15)
+            [kept] = await fake_telegram.wait_sent(chat_id=user, method="sendMessage")
+            assert (kept.text or "").startswith("Hệ thống đang bận một chút. Tin nhắn của bạn")
+            await fake_zalo.wait_for(lambda: fake_zalo.texts_to("z-polled"))
+            # Still Telegram's to send again: a process killed now loses nothing.
+            assert [u["update_id"] for u in fake_telegram.updates] == [update_id]
+            proxy.restore()
+            await fake_telegram.wait_sent(2, chat_id=user, method="sendMessage", timeout=40)
+            await fake_zalo.wait_for(lambda: len(fake_zalo.texts_to("z-polled")) >= 2, timeout=40)
+            await fake_telegram.wait_for(lambda: fake_telegram.updates == [])
+        await asyncio.sleep(0.5)  # nothing else follows
+    for texts in (fake_telegram.texts_to(user), fake_zalo.texts_to("z-polled")):
+        assert len(texts) == 2 and texts[0].startswith(BUSY_START), texts
+        assert "Xin chào" in texts[1]
+    assert processed(services, f"123456789:{update_id}") == 1
