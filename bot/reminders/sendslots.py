@@ -1,11 +1,24 @@
 """A platform's rate limit shared by every worker: send slots reserved in PostgreSQL.
 
 Each send reserves the next free moment on its channel (one row per channel, spaced by
-``1 / per_second``) and on its chat (one row per recently used chat, spaced by
-``1 / per_chat_per_second``) in one statement on the database's clock, then waits
-until then. N workers together therefore send at the platform's rate, not N times it.
-A 429 pushes the channel's row past the platform's ``retry_after``, for every worker.
-(SQLite deployments run one sender: ``RateLimiter`` paces it in process.)
+``(1 + SLOT_MARGIN) / per_second``) in one transaction on the database's clock, then
+waits until then. N workers together therefore send at the platform's rate, not N
+times it. A 429 pushes the channel's row past the platform's ``retry_after``, for every
+worker. (SQLite deployments run one sender: ``RateLimiter`` paces it in process.)
+
+The platform counts a message when its request arrives, not when its slot was: the
+slots keep their spacing at the platform only if every message goes at its slot.
+
+* A chat's row holds the channel slot its last message was given, and a channel slot is
+  only taken once the chat is free by then (``chat gap`` after that message). A message
+  that waited for its chat after taking a channel slot would go between two other slots
+  and put 31 messages in one second.
+* Nothing but the sleep lies between a slot and the request: the row is marked
+  "sending" while waiting (``acquire``'s ``meanwhile``).
+* A sender that wakes more than ``LATE`` past its slot (a loaded machine, a slow answer
+  from the database) gives it up and takes a new one instead of sending late.
+* ``SLOT_MARGIN`` leaves ~35 ms in every second for the delays no sender can see (the
+  request's way to the platform): 30 messages/s become 29.
 """
 
 from __future__ import annotations
@@ -14,40 +27,56 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from bot.reminders.ratelimit import RATE_MARGIN
+# A window of ``per_second`` slots spans 1 + SLOT_MARGIN seconds: the slack for sends a
+# little late at the platform (a sender's own lateness beyond LATE is caught, see below).
+SLOT_MARGIN = 0.035
+# A sender waking more than this past its slot takes a new slot instead of sending late.
+LATE = 0.012
+# An idle channel's slot is this far ahead of the database's now, so that the answer
+# reaches the sender before its slot (else every send on a quiet channel would be late).
+LEAD = 0.03
+# A chat's next message at least one chat gap plus this after its last one's slot (that
+# message went up to LATE after its slot, and reached the platform later still).
+CHAT_MARGIN = 0.06
+# Slots given up in a row before a message goes anyway (however late): never starved.
+MAX_RETAKES = 4
 
-# One statement per key: a new key is free now; else one gap after the last reservation,
-# and never in the past (an idle channel does not bank a burst).
-RESERVE = text(
+# A chat's row, locked for this transaction (new chats: a moment long past).
+LOCK_CHAT = text(
     """
-    INSERT INTO sendslot (key, next_at)
-    VALUES (:key, timezone('UTC', clock_timestamp()))
-    ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(
-        sendslot.next_at + make_interval(secs => :gap), timezone('UTC', clock_timestamp())
-    )
-    RETURNING EXTRACT(EPOCH FROM next_at),
-        EXTRACT(EPOCH FROM next_at - timezone('UTC', clock_timestamp()))
+    INSERT INTO sendslot (key, next_at) VALUES (:key, timestamp '1970-01-01')
+    ON CONFLICT (key) DO UPDATE SET next_at = sendslot.next_at
+    RETURNING EXTRACT(EPOCH FROM next_at)
     """
 )
-# A chat's slot: one chat gap after its last message, and never before the channel slot
-# just reserved, so the chat's row holds the moment the message really goes (a chat
-# reserved 1 s after its last message but sent 3 s later, behind a queue on the channel,
-# must have its next message 1 s after that, not at once).
-RESERVE_CHAT = text(
-    """
-    INSERT INTO sendslot (key, next_at)
-    VALUES (:key, GREATEST(timezone('UTC', clock_timestamp()), timezone('UTC', to_timestamp(:floor))))
-    ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(
+# The channel's next slot: one gap after the last reservation and never in the past (an
+# idle channel does not bank a burst), taken only if the chat is free by then.
+NEXT_SLOT = """GREATEST(
         sendslot.next_at + make_interval(secs => :gap),
-        timezone('UTC', clock_timestamp()),
-        timezone('UTC', to_timestamp(:floor))
-    )
-    RETURNING EXTRACT(EPOCH FROM next_at - timezone('UTC', clock_timestamp()))
+        timezone('UTC', clock_timestamp()) + make_interval(secs => :lead)
+    )"""
+RESERVE = text(
+    f"""
+    INSERT INTO sendslot (key, next_at)
+    VALUES (:key, timezone('UTC', clock_timestamp()) + make_interval(secs => :lead))
+    ON CONFLICT (key) DO UPDATE SET next_at = {NEXT_SLOT}
+    WHERE {NEXT_SLOT} >= timezone('UTC', to_timestamp(:ready))
+    RETURNING EXTRACT(EPOCH FROM next_at), EXTRACT(EPOCH FROM timezone('UTC', clock_timestamp()))
     """
+)
+PEEK = text(
+    f"""
+    SELECT EXTRACT(EPOCH FROM {NEXT_SLOT}), EXTRACT(EPOCH FROM timezone('UTC', clock_timestamp()))
+    FROM sendslot WHERE key = :key
+    """
+)
+SET_CHAT = text(
+    "UPDATE sendslot SET next_at = timezone('UTC', to_timestamp(:slot)) WHERE key = :key"
 )
 PAUSE = text(
     """
@@ -64,6 +93,17 @@ FORGET_CHATS = text(
 )
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """One answer of the database, in its epoch seconds."""
+
+    slot: float | None  # the channel slot taken; None: the chat is not free in time
+    ready: float  # when the chat is free
+    now: float  # the database's now, as it answered
+    previous: float  # the chat's last slot before this one (to give this one back)
+    lead: float = 0.0  # how far ahead the channel's next slot is (chat not free)
+
+
 class SharedRateLimiter:
     """Paces one channel's sends across workers."""
 
@@ -77,64 +117,112 @@ class SharedRateLimiter:
         run: Callable[..., Awaitable[Any]],
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
-        margin: float = RATE_MARGIN,
+        margin: float = SLOT_MARGIN,
+        late: float = LATE,
+        lead: float = LEAD,
+        chat_margin: float = CHAT_MARGIN,
         group_per_minute: float | None = None,
     ) -> None:
         self.engine = engine
         self.channel = channel
         self.gap = (1.0 + margin) / per_second
-        self.chat_gap = 1.0 / per_chat_per_second + margin
+        self.chat_gap = 1.0 / per_chat_per_second + chat_margin
         # A group chat has its own, slower limit (Telegram: 20 messages a minute).
         self.group_gap = (
-            max(self.chat_gap, 60.0 / group_per_minute + margin)
+            max(self.chat_gap, 60.0 / group_per_minute + chat_margin)
             if group_per_minute
             else self.chat_gap
         )
+        self.late = late
+        self.lead = lead
         self.run = run  # runs a blocking function off the event loop
         self.sleep = sleep
         self.monotonic = monotonic
         # The database's clock minus this process's, as seen by the last answers (each
-        # late by its own delay): see ``_until``.
+        # late by its own delay): see ``_local``.
         self._offsets: deque[float] = deque(maxlen=200)
         # For tests and benchmarks: the channel slots this worker reserved (database epoch
-        # seconds) and how long it waited for each.
+        # seconds), how long it waited for each, the slots it gave up (woke too late) and
+        # how often a chat was not free in time.
         self.slots: list[float] = []
         self.waits: list[float] = []
+        self.retaken = 0
+        self.chat_waits = 0
 
-    def _reserve(self, chat_id: str, group: bool = False) -> tuple[float, float, float]:
-        """(the channel slot, seconds to wait for the channel and chat slots, the
-        database's now), all in the database's epoch seconds."""
+    def _reserve(
+        self, chat_id: str, group: bool = False, giving_back: tuple[float, float] | None = None
+    ) -> Reservation:
+        """Take the channel's next slot for a message to a chat, if the chat is free by
+        then. ``giving_back``: (a slot this sender gives up, the chat's slot before it):
+        the chat's row is free again from its previous message if it still holds that."""
         chat_gap = self.group_gap if group else self.chat_gap
+        chat_key = f"{self.channel}:chat:{chat_id}"[:100]
         with self.engine.begin() as connection:
-            slot, wait = connection.execute(RESERVE, {"key": self.channel, "gap": self.gap}).one()
-            chat_wait = connection.execute(
-                RESERVE_CHAT,
-                {"key": f"{self.channel}:chat:{chat_id}"[:100], "gap": chat_gap, "floor": slot},
-            ).scalar_one()
-        return float(slot), max(float(wait), float(chat_wait), 0.0), float(slot) - float(wait)
+            last = float(connection.execute(LOCK_CHAT, {"key": chat_key}).scalar_one())
+            if giving_back is not None and abs(last - giving_back[0]) < 1e-5:
+                last = giving_back[1]
+            ready = last + chat_gap
+            params = {"key": self.channel, "gap": self.gap, "lead": self.lead}
+            row = connection.execute(RESERVE, {**params, "ready": ready}).first()
+            if row is None:  # the chat is not free by the channel's next slot
+                upcoming, now = connection.execute(PEEK, params).one()
+                return Reservation(None, ready, float(now), last, lead=float(upcoming) - float(now))
+            slot, now = float(row[0]), float(row[1])
+            connection.execute(SET_CHAT, {"key": chat_key, "slot": slot})
+        return Reservation(slot, ready, now, last)
 
-    async def acquire(self, chat_id: str, group: bool = False) -> None:
-        """Reserve this worker's slot for one message to a chat and wait for it."""
-        slot, wait, database_now = await self.run(self._reserve, chat_id, group)
-        self.slots.append(slot)
-        self.waits.append(wait)
-        if wait > 0:
-            await self.sleep(self._until(database_now + wait))
+    async def acquire(
+        self,
+        chat_id: str,
+        group: bool = False,
+        meanwhile: Callable[[], Awaitable[bool]] | None = None,
+    ) -> bool:
+        """Reserve this worker's slot for one message to a chat and wait for it.
 
-    def _until(self, target: float) -> float:
-        """How long to sleep until ``target`` (the database's epoch seconds).
+        ``meanwhile`` runs once a slot is reserved, before waiting for it (the outbox
+        marks its row "sending" then, so nothing but the sleep is left between the slot
+        and the request); if it returns False nothing is sent and neither is this.
+        """
+        giving_back: tuple[float, float] | None = None
+        retakes = 0
+        while True:
+            answer: Reservation = await self.run(self._reserve, chat_id, group, giving_back)
+            arrived = self.monotonic()
+            self._offsets.append(answer.now - arrived)  # database now - arrival here
+            if answer.slot is None:
+                # Ask again so that the channel's slot then falls when the chat is free.
+                self.chat_waits += 1
+                start = self._local(answer.ready - max(answer.lead, 0.0))
+                await self.sleep(max(self.gap, start - self.monotonic()))
+                continue
+            self.slots.append(answer.slot)
+            self.waits.append(answer.slot - answer.now)
+            target = self._local(answer.slot)
+            if meanwhile is not None:
+                go = await meanwhile()
+                meanwhile = None
+                if not go:
+                    return False
+            wait = target - self.monotonic()
+            if wait > 0:
+                await self.sleep(wait)
+            if self.monotonic() - target <= self.late or retakes >= MAX_RETAKES:
+                return True
+            # Woke too late: a message sent now could land in a window the next senders
+            # fill on time. The slot stays empty; the chat is free again as it was.
+            self.retaken += 1
+            retakes += 1
+            giving_back = (answer.slot, answer.previous)
+
+    def _local(self, moment: float) -> float:
+        """A moment on the database's clock (epoch seconds) on this process's clock.
 
         The database's answer reaches this coroutine late by however long the thread and
         the event loop took (tens of milliseconds on a loaded machine, differently for each
-        send): sleeping the slot's wait from then would send late by as much, and another
-        worker's less delayed send could land in the same platform window (a 429). So the
-        database's clock is mapped onto this process's by the least delayed of the last
-        answers (as NTP does), and the sleep ends at the slot by that map.
+        send): the clocks are mapped by the least delayed of the last answers (as NTP
+        does), which never puts a slot earlier than it is.
         """
-        now = self.monotonic()
-        self._offsets.append(target - self.waits[-1] - now)  # database now - arrival here
-        offset = max(self._offsets)  # the least delayed answer
-        return max(0.0, target - offset - now)
+        return moment - max(self._offsets)
 
     def _pause(self, seconds: float) -> None:
         with self.engine.begin() as connection:
