@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.text import clean, fold
@@ -130,6 +130,9 @@ PROBLEM_WORDS = frozenset(
 )
 
 
+_PROBLEM_WORDS = tuple(sorted(PROBLEM_WORDS))  # a fixed order for ``_has``
+
+
 @dataclass(frozen=True)
 class Detected:
     """A message that may be a report, and the category it most likely belongs to."""
@@ -161,11 +164,17 @@ def is_question(text: str) -> bool:
     return typed_plain and _has(folded, tuple(fold(m) for m in QUESTION_MARKERS))
 
 
-def detect(text: str, categories: Sequence[tuple[int, Sequence[str]]]) -> Detected | None:
+def detect(
+    text: str,
+    categories: Sequence[tuple[int, Sequence[str]]]
+    | Callable[[], Sequence[tuple[int, Sequence[str]]]],
+) -> Detected | None:
     """A possible report in ``text``, given each category's (id, keywords); None if not one.
 
     The category is the one whose matching keyword is a problem word, else the longest
     matching subject; None when the message says "phản ánh" but names nothing known.
+    ``categories`` may be a function giving them: it is called only for a text that could
+    be a report (not for a plain question, most free text), sparing the query.
     """
     folded = fold(text or "")
     if not folded:
@@ -175,8 +184,12 @@ def detect(text: str, categories: Sequence[tuple[int, Sequence[str]]]) -> Detect
         return None
     explicit = _has(folded, REPORT_VERBS)
     problem = _has(folded, PROBLEM_MARKERS) or asked
+    if not explicit and not problem and not _has(folded, _PROBLEM_WORDS):
+        return None  # only a problem word could make it one, and it names none
     best: tuple[bool, int] | None = None
     chosen: int | None = None
+    if callable(categories):
+        categories = categories()
     for category_id, keywords in categories:
         for keyword in keywords:
             phrase = fold(keyword)

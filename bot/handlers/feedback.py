@@ -1118,8 +1118,13 @@ def register(registry: Registry) -> None:
         """Free text that looks like a report: offer to send it as one (never silently)."""
         if ctx.person.commune_id is None or not text.strip():
             return None
-        categories = store.active_categories(ctx.session, ctx.person.commune_id)
-        found = detect(text, [(c.id, store.keywords_of(c)) for c in categories if c.id is not None])
+        commune_id = ctx.person.commune_id
+
+        def categories() -> list[tuple[int, list[str]]]:  # loaded only if it may be a report
+            active = store.active_categories(ctx.session, commune_id)
+            return [(c.id, store.keywords_of(c)) for c in active if c.id is not None]
+
+        found = detect(text, categories)
         if found is None:
             return None
         villages = queues.villages_of(ctx.session, ctx.person.commune_id)

@@ -58,6 +58,53 @@ def test_questions_and_other_text_are_left_to_the_guides(text: str) -> None:
     assert detect(text, CATEGORIES) is None
 
 
+class Loader:
+    """The categories given on demand, counting the loads (a database query in the bot)."""
+
+    def __init__(self) -> None:
+        self.loads = 0
+
+    def __call__(self) -> list[tuple[int, tuple[str, ...]]]:
+        self.loads += 1
+        return CATEGORIES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cách kích hoạt vneid mức 2",
+        "vneid 45 cks 12",
+        "điện thoại của tôi",
+        "xin chào",
+        "",
+    ],
+)
+def test_text_that_cannot_be_a_report_never_loads_the_categories(text: str) -> None:
+    loader = Loader()
+    assert detect(text, loader) is None
+    assert loader.loads == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "đường xóm 3 bị ngập",
+        "duong xom 3 bi ngap",
+        "đèn đường hỏng",
+        "báo tin lừa đảo",
+        "cây đổ chắn ngang đường liên xóm",
+        "Tôi muốn phản ánh về việc này",
+        "đèn đường hỏng thì báo ai?",
+        "báo ai bây giờ?",
+        "mất điện có được hoàn tiền không",
+    ],
+)
+def test_categories_given_on_demand_decide_as_the_list_does(text: str) -> None:
+    loader = Loader()
+    assert detect(text, loader) == detect(text, CATEGORIES)
+    assert loader.loads <= 1
+
+
 def test_a_question_mark_is_a_question_but_where_to_report_is_offered_a_report() -> None:
     assert is_question("đèn đường hỏng thì sửa thế nào?")
     assert detect("đèn đường hỏng thì sửa thế nào?", CATEGORIES) is None
