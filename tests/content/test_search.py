@@ -145,10 +145,10 @@ HOLDOUT_FLOOR = {"top1": 0.86, "top3": 0.95, "refused": 0.95, "hit_confident": 0
 HOLDOUT2_FLOOR = {"top1": 0.92, "top3": 0.99, "refused": 0.99, "hit_confident": 0.58}
 HOLDOUT2_MAX_WRONG = 0
 # Pass 5 baseline (2026-12-04, before any tuning on these sets; BENCHMARKS.md).
-TUNE3_FLOOR = {"top1": 0.79, "top3": 0.92, "refused": 0.80, "hit_confident": 0.80}
-TUNE3_MAX_WRONG = 4
-HOLDOUT3_FLOOR = {"top1": 0.53, "top3": 0.86, "refused": 0.50, "hit_confident": 0.87}
-HOLDOUT3_MAX_WRONG = 4
+TUNE3_FLOOR = {"top1": 0.75, "top3": 0.90, "refused": 0.91, "hit_confident": 0.74}
+TUNE3_MAX_WRONG = 6
+HOLDOUT3_FLOOR = {"top1": 0.61, "top3": 0.85, "refused": 0.83, "hit_confident": 0.76}
+HOLDOUT3_MAX_WRONG = 5
 # 3 when 15 % of right answers were confident, 4 with 34 % and still 4 with 59 %, 3 with
 # 58 % (pass 4; BENCHMARKS.md); the bar is 1 in 50.
 HOLDOUT_MAX_WRONG = 3
