@@ -33,6 +33,7 @@ from tests.conftest import (
     TELEGRAM_HEADERS,
     ZALO_HEADERS,
     WebhookSettings,
+    channel_settings,
     telegram_text_update,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
