@@ -132,6 +132,44 @@ PROBLEM_WORDS = frozenset(
 
 _PROBLEM_WORDS = tuple(sorted(PROBLEM_WORDS))  # a fixed order for ``_has``
 
+# Compounds whose first word is a subject keyword folded ("điện thoại" is not "điện"):
+# blanked before the categories' keywords are looked for.
+NOT_SUBJECTS = (
+    "dien thoai",
+    "dien may",
+    "nuoc ngoai",
+    "truong hop",
+)
+# The person's own phone, account or app: "điện thoại hỏng, đổi máy, VNeID không đăng nhập
+# được" asks for help with an account (a guide), unless a strong problem or "phản ánh" says
+# otherwise.
+OWN_ACCOUNT = (
+    "vneid",
+    "otp",
+    "mat khau",
+    "tai khoan",
+    "dang nhap",
+    "ung dung",
+    "app",
+    "sim",
+    "so dien thoai",
+    "dien thoai",
+    "chu ky so",
+    "vssid",
+    "dinh danh",
+    "kich hoat",
+    "ma xac thuc",
+    "so suc khoe",
+    "dich vu cong",
+)
+# Words that, alone, ask for a topic the guides cover ("lừa đảo": the scam warnings).
+TOPIC_ONLY = frozenset({"lua dao", "bi lua dao", "lua dao qua mang", "lua dao truc tuyen"})
+# What is left of "tôi muốn gửi phản ánh ạ" without its report verb: nothing to report yet.
+_FILLER = re.compile(
+    r"(?<!\w)(toi|em|minh|chau|con|muon|can|xin|gui|lam|mot|cai|ve|a|nhe|voi|giup|cho|"
+    r"di|nay|viec|co|kien|y|phan|anh|nghi|bao|tin)(?!\w)"
+)
+
 
 @dataclass(frozen=True)
 class Detected:
@@ -182,7 +220,14 @@ def detect(
     asked = bool(_WHERE_TO_REPORT.search(folded))
     if is_question(text) and not asked:
         return None
+    plain = " ".join(re.sub(r"[^\w\s]", " ", folded).split())
+    if plain in TOPIC_ONLY:
+        return None
     explicit = _has(folded, REPORT_VERBS)
+    if not explicit and _has(folded, OWN_ACCOUNT) and not _has(folded, _PROBLEM_WORDS):
+        return None
+    for compound in NOT_SUBJECTS:
+        folded = _word(compound).sub(" ", folded)
     problem = _has(folded, PROBLEM_MARKERS) or asked
     if not explicit and not problem and not _has(folded, _PROBLEM_WORDS):
         return None  # only a problem word could make it one, and it names none
@@ -204,3 +249,36 @@ def detect(
     if chosen is None and (asked or not explicit):
         return None
     return Detected(chosen, asked)
+
+
+def says_only_report(text: str) -> bool:
+    """Whether a message only says it wants to report ("phản ánh", "tôi muốn kiến nghị ạ")."""
+    folded = fold(text or "")
+    if not _has(folded, REPORT_VERBS):
+        return False
+    return not _FILLER.sub(" ", re.sub(r"[^\w\s]", " ", folded)).split()
+
+
+def category_named(
+    text: str, categories: Sequence[tuple[int, Sequence[str]]]
+) -> tuple[int, bool] | None:
+    """The category a typed answer names by a keyword ("lua dao", "đèn đường hỏng ở xóm 2").
+
+    Returns (id, described): ``described`` when the text says more than the keyword, so it
+    can be kept as what happened. None when no keyword matches.
+    """
+    folded = fold(text or "")
+    for compound in NOT_SUBJECTS:
+        folded = _word(compound).sub(" ", folded)
+    plain = " ".join(re.sub(r"[^\w\s]", " ", folded).split())
+    best: tuple[bool, int] | None = None
+    chosen: tuple[int, bool] | None = None
+    for category_id, keywords in categories:
+        for keyword in keywords:
+            phrase = fold(keyword)
+            if not phrase or not _word(phrase).search(plain):
+                continue
+            rank = (phrase in PROBLEM_WORDS, len(phrase))
+            if best is None or rank > best:
+                best, chosen = rank, (category_id, plain != phrase)
+    return chosen

@@ -31,7 +31,7 @@ from bot.feedback.choices import (
     Verb,
     VillageChoice,
 )
-from bot.feedback.intent import detect
+from bot.feedback.intent import category_named, detect, says_only_report
 from bot.feedback.photos import StoredPhoto, link_photo, photo_dir, store_photo
 from bot.feedback.places import Point, guess_village, map_link, parse_point, valid_point
 from bot.feedback.policy import load_feedback_policy
@@ -850,14 +850,34 @@ def register(registry: Registry) -> None:
 
     @registry.step(FeedbackFlow.offer)
     def offer_text(ctx: Context, text: str) -> list[Reply]:
-        """They typed something else instead of answering the offer: read it afresh."""
+        """ "có" or "không" typed for the buttons; anything else is read afresh."""
+        answer = _plain(text)
+        if answer in _YES_WORDS or answer.startswith("co gui"):
+            return draft_choice(ctx, DraftChoice(Draft.YES))
+        if answer in _NO_WORDS:
+            return draft_choice(ctx, DraftChoice(Draft.NO))
         ctx.finish()
         return _fall_through(ctx, text, include_self=True)
 
     @registry.step(FeedbackFlow.category)
     def category_text(ctx: Context, text: str) -> list[Reply]:
-        """A typed answer that matches no category: ask again."""
-        return prompt(ctx)
+        """A category typed by name or keyword ("lua dao"), else ask again."""
+        active = store.active_categories(ctx.session, _commune(ctx).id or 0)
+        wanted = _plain(text)
+        named = next((c.id for c in active if c.id is not None and _plain(c.name) == wanted), None)
+        if named is not None:
+            return category_chosen(ctx, CategoryChoice(named))
+        found = category_named(text, [(c.id, store.keywords_of(c)) for c in active if c.id])
+        if found is None:
+            return prompt(ctx)
+        category_id, described = found
+        if described and not ctx.data.get("text"):
+            ctx.goto(FeedbackFlow.category, text=store.check_text(text, minimum=1))
+            villages = queues.villages_of(ctx.session, _commune(ctx).id or 0)
+            guessed = guess_village(text, [(v.id, v.name) for v in villages if v.id])
+            if guessed is not None:  # named in the text: before the person's own village
+                ctx.goto(FeedbackFlow.category, village_id=guessed, village_known=True)
+        return category_chosen(ctx, CategoryChoice(category_id))
 
     @registry.step(FeedbackFlow.text)
     def what_happened(ctx: Context, text: str) -> list[Reply]:
@@ -885,12 +905,20 @@ def register(registry: Registry) -> None:
 
     @registry.step(FeedbackFlow.village)
     def village_text(ctx: Context, text: str) -> list[Reply]:
-        """A village typed by name."""
+        """A village typed by name; "có"/"không" to the village asked about; else a landmark."""
         villages = queues.villages_of(ctx.session, _commune(ctx).id or 0)
         wanted = _plain(text)
+        known = ctx.data.get("village_id") if ctx.data.get("village_known") else None
+        if known is not None and wanted in _YES_WORDS:
+            return draft_choice(ctx, DraftChoice(Draft.HERE))
+        if known is not None and wanted in _NO_WORDS:
+            return draft_choice(ctx, DraftChoice(Draft.ELSEWHERE))
         chosen = next((v.id for v in villages if _plain(v.name) == wanted), None)
         if chosen is None:
             chosen = guess_village(text, [(v.id, v.name) for v in villages if v.id])
+        if chosen is None and known is not None and len(wanted) >= 3:
+            ctx.goto(FeedbackFlow.landmark, village_id=known, village_known=True)
+            return landmark(ctx, text)  # "cổng đầu ngõ": the place, in the village asked about
         if chosen is None:
             return prompt(ctx)
         ctx.goto(FeedbackFlow.landmark, village_id=chosen, village_known=True)
@@ -1127,6 +1155,8 @@ def register(registry: Registry) -> None:
         found = detect(text, categories)
         if found is None:
             return None
+        if says_only_report(text):  # "phản ánh": nothing said yet, so ask what happened
+            return start_new(ctx)
         villages = queues.villages_of(ctx.session, ctx.person.commune_id)
         village = guess_village(text, [(v.id, v.name) for v in villages if v.id is not None])
         ctx.begin(

@@ -131,6 +131,46 @@ def test_no_sends_the_text_to_the_guides_and_guide_questions_are_not_taken(
         assert session.exec(select(FeedbackReport)).all() == []
 
 
+def test_typed_yes_no_a_bare_phan_anh_and_a_keyword_for_the_category(
+    services: Services, cast: Cast
+) -> None:
+    """As villagers type: "co" to the offer, "phan anh" alone, "lua dao" for the category."""
+    resident = cast.chat("neighbour")
+    resident.send("duong xom 3 bi ngap nuoc")
+    categories = resident.send("co")  # "có", typed for the first button
+    assert categories[0].choices[0].label == "✅ Môi trường – ngập úng, thoát nước"
+    resident.send("/huy")
+    assert "Bạn muốn phản ánh về việc gì?" in text_of(resident.send("phan anh"))
+    asked = text_of(resident.send("lua dao"))  # a keyword of "An ninh trật tự"
+    assert "Chuyện gì đã xảy ra?" in asked
+    resident.send("/huy")
+    resident.send("phản ánh")
+    where = text_of(resident.send("đường xóm 3 bị ngập nước"))  # the category and the text
+    assert "Ở Xóm 3 phải không?" in where
+    photos = text_of(resident.send("cổng đầu ngõ"))  # the place, in Xóm 3
+    assert "Nếu có ảnh" in photos
+    resident.send("xong")
+    summary = text_of(resident.send("1"))
+    assert "Loại: Môi trường – ngập úng, thoát nước" in summary
+    assert "Nội dung: đường xóm 3 bị ngập nước" in summary
+    assert "Địa điểm: cổng đầu ngõ, Xóm 3" in summary
+    resident.send("/huy")
+    assert "thành một phản ánh" in text_of(resident.send("đèn đường hỏng"))
+    assert "thành một phản ánh" not in text_of(resident.send("ko"))  # "không": to the guides
+
+
+def test_own_phone_and_account_problems_and_a_bare_lua_dao_go_to_the_guides(
+    services: Services, cast: Cast
+) -> None:
+    resident = cast.chat("resident")
+    phone = text_of(resident.send("dien thoai hong, doi may moi vneid khong dang nhap duoc"))
+    assert "phản ánh" not in phone and "VNeID" in phone
+    scams = text_of(resident.send("lừa đảo"))
+    assert "thành một phản ánh" not in scams
+    with Session(services.engine) as session:
+        assert session.exec(select(FeedbackReport)).all() == []
+
+
 def test_a_flow_interrupted_by_a_restart_carries_on(services: Services, cast: Cast) -> None:
     resident = cast.chat("resident")
     resident.send("/phananh")

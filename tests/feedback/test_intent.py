@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.feedback.categories import DEFAULT_CATEGORIES
-from bot.feedback.intent import detect, is_question
+from bot.feedback.intent import category_named, detect, is_question, says_only_report
 from bot.feedback.places import Point, guess_village, map_link, parse_point
 
 CATEGORIES = [(index, d.keywords) for index, d in enumerate(DEFAULT_CATEGORIES, 1)]
@@ -49,6 +49,11 @@ def test_reports_are_recognised_with_their_category(text: str, code: str | None)
         "đường đến trạm y tế ở đâu",
         "mất điện có được hoàn tiền không",
         "điện thoại của tôi",  # a subject without a problem
+        "dien thoai hong, doi may moi vneid khong dang nhap duoc",  # own phone: a guide
+        "điện thoại bị mất",  # "điện thoại" is not "điện"
+        "mã OTP không về điện thoại",
+        "lừa đảo",  # a topic the scam guides answer
+        "Lua dao!",
         "cho hỏi thủ tục khai sinh",
         "xin chào",
         "",
@@ -134,3 +139,39 @@ def test_coordinates_typed_or_pasted_as_a_map_link() -> None:
         map_link(Point(21.5942, 105.8482)) == "https://www.google.com/maps?q=21.594200,105.848200"
     )
     assert Point(21.594249, 105.848251).rounded() == Point(21.594, 105.848)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("có người trộm điện thoại ở xóm 2", "an_ninh"),
+        ("bị lừa đảo mất 5 triệu", "an_ninh"),
+        ("cán bộ một cửa gây khó khăn khi làm căn cước", "thai_do"),
+    ],
+)
+def test_a_real_problem_beside_a_phone_or_an_account_is_still_a_report(
+    text: str, code: str
+) -> None:
+    assert code_of(text) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "only"),
+    [
+        ("phản ánh", True),
+        ("phan anh", True),
+        ("Tôi muốn gửi kiến nghị ạ", True),
+        ("Tôi muốn phản ánh về việc này", True),
+        ("phản ánh đường xóm 3 bị ngập", False),
+        ("đường xóm 3 bị ngập", False),
+    ],
+)
+def test_a_message_that_only_asks_to_report_is_told_apart(text: str, only: bool) -> None:
+    assert says_only_report(text) is only
+
+
+def test_a_typed_answer_names_a_category_by_its_keywords() -> None:
+    assert category_named("lua dao", CATEGORIES) == (6, False)
+    assert category_named("đèn đường hỏng ở xóm 2", CATEGORIES) == (2, True)
+    assert category_named("điện thoại", CATEGORIES) is None
+    assert category_named("xin chào", CATEGORIES) is None
