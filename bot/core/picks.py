@@ -118,7 +118,7 @@ _NOT_AMOUNT_WORDS = frozenset({"khong", "tu", "sau", "nam", "ba", "bay", "tam", 
 
 def ascii_digits(text: str) -> str:
     """Unicode digits ("２０", "٢٠") as ASCII ones ("20")."""
-    return "".join(str(int(ch)) if ch.isdigit() and not ch.isascii() else ch for ch in text)
+    return "".join(str(int(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in text)
 
 
 def lone_amount(text: str) -> str | None:
