@@ -12,7 +12,7 @@ from bot.communes import villages_of
 from bot.core.context import Context
 from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
-from bot.core.picks import not_in_list
+from bot.core.picks import REPORT_HINT, ascii_digits, not_in_list
 from bot.core.registry import Registry
 from bot.dates import add_months, month_start
 from bot.errors import ReadableError
@@ -314,8 +314,11 @@ def register(registry: Registry) -> None:
                 ctx.goto(ReportFlow.number, code=code)
                 return [_ask_number(ctx, village, code)]
         number = _BARE_NUMBER.fullmatch(text)
-        if number and ctx.state.choices and not ctx.at(ReportFlow.code):
-            return not_in_list(ctx, number.group(0).strip())
+        if number and ctx.state.choices:
+            replies = not_in_list(ctx, ascii_digits(number.group(0).strip()))
+            if ctx.at(ReportFlow.code):  # "45" before choosing what it counts
+                replies[-1].text += "\n" + ctx._(REPORT_HINT)
+            return replies
         # "ok", "cảm ơn", a stray word: nothing is lost, the step is asked again.
         reply = _step_again(ctx, village)
         if ctx.at(ReportFlow.code):
