@@ -29,7 +29,7 @@ from sqlmodel import Session, col
 from bot.core.context import Context
 from bot.core.messages import Choice, Incoming, Reply
 from bot.core.people import identify, load_chat
-from bot.core.picks import not_in_list
+from bot.core.picks import ascii_digits, lone_amount, not_in_list
 from bot.errors import ReadableError
 from bot.i18n import N_, translator
 from bot.services import Services
@@ -57,6 +57,16 @@ PLAIN_COMMANDS = {
     "menu": "menu",
     "huy": "huy",
     "huy bo": "huy",
+    "huy di": "huy",
+    "thoi": "huy",
+    "thoi khong": "huy",
+    "thoi khoi": "huy",
+    "thoi huy": "huy",
+    "dung lai": "huy",
+    "khong bao nua": "huy",
+    "khong bao cao nua": "huy",
+    "thoi khong bao nua": "huy",
+    "stop": "huy",
     "tro giup": "trogiup",
     "help": "help",
     "bat dau": "start",
@@ -67,6 +77,8 @@ PLAIN_COMMANDS_OUTSIDE_FLOWS = {
     "danh sach huong dan": "huongdan",
 }
 _BARE_NUMBER = re.compile(r"^\s*[-+]?(\d{1,9})\s*[.)]?\s*$")
+# "dừng" (stop) with its accents: without them it reads like "đúng" (right), an answer.
+STOP_WORDS = frozenset({"dừng", "dừng lại", "dừng nhé"})
 
 APOLOGY = N_(
     "Sorry, something went wrong and I could not do that. "
@@ -622,7 +634,11 @@ class Dispatcher:
         number = _BARE_NUMBER.match(text)
         if number and not message.attachment:
             # A number alone is never a question: a pick from a list, or nothing.
-            return not_in_list(ctx, number.group(0).strip())
+            return not_in_list(ctx, ascii_digits(number.group(0).strip()))
+        amount = lone_amount(text)
+        if amount is not None and not message.attachment:
+            # "20%", "hai trăm", "45 người": a figure without its code, never a question.
+            return not_in_list(ctx, amount)
         for handler in registry.text_handlers:
             replies = handler(ctx, text)
             if replies is not None:
@@ -652,6 +668,8 @@ class Dispatcher:
         folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
         if folded in PLAIN_COMMANDS:
             return PLAIN_COMMANDS[folded], ""
+        if " ".join(text.lower().split()) in STOP_WORDS:
+            return "huy", ""
         if not in_flow and folded in PLAIN_COMMANDS_OUTSIDE_FLOWS:
             return PLAIN_COMMANDS_OUTSIDE_FLOWS[folded], ""
         return None

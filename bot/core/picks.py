@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from bot.core.context import Context
 from bot.core.messages import Choice, Reply
 from bot.i18n import N_
+from bot.tallies.parser import words_value
 from bot.text import fold
+from db.models import Role
 
 NOT_IN_LIST = N_("There is no {number} in the list. Type a number from 1 to {last}.")
 NOT_IN_LIST_ONE = N_("There is no {number} in the list. Type 1 to choose.")
@@ -23,6 +25,16 @@ LONE_NUMBER = N_(
     "I am not sure what {number} is for. Type your question in words, or type /menu to see "
     "what I can do."
 )
+
+LONE_NUMBER_TEAM = N_(
+    "I am not sure what {number} is for. To report a figure, type its code and the count, "
+    "for example: vneid 45. Or type /baocao to choose from a list."
+)
+LONE_NUMBER_RESIDENT = N_(
+    "I am not sure what {number} is for. You can type your question in words, or send "
+    "feedback with /phananh. Type /menu to see everything."
+)
+REPORT_HINT = N_("To report a figure, type its code and the count, for example: vneid 45.")
 
 MIN_TEXT = 8  # shorter typed text is too likely to be a word of some other entry
 # Words that may come before an entry's own number: "nhiệm vụ 9", "chỉ tiêu số 7", "nv9".
@@ -98,11 +110,47 @@ def offered_choices(ctx: Context) -> list[Choice]:
     return [Choice(str(c["label"]), str(c["value"])) for c in ctx.state.choices]
 
 
+_AMOUNT = re.compile(
+    r"^[-+]?\d{1,9}(?:[.,]\d{1,3})*\s*(?:%|phan tram|nguoi dan|nguoi|ng|ho dan|ho|ca nhan)?$"
+)
+_NOT_AMOUNT_WORDS = frozenset({"khong", "tu", "sau", "nam", "ba", "bay", "tam", "lam"})
+
+
+def ascii_digits(text: str) -> str:
+    """Unicode digits ("２０", "٢٠") as ASCII ones ("20")."""
+    return "".join(str(int(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in text)
+
+
+def lone_amount(text: str) -> str | None:
+    """A figure typed alone ("20%", "45 người", "hai trăm"), as typed; None if it is not one."""
+    folded = " ".join(re.sub(r"[^\w\s%.,+\-]", " ", fold(ascii_digits(text[:60]))).split())
+    if not folded:
+        return None
+    if _AMOUNT.match(folded):
+        return ascii_digits(text.strip())
+    words = folded.replace("phan tram", "").split()
+    if (
+        words
+        and words_value(" ".join(words)) is not None
+        and not (len(words) == 1 and words[0] in _NOT_AMOUNT_WORDS)
+    ):
+        return text.strip()
+    return None
+
+
 def not_in_list(ctx: Context, number: str) -> list[Reply]:
     """A typed number that picks nothing: which numbers are valid, with the list again."""
     offered = offered_choices(ctx)
+    reporter = ctx.has_role(Role.TEAM, Role.LEADER)
     if not offered:
+        if reporter:
+            return [ctx.reply(LONE_NUMBER_TEAM, number=number)]
+        if ctx.has_role(Role.RESIDENT) or not ctx.roles:
+            return [ctx.reply(LONE_NUMBER_RESIDENT, number=number)]
         return [ctx.reply(LONE_NUMBER, number=number)]
     last = len(offered)
     message = NOT_IN_LIST if last > 1 else NOT_IN_LIST_ONE
-    return [ctx.reply(message, offered, number=number, last=last)]
+    reply = ctx.reply(message, offered, number=number, last=last)
+    if reporter and not ctx.state.flow:
+        reply.text += "\n" + ctx._(REPORT_HINT)
+    return [reply]

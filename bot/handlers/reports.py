@@ -12,12 +12,12 @@ from bot.communes import villages_of
 from bot.core.context import Context
 from bot.core.flows import Action, Flow, Step
 from bot.core.messages import Choice, Reply
-from bot.core.picks import not_in_list
+from bot.core.picks import REPORT_HINT, ascii_digits, not_in_list
 from bot.core.registry import Registry
 from bot.dates import add_months, month_start
 from bot.errors import ReadableError
 from bot.i18n import N_
-from bot.tallies.codes import CODE_LABELS, CODE_NAMES, DENOMINATOR_OF
+from bot.tallies.codes import CODE_LABELS, CODE_NAMES, DENOMINATOR_OF, folded_aliases
 from bot.tallies.parser import (
     TallyParseError,
     looks_like_tally,
@@ -109,6 +109,32 @@ DENOMINATOR_WORDS = {
     "households": N_("households"),
     "businesses": N_("household businesses"),
 }
+STEP_CODE_AGAIN = N_(
+    "Type a number from the list (for example 1 for the first one), or a code and the "
+    "count, for example: vneid 45. To stop, type: thôi"
+)
+SUMMARY_AGAIN = N_(
+    "To record these numbers, type: có. To change them, type: không. To stop, type: thôi"
+)
+CHANGE_WHAT = N_("All right, nothing is recorded yet. Choose what to change:")
+YES_WORDS = frozenset(
+    {
+        "co",
+        "đúng",
+        "dung roi",
+        "đúng rồi",
+        "chinh xac",
+        "yes",
+        "xac nhan",
+        "dong y",
+        "co a",
+        "dung a",
+        "đúng ạ",
+        "ghi di",
+        "ghi",
+    }
+)
+NO_WORDS = frozenset({"khong", "ko", "k", "sai", "chua dung", "no", "khong dung", "sua"})
 NO_VALUES = N_("You have not entered any number yet. Choose what to report first.")
 
 _JUST_A_NUMBER = re.compile(r"[\s\d.,\-−–]+")
@@ -264,11 +290,42 @@ def register(registry: Registry) -> None:
             return [ctx.reply(NO_VILLAGE)]
         if looks_like_report(text, ctx.today, _village_names(ctx, village)):
             return _one_line(ctx, village, text)
+        folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
+        answer = " ".join(text.lower().split())
+        values = _pending(ctx)
+        if (ctx.at(ReportFlow.summary) or ctx.at(ReportFlow.odd)) and values:
+            if answer in YES_WORDS or (folded in YES_WORDS and folded != "dung"):
+                force = ctx.at(ReportFlow.odd) or any(
+                    str(c["value"]) == ReportChoice(ReportVerb.FORCE).pack()
+                    for c in ctx.state.choices
+                )
+                return _submit(ctx, village, _period(ctx), values, confirmed=force)
+            if folded in NO_WORDS:
+                ctx.goto(ReportFlow.code)
+                reply = _pick_code(ctx, village)
+                reply.text = ctx._(CHANGE_WHAT) + "\n" + reply.text
+                return [reply]
+        if ctx.at(ReportFlow.code):
+            if folded == "dung":  # "dừng" typed without accents: stop
+                ctx.finish()
+                return [ctx.reply(CANCELLED)]
+            code = _named_code(text)
+            if code is not None:
+                ctx.goto(ReportFlow.number, code=code)
+                return [_ask_number(ctx, village, code)]
         number = _BARE_NUMBER.fullmatch(text)
         if number and ctx.state.choices:
-            return not_in_list(ctx, number.group(0).strip())
+            replies = not_in_list(ctx, ascii_digits(number.group(0).strip()))
+            if ctx.at(ReportFlow.code):  # "45" before choosing what it counts
+                replies[-1].text += "\n" + ctx._(REPORT_HINT)
+            return replies
         # "ok", "cảm ơn", a stray word: nothing is lost, the step is asked again.
-        return [_step_again(ctx, village)]
+        reply = _step_again(ctx, village)
+        if ctx.at(ReportFlow.code):
+            reply.text = ctx._(STEP_CODE_AGAIN) + "\n" + reply.text
+        elif ctx.at(ReportFlow.summary) or ctx.at(ReportFlow.odd):
+            reply.text += "\n" + ctx._(SUMMARY_AGAIN)
+        return [reply]
 
     @registry.text
     def one_line(ctx: Context, text: str) -> list[Reply] | None:
@@ -468,6 +525,15 @@ def _step_again(ctx: Context, village: Village) -> Reply:
         return ctx.reply(PICK_PERIOD, offered)
     ctx.goto(ReportFlow.code)
     return _pick_code(ctx, village)
+
+
+def _named_code(text: str) -> str | None:
+    """The tally code a text names alone ("vneid", "chữ ký số"), if exactly one."""
+    folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
+    code = folded_aliases().get(folded)
+    if code is not None:
+        return code
+    return next((c for c in CODE_NAMES if c == folded), None)
 
 
 def _other_village(village: Village, named: Sequence[str]) -> str | None:

@@ -83,6 +83,45 @@ _THANKS = re.compile(
 )
 
 
+# "ừ", "dạ", "vâng", "ok", "👍": an acknowledgement, answered briefly (never a question).
+_ACKNOWLEDGEMENTS = frozenset(
+    {
+        "u",
+        "uh",
+        "um",
+        "um um",
+        "u u",
+        "da",
+        "da a",
+        "vang",
+        "vang a",
+        "da vang",
+        "ok",
+        "oke",
+        "okie",
+        "okay",
+        "ok a",
+        "ok nhe",
+        "oke nhe",
+        "duoc",
+        "duoc roi",
+        "roi",
+        "u nhe",
+        "da vang a",
+    }
+)
+THUMBS = frozenset({"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "👌", "🙏"})
+ACKNOWLEDGED = N_("👍 Noted. Message me whenever you need anything.")
+
+
+def is_acknowledgement(text: str) -> bool:
+    """Whether the message is only "ừ", "dạ", "vâng", "ok" or a 👍."""
+    if text.strip() in THUMBS:
+        return True
+    words = " ".join(re.sub(r"[^\w\s]", " ", fold(text[:40])).split())
+    return words in _ACKNOWLEDGEMENTS
+
+
 def is_thanks(text: str) -> bool:
     """Whether the message is only a thank-you ("cảm ơn", "cam on nhieu", "thanks")."""
     words = " ".join(re.sub(r"[^\w\s]", " ", fold(text[:80])).split())
@@ -188,6 +227,8 @@ def register(registry: Registry) -> None:
     @registry.text
     def thanks(ctx: Context, text: str) -> list[Reply] | None:
         """Answer a thank-you briefly; everything else is left to the other handlers."""
+        if is_acknowledgement(text):
+            return [ctx.reply(ACKNOWLEDGED)]
         if not is_thanks(text):
             return None
         return [ctx.reply(N_("You're welcome! Message me whenever you need anything."))]
