@@ -77,7 +77,7 @@ class Translator:
 
     def number(self, value: float | int) -> str:
         """Format a number the local way (1.234,5 in Vietnamese)."""
-        return _decimal(self.locale, type(value), value, math.copysign(1.0, value) < 0)
+        return _decimal(self.locale, type(value).__name__, value, math.copysign(1.0, value) < 0)
 
     def percent(self, ratio: float, digits: int = 1) -> str:
         """Format a ratio (0.705) as a percentage (70,5%)."""
@@ -111,7 +111,7 @@ def _percent(locale: str, digits: int, ratio: float, negative: bool) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def _decimal(locale: str, kind: type, value: float | int, negative: bool) -> str:
+def _decimal(locale: str, kind: str, value: float | int, negative: bool) -> str:
     """Babel's decimal, remembered: a progress reply formats the same figures for every
     reader, and Babel takes ~60 µs each (``kind`` keeps 1 and 1.0 and True apart,
     ``negative`` -0.0 from 0.0)."""
