@@ -77,7 +77,7 @@ class Translator:
 
     def number(self, value: float | int) -> str:
         """Format a number the local way (1.234,5 in Vietnamese)."""
-        return format_decimal(value, locale=self.locale)
+        return _decimal(self.locale, type(value).__name__, value, math.copysign(1.0, value) < 0)
 
     def percent(self, ratio: float, digits: int = 1) -> str:
         """Format a ratio (0.705) as a percentage (70,5%)."""
@@ -108,6 +108,14 @@ def _percent(locale: str, digits: int, ratio: float, negative: bool) -> str:
     again, and Babel takes ~50 µs each (``negative`` keeps -0.0 apart from 0.0)."""
     pattern = "#,##0" + ("." + "#" * digits if digits else "") + "%"
     return format_percent(ratio, format=pattern, locale=locale)
+
+
+@functools.lru_cache(maxsize=8192)
+def _decimal(locale: str, kind: str, value: float | int, negative: bool) -> str:
+    """Babel's decimal, remembered: a progress reply formats the same figures for every
+    reader, and Babel takes ~60 µs each (``kind`` keeps 1 and 1.0 and True apart,
+    ``negative`` -0.0 from 0.0)."""
+    return format_decimal(value, locale=locale)
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from bot.handlers.reports import REPORTERS, label, missing_line
 from bot.i18n import N_
 from bot.tallies.codes import CODE_LABELS, CODE_NAMES, resolve_label
 from bot.tallies.progress import CodeProgress, CommuneProgress
-from bot.tallies.store import commune_view, flagged_figures, missing_codes
+from bot.tallies.store import MonthMarks, commune_view_and_marks
 from bot.tallies.validation import month_label
 from db.models import Commune, Role
 
@@ -49,14 +49,14 @@ def register(registry: Registry) -> None:
         if commune_id is None:
             return [ctx.reply(NO_DATA)]
         period = month_start(ctx.today)
-        view = commune_view(ctx.session, commune_id, period)
+        view, marks = commune_view_and_marks(ctx.session, commune_id, period)
         wanted = resolve_label(argument) if argument.strip() else None
         officer = ctx.has_role(*OFFICERS) or village is None or not ctx.has_role(*REPORTERS)
         if officer:
-            text = _commune_text(ctx, view, commune_id, complete=ctx.has_role(*OFFICERS))
+            text = _commune_text(ctx, view, marks, commune_id, complete=ctx.has_role(*OFFICERS))
         else:
             assert village is not None and village.id is not None
-            text = _village_text(ctx, view, village.id)
+            text = _village_text(ctx, view, marks, village.id)
         code = wanted.code if wanted else _chart_code(view)
         chart = _chart(ctx, view, code, None if officer or village is None else village.id)
         caption = ctx._(CHART_CAPTION, name=ctx._(CODE_LABELS[code]))
@@ -105,32 +105,28 @@ def _code_line(
     return f"{line}; {'; '.join(notes)}" if notes else line
 
 
-def _village_text(ctx: Context, view: CommuneProgress, village_id: int) -> str:
+def _village_text(ctx: Context, view: CommuneProgress, marks: MonthMarks, village_id: int) -> str:
     row = next((v for v in view.villages if v.village_id == village_id), None)
     if row is None:
         return ctx._(NO_DATA)
     lines = [ctx._(PROGRESS_VILLAGE, village=row.name, month=month_label(view.period))]
     total = len(view.villages)
-    village = ctx.village
-    commune_id = village.commune_id if village is not None else None
-    flagged = (
-        flagged_figures(ctx.session, commune_id, view.period).get(village_id, ("", []))[1]
-        if commune_id is not None
-        else []
-    )
+    flagged = marks.flagged.get(village_id, ("", ()))[1]
     for code in CODE_NAMES:
         item = row.codes[code]
         rank = view.ranking[code].index(village_id) + 1 if item.value else None
         lines.append(
             _code_line(ctx, item, (rank, total) if rank else None, flagged=code in flagged)
         )
-    missing = missing_codes(ctx.session, village_id, view.period)
+    missing = marks.missing(village_id)
     if missing:
         lines.append(missing_line(ctx, missing))
     return "\n".join(lines)
 
 
-def _commune_text(ctx: Context, view: CommuneProgress, commune_id: int, *, complete: bool) -> str:
+def _commune_text(
+    ctx: Context, view: CommuneProgress, marks: MonthMarks, commune_id: int, *, complete: bool
+) -> str:
     commune = ctx.session.get(Commune, commune_id)
     lines = [
         ctx._(
@@ -146,7 +142,7 @@ def _commune_text(ctx: Context, view: CommuneProgress, commune_id: int, *, compl
             _code_line(ctx, view.totals[code]) for code in CODE_NAMES if view.totals[code].value
         ]
     if complete:
-        flagged = flagged_figures(ctx.session, commune_id, view.period)
+        flagged = marks.flagged
         if flagged:
             items = "; ".join(
                 f"{name} ({', '.join(label(ctx, code) for code in codes)})"

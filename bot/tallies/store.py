@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -352,57 +352,146 @@ _VERSION = sa_select(col(ProgressVersion.commune_id), col(ProgressVersion.token)
 )
 
 
+@dataclass(frozen=True)
+class MonthMarks:
+    """Which codes each village of a commune reported for a month, and which of its
+    figures wait for a check (recorded despite a drop or a jump warning)."""
+
+    reported: Mapping[int, frozenset[str]]  # village id: codes with a value this month
+    flagged: Mapping[int, tuple[str, tuple[str, ...]]]  # village id: (name, codes)
+
+    def missing(self, village_id: int) -> list[str]:
+        """Codes the village has not reported for the month, in the usual order."""
+        done = self.reported.get(village_id, frozenset())
+        return [code for code in CODE_NAMES if code not in done]
+
+
+# One query for a commune's month: every tally row's village, code and flag, with the
+# village's name; ordered as ``flagged_figures`` lists them.
+_MONTH_MARKS = (
+    sa_select(col(Village.id), col(Village.name), col(Tally.code), col(Tally.flagged))
+    .join(Tally, col(Tally.village_id) == col(Village.id))
+    .where(
+        col(Village.commune_id) == bindparam("commune_id"), col(Tally.period) == bindparam("period")
+    )
+    .order_by(col(Village.name), col(Tally.code))
+)
+
+
+def load_marks(session: Session, commune_id: int, period: dt.date) -> MonthMarks:
+    """A commune's marks for a month, from the database (see ``month_marks``)."""
+    reported: dict[int, set[str]] = defaultdict(set)
+    flagged: dict[int, tuple[str, list[str]]] = {}
+    rows = session.execute(_MONTH_MARKS, {"commune_id": commune_id, "period": period})
+    for village_id, name, code, is_flagged in rows:
+        reported[village_id].add(code)
+        if is_flagged:
+            flagged.setdefault(village_id, (name, []))[1].append(code)
+    return MonthMarks(
+        reported={vid: frozenset(codes) for vid, codes in reported.items()},
+        flagged={vid: (name, tuple(codes)) for vid, (name, codes) in flagged.items()},
+    )
+
+
 class ViewCache:
-    """The last computed progress views, per (database, commune, month, months), each
-    kept with the commune's version tokens (db.progress_version) it was computed under.
+    """The last computed progress views, per (database, commune, month, months), and the
+    last month marks per (database, commune, month), each kept with the commune's
+    version tokens (db.progress_version) it was computed under.
 
     A hit costs one primary-key query: the tokens change in every transaction that
-    writes an input, in any worker, so equal tokens mean the view is still right.
-    The tokens are read before the inputs: a write landing in between makes the
-    stored tokens old (a later miss), never a stale view under new tokens. Inside a
-    transaction that wrote an input the tokens are not new yet (they are written at
-    commit): the view is computed from the session and not kept.
+    writes an input (a village, a tally or its flag, ...), in any worker, so equal
+    tokens mean the entry is still right. The tokens are read before the inputs: a
+    write landing in between makes the stored tokens old (a later miss), never a stale
+    entry under new tokens. Inside a transaction that wrote an input the tokens are not
+    new yet (they are written at commit): the entry is computed from the session and
+    not kept.
     """
 
     def __init__(self, size: int = VIEW_CACHE_SIZE) -> None:
         self.size = size
-        self._views: OrderedDict[tuple[str, int, dt.date, int], tuple[Any, CommuneProgress]]
-        self._views = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def clear(self) -> None:
         with self._lock:
-            self._views.clear()
+            self._entries.clear()
+
+    def _fetch(
+        self, session: Session, commune_id: int, wanted: list[tuple[Any, Callable[[], Any]]]
+    ) -> list[Any]:
+        """Each wanted (key, compute): the cached value while the tokens are the same."""
+        tokens = tuple(sorted(session.execute(_VERSION, {"commune_id": commune_id}).all()))
+        trusted = any(row[0] == PROGRESS_GLOBAL for row in tokens)  # seeded by the migration
+        # This transaction wrote an input (flushed by the query above): its tokens are
+        # written at commit, so these are old ones; the value is computed, never kept.
+        trusted = trusted and not progress_pending(session)
+        url = str(session.get_bind().engine.url)
+        found: list[Any] = []
+        for tail, compute in wanted:
+            key = (url, commune_id, *tail)
+            with self._lock:
+                known = self._entries.get(key)
+                if trusted and known is not None and known[0] == tokens:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    found.append(known[1])
+                    continue
+                self.misses += 1
+            value = compute()
+            if trusted:
+                with self._lock:
+                    self._entries[key] = (tokens, value)
+                    self._entries.move_to_end(key)
+                    while len(self._entries) > self.size:
+                        self._entries.popitem(last=False)
+            found.append(value)
+        return found
+
+    def _view_wanted(
+        self, session: Session, commune_id: int, period: dt.date, months: int
+    ) -> tuple[Any, Callable[[], CommuneProgress]]:
+        def compute() -> CommuneProgress:
+            inputs = load_inputs(session, [commune_id], period, months).get(commune_id, [])
+            return commune_progress(
+                inputs, period, load_targets(session, commune_id, period.year), months
+            )
+
+        return ("view", period, months), compute
 
     def view(
         self, session: Session, commune_id: int, period: dt.date, months: int
     ) -> CommuneProgress:
-        tokens = tuple(sorted(session.execute(_VERSION, {"commune_id": commune_id}).all()))
-        trusted = any(row[0] == PROGRESS_GLOBAL for row in tokens)  # seeded by the migration
-        # This transaction wrote an input (flushed by the query above): its tokens are
-        # written at commit, so these are old ones; the view is computed, never kept.
-        trusted = trusted and not progress_pending(session)
-        key = (str(session.get_bind().engine.url), commune_id, period, months)
-        with self._lock:
-            known = self._views.get(key)
-            if trusted and known is not None and known[0] == tokens:
-                self._views.move_to_end(key)
-                self.hits += 1
-                return known[1]
-            self.misses += 1
-        inputs = load_inputs(session, [commune_id], period, months).get(commune_id, [])
-        view = commune_progress(
-            inputs, period, load_targets(session, commune_id, period.year), months
+        [view] = self._fetch(
+            session, commune_id, [self._view_wanted(session, commune_id, period, months)]
         )
-        if trusted:
-            with self._lock:
-                self._views[key] = (tokens, view)
-                self._views.move_to_end(key)
-                while len(self._views) > self.size:
-                    self._views.popitem(last=False)
-        return view
+        return view  # type: ignore[no-any-return]
+
+    def marks(self, session: Session, commune_id: int, period: dt.date) -> MonthMarks:
+        [marks] = self._fetch(
+            session, commune_id, [self._marks_wanted(session, commune_id, period)]
+        )
+        return marks  # type: ignore[no-any-return]
+
+    def view_and_marks(
+        self, session: Session, commune_id: int, period: dt.date, months: int
+    ) -> tuple[CommuneProgress, MonthMarks]:
+        view, marks = self._fetch(
+            session,
+            commune_id,
+            [
+                self._view_wanted(session, commune_id, period, months),
+                self._marks_wanted(session, commune_id, period),
+            ],
+        )
+        return view, marks
+
+    @staticmethod
+    def _marks_wanted(
+        session: Session, commune_id: int, period: dt.date
+    ) -> tuple[Any, Callable[[], MonthMarks]]:
+        return ("marks", period), lambda: load_marks(session, commune_id, period)
 
 
 VIEWS = ViewCache()
@@ -415,6 +504,19 @@ def commune_view(
 
     Served from ``VIEWS`` while none of its inputs changed; treat it as read-only."""
     return VIEWS.view(session, commune_id, period, months)
+
+
+def month_marks(session: Session, commune_id: int, period: dt.date) -> MonthMarks:
+    """Which codes each village of the commune reported for the month, and its flagged
+    figures; served from ``VIEWS`` while no village or tally of the commune changed."""
+    return VIEWS.marks(session, commune_id, period)
+
+
+def commune_view_and_marks(
+    session: Session, commune_id: int, period: dt.date, months: int = 6
+) -> tuple[CommuneProgress, MonthMarks]:
+    """``commune_view`` and ``month_marks`` under one read of the version tokens."""
+    return VIEWS.view_and_marks(session, commune_id, period, months)
 
 
 def province_view(

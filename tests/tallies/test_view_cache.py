@@ -7,24 +7,31 @@ import copy
 import datetime as dt
 from collections.abc import Callable
 
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session, create_engine, select
 
 from bot.admin.setup import apply_setup
 from bot.core.people import default_commune_id
 from bot.plans.imports import PLANS_DIR, import_plan, read_plan_file
 from bot.services import Services
+from bot.tallies.flags import accept_flag
 from bot.tallies.progress import CommuneProgress, commune_progress
 from bot.tallies.store import (
     VIEWS,
+    MonthMarks,
     ViewCache,
     commune_view,
+    commune_view_and_marks,
+    flagged_figures,
     load_inputs,
     load_targets,
+    missing_codes,
+    month_marks,
     record_report,
 )
-from db.models import Commune, Person, ProgressVersion, Village, VillageDenominator
+from db.models import Commune, Person, ProgressVersion, Tally, Village, VillageDenominator
 from tests.conftest import START
-from tests.factories import record_figure, village_id
+from tests.factories import add_person, record_figure, village_id
 
 MARCH = dt.date(2026, 3, 1)
 
@@ -181,3 +188,163 @@ def test_the_cache_is_bounded_least_recently_used_first(services: Services) -> N
         cache.view(session, commune, MARCH, 3)  # evicts months=2
         assert cache.view(session, commune, MARCH, 1) is one
         assert cache.view(session, commune, MARCH, 2) is not two
+
+
+# ------------------------------------------------------------------ month marks
+
+
+def _marks(services: Services, engine: Engine | None = None) -> MonthMarks:
+    with Session(engine or services.engine) as session:
+        commune = default_commune_id(session)
+        assert commune is not None
+        return month_marks(session, commune, MARCH)
+
+
+def _uncached_marks(
+    services: Services,
+) -> tuple[dict[int, list[str]], dict[int, tuple[str, list[str]]]]:
+    """Every village's missing codes and the flagged figures, straight from the tables."""
+    with Session(services.engine) as session:
+        commune = default_commune_id(session)
+        assert commune is not None
+        villages = session.exec(select(Village.id).where(Village.commune_id == commune)).all()
+        missing = {vid: missing_codes(session, vid, MARCH) for vid in villages if vid is not None}
+        return missing, flagged_figures(session, commune, MARCH)
+
+
+def _as_plain(
+    marks: MonthMarks, villages: list[int]
+) -> tuple[dict[int, list[str]], dict[int, tuple[str, list[str]]]]:
+    return (
+        {vid: marks.missing(vid) for vid in villages},
+        {vid: (name, list(codes)) for vid, (name, codes) in marks.flagged.items()},
+    )
+
+
+def _marks_change(
+    services: Services, write: Callable[[], None], engine: Engine | None = None
+) -> tuple[MonthMarks, MonthMarks]:
+    before = _marks(services, engine)
+    assert _marks(services, engine) is before  # a hit
+    write()
+    after = _marks(services, engine)
+    expected = _uncached_marks(services)
+    assert after is not before and _as_plain(after, list(expected[0])) == expected
+    return before, after
+
+
+def _flag(services: Services, code: str, value: int) -> None:
+    with Session(services.engine) as session:
+        village = session.get(Village, village_id(services, "Xóm 1"))
+        actor = session.exec(select(Person)).first()
+        assert village is not None and actor is not None
+        record_report(
+            session,
+            village=village,
+            period=MARCH,
+            values={code: value},
+            actor=actor,
+            now=START,
+            flagged={code: "drop confirmed by the reporter"},
+        )
+        session.commit()
+
+
+def _flagged_id(services: Services, code: str) -> int:
+    with Session(services.engine) as session:
+        row = session.exec(
+            select(Tally).where(
+                Tally.village_id == village_id(services, "Xóm 1"),
+                Tally.period == MARCH,
+                Tally.code == code,
+            )
+        ).one()
+        assert row.id is not None and row.flagged
+        return row.id
+
+
+def test_month_marks_hit_and_match_the_tables(services: Services) -> None:
+    record_figure(services, MARCH, "vneid", 45)
+    first = _marks(services)
+    hits = VIEWS.hits
+    assert _marks(services) is first and VIEWS.hits == hits + 1
+    missing, flagged = _uncached_marks(services)
+    assert _as_plain(first, list(missing)) == (missing, flagged)
+    xom3 = village_id(services, "Xóm 3")
+    assert "vneid" not in first.missing(xom3) and "cks" in first.missing(xom3)
+
+
+def test_a_report_a_flag_and_accepting_it_change_the_marks(services: Services) -> None:
+    xom3 = village_id(services, "Xóm 3")
+    xom1 = village_id(services, "Xóm 1")
+    before, after = _marks_change(services, lambda: record_figure(services, MARCH, "cks", 12))
+    assert "cks" in before.missing(xom3) and "cks" not in after.missing(xom3)
+    before, after = _marks_change(services, lambda: _flag(services, "ssk", 3))
+    assert xom1 not in before.flagged and after.flagged[xom1][1] == ("ssk",)
+    office = add_person(services, name="Văn Phòng", roles=("office",))
+
+    def accept() -> None:
+        with Session(services.engine) as session:
+            actor = session.get(Person, office)
+            assert actor is not None
+            accept_flag(session, _flagged_id(services, "ssk"), actor=actor, now=START)
+            session.commit()
+
+    before, after = _marks_change(services, accept)
+    assert xom1 in before.flagged and xom1 not in after.flagged
+    # A flagged figure replaced by a value that needs no confirmation leaves the marks too.
+    _flag(services, "cks", 4)
+    assert _marks(services).flagged[xom1][1] == ("cks",)
+    before, after = _marks_change(
+        services, lambda: record_figure(services, MARCH, "cks", 5, "Xóm 1")
+    )
+    assert xom1 not in after.flagged
+
+
+def test_a_write_by_another_worker_changes_the_marks_and_the_view(services: Services) -> None:
+    """Another process: its own engine and pool; only the database token tells this one."""
+    reporter = add_person(services, name="Lê Văn Ba", roles=("team",), village="Xóm 2")
+    other = create_engine(services.engine.url)
+    try:
+
+        def elsewhere() -> None:
+            with Session(other) as session:
+                village = session.get(Village, village_id(services, "Xóm 2"))
+                actor = session.get(Person, reporter)
+                assert village is not None and actor is not None
+                record_report(
+                    session,
+                    village=village,
+                    period=MARCH,
+                    values={"dvc": 9},
+                    actor=actor,
+                    now=START,
+                )
+                session.commit()
+
+        view = _view(services)
+        before, after = _marks_change(services, elsewhere)
+        xom2 = village_id(services, "Xóm 2")
+        assert "dvc" in before.missing(xom2) and "dvc" not in after.missing(xom2)
+        assert _view(services) is not view and _view(services) == _uncached(services)
+    finally:
+        other.dispose()
+
+
+def test_inside_a_writing_transaction_the_marks_are_its_own_and_not_kept(
+    services: Services,
+) -> None:
+    reporter = add_person(services, name="Lê Văn Ba", roles=("team",), village="Xóm 3")
+    committed = _marks(services)
+    xom3 = village_id(services, "Xóm 3")
+    with Session(services.engine) as session:
+        village = session.get(Village, xom3)
+        actor = session.get(Person, reporter)
+        assert village is not None and actor is not None
+        record_report(
+            session, village=village, period=MARCH, values={"ssk": 2}, actor=actor, now=START
+        )
+        view, inside = commune_view_and_marks(session, village.commune_id, MARCH)
+        assert "ssk" not in inside.missing(xom3) and inside is not committed
+        session.rollback()
+    assert _marks(services) is committed
