@@ -537,8 +537,12 @@ def main() -> None:
     report = table(rows)
     print(report)
     if args.failures:
-        for r in rows[:1]:
+        # Only the real tuning sets: a hold-out's failures are never read.
+        for r in rows:
+            if r.method != "tocns" or not r.questions.startswith("real tune"):
+                continue
             assert r.figures is not None
+            print(f"\n{r.questions} ({r.library}):")
             for failure in r.figures.failures:
                 print(failure)
     if args.write:

@@ -388,7 +388,9 @@ def scam_slugs() -> frozenset[str]:
     """Every scam-warning guide (never the answer to a problem with one's own account)."""
     data = search_data()
     warnings = {slug for slugs in data.scam_guides.values() for slug in slugs}
-    return frozenset(warnings - data.not_warnings)
+    # The pretext warnings (traffic fine, bank SMS, power company) are warnings too: an OTP
+    # that never arrived is not answered with the traffic-fine scam.
+    return frozenset((warnings | data.specific_scams) - data.not_warnings)
 
 
 # --- results --------------------------------------------------------------------------
