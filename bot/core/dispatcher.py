@@ -638,7 +638,7 @@ class Dispatcher:
         amount = lone_amount(text)
         if amount is not None and not message.attachment:
             # "20%", "hai trăm", "45 người": a figure without its code, never a question.
-            return not_in_list(ctx, amount)
+            return not_in_list(ctx, amount, pick=False)
         for handler in registry.text_handlers:
             replies = handler(ctx, text)
             if replies is not None:

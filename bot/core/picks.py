@@ -138,9 +138,12 @@ def lone_amount(text: str) -> str | None:
     return None
 
 
-def not_in_list(ctx: Context, number: str) -> list[Reply]:
-    """A typed number that picks nothing: which numbers are valid, with the list again."""
-    offered = offered_choices(ctx)
+def not_in_list(ctx: Context, number: str, *, pick: bool = True) -> list[Reply]:
+    """A typed number that picks nothing: which numbers are valid, with the list again.
+
+    ``pick=False``: a figure that cannot be a pick ("20%", "hai trăm"): what to type instead.
+    """
+    offered = offered_choices(ctx) if pick else []
     reporter = ctx.has_role(Role.TEAM, Role.LEADER)
     if not offered:
         if reporter:

@@ -451,9 +451,16 @@ def _one_line(ctx: Context, village: Village, text: str) -> list[Reply]:
     other = _other_village(village, report.villages)
     if other is not None:
         return [ctx.reply(OTHER_VILLAGE, village=village.name, other=other)]
-    if report.error is not None:
-        return [Reply(text=report.error.render(ctx.t))]
     in_flow = ctx.in_flow(ReportFlow)
+    if report.error is not None:
+        code = report.error.params.get("code")
+        if code in CODE_NAMES and names_code_only(text):
+            # "vneid" alone: ask for its number, so "45" sent next completes it.
+            period = _period(ctx) if in_flow else month_start(ctx.today)
+            values = _pending(ctx) if in_flow else {}
+            ctx.begin(ReportFlow.number, period=period.isoformat(), code=code, values=values)
+            return [_ask_number(ctx, village, code)]
+        return [Reply(text=report.error.render(ctx.t))]
     period = report.period or (_period(ctx) if in_flow else month_start(ctx.today))
     # A correction typed during a report edits its draft: the other figures are kept.
     draft = _pending(ctx) if in_flow and period == _period(ctx) else {}

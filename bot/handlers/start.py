@@ -108,6 +108,12 @@ _ACKNOWLEDGEMENTS = frozenset(
         "roi",
         "u nhe",
         "da vang a",
+        # "có" / "không" with nothing asked: the answer to a question already gone.
+        "co",
+        "co a",
+        "khong",
+        "khong a",
+        "ko",
     }
 )
 THUMBS = frozenset({"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "👌", "🙏"})

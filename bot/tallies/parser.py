@@ -350,8 +350,8 @@ def parse_tally_parts(text: str) -> ParsedTally:
 
     if unknown is not None:
         raise _error("unknown_label", label=original(*unknown))
-    if pending is not None:
-        raise _error("missing_number", label=pending[1])
+    if pending is not None:  # the code comes last: its number may follow in a message
+        raise _error("missing_number", label=pending[1], code=pending[0])
     if not values and not percents:
         raise _error("empty")
     return ParsedTally(values, percents)

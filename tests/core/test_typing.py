@@ -13,7 +13,22 @@ from tests.factories import add_person
 from tests.helpers import Chat
 
 LONE = ["20", "20%", "hai trăm", "45 người", "45 nguoi", "２０", "٢٠"]
-ACKS = ["ừ", "ừm", "dạ", "vâng", "ok", "oke", "cảm ơn", "cám ơn", "cam on", "thanks", "👍"]
+ACKS = [
+    "ừ",
+    "ừm",
+    "dạ",
+    "vâng",
+    "ok",
+    "oke",
+    "cảm ơn",
+    "cám ơn",
+    "cam on",
+    "thanks",
+    "👍",
+    "có",
+    "co",
+    "không",
+]
 CANCELS = ["thôi", "thôi không", "hủy", "huỷ", "huy", "dừng", "không báo nữa"]
 
 
@@ -43,6 +58,13 @@ def test_a_lone_figure_gets_a_hint_for_a_resident(
     assert "/phananh" in said and "câu hỏi" in said
     assert "Ý bạn là" not in said and "chưa có hướng dẫn" not in said
     assert _unanswered(services) == []
+
+
+@pytest.mark.parametrize("text", ["20%", "hai trăm", "45 người"])
+def test_a_figure_after_the_menu_is_not_read_as_a_pick(chat: Chat, text: str) -> None:
+    chat.send("/start")  # the menu: 1 to 5
+    said = chat.say(text)
+    assert "/phananh" in said and "trong danh sách" not in said
 
 
 @pytest.mark.parametrize("text", ACKS)
@@ -104,3 +126,15 @@ def test_a_percentage_where_a_count_is_expected_is_explained(services: Services)
     said = chat.say("20%")
     assert "không phải tỉ lệ" in said and "20% của 563 người dân là 113" in said
     assert "✅ Đã ghi" not in said
+
+
+def test_a_code_alone_asks_for_its_number_and_the_next_number_completes_it(
+    services: Services,
+) -> None:
+    team = _team(services)
+    asked = team.say("vneid")
+    assert "VNeID" in asked and "Ý bạn là" not in asked
+    summary = team.say("45")
+    assert "45" in summary and "Mình chưa rõ số 45" not in summary
+    assert "Đã ghi" in team.say("có")
+    assert _unanswered(services) == []
