@@ -237,6 +237,12 @@ def pick_task(ctx: Context, text: str) -> str | list[Reply] | None:
     offered = offered_choices(ctx)
     card = next((c for c in offered if c.value.startswith(f"{TaskProgressChoice.prefix}:")), None)
     said = read_percent(text, explicit=True)
+    plain = " ".join(re.sub(r"[^\w\s]", " ", fold(text[:80])).split())
+    if picked is None and card is not None and plain in _DONE:
+        # "xong rồi" typed on a task's card: the "Report done" button.
+        done = next((c for c in offered if c.value.startswith(f"{TaskDoneChoice.prefix}:")), None)
+        if done is not None:
+            return done.value
     if picked is None and card is not None and said is not None:
         # "50%" typed on a task's card: the progress, not a task number.
         task = TaskProgressChoice.unpack(card.value.partition(":")[2])
