@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.charts.spec import Bar, ChartSpec
 from bot.core.context import Context
 from bot.core.messages import Reply
@@ -13,6 +15,7 @@ from bot.tallies.codes import CODE_LABELS, CODE_NAMES, resolve_label
 from bot.tallies.progress import CodeProgress, CommuneProgress
 from bot.tallies.store import MonthMarks, commune_view_and_marks
 from bot.tallies.validation import month_label
+from bot.text import fold
 from db.models import Commune, Role
 
 OFFICERS = (Role.UNIT, Role.OFFICE, Role.COMMUNE_LEADER, Role.ADMIN)
@@ -50,17 +53,36 @@ def register(registry: Registry) -> None:
             return [ctx.reply(NO_DATA)]
         period = month_start(ctx.today)
         view, marks = commune_view_and_marks(ctx.session, commune_id, period)
-        wanted = resolve_label(argument) if argument.strip() else None
+        named, rest = _named_village(view, argument)  # "/tiendo xóm 3 cks"
+        wanted = resolve_label(rest) if rest else None
         officer = ctx.has_role(*OFFICERS) or village is None or not ctx.has_role(*REPORTERS)
-        if officer:
-            text = _commune_text(ctx, view, marks, commune_id, complete=ctx.has_role(*OFFICERS))
+        own = village.id if village is not None and not officer else None
+        shown = named if named is not None else own
+        if shown is not None:
+            text = _village_text(ctx, view, marks, shown)
         else:
-            assert village is not None and village.id is not None
-            text = _village_text(ctx, view, marks, village.id)
+            text = _commune_text(ctx, view, marks, commune_id, complete=ctx.has_role(*OFFICERS))
         code = wanted.code if wanted else _chart_code(view)
-        chart = _chart(ctx, view, code, None if officer or village is None else village.id)
+        chart = _chart(ctx, view, code, shown)
         caption = ctx._(CHART_CAPTION, name=ctx._(CODE_LABELS[code]))
         return [Reply(text=f"{text}\n\n{caption}", chart=chart, image_name="tiendo.png")]
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
+
+
+def _named_village(view: CommuneProgress, argument: str) -> tuple[int | None, str]:
+    """The village an argument names ("xom 3", the longest name wins) and what is left."""
+    typed = f" {_plain(argument)} "
+    best: tuple[int, str] | None = None
+    for row in view.villages:
+        name = _plain(row.name)
+        if name and f" {name} " in typed and (best is None or len(name) > len(best[1])):
+            best = (row.village_id, name)
+    if best is None:
+        return None, typed.strip()
+    return best[0], typed.replace(f" {best[1]} ", " ", 1).strip()
 
 
 def _rate(ctx: Context, value: float | None) -> str:

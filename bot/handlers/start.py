@@ -114,6 +114,8 @@ _ACKNOWLEDGEMENTS = frozenset(
         "khong",
         "khong a",
         "ko",
+        "dong y",
+        "nhat tri",
     }
 )
 THUMBS = frozenset({"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "👌", "🙏"})
