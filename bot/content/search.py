@@ -99,6 +99,8 @@ class SearchData:
     stranger: re.Pattern[str]
     official: tuple[OfficialMessage, ...]
     calibration: Calibration
+    # Subjects no guide covers and no sourced office handles yet: topic → keywords.
+    uncovered: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _pattern(value: str | Sequence[str]) -> re.Pattern[str]:
@@ -161,6 +163,10 @@ def search_data() -> SearchData:
             close_floor=float(calibration["close_floor"]),
             close_ratio=float(calibration.get("close_ratio", 1.0)),
         ),
+        uncovered={
+            str(item["topic"]): tuple(str(k) for k in item["keywords"])
+            for item in signals.get("uncovered", ())
+        },
     )
 
 
@@ -180,6 +186,7 @@ SCAM_PATTERNS = (
     "wrong_transfer",
     "qr",
     "power",
+    "bank_sms",
 )
 
 # Link/OTP signals that promise a prize: without a state officer in the message, a caller
@@ -333,7 +340,8 @@ def _scam_pattern(folded: str) -> str | None:
         # A fake officer; a gift or a code asked for by nobody official is the link warning.
         return "impersonation"
     if link:
-        return "link_otp"
+        # A link or code in a message in a bank's name: the bank SMS warning.
+        return "bank_sms" if pattern["bank_sms"].search(folded) else "link_otp"
     if pattern["money_request"].search(folded):
         return "impersonation" if re.search(r"\b(?:goi|cong an|can bo)\b", folded) else "link_otp"
     return None
@@ -651,6 +659,8 @@ class GuideIndex:
     known_terms: list[frozenset[str]]  # per guide: words of title, keywords, examples
     compounds: frozenset[str] = frozenset()  # word pairs used in titles, keywords, examples
     offices: tuple[_Office, ...] = ()
+    # Subjects no guide covers and no office is sourced for (signals.yaml: uncovered).
+    uncovered: tuple[_Office, ...] = ()
     doc: dict[str, int] = field(default_factory=dict)  # slug → position
 
     def __post_init__(self) -> None:
@@ -780,6 +790,13 @@ class GuideIndex:
             known_terms=known_terms,
             compounds=frozenset(t for t in fielded if "_" in t),
             offices=_compile_offices(_default_offices() if offices is None else offices),
+            uncovered=_compile_offices(
+                (
+                    _OfficeEntry(topic, keywords, "")
+                    for topic, keywords in search_data().uncovered.items()
+                ),
+                need_office=False,
+            ),
         )
 
     def __repr__(self) -> str:
@@ -888,6 +905,12 @@ class GuideIndex:
                 probability=p,
                 reason="office",
             )
+        if self._uncovered(query, results) is not None:
+            # "Thuế khoán hộ kinh doanh": no guide and no sourced office yet, so no guide
+            # that merely mentions the subject is offered as the answer.
+            return SearchResult(
+                results[:top], False, kind=Answer.NONE, probability=p, reason="uncovered"
+            )
         if close is not None and p >= calibration.threshold / 2:
             return SearchResult(
                 results[:top], False, kind=Answer.CLOSE, close=close, probability=p, reason=reason
@@ -927,18 +950,38 @@ class GuideIndex:
         return None
 
     def _office_phrases(self, query: str) -> tuple[tuple[str, ...], ...]:
-        """The office-topic keywords a query names, as their informative words."""
-        if not self.offices:
+        """The office-topic keywords a query names, as their informative words.
+
+        Subjects no guide covers and no office is sourced for (``uncovered``) count too.
+        """
+        if not self.offices and not self.uncovered:
             return ()
         words = normalise(query)
         present = set(words)
         text = f" {' '.join(words)} "
         return tuple(
             tuple(_content_words(phrase))
-            for entry in self.offices
+            for entry in (*self.offices, *self.uncovered)
             for phrase in entry.phrases
             if phrase[0] in present and f" {' '.join(phrase)} " in text
         )
+
+    def _uncovered(self, query: str, results: list[tuple[str, float]]) -> str | None:
+        """The uncovered subject a query names that the best guide's own words do not."""
+        if not self.uncovered:
+            return None
+        words = normalise(query)
+        present = set(words)
+        text = f" {' '.join(words)} "
+        best_doc = self.doc[results[0][0]] if results else -1
+        known = self.known_terms[best_doc] if best_doc >= 0 else frozenset()
+        for entry in self.uncovered:
+            for phrase in entry.phrases:
+                if phrase[0] not in present or f" {' '.join(phrase)} " not in text:
+                    continue
+                if not all(w in known for w in _content_words(phrase)):
+                    return entry.topic
+        return None
 
     def _office(self, query: str, results: list[tuple[str, float]]) -> OfficeHint | None:
         """The office for a subject no guide covers, when the question names one.
@@ -1117,7 +1160,9 @@ def _default_offices() -> list[OfficeEntry]:
     return entries
 
 
-def _compile_offices(entries: Iterable[OfficeEntry]) -> tuple[_Office, ...]:
+def _compile_offices(
+    entries: Iterable[OfficeEntry], need_office: bool = True
+) -> tuple[_Office, ...]:
     compiled: list[_Office] = []
     for entry in entries:
         # Whole words, fillers kept: "nhà ở xã hội" must not shrink to "xã", nor "gây
@@ -1127,7 +1172,7 @@ def _compile_offices(entries: Iterable[OfficeEntry]) -> tuple[_Office, ...]:
             for words in (normalise(k) for k in entry.keywords)
             if _content_words(words)
         )
-        if phrases and entry.office:
+        if phrases and (entry.office or not need_office):
             compiled.append(_Office(entry.topic, entry.office, entry.note, phrases))
     return tuple(compiled)
 
