@@ -140,15 +140,25 @@ def test_real_questions_hold_out(index: GuideIndex) -> None:
 # Pass 4 (2026-12-03) refitted the confidence model with 90 more real tuning questions:
 # more right answers are confident, and two of the 37 out-of-scope ones are too.
 TUNE_FLOOR = {"top1": 0.98, "top3": 0.99, "refused": 0.97, "hit_confident": 0.78}
-TUNE2_FLOOR = {"top1": 0.90, "top3": 0.95, "refused": 0.99, "hit_confident": 0.77}
+TUNE2_FLOOR = {
+    "top1": 0.93,
+    "top3": 0.97,
+    "refused": 0.99,
+    "hit_confident": 0.74,
+}  # pass 7: more right answers, the new ones offered, not confident
 HOLDOUT_FLOOR = {"top1": 0.86, "top3": 0.97, "refused": 0.95, "hit_confident": 0.57}
 HOLDOUT2_FLOOR = {"top1": 0.92, "top3": 0.99, "refused": 0.99, "hit_confident": 0.62}
 HOLDOUT2_MAX_WRONG = 0
 # Pass 5 baseline (2026-12-04, before any tuning on these sets; BENCHMARKS.md); pass 6
 # (2026-12-05) tuned on tune 3 only.
-TUNE3_FLOOR = {"top1": 0.84, "top3": 0.92, "refused": 0.91, "hit_confident": 0.74}
+TUNE3_FLOOR = {
+    "top1": 0.94,
+    "top3": 0.98,
+    "refused": 0.99,
+    "hit_confident": 0.71,
+}  # pass 7, as tune 2
 TUNE3_MAX_WRONG = 4
-HOLDOUT3_FLOOR = {"top1": 0.61, "top3": 0.85, "refused": 0.83, "hit_confident": 0.76}
+HOLDOUT3_FLOOR = {"top1": 0.66, "top3": 0.85, "refused": 0.99, "hit_confident": 0.76}
 HOLDOUT3_MAX_WRONG = 5
 # 3 when 15 % of right answers were confident, 4 with 34 % and still 4 with 59 %, 3 with
 # 58 % (pass 4; BENCHMARKS.md); the bar is 1 in 50.
