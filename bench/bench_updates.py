@@ -4,6 +4,9 @@ Many simulated users each send messages one after another (closed loop: the next
 after the bot's answer). Reported: updates/s and p50/p95/p99 latency from the update
 being available to the bot's first reply, for each message kind; then the same
 harness against a minimal python-telegram-bot echo bot, and the ratio tocns ÷ echo.
+The echo bot runs twice: as PTB ships it (httpx, the bar's reference) and on tocns's
+aiohttp transport, so the last column shows tocns's own handling cost apart from the
+transport's.
 
     .venv/bin/python bench/bench_updates.py --users 100 --rounds 10
 """
@@ -79,12 +82,12 @@ async def run_tocns(kind: str, users: int, rounds: int) -> dict[str, Any]:
     }
 
 
-async def run_echo(users: int, rounds: int) -> dict[str, Any]:
+async def run_echo(users: int, rounds: int, *, aiohttp: bool = False) -> dict[str, Any]:
     ids = [FIRST_USER + i for i in range(users)]
-    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, echo_bot(fake):
+    async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake, echo_bot(fake, aiohttp=aiohttp):
         elapsed, latencies = await _closed_loop(fake, ids, ["xin chao"] * rounds, 1)
     return {
-        "bot": "echo",
+        "bot": "echo on aiohttp" if aiohttp else "echo",
         "kind": "echo",
         "updates": users * rounds,
         "seconds": elapsed,
@@ -104,13 +107,15 @@ async def main() -> None:
     )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
-    runs: dict[str, list[dict[str, Any]]] = {"echo": [], **{kind: [] for kind in kinds}}
+    runs: dict[str, list[dict[str, Any]]] = {"echo": [], "aiohttp": []}
+    runs.update({kind: [] for kind in kinds})
     for _ in range(args.repeat):  # interleaved, so a noisy minute hits every bot alike
         runs["echo"].append(await run_echo(args.users, args.rounds))
+        runs["aiohttp"].append(await run_echo(args.users, args.rounds, aiohttp=True))
         for kind in kinds:
             runs[kind].append(await run_tocns(kind, args.users, args.rounds))
     results = [sorted(r, key=lambda x: x["updates_per_s"])[len(r) // 2] for r in runs.values()]
-    echo_rate = results[0]["updates_per_s"]
+    echo, echo_aiohttp = results[0], results[1]
     if args.json:
         print(json.dumps(results))
         return
@@ -118,11 +123,17 @@ async def main() -> None:
     print(
         f"{args.users} users × {args.rounds} messages each, closed loop, SQLite; median of {args.repeat} interleaved runs\n"
     )
-    print("| bot | message | updates/s | p50 ms | p95 ms | p99 ms | ÷ echo |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| bot | message | updates/s | p50 ms | p95 ms | p99 ms | ÷ echo | p95 ÷ echo p95 "
+        "| ÷ echo on aiohttp |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        rate = r["updates_per_s"]
         print(
-            f"| {r['bot']} | {r['kind']} | {r['updates_per_s']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['updates_per_s'] / echo_rate:.2f} |"
+            f"| {r['bot']} | {r['kind']} | {rate:.0f} | {r['p50']:.1f} | {r['p95']:.1f} "
+            f"| {r['p99']:.1f} | {rate / echo['updates_per_s']:.2f} "
+            f"| {r['p95'] / echo['p95']:.1f} | {rate / echo_aiohttp['updates_per_s']:.2f} |"
         )
 
 

@@ -103,8 +103,12 @@ def register_team(app: Any, users: list[int]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def echo_bot(fake: Any) -> AsyncIterator[None]:
-    """A minimal python-telegram-bot echo bot polling the fake server: the harness floor."""
+async def echo_bot(fake: Any, *, aiohttp: bool = False) -> AsyncIterator[None]:
+    """A minimal python-telegram-bot echo bot polling the fake server: the harness floor.
+
+    ``aiohttp`` gives it tocns's transport (``bot.channels.http``) instead of PTB's httpx,
+    so the cost of tocns's own handling can be told apart from the transport's.
+    """
     from telegram import Update
     from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
@@ -114,14 +118,20 @@ async def echo_bot(fake: Any) -> AsyncIterator[None]:
         assert update.effective_message is not None
         await update.effective_message.reply_text(update.effective_message.text or "")
 
-    application = (
+    builder = (
         Application.builder()
         .token(TELEGRAM_TEST_TOKEN)
         .base_url(fake.base_url)
         .base_file_url(fake.base_file_url)
         .concurrent_updates(64)
-        .build()
     )
+    if aiohttp:
+        from bot.channels.http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest(connection_pool_size=64)).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
+    application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     await application.initialize()
     await application.start()
