@@ -9,9 +9,13 @@ import signal
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
+from PIL import Image
 
-from bot.charts.draw import render_png
+from bot.charts import draw
+from bot.charts.draw import BAR, HIGHLIGHT, draw_png, render_png
 from bot.charts.process import ChartRenderer
 from bot.charts.spec import Bar, ChartSpec
 
@@ -37,6 +41,69 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
+RATES = (0.85, 0.3, 0.62, 0.48, None, 0.81, 0.55, 0.1, 0.7, 0.92)
+
+
+def commune(highlight: int | None, rates: tuple[float | None, ...] = RATES) -> ChartSpec:
+    """Ten villages, the 50 % target line across most of the bars, one village highlighted."""
+    bars = tuple(Bar(f"Xóm {i + 1}", rate, i == highlight) for i, rate in enumerate(rates))
+    return ChartSpec("VNeID mức 2: tỷ lệ theo thôn/xóm", bars, 0.5, "Mục tiêu 2026: 50%", "%")
+
+
+def pixels(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGBA")).astype(int)
+
+
+def bar_centres(spec: ChartSpec) -> list[tuple[int, int] | None]:
+    """Each bar's centre pixel (row, column), None for an empty bar."""
+    boxes = draw._PLAIN[draw.unhighlighted(spec)].boxes
+    return [
+        ((top + bottom) // 2, (left + right) // 2) if bar.rate else None
+        for bar, (top, bottom, left, right) in zip(spec.bars, boxes, strict=True)
+    ]
+
+
+def assert_same_picture(spec: ChartSpec) -> None:
+    fast, reference = pixels(render_png(spec)), pixels(draw_png(spec))
+    assert fast.shape == reference.shape
+    difference = np.abs(fast - reference)
+    assert difference.mean() < 0.05
+    assert (difference.max(axis=2) <= 8).mean() >= 0.9999
+    for bar, centre in zip(spec.bars, bar_centres(spec), strict=True):
+        if centre is not None:
+            colour = np.array(to_rgb(HIGHLIGHT if bar.highlight else BAR)) * 255
+            assert np.abs(fast[centre][:3] - colour).max() <= 2, bar
+
+
+@pytest.mark.parametrize("highlight", [0, 3, 5, 9, None])  # the target crosses 0, 5 and 9
+def test_a_recoloured_chart_is_the_chart_drawn_with_its_highlight(highlight: int | None) -> None:
+    assert_same_picture(commune(highlight))
+
+
+def test_empty_bars_highlighted_are_drawn_as_matplotlib_does() -> None:
+    assert_same_picture(commune(4))  # rate None
+    assert_same_picture(commune(1, (0.4, 0.0, None)))
+    assert_same_picture(ChartSpec("Chưa có số liệu", (Bar("Xóm 1", None, highlight=True),)))
+
+
+def test_the_legend_over_a_highlighted_bar_stays_readable() -> None:
+    spec = ChartSpec("x", (Bar("Xóm 1", 0.2), Bar("Xóm 2", 1.0, True)), 0.5, "Mục tiêu dài 50%")
+    assert_same_picture(spec)  # black text antialiased over the bar: ink is a known colour
+
+
+def test_a_commune_chart_is_drawn_once_for_all_its_villages() -> None:
+    rates = (0.11, 0.22, 0.33, 0.44, 0.55, 0.66, 0.77, 0.88, 0.99, 0.5)  # not drawn before
+    before = dict(draw.STATS)
+    pngs = {render_png(commune(village, rates)) for village in range(10)}
+    assert len(pngs) == 10
+    assert draw.STATS["drawn"] == before["drawn"] + 1
+    assert draw.STATS["recoloured"] == before["recoloured"] + 10
+    spec = commune(None, rates)
+    assert render_png(spec) is render_png(spec)  # the plain chart: encoded once
+    assert draw.STATS["drawn"] == before["drawn"] + 1
+
+
 def test_spec_survives_the_trip_to_the_helper() -> None:
     assert ChartSpec.from_dict(SPEC.to_dict()) == SPEC
 
@@ -44,6 +111,7 @@ def test_spec_survives_the_trip_to_the_helper() -> None:
 def test_draw_is_a_phone_sized_png() -> None:
     width, height = png_size(render_png(SPEC))
     assert width == 640 and 200 <= height <= 400
+    assert png_size(draw_png(SPEC)) == (width, height)
 
 
 async def test_helper_draws_caches_and_stops_when_idle() -> None:
