@@ -1,8 +1,8 @@
 """python-telegram-bot's requests over aiohttp, the HTTP client tocns already runs on.
 
-PTB's default transport (httpx) costs more CPU per request than the rest of handling a
-resident's question: measured with ``bench/bench_updates.py``, a bare PTB echo bot on
-aiohttp answers ~2.5x the updates per second of the same bot on httpx. ``AiohttpRequest``
+PTB's default transport (httpx with httpcore's pool) was about half of tocns's CPU in
+profiles: measured with ``bench/bench_updates.py``, a bare PTB echo bot on aiohttp
+answers ~2.2x the updates per second of the same bot on httpx. ``AiohttpRequest``
 implements PTB's ``BaseRequest`` on one ``aiohttp.ClientSession`` with a bounded pool.
 
 Timeouts follow PTB's meaning where aiohttp has one: ``connect`` covers waiting for a
