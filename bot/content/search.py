@@ -199,6 +199,8 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MIXED = re.compile(r"[0-9][a-z]|[a-z][0-9]")
 _DIGITS = re.compile(r"([0-9]+)")
 _HOST = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
+# "TP.HCM", "TX.Sơn Tây", "Q.3": a city, town or district written short, not a web address.
+_PLACE_PREFIXES = frozenset({"tp", "tx", "tt", "q", "p", "h", "x"})
 # Dates ("28/8", "1/7/2024", "10/2025"), years ("2024") and sums of money ("399.000",
 # "1,5") say when or how much, never which procedure: a news story is full of them, and
 # each one, being unknown or rare, would read as a subject no guide covers.
@@ -276,8 +278,16 @@ def is_greeting(text: str) -> bool:
 
 
 def _hosts(text: str) -> list[str]:
-    """Web addresses named in a message ("vneid.gov.vn", "dichvucongg.top")."""
-    return [host.removeprefix("www.") for host in _HOST.findall(text.lower())]
+    """Web addresses named in a message ("vneid.gov.vn", "dichvucongg.top").
+
+    A place abbreviated the Vietnamese way ("TP.HCM", "TX.Sơn Tây") is no address.
+    """
+    hosts = [host.removeprefix("www.") for host in _HOST.findall(text.lower())]
+    return [
+        host
+        for host in hosts
+        if not (host.count(".") == 1 and host.split(".", 1)[0] in _PLACE_PREFIXES)
+    ]
 
 
 def _official(text: str, folded: str) -> OfficialMessage | None:
