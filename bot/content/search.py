@@ -613,6 +613,10 @@ class Ranking:
         if self.unknown_share > 0:
             missing = self.max_idf  # a word no guide knows at all is the rarest
         office = any(not all(w in core for w in phrase) for phrase in self.office_phrases)
+        # Whether the nearest example question of all belongs to the best guide: the
+        # lexical ranking and the example ranking agree.
+        top_nearest = max(self.nearest.values(), default=0.0)
+        agree = 1.0 if nearest > 0 and nearest >= top_nearest else 0.0
         return {
             "score": s1,
             "margin": s1 - s2,
@@ -638,6 +642,7 @@ class Ranking:
             "log_words": math.log1p(self.words),
             "rules": 1.0 if _rules_confident(s1, s2, known, self.words) else 0.0,
             "office": 1.0 if office else 0.0,
+            "agree": agree,
         }
 
 
@@ -899,7 +904,10 @@ class GuideIndex:
         # on long, story-like messages only the calibrated model decides.
         rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
         sure = p >= calibration.threshold or rules
-        if sure and close is None and not generic:
+        # The two best guides level (a third close too, so no pair to ask about): which
+        # one answers is a coin toss, never confident.
+        level = len(results) > 1 and results[0][1] - results[1][1] <= calibration.close_margin
+        if sure and close is None and not generic and not level:
             # A confident guide answers even if the question also names an office's
             # subject in passing ("… phần An sinh xã hội báo lỗi" is a VNeID error).
             return SearchResult(
@@ -954,7 +962,10 @@ class GuideIndex:
                 return None
             specific = results[0][0] if results else ""
             warnings = data.specific_scams | scam_slugs()
-            if signals.scam != "victim" and specific in warnings and sure():
+            # A fake officer's call about a "locked account" is the fake-officer warning,
+            # not the bank SMS one, whatever the ranking says.
+            officer = signals.scam == "impersonation" and specific == "lua-dao-tin-nhan-ngan-hang"
+            if signals.scam != "victim" and specific in warnings and not officer and sure():
                 slug = specific
             return slug, "scam"
         return None
