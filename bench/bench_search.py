@@ -330,8 +330,11 @@ def write_calibration(model: dict[str, float], threshold: float) -> Path:
         f"close_margin: {close.close_margin}",
         f"close_floor: {close.close_floor}",
         f"close_ratio: {close.close_ratio}",
-        "",
     ]
+    if close.short_threshold is not None:
+        # Chosen by hand on the written tuning sets (see calibration.yaml), kept on a refit.
+        lines.append(f"short_threshold: {close.short_threshold:.2f}")
+    lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     search_data.cache_clear()
     return path

@@ -76,6 +76,15 @@ class Calibration:
     close_margin: float  # two guides this close in score are offered together
     close_floor: float  # … if the second one scores at least this
     close_ratio: float = 1.0  # … as are two whose second scores this share of the first
+    # The threshold for a short question (SHORT_QUERY + 2 informative words or fewer): one
+    # or two strong words say less about which guide is meant than a resident's story.
+    short_threshold: float | None = None
+
+    def bar(self, words: int) -> float:
+        """The probability from which a question of this many informative words is sure."""
+        if self.short_threshold is not None and words <= SHORT_QUERY + 2:
+            return max(self.threshold, self.short_threshold)
+        return self.threshold
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,11 @@ def search_data() -> SearchData:
             close_margin=float(calibration["close_margin"]),
             close_floor=float(calibration["close_floor"]),
             close_ratio=float(calibration.get("close_ratio", 1.0)),
+            short_threshold=(
+                float(calibration["short_threshold"])
+                if calibration.get("short_threshold") is not None
+                else None
+            ),
         ),
         uncovered={
             str(item["topic"]): tuple(str(k) for k in item["keywords"])
@@ -862,7 +876,8 @@ class GuideIndex:
 
         def ranked_sure() -> bool:
             order = [(self.doc[slug], score) for slug, score in results]
-            return probability(ranking.features(order)) >= search_data().calibration.threshold
+            calibration = search_data().calibration
+            return probability(ranking.features(order)) >= calibration.bar(ranking.words)
 
         rule = self._rule(signals, results, ranked_sure)
         if rule is not None:
@@ -903,7 +918,7 @@ class GuideIndex:
         # The hand-set rules were written for short chat questions and stay precise there;
         # on long, story-like messages only the calibrated model decides.
         rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
-        sure = p >= calibration.threshold or rules
+        sure = p >= calibration.bar(ranking.words) or rules
         # The two best guides level (a third close too, so no pair to ask about): which
         # one answers is a coin toss, never confident.
         level = len(results) > 1 and results[0][1] - results[1][1] <= calibration.close_margin
