@@ -90,6 +90,22 @@ def test_real_questions_third_hold_out(index: GuideIndex) -> None:
     assert figures["confident_wrong"] <= HOLDOUT3_MAX_WRONG, figures
 
 
+def test_real_questions_fourth_tuning_set(index: GuideIndex) -> None:
+    # Real questions of pass 8 (2026-12-07), labelled before any search run; may be tuned on.
+    figures = _figures(index, "real_questions_tune4.jsonl")
+    for name, floor in TUNE4_FLOOR.items():
+        assert figures[name] >= floor, (name, figures)
+    assert figures["confident_wrong"] <= TUNE4_MAX_WRONG, figures
+
+
+def test_real_questions_fourth_hold_out(index: GuideIndex) -> None:
+    # Real questions of pass 8 from pages of their own, never tuned on: figures recorded.
+    figures = _figures(index, "real_questions_holdout4.jsonl")
+    for name, floor in HOLDOUT4_FLOOR.items():
+        assert figures[name] >= floor, (name, figures)
+    assert figures["confident_wrong"] <= HOLDOUT4_MAX_WRONG, figures
+
+
 PASS5_FIELDS = {
     "q",
     "slug",
@@ -103,12 +119,14 @@ PASS5_FIELDS = {
 }
 
 
-def test_pass5_question_sets_are_well_formed() -> None:
+@pytest.mark.parametrize("suffix", ["3", "4"])
+def test_pass5_question_sets_are_well_formed(suffix: str) -> None:
     # Same schema as the earlier real sets; labels name guides of the library; a page
-    # supplies either the tuning half or the hold-out, and no question repeats any set's.
+    # supplies either the tuning half or the hold-out, and no question repeats any set's
+    # (pass 5: tune3/holdout3; pass 8: tune4/holdout4, checked against every set).
     slugs = {guide.slug for guide in load_guides()}
-    tune = _rows("real_questions_tune3.jsonl")
-    hold = _rows("real_questions_holdout3.jsonl")
+    tune = _rows(f"real_questions_tune{suffix}.jsonl")
+    hold = _rows(f"real_questions_holdout{suffix}.jsonl")
     for row in tune + hold:
         assert set(row) == PASS5_FIELDS, row
         assert str(row["q"]).strip() and str(row["source_url"]).startswith("http"), row
@@ -120,7 +138,7 @@ def test_pass5_question_sets_are_well_formed() -> None:
     others = {
         " ".join(normalise(str(r["q"])))
         for path in sorted(DATA.glob("*.jsonl"))
-        if path.name.startswith(("real_questions_", "faq_")) and not path.stem.endswith("3")
+        if path.name.startswith(("real_questions_", "faq_")) and not path.stem.endswith(suffix)
         for r in load_rows(path)
     }
     assert not set(new) & others
