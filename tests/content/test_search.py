@@ -157,30 +157,37 @@ def test_real_questions_hold_out(index: GuideIndex) -> None:
 # The tuning half grew from 103 to 243 questions (2026-12): its floors are the new figures.
 # Pass 4 (2026-12-03) refitted the confidence model with 90 more real tuning questions:
 # more right answers are confident, and two of the 37 out-of-scope ones are too.
-TUNE_FLOOR = {"top1": 0.98, "top3": 0.99, "refused": 0.97, "hit_confident": 0.78}
+# Pass 8 (2026-12-07) refitted the model on real tune 1-4: more right answers confident.
+TUNE_FLOOR = {"top1": 0.98, "top3": 0.99, "refused": 0.99, "hit_confident": 0.83}
 TUNE2_FLOOR = {
-    "top1": 0.93,
+    "top1": 0.95,
     "top3": 0.97,
     "refused": 0.99,
-    "hit_confident": 0.74,
-}  # pass 7: more right answers, the new ones offered, not confident
-HOLDOUT_FLOOR = {"top1": 0.86, "top3": 0.97, "refused": 0.95, "hit_confident": 0.57}
-HOLDOUT2_FLOOR = {"top1": 0.92, "top3": 0.99, "refused": 0.99, "hit_confident": 0.62}
-HOLDOUT2_MAX_WRONG = 0
+    "hit_confident": 0.79,
+}  # pass 8
+HOLDOUT_FLOOR = {"top1": 0.87, "top3": 0.97, "refused": 0.99, "hit_confident": 0.77}
+HOLDOUT2_FLOOR = {"top1": 0.92, "top3": 0.99, "refused": 0.99, "hit_confident": 0.79}
+HOLDOUT2_MAX_WRONG = 1  # 0 before the pass 8 refit (which made 62.5 → 79.2 % confident)
 # Pass 5 baseline (2026-12-04, before any tuning on these sets; BENCHMARKS.md); pass 6
 # (2026-12-05) tuned on tune 3 only.
 TUNE3_FLOOR = {
     "top1": 0.94,
     "top3": 0.98,
     "refused": 0.99,
-    "hit_confident": 0.71,
-}  # pass 7, as tune 2
-TUNE3_MAX_WRONG = 4
-HOLDOUT3_FLOOR = {"top1": 0.66, "top3": 0.85, "refused": 0.99, "hit_confident": 0.76}
-HOLDOUT3_MAX_WRONG = 5
+    "hit_confident": 0.83,
+}  # pass 8
+TUNE3_MAX_WRONG = 1
+HOLDOUT3_FLOOR = {"top1": 0.66, "top3": 0.85, "refused": 0.99, "hit_confident": 0.85}
+HOLDOUT3_MAX_WRONG = 4
+# Pass 8 (2026-12-07): 68 more real questions, labelled before any search run; tune 4 was
+# tuned on, hold-out 4 never (baseline 70.6 % top-1, 5/22 confident wrong; BENCHMARKS.md).
+TUNE4_FLOOR = {"top1": 0.91, "top3": 0.97, "refused": 0.99, "hit_confident": 0.84}
+TUNE4_MAX_WRONG = 0
+HOLDOUT4_FLOOR = {"top1": 0.82, "top3": 0.94, "refused": 0.79, "hit_confident": 0.78}
+HOLDOUT4_MAX_WRONG = 3
 # 3 when 15 % of right answers were confident, 4 with 34 % and still 4 with 59 %, 3 with
-# 58 % (pass 4; BENCHMARKS.md); the bar is 1 in 50.
-HOLDOUT_MAX_WRONG = 3
+# 58 % (pass 4; BENCHMARKS.md), 1 with 77 % (pass 8); the bar is 1 in 50.
+HOLDOUT_MAX_WRONG = 1
 
 
 def test_dev_set_does_not_regress(index: GuideIndex) -> None:
