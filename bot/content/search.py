@@ -76,6 +76,15 @@ class Calibration:
     close_margin: float  # two guides this close in score are offered together
     close_floor: float  # … if the second one scores at least this
     close_ratio: float = 1.0  # … as are two whose second scores this share of the first
+    # The threshold for a short question (SHORT_QUERY + 2 informative words or fewer): one
+    # or two strong words say less about which guide is meant than a resident's story.
+    short_threshold: float | None = None
+
+    def bar(self, words: int) -> float:
+        """The probability from which a question of this many informative words is sure."""
+        if self.short_threshold is not None and words <= SHORT_QUERY + 2:
+            return max(self.threshold, self.short_threshold)
+        return self.threshold
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,11 @@ def search_data() -> SearchData:
             close_margin=float(calibration["close_margin"]),
             close_floor=float(calibration["close_floor"]),
             close_ratio=float(calibration.get("close_ratio", 1.0)),
+            short_threshold=(
+                float(calibration["short_threshold"])
+                if calibration.get("short_threshold") is not None
+                else None
+            ),
         ),
         uncovered={
             str(item["topic"]): tuple(str(k) for k in item["keywords"])
@@ -199,6 +213,8 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MIXED = re.compile(r"[0-9][a-z]|[a-z][0-9]")
 _DIGITS = re.compile(r"([0-9]+)")
 _HOST = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
+# "TP.HCM", "TX.Sơn Tây", "Q.3": a city, town or district written short, not a web address.
+_PLACE_PREFIXES = frozenset({"tp", "tx", "tt", "q", "p", "h", "x"})
 # Dates ("28/8", "1/7/2024", "10/2025"), years ("2024") and sums of money ("399.000",
 # "1,5") say when or how much, never which procedure: a news story is full of them, and
 # each one, being unknown or rare, would read as a subject no guide covers.
@@ -276,8 +292,16 @@ def is_greeting(text: str) -> bool:
 
 
 def _hosts(text: str) -> list[str]:
-    """Web addresses named in a message ("vneid.gov.vn", "dichvucongg.top")."""
-    return [host.removeprefix("www.") for host in _HOST.findall(text.lower())]
+    """Web addresses named in a message ("vneid.gov.vn", "dichvucongg.top").
+
+    A place abbreviated the Vietnamese way ("TP.HCM", "TX.Sơn Tây") is no address.
+    """
+    hosts = [host.removeprefix("www.") for host in _HOST.findall(text.lower())]
+    return [
+        host
+        for host in hosts
+        if not (host.count(".") == 1 and host.split(".", 1)[0] in _PLACE_PREFIXES)
+    ]
 
 
 def _official(text: str, folded: str) -> OfficialMessage | None:
@@ -603,6 +627,10 @@ class Ranking:
         if self.unknown_share > 0:
             missing = self.max_idf  # a word no guide knows at all is the rarest
         office = any(not all(w in core for w in phrase) for phrase in self.office_phrases)
+        # Whether the nearest example question of all belongs to the best guide: the
+        # lexical ranking and the example ranking agree.
+        top_nearest = max(self.nearest.values(), default=0.0)
+        agree = 1.0 if nearest > 0 and nearest >= top_nearest else 0.0
         return {
             "score": s1,
             "margin": s1 - s2,
@@ -628,6 +656,7 @@ class Ranking:
             "log_words": math.log1p(self.words),
             "rules": 1.0 if _rules_confident(s1, s2, known, self.words) else 0.0,
             "office": 1.0 if office else 0.0,
+            "agree": agree,
         }
 
 
@@ -847,7 +876,8 @@ class GuideIndex:
 
         def ranked_sure() -> bool:
             order = [(self.doc[slug], score) for slug, score in results]
-            return probability(ranking.features(order)) >= search_data().calibration.threshold
+            calibration = search_data().calibration
+            return probability(ranking.features(order)) >= calibration.bar(ranking.words)
 
         rule = self._rule(signals, results, ranked_sure)
         if rule is not None:
@@ -888,8 +918,11 @@ class GuideIndex:
         # The hand-set rules were written for short chat questions and stay precise there;
         # on long, story-like messages only the calibrated model decides.
         rules = features["rules"] == 1.0 and ranking.words <= RULES_WORDS
-        sure = p >= calibration.threshold or rules
-        if sure and close is None and not generic:
+        sure = p >= calibration.bar(ranking.words) or rules
+        # The two best guides level (a third close too, so no pair to ask about): which
+        # one answers is a coin toss, never confident.
+        level = len(results) > 1 and results[0][1] - results[1][1] <= calibration.close_margin
+        if sure and close is None and not generic and not level:
             # A confident guide answers even if the question also names an office's
             # subject in passing ("… phần An sinh xã hội báo lỗi" is a VNeID error).
             return SearchResult(
@@ -944,7 +977,10 @@ class GuideIndex:
                 return None
             specific = results[0][0] if results else ""
             warnings = data.specific_scams | scam_slugs()
-            if signals.scam != "victim" and specific in warnings and sure():
+            # A fake officer's call about a "locked account" is the fake-officer warning,
+            # not the bank SMS one, whatever the ranking says.
+            officer = signals.scam == "impersonation" and specific == "lua-dao-tin-nhan-ngan-hang"
+            if signals.scam != "victim" and specific in warnings and not officer and sure():
                 slug = specific
             return slug, "scam"
         return None
