@@ -382,18 +382,19 @@ async def _send_replies(
         edit_id = update.callback_query.message.message_id
     reply_to = int(incoming.message_id) if incoming.message_id.isdigit() else None
     sending = _sender(bot, dispatcher, incoming)
-    for index, reply in enumerate(replies):
-        try:
-            await answer(
-                sending,
-                incoming.chat_id,
-                reply,
-                edit_id if reply.edit else None,
-                reply_to if index == 0 else None,
-            )
-        except Forbidden:
-            log.info("chat %s blocked the bot", incoming.chat_id)
-            break
+    async with dispatcher.sending(incoming):  # taken before any await: see its docstring
+        for index, reply in enumerate(replies):
+            try:
+                await answer(
+                    sending,
+                    incoming.chat_id,
+                    reply,
+                    edit_id if reply.edit else None,
+                    reply_to if index == 0 else None,
+                )
+            except Forbidden:
+                log.info("chat %s blocked the bot", incoming.chat_id)
+                break
     await dispatcher.answered(incoming)
 
 

@@ -163,9 +163,10 @@ async def handle_update(
             replies = await dispatcher.handle_patiently(incoming, note)
         else:
             replies = await dispatcher.handle_async(incoming)
-        for reply in replies:
-            await send(reply)
         if replies:
+            async with dispatcher.sending(incoming):  # in the order handled
+                for reply in replies:
+                    await send(reply)
             await dispatcher.answered(incoming)
     except ZaloAPIError as error:
         log.warning(

@@ -204,6 +204,9 @@ class Dispatcher:
             weakref.WeakValueDictionary()
         )
         self._reached = 0.0  # time.monotonic() when an update last got through the database
+        self._sending: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def handle_async(self, message: Incoming) -> list[Reply]:
         """Handle a message, one at a time per chat, never waiting for the database on the loop."""
@@ -233,6 +236,21 @@ class Dispatcher:
                     # Drawn after the transaction, outside the database lock.
                     reply.image = await self.services.charts.render(reply.chart)
             return replies
+
+    def sending(self, message: Incoming) -> asyncio.Lock:
+        """Held while one update's replies go out, so a chat gets them in the order handled.
+
+        Replies are sent after the chat's lock is released, and two updates' sends would
+        otherwise race ("50 (sửa từ 45)" arriving before "45"). Take it right after the
+        update is handled, before anything awaits: the chat's next update, handled after
+        this one, then waits for this one's replies to be out.
+        """
+        key = (message.channel, message.chat_id)
+        lock = self._sending.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._sending[key] = lock
+        return lock
 
     async def handle_patiently(
         self, message: Incoming, note: Callable[[Reply], Awaitable[None]]

@@ -146,6 +146,33 @@ async def test_zalo_chart_goes_as_photo_url(running, settings, fake_zalo: FakeZa
         assert str(photo.params["photo"]).startswith("https://tocns.example.vn/media/")
 
 
+async def test_telegram_replies_reach_a_chat_in_the_order_handled(
+    running, settings, fake_telegram: FakeTelegramAPI
+) -> None:
+    """The first report's confirmation is slow to go out: the correction still comes after."""
+
+    def prepare(services: Services) -> None:
+        _prepare(services)
+        add_person(
+            services,
+            name="Lê Văn Ba",
+            roles=("team",),
+            village="Xóm 3",
+            channel="telegram",
+            chat_id=str(TG_USER),
+        )
+
+    fake_telegram.push_text(TG_USER, "vneid 45")
+    fake_telegram.push_text(TG_USER, "vneid 50")
+    fake_telegram.stall_next("sendMessage", 1.0)  # the first reply is answered a second late
+    async with running(channel_settings(settings, fake_telegram), prepare):
+        sent = await fake_telegram.wait_sent(count=2, chat_id=TG_USER, method="sendMessage")
+        texts = [call.text or "" for call in sent]
+        assert "45" in texts[0] and "sửa từ" not in texts[0], texts
+        assert "50 (sửa từ 45)" in texts[1], texts
+    assert _values(settings, "Xóm 3") == {"vneid": 50}
+
+
 async def test_telegram_replayed_update_is_not_counted_twice(
     running, settings, fake_telegram: FakeTelegramAPI
 ) -> None:
@@ -168,5 +195,6 @@ async def test_telegram_replayed_update_is_not_counted_twice(
         await fake_telegram.wait_sent(count=2, chat_id=TG_USER, method="sendMessage")
         fake_telegram.push_text(TG_USER, "/trogiup")
         sent = await fake_telegram.wait_sent(count=3, chat_id=TG_USER, method="sendMessage")
-        assert len(sent) == 3 and "sửa từ 45" in (sent[1].text or "")
+        texts = [call.text for call in sent]
+        assert len(sent) == 3 and "sửa từ 45" in (sent[1].text or ""), texts
     assert _values(settings, "Xóm 3") == {"vneid": 50}
