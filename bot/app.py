@@ -409,9 +409,9 @@ class TocnsApp:
         base = self.services.settings.public_base_url.rstrip("/")
         if self.telegram is not None:
             url = base + TELEGRAM_WEBHOOK_PATH
-            done = await self.telegram.bot.set_webhook(
-                url=url, secret_token=self.webhooks.telegram_secret
-            )
+            from bot.channels.telegram import register_webhook
+
+            done = await register_webhook(self.telegram.bot, url, self.webhooks.telegram_secret)
             log.info("telegram webhook %s: %s", url, "registered" if done else "refused")
         if self.zalo_client is not None:
             url = base + ZALO_WEBHOOK_PATH

@@ -491,6 +491,32 @@ async def poll_forever(
             )
 
 
+WEBHOOK_ATTEMPTS = 8
+
+
+async def register_webhook(bot: Bot, url: str, secret: str) -> bool:
+    """``setWebhook``, again after a flood wait or a network error (a few times).
+
+    A worker restarting beside others that send at the bot's full rate can get a 429 for
+    it; start-up must wait the time Telegram asks, not exit.
+    """
+    delay = 1.0
+    for attempt in range(1, WEBHOOK_ATTEMPTS):
+        try:
+            done: bool = await bot.set_webhook(url=url, secret_token=secret)
+            return done
+        except RetryAfter as error:
+            wait = min(_retry_seconds(error), 60.0)
+        except NetworkError as error:  # TimedOut included
+            if isinstance(error, BadRequest):
+                raise  # the address itself is refused: waiting will not help
+            wait, delay = delay, min(delay * 2, 30.0)
+        log.warning("telegram setWebhook not done (attempt %d); again in %.0fs", attempt, wait)
+        await asyncio.sleep(wait)
+    last: bool = await bot.set_webhook(url=url, secret_token=secret)  # the last: errors raise
+    return last
+
+
 async def publish_commands(application: TelegramApplication, services: Services) -> None:
     """Publish the command list so Telegram shows it in the menu."""
     t = translator(services.settings.locale)

@@ -377,3 +377,20 @@ async def test_an_update_that_always_fails_is_given_up_and_does_not_hold_the_off
     assert "other updates got through" in given_up.getMessage()
     logged = "\n".join(r.getMessage() + str(r.exc_info or "") for r in caplog.records)
     assert "0123456789" not in logged, "never the message text"
+
+
+async def test_a_worker_waits_out_a_flood_wait_on_set_webhook(
+    running, webhook_settings, fake_telegram: FakeTelegramAPI, fake_zalo: FakeZaloAPI
+) -> None:
+    """Restarted beside workers sending at the bot's full rate, setWebhook may get a 429."""
+    fake_telegram.fail_next("setWebhook", status=429, retry_after=1, times=2)
+    app_settings = webhook_settings(telegram=fake_telegram, zalo=fake_zalo)
+    async with running(app_settings) as app, aiohttp.ClientSession() as http:
+        assert fake_telegram.counts["setWebhook"] == 3
+        base = f"http://127.0.0.1:{app.port}"
+        update = telegram_text_update(51, USER)
+        async with http.post(
+            f"{base}/webhook/telegram", json=update, headers=TELEGRAM_HEADERS
+        ) as answer:
+            assert answer.status == 200
+        await fake_telegram.wait_sent(count=1, chat_id=USER, method="sendMessage")
