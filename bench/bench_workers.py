@@ -459,6 +459,7 @@ def summarise(
     )
     stray = sum(n for (chat, _t), n in got.items() if chat not in resident_chats | outbox_chats)
     span = times[-1] - times[0] if len(times) > 1 else float("nan")
+    refusals = refusal_kinds(sent, record["refused"])
     gaps = sorted((b - a for a, b in itertools.pairwise(times)), reverse=True)
     outage = sum(gaps[:2]) if args.fault != "none" else 0.0
     rate = (len(times) - 1) / span if span else float("nan")
@@ -491,9 +492,23 @@ def summarise(
         "rate_without_two_longest_gaps_share": round(active / LIMIT, 4),
         "longest_gaps_s": [round(g, 1) for g in gaps[:3]],
         "http_429": record["http_429"],
+        "http_429_kinds": refusals,
         "load_average": os.getloadavg(),
         "machine": machine(),
     }
+
+
+def refusal_kinds(sent: list[list[Any]], refused: list[list[Any]]) -> dict[str, int]:
+    """Each refusal as the fake saw it: "chat" if its chat had a message accepted less than
+    a second before, else "channel" (30 accepted in the second before it)."""
+    by_chat: dict[str, list[float]] = {}
+    for _m, chat, _t, at in sent:
+        by_chat.setdefault(str(chat), []).append(at)
+    kinds: Counter[str] = Counter()
+    for _m, chat, at in refused:
+        recent = [t for t in by_chat.get(str(chat), []) if 0 <= at - t < 1.0]
+        kinds["chat" if recent else "channel"] += 1
+    return dict(kinds)
 
 
 def main() -> int:

@@ -2,9 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.messages import Reply
+
+if TYPE_CHECKING:
+    import aiohttp
+
+# Called when this task's next request to the platform really leaves (its first bytes are
+# written to the socket): a shared send slot learns how late that was, after its own
+# check (``bot.reminders.sendslots``). Set by the slot, called by the HTTP clients.
+REQUEST_WRITTEN: ContextVar[Callable[[], None] | None] = ContextVar(
+    "tocns_request_written", default=None
+)
+
+
+def request_written() -> None:
+    """Tell this task's send slot, if any, that its request is being written now."""
+    callback = REQUEST_WRITTEN.get()
+    if callback is not None:
+        callback()
+
+
+async def _on_chunk_sent(*_: object) -> None:
+    request_written()  # aiohttp calls this just before it writes the chunk
+
+
+def write_trace() -> aiohttp.TraceConfig:
+    """An aiohttp session's trace that calls ``request_written``: on Python 3.11 aiohttp
+    writes a request's body, and its buffered headers with it, from a task of its own,
+    after whatever else the event loop has ready, so a request can leave well after the
+    moment its sender checked its slot."""
+    import aiohttp  # noqa: PLC0415 - only the HTTP clients need it
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(_on_chunk_sent)
+    return trace
 
 
 class Blocked(Exception):

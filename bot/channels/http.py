@@ -21,6 +21,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.channels.base import write_trace
+
 NEVER_LEFT: tuple[type[BaseException], ...] = (
     aiohttp.ClientConnectorError,  # refused, unreachable, DNS: nothing was sent
     aiohttp.ConnectionTimeoutError,  # no pooled connection or no connection in time
@@ -57,6 +59,7 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},
+                trace_configs=[write_trace()],
                 trust_env=True,  # HTTPS_PROXY and friends, as httpx honours them
             )
 

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.channels.base import write_trace
 from bot.channels.textsplit import split_text
 from bot.text import fold
 
@@ -691,7 +692,7 @@ class ZaloClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(trace_configs=[write_trace()])
             self._owns_session = True
         return self._session
 

@@ -19,11 +19,17 @@ slots keep their spacing at the platform only if every message goes at its slot.
   from the database) gives it up and takes a new one instead of sending late.
 * ``SLOT_MARGIN`` leaves ~35 ms in every second for the delays no sender can see (the
   request's way to the platform): 30 messages/s become 29.
+* A request can still leave late after that check (on Python 3.11 aiohttp writes it from
+  a task of its own, after whatever the event loop has ready; the process can be paused).
+  The HTTP client says when it really leaves (``bot.channels.base.request_written``); one
+  that left more than the margin allows after its slot pushes the channel's slots still
+  to come by as much, so that the message 30 slots on is still a second after it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -31,6 +37,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.channels.base import REQUEST_WRITTEN
+
+log = logging.getLogger(__name__)
 
 # A window of ``per_second`` slots spans 1 + SLOT_MARGIN seconds: the slack for sends a
 # little late at the platform (a sender's own lateness beyond LATE is caught, see below).
@@ -45,6 +56,9 @@ LEAD = 0.03
 CHAT_MARGIN = 0.06
 # Slots given up in a row before a message goes anyway (however late): never starved.
 MAX_RETAKES = 4
+# Of the margin, what is left for the platform's own delay in reading a request: a
+# request written later than the rest of the margin after its slot pushes the slots on.
+PLATFORM_JITTER = 0.01
 
 # A chat's row, locked for this transaction (new chats: a moment long past).
 LOCK_CHAT = text(
@@ -85,6 +99,21 @@ PAUSE = text(
     ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(
         sendslot.next_at, timezone('UTC', clock_timestamp()) + make_interval(secs => :seconds)
     )
+    """
+)
+# The slots not yet taken move on by :shift, if the slot a second after the late one is
+# among them (else it is taken already: moving the rest would only cost rate).
+PUSH = text(
+    """
+    UPDATE sendslot SET next_at = next_at + make_interval(secs => :shift)
+    WHERE key = :key AND next_at < timezone('UTC', to_timestamp(:horizon))
+    """
+)
+# A chat's row holds its last message's slot: the moment it really went, if it still does.
+PUSH_CHAT = text(
+    """
+    UPDATE sendslot SET next_at = timezone('UTC', to_timestamp(:went))
+    WHERE key = :key AND abs(EXTRACT(EPOCH FROM next_at) - :slot) < 1e-5
     """
 )
 FORGET_CHATS = text(
@@ -135,6 +164,11 @@ class SharedRateLimiter:
         )
         self.late = late
         self.lead = lead
+        self.per_second = per_second
+        # How late a request may leave after its slot before the slots on are pushed.
+        self.slack = max(0.0, margin - PLATFORM_JITTER)
+        self.chat_slack = max(0.0, chat_margin - PLATFORM_JITTER)
+        self._pushes: set[asyncio.Task[None]] = set()
         self.run = run  # runs a blocking function off the event loop
         self.sleep = sleep
         self.monotonic = monotonic
@@ -148,6 +182,7 @@ class SharedRateLimiter:
         self.waits: list[float] = []
         self.retaken = 0
         self.chat_waits = 0
+        self.pushed = 0  # requests that left late, and pushed the slots on
 
     def _reserve(
         self, chat_id: str, group: bool = False, giving_back: tuple[float, float] | None = None
@@ -207,12 +242,60 @@ class SharedRateLimiter:
             if wait > 0:
                 await self.sleep(wait)
             if self.monotonic() - target <= self.late or retakes >= MAX_RETAKES:
+                REQUEST_WRITTEN.set(self._when_written(answer.slot, target, chat_id))
                 return True
             # Woke too late: a message sent now could land in a window the next senders
             # fill on time. The slot stays empty; the chat is free again as it was.
             self.retaken += 1
             retakes += 1
             giving_back = (answer.slot, answer.previous)
+
+    def _when_written(self, slot: float, target: float, chat_id: str) -> Callable[[], None]:
+        """What the HTTP client calls as this slot's request leaves (once)."""
+        done = False
+
+        def written() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            late = self.monotonic() - target
+            if late > self.slack:
+                self.pushed += 1
+                task = asyncio.get_running_loop().create_task(self._push_later(slot, late, chat_id))
+                self._pushes.add(task)
+                task.add_done_callback(self._pushes.discard)
+
+        return written
+
+    async def _push_later(self, slot: float, late: float, chat_id: str) -> None:
+        try:
+            await self.run(self._push, slot, late, chat_id)
+        except SQLAlchemyError:  # the database is away: its slots wait for it anyway
+            log.warning("send slots on %s not pushed after a late request", self.channel)
+
+    def _push(self, slot: float, late: float, chat_id: str) -> None:
+        """A request left ``late`` after its ``slot``: the channel's slots not yet taken
+        move on so that the one ``per_second`` slots after it is still a second after it
+        (less the platform's jitter), and the chat's next message a chat gap after it."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                PUSH,
+                {
+                    "key": self.channel,
+                    "shift": late - self.slack,
+                    "horizon": slot + (self.per_second - 0.5) * self.gap,
+                },
+            )
+            if late > self.chat_slack:
+                connection.execute(
+                    PUSH_CHAT,
+                    {
+                        "key": f"{self.channel}:chat:{chat_id}"[:100],
+                        "went": slot + late - self.chat_slack,
+                        "slot": slot,
+                    },
+                )
 
     def _local(self, moment: float) -> float:
         """A moment on the database's clock (epoch seconds) on this process's clock.

@@ -16,6 +16,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bot.channels.base import REQUEST_WRITTEN
 from bot.channels.http import NEVER_LEFT, AiohttpRequest
 
 TOKEN = "123456:SECRET-token-never-logged"
@@ -147,3 +148,15 @@ async def test_the_read_timeout_default_and_per_call(server: Server) -> None:
         assert request.read_timeout == 0.1
         status, _ = await request.do_request(url(server, "slow"), "POST", read_timeout=5)
     assert status == 200
+
+
+async def test_a_send_slot_is_told_when_its_request_really_leaves(server: Server) -> None:
+    """Once, as the request's bytes are written, before its answer (a send slot's
+    lateness check, ``bot.reminders.sendslots``); a task that set nothing is not told."""
+    told: list[int] = []
+    data = RequestData([RequestParameter.from_input("chat_id", 7)])
+    async with AiohttpRequest() as request:
+        await request.do_request(url(server, "sendMessage"), "POST", data)
+        REQUEST_WRITTEN.set(lambda: told.append(len(server.seen)))
+        await request.do_request(url(server, "sendMessage"), "POST", data)
+    assert told == [1], "told once, before the server had the request"

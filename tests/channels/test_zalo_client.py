@@ -18,7 +18,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.base import Blocked, RetryLater, TransientError
+from bot.channels.base import REQUEST_WRITTEN, Blocked, RetryLater, TransientError
 from bot.channels.security import secret_matches
 from bot.channels.textsplit import split_text, utf16_len
 from bot.channels.zalo import ZaloOutboxSender, ZaloSender, to_incoming
@@ -326,6 +326,16 @@ def test_classify_error_per_documented_code() -> None:
     # Official Account codes and anything undocumented: try again, never "blocked".
     for code in (-201, -230, 0, 999, -1):
         assert classify_error(code) is Verdict.RETRY
+
+
+async def test_a_send_slot_is_told_when_its_message_leaves(
+    fake_zalo: FakeZaloAPI, client: ZaloClient
+) -> None:
+    """As the request is written, before Zalo has it (``bot.reminders.sendslots``)."""
+    told: list[int] = []
+    REQUEST_WRITTEN.set(lambda: told.append(fake_zalo.counts["sendMessage"]))
+    await client.send_message(USER, "Chào")
+    assert told == [0] and fake_zalo.counts["sendMessage"] == 1
 
 
 async def test_ok_false_400_is_final(fake_zalo: FakeZaloAPI, client: ZaloClient) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from bot.app import build_services
+from bot.channels.base import request_written
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Incoming, Reply
 from bot.reminders.delivery import PER_CHAT_IN_BATCH, OutboxDelivery
@@ -344,6 +345,68 @@ async def test_senders_woken_late_never_crowd_a_window(services: Services) -> No
     assert sum(limiter.retaken for limiter in limiters) > 0
     rate = (len(sent) - 1) / (sent[-1] - sent[0])
     assert rate >= 0.5 * 30, rate
+
+
+async def test_a_request_that_leaves_late_pushes_the_slots_on(services: Services) -> None:
+    """The request left 150 ms after its slot (its sender had checked it in time): the
+    channel's next slots move on by what the margin did not cover, and the chat's next
+    message is a chat gap after the moment it really went."""
+    _postgres_only(services)
+    limiter = SharedRateLimiter(services.engine, "telegram", 30, 1, run=_thread)
+    assert await limiter.acquire("9")
+    await asyncio.sleep(0.15)  # the event loop had other work before the request's write
+    request_written()
+    request_written()  # told once per slot
+    await asyncio.gather(*limiter._pushes)
+    assert limiter.pushed == 1
+    slot = limiter.slots[-1]
+    following = limiter._reserve("10")
+    assert following.slot is not None
+    assert following.slot - slot >= limiter.gap + 0.15 - limiter.slack - 0.01
+    chat = limiter._reserve("9")
+    assert (
+        chat.slot is None
+        and chat.ready - slot >= limiter.chat_gap + 0.15 - limiter.chat_slack - 0.01
+    )
+
+
+async def test_a_request_that_leaves_in_time_pushes_nothing(services: Services) -> None:
+    _postgres_only(services)
+    limiter = SharedRateLimiter(services.engine, "telegram", 30, 1, run=_thread)
+    assert await limiter.acquire("9")
+    request_written()
+    following = limiter._reserve("10")
+    assert limiter.pushed == 0 and not limiter._pushes
+    assert following.slot is not None
+    assert abs(following.slot - (limiter.slots[-1] + limiter.gap)) < 1e-4
+
+
+async def test_requests_leaving_late_never_crowd_a_window(services: Services) -> None:
+    """Three workers' senders, each request leaving after its slot was checked, one in
+    five 60 or 200 ms late (seeded; the event loop or the machine): the moments they
+    leave never put more than 30 in one second."""
+    _postgres_only(services)
+    chance = random.Random(7)
+    limiters = [
+        SharedRateLimiter(services.engine, "telegram", 30, 1, run=_thread) for _ in range(3)
+    ]
+    sent: list[float] = []
+
+    async def sender(limiter: SharedRateLimiter, chats: range) -> None:
+        for chat in chats:
+            assert await limiter.acquire(str(chat))
+            await asyncio.sleep(chance.choice((0,) * 8 + (0.06, 0.2)))
+            request_written()
+            sent.append(time.monotonic())
+
+    await asyncio.gather(
+        *(sender(limiter, range(start, 150, 12)) for start, limiter in enumerate(limiters * 4))
+    )
+    sent.sort()
+    assert len(sent) == 150
+    crowded = [n for n in range(len(sent) - 30) if sent[n + 30] - sent[n] < 1.0]
+    assert not crowded, f"31 requests within a second: {crowded[:5]}"
+    assert sum(limiter.pushed for limiter in limiters) > 0
 
 
 def test_a_batch_holds_a_few_messages_per_chat_the_longest_backlog_first(
