@@ -23,7 +23,7 @@ at all, residents never answered or answered twice with the same text, HTTP 429s
 the combined rate from the first accepted message to the last.
 
     .venv/bin/python bench/bench_workers.py [--recipients 10000] [--communes 100]
-        [--fault none|kill+outage] [--workers 3]
+        [--fault none|kill+outage] [--workers 3] [--fake-priority -10]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import itertools
 import json
 import os
@@ -61,17 +62,42 @@ QUESTIONS = (
 # ------------------------------------------------------------------ the fake, in its own process
 
 
-async def serve_fake(port_file: str, out_file: str) -> None:
-    """Run the fake Telegram server until SIGTERM; then write what it accepted."""
+async def serve_fake(port_file: str, out_file: str, priority: int) -> None:
+    """Run the fake Telegram server until SIGTERM; then write what it accepted.
+
+    ``priority`` (a nice value, below 0 needs root): Telegram's servers do not share this
+    machine's two CPUs with the workers, and a fake kept waiting for a CPU reads the
+    requests queued meanwhile at one moment, bunched. How late its event loop ran is
+    measured either way (``fake_loop_lag``)."""
     from tests.fakes.fixtures import TELEGRAM_TEST_TOKEN
     from tests.fakes.telegram_api import FakeTelegramAPI
 
+    if priority:
+        os.setpriority(os.PRIO_PROCESS, 0, priority)
+    # The fake keeps every call it answered (20,000 and more): Python's full collections
+    # over them paused its event loop for up to 243 ms (2026-12-07), and the requests
+    # queued meanwhile were counted at one moment. Nothing it keeps is cyclic.
+    gc.disable()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    lags: list[float] = []
+    late: list[tuple[float, float]] = []  # (when it ran again, how late), over 10 ms
+
+    async def watch_loop() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            lag = time.monotonic() - before - 0.005
+            lags.append(lag)
+            if lag > 0.01:
+                late.append((time.monotonic(), lag))
+
     async with FakeTelegramAPI(token=TELEGRAM_TEST_TOKEN) as fake:
         fake.rate_limit(per_second=LIMIT, per_chat_per_second=1)
         Path(port_file).write_text(str(fake.port))
+        watcher = asyncio.create_task(watch_loop())
         await stop.wait()
+        watcher.cancel()
         sent = [
             [c.method, c.chat_id, c.text, c.at]
             for c in fake.sent
@@ -79,7 +105,20 @@ async def serve_fake(port_file: str, out_file: str) -> None:
         ]
         refused = [[c.method, c.chat_id, c.at] for c in fake.failed]
         Path(out_file).write_text(
-            json.dumps({"sent": sent, "refused": refused, "http_429": fake.rate_limited})
+            json.dumps(
+                {
+                    "sent": sent,
+                    "refused": refused,
+                    "http_429": fake.rate_limited,
+                    "loop_lag": {
+                        "priority": priority,
+                        "over_10_ms": sum(lag > 0.01 for lag in lags),
+                        "over_30_ms": sum(lag > 0.03 for lag in lags),
+                        "max_ms": round(1000 * max(lags, default=0.0), 1),
+                        "over_10_ms_at": late,
+                    },
+                }
+            )
         )
 
 
@@ -347,6 +386,8 @@ async def run(args: argparse.Namespace, server: Any, url: str) -> dict[str, Any]
         "--serve-fake",
         str(port_file),
         str(out_file),
+        "--fake-priority",
+        str(args.fake_priority),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -460,6 +501,13 @@ def summarise(
     stray = sum(n for (chat, _t), n in got.items() if chat not in resident_chats | outbox_chats)
     span = times[-1] - times[0] if len(times) > 1 else float("nan")
     refusals = refusal_kinds(sent, record["refused"])
+    lag = dict(record["loop_lag"])
+    lagged = [at for at, _lag in lag.pop("over_10_ms_at")]
+    # A refusal within a second after the fake's loop ran late: the requests it read at
+    # once then were not sent at once.
+    lag["http_429_within_1_s_after"] = sum(
+        any(0 <= at - t < 1.0 for t in lagged) for _m, _c, at in record["refused"]
+    )
     gaps = sorted((b - a for a, b in itertools.pairwise(times)), reverse=True)
     outage = sum(gaps[:2]) if args.fault != "none" else 0.0
     rate = (len(times) - 1) / span if span else float("nan")
@@ -493,6 +541,7 @@ def summarise(
         "longest_gaps_s": [round(g, 1) for g in gaps[:3]],
         "http_429": record["http_429"],
         "http_429_kinds": refusals,
+        "fake_loop_lag": lag,
         "load_average": os.getloadavg(),
         "machine": machine(),
     }
@@ -520,10 +569,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--residents-per-second", type=float, default=2.0)
     parser.add_argument("--fault", choices=["none", "kill+outage"], default="none")
+    parser.add_argument(
+        "--fake-priority",
+        type=int,
+        default=0,
+        help="the fake Telegram's nice value (-10: ahead of the workers; needs root)",
+    )
     parser.add_argument("--serve-fake", nargs=2, metavar=("PORT_FILE", "OUT_FILE"))
     args = parser.parse_args()
     if args.serve_fake:
-        asyncio.run(serve_fake(*args.serve_fake))
+        asyncio.run(serve_fake(*args.serve_fake, args.fake_priority))
         return 0
     from sqlalchemy import create_engine, text
 

@@ -169,6 +169,7 @@ class SharedRateLimiter:
         self.slack = max(0.0, margin - PLATFORM_JITTER)
         self.chat_slack = max(0.0, chat_margin - PLATFORM_JITTER)
         self._pushes: set[asyncio.Task[None]] = set()
+        self._last_push: tuple[float, float] | None = None  # (slot, when it went): late
         self.run = run  # runs a blocking function off the event loop
         self.sleep = sleep
         self.monotonic = monotonic
@@ -260,39 +261,54 @@ class SharedRateLimiter:
                 return
             done = True
             late = self.monotonic() - target
-            if late > self.slack:
-                self.pushed += 1
-                task = asyncio.get_running_loop().create_task(self._push_later(slot, late, chat_id))
-                self._pushes.add(task)
-                task.add_done_callback(self._pushes.discard)
+            if late <= self.slack:
+                return
+            went = slot + late  # on the database's clock
+            shift = late - self.slack
+            if self._last_push is not None and slot > self._last_push[0]:
+                # One stall of this process makes several requests late at once: the slot
+                # a second after the last late one is pushed past it already, and this
+                # one's comes at least a slot after that. Only what it went later still.
+                shift = min(shift, went - self._last_push[1] - self.gap)
+            if shift <= 0 and late <= self.chat_slack:
+                return
+            self.pushed += 1
+            self._last_push = (slot, went) if shift > 0 else self._last_push
+            task = asyncio.get_running_loop().create_task(
+                self._push_later(slot, max(shift, 0.0), went, chat_id)
+            )
+            self._pushes.add(task)
+            task.add_done_callback(self._pushes.discard)
 
         return written
 
-    async def _push_later(self, slot: float, late: float, chat_id: str) -> None:
+    async def _push_later(self, slot: float, shift: float, went: float, chat_id: str) -> None:
         try:
-            await self.run(self._push, slot, late, chat_id)
+            await self.run(self._push, slot, shift, went, chat_id)
         except SQLAlchemyError:  # the database is away: its slots wait for it anyway
             log.warning("send slots on %s not pushed after a late request", self.channel)
 
-    def _push(self, slot: float, late: float, chat_id: str) -> None:
-        """A request left ``late`` after its ``slot``: the channel's slots not yet taken
-        move on so that the one ``per_second`` slots after it is still a second after it
-        (less the platform's jitter), and the chat's next message a chat gap after it."""
+    def _push(self, slot: float, shift: float, went: float, chat_id: str) -> None:
+        """A request for ``slot`` left at ``went``: the channel's slots not yet taken move
+        on by ``shift``, so that the one ``per_second`` slots after it is still a second
+        after it (less the platform's jitter), and the chat's next message is a chat gap
+        after it."""
         with self.engine.begin() as connection:
-            connection.execute(
-                PUSH,
-                {
-                    "key": self.channel,
-                    "shift": late - self.slack,
-                    "horizon": slot + (self.per_second - 0.5) * self.gap,
-                },
-            )
-            if late > self.chat_slack:
+            if shift > 0:
+                connection.execute(
+                    PUSH,
+                    {
+                        "key": self.channel,
+                        "shift": shift,
+                        "horizon": slot + (self.per_second - 0.5) * self.gap,
+                    },
+                )
+            if went - slot > self.chat_slack:
                 connection.execute(
                     PUSH_CHAT,
                     {
                         "key": f"{self.channel}:chat:{chat_id}"[:100],
-                        "went": slot + late - self.chat_slack,
+                        "went": went - self.chat_slack,
                         "slot": slot,
                     },
                 )

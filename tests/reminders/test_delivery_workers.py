@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from bot.app import build_services
-from bot.channels.base import request_written
+from bot.channels.base import REQUEST_WRITTEN, request_written
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Incoming, Reply
 from bot.reminders.delivery import PER_CHAT_IN_BATCH, OutboxDelivery
@@ -494,3 +494,25 @@ async def test_what_is_due_goes_out_while_a_planning_pass_waits(
         other_worker.rollback()
     await asyncio.wait_for(tick, 30)
     await runner.stop()
+
+
+async def test_requests_late_in_one_stall_push_the_slots_on_once(services: Services) -> None:
+    """Three requests of one worker written at one moment, 150 ms after the first one's
+    slot (one stall of its event loop): the slot a second after the first is pushed, and
+    the two after it come later still without pushing again."""
+    _postgres_only(services)
+    limiter = SharedRateLimiter(services.engine, "telegram", 30, 1, run=_thread)
+    written = []
+    for chat in ("1", "2", "3"):
+        assert await limiter.acquire(chat)
+        written.append(REQUEST_WRITTEN.get())
+    first = limiter.slots[-3]
+    await asyncio.sleep(max(0.0, limiter._local(first) + 0.15 - time.monotonic()))
+    for callback in written:
+        assert callback is not None
+        callback()
+    await asyncio.gather(*limiter._pushes)
+    following = limiter._reserve("4")
+    assert following.slot is not None
+    pushed = following.slot - (limiter.slots[-1] + limiter.gap)
+    assert 0.15 - limiter.slack - 0.02 <= pushed <= 0.15 - limiter.slack + 0.02, pushed
