@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.base import REQUEST_WRITTEN
 
@@ -285,8 +284,12 @@ class SharedRateLimiter:
     async def _push_later(self, slot: float, shift: float, went: float, chat_id: str) -> None:
         try:
             await self.run(self._push, slot, shift, went, chat_id)
-        except SQLAlchemyError:  # the database is away: its slots wait for it anyway
-            log.warning("send slots on %s not pushed after a late request", self.channel)
+        except Exception as error:  # noqa: BLE001 - the database is away, or shutting down
+            log.warning(
+                "send slots on %s not pushed after a late request: %s",
+                self.channel,
+                type(error).__name__,
+            )
 
     def _push(self, slot: float, shift: float, went: float, chat_id: str) -> None:
         """A request for ``slot`` left at ``went``: the channel's slots not yet taken move
